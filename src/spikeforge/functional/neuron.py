@@ -1,0 +1,87 @@
+"""Pure functional spiking-neuron dynamics over a whole sequence.
+
+All neurons share one affine charge rule and differ only in its coefficients
+(see ../shared/SPEC.md section 0)::
+
+    h_t = decay * v_{t-1} + scale * x_t + bias        (charge)
+    s_t = Heaviside(h_t - v_th)                        (fire; strict: h_t > v_th)
+    v_t = h_t * (1 - s_t) + v_reset * s_t              (hard reset)
+    v_t = h_t - v_th * s_t                             (soft reset, v_reset=None)
+
+IF: decay=1, scale=1, bias=0. LIF (decay-input form, k = 1/tau): decay=1-k, scale=k,
+bias=k*v_reset. Leak-factor LIF (BNTT): decay=lambda, scale=1, bias=0.
+
+Inputs are ``[T, ...]`` (time first); outputs are spikes of the same shape and dtype.
+The membrane starts at ``v_reset`` (0 for soft reset) on every call, so there is no state
+to reset between batches.
+"""
+from __future__ import annotations
+
+from typing import Union
+
+import torch
+
+from ..errors import ShapeError
+from ..surrogate import Sigmoid, Surrogate
+
+Scalar = Union[float, torch.Tensor]
+
+
+def neuron_sequence(
+    x: torch.Tensor,
+    *,
+    decay: Scalar = 1.0,
+    scale: Scalar = 1.0,
+    bias: Scalar = 0.0,
+    v_threshold: float = 1.0,
+    v_reset: float | None = 0.0,
+    detach_reset: bool = False,
+    surrogate: Surrogate | None = None,
+    strict: bool = False,
+    return_membrane: bool = False,
+):
+    """Run the generic integrate-and-fire recurrence over ``x: [T, ...]``.
+
+    Returns spikes ``[T, ...]``, or ``(spikes, v)`` with the post-reset membrane ``v: [T, ...]``
+    when ``return_membrane`` is set.
+    """
+    if x.dim() < 2:
+        raise ShapeError(
+            f"spiking neurons expect a sequence [T, B, ...] with time first; got shape {tuple(x.shape)}"
+        )
+    surrogate = surrogate if surrogate is not None else Sigmoid()
+    v = torch.full_like(x[0], 0.0 if v_reset is None else float(v_reset))
+    spikes, membranes = [], []
+    for t in range(x.shape[0]):
+        h = decay * v + scale * x[t] + bias
+        s = surrogate.spike(h - v_threshold, strict)
+        s_reset = s.detach() if detach_reset else s
+        if v_reset is None:
+            v = h - v_threshold * s_reset
+        else:
+            v = h * (1.0 - s_reset) + v_reset * s_reset
+        spikes.append(s)
+        if return_membrane:
+            membranes.append(v)
+    out = torch.stack(spikes)
+    return (out, torch.stack(membranes)) if return_membrane else out
+
+
+def if_sequence(x: torch.Tensor, **kwargs):
+    """Integrate-and-fire: ``h_t = v_{t-1} + x_t``. Keyword arguments as :func:`neuron_sequence`."""
+    return neuron_sequence(x, **kwargs)
+
+
+def lif_sequence(x: torch.Tensor, tau: Scalar = 2.0, *, v_reset: float | None = 0.0, **kwargs):
+    """LIF, decay-input form: ``h_t = v_{t-1} + (x_t - (v_{t-1} - v_reset)) / tau``.
+
+    ``tau`` may be a tensor (PLIF passes ``1 / sigmoid(w)``), so gradients reach it.
+    """
+    k = 1.0 / tau
+    vr = 0.0 if v_reset is None else v_reset
+    return neuron_sequence(x, decay=1.0 - k, scale=k, bias=k * vr, v_reset=v_reset, **kwargs)
+
+
+def leaky_sequence(x: torch.Tensor, leak: Scalar = 0.95, **kwargs):
+    """BNTT's leak-factor LIF: ``h_t = leak * v_{t-1} + x_t``."""
+    return neuron_sequence(x, decay=leak, **kwargs)

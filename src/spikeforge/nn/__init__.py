@@ -1,0 +1,12 @@
+"""Spiking layers: neurons, BNTT, time folding, encoders. All take and return ``[T, B, ...]``."""
+from .bntt import BNTT1d, BNTT2d, make_norm
+from .encoding import DirectEncoder, RateEncoder, make_encoder
+from .neurons import IF, LIF, PLIF, SpikingNeuron, make_neuron
+from .sequence import SeqSequential, TimeFolded
+
+__all__ = [
+    "IF", "LIF", "PLIF", "SpikingNeuron", "make_neuron",
+    "BNTT1d", "BNTT2d", "make_norm",
+    "RateEncoder", "DirectEncoder", "make_encoder",
+    "TimeFolded", "SeqSequential",
+]

@@ -1,0 +1,117 @@
+"""Surrogate gradients for the spike non-linearity.
+
+The forward pass is a Heaviside step of ``x = h - v_th``; the backward pass replaces its
+derivative by a smooth surrogate ``grad(x)``. Add a new one by subclassing :class:`Surrogate`
+(implement :meth:`grad`) and, optionally, registering it with :func:`register` so configs
+can name it.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .registry import Registry
+
+_REGISTRY: Registry = Registry("surrogate")
+
+
+class Surrogate:
+    """Base class: ``grad(x)`` is the surrogate derivative of ``Heaviside(x)``."""
+
+    name = "surrogate"
+
+    def grad(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def spike(self, x: torch.Tensor, strict: bool = False) -> torch.Tensor:
+        """Heaviside(x) with this surrogate's backward. ``strict``: fire on ``x > 0`` not ``>= 0``."""
+        return _Spike.apply(x, self, strict)
+
+    def __call__(self, x: torch.Tensor, strict: bool = False) -> torch.Tensor:
+        return self.spike(x, strict)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and vars(self) == vars(other)
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(sorted(vars(self).items()))))
+
+
+class _Spike(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, surrogate: Surrogate, strict: bool) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.surrogate = surrogate
+        return (x > 0).to(x.dtype) if strict else (x >= 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor):
+        (x,) = ctx.saved_tensors
+        return grad_out * ctx.surrogate.grad(x), None, None
+
+
+def register(name: str):
+    """Class decorator: make a surrogate available by name (``surrogate="name"``)."""
+
+    def deco(cls):
+        cls.name = name
+        _REGISTRY.register(name)(cls)
+        return cls
+
+    return deco
+
+
+@register("sigmoid")
+class Sigmoid(Surrogate):
+    """``alpha * sig(alpha x) * (1 - sig(alpha x))``; alpha = 4 as in DST / SpikingJelly."""
+
+    def __init__(self, alpha: float = 4.0) -> None:
+        self.alpha = float(alpha)
+
+    def grad(self, x: torch.Tensor) -> torch.Tensor:
+        s = torch.sigmoid(self.alpha * x)
+        return self.alpha * s * (1.0 - s)
+
+
+@register("atan")
+class ATan(Surrogate):
+    """``alpha / 2 / (1 + (pi/2 * alpha * x)^2)``; alpha = 2 as in the SEW ResNet baselines."""
+
+    def __init__(self, alpha: float = 2.0) -> None:
+        self.alpha = float(alpha)
+
+    def grad(self, x: torch.Tensor) -> torch.Tensor:
+        return self.alpha / 2.0 / (1.0 + (math.pi / 2.0 * self.alpha * x) ** 2)
+
+
+@register("triangle")
+class Triangle(Surrogate):
+    """BNTT's ``gamma * max(0, 1 - |x / width|)``; gamma = 0.3, width = v_th (1.0)."""
+
+    def __init__(self, gamma: float = 0.3, width: float = 1.0) -> None:
+        self.gamma = float(gamma)
+        self.width = float(width)
+
+    def grad(self, x: torch.Tensor) -> torch.Tensor:
+        return self.gamma * torch.clamp(1.0 - torch.abs(x / self.width), min=0.0)
+
+
+def get(spec: "str | Surrogate", **kwargs) -> Surrogate:
+    """A surrogate from a name (``"sigmoid"``, ``"atan"``, ``"triangle"``) or an instance."""
+    if isinstance(spec, Surrogate):
+        if kwargs:
+            raise TypeError("pass keyword arguments only together with a surrogate name")
+        return spec
+    return _REGISTRY.get(spec)(**kwargs)
+
+
+def available() -> list[str]:
+    return _REGISTRY.names()
+
+
+__all__ = ["Surrogate", "Sigmoid", "ATan", "Triangle", "register", "get", "available"]
