@@ -1,0 +1,123 @@
+"""A map-style dataset of event recordings served as cached frame sequences ``[T, 2, H, W]``, and
+the builder logic the registered event datasets (N-MNIST, CIFAR10-DVS, DVS128 Gesture) share."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ...errors import ConfigError
+from ..registry import DatasetInfo
+from .cache import FrameCache, cache_key
+from .framing import SPLIT_RULES, RandomTemporalDelete, events_to_frames
+
+Reader = Callable[[Path], tuple[np.ndarray, tuple[int, int]]]  # path -> (events, (W, H))
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One sample: a file, its label, a name unique in its split (the cache entry), and for
+    files holding several samples the ``[start, end)`` window in us."""
+    path: Path
+    label: int
+    name: str
+    window: tuple[int, int] | None = None
+
+
+class EventFrames(Dataset):
+    """Recordings -> ``(frames [T, 2, H, W] float32 event counts, label)``.
+
+    Frames are computed once per recording (``reader`` + :func:`events_to_frames`) and kept in
+    ``cache``; ``transform`` (e.g. :class:`RandomTemporalDelete`) is applied on every access.
+    """
+
+    def __init__(self, recordings: Sequence[Recording], reader: Reader, T: int, split_by: str,
+                 size: tuple[int, int], cache: FrameCache, classes: Sequence[str],
+                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
+        self.recordings = list(recordings)
+        self.reader, self.T, self.split_by, self.size = reader, T, split_by, size
+        self.cache, self.classes, self.transform = cache, list(classes), transform
+
+    def __len__(self) -> int:
+        return len(self.recordings)
+
+    @property
+    def targets(self) -> list[int]:
+        return [r.label for r in self.recordings]
+
+    def _frame(self, rec: Recording, decoded: tuple[np.ndarray, tuple[int, int]] | None = None) -> np.ndarray:
+        events, sensor = decoded if decoded is not None else self.reader(rec.path)
+        if rec.window is not None:
+            t = events["t"]
+            events = events[(t >= rec.window[0]) & (t < rec.window[1])]
+        return events_to_frames(events, sensor, self.T, self.split_by, self.size)
+
+    def frames(self, index: int) -> np.ndarray:
+        """Event counts ``[T, 2, H, W]`` (int32) of sample ``index``, from the cache."""
+        rec = self.recordings[index]
+        return self.cache.get(rec.name, lambda: self._frame(rec))
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        x = torch.from_numpy(self.frames(index)).float()
+        if self.transform is not None:
+            x = self.transform(x)
+        return x, self.recordings[index].label
+
+    def prepare(self, progress: bool | None = None) -> int:
+        """Frame and cache every recording not cached yet, decoding each file once (a file may
+        hold several samples). ``progress``: a progress bar (None: only on a terminal).
+        Returns how many entries were built."""
+        missing = [r for r in self.recordings if not self.cache.has(r.name)]
+        if not missing:
+            return 0
+        from tqdm.auto import tqdm
+
+        decoded: tuple[Path, tuple] | None = None
+        for rec in tqdm(sorted(missing, key=lambda r: str(r.path)), desc=f"framing {len(missing)} recordings",
+                        unit="rec", disable=None if progress is None else not progress):
+            if decoded is None or decoded[0] != rec.path:
+                decoded = (rec.path, self.reader(rec.path))
+            self.cache.save(rec.name, self._frame(rec, decoded[1]))
+        return len(missing)
+
+
+def default_root(root: str | os.PathLike | None, name: str) -> Path:
+    """The dataset folder: ``root``, or ``data/<name>`` under the working directory."""
+    return Path(root if root is not None else os.path.join("data", name)).expanduser()
+
+
+def build_event_split(name: str, recordings: Sequence[Recording], reader: Reader,
+                      sensor: tuple[int, int], classes: Sequence[str], cache_root: Path, *,
+                      train: bool, augment: bool, T: int, split_by: str, resize: int | None,
+                      T_train: int | None) -> tuple[EventFrames, DatasetInfo]:
+    """Check the framing options, build one split and fill its frame cache.
+
+    Frames are ``T x 2 x S x S`` with ``S = resize`` or the sensor height; random temporal
+    delete (keep ``T_train`` of ``T``) is applied to augmented training samples only.
+    Cache: ``cache_root/<name>/<cache_key>/<train|test>/``.
+    """
+    if not isinstance(T, int) or T < 1:
+        raise ConfigError(f"{name}: option T must be a positive number of frames, got {T!r}")
+    if split_by not in SPLIT_RULES:
+        raise ConfigError(f"{name}: option split_by must be one of {list(SPLIT_RULES)}, got {split_by!r}")
+    W, H = sensor
+    if resize is not None and not (isinstance(resize, int) and 1 <= resize <= min(W, H)):
+        raise ConfigError(f"{name}: option resize must be a frame size from 1 to {min(W, H)} pixels "
+                          f"(the {W}x{H} sensor), got {resize!r}")
+    if T_train is not None and not (isinstance(T_train, int) and 1 <= T_train <= T):
+        raise ConfigError(f"{name}: option T_train (frames kept in training) must be in 1..T={T}, got {T_train!r}")
+    size = (resize, resize) if resize is not None else (H, W)
+    cache = FrameCache(Path(cache_root) / name / cache_key(T, split_by, size) / ("train" if train else "test"),
+                       (T, 2, *size))
+    delete = T_train is not None and T_train < T and train and augment
+    ds = EventFrames(recordings, reader, T, split_by, size, cache, classes,
+                     RandomTemporalDelete(T_train) if delete else None)
+    ds.prepare()
+    info = DatasetInfo(num_classes=len(classes), in_channels=2, image_size=size[0], kind="frames",
+                       T=T_train if delete else T, classes=list(classes))
+    return ds, info
