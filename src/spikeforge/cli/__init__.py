@@ -10,7 +10,7 @@ import sys
 from ..errors import SpikeforgeError
 
 # subcommand modules, in the order `spikeforge --help` lists them
-COMMANDS = ["train", "evaluate"]
+COMMANDS = ["train", "evaluate", "analyze"]
 
 
 def build_parser() -> argparse.ArgumentParser:
