@@ -1,0 +1,92 @@
+"""BNTT early exit: the exit rule on hand-set gammas, one-pass accuracy per step, per-sample exit."""
+import pytest
+import torch
+
+import spikeforge
+from spikeforge.analysis.early_exit import (
+    accuracy_per_step, analyse_early_exit, exit_step, gamma_statistics, mean_gamma_per_step,
+    per_sample_exit, plot_accuracy_energy, plot_gamma, running_logits,
+)
+from spikeforge.errors import ConfigError
+from spikeforge.nn import BNTT1d, BNTT2d
+
+
+def tiny(T=5, **kw):
+    return spikeforge.create_model("bntt_convnet", T=T, width=4, hidden=8, image_size=8, **kw)
+
+
+def set_gammas(model, per_step):
+    for m in model.modules():
+        if isinstance(m, (BNTT1d, BNTT2d)):
+            m.weight.data[:] = torch.tensor(per_step).view(-1, 1)
+
+
+@pytest.mark.parametrize("gammas, threshold, expected", [
+    ([1.0, 0.8, 0.5, 0.05, 0.02], 0.1, 3),
+    ([1.0, 0.05, 0.5, 0.05, 0.01], 0.1, 3),  # dips below, then back above: must *stay* below
+    ([1.0, 0.8, 0.5, 0.05, 0.02], 0.6, 2),  # threshold configurable
+    ([1.0, 0.8, 0.5, 0.3, 0.2], 0.1, 5),  # never collapses: run all steps
+    ([0.05, 0.05, 0.05, 0.05, 0.05], 0.1, 1),
+])
+def test_exit_step_rule_on_hand_set_gammas(gammas, threshold, expected):
+    m = tiny()
+    set_gammas(m, gammas)
+    mg = mean_gamma_per_step(gamma_statistics(m))
+    assert mg.tolist() == pytest.approx(gammas)
+    assert exit_step(mg, threshold) == expected
+
+
+def test_gamma_is_averaged_over_channels_then_layers():
+    m = tiny(T=2)
+    layers = [mod for mod in m.modules() if isinstance(mod, (BNTT1d, BNTT2d))]
+    layers[0].weight.data[:] = torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.4, 0.4, 0.4, 0.4]])  # means .25, .4
+    for other in layers[1:]:
+        other.weight.data[:] = torch.tensor([[0.5], [0.1]])
+    mg = mean_gamma_per_step(gamma_statistics(m))
+    assert mg.tolist() == pytest.approx([(0.25 + 0.5 + 0.5) / 3, (0.4 + 0.1 + 0.1) / 3])
+
+
+def test_early_exit_needs_bntt():
+    with pytest.raises(ConfigError, match="BNTT"):
+        gamma_statistics(tiny(norm="none"))
+
+
+def test_running_mean_equals_a_shorter_run():
+    torch.manual_seed(0)
+    m = tiny(T=4, encoding="direct").eval()
+    frames = torch.randn(4, 3, 1, 8, 8)
+    with torch.no_grad():
+        run = running_logits(m.forward_steps(frames))
+        for t in range(1, 5):
+            torch.testing.assert_close(run[t - 1], m(frames[:t]), rtol=0, atol=1e-5)
+
+
+def test_accuracy_and_per_sample_exit_by_hand():
+    # 3 steps, 2 samples, 2 classes; labels [0, 1]
+    steps = torch.tensor([[[0.0, 10.0], [0.0, 10.0]],   # step 1: both say class 1, very sure
+                          [[40.0, 0.0], [0.0, 0.0]],    # step 2: running means [20, 5], [0, 5]
+                          [[0.0, 0.0], [0.0, 0.0]]])
+    labels = torch.tensor([0, 1])
+    assert accuracy_per_step(steps, labels) == pytest.approx([0.5, 1.0, 1.0])
+    latency, correct = per_sample_exit(steps, labels, margin=0.99)
+    assert latency.tolist() == [1, 1] and correct.tolist() == [False, True]  # both exit at step 1
+    latency, correct = per_sample_exit(steps, labels, margin=0.99999)
+    assert latency.tolist() == [2, 3] and correct.tolist() == [True, True]
+
+
+def test_analyse_early_exit_end_to_end(tmp_path):
+    torch.manual_seed(0)
+    m = tiny(T=4)
+    set_gammas(m, [1.0, 0.9, 0.05, 0.01])
+    loader = [(torch.randn(3, 1, 8, 8), torch.tensor([0, 1, 2])) for _ in range(2)]
+    r = analyse_early_exit(m, loader, threshold=0.1, margins=(0.0, 1.0), energy_batches=1)
+    assert r.exit_step == 2 and r.samples == 6 and len(r.accuracy) == 4
+    assert len(r.energy_mj) == 4 and all(a < b for a, b in zip(r.energy_mj, r.energy_mj[1:]))
+    assert r.energy_saved == pytest.approx(1 - r.energy_mj[1] / r.energy_mj[3])
+    zero, never = r.per_sample
+    assert zero["mean_latency"] == 1.0 and zero["accuracy"] == pytest.approx(r.accuracy[0])
+    assert never["mean_latency"] == 4.0 and never["accuracy"] == pytest.approx(r.accuracy[-1])
+    assert never["energy_mj"] == pytest.approx(r.energy_mj[-1])
+    assert "exit step (threshold 0.1): 2 of 4" in r.summary()
+    assert plot_gamma(gamma_statistics(m), tmp_path / "g.png", 0.1).stat().st_size > 0
+    assert plot_accuracy_energy(r, tmp_path / "a.png").stat().st_size > 0

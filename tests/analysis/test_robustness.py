@@ -1,0 +1,77 @@
+"""Robustness: attack sanity on tiny models (FGSM raises the loss, eps = 0 changes nothing,
+PGD stays in the pixel-space ball and in valid images)."""
+import pytest
+import torch
+
+import spikeforge
+from spikeforge.analysis.robustness import (
+    Normalization, evaluate_robustness, fgsm, find_normalization, gaussian_noise, loss_gradient, pgd,
+    plot_robustness, robustness_table,
+)
+from spikeforge.data import build_dataset
+from spikeforge.energy import estimate_bn_stats
+
+NORM = Normalization((0.3,), (0.4,))
+
+
+def snn(encoding="direct"):
+    return spikeforge.create_model("bntt_convnet", T=3, width=4, hidden=8, image_size=8,
+                                   encoding=encoding).eval()
+
+
+def batch():
+    g = torch.Generator().manual_seed(0)
+    lo, hi = NORM.bounds(torch.zeros(1))
+    return lo + (hi - lo) * torch.rand(8, 1, 8, 8, generator=g), torch.arange(8) % 10
+
+
+@pytest.mark.parametrize("name", ["snn", "ann"])
+def test_fgsm_increases_the_loss(name):
+    torch.manual_seed(0)
+    model = snn() if name == "snn" else spikeforge.create_model("convnet_ann", width=4, hidden=8)
+    x, y = batch()
+    estimate_bn_stats(model, x, 1).eval()  # data statistics, so that the layers are active
+    loss, grad = loss_gradient(model, x, y)
+    assert grad.abs().sum() > 0  # the surrogate gradient reaches the input
+    adv_loss, _ = loss_gradient(model, fgsm(model, x, y, 8 / 255, NORM), y)
+    assert adv_loss > loss
+
+
+def test_rate_coded_input_gets_a_gradient():
+    torch.manual_seed(0)
+    _, grad = loss_gradient(snn("rate"), *batch())
+    assert grad.abs().sum() > 0
+
+
+def test_eps_zero_leaves_accuracy_unchanged():
+    model = snn()
+    loader = [batch()]
+    r = evaluate_robustness(model, loader, NORM, eps=(0.0,), sigmas=(0.0,))
+    assert r.samples == 8
+    assert r.accuracy == {"gaussian": {0.0: r.clean}, "fgsm": {0.0: r.clean}, "pgd": {0.0: r.clean}}
+    assert all(p.requires_grad for p in model.parameters())  # restored
+
+
+def test_pgd_and_noise_stay_in_the_pixel_ball_and_valid_images():
+    torch.manual_seed(0)
+    model = snn()
+    x, y = batch()
+    eps = 4 / 255
+    for xp in (pgd(model, x, y, eps, NORM, steps=3), fgsm(model, x, y, eps, NORM)):
+        pixel_delta = (xp - x) * 0.4
+        assert pixel_delta.abs().max() <= eps + 1e-6 and pixel_delta.abs().max() > 0
+        pixels = xp * 0.4 + 0.3
+        assert pixels.min() >= -1e-6 and pixels.max() <= 1 + 1e-6
+    noisy = gaussian_noise(x, 0.1, NORM, torch.Generator().manual_seed(0))
+    assert ((noisy * 0.4 + 0.3) >= -1e-6).all() and 0 < ((noisy - x) * 0.4).std() < 0.1
+
+
+def test_find_normalization_and_table(tmp_path):
+    ds, _ = build_dataset("digits", None, False)
+    assert find_normalization(torch.utils.data.Subset(ds, [0, 1])) == Normalization((0.3,), (0.4,))
+    loader = [batch()]
+    res = {k: evaluate_robustness(m, loader, NORM, eps=(0.0, 8 / 255), sigmas=(0.1,), attacks=("gaussian", "fgsm"))
+           for k, m in (("SNN", snn()), ("ANN", spikeforge.create_model("convnet_ann", width=4, hidden=8)))}
+    table = robustness_table(res)
+    assert "| fgsm | eps=8/255 |" in table and "| gaussian | sigma=0.1 |" in table and "pgd" not in table
+    assert plot_robustness(res, tmp_path / "r.png").stat().st_size > 0
