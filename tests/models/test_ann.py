@@ -34,7 +34,7 @@ def test_registered_counterparts_train_and_check_inputs():
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
     assert spikeforge.create_model("vgg9_ann")(torch.randn(2, 3, 32, 32)).shape == (2, 10)
     with pytest.raises(ShapeError, match="expects images"):
