@@ -5,6 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
+from .early_exit import add_early_exit_args, run_early_exit
+
 
 def register(sub) -> None:
     p = sub.add_parser("evaluate", help="evaluate a checkpoint on the test (or validation) split")
@@ -13,6 +15,7 @@ def register(sub) -> None:
     p.add_argument("--split", choices=["test", "val"], default="test")
     p.add_argument("--out", help="write the results as JSON to this file")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
+    add_early_exit_args(p)
     p.set_defaults(func=run)
 
 
@@ -44,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--split val needs a validation split: set data.val_fraction > 0")
     loader = make_loader(split, data.info, cfg.data.eval_batch_size or cfg.data.batch_size, False,
                          cfg.data.num_workers)
+    if args.early_exit:
+        return run_early_exit(args, model, loader, device)
     res = evaluate(model, loader, device, cfg.train.amp, cfg.train.progress, desc=args.split)
     res = {"checkpoint": str(args.checkpoint), "split": args.split, "samples": len(split), **res}
     for k, v in res.items():
