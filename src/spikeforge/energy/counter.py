@@ -154,8 +154,8 @@ class _Counter(TorchFunctionMode):
         """Per-chunk (non-zeros, numel, is-spike) of an operand, ``[n]`` each."""
         k = n if aligned and t.dim() > 0 and t.shape[0] % n == 0 else 1
         v = t.detach().reshape(k, -1)
-        nz = (v != 0).sum(1).double()
-        spike = spike_chunks(v)
+        nz = (v != 0).sum(1).double().cpu()
+        spike = spike_chunks(v).cpu()
         numel = torch.full((k,), float(v.shape[1]), dtype=torch.float64)
         if k != n:
             nz, spike, numel = nz.expand(n), spike.expand(n), numel.expand(n)
@@ -202,7 +202,7 @@ class _Counter(TorchFunctionMode):
             spikes = args[-1].detach()
             n, kind = self._split(spikes)
             v = spikes.reshape(n, -1)
-            nz = (v != 0).sum(1).double()
+            nz = (v != 0).sum(1).double().cpu()
             numel = torch.full((n,), float(v.shape[1]), dtype=torch.float64)
             key = (path, ACCUMULATE)
             self.names.setdefault(key, (path, ACCUMULATE))
@@ -217,7 +217,7 @@ class _Counter(TorchFunctionMode):
             nz = torch.zeros(self.T, dtype=torch.float64)
             numel = torch.zeros(self.T, dtype=torch.float64)
             steps = min(s.shape[0], self.T)
-            nz[:steps] = (v[:steps] != 0).sum(1).double()
+            nz[:steps] = (v[:steps] != 0).sum(1).double().cpu()
             numel[:steps] = v.shape[1]
             acc = self.neurons.setdefault(path, [torch.zeros(self.T, dtype=torch.float64)] * 2)
             self.neurons[path] = [acc[0] + nz, acc[1] + numel]
