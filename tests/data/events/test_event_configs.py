@@ -1,0 +1,55 @@
+"""The event-data configs in configs/ load, their dataset options are accepted, their models build
+from the dataset's info and take the frames the loader makes."""
+import inspect
+from pathlib import Path
+
+import pytest
+import torch
+
+from spikeforge.data import DatasetInfo, make_loader
+from spikeforge.data.registry import _DATASETS
+from spikeforge.train import build_data, build_model, load_config
+from spikeforge.train.builders import model_kwargs
+
+CONFIGS = Path(__file__).resolve().parents[3] / "configs"
+EVENT_CONFIGS = {  # config -> (model, dataset, classes, native frame size)
+    "dvs_gesture_dst_7bnet.yaml": ("dst_7bnet", "dvs_gesture", 11, 128),
+    "dvs_gesture_sew_7bnet.yaml": ("sew_7bnet", "dvs_gesture", 11, 128),
+    "cifar10_dvs_dst_wide7bnet.yaml": ("dst_wide7bnet", "cifar10_dvs", 10, 128),
+    "bntt_vgg9_cifar10_dvs.yaml": ("vgg9_bntt", "cifar10_dvs", 10, 128),
+    "nmnist_bntt_convnet.yaml": ("bntt_convnet", "nmnist", 10, 34),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EVENT_CONFIGS))
+def test_config_names_model_and_dataset(name):
+    cfg = load_config(CONFIGS / name)
+    model, dataset, classes, size = EVENT_CONFIGS[name]
+    assert (cfg.model_name, cfg.data.name) == (model, dataset)
+    params = inspect.signature(_DATASETS.get(cfg.data.name)).parameters
+    assert set(cfg.data.options) <= set(params)
+    assert cfg.model_kwargs["T"] >= cfg.data.options["T"]  # BNTT cannot run more steps than built for
+    info = DatasetInfo(classes, 2, cfg.data.options.get("resize") or size, kind="frames", T=cfg.data.options["T"])
+    net = build_model(cfg, info)
+    assert (net.num_classes, net.in_channels) == (classes, 2)
+
+
+@pytest.mark.parametrize("name", ["dvs_gesture_dst_7bnet.yaml", "dvs_gesture_sew_7bnet.yaml"])
+def test_gesture_configs_train_on_written_trials(gesture_tree, name):
+    cfg = load_config(CONFIGS / name, [f"data.root={gesture_tree}", "data.num_workers=0"])
+    data = build_data(cfg)
+    assert data.info.T == 12 and len(data.train) == 3 and len(data.test) == 2  # temporal delete 12/16
+    model = build_model(cfg, data.info)
+    assert model_kwargs(cfg, data.info)["num_classes"] == 11
+    x, y = next(iter(make_loader(data.train, data.info, 2, False)))
+    assert x.shape == (12, 2, 2, 128, 128)
+    out = model(x[:2])  # two frames keep the test fast
+    logits = out.spike if hasattr(out, "spike") else out
+    assert logits.shape == (2, 11) and torch.isfinite(logits).all()
+
+
+def test_small_nmnist_config_runs_on_frames():
+    cfg = load_config(CONFIGS / "nmnist_bntt_convnet.yaml")
+    info = DatasetInfo(10, 2, 34, kind="frames", T=10)
+    model = build_model(cfg, info)
+    assert model(torch.rand(10, 3, 2, 34, 34)).shape == (3, 10)
