@@ -75,6 +75,22 @@ def test_residual_families_fold_exactly(name):
     assert_same(m, f, x)
 
 
+@pytest.mark.parametrize("name, kwargs, x", [
+    ("spikformer_4_384", dict(dim=16, depth=1, heads=2, connect="iand", dst=True), torch.randn(2, 3, 16, 16)),
+    ("spikformer_4_384", dict(dim=16, depth=1, heads=2), torch.randn(2, 3, 16, 16)),
+    pytest.param("dst_7bnet", dict(image_size=128), (torch.rand(2, 1, 2, 128, 128) < 0.1).float(),
+                 marks=pytest.mark.slow),
+])
+def test_spikformer_and_dvs_nets_fold_exactly(name, kwargs, x):
+    torch.manual_seed(0)
+    m = spikeforge.create_model(name, T=2, **kwargs)
+    randomise_norms(m)
+    estimate_bn_stats(m, x, 1)
+    f = fold_bn(m)
+    assert count_bn(f) == 0
+    assert_same(m, f, x)
+
+
 def test_linear_bn1d_with_bias_folds():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Linear(6, 4), nn.BatchNorm1d(4), nn.ReLU())
