@@ -10,6 +10,8 @@ from ..functional import fold_time, unfold_time
 class TimeFolded(nn.Module):
     """Wrap a stateless module (conv, linear, BN, pooling): ``[T, B, ...] -> [T, B, ...]``."""
 
+    sequence_aware = True
+
     def __init__(self, module: nn.Module) -> None:
         super().__init__()
         self.module = module

@@ -71,7 +71,7 @@ class TrainConfig:
 @dataclass
 class Config:
     name: str = "quickstart"
-    description: str = ""
+    description: str = "BNTT conv net on the bundled digits, T=6"
     model: dict = field(default_factory=lambda: {"name": "bntt_convnet", "T": 6})
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=0.1, weight_decay=1e-4))

@@ -134,7 +134,7 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False) -> dict:
     kwargs = model_kwargs(cfg, data.info)
     optimizer = build_optimizer(cfg, model)
     scheduler = build_scheduler(cfg, optimizer)
-    start_epoch, train_seconds, history = 0, 0.0, []
+    start_epoch, train_seconds, cpu_seconds, history = 0, 0.0, 0.0, []
     ckpt_path = out / CHECKPOINT
     if resume:
         if not ckpt_path.is_file():
@@ -144,7 +144,8 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False) -> dict:
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
         set_rng_state(ckpt["rng"])
-        start_epoch, train_seconds, history = ckpt["epoch"], ckpt["train_seconds"], ckpt["history"]
+        start_epoch, history = ckpt["epoch"], ckpt["history"]
+        train_seconds, cpu_seconds = ckpt["train_seconds"], ckpt["train_cpu_seconds"]
         if dd.main:
             _log(f"resuming {cfg.name} from {ckpt_path} after epoch {start_epoch}")
     elif ckpt_path.exists() and dd.main:
@@ -170,7 +171,7 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False) -> dict:
              f"[{len(data.train)} train / {len(data.val) if data.val else 0} val / {len(data.test)} test], "
              f"{tc.epochs} epochs, device {device}, {dd.world} process(es)")
     for epoch in range(start_epoch, tc.epochs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         gen = _epoch_generator(tc.seed, epoch)
         sampler = None
         if dd.world > 1:
@@ -190,7 +191,7 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False) -> dict:
                 loss = classification_loss(outp, y, tc.label_smoothing)
             if not torch.isfinite(loss):
                 raise TrainingError(
-                    f"loss became {float(loss)} at epoch {epoch + 1}, step {step + 1}: training diverged; "
+                    f"loss became {float(loss.detach())} at epoch {epoch + 1}, step {step + 1}: training diverged; "
                     f"lower optim.lr (now {optimizer.param_groups[0]['lr']:.3g}) or set train.grad_clip. "
                     f"The last good checkpoint is {ckpt_path}")
             optimizer.zero_grad(set_to_none=True)
@@ -206,6 +207,7 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False) -> dict:
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step()
         train_seconds += time.perf_counter() - t0
+        cpu_seconds += time.process_time() - c0
         row = {"epoch": epoch + 1, "lr": lr, "train_loss": loss_sum / seen, "train_accuracy": correct / seen,
                "epoch_seconds": time.perf_counter() - t0}
         if dd.main and val_loader is not None and ((epoch + 1) % tc.eval_every == 0 or epoch + 1 == tc.epochs):
@@ -225,7 +227,7 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False) -> dict:
                 "model_name": cfg.model_name, "model_kwargs": kwargs, "config": cfg.to_dict(),
                 "epoch": epoch + 1, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "rng": rng_state(), "history": history,
-                "train_seconds": train_seconds,
+                "train_seconds": train_seconds, "train_cpu_seconds": cpu_seconds,
             }, ckpt_path)
         dd.barrier()
     metrics = {}
@@ -236,6 +238,7 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False) -> dict:
             "name": cfg.name, "model": cfg.model_name, "dataset": cfg.data.name,
             **{f"test_{k}": v for k, v in res.items()},
             "epochs": tc.epochs, "time_steps": T, "train_seconds": train_seconds,
+            "train_cpu_seconds": cpu_seconds,  # CPU time of this process (all threads)
             "processes": dd.world, "device": str(device),
             "best_val_accuracy": max((r["val_accuracy"] for r in history if "val_accuracy" in r), default=None),
         }

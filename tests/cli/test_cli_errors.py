@@ -1,0 +1,76 @@
+"""Every user mistake gives one clear ``error:`` line (and exit status 2), never a traceback."""
+import pytest
+import torch
+
+from spikeforge.cli import main
+
+FAST = ["model.T=2", "model.width=8", "model.hidden=32", "data.train_subset=64", "data.test_subset=32",
+        "train.epochs=1", "train.tensorboard=false"]
+
+
+def one_error_line(capsys, argv, *needles):
+    rc = main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    for n in needles:
+        assert n in err[0], err[0]
+    return err[0]
+
+
+def test_unknown_config_key(capsys, tmp_path):
+    one_error_line(capsys, ["train", "--out", str(tmp_path), "train.epoch=1"],
+                   "unknown config key 'train.epoch'", "did you mean 'epochs'")
+
+
+def test_unknown_model(capsys, tmp_path):
+    one_error_line(capsys, ["train", "--out", str(tmp_path), "model.name=vgg9_bnt"],
+                   "unknown model 'vgg9_bnt'", "vgg9_bntt")
+
+
+def test_unknown_model_argument(capsys, tmp_path):
+    one_error_line(capsys, ["train", "--out", str(tmp_path), "model.depth=3"], "has no argument(s) ['depth']")
+
+
+def test_missing_dataset_files(capsys, tmp_path):
+    one_error_line(capsys, ["train", "--out", str(tmp_path), "data.name=fashion_mnist",
+                            f"data.root={tmp_path / 'nowhere'}"], "Fashion-MNIST files", "not found")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", "--out", str(out), *FAST]) == 0
+    return out
+
+
+def test_evaluate_prints_accuracy(trained, capsys):
+    assert main(["evaluate", "--checkpoint", str(trained / "checkpoint.pt")]) == 0
+    out = capsys.readouterr().out
+    acc = float(next(l for l in out.splitlines() if l.startswith("accuracy:")).split()[1])
+    assert 0.0 <= acc <= 1.0
+
+
+def test_corrupt_checkpoint(capsys, trained, tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes((trained / "checkpoint.pt").read_bytes()[:1000])
+    one_error_line(capsys, ["evaluate", "--checkpoint", str(bad)], "is corrupt")
+    torch.save({"weights": 1}, tmp_path / "plain.pt")
+    one_error_line(capsys, ["evaluate", "--checkpoint", str(tmp_path / "plain.pt")], "not a spikeforge checkpoint")
+
+
+def test_checkpoint_from_another_model(capsys, trained):
+    one_error_line(capsys, ["evaluate", "--config", "configs/quickstart.yaml", "--checkpoint",
+                            str(trained / "checkpoint.pt"), "model.name=vgg9_bntt"],
+                   "holds a 'bntt_convnet' model but the config builds 'vgg9_bntt'")
+    one_error_line(capsys, ["evaluate", "--checkpoint", str(trained / "checkpoint.pt"), "model.width=16"],
+                   "does not fit this 'bntt_convnet'")
+
+
+def test_wrong_input_shape_message_is_one_line():
+    from spikeforge import create_model
+    from spikeforge.errors import ShapeError
+
+    with pytest.raises(ShapeError) as e:
+        create_model("bntt_convnet")(torch.randn(4, 3, 8, 8))
+    assert "\n" not in str(e.value) and "in_channels=3" in str(e.value)

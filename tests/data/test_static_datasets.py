@@ -1,0 +1,150 @@
+"""Static-image datasets: real files from ../shared/data and small trees the tests write."""
+import gzip
+import struct
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from spikeforge.data import build_dataset, list_datasets, make_loader
+from spikeforge.errors import ConfigError, DatasetError
+
+
+def test_registry():
+    assert {"digits", "fashion_mnist", "cifar10", "cifar100", "tiny_imagenet", "imagenet",
+            "imagefolder"} <= set(list_datasets())
+
+
+def test_digits_embedded_split():
+    train, info = build_dataset("digits", None, True)
+    test, _ = build_dataset("digits", None, False)
+    assert (len(train), len(test)) == (1438, 359) and info.num_classes == 10
+    x, y = train[0]
+    assert x.shape == (1, 8, 8) and x.dtype == torch.float32 and 0 <= y < 10
+
+
+def test_fashion_mnist_real_files(shared_data):
+    train, info = build_dataset("fashion_mnist", str(shared_data / "fashion-mnist"), True)
+    test, _ = build_dataset("fashion_mnist", str(shared_data / "fashion-mnist"), False)
+    assert (len(train), len(test)) == (60000, 10000)
+    assert info.image_size == 28 and info.in_channels == 1
+    labels = torch.bincount(test.labels)
+    assert labels.tolist() == [1000] * 10
+    x, _ = train[0]
+    assert abs(float(train.transform(train.images[:512]).mean())) < 0.2  # normalised
+
+
+def _write_idx(path, arr, gz=True):
+    header = struct.pack(">HBB", 0, 8, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
+    data = header + arr.astype(np.uint8).tobytes()
+    (gzip.open if gz else open)(path, "wb").write(data)
+
+
+def test_fashion_mnist_corrupt_and_missing(tmp_path):
+    with pytest.raises(DatasetError, match="not found in .*download=true"):
+        build_dataset("fashion_mnist", str(tmp_path), True)
+    imgs = np.zeros((4, 28, 28), np.uint8)
+    _write_idx(tmp_path / "train-images-idx3-ubyte.gz", imgs)
+    _write_idx(tmp_path / "train-labels-idx1-ubyte", np.arange(4), gz=False)
+    ds, _ = build_dataset("fashion_mnist", str(tmp_path), True)
+    assert len(ds) == 4
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + b"\x00" * 20)
+    _write_idx(bad / "train-labels-idx1-ubyte", np.arange(4), gz=False)
+    with pytest.raises(DatasetError, match="truncated or corrupt"):
+        build_dataset("fashion_mnist", str(bad), True)
+    (bad / "train-images-idx3-ubyte").write_bytes(b"PK\x03\x04" + b"\x00" * 20)
+    with pytest.raises(DatasetError, match="bad magic number"):
+        build_dataset("fashion_mnist", str(bad), True)
+
+
+def _image_tree(root, split, classes, n, size=12):
+    rng = np.random.default_rng(0)
+    for c in classes:
+        d = root / split / c
+        d.mkdir(parents=True)
+        for i in range(n):
+            Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(d / f"{i}.png")
+
+
+def test_cifar_image_folder_layout_and_augmentation(tmp_path):
+    _image_tree(tmp_path, "train", ["cat", "dog"], 3, size=32)
+    _image_tree(tmp_path, "test", ["cat", "dog"], 2, size=32)
+    ds, info = build_dataset("cifar10", str(tmp_path), True, augment=True)
+    assert len(ds) == 6 and ds.classes == ["cat", "dog"] and info.image_size == 32
+    assert ds[0][0].shape == (3, 32, 32)
+    test, _ = build_dataset("cifar10", str(tmp_path), False)
+    assert sorted(test.labels.tolist()) == [0, 0, 1, 1]
+
+
+def test_cifar10_real_jpeg_subset(shared_data, tmp_path):
+    import tarfile
+
+    with tarfile.open(shared_data / "cifar10-jpg-test.tar.gz") as tar:
+        members = [m for m in tar.getmembers() if m.isfile()][:40] + \
+                  [m for m in tar.getmembers() if m.isfile() and "/truck/" in m.name][:5]
+        tar.extractall(tmp_path, members=members, filter="data")
+    ds, info = build_dataset("cifar10", str(tmp_path), False)
+    assert len(ds) == 45 and ds.classes[-1] == "truck" and info.num_classes == len(ds.classes)
+    x, _ = ds[0]
+    assert x.shape == (3, 32, 32)
+
+
+def test_tiny_imagenet_layout(tmp_path):
+    wnids = ["n01", "n02"]
+    (tmp_path / "wnids.txt").write_text("\n".join(wnids))
+    rng = np.random.default_rng(0)
+    for w in wnids:
+        d = tmp_path / "train" / w / "images"
+        d.mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(d / f"{w}_{i}.JPEG")
+    (tmp_path / "val" / "images").mkdir(parents=True)
+    rows = []
+    for i, w in enumerate(["n02", "n01", "n02"]):
+        Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "val" / "images" / f"val_{i}.JPEG")
+        rows.append(f"val_{i}.JPEG\t{w}\t0\t0\t63\t63")
+    (tmp_path / "val" / "val_annotations.txt").write_text("\n".join(rows))
+    train, info = build_dataset("tiny_imagenet", str(tmp_path), True)
+    val, _ = build_dataset("tiny_imagenet", str(tmp_path), False)
+    assert len(train) == 4 and info.num_classes == 200 and info.image_size == 64
+    assert val.labels.tolist() == [1, 0, 1]
+
+
+def test_tiny_imagenet_real_subset(shared_data, tmp_path):
+    import tarfile
+
+    with tarfile.open(shared_data / "tiny-imagenet-200-subset.tar.gz") as tar:
+        names = tar.getnames()
+        top = names[0].split("/")[0]
+        keep = [m for m in tar.getmembers() if m.name.endswith(("wnids.txt", "val_annotations.txt"))
+                or "/val/images/val_1" == m.name[len(top):len(top) + 17]]
+        tar.extractall(tmp_path, members=keep, filter="data")
+    root = next(p.parent for p in tmp_path.rglob("wnids.txt"))
+    ann = (root / "val" / "val_annotations.txt").read_text().splitlines()
+    present = {p.name for p in (root / "val" / "images").glob("*.JPEG")}
+    (root / "val" / "val_annotations.txt").write_text("\n".join(r for r in ann if r.split("\t")[0] in present))
+    val, info = build_dataset("tiny_imagenet", str(root), False)
+    assert len(val) == len(present) > 0 and len(info.classes) == 200
+
+
+def test_missing_and_unknown_option_errors(tmp_path):
+    with pytest.raises(DatasetError, match="wnids.txt is missing"):
+        build_dataset("tiny_imagenet", str(tmp_path), True)
+    with pytest.raises(DatasetError, match=r"expected .*train/<class>/<image>"):
+        build_dataset("imagefolder", str(tmp_path), True)
+    with pytest.raises(ConfigError, match=r"no option\(s\) \['resolution'\]"):
+        build_dataset("cifar10", str(tmp_path), True, resolution=3)
+    (tmp_path / "train" / "a").mkdir(parents=True)
+    (tmp_path / "train" / "a" / "x.png").write_bytes(b"not a png")
+    with pytest.raises(DatasetError, match="cannot decode image"):
+        build_dataset("imagefolder", str(tmp_path), True)
+
+
+def test_imagefolder_streamed_and_loader(tmp_path):
+    _image_tree(tmp_path, "train", ["a", "b", "c"], 2, size=20)
+    ds, info = build_dataset("imagefolder", str(tmp_path), True, image_size=16, in_memory=False)
+    x, y = next(iter(make_loader(ds, info, 4, False)))
+    assert x.shape == (4, 3, 16, 16) and info.num_classes == 3

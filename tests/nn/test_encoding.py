@@ -1,0 +1,33 @@
+"""Encoders: BNTT's signed rate coding statistics and direct coding."""
+import torch
+
+from spikeforge import functional as SF
+from spikeforge.nn import DirectEncoder, RateEncoder
+
+
+def test_rate_coding_probabilities_and_signs():
+    x = torch.tensor([0.0, 0.5, -1.0, 1.5, -3.0, 2.0])
+    s = SF.rate_encode(x.expand(20000, 6), T=4)
+    assert s.shape == (4, 20000, 6)
+    assert set(s.unique().tolist()) <= {-1.0, 0.0, 1.0}
+    rate = s.mean(dim=(0, 1))
+    expected = torch.sign(x) * torch.clamp(x.abs() / 2, max=1)
+    assert torch.allclose(rate, expected, atol=0.01)
+    assert torch.all(s[..., 0] == 0) and torch.all(s[..., 5] == 1) and torch.all(s[..., 4] == -1)
+
+
+def test_rate_coding_draws_afresh_each_step_and_call_in_eval_too():
+    enc = RateEncoder(T=8).eval()
+    x = torch.full((64, 10), 1.0)
+    a, b = enc(x), enc(x)
+    assert not torch.equal(a, b)
+    assert not torch.equal(a[0], a[1])
+    # steps are independent draws: correlation between steps is ~0
+    c = torch.corrcoef(torch.stack([a[0].flatten(), a[1].flatten()]))[0, 1]
+    assert abs(c) < 0.1
+
+
+def test_direct_coding_repeats():
+    x = torch.randn(3, 2)
+    y = DirectEncoder(T=5)(x)
+    assert y.shape == (5, 3, 2) and all(torch.equal(y[t], x) for t in range(5))
