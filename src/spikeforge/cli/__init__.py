@@ -10,7 +10,7 @@ import sys
 from ..errors import SpikeforgeError
 
 # subcommand modules, in the order `spikeforge --help` lists them
-COMMANDS = ["train", "evaluate", "analyze", "energy", "robustness"]
+COMMANDS = ["train", "evaluate", "catalog", "analyze", "energy", "robustness"]
 
 
 def build_parser() -> argparse.ArgumentParser:
