@@ -1,44 +1,46 @@
 """Input encoders: static images ``[B, ...]`` to spike or current sequences ``[T, B, ...]``."""
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
 from .. import functional as SF
 
 
-class RateEncoder(nn.Module):
+class Encoder(nn.Module):
+    """Encodes ``[B, ...]`` into ``[T, B, ...]`` with the pure function ``encode(x, T)``."""
+
+    encode: Callable[[torch.Tensor, int], torch.Tensor]
+
+    def __init__(self, T: int) -> None:
+        super().__init__()
+        self.T = T
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return type(self).encode(x, self.T)
+
+    def extra_repr(self) -> str:
+        return f"T={self.T}"
+
+
+class RateEncoder(Encoder):
     """BNTT's signed rate coding, drawn afresh at every step, in training and evaluation."""
 
-    def __init__(self, T: int) -> None:
-        super().__init__()
-        self.T = T
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return SF.rate_encode(x, self.T)
-
-    def extra_repr(self) -> str:
-        return f"T={self.T}"
+    encode = staticmethod(SF.rate_encode)
 
 
-class DirectEncoder(nn.Module):
+class DirectEncoder(Encoder):
     """Direct coding: the analogue image repeated T times."""
 
-    def __init__(self, T: int) -> None:
-        super().__init__()
-        self.T = T
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return SF.direct_encode(x, self.T)
-
-    def extra_repr(self) -> str:
-        return f"T={self.T}"
+    encode = staticmethod(SF.direct_encode)
 
 
 ENCODERS = {"rate": RateEncoder, "direct": DirectEncoder}
 
 
-def make_encoder(kind: str, T: int) -> nn.Module:
+def make_encoder(kind: str, T: int) -> Encoder:
     try:
         return ENCODERS[kind](T)
     except KeyError:
