@@ -14,6 +14,11 @@ bias=k*v_reset. Leak-factor LIF (BNTT): decay=lambda, scale=1, bias=0.
 Inputs are ``[T, ...]`` (time first); outputs are spikes of the same shape and dtype.
 The membrane starts at ``v_reset`` (0 for soft reset) on every call, so there is no state
 to reset between batches.
+
+``backend`` chooses how the recurrence runs (:mod:`spikeforge.functional.backends`): the loop
+below (``"eager"``, the reference) or one autograd node per sequence with a hand-written
+backward through time (``"bptt"``, ``"compiled"``, ``"triton"``); ``"auto"`` picks the fastest
+that can run. All give the same spikes; membranes and gradients agree to float rounding.
 """
 from __future__ import annotations
 
@@ -21,8 +26,10 @@ from typing import Union
 
 import torch
 
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 from ..surrogate import Sigmoid, Surrogate
+from .backends import resolve
+from .fused import NeuronSpec, fused_sequence
 
 Scalar = Union[float, torch.Tensor]
 
@@ -39,17 +46,41 @@ def neuron_sequence(
     surrogate: Surrogate | None = None,
     strict: bool = False,
     return_membrane: bool = False,
+    backend: str = "auto",
+    checkpoint: Union[bool, int] = False,
 ):
     """Run the generic integrate-and-fire recurrence over ``x: [T, ...]``.
 
     Returns spikes ``[T, ...]``, or ``(spikes, v)`` with the post-reset membrane ``v: [T, ...]``
-    when ``return_membrane`` is set.
+    when ``return_membrane`` is set. ``decay``/``scale``/``bias`` may be tensors (broadcast to
+    one step, ``x.shape[1:]``); gradients reach them. ``backend``: ``"auto"``, ``"eager"``,
+    ``"bptt"``, ``"compiled"`` or ``"triton"`` (see :mod:`spikeforge.functional.backends`).
+    ``checkpoint`` (fused backends): keep the input and the membrane every ``k`` steps
+    (``True``: ``k = ceil(sqrt(T))``) instead of the charged membranes, and recompute them in
+    backward one segment at a time.
     """
     if x.dim() < 2:
         raise ShapeError(
             f"spiking neurons expect a sequence [T, B, ...] with time first; got shape {tuple(x.shape)}"
         )
     surrogate = surrogate if surrogate is not None else Sigmoid()
+    if not isinstance(checkpoint, bool) and (not isinstance(checkpoint, int) or checkpoint < 1):
+        raise ConfigError(f"checkpoint must be False, True or a segment length >= 1; got {checkpoint!r}")
+    if checkpoint and backend == "eager":
+        raise ConfigError("checkpoint needs a fused neuron backend; use backend='auto' or 'bptt'")
+    spec = NeuronSpec(float(v_threshold), None if v_reset is None else float(v_reset),
+                      bool(detach_reset), bool(strict), surrogate)
+    kernels = resolve(backend, x, (decay, scale, bias), spec)
+    if kernels is not None:
+        return fused_sequence(x, decay, scale, bias, spec, kernels, checkpoint, return_membrane)
+    return _eager_sequence(x, decay, scale, bias, spec, return_membrane)
+
+
+def _eager_sequence(x: torch.Tensor, decay: Scalar, scale: Scalar, bias: Scalar,
+                    spec: NeuronSpec, return_membrane: bool):
+    """The reference: the recurrence step by step, differentiated by autograd."""
+    v_threshold, v_reset, detach_reset = spec.v_threshold, spec.v_reset, spec.detach_reset
+    surrogate, strict = spec.surrogate, spec.strict
     v = torch.full_like(x[0], 0.0 if v_reset is None else float(v_reset))
     spikes, membranes = [], []
     for t in range(x.shape[0]):

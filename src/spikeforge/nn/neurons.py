@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .. import functional as SF
+from ..errors import ConfigError
 from ..surrogate import Surrogate
 from ..surrogate import get as get_surrogate
 
@@ -24,6 +25,10 @@ class SpikingNeuron(nn.Module):
         detach_reset: the reset term carries no gradient.
         surrogate: a name (``"sigmoid"``, ``"atan"``, ``"triangle"``) or a :class:`Surrogate`.
         strict: fire on ``h > v_th`` instead of ``h >= v_th`` (BNTT).
+        backend: how the recurrence runs: ``"auto"`` (default), ``"eager"``, ``"bptt"``,
+            ``"compiled"``, ``"triton"`` (:mod:`spikeforge.functional.backends`).
+        checkpoint: recompute the membranes in backward from the input, ``k`` steps at a time
+            (``True``: ``k = ceil(sqrt(T))``); fused backends only.
     """
 
     def __init__(
@@ -33,24 +38,33 @@ class SpikingNeuron(nn.Module):
         detach_reset: bool = False,
         surrogate: "str | Surrogate" = "sigmoid",
         strict: bool = False,
+        backend: str = "auto",
+        checkpoint: "bool | int" = False,
     ) -> None:
         super().__init__()
+        if backend not in SF.BACKENDS:
+            raise ConfigError(f"unknown neuron backend '{backend}'; choose one of {list(SF.BACKENDS)}")
         self.v_threshold = float(v_threshold)
         self.v_reset = None if v_reset is None else float(v_reset)
         self.detach_reset = bool(detach_reset)
         self.surrogate = get_surrogate(surrogate)
         self.strict = bool(strict)
+        self.backend = backend
+        self.checkpoint = checkpoint
 
     def _common(self) -> dict:
         return dict(
             v_threshold=self.v_threshold, v_reset=self.v_reset, detach_reset=self.detach_reset,
-            surrogate=self.surrogate, strict=self.strict,
+            surrogate=self.surrogate, strict=self.strict, backend=self.backend,
+            checkpoint=self.checkpoint,
         )
 
     def extra_repr(self) -> str:
         reset = "soft" if self.v_reset is None else f"hard({self.v_reset})"
         return (f"v_threshold={self.v_threshold}, reset={reset}, detach_reset={self.detach_reset}, "
-                f"surrogate={self.surrogate!r}" + (", strict=True" if self.strict else ""))
+                f"surrogate={self.surrogate!r}" + (", strict=True" if self.strict else "")
+                + (f", backend={self.backend}" if self.backend != "auto" else "")
+                + (f", checkpoint={self.checkpoint}" if self.checkpoint else ""))
 
 
 class IF(SpikingNeuron):

@@ -1,0 +1,104 @@
+"""``backend="compiled"``: the segment kernels of :mod:`.fused`, fused by :func:`torch.compile`.
+
+Inductor turns the time loop (unrolled) into one pass over the neurons: C++/OpenMP with vector
+instructions on CPU, Triton on CUDA. Forward reads ``x`` and writes the spikes; backward
+recomputes ``h`` in registers and writes the input gradient, so nothing but the input is saved
+between the two. The loops are the same Python functions as the ``"bptt"`` backend
+(:func:`~.fused.forward_loop`, :func:`~.fused.backward_loop`), so any surrogate whose ``grad``
+is written in torch ops compiles too.
+
+Each variant (neuron settings, segment length, dtype, which gradients) is compiled once per
+process, with the neuron count dynamic; Inductor's on-disk cache makes later processes fast.
+Coefficients must be scalars (Python numbers or one-element tensors).
+"""
+from __future__ import annotations
+
+import itertools
+import types
+from typing import Callable, Optional
+
+import torch
+
+from .fused import Kernels, NeuronSpec, backward_loop, forward_loop
+
+_ids = itertools.count()
+
+
+def _own_code(fn: Callable) -> Callable:
+    """``fn`` with a code object of its own.
+
+    torch.compile keeps one cache of compiled graphs per code object (at most 8 entries); giving
+    each kernel variant its own code object keeps variants from evicting each other.
+    """
+    code = fn.__code__.replace(co_name=f"{fn.__name__}_{next(_ids)}")
+    return types.FunctionType(code, fn.__globals__, code.co_name, fn.__defaults__, fn.__closure__)
+
+
+def _forward_variant(spec: NeuronSpec, keep_v: bool) -> Callable:
+    def sf_neuron_forward(x, v, a, b, c):
+        spikes, _, vs, v_last = forward_loop(x, v, a, b, c, spec, False, keep_v)
+        return spikes, vs, v_last
+
+    return sf_neuron_forward
+
+
+def _backward_variant(spec: NeuronSpec, has_gs: bool, has_gv: bool, has_carry: bool,
+                      need_a: bool, need_b: bool, need_c: bool) -> Callable:
+    def sf_neuron_backward(g_s, g_v, x, v0, carry, a, b, c):
+        return backward_loop(g_s if has_gs else None, g_v if has_gv else None, None, x, v0,
+                             carry if has_carry else None, a, b, c, spec, need_a, need_b, need_c)
+
+    return sf_neuron_backward
+
+
+def _dyn(t: Optional[torch.Tensor], dim: int) -> Optional[torch.Tensor]:
+    if t is not None:
+        torch._dynamo.maybe_mark_dynamic(t, dim)
+    return t
+
+
+class CompiledKernels(Kernels):
+    """Segment kernels compiled with :func:`torch.compile` (Inductor), cached per variant."""
+
+    name = "compiled"
+    recompute = True
+
+    def __init__(self) -> None:
+        self._cache: dict = {}
+
+    def _get(self, key: tuple, make: Callable[[], Callable]) -> Callable:
+        fn = self._cache.get(key)
+        if fn is None:
+            fn = self._cache[key] = torch.compile(_own_code(make()), fullgraph=True)
+        return fn
+
+    @staticmethod
+    def _scalars(x: torch.Tensor, *coeffs):
+        return tuple(c.detach().reshape(()).to(x.dtype) if isinstance(c, torch.Tensor)
+                     else torch.tensor(float(c), dtype=x.dtype, device=x.device) for c in coeffs)
+
+    @staticmethod
+    def _variant(x: torch.Tensor) -> tuple:
+        # the size class: Inductor decides on threading from the first call's sizes
+        return x.dtype, x.device.type, x.shape[0], x[0].numel() >= 4096
+
+    def forward(self, x, v, a, b, c, spec, keep_h, keep_v):
+        if keep_h:
+            raise AssertionError("compiled kernels recompute h; the driver never asks to keep it")
+        K, shape = x.shape[0], x.shape
+        fn = self._get(("fwd", spec, keep_v, self._variant(x)), lambda: _forward_variant(spec, keep_v))
+        spikes, vs, v_last = fn(_dyn(x.reshape(K, -1), 1), _dyn(v.reshape(-1), 0),
+                                *self._scalars(x, a, b, c))
+        return (spikes.reshape(shape), None, None if vs is None else vs.reshape(shape),
+                v_last.reshape(shape[1:]))
+
+    def backward(self, g_s, g_v, h, x, v0, carry, a, b, c, spec, need_a, need_b, need_c):
+        K, shape = x.shape[0], x.shape
+        flags = (g_s is not None, g_v is not None, carry is not None, need_a, need_b, need_c)
+        fn = self._get(("bwd", spec, flags, self._variant(x)), lambda: _backward_variant(spec, *flags))
+        flat = lambda t: None if t is None else _dyn(t.reshape(K, -1), 1)  # noqa: E731
+        g_x, carry, *accs = fn(flat(g_s), flat(g_v), flat(x), _dyn(v0.reshape(-1), 0),
+                               None if carry is None else _dyn(carry.reshape(-1), 0),
+                               *self._scalars(x, a, b, c))
+        return (g_x.reshape(shape), carry.reshape(shape[1:]),
+                *(None if acc is None else acc.reshape(shape[1:]) for acc in accs))

@@ -1,0 +1,226 @@
+"""``backend="triton"``: hand-written Triton kernels for the neuron recurrence (CUDA).
+
+One program owns ``BLOCK`` neurons and walks the time loop in registers: forward reads ``x`` and
+writes spikes and ``h`` (saved for backward, as the input dtype); backward walks time in reverse
+(see :mod:`.fused` for the equations). Built-in surrogates only (sigmoid, atan, triangle, as
+their exact classes); anything else goes through ``"compiled"`` or ``"bptt"``. Floating-point
+contraction is switched off so ``h`` rounds exactly as the eager reference's separate ops do.
+
+Importing this module needs :mod:`triton`; :func:`available` says whether it can run here.
+"""
+from __future__ import annotations
+
+import os
+
+import torch
+import triton
+import triton.language as tl
+
+from ..surrogate import ATan, Sigmoid, Surrogate, Triangle
+from .fused import Kernels, NeuronSpec
+
+BLOCK = 1024
+_SIGMOID, _ATAN, _TRIANGLE = 0, 1, 2
+
+
+def surrogate_code(surrogate: Surrogate):
+    """``(id, p1, p2)`` for a built-in surrogate, or None for one the kernels do not know."""
+    kind = type(surrogate)
+    if kind is Sigmoid:
+        return _SIGMOID, surrogate.alpha, 0.0
+    if kind is ATan:
+        return _ATAN, surrogate.alpha, 0.0
+    if kind is Triangle:
+        return _TRIANGLE, surrogate.gamma, surrogate.width
+    return None
+
+
+def available() -> bool:
+    """True when Triton can launch here (a CUDA device, or the Triton CPU interpreter)."""
+    return torch.cuda.is_available() or os.environ.get("TRITON_INTERPRET") == "1"
+
+
+@triton.jit
+def _surrogate_grad(u, SURR: tl.constexpr, p1, p2):
+    if SURR == 0:
+        s = tl.sigmoid(p1 * u)
+        g = p1 * s * (1.0 - s)
+    elif SURR == 1:
+        z = 1.5707963267948966 * p1 * u
+        g = p1 / 2.0 / (1.0 + z * z)
+    else:
+        g = p1 * tl.maximum(1.0 - tl.abs(u / p2), 0.0)
+    return g
+
+
+@triton.jit
+def _fire(h, th, STRICT: tl.constexpr):
+    if STRICT:
+        m = h > th
+    else:
+        m = h >= th
+    return m
+
+
+@triton.jit
+def _reset(h, m, th, vr, SOFT: tl.constexpr):
+    if SOFT:
+        v = tl.where(m, h - th, h)
+    else:
+        v = tl.where(m, vr, h)
+    return v
+
+
+@triton.jit
+def _forward_kernel(x_ptr, v_ptr, coef_ptr, s_ptr, h_ptr, vs_ptr, vlast_ptr, T, N, th, vr,
+                    STRICT: tl.constexpr, SOFT: tl.constexpr, KEEP_H: tl.constexpr,
+                    KEEP_V: tl.constexpr, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < N
+    a = tl.load(coef_ptr)
+    b = tl.load(coef_ptr + 1)
+    c = tl.load(coef_ptr + 2)
+    v = tl.load(v_ptr + offs, mask=mask, other=0.0).to(tl.float32)
+    for t in range(T):
+        x = tl.load(x_ptr + t * N + offs, mask=mask, other=0.0).to(tl.float32)
+        h = a * v + b * x + c
+        m = _fire(h, th, STRICT)
+        v = _reset(h, m, th, vr, SOFT)
+        tl.store(s_ptr + t * N + offs, m.to(s_ptr.dtype.element_ty), mask=mask)
+        if KEEP_H:
+            tl.store(h_ptr + t * N + offs, h.to(h_ptr.dtype.element_ty), mask=mask)
+        if KEEP_V:
+            tl.store(vs_ptr + t * N + offs, v.to(vs_ptr.dtype.element_ty), mask=mask)
+    tl.store(vlast_ptr + offs, v.to(vlast_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def _backward_kernel(gs_ptr, gs_st, gs_sn, gv_ptr, gv_st, gv_sn, h_ptr, x_ptr, v0_ptr, carry_ptr,
+                     coef_ptr, gx_ptr, carry_out_ptr, acc_ptr, T, N, th, vr, p1, p2,
+                     STRICT: tl.constexpr, SOFT: tl.constexpr, DETACH: tl.constexpr,
+                     SURR: tl.constexpr, HAS_GS: tl.constexpr, HAS_GV: tl.constexpr,
+                     HAS_CARRY: tl.constexpr, NEED_A: tl.constexpr, NEED_B: tl.constexpr,
+                     NEED_C: tl.constexpr, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < N
+    a = tl.load(coef_ptr)
+    b = tl.load(coef_ptr + 1)
+    if HAS_CARRY:
+        carry = tl.load(carry_ptr + offs, mask=mask, other=0.0).to(tl.float32)
+    else:
+        carry = tl.zeros([BLOCK], dtype=tl.float32)
+    acc_a = tl.zeros([BLOCK], dtype=tl.float32)
+    acc_b = tl.zeros([BLOCK], dtype=tl.float32)
+    acc_c = tl.zeros([BLOCK], dtype=tl.float32)
+    for i in range(T):
+        t = T - 1 - i
+        h = tl.load(h_ptr + t * N + offs, mask=mask, other=0.0).to(tl.float32)
+        sg = _surrogate_grad(h - th, SURR, p1, p2)
+        gv = carry
+        if HAS_GV:
+            gv += tl.load(gv_ptr + t * gv_st + offs * gv_sn, mask=mask, other=0.0).to(tl.float32)
+        if SOFT:
+            if DETACH:
+                gh = gv
+            else:
+                gh = gv * (1.0 - th * sg)
+        else:
+            keep = 1.0 - _fire(h, th, STRICT).to(tl.float32)
+            if DETACH:
+                gh = gv * keep
+            else:
+                gh = gv * (keep + (vr - h) * sg)
+        if HAS_GS:
+            gh += tl.load(gs_ptr + t * gs_st + offs * gs_sn, mask=mask, other=0.0).to(tl.float32) * sg
+        tl.store(gx_ptr + t * N + offs, (b * gh).to(gx_ptr.dtype.element_ty), mask=mask)
+        if NEED_A:
+            if t > 0:
+                hp = tl.load(h_ptr + (t - 1) * N + offs, mask=mask, other=0.0).to(tl.float32)
+                v_prev = _reset(hp, _fire(hp, th, STRICT), th, vr, SOFT)
+            else:
+                v_prev = tl.load(v0_ptr + offs, mask=mask, other=0.0).to(tl.float32)
+            acc_a += gh * v_prev
+        if NEED_B:
+            acc_b += gh * tl.load(x_ptr + t * N + offs, mask=mask, other=0.0).to(tl.float32)
+        if NEED_C:
+            acc_c += gh
+        carry = a * gh
+    tl.store(carry_out_ptr + offs, carry, mask=mask)
+    if NEED_A:
+        tl.store(acc_ptr + offs, acc_a, mask=mask)
+    if NEED_B:
+        tl.store(acc_ptr + N + offs, acc_b, mask=mask)
+    if NEED_C:
+        tl.store(acc_ptr + 2 * N + offs, acc_c, mask=mask)
+
+
+def _coefficients(x: torch.Tensor, a, b, c) -> torch.Tensor:
+    """``[a, b, c]`` as a float32 tensor on x's device (no host sync for tensor coefficients)."""
+    parts = [t.detach().reshape(()).float().to(x.device) if isinstance(t, torch.Tensor)
+             else torch.tensor(float(t), device=x.device) for t in (a, b, c)]
+    return torch.stack(parts)
+
+
+def _launch(kernel, N: int, *args, **kwargs):
+    # no fused multiply-add: h must round like the eager reference's separate multiply and add
+    options = {} if os.environ.get("TRITON_INTERPRET") == "1" else {"enable_fp_fusion": False}
+    kernel[(triton.cdiv(N, BLOCK),)](*args, **kwargs, BLOCK=BLOCK, **options)
+
+
+class TritonKernels(Kernels):
+    """Segment kernels in Triton; ``h`` is saved in the input dtype."""
+
+    name = "triton"
+    recompute = False
+
+    def forward(self, x, v, a, b, c, spec: NeuronSpec, keep_h, keep_v):
+        K, shape = x.shape[0], x.shape
+        xf = x.reshape(K, -1).contiguous()
+        N = xf.shape[1]
+        spikes = torch.empty_like(xf)
+        h = torch.empty_like(xf) if keep_h else spikes  # placeholder pointer when unused
+        vs = torch.empty_like(xf) if keep_v else spikes
+        v_last = torch.empty(N, dtype=x.dtype, device=x.device)
+        th, vr = spec.v_threshold, spec.v_init
+        _launch(_forward_kernel, N, xf, v.reshape(-1).contiguous(), _coefficients(x, a, b, c),
+                spikes, h, vs, v_last, K, N, th, vr, STRICT=spec.strict,
+                SOFT=spec.v_reset is None, KEEP_H=keep_h, KEEP_V=keep_v)
+        return (spikes.view(shape), h.view(shape) if keep_h else None,
+                vs.view(shape) if keep_v else None, v_last.view(shape[1:]))
+
+    def backward(self, g_s, g_v, h, x, v0, carry, a, b, c, spec: NeuronSpec,
+                 need_a, need_b, need_c):
+        if h is None:  # checkpointed segment: recompute h first
+            h = self.forward(x, v0, a, b, c, spec, True, False)[1]
+        K, shape = h.shape[0], h.shape
+        hf = h.reshape(K, -1).contiguous()
+        N = hf.shape[1]
+        code = surrogate_code(spec.surrogate)
+        if code is None:
+            raise TypeError(f"the triton backend has no kernel for surrogate {spec.surrogate!r}")
+        surr, p1, p2 = code
+
+        def seq(t):  # [K, N] view with strides (expanded gradients stay unmaterialised)
+            if t is None:
+                return hf, 0, 0
+            t2 = t.reshape(K, N) if t.dim() > 1 else t
+            return t2, t2.stride(0), t2.stride(1)
+
+        gs, gs_st, gs_sn = seq(g_s)
+        gv, gv_st, gv_sn = seq(g_v)
+        g_x = torch.empty_like(hf)
+        carry_out = torch.empty(N, dtype=torch.float32, device=h.device)
+        acc = torch.empty(3 * N if (need_a or need_b or need_c) else 1, dtype=torch.float32,
+                          device=h.device)
+        xf = x.reshape(K, -1).contiguous() if need_b else hf
+        _launch(_backward_kernel, N, gs, gs_st, gs_sn, gv, gv_st, gv_sn, hf, xf,
+                v0.reshape(-1).contiguous(),
+                carry_out if carry is None else carry.reshape(-1).contiguous(),
+                _coefficients(h, a, b, c), g_x, carry_out, acc, K, N,
+                spec.v_threshold, spec.v_init, float(p1), float(p2),
+                STRICT=spec.strict, SOFT=spec.v_reset is None, DETACH=spec.detach_reset,
+                SURR=surr, HAS_GS=g_s is not None, HAS_GV=g_v is not None,
+                HAS_CARRY=carry is not None, NEED_A=need_a, NEED_B=need_b, NEED_C=need_c)
+        accs = [acc[i * N:(i + 1) * N].view(shape[1:]) if need else None
+                for i, need in enumerate((need_a, need_b, need_c))]
+        return (g_x.view(shape), carry_out.to(h.dtype).view(shape[1:]), *accs)

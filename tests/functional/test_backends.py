@@ -1,0 +1,264 @@
+"""Fused neuron backends against the eager reference: identical spikes, membranes and gradients
+equal to float rounding (IF/LIF/PLIF/leaky x hard/soft x detach x strict x surrogates)."""
+import itertools
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import pytest
+import torch
+
+from spikeforge import functional as SF
+from spikeforge import nn as snn
+from spikeforge.errors import ConfigError
+from spikeforge.functional import backends
+from spikeforge.surrogate import ATan, Sigmoid, Surrogate, Triangle
+
+KINDS = ("if", "lif", "plif", "leaky")
+SURROGATES = (Sigmoid(), ATan(), Triangle(0.3, 1.0))
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def coefficients(kind, v_reset, w):
+    """(decay, scale, bias) of each neuron kind; PLIF's come from the parameter ``w``."""
+    vr = 0.0 if v_reset is None else v_reset
+    if kind == "if":
+        return 1.0, 1.0, 0.0
+    if kind == "lif":
+        return 0.5, 0.5, 0.5 * vr
+    if kind == "leaky":
+        return 0.9, 1.0, 0.0
+    k = torch.sigmoid(w).to(torch.float64 if w.dtype == torch.float64 else w.dtype)
+    return 1.0 - k, k, k * vr
+
+
+def run(backend, x, kind, w, **kw):
+    """Spikes, membranes and the gradients wrt x (and PLIF's w) of a random loss on both."""
+    if backend == "eager":
+        kw = {k: v for k, v in kw.items() if k != "checkpoint"}
+    x = x.detach().requires_grad_()
+    w = w.detach().requires_grad_()
+    a, b, c = coefficients(kind, kw.get("v_reset", 0.0), w)
+    s, v = SF.neuron_sequence(x, decay=a, scale=b, bias=c, backend=backend, return_membrane=True, **kw)
+    gen = torch.Generator().manual_seed(1)
+    gs = torch.randn(x.shape, generator=gen, dtype=x.dtype).to(x.device)
+    gv = torch.randn(x.shape, generator=gen, dtype=x.dtype).to(x.device)
+    (s * gs + v * gv).sum().backward()
+    return s.detach(), v.detach(), x.grad, (w.grad if kind == "plif" else torch.zeros(()))
+
+
+def assert_same(backend, x, kind, tol=1e-9, **kw):
+    w = torch.tensor(0.3, dtype=x.dtype, device=x.device)
+    ref = run("eager", x, kind, w, **kw)
+    out = run(backend, x, kind, w, **kw)
+    assert torch.equal(out[0], ref[0]), "spikes differ from the eager reference"
+    assert ref[0].sum() > 0 and ref[0].sum() < ref[0].numel(), "test input should spike sometimes"
+    for got, want in zip(out[1:], ref[1:]):
+        torch.testing.assert_close(got, want, rtol=tol, atol=tol)
+
+
+def sample(T=6, shape=(3, 5), dtype=torch.float64, device="cpu", seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return (torch.randn((T, *shape), generator=gen, dtype=dtype) * 0.8 + 0.45).to(device)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("v_reset", [0.0, None, -0.2])
+@pytest.mark.parametrize("detach_reset", [False, True])
+@pytest.mark.parametrize("strict", [False, True])
+@pytest.mark.parametrize("surrogate", SURROGATES, ids=lambda s: type(s).__name__)
+def test_bptt_matches_eager(kind, v_reset, detach_reset, strict, surrogate):
+    assert_same("bptt", sample(), kind, v_reset=v_reset, detach_reset=detach_reset, strict=strict,
+                surrogate=surrogate)
+
+
+@pytest.mark.parametrize("checkpoint", [True, 1, 4])
+@pytest.mark.parametrize("kind", ["plif", "leaky"])
+def test_bptt_checkpoint_matches_eager(kind, checkpoint):
+    assert_same("bptt", sample(T=9), kind, v_reset=None if kind == "leaky" else 0.0,
+                checkpoint=checkpoint)
+
+
+def test_float32_spikes_are_bit_identical_on_many_neurons():
+    # thousands of neurons near threshold: any rounding difference in h would flip a spike
+    x = sample(T=16, shape=(64, 64), dtype=torch.float32)
+    for kind, vr in (("lif", 0.0), ("leaky", None), ("if", 0.0)):
+        assert_same("bptt", x, kind, tol=1e-5, v_reset=vr)
+
+
+def test_per_neuron_tensor_decay_gets_its_gradient():
+    x = sample(T=5, shape=(2, 3, 4))
+    decay = torch.tensor([0.9, 0.5, 0.7], dtype=torch.float64).view(3, 1).requires_grad_()
+    grads = []
+    for backend in ("eager", "bptt"):
+        decay.grad = None
+        SF.neuron_sequence(x, decay=decay, backend=backend).sum().backward()
+        grads.append(decay.grad.clone())
+    assert grads[0].shape == (3, 1)
+    torch.testing.assert_close(grads[1], grads[0])
+
+
+def test_a_user_surrogate_runs_through_bptt_and_auto():
+    class Box(Surrogate):
+        def grad(self, x):
+            return (x.abs() < 0.5).to(x.dtype)
+
+    for backend in ("bptt", "auto"):
+        assert_same(backend, sample(), "lif", surrogate=Box())
+    with pytest.raises(ConfigError, match="triton"):
+        SF.neuron_sequence(sample(), surrogate=Box(), backend="triton")
+
+
+def test_bptt_saves_one_value_per_neuron_and_step():
+    x = sample(T=8, shape=(4, 16), dtype=torch.float32).requires_grad_()
+
+    def saved_bytes(backend, kind="lif"):
+        total = []
+
+        def pack(t):
+            total.append(t.numel() * t.element_size())
+            return t
+
+        w = torch.tensor(0.3, requires_grad=True)
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            a, b, c = coefficients(kind, 0.0, w)
+            SF.neuron_sequence(x, decay=a, scale=b, bias=c, backend=backend)
+        return sum(total)
+
+    sequence, membrane = x.numel() * 4, x[0].numel() * 4
+    assert saved_bytes("bptt") == sequence + membrane  # h, and the initial membrane
+    assert saved_bytes("eager") >= 3 * sequence
+    assert saved_bytes("bptt", "plif") <= 2 * sequence + membrane + 64  # h, x (the scale's grad), k
+    assert saved_bytes("bptt", "plif") < saved_bytes("eager", "plif") / 2
+
+
+def test_modules_take_a_backend_and_agree():
+    torch.manual_seed(0)
+    x = torch.randn(6, 2, 8) + 0.5
+    for kind in ("if", "lif", "plif"):
+        outs, grads = [], []
+        for backend in ("eager", "bptt"):
+            torch.manual_seed(0)
+            m = snn.make_neuron(kind, tau=2.0, backend=backend)
+            xi = x.clone().requires_grad_()
+            y = m(xi)
+            (y * torch.arange(y.numel()).view_as(y)).sum().backward()
+            outs.append(y)
+            grads.append([xi.grad] + [p.grad for p in m.parameters()])
+        assert torch.equal(outs[0], outs[1])
+        for g0, g1 in zip(*grads):
+            torch.testing.assert_close(g1, g0)
+    assert "backend=bptt" in repr(snn.LIF(backend="bptt"))
+    with pytest.raises(ConfigError, match="unknown neuron backend"):
+        snn.IF(backend="cuda")
+
+
+def test_bad_backend_and_checkpoint_arguments():
+    x = sample()
+    with pytest.raises(ConfigError, match="choose one of"):
+        SF.if_sequence(x, backend="fast")
+    with pytest.raises(ConfigError, match="checkpoint"):
+        SF.if_sequence(x, backend="eager", checkpoint=True)
+    with pytest.raises(ConfigError, match="checkpoint"):
+        SF.if_sequence(x, checkpoint=0)
+    with pytest.raises(ConfigError, match="scalar"):
+        SF.neuron_sequence(x, decay=torch.full((3, 5), 0.5, dtype=x.dtype), backend="compiled")
+
+
+def test_explicit_unavailable_backend_raises(monkeypatch):
+    monkeypatch.setattr(backends, "compiled_unavailable", lambda device: "no C++ compiler")
+    with pytest.raises(ConfigError, match="no C\\+\\+ compiler"):
+        SF.if_sequence(sample(), backend="compiled")
+    if not torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET") != "1":
+        with pytest.raises(ConfigError, match="triton"):
+            SF.if_sequence(sample(), backend="triton")
+
+
+def test_auto_falls_back_with_one_warning(monkeypatch):
+    monkeypatch.setattr(backends, "compiled_unavailable", lambda device: "no C++ compiler")
+    monkeypatch.setattr(backends, "AUTO_COMPILE_MIN", 10)  # make the tiny input "large"
+    monkeypatch.setattr(backends, "_warned", set())
+    x = sample(dtype=torch.float32)
+    with pytest.warns(RuntimeWarning, match="unavailable.*falls back"):
+        out = SF.lif_sequence(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = SF.lif_sequence(x)
+    assert torch.equal(out, again)
+    assert torch.equal(out, SF.lif_sequence(x, backend="eager"))
+    assert isinstance(backends.resolve("auto", x, (0.5, 0.5, 0.0), _spec()), backends.Kernels)
+
+
+def _spec(**kw):
+    from spikeforge.functional.fused import NeuronSpec
+
+    base = dict(v_threshold=1.0, v_reset=0.0, detach_reset=False, strict=False, surrogate=Sigmoid())
+    return NeuronSpec(**{**base, **kw})
+
+
+def test_auto_choices_on_cpu(monkeypatch):
+    small = sample(dtype=torch.float32)
+    assert backends.resolve("auto", small, (1.0, 1.0, 0.0), _spec()).name == "bptt"
+    per_neuron = torch.full((3, 5), 0.5)
+    assert backends.resolve("auto", small, (per_neuron, 1.0, 0.0), _spec()).name == "bptt"
+    assert backends.resolve("auto", small, (torch.ones(2, 3, 5), 1.0, 0.0), _spec()) is None
+    monkeypatch.setattr(backends, "compiled_unavailable", lambda device: None)
+    monkeypatch.setattr(backends, "AUTO_COMPILE_MIN", 10)
+    assert backends.resolve("auto", small, (1.0, 1.0, 0.0), _spec()).name == "compiled"
+    assert backends.resolve("auto", small.half(), (1.0, 1.0, 0.0), _spec()).name == "bptt"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [
+    dict(kind="plif", v_reset=0.0, surrogate=ATan()),
+    dict(kind="leaky", v_reset=None, detach_reset=True, strict=True, surrogate=Triangle(), checkpoint=3),
+], ids=["plif-hard-atan", "bntt-leaky-checkpoint"])
+def test_compiled_matches_eager(case):
+    if backends.compiled_unavailable("cpu"):
+        pytest.skip(f"torch.compile cannot run here: {backends.compiled_unavailable('cpu')}")
+    kind = case.pop("kind")
+    assert_same("compiled", sample(T=7, shape=(16, 40), dtype=torch.float32), kind, tol=1e-5, **case)
+
+
+TRITON_SCRIPT = textwrap.dedent("""
+    import itertools, sys, torch
+    sys.path.insert(0, {tests!r})
+    from test_backends import assert_same, sample, SURROGATES
+    for kind, vr, det, strict, surr in itertools.product(
+            ["if", "lif", "plif", "leaky"], [0.0, None], [False, True], [False, True], SURROGATES):
+        if (det + strict + SURROGATES.index(surr)) % 3:
+            continue  # a third of the grid keeps the interpreter run short
+        assert_same("triton", sample(T=5, dtype=torch.float32), kind, tol=1e-5, v_reset=vr,
+                    detach_reset=det, strict=strict, surrogate=surr)
+    assert_same("triton", sample(T=7, dtype=torch.float32), "plif", tol=1e-5, checkpoint=3)
+    print("ok")
+""")
+
+
+@pytest.mark.slow
+def test_triton_kernels_in_the_triton_interpreter():
+    pytest.importorskip("triton")
+    script = TRITON_SCRIPT.format(tests=os.path.dirname(__file__))
+    env = {**os.environ, "TRITON_INTERPRET": "1"}
+    res = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert res.returncode == 0 and res.stdout.strip().endswith("ok"), res.stderr[-3000:]
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("backend", ["triton", "compiled", "bptt"])
+@pytest.mark.parametrize("kind,v_reset,detach", [("lif", 0.0, False), ("plif", 0.0, True),
+                                                  ("leaky", None, True), ("if", None, False)])
+def test_gpu_backends_match_eager(backend, kind, v_reset, detach):
+    x = sample(T=8, shape=(32, 33), dtype=torch.float32, device="cuda")
+    assert_same(backend, x, kind, tol=1e-5, v_reset=v_reset, detach_reset=detach)
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_auto_uses_triton_on_gpu():
+    x = sample(dtype=torch.float32, device="cuda")
+    assert backends.resolve("auto", x, (0.5, 0.5, 0.0), _spec()).name == "triton"
