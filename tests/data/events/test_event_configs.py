@@ -50,6 +50,6 @@ def test_gesture_configs_train_on_written_trials(gesture_tree, name):
 
 def test_small_nmnist_config_runs_on_frames():
     cfg = load_config(CONFIGS / "nmnist_bntt_convnet.yaml")
-    info = DatasetInfo(10, 2, 34, kind="frames", T=10)
-    model = build_model(cfg, info)
-    assert model(torch.rand(10, 3, 2, 34, 34)).shape == (3, 10)
+    T = cfg.data.options["T"]
+    model = build_model(cfg, DatasetInfo(10, 2, 34, kind="frames", T=T))
+    assert model(torch.rand(T, 3, 2, 34, 34)).shape == (3, 10)
