@@ -34,16 +34,20 @@ def assert_same(model, folded, x):
     assert rb.energy_mj == pytest.approx(ra.energy_mj)
 
 
-def test_bntt_vgg_folds_exactly():
+@pytest.mark.parametrize("norm", ["bntt", "bn"])
+def test_bntt_vgg_folds_exactly(norm):
     torch.manual_seed(0)
-    m = spikeforge.create_model("bntt_convnet", T=3, width=4, hidden=8, image_size=8)
+    m = spikeforge.create_model("bntt_convnet", T=3, width=4, hidden=8, image_size=8, norm=norm)
     randomise_norms(m)
     x = torch.randn(4, 1, 8, 8)
     estimate_bn_stats(m, x, 1)
     frames = rate_encode(x, 3)
     f = fold_bn(m)
     assert count_bn(f) == 0 and count_bn(m) == 3  # the original keeps its norms
-    assert isinstance(f.features[0], StepwiseSynapse) and f.features[0].weight.shape[0] == 3
+    if norm == "bntt":  # per-step weights
+        assert isinstance(f.features[0], StepwiseSynapse) and f.features[0].weight.shape[0] == 3
+    else:  # one BN shared over the steps folds into the conv itself
+        assert isinstance(f.features[0], nn.Conv2d) and f.features[0].bias is not None
     assert_same(m, f, frames)
     assert_same(m, f, frames[:2])  # early exit: fewer steps than built for
 
