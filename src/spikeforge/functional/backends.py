@@ -11,7 +11,7 @@
   surrogates, scalar coefficients.
 * ``"auto"``: CUDA: triton, else compiled, else bptt. CPU: compiled for float32/float64
   sequences of at least :data:`AUTO_COMPILE_MIN` values (large enough to repay the compile),
-  bptt otherwise. Inside ``torch.compile`` tracing: eager. When a backend ``auto`` wanted
+  and for smaller ones once the same neuron has been compiled in this process; bptt otherwise. Inside ``torch.compile`` tracing: eager. When a backend ``auto`` wanted
   cannot run (no C++ compiler, no Triton), it warns once and takes the next one.
 
 An explicitly requested backend that cannot run raises :class:`~spikeforge.errors.ConfigError`.
@@ -151,8 +151,8 @@ def resolve(backend: str, x: torch.Tensor, coeffs, spec: NeuronSpec) -> Optional
         return kernels("bptt")
     if x.device.type == "cuda":
         wanted = ["triton", "compiled"]
-    elif (x.device.type == "cpu" and x.numel() >= AUTO_COMPILE_MIN
-          and x.dtype in (torch.float32, torch.float64)):
+    elif x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and (
+            x.numel() >= AUTO_COMPILE_MIN or ("compiled" in _kernels and _kernels["compiled"].ready(x, spec))):
         wanted = ["compiled"]
     else:
         wanted = []

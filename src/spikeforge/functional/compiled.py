@@ -65,6 +65,11 @@ class CompiledKernels(Kernels):
 
     def __init__(self) -> None:
         self._cache: dict = {}
+        self._compiled_for: set = set()  # (spec, variant) pairs with a compiled forward
+
+    def ready(self, x: torch.Tensor, spec: NeuronSpec) -> bool:
+        """Whether a forward kernel for this neuron and input kind is already compiled."""
+        return (spec, self._variant(x)) in self._compiled_for
 
     def _get(self, key: tuple, make: Callable[[], Callable]) -> Callable:
         fn = self._cache.get(key)
@@ -74,8 +79,8 @@ class CompiledKernels(Kernels):
 
     @staticmethod
     def _scalars(x: torch.Tensor, *coeffs):
-        return tuple(c.detach().reshape(()).to(x.dtype) if isinstance(c, torch.Tensor)
-                     else torch.tensor(float(c), dtype=x.dtype, device=x.device) for c in coeffs)
+        return tuple(c.detach().reshape(()).to(x.device, x.dtype) if isinstance(c, torch.Tensor)
+                     else torch.full((), float(c), dtype=x.dtype, device=x.device) for c in coeffs)
 
     @staticmethod
     def _variant(x: torch.Tensor) -> tuple:
@@ -86,8 +91,10 @@ class CompiledKernels(Kernels):
         if keep_h:
             raise AssertionError("compiled kernels recompute h; the driver never asks to keep it")
         K, shape = x.shape[0], x.shape
-        fn = self._get(("fwd", spec, keep_v, self._variant(x)), lambda: _forward_variant(spec, keep_v))
-        spikes, vs, v_last = fn(_dyn(x.reshape(K, -1), 1), _dyn(v.reshape(-1), 0),
+        fn = self._get(("fwd", spec, keep_v, v is None, self._variant(x)),
+                       lambda: _forward_variant(spec, keep_v))
+        self._compiled_for.add((spec, self._variant(x)))
+        spikes, vs, v_last = fn(_dyn(x.reshape(K, -1), 1), None if v is None else _dyn(v.reshape(-1), 0),
                                 *self._scalars(x, a, b, c))
         return (spikes.reshape(shape), None, None if vs is None else vs.reshape(shape),
                 v_last.reshape(shape[1:]))
@@ -95,10 +102,11 @@ class CompiledKernels(Kernels):
     def backward(self, g_s, g_v, h, x, v0, carry, a, b, c, spec, need_a, need_b, need_c):
         K, shape = x.shape[0], x.shape
         flags = (g_s is not None, g_v is not None, carry is not None, need_a, need_b, need_c)
-        fn = self._get(("bwd", spec, flags, self._variant(x)), lambda: _backward_variant(spec, *flags))
-        flat = lambda t: None if t is None else _dyn(t.reshape(K, -1), 1)  # noqa: E731
-        g_x, carry, *accs = fn(flat(g_s), flat(g_v), flat(x), _dyn(v0.reshape(-1), 0),
-                               None if carry is None else _dyn(carry.reshape(-1), 0),
+        fn = self._get(("bwd", spec, flags, v0 is None, self._variant(x)),
+                       lambda: _backward_variant(spec, *flags))
+        seq = lambda t: None if t is None else _dyn(t.reshape(K, -1), 1)  # noqa: E731
+        one = lambda t: None if t is None else _dyn(t.reshape(-1), 0)  # noqa: E731
+        g_x, carry, *accs = fn(seq(g_s), seq(g_v), seq(x), one(v0), one(carry),
                                *self._scalars(x, a, b, c))
         return (g_x.reshape(shape), carry.reshape(shape[1:]),
                 *(None if acc is None else acc.reshape(shape[1:]) for acc in accs))

@@ -69,9 +69,10 @@ def reset(h: torch.Tensor, m: torch.Tensor, spec: NeuronSpec) -> torch.Tensor:
     return torch.where(m, spec.v_reset, h)
 
 
-def charge_loop(x: torch.Tensor, v: torch.Tensor, a: Scalar, b: Scalar, c: Scalar,
+def charge_loop(x: torch.Tensor, v: Optional[torch.Tensor], a: Scalar, b: Scalar, c: Scalar,
                 spec: NeuronSpec, keep_h: bool = True, keep_v: bool = False):
-    """The recurrence over ``x: [K, ...]`` from the membrane ``v: [...]``, with plain tensor ops.
+    """The recurrence over ``x: [K, ...]`` from the membrane ``v: [...]`` (None: at rest,
+    ``spec.v_init``), with plain tensor ops.
 
     Returns per-step lists ``(h, spike masks, v)`` (``h``/``v`` empty unless kept) and the last
     membrane. ``h = (a * v + b * x_t) + c`` exactly as the eager reference computes it;
@@ -79,9 +80,14 @@ def charge_loop(x: torch.Tensor, v: torch.Tensor, a: Scalar, b: Scalar, c: Scala
     """
     bx = x if _is_number(b, 1.0) else b * x
     skip_a, skip_c = _is_number(a, 1.0), _is_number(c, 0.0)
+    if v is None and spec.v_init != 0.0:
+        v = torch.full_like(x[0], spec.v_init)
     hs, masks, vs = [], [], []
     for t in range(x.shape[0]):
-        h = (v if skip_a else a * v) + bx[t]
+        if v is None:  # at rest at 0: the decay term is exactly zero
+            h = bx[t]
+        else:
+            h = (v if skip_a else a * v) + bx[t]
         if not skip_c:
             h = h + c
         m = fire(h, spec)
@@ -94,7 +100,7 @@ def charge_loop(x: torch.Tensor, v: torch.Tensor, a: Scalar, b: Scalar, c: Scala
     return hs, masks, vs, v
 
 
-def forward_loop(x: torch.Tensor, v: torch.Tensor, a: Scalar, b: Scalar, c: Scalar,
+def forward_loop(x: torch.Tensor, v: Optional[torch.Tensor], a: Scalar, b: Scalar, c: Scalar,
                  spec: NeuronSpec, keep_h: bool, keep_v: bool):
     """Forward over one segment: ``(spikes [K, ...] in x.dtype, h or None, v or None, v_last)``."""
     hs, masks, vs, v = charge_loop(x, v, a, b, c, spec, keep_h, keep_v)
@@ -104,14 +110,14 @@ def forward_loop(x: torch.Tensor, v: torch.Tensor, a: Scalar, b: Scalar, c: Scal
 
 
 def backward_loop(g_s: Optional[torch.Tensor], g_v: Optional[torch.Tensor],
-                  h: Optional[torch.Tensor], x: Optional[torch.Tensor], v0: torch.Tensor,
+                  h: Optional[torch.Tensor], x: Optional[torch.Tensor], v0: Optional[torch.Tensor],
                   carry: Optional[torch.Tensor], a: Scalar, b: Scalar, c: Scalar,
                   spec: NeuronSpec, need_a: bool, need_b: bool, need_c: bool):
     """Reverse-time recurrence over one segment (see the module docstring).
 
     ``g_s``/``g_v``: gradients of the spikes / membranes ``[K, ...]`` (None: zero); ``h``: the
     segment's charged membranes, or None to recompute them from its input ``x`` (also read
-    when ``need_b``); ``v0``: membrane before the segment; ``carry``: dL/dv at the segment's
+    when ``need_b``); ``v0``: membrane before the segment (None: at rest); ``carry``: dL/dv at the segment's
     last step from later steps (None: 0).
     Returns ``(g_x, carry_out, acc_a, acc_b, acc_c)``: the input gradient, dL/dv before the
     segment, and per-neuron sums over the segment for the coefficient gradients (or None).
@@ -137,8 +143,8 @@ def backward_loop(g_s: Optional[torch.Tensor], g_v: Optional[torch.Tensor],
         if gh is None:
             gh = torch.zeros_like(ht)
         g_x[t] = gh if skip_b else b * gh  # per step, so a compiled kernel writes g_x directly
-        if need_a:
-            v_prev = v0 if t == 0 else reset(h[t - 1], fire(h[t - 1], spec), spec)
+        if need_a and (t > 0 or v0 is not None or spec.v_init != 0.0):
+            v_prev = (spec.v_init if v0 is None else v0) if t == 0 else reset(h[t - 1], fire(h[t - 1], spec), spec)
             acc_a = gh * v_prev if acc_a is None else acc_a + gh * v_prev
         if need_b:
             acc_b = gh * x[t] if acc_b is None else acc_b + gh * x[t]
@@ -189,7 +195,7 @@ class _FusedSequence(torch.autograd.Function):
         training = any((need_x, need_a, need_b, need_c))
         segments = _segments(x.shape[0], checkpoint) if training else [(0, x.shape[0])]
         save_h = training and not (checkpoint or kernels.recompute)
-        v = torch.full_like(x[0], spec.v_init)
+        v = None  # at rest
         spikes, hs, vs, starts = [], [], [], []
         for s0, s1 in segments:
             starts.append(v)
@@ -203,7 +209,7 @@ class _FusedSequence(torch.autograd.Function):
         if training:
             save_x = not save_h or need_b
             ctx.save_for_backward(x if save_x else None, hs[0] if save_h else None,
-                                  torch.stack(starts),
+                                  torch.stack(starts[1:]) if len(starts) > 1 else None,
                                   *(t for t in (a, b, c) if isinstance(t, torch.Tensor)))
         out = spikes[0] if len(spikes) == 1 else torch.cat(spikes)
         if not return_membrane:
@@ -225,7 +231,8 @@ class _FusedSequence(torch.autograd.Function):
                 gx, carry, *accs = ctx.kernels.backward(
                     None if g_s is None else g_s[s0:s1], None if g_v is None else g_v[s0:s1],
                     None if h is None else h[s0:s1], None if x is None else x[s0:s1],
-                    starts[i], carry, a, b, c, ctx.spec, need_a, need_b, need_c)
+                    None if i == 0 else starts[i - 1], carry, a, b, c, ctx.spec,
+                    need_a, need_b, need_c)
                 g_x[i] = gx
                 totals = [acc if tot is None else (tot if acc is None else tot + acc)
                           for tot, acc in zip(totals, accs)]

@@ -74,13 +74,16 @@ def _reset(h, m, th, vr, SOFT: tl.constexpr):
 @triton.jit
 def _forward_kernel(x_ptr, v_ptr, coef_ptr, s_ptr, h_ptr, vs_ptr, vlast_ptr, T, N, th, vr,
                     STRICT: tl.constexpr, SOFT: tl.constexpr, KEEP_H: tl.constexpr,
-                    KEEP_V: tl.constexpr, BLOCK: tl.constexpr):
+                    KEEP_V: tl.constexpr, HAS_V0: tl.constexpr, BLOCK: tl.constexpr):
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
     a = tl.load(coef_ptr)
     b = tl.load(coef_ptr + 1)
     c = tl.load(coef_ptr + 2)
-    v = tl.load(v_ptr + offs, mask=mask, other=0.0).to(tl.float32)
+    if HAS_V0:
+        v = tl.load(v_ptr + offs, mask=mask, other=0.0).to(tl.float32)
+    else:
+        v = tl.zeros([BLOCK], dtype=tl.float32) + vr
     for t in range(T):
         x = tl.load(x_ptr + t * N + offs, mask=mask, other=0.0).to(tl.float32)
         h = a * v + b * x + c
@@ -99,8 +102,8 @@ def _backward_kernel(gs_ptr, gs_st, gs_sn, gv_ptr, gv_st, gv_sn, h_ptr, x_ptr, v
                      coef_ptr, gx_ptr, carry_out_ptr, acc_ptr, T, N, th, vr, p1, p2,
                      STRICT: tl.constexpr, SOFT: tl.constexpr, DETACH: tl.constexpr,
                      SURR: tl.constexpr, HAS_GS: tl.constexpr, HAS_GV: tl.constexpr,
-                     HAS_CARRY: tl.constexpr, NEED_A: tl.constexpr, NEED_B: tl.constexpr,
-                     NEED_C: tl.constexpr, BLOCK: tl.constexpr):
+                     HAS_CARRY: tl.constexpr, HAS_V0: tl.constexpr, NEED_A: tl.constexpr,
+                     NEED_B: tl.constexpr, NEED_C: tl.constexpr, BLOCK: tl.constexpr):
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
     a = tl.load(coef_ptr)
@@ -137,8 +140,10 @@ def _backward_kernel(gs_ptr, gs_st, gs_sn, gv_ptr, gv_st, gv_sn, h_ptr, x_ptr, v
             if t > 0:
                 hp = tl.load(h_ptr + (t - 1) * N + offs, mask=mask, other=0.0).to(tl.float32)
                 v_prev = _reset(hp, _fire(hp, th, STRICT), th, vr, SOFT)
-            else:
+            elif HAS_V0:
                 v_prev = tl.load(v0_ptr + offs, mask=mask, other=0.0).to(tl.float32)
+            else:
+                v_prev = tl.zeros([BLOCK], dtype=tl.float32) + vr
             acc_a += gh * v_prev
         if NEED_B:
             acc_b += gh * tl.load(x_ptr + t * N + offs, mask=mask, other=0.0).to(tl.float32)
@@ -155,9 +160,9 @@ def _backward_kernel(gs_ptr, gs_st, gs_sn, gv_ptr, gv_st, gv_sn, h_ptr, x_ptr, v
 
 
 def _coefficients(x: torch.Tensor, a, b, c) -> torch.Tensor:
-    """``[a, b, c]`` as a float32 tensor on x's device (no host sync for tensor coefficients)."""
-    parts = [t.detach().reshape(()).float().to(x.device) if isinstance(t, torch.Tensor)
-             else torch.tensor(float(t), device=x.device) for t in (a, b, c)]
+    """``[a, b, c]`` as a float32 tensor on x's device, built there (no host-device copy)."""
+    parts = [t.detach().reshape(()).to(x.device, torch.float32) if isinstance(t, torch.Tensor)
+             else torch.full((), float(t), device=x.device) for t in (a, b, c)]
     return torch.stack(parts)
 
 
@@ -182,9 +187,10 @@ class TritonKernels(Kernels):
         vs = torch.empty_like(xf) if keep_v else spikes
         v_last = torch.empty(N, dtype=x.dtype, device=x.device)
         th, vr = spec.v_threshold, spec.v_init
-        _launch(_forward_kernel, N, xf, v.reshape(-1).contiguous(), _coefficients(x, a, b, c),
-                spikes, h, vs, v_last, K, N, th, vr, STRICT=spec.strict,
-                SOFT=spec.v_reset is None, KEEP_H=keep_h, KEEP_V=keep_v)
+        _launch(_forward_kernel, N, xf, xf if v is None else v.reshape(-1).contiguous(),
+                _coefficients(x, a, b, c), spikes, h, vs, v_last, K, N, th, vr,
+                STRICT=spec.strict, SOFT=spec.v_reset is None, KEEP_H=keep_h, KEEP_V=keep_v,
+                HAS_V0=v is not None)
         return (spikes.view(shape), h.view(shape) if keep_h else None,
                 vs.view(shape) if keep_v else None, v_last.view(shape[1:]))
 
@@ -214,13 +220,13 @@ class TritonKernels(Kernels):
                           device=h.device)
         xf = x.reshape(K, -1).contiguous() if need_b else hf
         _launch(_backward_kernel, N, gs, gs_st, gs_sn, gv, gv_st, gv_sn, hf, xf,
-                v0.reshape(-1).contiguous(),
+                hf if v0 is None else v0.reshape(-1).contiguous(),
                 carry_out if carry is None else carry.reshape(-1).contiguous(),
                 _coefficients(h, a, b, c), g_x, carry_out, acc, K, N,
                 spec.v_threshold, spec.v_init, float(p1), float(p2),
                 STRICT=spec.strict, SOFT=spec.v_reset is None, DETACH=spec.detach_reset,
                 SURR=surr, HAS_GS=g_s is not None, HAS_GV=g_v is not None,
-                HAS_CARRY=carry is not None, NEED_A=need_a, NEED_B=need_b, NEED_C=need_c)
+                HAS_CARRY=carry is not None, HAS_V0=v0 is not None, NEED_A=need_a, NEED_B=need_b, NEED_C=need_c)
         accs = [acc[i * N:(i + 1) * N].view(shape[1:]) if need else None
                 for i, need in enumerate((need_a, need_b, need_c))]
         return (g_x.view(shape), carry_out.to(h.dtype).view(shape[1:]), *accs)

@@ -1,0 +1,84 @@
+"""Measuring one (case, framework) in the current process: step time and peak memory.
+
+A training step is ``zero_grad -> forward -> loss -> backward -> optimiser step`` (SGD with
+momentum; the one-layer case has no parameters, so its step is forward + backward to the
+input). Time: wall clock per step after ``warmup`` steps (compilation happens there; the first
+step's time is reported separately), median of ``reps`` steps. Peak memory: one more step run
+under :mod:`torch.profiler` with ``profile_memory=True``; the peak of the running sum of
+PyTorch allocations and frees during the step, i.e. the most tensor memory the step held at
+once on top of what was alive before it (model, optimiser state, inputs). This counts every
+tensor PyTorch allocates for any framework, independently of how the C allocator caches
+memory (RSS is not used: glibc keeps freed memory, which hides a step's true peak). On CUDA:
+``torch.cuda.max_memory_allocated`` minus the allocation before the step.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def make_step(model, inputs, loss_fn, has_parameters: bool):
+    optimiser = (torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+                 if has_parameters else None)
+
+    def step() -> None:
+        if optimiser is not None:
+            optimiser.zero_grad(set_to_none=True)
+        for x in inputs:
+            x.grad = None
+        loss = loss_fn(model(*inputs))
+        loss.backward()
+        if optimiser is not None:
+            optimiser.step()
+
+    return step
+
+
+def time_steps(step, device: torch.device, warmup: int, reps: int) -> dict:
+    times = []
+    for _ in range(warmup + reps):
+        _sync(device)
+        t0 = time.perf_counter()
+        step()
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+    timed = times[warmup:]
+    return {"first_s": times[0], "median_s": statistics.median(timed), "min_s": min(timed),
+            "times_s": timed}
+
+
+def _cpu_peak_bytes(step) -> int:
+    from torch._C._profiler import _EventType
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    events, stack = [], list(prof.profiler.kineto_results.experimental_event_tree())
+    while stack:
+        e = stack.pop()
+        if e.tag == _EventType.Allocation and e.extra_fields.device.type == "cpu":
+            events.append((e.start_time_ns, e.extra_fields.alloc_size))
+        stack.extend(e.children)
+    live = peak = 0
+    for _, size in sorted(events):
+        live += size
+        peak = max(peak, live)
+    return peak
+
+
+def peak_bytes(step, device: torch.device) -> int:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        before = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        step()
+        torch.cuda.synchronize(device)
+        return torch.cuda.max_memory_allocated(device) - before
+    return _cpu_peak_bytes(step)

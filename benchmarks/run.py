@@ -1,0 +1,271 @@
+"""Training-step time and peak memory: spikeforge vs SpikingJelly vs snnTorch vs the ANN floor.
+
+    python benchmarks/run.py [--quick] [--device cpu|cuda] [--cases lif,vgg9,resnet18]
+                             [--frameworks spikeforge,spikingjelly,...] [--rounds N]
+
+Each (case, framework) runs in a fresh worker process (so one library's imports, threads and
+caches do not touch another's), ``--rounds`` times, interleaved; the reported time is the
+median over all timed steps. Results are printed as a table and, unless ``--quick`` or
+``--no-write``, merged into ``benchmarks/results/<device>.json`` and rendered into
+``BENCHMARKS.md``. Peers are optional: ``pip install -e .[bench]`` installs them; a framework
+that is not installed is reported as such. How the networks are mapped onto each framework:
+``benchmarks/frameworks.py``; how time and memory are measured: ``benchmarks/measure.py``.
+Run it alone on the machine (heavy runs share nothing well).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results"
+PEERS = {"spikingjelly": "spikingjelly", "spikingjelly-torch": "spikingjelly", "snntorch": "snntorch"}
+DEFAULT_FRAMEWORKS = {
+    "lif": ["spikeforge", "spikeforge-bptt", "spikeforge-eager", "spikingjelly",
+            "spikingjelly-torch", "snntorch", "ann"],
+    "vgg9": ["spikeforge", "spikeforge-bptt", "spikingjelly", "snntorch", "ann"],
+    "resnet18": ["spikeforge", "spikeforge-bptt", "spikingjelly", "snntorch", "ann"],
+}
+
+
+def configs(args) -> list[tuple[str, int, int]]:
+    """(case, T, batch) triples to run."""
+    out = []
+    for case in args.cases:
+        if case == "lif":
+            out += [("lif", T, 1 << 20) for T in args.lif_T]
+        elif case == "vgg9":
+            out.append(("vgg9", 25, args.vgg_batch))
+        elif case == "resnet18":
+            out.append(("resnet18", 4, args.resnet_batch))
+        else:
+            raise SystemExit(f"error: unknown case '{case}'; choose from lif, vgg9, resnet18")
+    return out
+
+
+# --------------------------------------------------------------------------- worker side
+
+def worker(spec: dict) -> dict:
+    """Measure one (case, framework) in this process; returns a JSON-able row."""
+    import torch
+
+    sys.path.insert(0, str(HERE))
+    from frameworks import SkipCase, build_case, for_framework
+    from measure import make_step, peak_bytes, time_steps
+
+    device = torch.device(spec["device"])
+    torch.manual_seed(0)
+    try:
+        model, inputs, loss_fn, has_params = build_case(spec["case"], spec["T"], spec["batch"], device)
+        model = for_framework(model, spec["framework"]).to(device).train()
+    except SkipCase as err:
+        return {"status": "skipped", "note": str(err)}
+    except ImportError as err:
+        return {"status": "not installed", "note": str(err)}
+    step = make_step(model, inputs, loss_fn, has_params)
+    timing = time_steps(step, device, spec["warmup"], spec["reps"])
+    peak = peak_bytes(step, device)
+    return {"status": "ok", **timing, "peak_mb": peak / 2**20, "threads": torch.get_num_threads()}
+
+
+# --------------------------------------------------------------------------- parent side
+
+def run_worker(spec: dict, timeout: float) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    except subprocess.TimeoutExpired:
+        return {"status": "timeout", "note": f"no result within {timeout:.0f} s"}
+    for line in res.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    tail = (res.stderr.strip().splitlines() or ["(no output)"])[-1]
+    return {"status": "error", "note": tail[:300]}
+
+
+def merge_rounds(rows: list[dict]) -> dict:
+    ok = [r for r in rows if r.get("status") == "ok"]
+    if not ok:
+        return rows[-1]
+    times = [t for r in ok for t in r["times_s"]]
+    return {"status": "ok", "median_s": statistics.median(times), "min_s": min(times),
+            "first_s": statistics.median(r["first_s"] for r in ok),
+            "peak_mb": statistics.median(r["peak_mb"] for r in ok),
+            "steps": len(times), "rounds": len(ok), "threads": ok[0]["threads"]}
+
+
+def device_name(device: str) -> str:
+    if device == "cuda":
+        import torch
+
+        return torch.cuda.get_device_name(0)
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
+    except OSError:
+        pass
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+
+
+def versions() -> dict:
+    from importlib import metadata
+
+    out = {}
+    for pkg in ("torch", "spikingjelly", "snntorch"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def table(config: tuple, rows: dict) -> list[str]:
+    """Markdown table lines for one (case, T, batch); ratios are relative to spikeforge."""
+    base = rows.get("spikeforge", {})
+    lines = ["| framework | step time (ms, median) | time vs spikeforge | peak memory (MiB) "
+             "| memory vs spikeforge | first step (s) |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for fw, r in rows.items():
+        if r.get("status") != "ok":
+            lines.append(f"| {fw} | {r.get('status')}: {r.get('note', '')} | | | | |")
+            continue
+        t_ratio = (f"{r['median_s'] / base['median_s']:.2f}x"
+                   if base.get("status") == "ok" else "-")
+        m_ratio = (f"{r['peak_mb'] / base['peak_mb']:.2f}x"
+                   if base.get("status") == "ok" and base["peak_mb"] > 0 else "-")
+        lines.append(f"| {fw} | {r['median_s'] * 1e3:.0f} | {t_ratio} | {r['peak_mb']:.0f} "
+                     f"| {m_ratio} | {r['first_s']:.1f} |")
+    return lines
+
+
+def render(device: str, store: dict) -> str:
+    sys.path.insert(0, str(HERE))
+    from frameworks import describe
+
+    meta = store["meta"]
+    out = [f"## {device.upper()}: {meta['device_name']}", "",
+           f"torch {meta['versions']['torch']}, spikingjelly {meta['versions']['spikingjelly']}, "
+           f"snntorch {meta['versions']['snntorch']}; float32; {meta.get('threads', '?')} threads. "
+           f"Last run {meta['date']} with:", "", f"    {meta['command']}", ""]
+    groups: dict = {}
+    for key, row in store["rows"].items():
+        case, T, batch, fw = key.split("|")
+        groups.setdefault((case, int(T), int(batch)), {})[fw] = row
+    order = {"lif": 0, "vgg9": 1, "resnet18": 2}
+    for (case, T, batch), rows in sorted(groups.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
+        out += [f"### {describe(case, T, batch)}", "", *table((case, T, batch), rows), ""]
+    return "\n".join(out)
+
+
+PREAMBLE = """# Benchmarks
+
+Training-step time and peak memory of spikeforge against SpikingJelly and snnTorch on the same
+networks, with the same network as an ANN (ReLU instead of spiking neurons, i.e. the same work
+on T x B samples) as the floor. Ratios are relative to spikeforge (above 1: slower / more
+memory than spikeforge). Generated by `benchmarks/run.py`; methods in `docs/performance.md`
+(how the peers' networks are built: `benchmarks/frameworks.py`; how time and memory are
+measured: `benchmarks/measure.py`). The "first step" column includes one-off compilation.
+"""
+
+
+def write_markdown(path: Path) -> None:
+    parts = [PREAMBLE]
+    for device in ("cpu", "cuda"):
+        f = RESULTS / f"{device}.json"
+        if f.exists():
+            parts.append(render(device, json.loads(f.read_text())))
+        else:
+            parts.append(f"## {device.upper()}\n\nNot measured yet: run "
+                         f"`python benchmarks/run.py --device {device}` on a machine with one.\n")
+    path.write_text("\n".join(parts))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    p.add_argument("--quick", action="store_true",
+                   help="small batches, T in {4, 16}, 1 warm-up + 3 timed steps; prints only")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--cases", default="lif,vgg9,resnet18")
+    p.add_argument("--frameworks", default=None,
+                   help="comma-separated subset (default: all for each case)")
+    p.add_argument("--lif-T", default="4,16,64")
+    p.add_argument("--vgg-batch", type=int, default=8)
+    p.add_argument("--resnet-batch", type=int, default=8)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=1, help="worker runs per framework, interleaved")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds per worker")
+    p.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    p.add_argument("--output", default=str(REPO / "BENCHMARKS.md"))
+    args = p.parse_args(argv)
+    if args.worker:
+        print("RESULT " + json.dumps(worker(json.loads(args.worker))), flush=True)
+        return 0
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            print("error: --device cuda but CUDA is not available here", file=sys.stderr)
+            return 2
+    args.cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    args.lif_T = [int(t) for t in args.lif_T.split(",")]
+    if args.quick:
+        args.lif_T = [t for t in args.lif_T if t <= 16] or args.lif_T[:1]
+        args.vgg_batch, args.resnet_batch = min(args.vgg_batch, 2), min(args.resnet_batch, 2)
+        args.warmup, args.reps, args.no_write = 1, 3, True
+    wanted = None if args.frameworks is None else args.frameworks.split(",")
+    from tqdm import tqdm
+
+    jobs = [(cfg, fw) for cfg in configs(args) for fw in DEFAULT_FRAMEWORKS[cfg[0]]
+            if wanted is None or fw in wanted]
+    raw: dict = {}
+    with tqdm(total=len(jobs) * args.rounds, desc="benchmark", unit="run") as bar:
+        for _ in range(args.rounds):
+            for (case, T, batch), fw in jobs:
+                bar.set_postfix_str(f"{case} T={T} {fw}")
+                spec = dict(case=case, T=T, batch=batch, framework=fw, device=args.device,
+                            warmup=args.warmup, reps=args.reps)
+                raw.setdefault((case, T, batch, fw), []).append(run_worker(spec, args.timeout))
+                bar.update()
+    results = {key: merge_rounds(rows) for key, rows in raw.items()}
+
+    sys.path.insert(0, str(HERE))
+    from frameworks import describe
+
+    grouped: dict = {}
+    for (case, T, batch, fw), row in results.items():
+        grouped.setdefault((case, T, batch), {})[fw] = row
+    print(f"\n{args.device}: {device_name(args.device)}")
+    for cfg, rows in grouped.items():
+        print(f"\n{describe(*cfg)}")
+        print("\n".join(table(cfg, rows)))
+    if args.no_write:
+        return 0
+    RESULTS.mkdir(exist_ok=True)
+    store_path = RESULTS / f"{args.device}.json"
+    store = json.loads(store_path.read_text()) if store_path.exists() else {"rows": {}}
+    threads = next((r["threads"] for r in results.values() if r.get("status") == "ok"), None)
+    store["meta"] = {"device_name": device_name(args.device), "versions": versions(),
+                     "date": datetime.date.today().isoformat(), "threads": threads,
+                     "command": "python benchmarks/run.py " + " ".join(map(shlex.quote, argv or sys.argv[1:]))}
+    for (case, T, batch, fw), row in results.items():
+        store["rows"][f"{case}|{T}|{batch}|{fw}"] = row
+    store_path.write_text(json.dumps(store, indent=1))
+    write_markdown(Path(args.output))
+    print(f"\nwrote {store_path.relative_to(REPO)} and {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
