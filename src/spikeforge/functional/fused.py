@@ -102,11 +102,16 @@ def charge_loop(x: torch.Tensor, v: Optional[torch.Tensor], a: Scalar, b: Scalar
 
 def forward_loop(x: torch.Tensor, v: Optional[torch.Tensor], a: Scalar, b: Scalar, c: Scalar,
                  spec: NeuronSpec, keep_h: bool, keep_v: bool):
-    """Forward over one segment: ``(spikes [K, ...] in x.dtype, h or None, v or None, v_last)``."""
+    """Forward over one segment: ``(spikes [K, ...] in x.dtype, h, v or None, v_last)``.
+
+    ``h`` is the list of per-step charged membranes (None unless ``keep_h``): saving them
+    unstacked keeps every allocation one step large, which is markedly faster on CPUs where
+    large fresh allocations page-fault.
+    """
     hs, masks, vs, v = charge_loop(x, v, a, b, c, spec, keep_h, keep_v)
     # converting per step lets a compiled kernel write the spikes directly (4x faster on CPU)
     spikes = torch.stack([m.to(x.dtype) for m in masks])
-    return spikes, (torch.stack(hs) if keep_h else None), (torch.stack(vs) if keep_v else None), v
+    return spikes, (hs if keep_h else None), (torch.stack(vs) if keep_v else None), v
 
 
 def backward_loop(g_s: Optional[torch.Tensor], g_v: Optional[torch.Tensor],
@@ -117,10 +122,12 @@ def backward_loop(g_s: Optional[torch.Tensor], g_v: Optional[torch.Tensor],
 
     ``g_s``/``g_v``: gradients of the spikes / membranes ``[K, ...]`` (None: zero); ``h``: the
     segment's charged membranes, or None to recompute them from its input ``x`` (also read
-    when ``need_b``); ``v0``: membrane before the segment (None: at rest); ``carry``: dL/dv at the segment's
-    last step from later steps (None: 0).
+    when ``need_b``); ``v0``: membrane before the segment (None: at rest); ``carry``: dL/dv at
+    the segment's last step from later steps (None: 0).
     Returns ``(g_x, carry_out, acc_a, acc_b, acc_c)``: the input gradient, dL/dv before the
     segment, and per-neuron sums over the segment for the coefficient gradients (or None).
+
+    ``h`` may be a ``[K, ...]`` tensor or a list of per-step tensors.
     """
     th, vr = spec.v_threshold, spec.v_reset
     if h is None:
@@ -208,9 +215,13 @@ class _FusedSequence(torch.autograd.Function):
         ctx.coeffs = (a, b, c)
         if training:
             save_x = not save_h or need_b
-            ctx.save_for_backward(x if save_x else None, hs[0] if save_h else None,
+            h = hs[0] if save_h else None  # a [T, ...] tensor or a list of steps
+            ctx.h_is_list = isinstance(h, list)
+            coefs = [t for t in (a, b, c) if isinstance(t, torch.Tensor)]
+            ctx.n_coefs = len(coefs)
+            ctx.save_for_backward(x if save_x else None,
                                   torch.stack(starts[1:]) if len(starts) > 1 else None,
-                                  *(t for t in (a, b, c) if isinstance(t, torch.Tensor)))
+                                  *coefs, *(h if ctx.h_is_list else [] if h is None else [h]))
         out = spikes[0] if len(spikes) == 1 else torch.cat(spikes)
         if not return_membrane:
             return out
@@ -218,8 +229,9 @@ class _FusedSequence(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g_s, g_v=None):
-        x, h, starts, *tensors = ctx.saved_tensors
-        it = iter(tensors)
+        x, starts, *rest = ctx.saved_tensors
+        it, h = iter(rest[:ctx.n_coefs]), rest[ctx.n_coefs:]
+        h = (list(h) if ctx.h_is_list else h[0]) if h else None
         a, b, c = (next(it) if isinstance(t, torch.Tensor) else t for t in ctx.coeffs)
         need_x, need_a, need_b, need_c = ctx.needs_input_grad[:4]
         g_x = [None] * len(ctx.segments)
