@@ -153,10 +153,12 @@ def render(device: str, store: dict) -> str:
     from frameworks import describe
 
     meta = store["meta"]
+    runs = sorted({(r.get("date", "?"), r.get("command", "?")) for r in store["rows"].values()})
     out = [f"## {device.upper()}: {meta['device_name']}", "",
            f"torch {meta['versions']['torch']}, spikingjelly {meta['versions']['spikingjelly']}, "
            f"snntorch {meta['versions']['snntorch']}; float32; {meta.get('threads', '?')} threads. "
-           f"Last run {meta['date']} with:", "", f"    {meta['command']}", ""]
+           f"Rows produced by:", ""]
+    out += [f"    {cmd}    # {date}" for date, cmd in runs] + [""]
     groups: dict = {}
     for key, row in store["rows"].items():
         case, T, batch, fw = key.split("|")
@@ -257,10 +259,11 @@ def main(argv=None) -> int:
     store = json.loads(store_path.read_text()) if store_path.exists() else {"rows": {}}
     threads = next((r["threads"] for r in results.values() if r.get("status") == "ok"), None)
     store["meta"] = {"device_name": device_name(args.device), "versions": versions(),
-                     "date": datetime.date.today().isoformat(), "threads": threads,
-                     "command": "python benchmarks/run.py " + " ".join(map(shlex.quote, argv or sys.argv[1:]))}
+                     "threads": threads}
+    command = "python benchmarks/run.py " + " ".join(map(shlex.quote, argv or sys.argv[1:]))
     for (case, T, batch, fw), row in results.items():
-        store["rows"][f"{case}|{T}|{batch}|{fw}"] = row
+        store["rows"][f"{case}|{T}|{batch}|{fw}"] = {
+            **row, "date": datetime.date.today().isoformat(), "command": command.strip()}
     store_path.write_text(json.dumps(store, indent=1))
     write_markdown(Path(args.output))
     print(f"\nwrote {store_path.relative_to(REPO)} and {args.output}")

@@ -222,6 +222,17 @@ def test_compiled_matches_eager(case):
     assert_same("compiled", sample(T=7, shape=(16, 40), dtype=torch.float32), kind, tol=1e-5, **case)
 
 
+@pytest.mark.slow
+def test_compiled_reads_a_time_transposed_input():
+    # BNTT hands its neurons [T, B, ...] views of a contiguous [B, T, ...] tensor
+    if backends.compiled_unavailable("cpu"):
+        pytest.skip(f"torch.compile cannot run here: {backends.compiled_unavailable('cpu')}")
+    x = sample(T=4, shape=(6, 3, 5, 5), dtype=torch.float32).transpose(0, 1).contiguous().transpose(0, 1)
+    assert not x.is_contiguous()
+    assert_same("compiled", x, "leaky", tol=1e-5, v_reset=None, detach_reset=True, strict=True,
+                surrogate=Triangle())
+
+
 TRITON_SCRIPT = textwrap.dedent("""
     import itertools, sys, torch
     sys.path.insert(0, {tests!r})

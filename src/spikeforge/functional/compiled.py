@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import types
-from typing import Callable, Optional
+from typing import Callable
 
 import torch
 
@@ -51,12 +51,6 @@ def _backward_variant(spec: NeuronSpec, has_gs: bool, has_gv: bool, has_carry: b
     return sf_neuron_backward
 
 
-def _dyn(t: Optional[torch.Tensor], dim: int) -> Optional[torch.Tensor]:
-    if t is not None:
-        torch._dynamo.maybe_mark_dynamic(t, dim)
-    return t
-
-
 class CompiledKernels(Kernels):
     """Segment kernels compiled with :func:`torch.compile` (Inductor), cached per variant."""
 
@@ -83,30 +77,52 @@ class CompiledKernels(Kernels):
                      else torch.full((), float(c), dtype=x.dtype, device=x.device) for c in coeffs)
 
     @staticmethod
+    def _layout(x: torch.Tensor) -> tuple:
+        """The ``[K, ...]`` view the kernels get: ``(K, N)``, or ``(K, B, M)`` when x is the
+        time-transposed view of a contiguous ``[B, K, ...]`` tensor (BNTT's output), so it is
+        read in place instead of being copied."""
+        K = x.shape[0]
+        if x.dim() >= 3 and not x.is_contiguous() and x.transpose(0, 1).is_contiguous():
+            return K, x.shape[1], x[0, 0].numel()
+        return K, x[0].numel()
+
+    @staticmethod
     def _variant(x: torch.Tensor) -> tuple:
         # the size class: Inductor decides on threading from the first call's sizes
         return x.dtype, x.device.type, x.shape[0], x[0].numel() >= 4096
 
+    @staticmethod
+    def _views(layout: tuple, seqs, steps):
+        """``[K, ...]`` tensors and per-step ``[...]`` tensors as views in ``layout``, marked
+        dynamic in every dimension but time."""
+        def view(t, dims):
+            if t is None:
+                return None
+            t = t.reshape(dims)
+            for d in range(len(dims) - (len(layout) - 1), len(dims)):
+                torch._dynamo.maybe_mark_dynamic(t, d)
+            return t
+
+        return ([view(t, layout) for t in seqs], [view(t, layout[1:]) for t in steps])
+
     def forward(self, x, v, a, b, c, spec, keep_h, keep_v):
         if keep_h:
             raise AssertionError("compiled kernels recompute h; the driver never asks to keep it")
-        K, shape = x.shape[0], x.shape
-        fn = self._get(("fwd", spec, keep_v, v is None, self._variant(x)),
+        shape, layout = x.shape, self._layout(x)
+        fn = self._get(("fwd", spec, keep_v, v is None, len(layout), self._variant(x)),
                        lambda: _forward_variant(spec, keep_v))
         self._compiled_for.add((spec, self._variant(x)))
-        spikes, vs, v_last = fn(_dyn(x.reshape(K, -1), 1), None if v is None else _dyn(v.reshape(-1), 0),
-                                *self._scalars(x, a, b, c))
+        (xs,), (vs0,) = self._views(layout, [x], [v])
+        spikes, vs, v_last = fn(xs, vs0, *self._scalars(x, a, b, c))
         return (spikes.reshape(shape), None, None if vs is None else vs.reshape(shape),
                 v_last.reshape(shape[1:]))
 
     def backward(self, g_s, g_v, h, x, v0, carry, a, b, c, spec, need_a, need_b, need_c):
-        K, shape = x.shape[0], x.shape
+        shape, layout = x.shape, self._layout(x)
         flags = (g_s is not None, g_v is not None, carry is not None, need_a, need_b, need_c)
-        fn = self._get(("bwd", spec, flags, v0 is None, self._variant(x)),
+        fn = self._get(("bwd", spec, flags, v0 is None, len(layout), self._variant(x)),
                        lambda: _backward_variant(spec, *flags))
-        seq = lambda t: None if t is None else _dyn(t.reshape(K, -1), 1)  # noqa: E731
-        one = lambda t: None if t is None else _dyn(t.reshape(-1), 0)  # noqa: E731
-        g_x, carry, *accs = fn(seq(g_s), seq(g_v), seq(x), one(v0), one(carry),
-                               *self._scalars(x, a, b, c))
+        (gs, gv, xs), (v0s, cs) = self._views(layout, [g_s, g_v, x], [v0, carry])
+        g_x, carry, *accs = fn(gs, gv, xs, v0s, cs, *self._scalars(x, a, b, c))
         return (g_x.reshape(shape), carry.reshape(shape[1:]),
                 *(None if acc is None else acc.reshape(shape[1:]) for acc in accs))
