@@ -75,7 +75,7 @@ def _reset(h, m, th, vr, SOFT: tl.constexpr):
 def _forward_kernel(x_ptr, v_ptr, coef_ptr, s_ptr, h_ptr, vs_ptr, vlast_ptr, T, N, th, vr,
                     STRICT: tl.constexpr, SOFT: tl.constexpr, KEEP_H: tl.constexpr,
                     KEEP_V: tl.constexpr, HAS_V0: tl.constexpr, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)  # int64: T * N may pass 2^31
     mask = offs < N
     a = tl.load(coef_ptr)
     b = tl.load(coef_ptr + 1)
@@ -85,15 +85,16 @@ def _forward_kernel(x_ptr, v_ptr, coef_ptr, s_ptr, h_ptr, vs_ptr, vlast_ptr, T, 
     else:
         v = tl.zeros([BLOCK], dtype=tl.float32) + vr
     for t in range(T):
-        x = tl.load(x_ptr + t * N + offs, mask=mask, other=0.0).to(tl.float32)
+        row = tl.cast(t, tl.int64) * N
+        x = tl.load(x_ptr + row + offs, mask=mask, other=0.0).to(tl.float32)
         h = a * v + b * x + c
         m = _fire(h, th, STRICT)
         v = _reset(h, m, th, vr, SOFT)
-        tl.store(s_ptr + t * N + offs, m.to(s_ptr.dtype.element_ty), mask=mask)
+        tl.store(s_ptr + row + offs, m.to(s_ptr.dtype.element_ty), mask=mask)
         if KEEP_H:
-            tl.store(h_ptr + t * N + offs, h.to(h_ptr.dtype.element_ty), mask=mask)
+            tl.store(h_ptr + row + offs, h.to(h_ptr.dtype.element_ty), mask=mask)
         if KEEP_V:
-            tl.store(vs_ptr + t * N + offs, v.to(vs_ptr.dtype.element_ty), mask=mask)
+            tl.store(vs_ptr + row + offs, v.to(vs_ptr.dtype.element_ty), mask=mask)
     tl.store(vlast_ptr + offs, v.to(vlast_ptr.dtype.element_ty), mask=mask)
 
 
@@ -104,7 +105,7 @@ def _backward_kernel(gs_ptr, gs_st, gs_sn, gv_ptr, gv_st, gv_sn, h_ptr, x_ptr, v
                      SURR: tl.constexpr, HAS_GS: tl.constexpr, HAS_GV: tl.constexpr,
                      HAS_CARRY: tl.constexpr, HAS_V0: tl.constexpr, NEED_A: tl.constexpr,
                      NEED_B: tl.constexpr, NEED_C: tl.constexpr, BLOCK: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
     a = tl.load(coef_ptr)
     b = tl.load(coef_ptr + 1)
@@ -116,7 +117,7 @@ def _backward_kernel(gs_ptr, gs_st, gs_sn, gv_ptr, gv_st, gv_sn, h_ptr, x_ptr, v
     acc_b = tl.zeros([BLOCK], dtype=tl.float32)
     acc_c = tl.zeros([BLOCK], dtype=tl.float32)
     for i in range(T):
-        t = T - 1 - i
+        t = tl.cast(T - 1 - i, tl.int64)
         h = tl.load(h_ptr + t * N + offs, mask=mask, other=0.0).to(tl.float32)
         sg = _surrogate_grad(h - th, SURR, p1, p2)
         gv = carry
