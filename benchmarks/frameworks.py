@@ -36,7 +36,7 @@ from torch import nn
 
 import spikeforge
 from spikeforge.models.outputs import classification_loss
-from spikeforge.nn import IF, LIF, PLIF, SeqSequential, SpikingNeuron
+from spikeforge.nn import IF, LIF, PLIF, SeqSequential, SpikingNeuron, set_backend
 from spikeforge.surrogate import ATan, Sigmoid, Triangle
 
 FRAMEWORKS = ("spikeforge", "spikeforge-bptt", "spikeforge-eager", "spikingjelly",
@@ -154,10 +154,7 @@ def for_framework(model: nn.Module, framework: str) -> nn.Module:
     if framework == "spikeforge":
         return model
     if framework.startswith("spikeforge-"):
-        backend = framework.split("-", 1)[1]
-        for m in model.modules():
-            if isinstance(m, SpikingNeuron):
-                m.backend = backend
+        set_backend(model, framework.split("-", 1)[1])
         return model
     if framework == "spikingjelly":
         return swap_neurons(model, lambda n: to_spikingjelly(n, simple=False))

@@ -151,6 +151,11 @@ def test_modules_take_a_backend_and_agree():
         for g0, g1 in zip(*grads):
             torch.testing.assert_close(g1, g0)
     assert "backend=bptt" in repr(snn.LIF(backend="bptt"))
+    net = snn.SeqSequential(snn.IF(), torch.nn.Identity(), snn.PLIF())
+    assert snn.set_backend(net, "bptt", checkpoint=2) == 2
+    assert [(m.backend, m.checkpoint) for m in (net[0], net[2])] == [("bptt", 2)] * 2
+    with pytest.raises(ConfigError, match="unknown neuron backend"):
+        snn.set_backend(net, "gpu")
     with pytest.raises(ConfigError, match="unknown neuron backend"):
         snn.IF(backend="cuda")
 

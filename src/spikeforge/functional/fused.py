@@ -4,9 +4,10 @@ The eager reference (:func:`spikeforge.functional.neuron.neuron_sequence` with
 ``backend="eager"``) records about a dozen autograd nodes and saved tensors per time step. Here
 the whole sequence is a single :class:`torch.autograd.Function`:
 
-* forward runs the recurrence with plain tensor ops (no graph) and saves only the charged
-  membrane ``h_t`` (one value per neuron and step; spikes and post-reset membranes are
-  recomputed from it in backward), plus the input ``x`` when the input scale needs a gradient;
+* forward runs the recurrence without a graph and saves only the charged membrane ``h_t``
+  (one value per neuron and step; spikes and post-reset membranes are recomputed from it),
+  plus the input ``x`` when the input scale needs a gradient. Kernels that recompute ``h``
+  (``Kernels.recompute``: the compiled ones, which do it in registers) save only the input;
 * backward runs the reverse-time recurrence (SPEC section 0, ``dv = dL/dv_t``)::
 
       g_h[t]  = g_s[t] * sg(h_t - v_th) + (g_v[t] + dv) * dv_t/dh_t

@@ -125,6 +125,23 @@ class PLIF(SpikingNeuron):
 NEURONS = {"if": IF, "lif": LIF, "plif": PLIF}
 
 
+def set_backend(model: nn.Module, backend: str, checkpoint: "bool | int | None" = None) -> int:
+    """Set ``backend`` (and ``checkpoint``, unless None) on every spiking neuron inside ``model``.
+
+    Returns how many neurons were changed. E.g. ``set_backend(model, "bptt")`` to avoid compiling.
+    """
+    if backend not in SF.BACKENDS:
+        raise ConfigError(f"unknown neuron backend '{backend}'; choose one of {list(SF.BACKENDS)}")
+    count = 0
+    for m in model.modules():
+        if isinstance(m, SpikingNeuron):
+            m.backend = backend
+            if checkpoint is not None:
+                m.checkpoint = checkpoint
+            count += 1
+    return count
+
+
 def make_neuron(kind: "str | type[SpikingNeuron]", **kwargs) -> SpikingNeuron:
     """A neuron from a name (``"if"``, ``"lif"``, ``"plif"``) or a class, with its kwargs."""
     if isinstance(kind, type):
