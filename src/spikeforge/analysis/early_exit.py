@@ -21,8 +21,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
-
+from ..energy.counter import take_batches
 from ..errors import ConfigError
 from ..nn import BNTT1d, BNTT2d
 
@@ -59,9 +58,7 @@ def step_outputs(model: nn.Module, loader, device: torch.device | str = "cpu",
                           "network such as vgg9_bntt or bntt_convnet")
     model.eval()
     outs, labels = [], []
-    for i, (x, y) in enumerate(tqdm(loader, desc="early exit", disable=not progress, leave=False)):
-        if max_batches is not None and i >= max_batches:
-            break
+    for x, y in take_batches(loader, max_batches, "early exit", progress):
         outs.append(model.forward_steps(x.to(device)).float().cpu())
         labels.append(y)
     return torch.cat(outs, 1), torch.cat(labels)

@@ -21,8 +21,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
-
+from ..energy.counter import take_batches
 from ..errors import ConfigError
 from ..models.outputs import heads
 from ..nn import RateEncoder
@@ -149,9 +148,7 @@ def evaluate_robustness(model: nn.Module, loader, norm: Normalization, *, device
     correct = {a: {float(s): 0 for s in strengths[a]} for a in attacks}
     clean, n = 0, 0
     try:
-        for i, (x, y) in enumerate(tqdm(loader, desc="robustness", disable=not progress, leave=False)):
-            if max_batches is not None and i >= max_batches:
-                break
+        for x, y in take_batches(loader, max_batches, "robustness", progress):
             x, y = x.to(device), y.to(device)
 
             def right(inp: torch.Tensor) -> int:

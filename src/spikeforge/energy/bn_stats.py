@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
-
 from ..errors import ConfigError
+from .counter import take_batches
 
 
 def _norms(model: nn.Module) -> list[nn.Module]:
@@ -32,7 +31,6 @@ def estimate_bn_stats(model: nn.Module, inputs, num_batches: int = 2, progress: 
     norms = _norms(model)
     momenta = [m.momentum for m in norms]
     was_training = model.training
-    batches = [inputs] if isinstance(inputs, torch.Tensor) else inputs
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     for m in norms:
         m.running_mean.zero_()
@@ -40,9 +38,7 @@ def estimate_bn_stats(model: nn.Module, inputs, num_batches: int = 2, progress: 
     model.train()
     seen = 0
     try:
-        for item in tqdm(batches, desc="BN statistics", total=num_batches, disable=not progress, leave=False):
-            if seen >= num_batches:
-                break
+        for item in take_batches(inputs, num_batches, "BN statistics", progress):
             x = item if isinstance(item, torch.Tensor) else item[0]
             for m in norms:
                 m.momentum = 1.0 / (seen + 1)  # cumulative average of the batch statistics

@@ -30,6 +30,7 @@ How it counts (../shared/SPEC.md section 3):
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -267,12 +268,14 @@ def _arg(args, kwargs, i: int, name: str):
     return args[i] if len(args) > i else kwargs[name]
 
 
-def _batches(inputs) -> Iterable[torch.Tensor]:
-    if isinstance(inputs, torch.Tensor):
-        yield inputs
-        return
-    for item in inputs:
-        yield item if isinstance(item, torch.Tensor) else item[0]
+def take_batches(inputs, max_batches: int | None = None, desc: str = "", progress: bool = False) -> Iterable:
+    """The first ``max_batches`` items of ``inputs`` (a tensor is one batch), with a progress bar."""
+    items = [inputs] if isinstance(inputs, torch.Tensor) else inputs
+    total = len(items) if hasattr(items, "__len__") else None
+    if max_batches is not None:
+        total = max_batches if total is None else min(total, max_batches)
+        items = itertools.islice(items, max_batches)
+    return tqdm(items, desc=desc, total=total, disable=not progress, leave=False)
 
 
 def infer_steps(model: nn.Module, x: torch.Tensor, T: int | None = None,
@@ -312,11 +315,8 @@ def count_synaptic_ops(model: nn.Module, inputs, *, e_ac_pj: float = 0.9, e_mac_
     counter = _Counter(model)
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     try:
-        for i, x in enumerate(tqdm(_batches(inputs), desc="counting", disable=not progress,
-                                   total=max_batches, leave=False)):
-            if max_batches is not None and i >= max_batches:
-                break
-            x = x.to(device)
+        for item in take_batches(inputs, max_batches, "counting", progress):
+            x = (item if isinstance(item, torch.Tensor) else item[0]).to(device)
             counter.run(x, *infer_steps(model, x, T, batch_size))
     finally:
         counter.remove()
