@@ -62,7 +62,8 @@ class SpikingResNet(SpikingClassifier):
         if width < 1:
             raise ConfigError(f"width must be a positive channel count, got {width}")
         kind, counts = DEPTHS[depth]
-        self.family, self.depth, self.connect_name = family, depth, connect
+        self.family, self.depth = family, depth
+        self.connect_name = None if family == "spiking" else connect
         self.dual_stream = family == "dst"
         make_sn = neuron_maker(neuron, surrogate)
         if stem == "imagenet":
