@@ -24,6 +24,7 @@ CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
 CIFAR100_MEAN, CIFAR100_STD = (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 FMNIST_MEAN, FMNIST_STD = (0.2860,), (0.3530,)
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
 def _transforms(mean, std, augment_ops: list | None):
@@ -206,9 +207,13 @@ def _cifar(root: Path, train: bool, augment: bool, download: bool, n_classes: in
             root, train, f"CIFAR-{n_classes}",
             f"put the python batches ({batches.name}/) or an ImageFolder tree (train/, test/) in {root}, "
             "or set data.options.download=true"), 32)
+        if n_classes == 10 and set(classes) <= set(CIFAR10_CLASSES):  # a partial tree keeps CIFAR's indices
+            remap = torch.tensor([CIFAR10_CLASSES.index(c) for c in classes])
+            labels, classes = remap[labels], CIFAR10_CLASSES
     aug = [v2.RandomCrop(32, padding=4), v2.RandomHorizontalFlip()] if augment else None
     ds = TensorImageDataset(images, labels, _transforms(mean, std, aug), classes)
-    return ds, DatasetInfo(n_classes, 3, 32, classes=classes)
+    return ds, DatasetInfo(10 if n_classes == 10 else len(classes), 3, 32,
+                           classes=classes)
 
 
 @functools.lru_cache(maxsize=None)
