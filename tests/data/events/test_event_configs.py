@@ -13,9 +13,9 @@ from spikeforge.train.builders import model_kwargs
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 EVENT_CONFIGS = {  # config -> (model, dataset, classes, native frame size)
-    "dvs_gesture_dst_7bnet.yaml": ("dst_7bnet", "dvs_gesture", 11, 128),
-    "dvs_gesture_sew_7bnet.yaml": ("sew_7bnet", "dvs_gesture", 11, 128),
-    "cifar10_dvs_dst_wide7bnet.yaml": ("dst_wide7bnet", "cifar10_dvs", 10, 128),
+    "dst_7bnet_dvsgesture.yaml": ("dst_7bnet", "dvs_gesture", 11, 128),
+    "sew_7bnet_dvsgesture.yaml": ("sew_7bnet", "dvs_gesture", 11, 128),
+    "dst_wide7bnet_cifar10dvs.yaml": ("dst_wide7bnet", "cifar10_dvs", 10, 128),
     "bntt_vgg9_cifar10_dvs.yaml": ("vgg9_bntt", "cifar10_dvs", 10, 128),
     "nmnist_bntt_convnet.yaml": ("bntt_convnet", "nmnist", 10, 34),
 }
@@ -34,7 +34,7 @@ def test_config_names_model_and_dataset(name):
     assert (net.num_classes, net.in_channels) == (classes, 2)
 
 
-@pytest.mark.parametrize("name", ["dvs_gesture_dst_7bnet.yaml", "dvs_gesture_sew_7bnet.yaml"])
+@pytest.mark.parametrize("name", ["dst_7bnet_dvsgesture.yaml", "sew_7bnet_dvsgesture.yaml"])
 def test_gesture_configs_train_on_written_trials(gesture_tree, name):
     cfg = load_config(CONFIGS / name, [f"data.root={gesture_tree}", "data.num_workers=0"])
     data = build_data(cfg)
