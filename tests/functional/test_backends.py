@@ -238,6 +238,19 @@ def test_compiled_reads_a_time_transposed_input():
                 surrogate=Triangle())
 
 
+@pytest.mark.slow
+def test_compiled_runs_an_untraceable_surrogate_uncompiled_with_a_warning():
+    if backends.compiled_unavailable("cpu"):
+        pytest.skip(f"torch.compile cannot run here: {backends.compiled_unavailable('cpu')}")
+
+    class Branchy(Surrogate):  # data-dependent Python control flow: no full graph
+        def grad(self, x):
+            return torch.sigmoid(x) if float(x.sum()) > 0 else torch.zeros_like(x)
+
+    with pytest.warns(RuntimeWarning, match="running it uncompiled"):
+        assert_same("compiled", sample(), "lif", surrogate=Branchy())
+
+
 TRITON_SCRIPT = textwrap.dedent("""
     import itertools, sys, torch
     sys.path.insert(0, {tests!r})

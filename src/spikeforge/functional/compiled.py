@@ -9,12 +9,14 @@ is written in torch ops compiles too.
 
 Each variant (neuron settings, segment length, dtype, which gradients) is compiled once per
 process, with the neuron count dynamic; Inductor's on-disk cache makes later processes fast.
-Coefficients must be scalars (Python numbers or one-element tensors).
+Coefficients must be scalars (Python numbers or one-element tensors). A variant that fails to
+compile warns and runs the same loop uncompiled.
 """
 from __future__ import annotations
 
 import itertools
 import types
+import warnings
 from typing import Callable
 
 import torch
@@ -68,7 +70,19 @@ class CompiledKernels(Kernels):
     def _get(self, key: tuple, make: Callable[[], Callable]) -> Callable:
         fn = self._cache.get(key)
         if fn is None:
-            fn = self._cache[key] = torch.compile(_own_code(make()), fullgraph=True)
+            plain = make()
+            compiled = torch.compile(_own_code(plain), fullgraph=True)
+
+            def fn(*args):
+                try:
+                    return compiled(*args)
+                except Exception as err:  # a compile failure: run the same loop uncompiled
+                    warnings.warn(f"spikeforge: compiling a neuron kernel failed ({type(err).__name__}: "
+                                  f"{str(err).strip()[:200]}); running it uncompiled", RuntimeWarning)
+                    self._cache[key] = plain
+                    return plain(*args)
+
+            self._cache[key] = fn
         return fn
 
     @staticmethod
