@@ -185,6 +185,7 @@ def plot_gamma(gammas: dict[str, torch.Tensor], path: str | Path, threshold: flo
     if threshold is not None:
         ax.axhline(threshold, color="red", lw=1, ls=":", label=f"threshold {threshold}")
     ax.set(xlabel="time step", ylabel="BNTT gamma", title="BNTT gamma over time per layer")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -206,6 +207,7 @@ def plot_accuracy_energy(result: EarlyExitResult, path: str | Path) -> Path:
     ax.plot(t, [100 * a for a in result.accuracy], "o-", color="tab:blue", label="accuracy")
     ax.axvline(result.exit_step, color="gray", ls=":", label=f"exit step {result.exit_step}")
     ax.set(xlabel="time steps run (T')", ylabel="accuracy (%)")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     if result.energy_mj:
         ax2 = ax.twinx()
         ax2.plot(t, result.energy_mj, "s--", color="tab:orange", label="energy")

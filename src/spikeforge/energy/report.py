@@ -256,6 +256,8 @@ class EnergyReport:
         axes[2].plot(steps, [self.energy_mj_at(t) for t in steps], marker="o", label="SNN")
         axes[2].axhline(self.ann_energy_mj, color="gray", ls="--", label="ANN")
         axes[2].set(xlabel="time step", ylabel="energy up to step (mJ/sample)")
+        for ax in axes[1:]:
+            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         axes[2].legend()
         fig.suptitle(self.model or "energy")
         fig.tight_layout()
