@@ -166,13 +166,16 @@ class Kernels:
     """The segment kernels one backend provides; this class runs plain torch ops (``"bptt"``).
 
     ``recompute``: forward saves the input instead of ``h`` and backward recomputes ``h`` (a
-    fused kernel does that in registers, so it costs no memory and little time). Subclasses
+    fused kernel does that in registers, so it costs no memory and little time). ``max_steps``:
+    the longest segment one kernel call should walk (None: any); longer sequences are cut into
+    near-equal segments, chained through the membrane (forward) and dL/dv (backward). Subclasses
     replace :meth:`forward` / :meth:`backward`, whose signatures are those of
     :func:`forward_loop` / :func:`backward_loop`.
     """
 
     name = "bptt"
     recompute = False
+    max_steps: Optional[int] = None
 
     def forward(self, x, v, a, b, c, spec, keep_h, keep_v):
         return forward_loop(x, v, a, b, c, spec, keep_h, keep_v)
@@ -189,6 +192,18 @@ def _segments(T: int, checkpoint: Union[bool, int]) -> list[tuple[int, int]]:
     return [(s, min(s + k, T)) for s in range(0, T, k)]
 
 
+def _split(segments: list[tuple[int, int]], max_steps: Optional[int]) -> list[tuple[int, int]]:
+    """``segments`` with each one longer than ``max_steps`` cut into near-equal parts."""
+    if not max_steps:
+        return segments
+    out = []
+    for s0, s1 in segments:
+        n = -(-(s1 - s0) // max_steps)
+        bounds = [s0 + (s1 - s0) * i // n for i in range(n + 1)]
+        out += list(zip(bounds[:-1], bounds[1:]))
+    return out
+
+
 def _reduce(acc: Optional[torch.Tensor], like: Scalar) -> Optional[torch.Tensor]:
     """Sum per-neuron accumulations down to a coefficient tensor's shape and dtype."""
     if acc is None or not isinstance(like, torch.Tensor):
@@ -201,7 +216,8 @@ class _FusedSequence(torch.autograd.Function):
     def forward(ctx, x, a, b, c, kernels: Kernels, spec: NeuronSpec, checkpoint, return_membrane):
         need_x, need_a, need_b, need_c = ctx.needs_input_grad[:4]
         training = any((need_x, need_a, need_b, need_c))
-        segments = _segments(x.shape[0], checkpoint) if training else [(0, x.shape[0])]
+        segments = _split(_segments(x.shape[0], checkpoint) if training else [(0, x.shape[0])],
+                          kernels.max_steps)
         save_h = training and not (checkpoint or kernels.recompute)
         v = None  # at rest
         spikes, hs, vs, starts = [], [], [], []

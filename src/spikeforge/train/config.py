@@ -61,6 +61,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = True  # mixed precision (bf16 autocast) on CUDA; ignored on CPU
     deterministic: bool = True  # deterministic algorithms (bit-exact runs on CPU for a seed)
+    tune_cpu_allocator: bool = True  # on CPU: keep freed memory for reuse (spikeforge.cpu_allocator)
     label_smoothing: float = 0.0
     grad_clip: float | None = None  # max global grad norm
     eval_every: int = 1  # validate every N epochs (when a validation split exists)

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from .. import __version__
 from ..data import make_loader
+from ..cpu_allocator import tune_cpu_allocator
 from ..errors import CheckpointError, TrainingError
 from ..models.outputs import classification_loss, heads
 from .builders import DataSplits, build_data, build_model, build_optimizer, build_scheduler, model_kwargs
@@ -128,6 +129,8 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False) -> dict:
     device = resolve_device(tc.device)
     if dd.world > 1 and device.type == "cuda":
         device = torch.device("cuda", dd.local_rank)
+    if device.type == "cpu" and tc.tune_cpu_allocator:
+        tune_cpu_allocator()
     seed_everything(tc.seed, tc.deterministic)
     data: DataSplits = build_data(cfg)
     model = build_model(cfg, data.info).to(device)
