@@ -228,6 +228,40 @@ def test_compiled_matches_eager(case):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kind", ["lif", "plif"])
+def test_compiled_chains_segments_of_a_long_sequence(kind):
+    # 35 steps exceed the compiled kernels' 16-step segments: three segments chained through
+    # the membrane (forward) and dL/dv (backward); PLIF's coefficient gradient sums over them
+    if backends.compiled_unavailable("cpu"):
+        pytest.skip(f"torch.compile cannot run here: {backends.compiled_unavailable('cpu')}")
+    from spikeforge.functional.compiled import MAX_STEPS
+
+    assert MAX_STEPS < 35
+    x = sample(T=35, shape=(8, 3, 10), dtype=torch.float32)
+    if kind == "plif":  # BNTT's layout: each segment is a time slice of a [T, B, ...] view
+        x = x.transpose(0, 1).contiguous().transpose(0, 1)
+    assert_same("compiled", x, kind, tol=1e-5, v_reset=0.0, surrogate=Sigmoid())
+
+
+def test_compiled_reads_time_slices_of_a_transposed_input_in_place():
+    from spikeforge.functional.compiled import CompiledKernels
+
+    x = torch.zeros(8, 25, 4, 3, 3).transpose(0, 1)  # [T, B, C, H, W] view of [B, T, ...]
+    assert CompiledKernels._layout(x) == (25, 8, 36)
+    assert CompiledKernels._layout(x[12:25]) == (13, 8, 36)  # no copy for a segment either
+    assert CompiledKernels._layout(x.contiguous()[3:9]) == (6, 8 * 36)
+
+
+def test_split_cuts_long_segments_into_near_equal_parts():
+    from spikeforge.functional.fused import _split
+
+    assert _split([(0, 25)], 16) == [(0, 12), (12, 25)]
+    assert _split([(0, 64)], 16) == [(0, 16), (16, 32), (32, 48), (48, 64)]
+    assert _split([(0, 5), (5, 40)], 16) == [(0, 5), (5, 16), (16, 28), (28, 40)]
+    assert _split([(0, 40)], None) == [(0, 40)]
+
+
+@pytest.mark.slow
 def test_compiled_reads_a_time_transposed_input():
     # BNTT hands its neurons [T, B, ...] views of a contiguous [B, T, ...] tensor
     if backends.compiled_unavailable("cpu"):

@@ -101,11 +101,12 @@ class CompiledKernels(Kernels):
 
     @staticmethod
     def _layout(x: torch.Tensor) -> tuple:
-        """The ``[K, ...]`` view the kernels get: ``(K, N)``, or ``(K, B, M)`` when x is the
-        time-transposed view of a contiguous ``[B, K, ...]`` tensor (BNTT's output), so it is
-        read in place instead of being copied."""
+        """The ``[K, ...]`` view the kernels get: ``(K, N)``, or ``(K, B, M)`` when x is a
+        time-transposed view of a contiguous ``[B, T, ...]`` tensor (BNTT's output) or a time
+        slice of one, so it is read in place instead of being copied."""
         K = x.shape[0]
-        if x.dim() >= 3 and not x.is_contiguous() and x.transpose(0, 1).is_contiguous():
+        if x.dim() >= 3 and not x.is_contiguous() and x[0, 0].is_contiguous() and \
+                x.stride(0) == x[0, 0].numel():
             return K, x.shape[1], x[0, 0].numel()
         return K, x[0].numel()
 
