@@ -81,6 +81,18 @@ def test_nan_loss_stops_with_a_clear_error(tmp_path, monkeypatch):
         fit(load_config(None, TINY), tmp_path)
 
 
+@pytest.mark.parametrize("flag,calls", [("true", 1), ("false", 0)])
+def test_cpu_training_tunes_the_allocator_unless_told_not_to(tmp_path, monkeypatch, flag, calls):
+    import spikeforge.train.trainer as trainer
+
+    seen = []
+    monkeypatch.setattr(trainer, "tune_cpu_allocator", lambda: seen.append(1) or True)
+    cfg = load_config(None, TINY + ["train.epochs=1", "train.device=cpu",
+                                    f"train.tune_cpu_allocator={flag}"])
+    fit(cfg, tmp_path)
+    assert len(seen) == calls
+
+
 @pytest.mark.slow
 def test_two_process_data_parallel_matches_one_process(tmp_path):
     overrides = ["model.T=3", "model.width=16", "model.hidden=64", "train.epochs=5", "train.tensorboard=false",
