@@ -90,18 +90,22 @@ def _leak_and_scale(n: SpikingNeuron) -> tuple[float, float, bool]:
     return 1.0, 1.0, False
 
 
+def _peer_surrogate(s, library: str, sigmoid, atan, triangle):
+    """``library``'s counterpart of the spikeforge surrogate ``s``, made by the matching maker."""
+    make = {Sigmoid: sigmoid, ATan: atan, Triangle: triangle}.get(type(s))
+    if make is None:
+        raise ValueError(f"no {library} counterpart for {s!r}")
+    return make(s)
+
+
 def to_spikingjelly(n: SpikingNeuron, simple: bool) -> nn.Module:
     from spikingjelly.activation_based import neuron, surrogate
 
-    s = n.surrogate
-    if type(s) is Sigmoid:
-        sj_surrogate = surrogate.Sigmoid(alpha=s.alpha)
-    elif type(s) is ATan:
-        sj_surrogate = surrogate.ATan(alpha=s.alpha)
-    elif type(s) is Triangle:
-        sj_surrogate = surrogate.PiecewiseQuadratic(alpha=1.0 / s.width)
-    else:
-        raise ValueError(f"no SpikingJelly counterpart for {s!r}")
+    sj_surrogate = _peer_surrogate(
+        n.surrogate, "SpikingJelly",
+        sigmoid=lambda s: surrogate.Sigmoid(alpha=s.alpha),
+        atan=lambda s: surrogate.ATan(alpha=s.alpha),
+        triangle=lambda s: surrogate.PiecewiseQuadratic(alpha=1.0 / s.width))
     common = dict(v_threshold=n.v_threshold, v_reset=n.v_reset, surrogate_function=sj_surrogate,
                   detach_reset=n.detach_reset, step_mode="m")
     leak, _, decay_input = _leak_and_scale(n)
@@ -117,20 +121,15 @@ def to_snntorch(n: SpikingNeuron) -> nn.Module:
     import snntorch
     from snntorch import surrogate
 
-    s = n.surrogate
-    if type(s) is Sigmoid:
-        grad = surrogate.sigmoid(slope=s.alpha)
-    elif type(s) is ATan:
-        grad = surrogate.atan(alpha=s.alpha)
-    elif type(s) is Triangle:
-        gamma, width = s.gamma, s.width
+    def triangle(s: Triangle):
+        def grad_fn(input_, grad_input, spikes):
+            return grad_input * s.gamma * torch.clamp(1.0 - torch.abs(input_ / s.width), min=0.0)
 
-        def triangle(input_, grad_input, spikes):
-            return grad_input * gamma * torch.clamp(1.0 - torch.abs(input_ / width), min=0.0)
+        return surrogate.custom_surrogate(grad_fn)
 
-        grad = surrogate.custom_surrogate(triangle)
-    else:
-        raise ValueError(f"no snnTorch counterpart for {s!r}")
+    grad = _peer_surrogate(n.surrogate, "snnTorch",
+                           sigmoid=lambda s: surrogate.sigmoid(slope=s.alpha),
+                           atan=lambda s: surrogate.atan(alpha=s.alpha), triangle=triangle)
     if n.v_reset not in (None, 0.0):
         raise ValueError("snnTorch resets to zero or by subtraction only")
     leak, scale, _ = _leak_and_scale(n)

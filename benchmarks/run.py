@@ -31,6 +31,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(HERE))  # frameworks.py and measure.py, imported where needed
 RESULTS = HERE / "results"
 PEERS = {"spikingjelly": "spikingjelly", "spikingjelly-torch": "spikingjelly", "snntorch": "snntorch"}
 DEFAULT_FRAMEWORKS = {
@@ -62,7 +63,6 @@ def worker(spec: dict) -> dict:
     """Measure one (case, framework) in this process; returns a JSON-able row."""
     import torch
 
-    sys.path.insert(0, str(HERE))
     from frameworks import SkipCase, build_case, for_framework
     from measure import make_step, peak_bytes, time_steps
 
@@ -178,7 +178,6 @@ def render(device: str, store: dict) -> str:
 
 def heading(case: str, T: int, batch: int, alloc: str) -> str:
     """A table's title; rows measured with glibc's default allocator say so."""
-    sys.path.insert(0, str(HERE))
     from frameworks import describe
 
     return describe(case, T, batch) + (" (glibc malloc defaults)" if alloc == "default" else "")

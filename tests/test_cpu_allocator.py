@@ -14,14 +14,14 @@ glibc = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0
 # allocate and free a 256 MiB tensor, then report how much of it the process still holds
 PROBE = textwrap.dedent("""
     import sys, torch
-    from spikeforge.cpu_allocator import tune_cpu_allocator, cpu_allocator_tuned
-    tuned = sys.argv[1] == "1" and tune_cpu_allocator()
+    from spikeforge import cpu_allocator
+    tuned = sys.argv[1] == "1" and cpu_allocator.tune_cpu_allocator()
     def rss_mib():
         return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
     before = rss_mib()
     x = torch.ones(64, 1 << 20)
     del x
-    print(tuned, cpu_allocator_tuned(), round(rss_mib() - before))
+    print(tuned, cpu_allocator._tuned, round(rss_mib() - before))
 """)
 
 
@@ -60,7 +60,7 @@ def test_tuning_sets_mmap_max_and_trim_threshold_once(monkeypatch):
     assert cpu_allocator.tune_cpu_allocator() is True  # idempotent: no second round of calls
     assert mallopt.calls == [(cpu_allocator.M_MMAP_MAX, 0),
                           (cpu_allocator.M_TRIM_THRESHOLD, 2**31 - 1)]
-    assert cpu_allocator.cpu_allocator_tuned()
+    assert cpu_allocator._tuned
 
 
 def test_a_refused_mallopt_reports_false(monkeypatch):
@@ -73,4 +73,4 @@ def test_not_glibc_is_a_clean_no(monkeypatch):
     monkeypatch.setattr(cpu_allocator, "_tuned", False)
     monkeypatch.setattr(cpu_allocator, "_mallopt", lambda: None)
     assert cpu_allocator.tune_cpu_allocator() is False
-    assert not cpu_allocator.cpu_allocator_tuned()
+    assert not cpu_allocator._tuned

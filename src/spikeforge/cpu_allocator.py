@@ -54,8 +54,3 @@ def tune_cpu_allocator() -> bool:
         return False
     _tuned = bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, KEEP_BYTES))
     return _tuned
-
-
-def cpu_allocator_tuned() -> bool:
-    """Whether :func:`tune_cpu_allocator` has tuned this process."""
-    return _tuned

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from ..energy.counter import take_batches
+
 from ..errors import ConfigError
 from ..nn import BNTT1d, BNTT2d
+from ..progress import take_batches
 
 
 def gamma_statistics(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -21,10 +21,11 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from ..energy.counter import take_batches
+
 from ..errors import ConfigError
 from ..models.outputs import heads
 from ..nn import RateEncoder
+from ..progress import take_batches
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
 from ..errors import ConfigError
-from .counter import take_batches
+from ..progress import take_batches
 
 
 def _norms(model: nn.Module) -> list[nn.Module]:

@@ -30,19 +30,17 @@ How it counts (../shared/SPEC.md section 3):
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
-from typing import Iterable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
-from tqdm.auto import tqdm
 
 from ..dst.blocks import Accumulate
 from ..errors import ConfigError, ShapeError
 from ..nn import SpikingNeuron, TimeFolded
+from ..progress import take_batches
 from .fold import StepwiseSynapse
 from .report import EnergyReport, LayerRow, NeuronRow
 
@@ -266,16 +264,6 @@ class _Counter(TorchFunctionMode):
 
 def _arg(args, kwargs, i: int, name: str):
     return args[i] if len(args) > i else kwargs[name]
-
-
-def take_batches(inputs, max_batches: int | None = None, desc: str = "", progress: bool = False) -> Iterable:
-    """The first ``max_batches`` items of ``inputs`` (a tensor is one batch), with a progress bar."""
-    items = [inputs] if isinstance(inputs, torch.Tensor) else inputs
-    total = len(items) if hasattr(items, "__len__") else None
-    if max_batches is not None:
-        total = max_batches if total is None else min(total, max_batches)
-        items = itertools.islice(items, max_batches)
-    return tqdm(items, desc=desc, total=total, disable=not progress, leave=False)
 
 
 def infer_steps(model: nn.Module, x: torch.Tensor, T: int | None = None,

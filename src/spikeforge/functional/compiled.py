@@ -132,10 +132,10 @@ class CompiledKernels(Kernels):
     def forward(self, x, v, a, b, c, spec, keep_h, keep_v):
         if keep_h:
             raise AssertionError("compiled kernels recompute h; the driver never asks to keep it")
-        shape, layout = x.shape, self._layout(x)
-        fn = self._get(("fwd", spec, keep_v, v is None, len(layout), self._variant(x)),
+        shape, layout, variant = x.shape, self._layout(x), self._variant(x)
+        fn = self._get(("fwd", spec, keep_v, v is None, len(layout), variant),
                        lambda: _forward_variant(spec, keep_v))
-        self._compiled_for.add((spec, self._variant(x)))
+        self._compiled_for.add((spec, variant))
         (xs,), (vs0,) = self._views(layout, [x], [v])
         spikes, vs, v_last = fn(xs, vs0, *self._scalars(x, a, b, c))
         return (spikes.reshape(shape), None, None if vs is None else vs.reshape(shape),
