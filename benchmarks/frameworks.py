@@ -1,11 +1,11 @@
-"""The benchmarked networks, built once in spikeforge and mapped onto each framework.
+"""The benchmarked networks, built once in fullspike and mapped onto each framework.
 
-Every case is a spikeforge model; the peers get *the same model* with each spikeforge neuron
+Every case is a fullspike model; the peers get *the same model* with each fullspike neuron
 swapped for that library's neuron (convs, norms, pooling, encoder and head are the same torch
 modules), so the table compares neuron implementations inside identical networks. The ANN
 floor swaps every neuron for a ReLU, so the network does the same work on ``T * B`` samples.
 
-Neuron mapping (spikeforge -> peer), as far as each library allows:
+Neuron mapping (fullspike -> peer), as far as each library allows:
 
 * SpikingJelly (2.x, multi-step ``step_mode="m"``): ``IF`` -> ``IFNode``; decay-input
   ``LIF(tau)`` -> ``LIFNode(tau, decay_input=True)``; leak-factor ``LIF(leak)`` (BNTT) ->
@@ -23,7 +23,7 @@ Neuron mapping (spikeforge -> peer), as far as each library allows:
   ``beta = leak`` (BNTT), ``beta = 1 - 1/tau`` and the input scaled by ``1/tau`` (decay-input
   LIF), ``beta = 1`` (IF); ``reset_mechanism="zero"`` for a hard reset to 0, ``"subtract"`` for
   a soft one; ``reset_delay=False`` so the reset happens in the step that fires, as in
-  spikeforge. snnTorch always detaches its reset signal and fires on ``h > v_th``. Surrogates:
+  fullspike. snnTorch always detaches its reset signal and fires on ``h > v_th``. Surrogates:
   ``surrogate.sigmoid(slope=alpha)``, ``surrogate.atan(alpha)``, and BNTT's triangle exactly
   through ``surrogate.custom_surrogate``.
 """
@@ -34,12 +34,12 @@ import math
 import torch
 from torch import nn
 
-import spikeforge
-from spikeforge.models.outputs import classification_loss
-from spikeforge.nn import IF, LIF, PLIF, SeqSequential, SpikingNeuron, set_backend
-from spikeforge.surrogate import ATan, Sigmoid, Triangle
+import fullspike
+from fullspike.models.outputs import classification_loss
+from fullspike.nn import IF, LIF, PLIF, SeqSequential, SpikingNeuron, set_backend
+from fullspike.surrogate import ATan, Sigmoid, Triangle
 
-FRAMEWORKS = ("spikeforge", "spikeforge-bptt", "spikeforge-eager", "spikingjelly",
+FRAMEWORKS = ("fullspike", "fullspike-bptt", "fullspike-eager", "spikingjelly",
               "spikingjelly-torch", "snntorch", "ann")
 
 
@@ -60,7 +60,7 @@ class SpikingJellyNeuron(SequenceModule):
         self.node = node
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.node.reset()  # spikeforge neurons start from rest on every call; so does this
+        self.node.reset()  # fullspike neurons start from rest on every call; so does this
         return self.node(x)
 
 
@@ -80,7 +80,7 @@ class SnnTorchNeuron(SequenceModule):
 
 
 def _leak_and_scale(n: SpikingNeuron) -> tuple[float, float, bool]:
-    """(leak, input scale, decay_input) of a spikeforge neuron."""
+    """(leak, input scale, decay_input) of a fullspike neuron."""
     if isinstance(n, PLIF):
         raise ValueError("the benchmark cases use IF and LIF neurons only")
     if isinstance(n, LIF):
@@ -91,7 +91,7 @@ def _leak_and_scale(n: SpikingNeuron) -> tuple[float, float, bool]:
 
 
 def _peer_surrogate(s, library: str, sigmoid, atan, triangle):
-    """``library``'s counterpart of the spikeforge surrogate ``s``, made by the matching maker."""
+    """``library``'s counterpart of the fullspike surrogate ``s``, made by the matching maker."""
     make = {Sigmoid: sigmoid, ATan: atan, Triangle: triangle}.get(type(s))
     if make is None:
         raise ValueError(f"no {library} counterpart for {s!r}")
@@ -140,7 +140,7 @@ def to_snntorch(n: SpikingNeuron) -> nn.Module:
 
 
 def swap_neurons(model: nn.Module, make) -> nn.Module:
-    """Replace every spikeforge neuron ``n`` inside ``model`` by ``make(n)``."""
+    """Replace every fullspike neuron ``n`` inside ``model`` by ``make(n)``."""
     for module in list(model.modules()):
         for name, child in list(module.named_children()):
             if isinstance(child, SpikingNeuron):
@@ -149,10 +149,10 @@ def swap_neurons(model: nn.Module, make) -> nn.Module:
 
 
 def for_framework(model: nn.Module, framework: str) -> nn.Module:
-    """The spikeforge ``model`` as run by ``framework`` (see the module docstring)."""
-    if framework == "spikeforge":
+    """The fullspike ``model`` as run by ``framework`` (see the module docstring)."""
+    if framework == "fullspike":
         return model
-    if framework.startswith("spikeforge-"):
+    if framework.startswith("fullspike-"):
         set_backend(model, framework.split("-", 1)[1])
         return model
     if framework == "spikingjelly":
@@ -167,7 +167,7 @@ def for_framework(model: nn.Module, framework: str) -> nn.Module:
 
 
 def build_case(case: str, T: int, batch: int, device: torch.device):
-    """``(model, inputs, loss_fn, has_parameters)`` of a benchmark case, in spikeforge form.
+    """``(model, inputs, loss_fn, has_parameters)`` of a benchmark case, in fullspike form.
 
     ``lif``: one LIF layer (tau 2, hard reset, sigmoid surrogate; DST's neuron) on ``batch``
     neurons, input ``[T, batch]``; ``vgg9``: BNTT VGG9, CIFAR-10 shapes; ``resnet18``: the
@@ -181,10 +181,10 @@ def build_case(case: str, T: int, batch: int, device: torch.device):
     images = torch.randn(batch, 3, 32, 32, generator=gen).to(device)
     labels = torch.randint(0, 10, (batch,), generator=gen).to(device)
     if case == "vgg9":
-        model = spikeforge.create_model("vgg9_bntt", T=T, num_classes=10)
+        model = fullspike.create_model("vgg9_bntt", T=T, num_classes=10)
     elif case == "resnet18":
         try:
-            model = spikeforge.create_model("dst_resnet18", T=T, num_classes=10, stem="cifar")
+            model = fullspike.create_model("dst_resnet18", T=T, num_classes=10, stem="cifar")
         except Exception as err:  # the model may not exist yet in this checkout
             raise SkipCase(f"dst_resnet18 with stem='cifar' is not available ({err})") from None
     else:

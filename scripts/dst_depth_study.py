@@ -5,7 +5,7 @@ whose one training gives both the FSNN (spike head O_s, AAP removed) and the DSN
 Every model trains from its config ``configs/{spiking,sew,dst}_resnet{D}_cifar10.yaml`` (32x32,
 CIFAR stem, T=4) with the same budget (width, training subset, epochs, batch, learning rate), one
 run after another, each holding the heavy-run lock. The FSNN accuracy is re-measured on the
-network returned by :func:`spikeforge.dst.remove_aap` (it must equal the dual-stream model's O_s
+network returned by :func:`fullspike.dst.remove_aap` (it must equal the dual-stream model's O_s
 accuracy). The table goes to ``<out>/depth_study.json`` and between the markers of ``--doc``.
 
     python scripts/dst_depth_study.py --depths 18 34 --width 8 --train-subset 4000 --epochs 2
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 
-from spikeforge.data import make_loader
-from spikeforge.dst import remove_aap
-from spikeforge.train import build_data, build_model, evaluate, fit, load_checkpoint, load_config, load_model_state
+from fullspike.data import make_loader
+from fullspike.dst import remove_aap
+from fullspike.train import build_data, build_model, evaluate, fit, load_checkpoint, load_config, load_model_state
 
 REPO = Path(__file__).resolve().parents[1]
 FAMILIES = {"spiking": "Spiking ResNet", "sew": "SEW ResNet (ADD)", "dst": "DST ResNet (IAND)"}
@@ -137,7 +137,7 @@ def main() -> None:
     p.add_argument("--data-root", default="data/cifar10", help="CIFAR-10 batches or train/ + test/ folders")
     p.add_argument("--out", default="runs/dst_depth_study")
     p.add_argument("--doc", default=str(REPO / "docs" / "dst.md"), help="markdown file to put the table in")
-    p.add_argument("--lock", default="/tmp/spikeforge-heavy.lock", help="flock file held per run ('' = none)")
+    p.add_argument("--lock", default="/tmp/fullspike-heavy.lock", help="flock file held per run ('' = none)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (1 avoids thread over-subscription on a shared machine)")
     p.add_argument("--force", action="store_true", help="retrain runs that already have metrics.json")

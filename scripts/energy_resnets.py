@@ -9,7 +9,7 @@ describe an untrained network; which inputs are spikes, and so which layers need
 this table shows. The table goes into docs/energy.md between the markers, the raw numbers to
 ``--json``.
 
-    flock /tmp/spikeforge-heavy.lock python scripts/energy_resnets.py --depths 18 34 50 101
+    flock /tmp/fullspike-heavy.lock python scripts/energy_resnets.py --depths 18 34 50 101
 """
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import torch
 
-import spikeforge
-from spikeforge.dst import remove_aap
-from spikeforge.energy import EnergyReport, count_synaptic_ops, estimate_bn_stats
+import fullspike
+from fullspike.dst import remove_aap
+from fullspike.energy import EnergyReport, count_synaptic_ops, estimate_bn_stats
 
 REPO = Path(__file__).resolve().parents[1]
 START, END = "<!-- resnet-energy-table:start -->", "<!-- resnet-energy-table:end -->"
@@ -57,7 +57,7 @@ def measure(depth: int, batch: int, bn_batches: int, batches: int, T: int, size:
             model = models["dst"]
         else:
             torch.manual_seed(depth)
-            model = spikeforge.create_model(f"{family}_resnet{depth}", T=T)
+            model = fullspike.create_model(f"{family}_resnet{depth}", T=T)
             estimate_bn_stats(model, images, bn_batches)
             models[family] = model
         if label.startswith("FSNN"):

@@ -1,4 +1,4 @@
-"""spikeforge.cpu_allocator: glibc keeps freed memory once tuned."""
+"""fullspike.cpu_allocator: glibc keeps freed memory once tuned."""
 import platform
 import subprocess
 import sys
@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from spikeforge import cpu_allocator
+from fullspike import cpu_allocator
 
 glibc = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
                            reason="the allocator tuning applies to glibc only")
@@ -14,7 +14,7 @@ glibc = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0
 # allocate and free a 256 MiB tensor, then report how much of it the process still holds
 PROBE = textwrap.dedent("""
     import sys, torch
-    from spikeforge import cpu_allocator
+    from fullspike import cpu_allocator
     tuned = sys.argv[1] == "1" and cpu_allocator.tune_cpu_allocator()
     def rss_mib():
         return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20

@@ -1,10 +1,10 @@
-"""Surrogate gradients against their formulas (../shared/SPEC.md section 0)."""
+"""Surrogate gradients against their formulas (docs/methods.md, "Neurons")."""
 import math
 
 import pytest
 import torch
 
-from spikeforge import surrogate as sg
+from fullspike import surrogate as sg
 
 X = torch.linspace(-2, 2, 41, dtype=torch.float64)
 

@@ -2,17 +2,17 @@
 import pytest
 import torch
 
-import spikeforge
-from spikeforge.analysis.early_exit import (
+import fullspike
+from fullspike.analysis.early_exit import (
     accuracy_per_step, analyse_early_exit, exit_step, gamma_statistics, mean_gamma_per_step,
     per_sample_exit, plot_accuracy_energy, plot_gamma, running_logits,
 )
-from spikeforge.errors import ConfigError
-from spikeforge.nn import BNTT1d, BNTT2d
+from fullspike.errors import ConfigError
+from fullspike.nn import BNTT1d, BNTT2d
 
 
 def tiny(T=5, **kw):
-    return spikeforge.create_model("bntt_convnet", T=T, width=4, hidden=8, image_size=8, **kw)
+    return fullspike.create_model("bntt_convnet", T=T, width=4, hidden=8, image_size=8, **kw)
 
 
 def set_gammas(model, per_step):

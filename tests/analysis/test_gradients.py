@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from spikeforge.analysis.gradients import (
+from fullspike.analysis.gradients import (
     block_statistics,
     gradient_study,
     plot_records,
@@ -12,9 +12,9 @@ from spikeforge.analysis.gradients import (
     summarize,
     write_records,
 )
-from spikeforge.dst import spike_stream_parameters
-from spikeforge.errors import ConfigError
-from spikeforge.models import classification_loss, create_model
+from fullspike.dst import spike_stream_parameters
+from fullspike.errors import ConfigError
+from fullspike.models import classification_loss, create_model
 
 TINY = dict(num_classes=4, T=2, width=4, stem="cifar")
 

@@ -3,19 +3,19 @@ PGD stays in the pixel-space ball and in valid images)."""
 import pytest
 import torch
 
-import spikeforge
-from spikeforge.analysis.robustness import (
+import fullspike
+from fullspike.analysis.robustness import (
     Normalization, evaluate_robustness, fgsm, find_normalization, gaussian_noise, loss_gradient, pgd,
     plot_robustness, robustness_table,
 )
-from spikeforge.data import build_dataset
-from spikeforge.energy import estimate_bn_stats
+from fullspike.data import build_dataset
+from fullspike.energy import estimate_bn_stats
 
 NORM = Normalization((0.3,), (0.4,))
 
 
 def snn(encoding="direct"):
-    return spikeforge.create_model("bntt_convnet", T=3, width=4, hidden=8, image_size=8,
+    return fullspike.create_model("bntt_convnet", T=3, width=4, hidden=8, image_size=8,
                                    encoding=encoding).eval()
 
 
@@ -28,7 +28,7 @@ def batch():
 @pytest.mark.parametrize("name", ["snn", "ann"])
 def test_fgsm_increases_the_loss(name):
     torch.manual_seed(0)
-    model = snn() if name == "snn" else spikeforge.create_model("convnet_ann", width=4, hidden=8)
+    model = snn() if name == "snn" else fullspike.create_model("convnet_ann", width=4, hidden=8)
     x, y = batch()
     estimate_bn_stats(model, x, 1).eval()  # data statistics, so that the layers are active
     loss, grad = loss_gradient(model, x, y)
@@ -71,7 +71,7 @@ def test_find_normalization_and_table(tmp_path):
     assert find_normalization(torch.utils.data.Subset(ds, [0, 1])) == Normalization((0.3,), (0.4,))
     loader = [batch()]
     res = {k: evaluate_robustness(m, loader, NORM, eps=(0.0, 8 / 255), sigmas=(0.1,), attacks=("gaussian", "fgsm"))
-           for k, m in (("SNN", snn()), ("ANN", spikeforge.create_model("convnet_ann", width=4, hidden=8)))}
+           for k, m in (("SNN", snn()), ("ANN", fullspike.create_model("convnet_ann", width=4, hidden=8)))}
     table = robustness_table(res)
     assert "| fgsm | eps=8/255 |" in table and "| gaussian | sigma=0.1 |" in table and "pgd" not in table
     assert plot_robustness(res, tmp_path / "r.png").stat().st_size > 0

@@ -1,4 +1,4 @@
-"""The benchmark's peer networks compute what spikeforge computes (benchmarks/frameworks.py)."""
+"""The benchmark's peer networks compute what fullspike computes (benchmarks/frameworks.py)."""
 import sys
 from pathlib import Path
 
@@ -8,8 +8,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 frameworks = pytest.importorskip("frameworks")
 
-from spikeforge.nn import LIF, SeqSequential  # noqa: E402
-from spikeforge.surrogate import Triangle  # noqa: E402
+from fullspike.nn import LIF, SeqSequential  # noqa: E402
+from fullspike.surrogate import Triangle  # noqa: E402
 
 
 def spikes_and_grad(model, x):
@@ -20,14 +20,14 @@ def spikes_and_grad(model, x):
 
 
 @pytest.mark.parametrize("peer", ["spikingjelly", "spikingjelly-torch", "snntorch"])
-def test_lif_layer_peers_match_spikeforge(peer):
+def test_lif_layer_peers_match_fullspike(peer):
     pytest.importorskip(peer.split("-")[0])
     x = torch.randn(8, 3, 50) + 0.6
     ref = spikes_and_grad(SeqSequential(LIF(tau=2.0)), x)
     out = spikes_and_grad(frameworks.for_framework(SeqSequential(LIF(tau=2.0)), peer), x)
     assert 0 < ref[0].mean() < 1
     assert torch.equal(out[0], ref[0])
-    if peer != "snntorch":  # snnTorch always detaches its reset, spikeforge's LIF does not
+    if peer != "snntorch":  # snnTorch always detaches its reset, fullspike's LIF does not
         torch.testing.assert_close(out[1], ref[1], rtol=1e-4, atol=1e-5)
 
 
@@ -45,9 +45,9 @@ def test_bntt_neuron_peers_fire_alike(peer):
 
 
 def test_ann_floor_swaps_every_neuron_for_relu():
-    import spikeforge
+    import fullspike
 
-    model = frameworks.for_framework(spikeforge.create_model("bntt_convnet", T=2, width=4, hidden=8,
+    model = frameworks.for_framework(fullspike.create_model("bntt_convnet", T=2, width=4, hidden=8,
                                                              image_size=8), "ann")
     assert frameworks.neuron_count(model) == 0
     assert sum(isinstance(m, frameworks.ReLUSequence) for m in model.modules()) == 3

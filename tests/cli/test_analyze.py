@@ -1,7 +1,7 @@
 import csv
 import json
 
-from spikeforge.cli import main
+from fullspike.cli import main
 
 
 def test_analyze_gradients_writes_table_json_and_plot(tmp_path, capsys):

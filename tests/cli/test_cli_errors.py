@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from spikeforge.cli import main
+from fullspike.cli import main
 
 FAST = ["model.T=2", "model.width=8", "model.hidden=32", "data.train_subset=64", "data.test_subset=32",
         "train.epochs=1", "train.tensorboard=false"]
@@ -56,7 +56,7 @@ def test_corrupt_checkpoint(capsys, trained, tmp_path):
     bad.write_bytes((trained / "checkpoint.pt").read_bytes()[:1000])
     one_error_line(capsys, ["evaluate", "--checkpoint", str(bad)], "is corrupt")
     torch.save({"weights": 1}, tmp_path / "plain.pt")
-    one_error_line(capsys, ["evaluate", "--checkpoint", str(tmp_path / "plain.pt")], "not a spikeforge checkpoint")
+    one_error_line(capsys, ["evaluate", "--checkpoint", str(tmp_path / "plain.pt")], "not a fullspike checkpoint")
 
 
 def test_checkpoint_from_another_model(capsys, trained):
@@ -68,8 +68,8 @@ def test_checkpoint_from_another_model(capsys, trained):
 
 
 def test_wrong_input_shape_message_is_one_line():
-    from spikeforge import create_model
-    from spikeforge.errors import ShapeError
+    from fullspike import create_model
+    from fullspike.errors import ShapeError
 
     with pytest.raises(ShapeError) as e:
         create_model("bntt_convnet")(torch.randn(4, 3, 8, 8))

@@ -1,12 +1,12 @@
-"""`spikeforge energy`, `spikeforge evaluate --early-exit` and `spikeforge robustness` end to end
+"""`fullspike energy`, `fullspike evaluate --early-exit` and `fullspike robustness` end to end
 on tiny models trained on the bundled digits."""
 import json
 
 import pytest
 import yaml
 
-from spikeforge.cli import main
-from spikeforge.train import fit, load_config
+from fullspike.cli import main
+from fullspike.train import fit, load_config
 
 TINY = ["model.T=3", "model.width=4", "model.hidden=16", "data.train_subset=128", "data.test_subset=32",
         "train.epochs=1", "train.tensorboard=false"]

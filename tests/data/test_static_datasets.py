@@ -7,8 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from spikeforge.data import build_dataset, list_datasets, make_loader
-from spikeforge.errors import ConfigError, DatasetError
+from fullspike.data import build_dataset, list_datasets, make_loader
+from fullspike.errors import ConfigError, DatasetError
 
 
 def test_registry():

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from spikeforge.dst import (
+from fullspike.dst import (
     AccumulationDownsampler,
     AccumulationPath,
     DualStreamBlock,
@@ -12,8 +12,8 @@ from spikeforge.dst import (
     remove_aap,
     residual_block,
 )
-from spikeforge.errors import ConfigError
-from spikeforge.models.common import neuron_maker
+from fullspike.errors import ConfigError
+from fullspike.models.common import neuron_maker
 
 make_if = neuron_maker("if")
 

@@ -1,13 +1,13 @@
 import pytest
 import torch
 
-from spikeforge.dst import CONNECTS, FULL_SPIKE, Connect, SpikeValueError, check_binary, connect
-from spikeforge.errors import ConfigError
+from fullspike.dst import CONNECTS, FULL_SPIKE, Connect, SpikeValueError, check_binary, connect
+from fullspike.errors import ConfigError
 
 O = torch.tensor([0.0, 0.0, 1.0, 1.0])
 S = torch.tensor([0.0, 1.0, 0.0, 1.0])
 
-# rows (O, S') = (0,0), (0,1), (1,0), (1,1): SPEC section 2
+# rows (O, S') = (0,0), (0,1), (1,0), (1,1): docs/methods.md, "DST"
 TRUTH = {
     "add": [0, 1, 1, 2],
     "and": [0, 0, 0, 1],

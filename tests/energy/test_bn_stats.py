@@ -3,9 +3,9 @@ import pytest
 import torch
 from torch import nn
 
-from spikeforge.energy import estimate_bn_stats
-from spikeforge.errors import ConfigError
-from spikeforge.nn import BNTT2d
+from fullspike.energy import estimate_bn_stats
+from fullspike.errors import ConfigError
+from fullspike.nn import BNTT2d
 
 
 def test_running_stats_become_the_average_of_the_batch_statistics():

@@ -1,12 +1,12 @@
-"""Hand-counted cases for the synaptic-operation counter (../shared/SPEC.md section 3)."""
+"""Hand-counted cases for the synaptic-operation counter (docs/methods.md, "Energy accounting")."""
 import pytest
 import torch
 from torch import nn
 
-from spikeforge.dst import Accumulate, Connect, SEWBlock
-from spikeforge.energy import count_synaptic_ops
-from spikeforge.models.common import Stem
-from spikeforge.nn import IF, SeqSequential
+from fullspike.dst import Accumulate, Connect, SEWBlock
+from fullspike.energy import count_synaptic_ops
+from fullspike.models.common import Stem
+from fullspike.nn import IF, SeqSequential
 
 
 def spikes(T, B, *shape, counts):
@@ -171,15 +171,15 @@ def test_data_loader_gives_the_mean_per_sample():
 
 
 def test_bntt_vgg_counts_every_layer_and_step():
-    import spikeforge
+    import fullspike
 
     torch.manual_seed(0)
-    m = spikeforge.create_model("bntt_convnet", T=3, width=4, hidden=8, image_size=8)
+    m = fullspike.create_model("bntt_convnet", T=3, width=4, hidden=8, image_size=8)
     r = count_synaptic_ops(m, torch.randn(2, 1, 8, 8))
     assert [row.name for row in r.layers] == ["features.0", "features.4", "classifier.1", "classifier.4"]
     first = r.layers[0]
     assert first.ops == pytest.approx(3 * 1 * 9 * 4 * 64) and first.mac == 0  # rate-coded input
     assert all(len(row.step_ops) == 3 for row in r.layers)
     assert len(r.step_firing_rates) == 3
-    frames = spikeforge.functional.rate_encode(torch.randn(2, 1, 8, 8), 2)
+    frames = fullspike.functional.rate_encode(torch.randn(2, 1, 8, 8), 2)
     assert count_synaptic_ops(m, frames).T == 2  # fewer frames than built for: T from the frames

@@ -3,11 +3,11 @@ import pytest
 import torch
 from torch import nn
 
-import spikeforge
-from spikeforge.energy import StepwiseSynapse, count_bn, count_synaptic_ops, estimate_bn_stats, fold_bn
-from spikeforge.functional import rate_encode
-from spikeforge.models.outputs import heads
-from spikeforge.nn import IF, BNTT2d, TimeFolded
+import fullspike
+from fullspike.energy import StepwiseSynapse, count_bn, count_synaptic_ops, estimate_bn_stats, fold_bn
+from fullspike.functional import rate_encode
+from fullspike.models.outputs import heads
+from fullspike.nn import IF, BNTT2d, TimeFolded
 
 
 def randomise_norms(model):
@@ -37,7 +37,7 @@ def assert_same(model, folded, x):
 @pytest.mark.parametrize("norm", ["bntt", "bn"])
 def test_bntt_vgg_folds_exactly(norm):
     torch.manual_seed(0)
-    m = spikeforge.create_model("bntt_convnet", T=3, width=4, hidden=8, image_size=8, norm=norm)
+    m = fullspike.create_model("bntt_convnet", T=3, width=4, hidden=8, image_size=8, norm=norm)
     randomise_norms(m)
     x = torch.randn(4, 1, 8, 8)
     estimate_bn_stats(m, x, 1)
@@ -70,7 +70,7 @@ def test_time_folded_pairs_fold():
 @pytest.mark.parametrize("name", ["sew_resnet18", "dst_resnet18", "spiking_resnet18", "dst_resnet50"])
 def test_residual_families_fold_exactly(name):
     torch.manual_seed(0)
-    m = spikeforge.create_model(name, T=2, width=4, stem="cifar", num_classes=5)
+    m = fullspike.create_model(name, T=2, width=4, stem="cifar", num_classes=5)
     randomise_norms(m)
     x = torch.randn(2, 3, 8, 8)
     estimate_bn_stats(m, x, 1)
@@ -87,7 +87,7 @@ def test_residual_families_fold_exactly(name):
 ])
 def test_spikformer_and_dvs_nets_fold_exactly(name, kwargs, x):
     torch.manual_seed(0)
-    m = spikeforge.create_model(name, T=2, **kwargs)
+    m = fullspike.create_model(name, T=2, **kwargs)
     randomise_norms(m)
     estimate_bn_stats(m, x, 1)
     f = fold_bn(m)

@@ -10,11 +10,11 @@ import warnings
 import pytest
 import torch
 
-from spikeforge import functional as SF
-from spikeforge import nn as snn
-from spikeforge.errors import ConfigError
-from spikeforge.functional import backends
-from spikeforge.surrogate import ATan, Sigmoid, Surrogate, Triangle
+from fullspike import functional as SF
+from fullspike import nn as snn
+from fullspike.errors import ConfigError
+from fullspike.functional import backends
+from fullspike.surrogate import ATan, Sigmoid, Surrogate, Triangle
 
 KINDS = ("if", "lif", "plif", "leaky")
 SURROGATES = (Sigmoid(), ATan(), Triangle(0.3, 1.0))
@@ -197,7 +197,7 @@ def test_auto_falls_back_with_one_warning(monkeypatch):
 
 
 def _spec(**kw):
-    from spikeforge.functional.fused import NeuronSpec
+    from fullspike.functional.fused import NeuronSpec
 
     base = dict(v_threshold=1.0, v_reset=0.0, detach_reset=False, strict=False, surrogate=Sigmoid())
     return NeuronSpec(**{**base, **kw})
@@ -234,7 +234,7 @@ def test_compiled_chains_segments_of_a_long_sequence(kind):
     # the membrane (forward) and dL/dv (backward); PLIF's coefficient gradient sums over them
     if backends.compiled_unavailable("cpu"):
         pytest.skip(f"torch.compile cannot run here: {backends.compiled_unavailable('cpu')}")
-    from spikeforge.functional.compiled import MAX_STEPS
+    from fullspike.functional.compiled import MAX_STEPS
 
     assert MAX_STEPS < 20
     x = sample(T=20, shape=(8, 3, 10), dtype=torch.float32)
@@ -244,7 +244,7 @@ def test_compiled_chains_segments_of_a_long_sequence(kind):
 
 
 def test_compiled_reads_time_slices_of_a_transposed_input_in_place():
-    from spikeforge.functional.compiled import CompiledKernels
+    from fullspike.functional.compiled import CompiledKernels
 
     x = torch.zeros(8, 25, 4, 3, 3).transpose(0, 1)  # [T, B, C, H, W] view of [B, T, ...]
     assert CompiledKernels._layout(x) == (25, 8, 36)
@@ -253,7 +253,7 @@ def test_compiled_reads_time_slices_of_a_transposed_input_in_place():
 
 
 def test_split_cuts_long_segments_into_near_equal_parts():
-    from spikeforge.functional.fused import _split
+    from fullspike.functional.fused import _split
 
     assert _split([(0, 25)], 16) == [(0, 12), (12, 25)]
     assert _split([(0, 64)], 16) == [(0, 16), (16, 32), (32, 48), (48, 64)]

@@ -1,13 +1,13 @@
-"""Neuron dynamics against hand-computed sequences (../shared/SPEC.md section 0)."""
+"""Neuron dynamics against hand-computed sequences (docs/methods.md, "Neurons")."""
 import math
 
 import pytest
 import torch
 
-from spikeforge import functional as SF
-from spikeforge import nn as snn
-from spikeforge.errors import ShapeError
-from spikeforge.surrogate import Sigmoid
+from fullspike import functional as SF
+from fullspike import nn as snn
+from fullspike.errors import ShapeError
+from fullspike.surrogate import Sigmoid
 
 
 def seq(*vals):

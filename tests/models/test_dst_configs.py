@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from spikeforge.data import DatasetInfo, list_datasets
-from spikeforge.data.registry import _DATASETS
-from spikeforge.models import DualStreamOutput, create_model
-from spikeforge.train import fit, load_config, model_kwargs
+from fullspike.data import DatasetInfo, list_datasets
+from fullspike.data.registry import _DATASETS
+from fullspike.models import DualStreamOutput, create_model
+from fullspike.train import fit, load_config, model_kwargs
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 INFO = {"imagenet": DatasetInfo(1000, 3, 224), "cifar10": DatasetInfo(10, 3, 32),

@@ -1,11 +1,11 @@
 import pytest
 import torch
 
-from spikeforge.dst import AccumulationPath, DualStreamBlock, SEWBlock, named_blocks, remove_aap
-from spikeforge.errors import ConfigError
-from spikeforge.models import DualStreamOutput, create_model
-from spikeforge.models.dvs_resnet import AccumulationPool
-from spikeforge.nn import PLIF
+from fullspike.dst import AccumulationPath, DualStreamBlock, SEWBlock, named_blocks, remove_aap
+from fullspike.errors import ConfigError
+from fullspike.models import DualStreamOutput, create_model
+from fullspike.models.dvs_resnet import AccumulationPool
+from fullspike.nn import PLIF
 
 
 def events(seed=0, T=2, B=1):

@@ -2,11 +2,11 @@ import pytest
 import torch
 import torchvision
 
-from spikeforge.dst import Block, DualStreamBlock, SEWBlock, SpikingBlock, named_blocks, remove_aap
-from spikeforge.errors import ConfigError, ShapeError
-from spikeforge.models import DualStreamOutput, classification_loss, create_model, list_models
-from spikeforge.models.resnet import DEPTHS
-from spikeforge.nn import IF
+from fullspike.dst import Block, DualStreamBlock, SEWBlock, SpikingBlock, named_blocks, remove_aap
+from fullspike.errors import ConfigError, ShapeError
+from fullspike.models import DualStreamOutput, classification_loss, create_model, list_models
+from fullspike.models.resnet import DEPTHS
+from fullspike.nn import IF
 
 TINY = dict(num_classes=5, T=2, width=4)  # imagenet stem on 32x32: 8x8 after the stem
 

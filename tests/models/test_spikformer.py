@@ -1,11 +1,11 @@
 import pytest
 import torch
 
-from spikeforge.dst import DualStreamBlock, SEWBlock, named_blocks, remove_aap
-from spikeforge.errors import ConfigError
-from spikeforge.models import DualStreamOutput, create_model
-from spikeforge.models.spikformer import MatMul, SpikingSelfAttention
-from spikeforge.nn import LIF
+from fullspike.dst import DualStreamBlock, SEWBlock, named_blocks, remove_aap
+from fullspike.errors import ConfigError
+from fullspike.models import DualStreamOutput, create_model
+from fullspike.models.spikformer import MatMul, SpikingSelfAttention
+from fullspike.nn import LIF
 
 SMALL = dict(num_classes=10, T=2, dim=32, depth=2, heads=4)
 

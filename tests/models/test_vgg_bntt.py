@@ -3,23 +3,23 @@ import pytest
 import torch
 from torch import nn
 
-import spikeforge
-from spikeforge.errors import ConfigError, RegistryError, ShapeError
-from spikeforge.nn import BNTT1d, BNTT2d, LIF
+import fullspike
+from fullspike.errors import ConfigError, RegistryError, ShapeError
+from fullspike.nn import BNTT1d, BNTT2d, LIF
 
 
 def test_registry_lists_and_creates():
-    names = spikeforge.list_models()
+    names = fullspike.list_models()
     assert {"vgg9_bntt", "vgg11_bntt", "bntt_convnet"} <= set(names)
-    assert spikeforge.list_models("vgg*") == sorted(n for n in names if n.startswith("vgg"))
+    assert fullspike.list_models("vgg*") == sorted(n for n in names if n.startswith("vgg"))
     with pytest.raises(RegistryError, match="unknown model 'vgg9_bnt'.*vgg9_bntt"):
-        spikeforge.create_model("vgg9_bnt")
+        fullspike.create_model("vgg9_bnt")
     with pytest.raises(ConfigError, match=r"no argument\(s\) \['depth'\]"):
-        spikeforge.create_model("vgg9_bntt", depth=3)
+        fullspike.create_model("vgg9_bntt", depth=3)
 
 
 def test_vgg9_architecture_matches_spec():
-    m = spikeforge.create_model("vgg9_bntt", T=25)
+    m = fullspike.create_model("vgg9_bntt", T=25)
     convs = [l for l in m.modules() if isinstance(l, nn.Conv2d)]
     assert [c.out_channels for c in convs] == [64, 64, 128, 128, 256, 256, 256]
     assert all(c.kernel_size == (3, 3) and c.padding == (1, 1) and c.bias is None for c in convs)
@@ -36,7 +36,7 @@ def test_vgg9_architecture_matches_spec():
 
 
 def test_vgg11_architecture_matches_spec():
-    m = spikeforge.create_model("vgg11_bntt", T=2, image_size=64, num_classes=200)
+    m = fullspike.create_model("vgg11_bntt", T=2, image_size=64, num_classes=200)
     convs = [l.out_channels for l in m.modules() if isinstance(l, nn.Conv2d)]
     assert convs == [64, 128, 256, 256, 512, 512, 512, 512]
     fcs = [(f.in_features, f.out_features) for f in m.modules() if isinstance(f, nn.Linear)]
@@ -50,7 +50,7 @@ def test_vgg11_architecture_matches_spec():
     ("bntt_convnet", dict(T=3, image_size=28), (2, 1, 28, 28)),
 ])
 def test_forward_shapes_and_backward(name, kw, shape):
-    m = spikeforge.create_model(name, **kw)
+    m = fullspike.create_model(name, **kw)
     y = m(torch.randn(*shape))
     assert y.shape == (shape[0], m.num_classes)
     y.sum().backward()
@@ -59,20 +59,20 @@ def test_forward_shapes_and_backward(name, kw, shape):
 
 def test_frames_input_and_norm_variants():
     for norm in ("bntt", "bn", "none"):
-        m = spikeforge.create_model("bntt_convnet", T=4, in_channels=2, image_size=16, norm=norm)
+        m = fullspike.create_model("bntt_convnet", T=4, in_channels=2, image_size=16, norm=norm)
         assert m(torch.rand(4, 3, 2, 16, 16)).shape == (3, 10)
     steps = m.forward_steps(torch.rand(4, 3, 2, 16, 16))
     assert steps.shape == (4, 3, 10)
 
 
 def test_last_layer_is_averaged_over_time():
-    m = spikeforge.create_model("bntt_convnet", T=4, encoding="direct").eval()
+    m = fullspike.create_model("bntt_convnet", T=4, encoding="direct").eval()
     x = torch.randn(2, 1, 8, 8)
     assert torch.allclose(m(x), m.forward_steps(x).mean(0))
 
 
 def test_wrong_input_shapes_are_clear_errors():
-    m = spikeforge.create_model("vgg9_bntt", T=2)
+    m = fullspike.create_model("vgg9_bntt", T=2)
     with pytest.raises(ShapeError, match="built for 3 input channel"):
         m(torch.randn(2, 1, 32, 32))
     with pytest.raises(ShapeError, match=r"expects images \[B, 3, H, W\] or frames"):

@@ -1,10 +1,10 @@
-"""BNTT: per-step statistics in training and evaluation (../shared/SPEC.md section 1)."""
+"""BNTT: per-step statistics in training and evaluation (docs/methods.md, "BNTT")."""
 import pytest
 import torch
 from torch import nn
 
-from spikeforge.errors import ShapeError
-from spikeforge.nn import BNTT1d, BNTT2d, TimeFolded, make_norm
+from fullspike.errors import ShapeError
+from fullspike.nn import BNTT1d, BNTT2d, TimeFolded, make_norm
 
 
 def stepwise_input(T=3, B=16, C=2):

@@ -1,8 +1,8 @@
 """Encoders: BNTT's signed rate coding statistics and direct coding."""
 import torch
 
-from spikeforge import functional as SF
-from spikeforge.nn import DirectEncoder, RateEncoder
+from fullspike import functional as SF
+from fullspike.nn import DirectEncoder, RateEncoder
 
 
 def test_rate_coding_probabilities_and_signs():

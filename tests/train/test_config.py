@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from spikeforge.errors import ConfigError
-from spikeforge.train import load_config
+from fullspike.errors import ConfigError
+from fullspike.train import load_config
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
 
@@ -55,12 +55,12 @@ def test_unknown_key_in_file(tmp_path):
 def test_every_shipped_config_loads_and_names_a_model(path):
     import inspect
 
-    import spikeforge
-    from spikeforge.data import list_datasets
-    from spikeforge.models.registry import _MODELS
+    import fullspike
+    from fullspike.data import list_datasets
+    from fullspike.models.registry import _MODELS
 
     cfg = load_config(path)
-    assert cfg.model_name in spikeforge.list_models()
+    assert cfg.model_name in fullspike.list_models()
     assert cfg.data.name in list_datasets()
     params = inspect.signature(_MODELS.get(cfg.model_name)).parameters
     assert set(cfg.model_kwargs) <= set(params), f"{path.name}: unknown model arguments"

@@ -9,8 +9,8 @@ import time
 import pytest
 import torch
 
-from spikeforge.errors import CheckpointError, TrainingError
-from spikeforge.train import fit, load_checkpoint, load_config
+from fullspike.errors import CheckpointError, TrainingError
+from fullspike.train import fit, load_checkpoint, load_config
 
 TINY = ["model.T=2", "model.width=8", "model.hidden=32", "data.train_subset=256", "data.test_subset=128",
         "train.epochs=2", "train.tensorboard=false"]
@@ -47,7 +47,7 @@ def test_quickstart_config_learns(tmp_path):
 def test_kill_and_resume_equals_uninterrupted_run(tmp_path):
     overrides = ["model.T=3", "model.width=8", "model.hidden=32", "train.epochs=5", "train.tensorboard=false"]
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "spikeforge", "train", "--out", str(killed), *overrides],
+    proc = subprocess.Popen([sys.executable, "-m", "fullspike", "train", "--out", str(killed), *overrides],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while not (killed / "checkpoint.pt").exists():
@@ -73,7 +73,7 @@ def test_resume_without_checkpoint_is_an_error(tmp_path):
 
 
 def test_nan_loss_stops_with_a_clear_error(tmp_path, monkeypatch):
-    import spikeforge.train.trainer as trainer
+    import fullspike.train.trainer as trainer
 
     real = trainer.classification_loss
     monkeypatch.setattr(trainer, "classification_loss", lambda out, y, ls=0.0: real(out, y) * float("nan"))
@@ -83,7 +83,7 @@ def test_nan_loss_stops_with_a_clear_error(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("flag,calls", [("true", 1), ("false", 0)])
 def test_cpu_training_tunes_the_allocator_unless_told_not_to(tmp_path, monkeypatch, flag, calls):
-    import spikeforge.train.trainer as trainer
+    import fullspike.train.trainer as trainer
 
     seen = []
     monkeypatch.setattr(trainer, "tune_cpu_allocator", lambda: seen.append(1) or True)
@@ -98,7 +98,7 @@ def test_two_process_data_parallel_matches_one_process(tmp_path):
     overrides = ["model.T=3", "model.width=16", "model.hidden=64", "train.epochs=5", "train.tensorboard=false",
                  "data.batch_size=32", "schedule.milestones=[0.8]"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    r = subprocess.run([sys.executable, "-m", "spikeforge", "train", "--nproc", "2", "--out",
+    r = subprocess.run([sys.executable, "-m", "fullspike", "train", "--nproc", "2", "--out",
                         str(tmp_path / "ddp"), *overrides], capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     ddp = json.loads((tmp_path / "ddp" / "metrics.json").read_text())

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from spikeforge.data.events.cache import FrameCache, cache_key
+from fullspike.data.events.cache import FrameCache, cache_key
 
 
 def frames(seed=0, shape=(3, 2, 4, 4)):

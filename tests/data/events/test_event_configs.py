@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from spikeforge.data import DatasetInfo, make_loader
-from spikeforge.data.registry import _DATASETS
-from spikeforge.train import build_data, build_model, load_config
-from spikeforge.train.builders import model_kwargs
+from fullspike.data import DatasetInfo, make_loader
+from fullspike.data.registry import _DATASETS
+from fullspike.train import build_data, build_model, load_config
+from fullspike.train.builders import model_kwargs
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 EVENT_CONFIGS = {  # config -> (model, dataset, classes, native frame size)

@@ -5,13 +5,13 @@ import pytest
 import torch
 
 from event_files import SHARED, shared_file, write_nmnist
-from spikeforge.data import build_dataset, make_loader
-from spikeforge.data.events.cache import FrameCache
-from spikeforge.data.events.cifar10_dvs import CLASSES as CIFAR_CLASSES
-from spikeforge.data.events.cifar10_dvs import cifar10_dvs_recordings
-from spikeforge.data.events.datasets import EventFrames, Recording
-from spikeforge.data.events.readers import read_aedat31, read_nmnist
-from spikeforge.errors import ConfigError, DatasetError
+from fullspike.data import build_dataset, make_loader
+from fullspike.data.events.cache import FrameCache
+from fullspike.data.events.cifar10_dvs import CLASSES as CIFAR_CLASSES
+from fullspike.data.events.cifar10_dvs import cifar10_dvs_recordings
+from fullspike.data.events.datasets import EventFrames, Recording
+from fullspike.data.events.readers import read_aedat31, read_nmnist
+from fullspike.errors import ConfigError, DatasetError
 
 
 # ------------------------------------------------------------------------------ DVS Gesture

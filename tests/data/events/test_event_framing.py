@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from spikeforge.data.events.framing import RandomTemporalDelete, events_to_frames, slice_bounds
-from spikeforge.errors import ConfigError
+from fullspike.data.events.framing import RandomTemporalDelete, events_to_frames, slice_bounds
+from fullspike.errors import ConfigError
 
 DT = np.dtype([("x", np.int16), ("y", np.int16), ("t", np.int64), ("p", bool)])
 

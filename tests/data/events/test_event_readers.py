@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from event_files import aedat31_packet, polarity_words, shared_file, write_aedat31, write_nmnist
-from spikeforge.data.events.readers import (read_aedat4, read_aedat31, read_gesture_labels,
+from fullspike.data.events.readers import (read_aedat4, read_aedat31, read_gesture_labels,
                                             read_nmnist)
-from spikeforge.errors import ConfigError, DatasetError
+from fullspike.errors import ConfigError, DatasetError
 
 
 def one_line_naming(exc_info, path):

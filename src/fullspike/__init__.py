@@ -1,0 +1,11 @@
+"""fullspike: deep, low-latency spiking neural networks trained from scratch.
+
+Time convention: every sequence tensor is ``[T, B, ...]``; stateless layers fold T into batch.
+"""
+from . import functional, nn, surrogate
+from .errors import FullspikeError
+from .models import create_model, list_models, register_model
+
+__version__ = "0.1.0"
+__all__ = ["create_model", "list_models", "register_model", "functional", "nn", "surrogate",
+           "FullspikeError", "__version__"]

@@ -1,0 +1,3 @@
+"""Analyses of trained networks, one module per analysis: :mod:`~fullspike.analysis.early_exit`
+(BNTT early exit), :mod:`~fullspike.analysis.robustness` (noise and adversarial robustness,
+SNN vs ANN), :mod:`~fullspike.analysis.gradients` (per-block gradient statistics)."""

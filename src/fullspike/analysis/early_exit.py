@@ -1,0 +1,222 @@
+"""BNTT early exit (Kim & Panda 2021; docs/methods.md, "BNTT", "Early exit").
+
+* **Exit step from the parameters alone.** BNTT's learnt per-step scales ``gamma_t`` shrink
+  towards 0 at late steps. For each step t, ``gamma_t`` is averaged over channels within each
+  BNTT layer, then over the layers (each layer weighs the same); the exit step is the first t
+  after which that average stays below ``threshold`` (default 0.1): the number of steps to run.
+* **Accuracy and energy at every T' <= T from one pass.** A BNTT network is causal (membranes
+  run forward in time, each step has its own BN statistics, inputs are encoded per step), so
+  its prediction after T' steps is the mean of the first T' per-step outputs of a T-step run:
+  ``model.forward_steps(x) -> [T, B, K]`` gives every T' at once. Energy at T' is the synaptic
+  energy of steps 1..T' (:meth:`~fullspike.energy.EnergyReport.energy_mj_at`).
+* **Per-sample exit** (beyond the paper): a sample stops at the first step where the softmax of
+  its running mean output has a top-1 minus top-2 probability margin of at least ``margin``
+  (else at T). Reported: mean latency (steps), accuracy, and energy (the mean per-step energy
+  profile at each sample's exit step).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from ..nn import BNTT1d, BNTT2d
+from ..progress import take_batches
+
+
+def gamma_statistics(model: nn.Module) -> dict[str, torch.Tensor]:
+    """``{layer name: gamma [T, C]}`` of every BNTT layer (``BNTT1d/BNTT2d.gamma()``)."""
+    gammas = {name: m.gamma().float().cpu() for name, m in model.named_modules() if isinstance(m, (BNTT1d, BNTT2d))}
+    if not gammas:
+        raise ConfigError(f"{type(model).__name__} has no BNTT layers; early exit needs a BNTT "
+                          "network (model.norm=bntt)")
+    return gammas
+
+
+def mean_gamma_per_step(gammas: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``[T]``: gamma averaged over channels in each layer, then over layers."""
+    return torch.stack([g.mean(1) for g in gammas.values()]).mean(0)
+
+
+def exit_step(mean_gamma: torch.Tensor, threshold: float = 0.1) -> int:
+    """Steps to run: the first t (1-based) after which ``mean_gamma`` stays below ``threshold``.
+
+    ``T`` when the last step is still at or above the threshold; at least 1.
+    """
+    above = (mean_gamma >= threshold).nonzero()
+    return max(1, int(above[-1]) + 1) if len(above) else 1
+
+
+@torch.no_grad()
+def step_outputs(model: nn.Module, loader, device: torch.device | str = "cpu",
+                 max_batches: int | None = None, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-step outputs ``[T, N, K]`` and labels ``[N]`` over ``loader`` (model in eval mode)."""
+    if not hasattr(model, "forward_steps"):
+        raise ConfigError(f"{type(model).__name__} has no forward_steps(); early exit needs a BNTT "
+                          "network such as vgg9_bntt or bntt_convnet")
+    model.eval()
+    outs, labels = [], []
+    for x, y in take_batches(loader, max_batches, "early exit", progress):
+        outs.append(model.forward_steps(x.to(device)).float().cpu())
+        labels.append(y)
+    return torch.cat(outs, 1), torch.cat(labels)
+
+
+def running_logits(steps: torch.Tensor) -> torch.Tensor:
+    """``[T, N, K]`` per-step outputs -> ``[T, N, K]`` prediction after each T' (running mean)."""
+    counts = torch.arange(1, steps.shape[0] + 1, dtype=steps.dtype).view(-1, 1, 1)
+    return steps.cumsum(0) / counts
+
+
+def accuracy_per_step(steps: torch.Tensor, labels: torch.Tensor) -> list[float]:
+    """Accuracy (0..1) of the prediction after T' = 1..T steps."""
+    return (running_logits(steps).argmax(2) == labels).float().mean(1).tolist()
+
+
+def per_sample_exit(steps: torch.Tensor, labels: torch.Tensor, margin: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per sample: exit step (1-based) and whether the prediction there is right.
+
+    A sample exits at the first step whose running softmax has top-1 minus top-2 probability
+    ``>= margin``; samples that never reach it run all T steps.
+    """
+    probs = running_logits(steps).softmax(2)
+    top2 = probs.topk(2, dim=2).values
+    sure = (top2[..., 0] - top2[..., 1]) >= margin  # [T, N]
+    sure[-1] = True
+    exit_idx = sure.float().argmax(0)  # first True
+    pred = running_logits(steps).argmax(2).gather(0, exit_idx.view(1, -1)).squeeze(0)
+    return exit_idx + 1, pred == labels
+
+
+@dataclass
+class EarlyExitResult:
+    """Everything the early-exit analysis measures (energies in mJ per sample)."""
+
+    T: int
+    threshold: float
+    exit_step: int
+    mean_gamma: list[float]
+    layer_gamma: dict[str, list[float]]
+    accuracy: list[float]  # at T' = 1..T
+    samples: int
+    energy_mj: list[float] = field(default_factory=list)  # at T' = 1..T (empty if not counted)
+    per_sample: list[dict] = field(default_factory=list)  # one entry per margin
+
+    @property
+    def accuracy_at_exit(self) -> float:
+        return self.accuracy[self.exit_step - 1]
+
+    @property
+    def energy_saved(self) -> float | None:
+        """Fraction of the full-T energy saved by exiting at :attr:`exit_step`."""
+        if not self.energy_mj:
+            return None
+        return 1.0 - self.energy_mj[self.exit_step - 1] / self.energy_mj[-1]
+
+    def to_dict(self) -> dict:
+        return dict(asdict(self), accuracy_at_exit=self.accuracy_at_exit, accuracy_full=self.accuracy[-1],
+                    energy_saved=self.energy_saved)
+
+    def summary(self) -> str:
+        lines = [f"mean BNTT gamma per step: [{', '.join(f'{g:.3f}' for g in self.mean_gamma)}]",
+                 f"exit step (threshold {self.threshold}): {self.exit_step} of {self.T}",
+                 f"accuracy at the exit step: {self.accuracy_at_exit:.4f}; at T={self.T}: "
+                 f"{self.accuracy[-1]:.4f}  ({self.samples} samples)"]
+        if self.energy_mj:
+            lines.append(f"energy per sample at the exit step: {self.energy_mj[self.exit_step - 1]:.4g} mJ; "
+                         f"at T={self.T}: {self.energy_mj[-1]:.4g} mJ (saved {100 * self.energy_saved:.1f}%)")
+        lines.append("T'  " + "  ".join(f"{t:>6d}" for t in range(1, self.T + 1)))
+        lines.append("acc " + "  ".join(f"{a:6.4f}" for a in self.accuracy))
+        for p in self.per_sample:
+            e = f", energy {p['energy_mj']:.4g} mJ" if p.get("energy_mj") is not None else ""
+            lines.append(f"per-sample exit, margin {p['margin']}: mean latency {p['mean_latency']:.2f} "
+                         f"steps, accuracy {p['accuracy']:.4f}{e}")
+        return "\n".join(lines)
+
+
+def analyse_early_exit(model: nn.Module, loader, device: torch.device | str = "cpu", *,
+                       threshold: float = 0.1, margins=(0.5, 0.8, 0.9, 0.95),
+                       energy_batches: int = 2, max_batches: int | None = None,
+                       progress: bool = False) -> EarlyExitResult:
+    """Gamma statistics, exit step, accuracy at every T', per-sample exit, and (with
+    ``energy_batches > 0``) energy at every T' counted on that many batches of ``loader``."""
+    from ..energy import count_synaptic_ops
+
+    gammas = gamma_statistics(model)
+    mg = mean_gamma_per_step(gammas)
+    steps, labels = step_outputs(model, loader, device, max_batches, progress)
+    T = steps.shape[0]
+    energy: list[float] = []
+    if energy_batches > 0:
+        report = count_synaptic_ops(model, loader, max_batches=energy_batches)
+        energy = [report.energy_mj_at(t) for t in range(1, T + 1)]
+    per_sample = []
+    for m in margins:
+        latency, correct = per_sample_exit(steps, labels, m)
+        entry = {"margin": m, "mean_latency": float(latency.float().mean()), "accuracy": float(correct.float().mean()),
+                 "latency_histogram": torch.bincount(latency, minlength=T + 1)[1:].tolist()}
+        if energy:
+            entry["energy_mj"] = float(torch.tensor(energy)[latency - 1].mean())
+        per_sample.append(entry)
+    return EarlyExitResult(T, threshold, min(exit_step(mg, threshold), T), mg.tolist(),
+                           {k: g.mean(1).tolist() for k, g in gammas.items()}, accuracy_per_step(steps, labels),
+                           len(labels), energy, per_sample)
+
+
+def plot_gamma(gammas: dict[str, torch.Tensor], path: str | Path, threshold: float | None = None) -> Path:
+    """Gamma over time per layer: the mean over channels (line) and its 10-90% band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, g in gammas.items():
+        t = range(1, g.shape[0] + 1)
+        ax.plot(t, g.mean(1), marker=".", label=name)
+        lo, hi = g.quantile(0.1, dim=1), g.quantile(0.9, dim=1)
+        ax.fill_between(t, lo, hi, alpha=0.15)
+    ax.plot(range(1, len(mean_gamma_per_step(gammas)) + 1), mean_gamma_per_step(gammas), "k--", lw=2,
+            label="mean over layers")
+    if threshold is not None:
+        ax.axhline(threshold, color="red", lw=1, ls=":", label=f"threshold {threshold}")
+    ax.set(xlabel="time step", ylabel="BNTT gamma", title="BNTT gamma over time per layer")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_accuracy_energy(result: EarlyExitResult, path: str | Path) -> Path:
+    """Accuracy and energy per sample against the number of steps run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = range(1, result.T + 1)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.plot(t, [100 * a for a in result.accuracy], "o-", color="tab:blue", label="accuracy")
+    ax.axvline(result.exit_step, color="gray", ls=":", label=f"exit step {result.exit_step}")
+    ax.set(xlabel="time steps run (T')", ylabel="accuracy (%)")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    if result.energy_mj:
+        ax2 = ax.twinx()
+        ax2.plot(t, result.energy_mj, "s--", color="tab:orange", label="energy")
+        ax2.set_ylabel("energy per sample (mJ)")
+        ax2.legend(loc="lower right")
+    ax.legend(loc="center right")
+    ax.set_title("early exit: accuracy and energy vs time step")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

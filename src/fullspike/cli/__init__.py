@@ -1,0 +1,50 @@
+"""The ``fullspike`` command line. Each subcommand is a module of this package exposing
+``register(subparsers)``, which adds its parser and sets ``func`` to the handler
+``func(args) -> int``. Errors a user can cause (:class:`FullspikeError`) print as one line."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import FullspikeError
+
+# subcommand modules, in the order `fullspike --help` lists them
+COMMANDS = ["train", "evaluate", "catalog", "analyze", "energy", "robustness"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="fullspike",
+        description="Train, evaluate and analyse deep spiking neural networks (BNTT, DST/AAP).",
+    )
+    parser.add_argument("--version", action="version", version=f"fullspike {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f".{name}", __name__).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:  # `fullspike` alone: train the quick-start
+        argv = ["train"]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except FullspikeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # python -m fullspike.cli
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""``fullspike analyze``: analyses of spiking networks.
+
+- ``analyze gradients --model NAME [NAME ...] --alpha 1 4 8``: per-block gradient norms (and
+  firing rates) of freshly initialised networks over a few batches, for each surrogate alpha.
+- ``analyze firing --model NAME ...`` or ``--config C --checkpoint K``: per-block firing rates of
+  a fresh network (training-mode BN) or of a trained one (evaluation mode, test split).
+
+Both write ``<kind>.csv``, ``<kind>.json`` and ``<kind>.png`` to ``--out``.
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+from pathlib import Path
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", nargs="+", metavar="NAME",
+                   help="registered model name(s); put key=value model arguments before --model or after another option")
+    p.add_argument("--batches", type=int, default=2, help="batches to average over (default 2)")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--data", metavar="DATASET", help="a registered dataset (default: random images)")
+    p.add_argument("--data-root", help="dataset folder (default data/<dataset>)")
+    p.add_argument("--image-size", type=int, default=32, help="random images: side length (default 32)")
+    p.add_argument("--in-channels", type=int, default=3, help="random images: channels (default 3)")
+    p.add_argument("--num-classes", type=int, default=10, help="random labels: classes (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the weights and the batches")
+    p.add_argument("--out", default="runs/analysis", help="output folder (default runs/analysis)")
+    p.add_argument("model_args", nargs="*", metavar="key=value",
+                   help="model keyword arguments, e.g. stem=cifar width=16 T=4")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("analyze", help="per-block gradient norms and firing rates of spiking networks")
+    kinds = p.add_subparsers(dest="analysis", metavar="ANALYSIS", required=True)
+    g = kinds.add_parser("gradients", help="per-block gradient norms vs surrogate alpha (and firing rates)")
+    _common(g)
+    g.add_argument("--alpha", nargs="+", type=float, default=[4.0], help="surrogate alphas (default 4)")
+    g.add_argument("--surrogate", default="sigmoid", help="surrogate name (default sigmoid)")
+    g.set_defaults(func=run_gradients)
+    f = kinds.add_parser("firing", help="per-block firing rates (fresh or trained network)")
+    _common(f)
+    f.add_argument("--config", help="config of a trained model (with --checkpoint)")
+    f.add_argument("--checkpoint", help="checkpoint.pt of a trained model: evaluation mode, test split")
+    f.set_defaults(func=run_firing)
+
+
+def _model_kwargs(args, name: str, info) -> dict:
+    import yaml
+
+    from ..errors import ConfigError
+    from ..models.registry import _MODELS
+
+    kwargs = {}
+    for item in args.model_args:
+        if "=" not in item:
+            raise ConfigError(f"model argument '{item}' is not of the form key=value (e.g. width=16)")
+        key, raw = item.split("=", 1)
+        kwargs[key] = yaml.safe_load(raw)
+    params = inspect.signature(_MODELS.get(name)).parameters
+    defaults = {"num_classes": info.num_classes if info else args.num_classes,
+                "in_channels": info.in_channels if info else args.in_channels}
+    for key, value in defaults.items():
+        if key in params and key not in kwargs:
+            kwargs[key] = value
+    return kwargs
+
+
+def _batches(args):
+    from ..analysis.gradients import dataset_batches, random_batches
+
+    if args.data:
+        return dataset_batches(args.data, args.data_root, args.batches, args.batch_size, args.seed)
+    return random_batches(args.batches, args.batch_size, args.in_channels, args.image_size,
+                          args.num_classes, args.seed), None
+
+
+def _need_models(args) -> None:
+    from ..errors import ConfigError
+
+    if not args.model:
+        raise ConfigError("give --model NAME [NAME ...] (see the registered models in fullspike.list_models())")
+
+
+def _write(records, summary, args, kind: str, title: str) -> None:
+    from ..analysis.gradients import plot_records, write_records
+
+    paths = write_records(records, summary, args.out, kind)
+    png = plot_records(records, Path(args.out) / f"{kind}.png", title=title)
+    cols = [k for k in summary[0] if k not in ("model", "alpha")]
+    print("model".ljust(22) + "alpha".rjust(7) + "".join(c.rjust(24) for c in cols))
+    for s in summary:
+        alpha = "" if s["alpha"] is None else f"{s['alpha']:g}"
+        print(s["model"].ljust(22) + alpha.rjust(7) + "".join(
+            (f"{s[c]:.4g}" if isinstance(s[c], float) else str(s[c])).rjust(24) for c in cols))
+    print(f"wrote {paths['csv']}, {paths['json']}, {png}")
+
+
+def run_gradients(args: argparse.Namespace) -> int:
+    from ..analysis.gradients import gradient_study, summarize
+
+    _need_models(args)
+    batches, info = _batches(args)
+    kwargs = {name: _model_kwargs(args, name, info) for name in args.model}
+    records = []
+    for name in args.model:
+        records += gradient_study([name], args.alpha, batches, kwargs[name], args.surrogate, args.seed,
+                                  progress=True)
+    _write(records, summarize(records), args, "gradients",
+           f"per-block gradient norms ({args.surrogate} surrogate)")
+    return 0
+
+
+def run_firing(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..analysis.gradients import block_statistics, summarize
+    from ..errors import ConfigError
+    from ..models import create_model
+
+    records = []
+    if args.checkpoint:
+        from itertools import islice
+
+        from ..data import make_loader
+        from .evaluate import load_trained
+
+        cfg, data, model, device = load_trained(args.config, args.checkpoint, [])
+        loader = make_loader(data.test, data.info, args.batch_size, shuffle=False)
+        batches = [(x.to(device), y.to(device)) for x, y in islice(loader, args.batches)]
+        records = [{"model": cfg.model_name, **r} for r in block_statistics(model.eval(), batches, backward=False)]
+    else:
+        if args.config:
+            raise ConfigError("--config goes with --checkpoint (a trained model); for a fresh one use --model")
+        _need_models(args)
+        batches, info = _batches(args)
+        for name in args.model:
+            torch.manual_seed(args.seed)
+            model = create_model(name, **_model_kwargs(args, name, info)).train()
+            records += [{"model": name, **r} for r in block_statistics(model, batches, backward=False)]
+    _write(records, summarize(records), args, "firing", "per-block firing rates")
+    return 0

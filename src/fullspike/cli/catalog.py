@@ -1,0 +1,37 @@
+"""``fullspike models [PATTERN]`` and ``fullspike datasets``: what can be named in a config."""
+from __future__ import annotations
+
+import argparse
+import re
+
+
+def register(sub) -> None:
+    p = sub.add_parser("models", help="list the registered models")
+    p.add_argument("pattern", nargs="?", help="glob filter, e.g. '*resnet50'")
+    p.set_defaults(func=_models)
+    d = sub.add_parser("datasets", help="list the registered datasets")
+    d.set_defaults(func=_datasets)
+
+
+def _first_line(fn) -> str:
+    """The docstring's first sentence as plain text (reST roles and literals unwrapped)."""
+    text = " ".join((fn.__doc__ or "").split())
+    text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", text)  # :func:`x` -> x
+    text = text.replace("``", "").replace("`", "")
+    return text.split(". ")[0].rstrip(".")
+
+
+def _models(args: argparse.Namespace) -> int:
+    from ..models.registry import _MODELS
+
+    for name in _MODELS.names(args.pattern):
+        print(f"{name:24s} {_first_line(_MODELS.get(name))}")
+    return 0
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    from ..data.registry import _DATASETS
+
+    for name in _DATASETS.names():
+        print(f"{name:16s} {_first_line(_DATASETS.get(name))}")
+    return 0

@@ -1,0 +1,40 @@
+"""The ``--early-exit`` option of ``fullspike evaluate`` (not a subcommand of its own).
+
+``fullspike evaluate --checkpoint C --early-exit [--exit-threshold 0.1] [--margins ...]``
+prints the BNTT gamma statistics, the exit step, accuracy and energy at every T' <= T and the
+per-sample exit, and writes ``early_exit.json``, ``gamma.png`` and ``early_exit.png``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_early_exit_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("BNTT early exit")
+    g.add_argument("--early-exit", action="store_true",
+                   help="BNTT early exit: exit step from the gammas, accuracy/energy at every T', per-sample exit")
+    g.add_argument("--exit-threshold", type=float, default=0.1,
+                   help="exit once the mean BNTT gamma stays below this (default 0.1)")
+    g.add_argument("--margins", type=float, nargs="+", default=[0.5, 0.8, 0.9, 0.95],
+                   help="per-sample exit: softmax top-1 minus top-2 margins to report")
+    g.add_argument("--energy-batches", type=int, default=2,
+                   help="batches to count the energy per step on (0: skip; default 2)")
+    g.add_argument("--early-exit-dir", help="folder for early_exit.json and the plots "
+                                            "(default: <checkpoint folder>/early_exit)")
+
+
+def run_early_exit(args: argparse.Namespace, model, loader, device) -> int:
+    from ..analysis.early_exit import analyse_early_exit, gamma_statistics, plot_accuracy_energy, plot_gamma
+
+    result = analyse_early_exit(model, loader, device, threshold=args.exit_threshold, margins=args.margins,
+                                energy_batches=args.energy_batches, progress=True)
+    print(result.summary())
+    out = Path(args.early_exit_dir) if args.early_exit_dir else Path(args.checkpoint).parent / "early_exit"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "early_exit.json").write_text(json.dumps(result.to_dict(), indent=2))
+    plot_gamma(gamma_statistics(model), out / "gamma.png", args.exit_threshold)
+    plot_accuracy_energy(result, out / "early_exit.png")
+    print(f"wrote {out / 'early_exit.json'}, {out / 'gamma.png'} and {out / 'early_exit.png'}")
+    return 0

@@ -1,0 +1,78 @@
+"""``fullspike energy``: synaptic operations (AC / MAC) and energy per layer of a model.
+
+Counts the BN-folded network on the first ``--samples`` samples of a split (mean per sample,
+all time steps), prints the per-layer table, and writes ``energy.json`` and ``energy.png``.
+Without ``--checkpoint`` the model is freshly initialised and its BN statistics are first
+estimated on ``--bn-batches`` training-mode batches (docs/methods.md, "Energy accounting").
+"""
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("energy", help="count synaptic operations (AC/MAC) and energy per layer")
+    p.add_argument("--config", help="YAML config (default: the one stored in the checkpoint)")
+    p.add_argument("--checkpoint", help="trained weights; without it, a fresh model with estimated BN statistics")
+    p.add_argument("--split", choices=["test", "val", "train"], default="test")
+    p.add_argument("--samples", type=int, default=256, help="samples to count over (default 256)")
+    p.add_argument("--batch-size", type=int, help="batch size (default: the config's)")
+    p.add_argument("--bn-batches", type=int, default=2,
+                   help="without --checkpoint: batches to estimate BN statistics on (default 2)")
+    p.add_argument("--fsnn", action="store_true",
+                   help="dual-stream models: count the full-spike network (AAP removed)")
+    p.add_argument("--e-ac", type=float, default=0.9, help="energy per accumulate, pJ (default 0.9)")
+    p.add_argument("--e-mac", type=float, default=4.6, help="energy per multiply-accumulate, pJ (default 4.6)")
+    p.add_argument("--out", help="folder for energy.json / energy.png (default: the checkpoint's "
+                                 "folder, or runs/<config name>)")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
+    p.set_defaults(func=run)
+
+
+def load_model(config: str | None, checkpoint: str | None, overrides: list[str]):
+    """``(cfg, data splits, model, device)``: trained from ``checkpoint``, or fresh from ``config``."""
+    from ..errors import ConfigError
+    from ..train import build_data, build_model, load_config, resolve_device
+    from .evaluate import load_trained
+
+    if checkpoint:
+        return load_trained(config, checkpoint, overrides)
+    if not config:
+        raise ConfigError("give --checkpoint (trained weights) or --config (a freshly initialised model)")
+    cfg = load_config(config, overrides)
+    data = build_data(cfg)
+    device = resolve_device(cfg.train.device)
+    return cfg, data, build_model(cfg, data.info).to(device), device
+
+
+def split_loader(cfg, data, split: str, batch_size: int | None):
+    from ..data import make_loader
+    from ..errors import ConfigError
+
+    ds = {"test": data.test, "val": data.val, "train": data.train}[split]
+    if ds is None:
+        raise ConfigError(f"--split {split} needs a validation split: set data.val_fraction > 0")
+    bs = batch_size or cfg.data.eval_batch_size or cfg.data.batch_size
+    return make_loader(ds, data.info, bs, False, cfg.data.num_workers), bs
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..dst import has_aap, remove_aap
+    from ..energy import count_synaptic_ops, estimate_bn_stats, fold_bn
+
+    cfg, data, model, device = load_model(args.config, args.checkpoint, args.overrides)
+    loader, bs = split_loader(cfg, data, args.split, args.batch_size)
+    if not args.checkpoint:
+        estimate_bn_stats(model, loader, args.bn_batches, progress=True)
+    if args.fsnn and has_aap(model):
+        model = remove_aap(model)
+    report = count_synaptic_ops(fold_bn(model), loader, e_ac_pj=args.e_ac, e_mac_pj=args.e_mac,
+                                max_batches=math.ceil(args.samples / bs), progress=True)
+    report.model = cfg.model_name + (" (FSNN)" if args.fsnn else "")
+    print(report.table())
+    out = Path(args.out) if args.out else (Path(args.checkpoint).parent if args.checkpoint
+                                           else Path("runs") / cfg.name)
+    print(f"wrote {report.save_json(out / 'energy.json')} and {report.plot(out / 'energy.png')}")
+    return 0

@@ -1,0 +1,71 @@
+"""``fullspike robustness``: accuracy under Gaussian noise, FGSM and PGD, SNN vs ANN.
+
+Perturbation sizes are in pixel units (``--eps`` in /255, ``--sigmas`` as a fraction of the
+pixel range) and are divided by the dataset's normalisation std per channel; see
+:mod:`fullspike.analysis.robustness`. Both models are evaluated on the same samples (the SNN
+config's split). Writes ``robustness.json``, ``robustness.md`` and ``robustness.png``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("robustness", help="accuracy under Gaussian noise, FGSM and PGD (SNN vs ANN)")
+    p.add_argument("--config", help="YAML config of the SNN (default: the one stored in the checkpoint)")
+    p.add_argument("--checkpoint", required=True, help="the SNN's checkpoint.pt")
+    p.add_argument("--ann-checkpoint", help="checkpoint of the ANN counterpart (e.g. model vgg9_ann / convnet_ann)")
+    p.add_argument("--ann-config", help="YAML config of the ANN (default: the one stored in its checkpoint)")
+    p.add_argument("--eps", type=float, nargs="+", default=[0, 2, 4, 8], help="L-inf radii in /255 (default 0 2 4 8)")
+    p.add_argument("--sigmas", type=float, nargs="+", default=[0, 0.05, 0.1, 0.2],
+                   help="Gaussian noise std in pixel units (default 0 0.05 0.1 0.2)")
+    p.add_argument("--attacks", nargs="+", default=["gaussian", "fgsm", "pgd"], choices=["gaussian", "fgsm", "pgd"])
+    p.add_argument("--pgd-steps", type=int, default=7, help="PGD steps (default 7)")
+    p.add_argument("--pgd-alpha", type=float, default=2, help="PGD step size in /255 (default 2)")
+    p.add_argument("--samples", type=int, default=1000, help="test samples (default 1000)")
+    p.add_argument("--batch-size", type=int, help="batch size (default: the config's)")
+    p.add_argument("--mean", type=float, nargs="+", help="input normalisation mean (default: the dataset's)")
+    p.add_argument("--std", type=float, nargs="+", help="input normalisation std (default: the dataset's)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the noise and PGD's random start")
+    p.add_argument("--out", help="output folder (default: the checkpoint's folder)")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="SNN config overrides")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..analysis.robustness import (
+        Normalization, evaluate_robustness, find_normalization, plot_robustness, robustness_table,
+    )
+    from ..errors import ConfigError
+    from .energy import split_loader
+    from .evaluate import load_trained
+
+    cfg, data, snn, device = load_trained(args.config, args.checkpoint, args.overrides)
+    loader, bs = split_loader(cfg, data, "test", args.batch_size)
+    if (args.mean is None) != (args.std is None):
+        raise ConfigError("give both --mean and --std, or neither")
+    norm = Normalization(tuple(args.mean), tuple(args.std)) if args.mean else find_normalization(data.test)
+    models = {f"SNN ({cfg.model_name})": snn}
+    if args.ann_checkpoint:
+        ann_cfg, _, ann, _ = load_trained(args.ann_config, args.ann_checkpoint, [])
+        if ann_cfg.data.name != cfg.data.name:
+            raise ConfigError(f"the ANN was trained on '{ann_cfg.data.name}' but the SNN on '{cfg.data.name}'")
+        models[f"ANN ({ann_cfg.model_name})"] = ann.to(device)
+    results = {}
+    for name, model in models.items():
+        print(f"evaluating {name} ...", flush=True)
+        results[name] = evaluate_robustness(
+            model, loader, norm, device=device, eps=[e / 255 for e in args.eps], sigmas=args.sigmas,
+            pgd_steps=args.pgd_steps, pgd_alpha=args.pgd_alpha / 255, attacks=args.attacks,
+            max_batches=math.ceil(args.samples / bs), seed=args.seed, progress=True)
+    table = robustness_table(results)
+    print(table)
+    out = Path(args.out) if args.out else Path(args.checkpoint).parent
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "robustness.md").write_text(table + "\n")
+    (out / "robustness.json").write_text(json.dumps({k: r.to_dict() for k, r in results.items()}, indent=2))
+    print(f"wrote {out / 'robustness.md'}, {out / 'robustness.json'} and {plot_robustness(results, out / 'robustness.png')}")
+    return 0

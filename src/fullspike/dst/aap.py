@@ -1,0 +1,52 @@
+"""Removing the auxiliary accumulation pathway (AAP) for full-spike (FSNN) inference.
+
+A module that carries part of the AAP implements ``without_aap() -> nn.Module``, returning its
+spike-only replacement (a :class:`~fullspike.dst.blocks.DualStreamBlock` returns the
+equivalent SEW block; a dual-stream network drops its own accumulation modules and sets
+``dual_stream = False``, so its ``forward`` returns the spike-stream logits ``O_s`` as a plain
+tensor). Every accumulation-stream module is an :class:`AccumulationPath`.
+"""
+from __future__ import annotations
+
+import copy
+
+from torch import nn
+
+from ..errors import ConfigError
+from .blocks import AccumulationPath
+
+
+def _aap_parts(model: nn.Module) -> list[str]:
+    return [n or type(m).__name__ for n, m in model.named_modules()
+            if isinstance(m, AccumulationPath) or getattr(m, "dual_stream", False)]
+
+
+def has_aap(model: nn.Module) -> bool:
+    """Whether ``model`` contains any part of an accumulation pathway."""
+    return bool(_aap_parts(model))
+
+
+def _strip(module: nn.Module) -> nn.Module:
+    if hasattr(module, "without_aap"):
+        module = module.without_aap()
+    for name, child in list(module.named_children()):
+        new = _strip(child)
+        if new is not child:
+            setattr(module, name, new)
+    return module
+
+
+def remove_aap(model: nn.Module) -> nn.Module:
+    """A copy of a dual-stream model with the AAP removed: the FSNN, returning ``O_s`` logits.
+
+    Every accumulation-stream module and addition is gone; the spike stream is untouched, so
+    its output is bit-identical to the dual-stream model's ``O_s``. The original is not modified.
+    """
+    if not has_aap(model):
+        raise ConfigError(f"{type(model).__name__} has no accumulation pathway to remove "
+                          "(remove_aap needs a dual-stream model such as dst_resnet18)")
+    out = _strip(copy.deepcopy(model))
+    left = _aap_parts(out)
+    if left:  # a module kept an AAP part without declaring how to drop it
+        raise RuntimeError(f"remove_aap left accumulation modules behind: {left[:5]}")
+    return out

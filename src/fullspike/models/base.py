@@ -1,0 +1,53 @@
+"""What every fullspike classifier shares: turning its input into a ``[T, B, C, H, W]`` sequence."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..errors import ShapeError
+from ..nn.encoding import make_encoder
+
+
+class SpikingClassifier(nn.Module):
+    """Base of the registered classifiers.
+
+    A model accepts static images ``[B, C, H, W]`` (encoded over its own ``T`` steps by
+    ``self.encoder``) or event frames ``[T', B, C, H, W]`` (used as they are), and returns
+    logits ``[B, num_classes]``.
+    """
+
+    def __init__(self, T: int, in_channels: int, num_classes: int, encoding: str = "direct",
+                 max_T: int | None = None) -> None:
+        super().__init__()
+        if T < 1:
+            raise ValueError(f"T must be >= 1, got {T}")
+        self.T, self.in_channels, self.num_classes = T, in_channels, num_classes
+        self.max_T = max_T  # BNTT models cannot run longer than they were built for
+        self.encoder = make_encoder(encoding, T)
+
+    def check_input(self, x: torch.Tensor) -> bool:
+        """Validate ``x``; returns True for a static image batch, False for a frame sequence."""
+        name = type(self).__name__
+        if x.dim() == 4:
+            static = True
+            c = x.shape[1]
+        elif x.dim() == 5:
+            static = False
+            c = x.shape[2]
+            if self.max_T is not None and x.shape[0] > self.max_T:
+                raise ShapeError(f"{name} was built for T={self.max_T} but got {x.shape[0]} frames")
+        else:
+            raise ShapeError(
+                f"{name} expects images [B, {self.in_channels}, H, W] or frames "
+                f"[T, B, {self.in_channels}, H, W]; got shape {tuple(x.shape)}"
+            )
+        if c != self.in_channels:
+            raise ShapeError(
+                f"{name} was built for {self.in_channels} input channel(s) but got {c} "
+                f"(input shape {tuple(x.shape)}); set in_channels={c} when creating the model"
+            )
+        return static
+
+    def to_sequence(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, C, H, W]`` -> encoded ``[T, B, C, H, W]``; frames pass through."""
+        return self.encoder(x) if self.check_input(x) else x

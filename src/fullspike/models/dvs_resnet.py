@@ -1,0 +1,170 @@
+"""SEW ResNet's event-camera networks and their dual-stream (DST) versions
+(docs/methods.md, "DST", "DVS networks").
+
+- 7B-Net (DVS128 Gesture, 11 classes, ``2x128x128``): stem conv3x3 (2->32) + BN + PLIF, then 7 x
+  (residual block ``[conv3x3-BN-PLIF] x 2`` joined by the connect function, MaxPool 2x2),
+  flatten, mean over T, linear.
+- Wide-7B-Net (CIFAR10-DVS, 10 classes): the same at 64 channels for 4 stages, a transition
+  conv1x1 64->128 + BN + PLIF, then 3 stages at 128.
+
+Neurons: PLIF (initial tau 2, hard reset to 0, detached reset), ATan surrogate (alpha 2) as in
+the SEW ResNet code.
+
+AAP of the DST versions (not published; the project's choice, configurable): the accumulation
+stream starts as the stem's spikes; each block adds its branch spikes (``A_out = A + O``);
+after each block ``A`` is pooled like ``S`` (``accum_pool="max"``, or ``"avg"``); at the
+channel change ``A`` goes through the accumulation downsampler ``ReLU(BN(conv1x1(A)))``, the
+stride-1 form of the DST ResNet's. The classifier reads both streams.
+
+Module structure: ``stem`` (:class:`~fullspike.models.common.Stem`); ``layers``: an
+``nn.ModuleList`` of residual :class:`~fullspike.dst.blocks.Block` s, pooling and the
+transition (``SeqSequential``); ``accum_layers``: an ``nn.ModuleDict`` holding, under the index
+of each non-block layer, its accumulation-stream counterpart (an
+:class:`~fullspike.dst.blocks.AccumulationPath`); ``fc``.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from ..dst.blocks import AccumulationDownsampler, AccumulationPath, Block, residual_block
+from ..errors import ConfigError
+from ..functional import fold_time, unfold_time
+from ..nn import SeqSequential
+from ..surrogate import Surrogate
+from .base import SpikingClassifier
+from .common import Stem, neuron_maker
+from .outputs import DualStreamOutput
+from .registry import register_model
+from .resnet import check_connect
+
+PLIF = {"name": "plif", "tau": 2.0}
+ACCUM_POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
+
+
+class AccumulationPool(AccumulationPath):
+    """Pooling of the accumulation stream ``[T, B, C, H, W] -> [T, B, C, H/2, W/2]``."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.pool = ACCUM_POOLS[kind](2)
+
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
+        return unfold_time(self.pool(fold_time(a)), a.shape[0])
+
+
+class DVSResNet(SpikingClassifier):
+    """7B-Net family: one residual block and a 2x2 max-pool per stage; ``channels`` lists the
+    stages' widths (a conv1x1-BN-SN transition where it changes).
+
+    Input: frames ``[T, B, C, H, W]`` (or static images, repeated over ``T``). Output: logits
+    ``[B, num_classes]``; ``DualStreamOutput`` for ``family="dst"``.
+    """
+
+    def __init__(self, family: str, channels: list[int], *, num_classes: int, T: int,
+                 in_channels: int, image_size: int, connect: str, neuron, surrogate,
+                 zero_init_residual: bool, accum_pool: str) -> None:
+        super().__init__(T, in_channels, num_classes, encoding="direct")
+        if accum_pool not in ACCUM_POOLS:
+            raise ConfigError(f"unknown accum_pool '{accum_pool}'; choose one of {list(ACCUM_POOLS)}")
+        size = image_size // 2 ** len(channels)
+        if size < 1:
+            raise ConfigError(f"image_size={image_size} is too small for {len(channels)} 2x2 poolings")
+        self.family, self.connect_name = family, connect
+        self.dual_stream = family == "dst"
+        make_sn = neuron_maker(neuron, surrogate)
+        c = channels[0]
+        self.stem = Stem(nn.Conv2d(in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), make_sn(), T)
+        self.layers = nn.ModuleList()
+        accum: dict[str, nn.Module] = {}
+        for width in channels:
+            if width != c:
+                accum[str(len(self.layers))] = AccumulationDownsampler(c, width, 1)
+                self.layers.append(SeqSequential(OrderedDict(
+                    conv=nn.Conv2d(c, width, 1, bias=False), bn=nn.BatchNorm2d(width), sn=make_sn())))
+                c = width
+            self.layers.append(residual_block(family, "basic", c, c, 1, make_sn, connect, zero_init_residual))
+            accum[str(len(self.layers))] = AccumulationPool(accum_pool)
+            self.layers.append(SeqSequential(nn.MaxPool2d(2)))
+        self.accum_layers = nn.ModuleDict(accum) if self.dual_stream else None
+        self.fc = nn.Linear(c * size * size, num_classes)
+
+    def head(self, x: torch.Tensor) -> torch.Tensor:
+        """``[T, B, C, h, w] -> [B, num_classes]``: flatten, mean over T, linear."""
+        return self.fc(x.flatten(2).mean(0))
+
+    def forward(self, x: torch.Tensor):
+        self.check_input(x)
+        s = self.stem(x)
+        a = s
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, Block):
+                if self.dual_stream:
+                    s, a = layer(s, a)
+                else:
+                    s = layer(s)
+            else:
+                s = layer(s)
+                if self.dual_stream:
+                    a = self.accum_layers[str(i)](a)
+        if self.dual_stream:
+            return DualStreamOutput(self.head(s), self.head(a))
+        return self.head(s)
+
+    def without_aap(self) -> "DVSResNet":
+        """Used by :func:`~fullspike.dst.remove_aap`: drop the accumulation layers, return ``O_s``."""
+        self.dual_stream = False
+        self.accum_layers = None
+        return self
+
+
+SEVEN_B = [32] * 7
+WIDE_SEVEN_B = [64] * 4 + [128] * 3
+
+
+def _build(family: str, channels: list[int], connect: str, **kw) -> DVSResNet:
+    return DVSResNet(family, channels, connect=check_connect(family, connect), **kw)
+
+
+@register_model
+def sew_7bnet(num_classes: int = 11, T: int = 16, in_channels: int = 2, image_size: int = 128,
+              connect: str = "add", neuron: str | Mapping = PLIF, surrogate: str | Surrogate | Mapping = "atan",
+              zero_init_residual: bool = False) -> DVSResNet:
+    """SEW ResNet's 7B-Net for DVS128 Gesture (32 channels, 7 stages), PLIF neurons."""
+    return _build("sew", SEVEN_B, connect, num_classes=num_classes, T=T, in_channels=in_channels,
+                  image_size=image_size, neuron=neuron, surrogate=surrogate,
+                  zero_init_residual=zero_init_residual, accum_pool="max")
+
+
+@register_model
+def dst_7bnet(num_classes: int = 11, T: int = 16, in_channels: int = 2, image_size: int = 128,
+              connect: str = "iand", neuron: str | Mapping = PLIF, surrogate: str | Surrogate | Mapping = "atan",
+              zero_init_residual: bool = False, accum_pool: str = "max") -> DVSResNet:
+    """7B-Net with DST: full-spike connect function (default IAND) plus the accumulation stream."""
+    return _build("dst", SEVEN_B, connect, num_classes=num_classes, T=T, in_channels=in_channels,
+                  image_size=image_size, neuron=neuron, surrogate=surrogate,
+                  zero_init_residual=zero_init_residual, accum_pool=accum_pool)
+
+
+@register_model
+def sew_wide7bnet(num_classes: int = 10, T: int = 16, in_channels: int = 2, image_size: int = 128,
+                  connect: str = "add", neuron: str | Mapping = PLIF,
+                  surrogate: str | Surrogate | Mapping = "atan", zero_init_residual: bool = False) -> DVSResNet:
+    """SEW ResNet's Wide-7B-Net for CIFAR10-DVS (4 stages at 64, 3 at 128), PLIF neurons."""
+    return _build("sew", WIDE_SEVEN_B, connect, num_classes=num_classes, T=T, in_channels=in_channels,
+                  image_size=image_size, neuron=neuron, surrogate=surrogate,
+                  zero_init_residual=zero_init_residual, accum_pool="max")
+
+
+@register_model
+def dst_wide7bnet(num_classes: int = 10, T: int = 16, in_channels: int = 2, image_size: int = 128,
+                  connect: str = "iand", neuron: str | Mapping = PLIF,
+                  surrogate: str | Surrogate | Mapping = "atan", zero_init_residual: bool = False,
+                  accum_pool: str = "max") -> DVSResNet:
+    """Wide-7B-Net with DST: full-spike connect function (default IAND) plus the accumulation stream."""
+    return _build("dst", WIDE_SEVEN_B, connect, num_classes=num_classes, T=T, in_channels=in_channels,
+                  image_size=image_size, neuron=neuron, surrogate=surrogate,
+                  zero_init_residual=zero_init_residual, accum_pool=accum_pool)

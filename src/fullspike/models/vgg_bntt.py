@@ -1,0 +1,98 @@
+"""BNTT VGG networks (Kim & Panda 2021; docs/methods.md, "BNTT").
+
+conv3x3 (no bias) -> norm -> leak-factor LIF for every conv; AvgPool 2x2 on spikes; a hidden FC
+(+ norm, LIF); a last FC that does not spike, whose outputs are averaged over the time steps.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from ..nn import LIF, SeqSequential, make_norm
+from ..surrogate import Triangle
+from .base import SpikingClassifier
+from .registry import register_model
+
+VGG9 = [64, 64, "P", 128, 128, "P", 256, 256, 256, "P"]
+VGG11 = [64, "P", 128, "P", 256, 256, "P", 512, 512, "P", 512, 512]
+CONVNET = [32, "P", 64, "P"]
+
+
+def bntt_neuron(leak: float, v_threshold: float = 1.0) -> LIF:
+    """BNTT's neuron: leak-factor LIF, soft reset (detached), fires on h > v_th, triangle surrogate."""
+    return LIF(leak=leak, v_threshold=v_threshold, v_reset=None, detach_reset=True,
+               surrogate=Triangle(0.3, width=v_threshold), strict=True)
+
+
+class BNTTVGG(SpikingClassifier):
+    """A VGG-style SNN with BNTT (or shared BN, or no norm) after every synaptic layer.
+
+    Input: images ``[B, C, H, W]`` (rate-coded over ``T`` steps) or frames ``[T', B, C, H, W]``
+    with ``T' <= T``. Output: logits ``[B, num_classes]``, the last FC averaged over steps.
+    """
+
+    def __init__(self, layers: Sequence, *, num_classes: int, T: int, in_channels: int,
+                 image_size: int, hidden: int, norm: str = "bntt", leak: float = 0.95,
+                 global_pool: bool = False, encoding: str = "rate", v_threshold: float = 1.0) -> None:
+        super().__init__(T, in_channels, num_classes, encoding, max_T=T if norm == "bntt" else None)
+        self.norm = norm
+        feats: list[nn.Module] = []
+        c, size = in_channels, image_size
+        for v in layers:
+            if v == "P":
+                feats.append(nn.AvgPool2d(2))
+                size //= 2
+            else:
+                feats += [nn.Conv2d(c, v, 3, padding=1, bias=False), make_norm(norm, v, T, 2),
+                          bntt_neuron(leak, v_threshold)]
+                c = v
+        if size < 1:
+            raise ValueError(f"image_size={image_size} is too small for {layers.count('P')} poolings")
+        if global_pool:
+            feats.append(nn.AdaptiveAvgPool2d(1))
+            size = 1
+        self.features = SeqSequential(*feats)
+        self.classifier = SeqSequential(
+            nn.Flatten(1), nn.Linear(c * size * size, hidden, bias=False),
+            make_norm(norm, hidden, T, 1), bntt_neuron(leak, v_threshold),
+            nn.Linear(hidden, num_classes, bias=False),
+        )
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(m.weight, gain=2.0)
+
+    def forward_steps(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-step outputs of the last FC, ``[T, B, num_classes]`` (early exit reads these)."""
+        return self.classifier(self.features(self.to_sequence(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_steps(x).mean(0)
+
+
+@register_model
+def vgg9_bntt(num_classes: int = 10, T: int = 25, in_channels: int = 3, image_size: int = 32,
+              norm: str = "bntt", leak: float = 0.95, encoding: str = "rate") -> BNTTVGG:
+    """VGG9 of the BNTT paper (CIFAR-10): 64,64,P,128,128,P,256x3,P, FC 1024, FC classes."""
+    return BNTTVGG(VGG9, num_classes=num_classes, T=T, in_channels=in_channels,
+                   image_size=image_size, hidden=1024, norm=norm, leak=leak, encoding=encoding)
+
+
+@register_model
+def vgg11_bntt(num_classes: int = 100, T: int = 30, in_channels: int = 3, image_size: int = 32,
+               norm: str = "bntt", leak: float = 0.99, encoding: str = "rate") -> BNTTVGG:
+    """VGG11 of the BNTT paper (CIFAR-100, Tiny-ImageNet): ..., 512x2, global pool, FC 4096."""
+    return BNTTVGG(VGG11, num_classes=num_classes, T=T, in_channels=in_channels,
+                   image_size=image_size, hidden=4096, norm=norm, leak=leak, global_pool=True,
+                   encoding=encoding)
+
+
+@register_model
+def bntt_convnet(num_classes: int = 10, T: int = 8, in_channels: int = 1, image_size: int = 8,
+                 norm: str = "bntt", leak: float = 0.95, encoding: str = "rate",
+                 width: int = 32, hidden: int = 128) -> BNTTVGG:
+    """A small BNTT conv net for the quick-start: width,P,2*width,P, FC hidden, FC classes."""
+    return BNTTVGG([width, "P", 2 * width, "P"], num_classes=num_classes, T=T,
+                   in_channels=in_channels, image_size=image_size, hidden=hidden, norm=norm,
+                   leak=leak, encoding=encoding)
