@@ -18,7 +18,7 @@ def _first_line(fn) -> str:
     text = " ".join((fn.__doc__ or "").split())
     text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", text)  # :func:`x` -> x
     text = text.replace("``", "").replace("`", "")
-    return text.split(". ")[0].rstrip(".")
+    return re.split(r"(?<!e\.g)(?<!i\.e)\.\s+(?=[A-Z])", text)[0].rstrip(".")
 
 
 def _models(args: argparse.Namespace) -> int:
