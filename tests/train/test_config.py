@@ -16,7 +16,8 @@ def test_defaults_are_the_quickstart():
 
 
 def test_overrides():
-    cfg = load_config(None, ["train.epochs=3", "model.T=4", "optim.lr=1e-3", "data.options.download=true",
+    cfg = load_config(None, ["train.epochs=3", "model.T=4", "optim.lr=1e-3", "data.name=fashion_mnist",
+                             "data.options.download=true",
                              "schedule.milestones=[0.5]"])
     assert cfg.train.epochs == 3 and cfg.model["T"] == 4 and cfg.optim.lr == 1e-3
     assert cfg.data.options == {"download": True} and cfg.schedule.milestones == [0.5]
