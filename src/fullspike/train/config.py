@@ -237,7 +237,8 @@ def config_from_dict(data: dict) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"a config must be a mapping of sections (model, data, optim, schedule, train), "
                           f"got {show(data)}")
-    return Config(**data)
+    # an empty section in YAML (``train:`` with nothing under it) reads as null: all defaults
+    return Config(**{k: {} if v is None and k in _SECTIONS else v for k, v in data.items()})
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
@@ -248,7 +249,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             raise ConfigError(f"override '{item}' is not of the form key=value (e.g. train.epochs=5)")
         key, raw = item.split("=", 1)
         try:
-            value = yaml.safe_load(raw) if raw != "" else None
+            value = yaml.load(raw, Loader=_Loader) if raw != "" else None
         except yaml.YAMLError:
             value = raw
         parts = key.strip().split(".")
@@ -268,8 +269,9 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     return data
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error (PyYAML
+    keeps the last silently) and ``1e-4`` is a number (YAML 1.1 wants ``1.0e-4``)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set = set()
@@ -282,10 +284,14 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+                              list("-+0123456789."))
+
+
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file; a syntax error (or a duplicated key) is one line with line and column."""
     try:
-        return yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
+        return yaml.load(path.read_text(), Loader=_Loader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
         where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)

@@ -43,18 +43,17 @@ class Range:
     optional: bool = False
 
     def __str__(self) -> str:
+        """``an integer >= 1``, ``a number in [0, 1)``, ``a number > 0 or null``."""
         what = "an integer" if self.kind is int else "a number"
-        lo = f"[{self.ge}" if self.ge is not None else f"({self.gt}" if self.gt is not None else None
-        hi = f"{self.le}]" if self.le is not None else f"{self.lt})" if self.lt is not None else None
-        if lo and hi:
-            text = f"{what} in {lo}, {hi}"
-        elif lo:
-            text = f"{what} {'>=' if self.ge is not None else '>'} {lo[1:]}"
-        elif hi:
-            text = f"{what} {'<=' if self.le is not None else '<'} {hi[:-1]}"
-        else:
-            text = what
-        return text + (" or null" if self.optional else "")
+        low = ("[", self.ge) if self.ge is not None else ("(", self.gt) if self.gt is not None else None
+        high = (self.le, "]") if self.le is not None else (self.lt, ")") if self.lt is not None else None
+        if low and high:
+            what += f" in {low[0]}{low[1]}, {high[0]}{high[1]}"
+        elif low:
+            what += f" {'>=' if low[0] == '[' else '>'} {low[1]}"
+        elif high:
+            what += f" {'<=' if high[1] == ']' else '<'} {high[0]}"
+        return what + (" or null" if self.optional else "")
 
     def __call__(self, value: Any) -> Any:
         if value is None:
