@@ -15,8 +15,8 @@ import copy
 import difflib
 import os
 import re
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
