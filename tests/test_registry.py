@@ -28,7 +28,7 @@ def test_unknown_names_suggest_the_closest(lookup, message):
 
 
 def test_backend_names_fail_as_config_errors():
-    with pytest.raises(ConfigError, match=r"unknown neuron backend 'bptt'; choose one of \['auto'"):
+    with pytest.raises(ConfigError, match=r"unknown neuron backend 'bptt' \('bptt' is now called 'loop'\); choose one of \['auto'"):
         check_backend("bptt")
 
 

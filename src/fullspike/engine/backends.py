@@ -31,7 +31,7 @@ from typing import Optional
 
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, RegistryError
 from ..functional.spec import NeuronSpec
 from ..registry import Registry
 from .driver import Kernels
@@ -68,10 +68,15 @@ def kernels(name: str) -> Kernels:
     return KERNELS.get(name)()
 
 
+#: former names of backends, named in the error for them
+RENAMED = {"bptt": "loop", "compiled": "inductor"}
+
+
 def check_backend(backend: str) -> str:
-    """``backend`` if it names a backend, else a :class:`ConfigError` listing them."""
+    """``backend`` if it names a backend, else a :class:`RegistryError` (a ConfigError) listing them."""
     if backend not in BACKENDS:
-        raise ConfigError(f"unknown neuron backend '{backend}'; choose one of {list(BACKENDS)}")
+        hint = f" ('{backend}' is now called '{RENAMED[backend]}')" if backend in RENAMED else ""
+        raise RegistryError(f"unknown neuron backend '{backend}'{hint}; choose one of {list(BACKENDS)}")
     return backend
 
 

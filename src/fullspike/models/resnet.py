@@ -52,6 +52,12 @@ class SpikingResNet(DualStreamClassifier):
     Input: images ``[B, C, H, W]`` (stem computed once, repeated T times) or frames
     ``[T', B, C, H, W]``. Output: logits ``[B, num_classes]``; ``DualStreamOutput`` for ``"dst"``
     until :func:`~fullspike.dst.remove_aap` turns it into the FSNN.
+
+    Arguments (of the registered factories too): ``num_classes``, ``T`` (time steps),
+    ``in_channels``, ``connect`` (SEW/DST only; DST needs a full-spike one),
+    ``neuron``/``surrogate`` (names or mappings such as ``{name: sigmoid, alpha: 4}``),
+    ``zero_init_residual`` (zero the last BN of every branch), ``stem`` ('imagenet' or 'cifar')
+    and ``width`` (the first stage's channel count; 64 is the paper's).
     """
 
     def __init__(self, family: str, depth: int, *, num_classes: int, T: int, in_channels: int,
@@ -106,6 +112,7 @@ class SpikingResNet(DualStreamClassifier):
 
 
 def _resnet(family: str, depth: int, connect: str = "add", **kwargs) -> SpikingResNet:
+    """The network of the ``{family}_resnet{depth}`` factories below."""
     return SpikingResNet(family, depth, connect=connect, **kwargs)
 
 
@@ -114,11 +121,9 @@ def spiking_resnet18(num_classes: int = 1000, T: int = 4, in_channels: int = 3,
                      neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
                      zero_init_residual: bool = False, stem: str = "imagenet",
                      width: int = 64) -> SpikingResNet:
-    """Plain Spiking ResNet-18: SN after the residual addition.
+    """Plain Spiking ResNet-18: SN after the residual addition; basic blocks [2, 2, 2, 2].
 
-    Basic blocks [2, 2, 2, 2]. Arguments: ``width`` is the first stage's channel count
-    (64 = the paper's), ``stem`` 'imagenet' or 'cifar', ``neuron``/``surrogate`` names or
-    mappings such as {name: sigmoid, alpha: 4}."""
+    Arguments as :class:`SpikingResNet`."""
     return _resnet("spiking", 18, **locals())
 
 
@@ -127,11 +132,9 @@ def spiking_resnet34(num_classes: int = 1000, T: int = 4, in_channels: int = 3,
                      neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
                      zero_init_residual: bool = False, stem: str = "imagenet",
                      width: int = 64) -> SpikingResNet:
-    """Plain Spiking ResNet-34: SN after the residual addition.
+    """Plain Spiking ResNet-34: SN after the residual addition; basic blocks [3, 4, 6, 3].
 
-    Basic blocks [3, 4, 6, 3]. Arguments: ``width`` is the first stage's channel count
-    (64 = the paper's), ``stem`` 'imagenet' or 'cifar', ``neuron``/``surrogate`` names or
-    mappings such as {name: sigmoid, alpha: 4}."""
+    Arguments as :class:`SpikingResNet`."""
     return _resnet("spiking", 34, **locals())
 
 
@@ -140,11 +143,9 @@ def spiking_resnet50(num_classes: int = 1000, T: int = 4, in_channels: int = 3,
                      neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
                      zero_init_residual: bool = False, stem: str = "imagenet",
                      width: int = 64) -> SpikingResNet:
-    """Plain Spiking ResNet-50: SN after the residual addition.
+    """Plain Spiking ResNet-50: SN after the residual addition; bottleneck blocks [3, 4, 6, 3].
 
-    Bottleneck blocks [3, 4, 6, 3]. Arguments: ``width`` is the first stage's channel count
-    (64 = the paper's), ``stem`` 'imagenet' or 'cifar', ``neuron``/``surrogate`` names or
-    mappings such as {name: sigmoid, alpha: 4}."""
+    Arguments as :class:`SpikingResNet`."""
     return _resnet("spiking", 50, **locals())
 
 
@@ -153,11 +154,9 @@ def spiking_resnet101(num_classes: int = 1000, T: int = 4, in_channels: int = 3,
                       neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
                       zero_init_residual: bool = False, stem: str = "imagenet",
                       width: int = 64) -> SpikingResNet:
-    """Plain Spiking ResNet-101: SN after the residual addition.
+    """Plain Spiking ResNet-101: SN after the residual addition; bottleneck blocks [3, 4, 23, 3].
 
-    Bottleneck blocks [3, 4, 23, 3]. Arguments: ``width`` is the first stage's channel count
-    (64 = the paper's), ``stem`` 'imagenet' or 'cifar', ``neuron``/``surrogate`` names or
-    mappings such as {name: sigmoid, alpha: 4}."""
+    Arguments as :class:`SpikingResNet`."""
     return _resnet("spiking", 101, **locals())
 
 
@@ -166,11 +165,9 @@ def spiking_resnet152(num_classes: int = 1000, T: int = 4, in_channels: int = 3,
                       neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
                       zero_init_residual: bool = False, stem: str = "imagenet",
                       width: int = 64) -> SpikingResNet:
-    """Plain Spiking ResNet-152: SN after the residual addition.
+    """Plain Spiking ResNet-152: SN after the residual addition; bottleneck blocks [3, 8, 36, 3].
 
-    Bottleneck blocks [3, 8, 36, 3]. Arguments: ``width`` is the first stage's channel count
-    (64 = the paper's), ``stem`` 'imagenet' or 'cifar', ``neuron``/``surrogate`` names or
-    mappings such as {name: sigmoid, alpha: 4}."""
+    Arguments as :class:`SpikingResNet`."""
     return _resnet("spiking", 152, **locals())
 
 
@@ -179,11 +176,9 @@ def sew_resnet18(num_classes: int = 1000, T: int = 4, in_channels: int = 3, conn
                  neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
                  zero_init_residual: bool = False, stem: str = "imagenet",
                  width: int = 64) -> SpikingResNet:
-    """SEW ResNet-18: spike-element-wise connect function (default ADD).
+    """SEW ResNet-18: spike-element-wise connect function (default ADD); basic blocks [2, 2, 2, 2].
 
-    Basic blocks [2, 2, 2, 2]. Arguments: ``width`` is the first stage's channel count
-    (64 = the paper's), ``stem`` 'imagenet' or 'cifar', ``neuron``/``surrogate`` names or
-    mappings such as {name: sigmoid, alpha: 4}."""
+    Arguments as :class:`SpikingResNet`."""
     return _resnet("sew", 18, **locals())
 
 
@@ -192,11 +187,9 @@ def sew_resnet34(num_classes: int = 1000, T: int = 4, in_channels: int = 3, conn
                  neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
                  zero_init_residual: bool = False, stem: str = "imagenet",
                  width: int = 64) -> SpikingResNet:
-    """SEW ResNet-34: spike-element-wise connect function (default ADD).
+    """SEW ResNet-34: spike-element-wise connect function (default ADD); basic blocks [3, 4, 6, 3].
 
-    Basic blocks [3, 4, 6, 3]. Arguments: ``width`` is the first stage's channel count
-    (64 = the paper's), ``stem`` 'imagenet' or 'cifar', ``neuron``/``surrogate`` names or
-    mappings such as {name: sigmoid, alpha: 4}."""
+    Arguments as :class:`SpikingResNet`."""
     return _resnet("sew", 34, **locals())
 
 
@@ -205,11 +198,10 @@ def sew_resnet50(num_classes: int = 1000, T: int = 4, in_channels: int = 3, conn
                  neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
                  zero_init_residual: bool = False, stem: str = "imagenet",
                  width: int = 64) -> SpikingResNet:
-    """SEW ResNet-50: spike-element-wise connect function (default ADD).
+    """SEW ResNet-50: spike-element-wise connect function (default ADD);
+    bottleneck blocks [3, 4, 6, 3].
 
-    Bottleneck blocks [3, 4, 6, 3]. Arguments: ``width`` is the first stage's channel count
-    (64 = the paper's), ``stem`` 'imagenet' or 'cifar', ``neuron``/``surrogate`` names or
-    mappings such as {name: sigmoid, alpha: 4}."""
+    Arguments as :class:`SpikingResNet`."""
     return _resnet("sew", 50, **locals())
 
 
@@ -218,11 +210,10 @@ def sew_resnet101(num_classes: int = 1000, T: int = 4, in_channels: int = 3, con
                   neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
                   zero_init_residual: bool = False, stem: str = "imagenet",
                   width: int = 64) -> SpikingResNet:
-    """SEW ResNet-101: spike-element-wise connect function (default ADD).
+    """SEW ResNet-101: spike-element-wise connect function (default ADD);
+    bottleneck blocks [3, 4, 23, 3].
 
-    Bottleneck blocks [3, 4, 23, 3]. Arguments: ``width`` is the first stage's channel count
-    (64 = the paper's), ``stem`` 'imagenet' or 'cifar', ``neuron``/``surrogate`` names or
-    mappings such as {name: sigmoid, alpha: 4}."""
+    Arguments as :class:`SpikingResNet`."""
     return _resnet("sew", 101, **locals())
 
 
@@ -231,11 +222,10 @@ def sew_resnet152(num_classes: int = 1000, T: int = 4, in_channels: int = 3, con
                   neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
                   zero_init_residual: bool = False, stem: str = "imagenet",
                   width: int = 64) -> SpikingResNet:
-    """SEW ResNet-152: spike-element-wise connect function (default ADD).
+    """SEW ResNet-152: spike-element-wise connect function (default ADD);
+    bottleneck blocks [3, 8, 36, 3].
 
-    Bottleneck blocks [3, 8, 36, 3]. Arguments: ``width`` is the first stage's channel count
-    (64 = the paper's), ``stem`` 'imagenet' or 'cifar', ``neuron``/``surrogate`` names or
-    mappings such as {name: sigmoid, alpha: 4}."""
+    Arguments as :class:`SpikingResNet`."""
     return _resnet("sew", 152, **locals())
 
 
@@ -244,11 +234,10 @@ def dst_resnet18(num_classes: int = 1000, T: int = 4, in_channels: int = 3, conn
                  neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
                  zero_init_residual: bool = False, stem: str = "imagenet",
                  width: int = 64) -> SpikingResNet:
-    """DST ResNet-18: dual-stream, full-spike connect function (default IAND) plus the AAP.
+    """DST ResNet-18: dual-stream, full-spike connect function (default IAND) plus the AAP;
+    basic blocks [2, 2, 2, 2].
 
-    Basic blocks [2, 2, 2, 2]. Arguments: ``width`` is the first stage's channel count
-    (64 = the paper's), ``stem`` 'imagenet' or 'cifar', ``neuron``/``surrogate`` names or
-    mappings such as {name: sigmoid, alpha: 4}."""
+    Arguments as :class:`SpikingResNet`."""
     return _resnet("dst", 18, **locals())
 
 
@@ -257,11 +246,10 @@ def dst_resnet34(num_classes: int = 1000, T: int = 4, in_channels: int = 3, conn
                  neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
                  zero_init_residual: bool = False, stem: str = "imagenet",
                  width: int = 64) -> SpikingResNet:
-    """DST ResNet-34: dual-stream, full-spike connect function (default IAND) plus the AAP.
+    """DST ResNet-34: dual-stream, full-spike connect function (default IAND) plus the AAP;
+    basic blocks [3, 4, 6, 3].
 
-    Basic blocks [3, 4, 6, 3]. Arguments: ``width`` is the first stage's channel count
-    (64 = the paper's), ``stem`` 'imagenet' or 'cifar', ``neuron``/``surrogate`` names or
-    mappings such as {name: sigmoid, alpha: 4}."""
+    Arguments as :class:`SpikingResNet`."""
     return _resnet("dst", 34, **locals())
 
 
@@ -270,11 +258,10 @@ def dst_resnet50(num_classes: int = 1000, T: int = 4, in_channels: int = 3, conn
                  neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
                  zero_init_residual: bool = False, stem: str = "imagenet",
                  width: int = 64) -> SpikingResNet:
-    """DST ResNet-50: dual-stream, full-spike connect function (default IAND) plus the AAP.
+    """DST ResNet-50: dual-stream, full-spike connect function (default IAND) plus the AAP;
+    bottleneck blocks [3, 4, 6, 3].
 
-    Bottleneck blocks [3, 4, 6, 3]. Arguments: ``width`` is the first stage's channel count
-    (64 = the paper's), ``stem`` 'imagenet' or 'cifar', ``neuron``/``surrogate`` names or
-    mappings such as {name: sigmoid, alpha: 4}."""
+    Arguments as :class:`SpikingResNet`."""
     return _resnet("dst", 50, **locals())
 
 
@@ -283,11 +270,10 @@ def dst_resnet101(num_classes: int = 1000, T: int = 4, in_channels: int = 3, con
                   neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
                   zero_init_residual: bool = False, stem: str = "imagenet",
                   width: int = 64) -> SpikingResNet:
-    """DST ResNet-101: dual-stream, full-spike connect function (default IAND) plus the AAP.
+    """DST ResNet-101: dual-stream, full-spike connect function (default IAND) plus the AAP;
+    bottleneck blocks [3, 4, 23, 3].
 
-    Bottleneck blocks [3, 4, 23, 3]. Arguments: ``width`` is the first stage's channel count
-    (64 = the paper's), ``stem`` 'imagenet' or 'cifar', ``neuron``/``surrogate`` names or
-    mappings such as {name: sigmoid, alpha: 4}."""
+    Arguments as :class:`SpikingResNet`."""
     return _resnet("dst", 101, **locals())
 
 
@@ -296,9 +282,8 @@ def dst_resnet152(num_classes: int = 1000, T: int = 4, in_channels: int = 3, con
                   neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
                   zero_init_residual: bool = False, stem: str = "imagenet",
                   width: int = 64) -> SpikingResNet:
-    """DST ResNet-152: dual-stream, full-spike connect function (default IAND) plus the AAP.
+    """DST ResNet-152: dual-stream, full-spike connect function (default IAND) plus the AAP;
+    bottleneck blocks [3, 8, 36, 3].
 
-    Bottleneck blocks [3, 8, 36, 3]. Arguments: ``width`` is the first stage's channel count
-    (64 = the paper's), ``stem`` 'imagenet' or 'cifar', ``neuron``/``surrogate`` names or
-    mappings such as {name: sigmoid, alpha: 4}."""
+    Arguments as :class:`SpikingResNet`."""
     return _resnet("dst", 152, **locals())
