@@ -7,7 +7,7 @@ the whole sequence is a single :class:`torch.autograd.Function`:
 * forward runs the recurrence without a graph and saves only the charged membrane ``h_t``
   (one value per neuron and step; spikes and post-reset membranes are recomputed from it),
   plus the input ``x`` when the input scale needs a gradient. Kernels that recompute ``h``
-  (``Kernels.recompute``: the compiled ones, which do it in registers) save only the input;
+  (``Kernels.recompute``: the Inductor ones, which do it in registers) save only the input;
 * backward runs the reverse-time recurrence (docs/methods.md, "Neurons", ``dv = dL/dv_t``)::
 
       g_h[t]  = g_s[t] * sg(h_t - v_th) + (g_v[t] + dv) * dv_t/dh_t

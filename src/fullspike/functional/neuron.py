@@ -27,9 +27,9 @@ from typing import Union
 
 import torch
 
+from ..engine import resolve, run_sequence
 from ..errors import ConfigError, ShapeError
 from ..surrogate import Sigmoid, Surrogate
-from ..engine import resolve, run_sequence
 from .spec import NeuronSpec
 
 Scalar = Union[float, torch.Tensor]
