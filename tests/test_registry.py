@@ -12,13 +12,13 @@ from fullspike.surrogate import ATan, make_surrogate
 
 
 @pytest.mark.parametrize("lookup,message", [
-    (lambda: snn.make_neuron("lifx"), "unknown neuron 'lifx'. Did you mean 'lif'"),
-    (lambda: snn.make_encoder("rates", 4), "unknown encoding 'rates'. Did you mean 'rate'"),
-    (lambda: snn.make_norm("bnt", 4, 2), "unknown norm 'bnt'. Did you mean 'bntt'"),
-    (lambda: snn.connect("iandd"), "unknown connect function 'iandd'. Did you mean 'iand'"),
-    (lambda: ACCUM_POOLS.get("mx"), "unknown accum_pool 'mx'. Did you mean 'max'"),
-    (lambda: KERNELS.get("loops"), "unknown neuron backend 'loops'. Did you mean 'loop'"),
-    (lambda: make_surrogate("sigmod"), "unknown surrogate 'sigmod'. Did you mean 'sigmoid'"),
+    (lambda: snn.make_neuron("lifx"), "unknown neuron 'lifx'; did you mean 'lif'"),
+    (lambda: snn.make_encoder("rates", 4), "unknown encoding 'rates'; did you mean 'rate'"),
+    (lambda: snn.make_norm("bnt", 4, 2), "unknown norm 'bnt'; did you mean 'bntt'"),
+    (lambda: snn.connect("iandd"), "unknown connect function 'iandd'; did you mean 'iand'"),
+    (lambda: ACCUM_POOLS.get("mx"), "unknown accum_pool 'mx'; did you mean 'max'"),
+    (lambda: KERNELS.get("loops"), "unknown neuron backend 'loops'; did you mean 'loop'"),
+    (lambda: make_surrogate("sigmod"), "unknown surrogate 'sigmod'; did you mean 'sigmoid'"),
 ])
 def test_unknown_names_suggest_the_closest(lookup, message):
     with pytest.raises(RegistryError) as err:
@@ -28,8 +28,10 @@ def test_unknown_names_suggest_the_closest(lookup, message):
 
 
 def test_backend_names_fail_as_config_errors():
-    with pytest.raises(ConfigError, match=r"unknown neuron backend 'bptt' \('bptt' is now called 'loop'\); choose one of \['auto'"):
+    with pytest.raises(ConfigError, match=r"unknown neuron backend 'bptt' \(now called 'loop'\); choose one of auto, eager"):
         check_backend("bptt")
+    with pytest.raises(ConfigError, match="unknown neuron backend 'inductr'; did you mean 'inductor'"):
+        check_backend("inductr")
 
 
 def test_create_takes_names_and_mappings_and_checks_arguments():

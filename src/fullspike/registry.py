@@ -18,6 +18,13 @@ from .errors import RegistryError
 F = TypeVar("F", bound=Callable)
 
 
+def unknown_name(kind: str, name: object, choices, note: str = "") -> RegistryError:
+    """The error for an unknown ``name`` of ``kind``: the closest ``choices`` suggested, all listed."""
+    close = difflib.get_close_matches(str(name), list(choices), n=3)
+    hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+    return RegistryError(f"unknown {kind} '{name}'{note}; {hint}choose one of {', '.join(sorted(choices))}")
+
+
 def split_spec(spec: "str | Mapping", kind: str) -> tuple[str, dict]:
     """``"name"`` or ``{"name": "name", **kwargs}`` -> ``(name, kwargs)``."""
     if isinstance(spec, str):
@@ -60,11 +67,7 @@ class Registry(Generic[F]):
         try:
             return self._items[self._key(name)]
         except (KeyError, TypeError):
-            close = difflib.get_close_matches(self._key(name), self._items, n=3)
-            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise RegistryError(
-                f"unknown {self.kind} '{name}'.{hint} Available: {', '.join(sorted(self._items))}"
-            ) from None
+            raise unknown_name(self.kind, name, self._items) from None
 
     def check_kwargs(self, name: str, kwargs: Mapping[str, Any]) -> None:
         """Raise :class:`RegistryError` when the factory of ``name`` takes none of some ``kwargs``."""

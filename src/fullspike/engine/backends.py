@@ -31,9 +31,9 @@ from typing import Optional
 
 import torch
 
-from ..errors import ConfigError, RegistryError
+from ..errors import ConfigError
 from ..functional.spec import NeuronSpec
-from ..registry import Registry
+from ..registry import Registry, unknown_name
 from .driver import Kernels
 from .loop import LoopKernels
 
@@ -73,10 +73,11 @@ RENAMED = {"bptt": "loop", "compiled": "inductor"}
 
 
 def check_backend(backend: str) -> str:
-    """``backend`` if it names a backend, else a :class:`RegistryError` (a ConfigError) listing them."""
+    """``backend`` if it names a backend, else a :class:`~fullspike.errors.RegistryError` (a
+    ConfigError) suggesting the closest names."""
     if backend not in BACKENDS:
-        hint = f" ('{backend}' is now called '{RENAMED[backend]}')" if backend in RENAMED else ""
-        raise RegistryError(f"unknown neuron backend '{backend}'{hint}; choose one of {list(BACKENDS)}")
+        note = f" (now called '{RENAMED[backend]}')" if backend in RENAMED else ""
+        raise unknown_name("neuron backend", backend, BACKENDS, note)
     return backend
 
 
