@@ -35,10 +35,10 @@ sys.path.insert(0, str(HERE))  # frameworks.py and measure.py, imported where ne
 RESULTS = HERE / "results"
 PEERS = {"spikingjelly": "spikingjelly", "spikingjelly-torch": "spikingjelly", "snntorch": "snntorch"}
 DEFAULT_FRAMEWORKS = {
-    "lif": ["fullspike", "fullspike-bptt", "fullspike-eager", "spikingjelly",
+    "lif": ["fullspike", "fullspike-loop", "fullspike-eager", "spikingjelly",
             "spikingjelly-torch", "snntorch", "ann"],
-    "vgg9": ["fullspike", "fullspike-bptt", "spikingjelly", "snntorch", "ann"],
-    "resnet18": ["fullspike", "fullspike-bptt", "spikingjelly", "snntorch", "ann"],
+    "vgg9": ["fullspike", "fullspike-loop", "spikingjelly", "snntorch", "ann"],
+    "resnet18": ["fullspike", "fullspike-loop", "spikingjelly", "snntorch", "ann"],
 }
 
 

@@ -48,14 +48,14 @@ def test_triangle():
 
 def test_registry_and_extension():
     assert {"sigmoid", "atan", "triangle"} <= set(sg.available())
-    assert sg.get("atan", alpha=3.0) == sg.ATan(3.0)
+    assert sg.make_surrogate("atan", alpha=3.0) == sg.ATan(3.0)
 
     @sg.register("box_test")
     class Box(sg.Surrogate):
         def grad(self, x):
             return (x.abs() < 0.5).to(x.dtype)
 
-    _, g = grad_of(sg.get("box_test"))
+    _, g = grad_of(sg.make_surrogate("box_test"))
     assert torch.equal(g, (X.abs() < 0.5).double())
     with pytest.raises(KeyError, match="unknown surrogate 'sigmod'.*sigmoid"):
-        sg.get("sigmod")
+        sg.make_surrogate("sigmod")

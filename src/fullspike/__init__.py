@@ -4,8 +4,8 @@ Time convention: every sequence tensor is ``[T, B, ...]``; stateless layers fold
 """
 from . import functional, nn, surrogate
 from .errors import FullspikeError
-from .models import create_model, list_models, register_model
+from .models import create_model, is_model, list_models, register_model
 
 __version__ = "0.1.0"
-__all__ = ["create_model", "list_models", "register_model", "functional", "nn", "surrogate",
+__all__ = ["create_model", "list_models", "is_model", "register_model", "functional", "nn", "surrogate",
            "FullspikeError", "__version__"]

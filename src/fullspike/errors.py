@@ -26,8 +26,9 @@ class TrainingError(FullspikeError, RuntimeError):
     """Training diverged (NaN/inf loss) or cannot continue."""
 
 
-class RegistryError(FullspikeError, KeyError):
-    """An unknown name was asked of a registry (models, datasets, surrogates)."""
+class RegistryError(ConfigError, KeyError):
+    """An unknown name was asked of a registry (models, datasets, surrogates, neurons, ...), or a
+    registered factory got arguments it does not take. A configuration error and a lookup error."""
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it one plain line
         return str(self.args[0]) if self.args else ""

@@ -1,24 +1,60 @@
-"""A tiny name -> factory registry shared by models, datasets and surrogates."""
+"""One name -> factory registry for everything configs name: models, datasets, surrogates,
+neurons, encoders, norms, connect functions, accumulation pools and neuron backends.
+
+Unknown names fail with :class:`~fullspike.errors.RegistryError` (one line, the closest names
+suggested). :meth:`Registry.create` also takes ``{"name": ..., **kwargs}`` mappings, the form
+configs use, and checks keyword arguments against the factory's signature.
+"""
 from __future__ import annotations
 
 import difflib
-from typing import Callable, Generic, TypeVar
+import fnmatch
+import inspect
+from collections.abc import Mapping
+from typing import Any, Callable, Generic, TypeVar
 
 from .errors import RegistryError
 
 F = TypeVar("F", bound=Callable)
 
 
-class Registry(Generic[F]):
-    """Maps names to factories; unknown names fail with the closest matches suggested."""
+def unknown_name(kind: str, name: object, choices, note: str = "") -> RegistryError:
+    """The error for an unknown ``name`` of ``kind``: the closest ``choices`` suggested, all listed."""
+    close = difflib.get_close_matches(str(name), list(choices), n=3)
+    hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+    return RegistryError(f"unknown {kind} '{name}'{note}; {hint}choose one of {', '.join(sorted(choices))}")
 
-    def __init__(self, kind: str) -> None:
+
+def split_spec(spec: "str | Mapping", kind: str) -> tuple[str, dict]:
+    """``"name"`` or ``{"name": "name", **kwargs}`` -> ``(name, kwargs)``."""
+    if isinstance(spec, str):
+        return spec, {}
+    if isinstance(spec, Mapping) and "name" in spec:
+        kwargs = dict(spec)
+        return str(kwargs.pop("name")), kwargs
+    raise RegistryError(f"a {kind} must be a name or a mapping with a 'name' key (e.g. "
+                        f"{{name: ..., ...}}); got {spec!r}")
+
+
+class Registry(Generic[F]):
+    """Maps names to factories; unknown names fail with the closest matches suggested.
+
+    ``kind`` names what is registered in messages (``"model"``, ``"neuron backend"``).
+    ``lowercase``: names are matched case-insensitively (stored and looked up in lower case).
+    """
+
+    def __init__(self, kind: str, lowercase: bool = False) -> None:
         self.kind = kind
+        self.lowercase = lowercase
         self._items: dict[str, F] = {}
 
+    def _key(self, name: str) -> str:
+        return str(name).lower() if self.lowercase else str(name)
+
     def register(self, name: str | None = None) -> Callable[[F], F]:
+        """Decorator: register a factory under ``name`` (default: its ``__name__``)."""
         def deco(fn: F) -> F:
-            key = name or fn.__name__
+            key = self._key(name or fn.__name__)
             if key in self._items:
                 raise RegistryError(f"{self.kind} '{key}' is registered twice")
             self._items[key] = fn
@@ -27,20 +63,38 @@ class Registry(Generic[F]):
         return deco
 
     def get(self, name: str) -> F:
+        """The factory registered as ``name``."""
         try:
-            return self._items[name]
-        except KeyError:
-            close = difflib.get_close_matches(name, self._items, n=3)
-            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise RegistryError(
-                f"unknown {self.kind} '{name}'.{hint} Available: {', '.join(sorted(self._items))}"
-            ) from None
+            return self._items[self._key(name)]
+        except (KeyError, TypeError):
+            raise unknown_name(self.kind, name, self._items) from None
+
+    def check_kwargs(self, name: str, kwargs: Mapping[str, Any]) -> None:
+        """Raise :class:`RegistryError` when the factory of ``name`` takes none of some ``kwargs``."""
+        factory = self.get(name)
+        try:
+            params = inspect.signature(factory).parameters
+        except (TypeError, ValueError):  # a builtin without a signature: let the call decide
+            return
+        if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            return
+        unknown = sorted(set(kwargs) - set(params))
+        if unknown:
+            accepted = sorted(n for n, p in params.items() if p.kind is not p.VAR_POSITIONAL)
+            raise RegistryError(f"{self.kind} '{name}' has no argument(s) {unknown}; "
+                                f"it accepts {accepted}")
+
+    def create(self, spec: "str | Mapping", *args, **kwargs):
+        """Call the factory named by ``spec`` (a name or ``{"name": ..., **kw}``) with ``args``
+        and ``kw`` updated by ``kwargs``; keyword arguments are checked against its signature."""
+        name, kw = split_spec(spec, self.kind)
+        kw.update(kwargs)
+        self.check_kwargs(name, kw)
+        return self.get(name)(*args, **kw)
 
     def names(self, pattern: str | None = None) -> list[str]:
-        import fnmatch
+        """Registered names, sorted, optionally filtered by a glob ``pattern``."""
+        return [n for n in sorted(self._items) if pattern is None or fnmatch.fnmatch(n, pattern)]
 
-        names = sorted(self._items)
-        return [n for n in names if pattern is None or fnmatch.fnmatch(n, pattern)]
-
-    def __contains__(self, name: str) -> bool:
-        return name in self._items
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._key(name) in self._items

@@ -2,18 +2,22 @@
 
 The forward pass is a Heaviside step of ``x = h - v_th``; the backward pass replaces its
 derivative by a smooth surrogate ``grad(x)``. Add a new one by subclassing :class:`Surrogate`
-(implement :meth:`grad`) and, optionally, registering it with :func:`register` so configs
-can name it.
+(implement :meth:`grad` in torch ops, which every neuron backend but ``"triton"`` runs;
+optionally :meth:`~Surrogate.triton_grad` for the Triton kernels) and, optionally, registering
+it with :func:`register` so configs can name it.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Callable, Optional
 
 import torch
 
+from .errors import ConfigError
 from .registry import Registry
 
-_REGISTRY: Registry = Registry("surrogate")
+SURROGATES: Registry = Registry("surrogate")
 
 
 class Surrogate:
@@ -23,6 +27,12 @@ class Surrogate:
 
     def grad(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def triton_grad(self) -> Optional[tuple[Callable, float, float]]:
+        """The Triton form of :meth:`grad`: ``(fn, p1, p2)`` with ``fn`` a ``triton.jit``
+        function ``fn(u, p1, p2)`` computing the same formula, or None (the default) when there
+        is none; the ``"triton"`` neuron backend runs only surrogates that have one."""
+        return None
 
     def spike(self, x: torch.Tensor, strict: bool = False) -> torch.Tensor:
         """Heaviside(x) with this surrogate's backward. ``strict``: fire on ``x > 0`` not ``>= 0``."""
@@ -60,7 +70,7 @@ def register(name: str):
 
     def deco(cls):
         cls.name = name
-        _REGISTRY.register(name)(cls)
+        SURROGATES.register(name)(cls)
         return cls
 
     return deco
@@ -77,6 +87,11 @@ class Sigmoid(Surrogate):
         s = torch.sigmoid(self.alpha * x)
         return self.alpha * s * (1.0 - s)
 
+    def triton_grad(self):
+        from .engine.triton_surrogates import sigmoid_grad
+
+        return sigmoid_grad, self.alpha, 0.0
+
 
 @register("atan")
 class ATan(Surrogate):
@@ -87,6 +102,11 @@ class ATan(Surrogate):
 
     def grad(self, x: torch.Tensor) -> torch.Tensor:
         return self.alpha / 2.0 / (1.0 + (math.pi / 2.0 * self.alpha * x) ** 2)
+
+    def triton_grad(self):
+        from .engine.triton_surrogates import atan_grad
+
+        return atan_grad, self.alpha, 0.0
 
 
 @register("triangle")
@@ -100,18 +120,26 @@ class Triangle(Surrogate):
     def grad(self, x: torch.Tensor) -> torch.Tensor:
         return self.gamma * torch.clamp(1.0 - torch.abs(x / self.width), min=0.0)
 
+    def triton_grad(self):
+        from .engine.triton_surrogates import triangle_grad
 
-def get(spec: "str | Surrogate", **kwargs) -> Surrogate:
-    """A surrogate from a name (``"sigmoid"``, ``"atan"``, ``"triangle"``) or an instance."""
+        return triangle_grad, self.gamma, self.width
+
+
+def make_surrogate(spec: "str | Surrogate | Mapping", **kwargs) -> Surrogate:
+    """A surrogate from a name (``"sigmoid"``, ``"atan"``, ``"triangle"``) with ``kwargs``, a
+    mapping ``{"name": "sigmoid", "alpha": 4}``, or an instance (returned as it is)."""
     if isinstance(spec, Surrogate):
         if kwargs:
-            raise TypeError("pass keyword arguments only together with a surrogate name")
+            raise ConfigError("pass keyword arguments only together with a surrogate name")
         return spec
-    return _REGISTRY.get(spec)(**kwargs)
+    return SURROGATES.create(spec, **kwargs)
 
 
 def available() -> list[str]:
-    return _REGISTRY.names()
+    """Names of the registered surrogates."""
+    return SURROGATES.names()
 
 
-__all__ = ["Surrogate", "Sigmoid", "ATan", "Triangle", "register", "get", "available"]
+__all__ = ["Surrogate", "Sigmoid", "ATan", "Triangle", "register", "make_surrogate", "available",
+           "SURROGATES"]

@@ -1,5 +1,5 @@
-"""Robustness: attack sanity on tiny models (FGSM raises the loss, eps = 0 changes nothing,
-PGD stays in the pixel-space ball and in valid images)."""
+"""Robustness: attack sanity on tiny models (FGSM raises the loss, strong attacks flip
+predictions that zero-strength ones keep, PGD stays in the pixel-space ball and in valid images)."""
 import pytest
 import torch
 
@@ -43,12 +43,20 @@ def test_rate_coded_input_gets_a_gradient():
     assert grad.abs().sum() > 0
 
 
-def test_eps_zero_leaves_accuracy_unchanged():
+def test_accuracy_counts_clean_and_attacked_predictions():
+    # labels = the model's own clean predictions, so clean accuracy is exactly 1; a strong attack
+    # must flip some of them, and zero strength must change none
+    torch.manual_seed(0)
     model = snn()
-    loader = [batch()]
-    r = evaluate_robustness(model, loader, NORM, eps=(0.0,), sigmas=(0.0,))
-    assert r.samples == 8
-    assert r.accuracy == {"gaussian": {0.0: r.clean}, "fgsm": {0.0: r.clean}, "pgd": {0.0: r.clean}}
+    x, _ = batch()
+    estimate_bn_stats(model, x, 1).eval()
+    with torch.no_grad():
+        y = model(x).argmax(1)
+    r = evaluate_robustness(model, [(x, y)], NORM, eps=(0.0, 64 / 255), sigmas=(0.0, 0.5), pgd_steps=3)
+    assert r.samples == 8 and r.clean == 1.0
+    for attack in ("gaussian", "fgsm", "pgd"):
+        zero, strong = r.accuracy[attack].values()
+        assert zero == 1.0 and strong < 1.0, (attack, r.accuracy[attack])
     assert all(p.requires_grad for p in model.parameters())  # restored
 
 

@@ -6,16 +6,15 @@ from fullspike.dst import (
     AccumulationDownsampler,
     AccumulationPath,
     DualStreamBlock,
-    SEWBlock,
-    SpikingBlock,
     has_aap,
     remove_aap,
     residual_block,
 )
 from fullspike.errors import ConfigError
-from fullspike.models.common import neuron_maker
+from fullspike.models.common import neurons
+from fullspike.nn import SEWBlock, SpikingBlock
 
-make_if = neuron_maker("if")
+make_if = neurons("if", "sigmoid")
 
 
 def spikes(*shape, p=0.4, seed=0):

@@ -3,10 +3,10 @@ import pytest
 import torch
 from torch import nn
 
-from fullspike.dst import Accumulate, Connect, SEWBlock
+from fullspike.dst import Accumulate
 from fullspike.energy import count_synaptic_ops
 from fullspike.models.common import Stem
-from fullspike.nn import IF, SeqSequential
+from fullspike.nn import IF, Connect, SEWBlock, SeqSequential
 
 
 def spikes(T, B, *shape, counts):

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from fullspike.data import DatasetInfo, list_datasets
-from fullspike.data.registry import _DATASETS
+from fullspike.data.registry import dataset_builder
 from fullspike.models import DualStreamOutput, create_model
 from fullspike.train import fit, load_config, model_kwargs
 
@@ -33,7 +33,7 @@ def test_config_builds_its_model(path):
     cfg = load_config(path)
     assert cfg.name == path.stem
     assert cfg.data.name in list_datasets()
-    params = inspect.signature(_DATASETS.get(cfg.data.name)).parameters
+    params = inspect.signature(dataset_builder(cfg.data.name)).parameters
     assert set(cfg.data.options) <= set(params)
     with torch.device("meta"):
         model = create_model(cfg.model_name, **model_kwargs(cfg, INFO[cfg.data.name]))

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from fullspike.dst import AccumulationPath, DualStreamBlock, SEWBlock, named_blocks, remove_aap
+from fullspike.dst import AccumulationPath, DualStreamBlock, remove_aap
+from fullspike.nn import SEWBlock, named_blocks
 from fullspike.errors import ConfigError
 from fullspike.models import DualStreamOutput, create_model
 from fullspike.models.dvs_resnet import AccumulationPool

@@ -2,7 +2,8 @@ import pytest
 import torch
 import torchvision
 
-from fullspike.dst import Block, DualStreamBlock, SEWBlock, SpikingBlock, named_blocks, remove_aap
+from fullspike.dst import DualStreamBlock, remove_aap
+from fullspike.nn import Block, SEWBlock, SpikingBlock, named_blocks
 from fullspike.errors import ConfigError, ShapeError
 from fullspike.models import DualStreamOutput, classification_loss, create_model, list_models
 from fullspike.models.resnet import DEPTHS

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from fullspike.dst import DualStreamBlock, SEWBlock, named_blocks, remove_aap
+from fullspike.dst import DualStreamBlock, remove_aap
+from fullspike.nn import SEWBlock, named_blocks
 from fullspike.errors import ConfigError
 from fullspike.models import DualStreamOutput, create_model
 from fullspike.models.spikformer import MatMul, SpikingSelfAttention

@@ -66,9 +66,18 @@ def test_frames_input_and_norm_variants():
 
 
 def test_last_layer_is_averaged_over_time():
+    # the last FC (no bias, no neuron) sees the hidden spikes of every step; the logits are its
+    # outputs averaged over the T steps, i.e. the FC of the time-mean of those spikes
     m = fullspike.create_model("bntt_convnet", T=4, encoding="direct").eval()
+    last = m.classifier[-1]
+    seen = []
+    last.register_forward_hook(lambda mod, inp, out: seen.append(inp[0]))
     x = torch.randn(2, 1, 8, 8)
-    assert torch.allclose(m(x), m.forward_steps(x).mean(0))
+    logits = m(x)
+    hidden = seen[0].view(4, 2, -1)  # [T * B, hidden] with T folded time-major
+    assert set(hidden.unique().tolist()) == {0.0, 1.0}
+    assert not torch.equal(hidden[0], hidden[-1])  # the steps differ, so the mean matters
+    torch.testing.assert_close(logits, hidden.mean(0) @ last.weight.T)
 
 
 def test_wrong_input_shapes_are_clear_errors():

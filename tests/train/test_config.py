@@ -65,12 +65,12 @@ def test_every_shipped_config_loads_and_names_a_model(path):
 
     import fullspike
     from fullspike.data import list_datasets
-    from fullspike.models.registry import _MODELS
+    from fullspike.models import model_factory
 
     cfg = load_config(path)
     assert cfg.model_name in fullspike.list_models()
     assert cfg.data.name in list_datasets()
-    params = inspect.signature(_MODELS.get(cfg.model_name)).parameters
+    params = inspect.signature(model_factory(cfg.model_name)).parameters
     assert set(cfg.model_kwargs) <= set(params), f"{path.name}: unknown model arguments"
 
 

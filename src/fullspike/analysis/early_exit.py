@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..models.base import StepwiseClassifier
 from ..nn import BNTT1d, BNTT2d
 from ..progress import take_batches
 
@@ -54,7 +55,7 @@ def exit_step(mean_gamma: torch.Tensor, threshold: float = 0.1) -> int:
 def step_outputs(model: nn.Module, loader, device: torch.device | str = "cpu",
                  max_batches: int | None = None, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-step outputs ``[T, N, K]`` and labels ``[N]`` over ``loader`` (model in eval mode)."""
-    if not hasattr(model, "forward_steps"):
+    if not isinstance(model, StepwiseClassifier):
         raise ConfigError(f"{type(model).__name__} has no forward_steps(); early exit needs a BNTT "
                           "network such as vgg9_bntt or bntt_convnet")
     model.eval()

@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from ..data import DatasetInfo, build_dataset, make_loader
-from ..dst.blocks import named_blocks, spike_stream_parameters
+from ..dst.blocks import spike_stream_parameters
+from ..nn.residual import named_blocks
 from ..errors import ConfigError
 from ..models.outputs import classification_loss
 

@@ -49,7 +49,7 @@ def _model_kwargs(args, name: str, info) -> dict:
     import yaml
 
     from ..errors import ConfigError
-    from ..models.registry import _MODELS
+    from ..models import model_factory
 
     kwargs = {}
     for item in args.model_args:
@@ -57,7 +57,7 @@ def _model_kwargs(args, name: str, info) -> dict:
             raise ConfigError(f"model argument '{item}' is not of the form key=value (e.g. width=16)")
         key, raw = item.split("=", 1)
         kwargs[key] = yaml.safe_load(raw)
-    params = inspect.signature(_MODELS.get(name)).parameters
+    params = inspect.signature(model_factory(name)).parameters
     defaults = {"num_classes": info.num_classes if info else args.num_classes,
                 "in_channels": info.in_channels if info else args.in_channels}
     for key, value in defaults.items():

@@ -22,16 +22,16 @@ def _first_line(fn) -> str:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from ..models.registry import _MODELS
+    from ..models import list_models, model_factory
 
-    for name in _MODELS.names(args.pattern):
-        print(f"{name:24s} {_first_line(_MODELS.get(name))}")
+    for name in list_models(args.pattern):
+        print(f"{name:24s} {_first_line(model_factory(name))}")
     return 0
 
 
 def _datasets(args: argparse.Namespace) -> int:
-    from ..data.registry import _DATASETS
+    from ..data.registry import dataset_builder, list_datasets
 
-    for name in _DATASETS.names():
-        print(f"{name:16s} {_first_line(_DATASETS.get(name))}")
+    for name in list_datasets():
+        print(f"{name:16s} {_first_line(dataset_builder(name))}")
     return 0

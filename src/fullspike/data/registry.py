@@ -40,7 +40,13 @@ def register_dataset(name: str):
 
 
 def list_datasets() -> list[str]:
+    """Registered dataset names, sorted."""
     return _DATASETS.names()
+
+
+def dataset_builder(name: str) -> Callable:
+    """The builder function of a registered dataset (its signature lists the dataset's options)."""
+    return _DATASETS.get(name)
 
 
 def build_dataset(name: str, root: str | None, train: bool, augment: bool = False,

@@ -1,30 +1,23 @@
 """Dual-Stream Training (DST) with the auxiliary accumulation pathway (AAP), Chen et al.
 
-Connect functions, residual blocks (Spiking ResNet, SEW, dual-stream) and :func:`remove_aap`,
-which turns a trained dual-stream network into the deployable full-spike network (FSNN).
-The networks themselves are registered in :mod:`fullspike.models` (``dst_resnet18``, ...).
+The dual-stream block and its accumulation pathway, :func:`residual_block` (a block of any
+residual family) and :func:`remove_aap`, which turns a trained dual-stream network into the
+deployable full-spike network (FSNN). Connect functions and the Spiking ResNet / SEW blocks are
+in :mod:`fullspike.nn` (``nn.connect``, ``nn.residual``); the networks are registered in
+:mod:`fullspike.models` (``dst_resnet18``, ...), on :class:`~fullspike.models.DualStreamClassifier`.
 """
 from .aap import has_aap, remove_aap
 from .blocks import (
-    EXPANSION,
     Accumulate,
     AccumulationDownsampler,
     AccumulationPath,
-    Block,
+    CarriesAAP,
     DualStreamBlock,
-    SEWBlock,
-    SpikingBlock,
-    named_blocks,
     residual_block,
-    residual_branch,
     spike_stream_parameters,
 )
-from .connect import CONNECTS, FULL_SPIKE, Connect, SpikeValueError, check_binary, connect
 
 __all__ = [
-    "connect", "Connect", "CONNECTS", "FULL_SPIKE", "check_binary", "SpikeValueError",
-    "Block", "SpikingBlock", "SEWBlock", "DualStreamBlock", "AccumulationPath",
-    "AccumulationDownsampler", "Accumulate", "residual_block", "residual_branch", "EXPANSION",
-    "named_blocks", "spike_stream_parameters",
-    "remove_aap", "has_aap",
+    "DualStreamBlock", "AccumulationPath", "AccumulationDownsampler", "Accumulate", "CarriesAAP",
+    "residual_block", "spike_stream_parameters", "remove_aap", "has_aap",
 ]

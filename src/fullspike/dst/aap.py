@@ -1,10 +1,11 @@
 """Removing the auxiliary accumulation pathway (AAP) for full-spike (FSNN) inference.
 
-A module that carries part of the AAP implements ``without_aap() -> nn.Module``, returning its
-spike-only replacement (a :class:`~fullspike.dst.blocks.DualStreamBlock` returns the
-equivalent SEW block; a dual-stream network drops its own accumulation modules and sets
-``dual_stream = False``, so its ``forward`` returns the spike-stream logits ``O_s`` as a plain
-tensor). Every accumulation-stream module is an :class:`AccumulationPath`.
+Every accumulation-stream module is an :class:`~fullspike.dst.blocks.AccumulationPath`; a
+module that holds part of the AAP otherwise is a :class:`~fullspike.dst.blocks.CarriesAAP`,
+whose ``without_aap()`` returns its spike-only replacement (a
+:class:`~fullspike.dst.blocks.DualStreamBlock` returns the equivalent SEW block; a
+:class:`~fullspike.models.DualStreamClassifier` drops its own accumulation modules and stops
+running the accumulation stream, so its ``forward`` returns the spike-stream logits ``O_s``).
 """
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ import copy
 from torch import nn
 
 from ..errors import ConfigError
-from .blocks import AccumulationPath
+from .blocks import AccumulationPath, CarriesAAP
 
 
 def _aap_parts(model: nn.Module) -> list[str]:
     return [n or type(m).__name__ for n, m in model.named_modules()
-            if isinstance(m, AccumulationPath) or getattr(m, "dual_stream", False)]
+            if isinstance(m, AccumulationPath) or (isinstance(m, CarriesAAP) and m.carries_aap)]
 
 
 def has_aap(model: nn.Module) -> bool:
@@ -27,7 +28,7 @@ def has_aap(model: nn.Module) -> bool:
 
 
 def _strip(module: nn.Module) -> nn.Module:
-    if hasattr(module, "without_aap"):
+    if isinstance(module, CarriesAAP):
         module = module.without_aap()
     for name, child in list(module.named_children()):
         new = _strip(child)
@@ -48,5 +49,6 @@ def remove_aap(model: nn.Module) -> nn.Module:
     out = _strip(copy.deepcopy(model))
     left = _aap_parts(out)
     if left:  # a module kept an AAP part without declaring how to drop it
-        raise RuntimeError(f"remove_aap left accumulation modules behind: {left[:5]}")
+        raise ConfigError(f"remove_aap left accumulation modules behind: {left[:5]}; a module that "
+                          "holds them must be a CarriesAAP whose without_aap() drops them")
     return out

@@ -1,9 +1,10 @@
-"""Pure functions: neuron dynamics over sequences, time folding, encoders."""
-from .backends import BACKENDS
+"""Pure functions: neuron dynamics over sequences (the rule, its spec and the eager reference;
+the execution backends are in :mod:`fullspike.engine`), time folding, encoders."""
 from .neuron import if_sequence, leaky_sequence, lif_sequence, neuron_sequence
-from .sequence import direct_encode, fold_time, rate_encode, unfold_time
+from .sequence import direct_encode, fold_time, per_step, rate_encode, unfold_time
+from .spec import NeuronSpec
 
 __all__ = [
-    "neuron_sequence", "if_sequence", "lif_sequence", "leaky_sequence", "BACKENDS",
-    "fold_time", "unfold_time", "rate_encode", "direct_encode",
+    "neuron_sequence", "if_sequence", "lif_sequence", "leaky_sequence",
+    "NeuronSpec", "fold_time", "unfold_time", "per_step", "rate_encode", "direct_encode",
 ]

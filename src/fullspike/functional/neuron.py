@@ -15,10 +15,11 @@ Inputs are ``[T, ...]`` (time first); outputs are spikes of the same shape and d
 The membrane starts at ``v_reset`` (0 for soft reset) on every call, so there is no state
 to reset between batches.
 
-``backend`` chooses how the recurrence runs (:mod:`fullspike.functional.backends`): the loop
-below (``"eager"``, the reference) or one autograd node per sequence with a hand-written
-backward through time (``"bptt"``, ``"compiled"``, ``"triton"``); ``"auto"`` picks the fastest
-that can run. All give the same spikes; membranes and gradients agree to float rounding.
+``backend`` chooses how the recurrence runs (:mod:`fullspike.engine.backends`): the loop
+below (``"eager"``, the reference, differentiated by autograd) or one autograd node per
+sequence with a hand-written backward through time in plain torch ops (``"loop"``), fused by
+Inductor (``"inductor"``) or in Triton (``"triton"``); ``"auto"`` picks one from the input
+alone. All give the same spikes; membranes and gradients agree to float rounding.
 """
 from __future__ import annotations
 
@@ -26,10 +27,10 @@ from typing import Union
 
 import torch
 
+from ..engine import resolve, run_sequence
 from ..errors import ConfigError, ShapeError
 from ..surrogate import Sigmoid, Surrogate
-from .backends import resolve
-from .fused import NeuronSpec, fused_sequence
+from .spec import NeuronSpec
 
 Scalar = Union[float, torch.Tensor]
 
@@ -54,7 +55,7 @@ def neuron_sequence(
     Returns spikes ``[T, ...]``, or ``(spikes, v)`` with the post-reset membrane ``v: [T, ...]``
     when ``return_membrane`` is set. ``decay``/``scale``/``bias`` may be tensors (broadcast to
     one step, ``x.shape[1:]``); gradients reach them. ``backend``: ``"auto"``, ``"eager"``,
-    ``"bptt"``, ``"compiled"`` or ``"triton"`` (see :mod:`fullspike.functional.backends`).
+    ``"loop"``, ``"inductor"`` or ``"triton"`` (see :mod:`fullspike.engine.backends`).
     ``checkpoint`` (fused backends): keep the input and the membrane every ``k`` steps
     (``True``: ``k = ceil(sqrt(T))``) instead of the charged membranes, and recompute them in
     backward one segment at a time.
@@ -67,12 +68,12 @@ def neuron_sequence(
     if not isinstance(checkpoint, bool) and (not isinstance(checkpoint, int) or checkpoint < 1):
         raise ConfigError(f"checkpoint must be False, True or a segment length >= 1; got {checkpoint!r}")
     if checkpoint and backend == "eager":
-        raise ConfigError("checkpoint needs a fused neuron backend; use backend='auto' or 'bptt'")
+        raise ConfigError("checkpoint needs a fused neuron backend; use backend='auto' or 'loop'")
     spec = NeuronSpec(float(v_threshold), None if v_reset is None else float(v_reset),
                       bool(detach_reset), bool(strict), surrogate)
     kernels = resolve(backend, x, (decay, scale, bias), spec)
     if kernels is not None:
-        return fused_sequence(x, decay, scale, bias, spec, kernels, checkpoint, return_membrane)
+        return run_sequence(x, decay, scale, bias, spec, kernels, checkpoint, return_membrane)
     return _eager_sequence(x, decay, scale, bias, spec, return_membrane)
 
 

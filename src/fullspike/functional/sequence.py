@@ -1,6 +1,8 @@
 """Time folding and input encoders as pure functions. Sequences are ``[T, B, ...]``."""
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 from ..errors import ShapeError
@@ -18,6 +20,12 @@ def unfold_time(x: torch.Tensor, T: int) -> torch.Tensor:
     if x.shape[0] % T:
         raise ShapeError(f"cannot split a batch of {x.shape[0]} into T={T} time steps")
     return x.view(T, x.shape[0] // T, *x.shape[1:])
+
+
+def per_step(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """Apply a stateless ``fn`` to every step of ``x: [T, B, ...]`` at once (T folded into the
+    batch): ``[T, B, ...] -> [T, B, ...']``."""
+    return unfold_time(fn(fold_time(x)), x.shape[0])
 
 
 def rate_encode(x: torch.Tensor, T: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -4,9 +4,11 @@ from . import resnet  # noqa: F401  (registers spiking_resnet*, sew_resnet*, dst
 from . import dvs_resnet  # noqa: F401  (registers sew_7bnet, dst_7bnet, sew_wide7bnet, dst_wide7bnet)
 from . import spikformer  # noqa: F401  (registers spikformer_4_384)
 from . import ann  # noqa: F401  (registers vgg9_ann, vgg11_ann, convnet_ann: ANN counterparts)
-from .base import SpikingClassifier
+from .base import SpikingClassifier, StepwiseClassifier
+from .dual_stream import DualStreamClassifier
 from .outputs import DualStreamOutput, classification_loss
-from .registry import create_model, list_models, register_model
+from .registry import MODELS, create_model, is_model, list_models, model_factory, register_model
 
-__all__ = ["create_model", "list_models", "register_model", "SpikingClassifier", "DualStreamOutput",
+__all__ = ["create_model", "list_models", "is_model", "model_factory", "register_model", "MODELS",
+           "SpikingClassifier", "StepwiseClassifier", "DualStreamClassifier", "DualStreamOutput",
            "classification_loss"]

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 from ..nn import BNTT1d, BNTT2d, SpikingNeuron, TimeFolded
 from .registry import register_model
 from .vgg_bntt import BNTTVGG, bntt_convnet, vgg9_bntt, vgg11_bntt
@@ -50,7 +50,7 @@ def ann_from_snn(model: BNTTVGG) -> ANNClassifier:
     """The ANN of the same architecture as a BNTT VGG: neurons become ReLU, every norm a standard
     BN; convs and linears are copied (so the ANN starts from the same initialisation)."""
     if not isinstance(model, BNTTVGG):
-        raise TypeError(f"ann_from_snn converts BNTT VGGs, not {type(model).__name__}")
+        raise ConfigError(f"ann_from_snn converts BNTT VGGs, not {type(model).__name__}")
     return ANNClassifier(nn.Sequential(*map(_ann_layer, model.features)),
                          nn.Sequential(*map(_ann_layer, model.classifier)), model.in_channels, model.num_classes)
 

@@ -1,10 +1,11 @@
-"""What every fullspike classifier shares: turning its input into a ``[T, B, C, H, W]`` sequence."""
+"""What every fullspike classifier shares: turning its input into a ``[T, B, C, H, W]`` sequence;
+and the base of classifiers that predict the mean of per-step outputs (BNTT's VGGs)."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 from ..nn.encoding import make_encoder
 
 
@@ -20,7 +21,7 @@ class SpikingClassifier(nn.Module):
                  max_T: int | None = None) -> None:
         super().__init__()
         if T < 1:
-            raise ValueError(f"T must be >= 1, got {T}")
+            raise ConfigError(f"T must be >= 1, got {T}")
         self.T, self.in_channels, self.num_classes = T, in_channels, num_classes
         self.max_T = max_T  # BNTT models cannot run longer than they were built for
         self.encoder = make_encoder(encoding, T)
@@ -51,3 +52,16 @@ class SpikingClassifier(nn.Module):
     def to_sequence(self, x: torch.Tensor) -> torch.Tensor:
         """``[B, C, H, W]`` -> encoded ``[T, B, C, H, W]``; frames pass through."""
         return self.encoder(x) if self.check_input(x) else x
+
+
+class StepwiseClassifier(SpikingClassifier):
+    """A classifier whose prediction is the mean over time of its per-step outputs, so the
+    prediction after any T' <= T steps can be read from one run (BNTT early exit,
+    :mod:`fullspike.analysis.early_exit`). Subclasses implement :meth:`forward_steps`."""
+
+    def forward_steps(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-step outputs ``[T, B, num_classes]`` of images ``[B, C, H, W]`` or frames."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_steps(x).mean(0)

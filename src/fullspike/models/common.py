@@ -1,4 +1,4 @@
-"""Pieces shared by the residual model families: neuron specs and the spiking stem."""
+"""Pieces shared by the residual model families: neuron defaults, connect checks, the spiking stem."""
 from __future__ import annotations
 
 import functools
@@ -8,49 +8,32 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..functional import fold_time, unfold_time
+from ..functional import per_step
 from ..nn import make_neuron
-from ..surrogate import Surrogate
-from ..surrogate import get as get_surrogate
+from ..nn.connect import FULL_SPIKE, connect_name
+from ..nn.residual import NeuronFactory
+from ..surrogate import Surrogate, make_surrogate
+
+#: what a ``neuron`` setting of the residual families does not say: threshold 1, hard reset to
+#: 0, detached reset (as in the SEW/DST code)
+NEURON_DEFAULTS = {"v_threshold": 1.0, "v_reset": 0.0, "detach_reset": True}
 
 
-def _name_and_kwargs(spec, what: str) -> tuple[str, dict]:
-    if isinstance(spec, str):
-        return spec, {}
-    if isinstance(spec, Mapping) and "name" in spec:
-        kw = dict(spec)
-        return kw.pop("name"), kw
-    raise ConfigError(f"{what} must be a name or a mapping with a 'name' key (e.g. "
-                      f"{{name: sigmoid, alpha: 4}}); got {spec!r}")
+def neurons(neuron: str | Mapping, surrogate: str | Surrogate | Mapping) -> NeuronFactory:
+    """A factory of fresh neurons of the ``neuron`` setting (a name or ``{"name": ..., **kw}``)
+    with :data:`NEURON_DEFAULTS` and ``surrogate`` under it (:func:`~fullspike.nn.make_neuron`)."""
+    return functools.partial(make_neuron, neuron,
+                             defaults={**NEURON_DEFAULTS, "surrogate": make_surrogate(surrogate)})
 
 
-def make_surrogate(spec: str | Surrogate | Mapping) -> Surrogate:
-    """A surrogate from a name (``"sigmoid"``), an instance, or ``{"name": ..., **kwargs}``."""
-    if isinstance(spec, Surrogate):
-        return spec
-    name, kw = _name_and_kwargs(spec, "surrogate")
-    try:
-        return get_surrogate(name, **kw)
-    except TypeError as e:
-        raise ConfigError(f"bad arguments for surrogate '{name}': {e}") from None
-
-
-def neuron_maker(neuron: str | Mapping = "if", surrogate: str | Surrogate | Mapping = "sigmoid", *,
-                 v_threshold: float = 1.0, v_reset: float | None = 0.0,
-                 detach_reset: bool = True) -> "functools.partial[nn.Module]":
-    """A factory of fresh neurons. ``neuron`` is ``"if" | "lif" | "plif"`` or a mapping
-    ``{"name": "plif", "tau": 2.0, ...}`` whose keys override the defaults given here (hard
-    reset to 0, detached reset, threshold 1)."""
-    name, kw = _name_and_kwargs(neuron, "neuron")
-    opts = dict(v_threshold=v_threshold, v_reset=v_reset, detach_reset=detach_reset)
-    opts.update(kw)
-    opts["surrogate"] = make_surrogate(opts.get("surrogate", surrogate))
-    factory = functools.partial(make_neuron, name, **opts)
-    try:
-        factory()
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"cannot build neuron {neuron!r}: {e}") from None
-    return factory
+def check_connect(family: str, connect: str) -> str:
+    """The normalised connect name; dual-stream (``"dst"``) models reject ADD."""
+    key = connect_name(connect)
+    if family == "dst" and key not in FULL_SPIKE:
+        raise ConfigError(f"dual-stream (dst_*) models need a full-spike connect function "
+                          f"{list(FULL_SPIKE)}; '{connect}' makes block outputs non-binary "
+                          f"(use the sew_* model for ADD)")
+    return key
 
 
 class Stem(nn.Module):
@@ -65,13 +48,16 @@ class Stem(nn.Module):
         self.T = T
         self.conv, self.bn, self.sn, self.pool = conv, bn, sn, pool
 
+    def _synapse(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 4:
-            y = self.bn(self.conv(x))
+            y = self._synapse(x)
             y = y.unsqueeze(0).expand(self.T, *y.shape)
         else:
-            y = unfold_time(self.bn(self.conv(fold_time(x))), x.shape[0])
+            y = per_step(self._synapse, x)
         s = self.sn(y)
         if self.pool is not None:
-            s = unfold_time(self.pool(fold_time(s)), s.shape[0])
+            s = per_step(self.pool, s)
         return s

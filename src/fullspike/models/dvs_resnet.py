@@ -17,7 +17,7 @@ channel change ``A`` goes through the accumulation downsampler ``ReLU(BN(conv1x1
 stride-1 form of the DST ResNet's. The classifier reads both streams.
 
 Module structure: ``stem`` (:class:`~fullspike.models.common.Stem`); ``layers``: an
-``nn.ModuleList`` of residual :class:`~fullspike.dst.blocks.Block` s, pooling and the
+``nn.ModuleList`` of residual :class:`~fullspike.nn.residual.Block` s, pooling and the
 transition (``SeqSequential``); ``accum_layers``: an ``nn.ModuleDict`` holding, under the index
 of each non-block layer, its accumulation-stream counterpart (an
 :class:`~fullspike.dst.blocks.AccumulationPath`); ``fc``.
@@ -25,24 +25,26 @@ of each non-block layer, its accumulation-stream counterpart (an
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from typing import Optional
 
 import torch
 from torch import nn
 
-from ..dst.blocks import AccumulationDownsampler, AccumulationPath, Block, residual_block
+from ..dst.blocks import AccumulationDownsampler, AccumulationPath, residual_block
 from ..errors import ConfigError
-from ..functional import fold_time, unfold_time
+from ..functional import per_step
 from ..nn import SeqSequential
-from ..surrogate import Surrogate
-from .base import SpikingClassifier
-from .common import Stem, neuron_maker
-from .outputs import DualStreamOutput
+from ..registry import Registry
+from .common import Stem, check_connect, neurons
+from .dual_stream import DualStreamClassifier
 from .registry import register_model
-from .resnet import check_connect
+from .resnet import NeuronArg, SurrogateArg
 
 PLIF = {"name": "plif", "tau": 2.0}
-ACCUM_POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
+#: pooling modules of the accumulation stream by name (``accum_pool``), built as ``cls(2)``
+ACCUM_POOLS: Registry = Registry("accum_pool")
+ACCUM_POOLS.register("max")(nn.MaxPool2d)
+ACCUM_POOLS.register("avg")(nn.AvgPool2d)
 
 
 class AccumulationPool(AccumulationPath):
@@ -50,13 +52,13 @@ class AccumulationPool(AccumulationPath):
 
     def __init__(self, kind: str) -> None:
         super().__init__()
-        self.pool = ACCUM_POOLS[kind](2)
+        self.pool = ACCUM_POOLS.get(kind)(2)
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
-        return unfold_time(self.pool(fold_time(a)), a.shape[0])
+        return per_step(self.pool, a)
 
 
-class DVSResNet(SpikingClassifier):
+class DVSResNet(DualStreamClassifier):
     """7B-Net family: one residual block and a 2x2 max-pool per stage; ``channels`` lists the
     stages' widths (a conv1x1-BN-SN transition where it changes).
 
@@ -68,14 +70,13 @@ class DVSResNet(SpikingClassifier):
                  in_channels: int, image_size: int, connect: str, neuron, surrogate,
                  zero_init_residual: bool, accum_pool: str) -> None:
         super().__init__(T, in_channels, num_classes, encoding="direct")
-        if accum_pool not in ACCUM_POOLS:
-            raise ConfigError(f"unknown accum_pool '{accum_pool}'; choose one of {list(ACCUM_POOLS)}")
+        ACCUM_POOLS.get(accum_pool)  # unknown names: one line with the closest ones
         size = image_size // 2 ** len(channels)
         if size < 1:
             raise ConfigError(f"image_size={image_size} is too small for {len(channels)} 2x2 poolings")
-        self.family, self.connect_name = family, connect
+        self.family, self.connect_name = family, check_connect(family, connect)
         self.dual_stream = family == "dst"
-        make_sn = neuron_maker(neuron, surrogate)
+        make_sn = neurons(neuron, surrogate)
         c = channels[0]
         self.stem = Stem(nn.Conv2d(in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), make_sn(), T)
         self.layers = nn.ModuleList()
@@ -92,33 +93,19 @@ class DVSResNet(SpikingClassifier):
         self.accum_layers = nn.ModuleDict(accum) if self.dual_stream else None
         self.fc = nn.Linear(c * size * size, num_classes)
 
-    def head(self, x: torch.Tensor) -> torch.Tensor:
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stem(x)
+
+    def stages(self) -> list[tuple[nn.Module, Optional[nn.Module]]]:
+        accum = dict(self.accum_layers.items()) if self.accum_layers is not None else {}
+        return [(layer, accum.get(str(i))) for i, layer in enumerate(self.layers)]
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         """``[T, B, C, h, w] -> [B, num_classes]``: flatten, mean over T, linear."""
         return self.fc(x.flatten(2).mean(0))
 
-    def forward(self, x: torch.Tensor):
-        self.check_input(x)
-        s = self.stem(x)
-        a = s
-        for i, layer in enumerate(self.layers):
-            if isinstance(layer, Block):
-                if self.dual_stream:
-                    s, a = layer(s, a)
-                else:
-                    s = layer(s)
-            else:
-                s = layer(s)
-                if self.dual_stream:
-                    a = self.accum_layers[str(i)](a)
-        if self.dual_stream:
-            return DualStreamOutput(self.head(s), self.head(a))
-        return self.head(s)
-
-    def without_aap(self) -> "DVSResNet":
-        """Used by :func:`~fullspike.dst.remove_aap`: drop the accumulation layers, return ``O_s``."""
-        self.dual_stream = False
+    def drop_accumulation_modules(self) -> None:
         self.accum_layers = None
-        return self
 
 
 SEVEN_B = [32] * 7
@@ -126,12 +113,12 @@ WIDE_SEVEN_B = [64] * 4 + [128] * 3
 
 
 def _build(family: str, channels: list[int], connect: str, **kw) -> DVSResNet:
-    return DVSResNet(family, channels, connect=check_connect(family, connect), **kw)
+    return DVSResNet(family, channels, connect=connect, **kw)
 
 
 @register_model
 def sew_7bnet(num_classes: int = 11, T: int = 16, in_channels: int = 2, image_size: int = 128,
-              connect: str = "add", neuron: str | Mapping = PLIF, surrogate: str | Surrogate | Mapping = "atan",
+              connect: str = "add", neuron: NeuronArg = PLIF, surrogate: SurrogateArg = "atan",
               zero_init_residual: bool = False) -> DVSResNet:
     """SEW ResNet's 7B-Net for DVS128 Gesture (32 channels, 7 stages), PLIF neurons."""
     return _build("sew", SEVEN_B, connect, num_classes=num_classes, T=T, in_channels=in_channels,
@@ -141,7 +128,7 @@ def sew_7bnet(num_classes: int = 11, T: int = 16, in_channels: int = 2, image_si
 
 @register_model
 def dst_7bnet(num_classes: int = 11, T: int = 16, in_channels: int = 2, image_size: int = 128,
-              connect: str = "iand", neuron: str | Mapping = PLIF, surrogate: str | Surrogate | Mapping = "atan",
+              connect: str = "iand", neuron: NeuronArg = PLIF, surrogate: SurrogateArg = "atan",
               zero_init_residual: bool = False, accum_pool: str = "max") -> DVSResNet:
     """7B-Net with DST: full-spike connect function (default IAND) plus the accumulation stream."""
     return _build("dst", SEVEN_B, connect, num_classes=num_classes, T=T, in_channels=in_channels,
@@ -151,8 +138,8 @@ def dst_7bnet(num_classes: int = 11, T: int = 16, in_channels: int = 2, image_si
 
 @register_model
 def sew_wide7bnet(num_classes: int = 10, T: int = 16, in_channels: int = 2, image_size: int = 128,
-                  connect: str = "add", neuron: str | Mapping = PLIF,
-                  surrogate: str | Surrogate | Mapping = "atan", zero_init_residual: bool = False) -> DVSResNet:
+                  connect: str = "add", neuron: NeuronArg = PLIF,
+                  surrogate: SurrogateArg = "atan", zero_init_residual: bool = False) -> DVSResNet:
     """SEW ResNet's Wide-7B-Net for CIFAR10-DVS (4 stages at 64, 3 at 128), PLIF neurons."""
     return _build("sew", WIDE_SEVEN_B, connect, num_classes=num_classes, T=T, in_channels=in_channels,
                   image_size=image_size, neuron=neuron, surrogate=surrogate,
@@ -161,8 +148,8 @@ def sew_wide7bnet(num_classes: int = 10, T: int = 16, in_channels: int = 2, imag
 
 @register_model
 def dst_wide7bnet(num_classes: int = 10, T: int = 16, in_channels: int = 2, image_size: int = 128,
-                  connect: str = "iand", neuron: str | Mapping = PLIF,
-                  surrogate: str | Surrogate | Mapping = "atan", zero_init_residual: bool = False,
+                  connect: str = "iand", neuron: NeuronArg = PLIF,
+                  surrogate: SurrogateArg = "atan", zero_init_residual: bool = False,
                   accum_pool: str = "max") -> DVSResNet:
     """Wide-7B-Net with DST: full-spike connect function (default IAND) plus the accumulation stream."""
     return _build("dst", WIDE_SEVEN_B, connect, num_classes=num_classes, T=T, in_channels=in_channels,

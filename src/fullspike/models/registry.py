@@ -1,37 +1,76 @@
-"""Model registry in the style of timm: ``create_model(name, **kwargs)``, ``list_models()``."""
+"""Model registry in the style of timm: ``create_model(name, **kwargs)``, ``list_models()``,
+``is_model(name)``. Every model is one decorated factory function (``@register_model``), so
+``help(fullspike.models.resnet.dst_resnet18)`` and grep find it."""
 from __future__ import annotations
 
-import inspect
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Callable
 
+import torch
 from torch import nn
 
-from ..errors import ConfigError
+from ..errors import CheckpointError
 from ..registry import Registry
 
-_MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
+MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
 
 
 def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
     """Decorator: register a model factory under its function name."""
-    return _MODELS.register()(fn)
+    return MODELS.register()(fn)
 
 
-def create_model(name: str, **kwargs) -> nn.Module:
-    """Build a registered model; unknown names or keyword arguments fail with one clear line."""
-    factory = _MODELS.get(name)
-    sig = inspect.signature(factory)
-    if not any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-        unknown = sorted(set(kwargs) - set(sig.parameters))
-        if unknown:
-            raise ConfigError(
-                f"model '{name}' has no argument(s) {unknown}; it accepts {sorted(sig.parameters)}"
-            )
-    model = factory(**kwargs)
-    model.model_name = name
-    return model
+def model_factory(name: str) -> Callable[..., nn.Module]:
+    """The factory function of a registered model (its signature lists the model's arguments)."""
+    return MODELS.get(name)
+
+
+def is_model(name: str) -> bool:
+    """Whether ``name`` is a registered model."""
+    return name in MODELS
 
 
 def list_models(pattern: str | None = None) -> list[str]:
     """Registered model names, optionally filtered by a glob pattern (``"*resnet*"``)."""
-    return _MODELS.names(pattern)
+    return MODELS.names(pattern)
+
+
+def create_model(name: str, checkpoint_path: str | Path | None = None, **kwargs) -> nn.Module:
+    """Build a registered model; unknown names or keyword arguments fail with one clear line.
+
+    ``checkpoint_path``: load weights into it, from a state dict saved with ``torch.save`` or
+    from a fullspike training checkpoint (which must hold this model); a checkpoint that does
+    not fit raises :class:`~fullspike.errors.CheckpointError`.
+    """
+    MODELS.check_kwargs(name, kwargs)
+    model = MODELS.get(name)(**kwargs)
+    if checkpoint_path is not None:
+        load_weights(model, checkpoint_path, name)
+    return model
+
+
+def load_weights(model: nn.Module, path: str | Path, name: str) -> None:
+    """Load a state dict or a fullspike training checkpoint's model weights into ``model``
+    (the registered model ``name``); any problem is one :class:`CheckpointError` line."""
+    from ..train.checkpoint import FORMAT, load_checkpoint, load_model_state
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} not found")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # not a plain state dict (a training checkpoint holds RNG states)
+        obj = load_checkpoint(path)
+    if isinstance(obj, Mapping) and obj.get("format") == FORMAT:
+        load_model_state(model, dict(obj), name, path)
+        return
+    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"{path} holds neither a state dict nor a fullspike checkpoint")
+    try:
+        model.load_state_dict(obj)
+    except RuntimeError as e:
+        lines = str(e).splitlines()
+        detail = lines[1].strip() if len(lines) > 1 else lines[0]
+        raise CheckpointError(f"the state dict in {path} does not fit '{name}' (different model "
+                              f"arguments?): {detail}") from None

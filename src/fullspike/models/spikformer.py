@@ -8,7 +8,7 @@ Structure (``spikformer_4_384``: 4 encoder layers, dim 384, 12 heads, patch 4, M
   then ``rpe``, a residual block ``g(LIF(BN(conv3x3(x))), x)``. Output tokens ``[T, B, N, D]``
   (N = (H/4) * (W/4)).
 - ``layers``: ``nn.ModuleList`` of :class:`EncoderLayer`, each holding two residual
-  :class:`~fullspike.dst.blocks.Block` s: ``attn`` (branch: :class:`SpikingSelfAttention`) and
+  :class:`~fullspike.nn.residual.Block` s: ``attn`` (branch: :class:`SpikingSelfAttention`) and
   ``mlp`` (branch: linear-BN-LIF x 2). Both are SEW blocks, or dual-stream blocks with
   ``dst=True``; the network runs ``attn`` then ``mlp`` of each layer.
 - ``fc``: mean over tokens, mean over T, linear; with ``dst=True`` the same ``fc`` reads the
@@ -22,21 +22,19 @@ softmax, scale 0.125; the two products are :class:`MatMul` modules (so hooks can
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
 
 import torch
 from torch import nn
 
-from ..dst.blocks import DualStreamBlock, NeuronFactory, SEWBlock
-from ..dst.connect import Connect
+from ..dst.blocks import DualStreamBlock
 from ..errors import ConfigError
 from ..nn import SeqSequential
-from ..surrogate import Surrogate
-from .base import SpikingClassifier
-from .common import Stem, neuron_maker
-from .outputs import DualStreamOutput
+from ..nn.connect import Connect
+from ..nn.residual import NeuronFactory, SEWBlock
+from .common import Stem, check_connect, neurons
+from .dual_stream import DualStreamClassifier
 from .registry import register_model
-from .resnet import check_connect
+from .resnet import NeuronArg, SurrogateArg
 
 LIF = {"name": "lif", "tau": 2.0}
 
@@ -121,7 +119,7 @@ class EncoderLayer(nn.Module):
         self.attn, self.mlp = attn, mlp
 
 
-class Spikformer(SpikingClassifier):
+class Spikformer(DualStreamClassifier):
     """Spikformer; returns logits ``[B, K]``, or ``DualStreamOutput`` with ``dst=True``."""
 
     def __init__(self, *, num_classes: int, T: int, in_channels: int, dim: int, depth: int, heads: int,
@@ -131,7 +129,7 @@ class Spikformer(SpikingClassifier):
             raise ConfigError(f"Spikformer needs dim divisible by 8, got {dim}")
         self.dual_stream = dst
         self.connect_name = connect
-        make_sn = neuron_maker(neuron, surrogate)
+        make_sn = neurons(neuron, surrogate)
         self.patch_embed = SpikingPatchSplitting(in_channels, dim, T, connect, make_sn)
         hidden = int(dim * mlp_ratio)
 
@@ -152,33 +150,22 @@ class Spikformer(SpikingClassifier):
     def blocks(self) -> list[nn.Module]:
         return [b for layer in self.layers for b in (layer.attn, layer.mlp)]
 
-    def head(self, x: torch.Tensor) -> torch.Tensor:
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.patch_embed(x)
+
+    def stages(self) -> list[tuple[nn.Module, None]]:
+        return [(b, None) for b in self.blocks()]
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         """``[T, B, N, D] -> [B, K]``: mean over tokens and steps, linear."""
         return self.fc(x.mean(2).mean(0))
-
-    def forward(self, x: torch.Tensor):
-        self.check_input(x)
-        s = self.patch_embed(x)
-        if not self.dual_stream:
-            for b in self.blocks():
-                s = b(s)
-            return self.head(s)
-        a = s
-        for b in self.blocks():
-            s, a = b(s, a)
-        return DualStreamOutput(self.head(s), self.head(a))
-
-    def without_aap(self) -> "Spikformer":
-        """Used by :func:`~fullspike.dst.remove_aap`: the network returns ``O_s`` only."""
-        self.dual_stream = False
-        return self
 
 
 @register_model
 def spikformer_4_384(num_classes: int = 100, T: int = 4, in_channels: int = 3, connect: str = "add",
                      dst: bool = False, dim: int = 384, depth: int = 4, heads: int = 12,
-                     mlp_ratio: float = 4.0, neuron: str | Mapping = LIF,
-                     surrogate: str | Surrogate | Mapping = "sigmoid") -> Spikformer:
+                     mlp_ratio: float = 4.0, neuron: NeuronArg = LIF,
+                     surrogate: SurrogateArg = "sigmoid") -> Spikformer:
     """Spikformer-4-384 for 32x32 images (patch 4: 64 tokens). ``connect`` 'add' (original) or a
     full-spike function such as 'iand'; ``dst=True`` adds the accumulation stream (needs a
     full-spike connect). ``dim``/``depth``/``heads`` shrink it for tests."""

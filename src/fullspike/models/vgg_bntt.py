@@ -10,9 +10,10 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ..errors import ConfigError
 from ..nn import LIF, SeqSequential, make_norm
 from ..surrogate import Triangle
-from .base import SpikingClassifier
+from .base import StepwiseClassifier
 from .registry import register_model
 
 VGG9 = [64, 64, "P", 128, 128, "P", 256, 256, 256, "P"]
@@ -26,7 +27,7 @@ def bntt_neuron(leak: float, v_threshold: float = 1.0) -> LIF:
                surrogate=Triangle(0.3, width=v_threshold), strict=True)
 
 
-class BNTTVGG(SpikingClassifier):
+class BNTTVGG(StepwiseClassifier):
     """A VGG-style SNN with BNTT (or shared BN, or no norm) after every synaptic layer.
 
     Input: images ``[B, C, H, W]`` (rate-coded over ``T`` steps) or frames ``[T', B, C, H, W]``
@@ -49,7 +50,7 @@ class BNTTVGG(SpikingClassifier):
                           bntt_neuron(leak, v_threshold)]
                 c = v
         if size < 1:
-            raise ValueError(f"image_size={image_size} is too small for {layers.count('P')} poolings")
+            raise ConfigError(f"image_size={image_size} is too small for {layers.count('P')} poolings")
         if global_pool:
             feats.append(nn.AdaptiveAvgPool2d(1))
             size = 1
@@ -66,9 +67,6 @@ class BNTTVGG(SpikingClassifier):
     def forward_steps(self, x: torch.Tensor) -> torch.Tensor:
         """Per-step outputs of the last FC, ``[T, B, num_classes]`` (early exit reads these)."""
         return self.classifier(self.features(self.to_sequence(x)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_steps(x).mean(0)
 
 
 @register_model

@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
+from ..registry import Registry
 from .sequence import TimeFolded
 
 
@@ -23,7 +24,7 @@ class _BNTT(nn.Module):
                  bias: bool = False) -> None:
         super().__init__()
         if T < 1:
-            raise ValueError(f"BNTT needs T >= 1, got T={T}")
+            raise ConfigError(f"BNTT needs T >= 1, got T={T}")
         self.num_features, self.T, self.eps, self.momentum = num_features, T, eps, momentum
         self.weight = nn.Parameter(torch.ones(T, num_features))
         self.bias = nn.Parameter(torch.zeros(T, num_features)) if bias else None
@@ -79,22 +80,32 @@ class BNTT2d(_BNTT):
     _feature_dims = 2
 
 
-NORMS = ("bntt", "bn", "none")
+#: norms by name; each factory is ``(num_features, T, dim) -> module`` on ``[T, B, C, ...]``
+NORMS: Registry = Registry("norm")
+
+
+@NORMS.register("bntt")
+def bntt(num_features: int, T: int, dim: int = 2) -> nn.Module:
+    """One BN per time step (:class:`BNTT2d` after a conv, :class:`BNTT1d` after a linear)."""
+    return (BNTT2d if dim == 2 else BNTT1d)(num_features, T)
+
+
+@NORMS.register("bn")
+def shared_bn(num_features: int, T: int, dim: int = 2) -> nn.Module:
+    """One BN shared over all steps (T folded into the batch, no shift, eps 1e-4 like BNTT, so
+    only the per-step split differs)."""
+    bn = (nn.BatchNorm2d if dim == 2 else nn.BatchNorm1d)(num_features, eps=1e-4)
+    bn.bias.requires_grad_(False)
+    return TimeFolded(bn)
+
+
+@NORMS.register("none")
+def no_norm(num_features: int, T: int, dim: int = 2) -> nn.Module:
+    """The identity."""
+    return nn.Identity()
 
 
 def make_norm(kind: str, num_features: int, T: int, dim: int = 2) -> nn.Module:
-    """The normalisation after a conv (``dim=2``) or linear (``dim=1``) layer on a sequence.
-
-    ``"bntt"``: one BN per time step (:class:`BNTT2d`/:class:`BNTT1d`); ``"bn"``: one BN shared
-    over all steps (T folded into the batch, no shift, eps 1e-4 like BNTT, so only the per-step
-    split differs); ``"none"``: identity.
-    """
-    if kind == "bntt":
-        return (BNTT2d if dim == 2 else BNTT1d)(num_features, T)
-    if kind == "bn":
-        bn = (nn.BatchNorm2d if dim == 2 else nn.BatchNorm1d)(num_features, eps=1e-4)
-        bn.bias.requires_grad_(False)
-        return TimeFolded(bn)
-    if kind == "none":
-        return nn.Identity()
-    raise ValueError(f"unknown norm '{kind}'; choose one of {list(NORMS)}")
+    """The normalisation ``kind`` (``"bntt"``, ``"bn"``, ``"none"``: :data:`NORMS`) after a
+    conv (``dim=2``) or linear (``dim=1``) layer on a sequence."""
+    return NORMS.get(kind)(num_features, T, dim)

@@ -7,6 +7,10 @@ import torch
 from torch import nn
 
 from .. import functional as SF
+from ..registry import Registry
+
+#: encoder classes by name (``"rate"``, ``"direct"``); each is built as ``cls(T)``
+ENCODERS: Registry = Registry("encoding")
 
 
 class Encoder(nn.Module):
@@ -25,23 +29,20 @@ class Encoder(nn.Module):
         return f"T={self.T}"
 
 
+@ENCODERS.register("rate")
 class RateEncoder(Encoder):
     """BNTT's signed rate coding, drawn afresh at every step, in training and evaluation."""
 
     encode = staticmethod(SF.rate_encode)
 
 
+@ENCODERS.register("direct")
 class DirectEncoder(Encoder):
     """Direct coding: the analogue image repeated T times."""
 
     encode = staticmethod(SF.direct_encode)
 
 
-ENCODERS = {"rate": RateEncoder, "direct": DirectEncoder}
-
-
 def make_encoder(kind: str, T: int) -> Encoder:
-    try:
-        return ENCODERS[kind](T)
-    except KeyError:
-        raise ValueError(f"unknown encoding '{kind}'; choose one of {sorted(ENCODERS)}") from None
+    """The encoder called ``kind`` for ``T`` steps; unknown names raise a RegistryError."""
+    return ENCODERS.get(kind)(T)

@@ -6,14 +6,19 @@ State lives inside the call: nothing to reset between batches.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import torch
 from torch import nn
 
 from .. import functional as SF
+from ..engine.backends import check_backend
 from ..errors import ConfigError
-from ..surrogate import Surrogate
-from ..surrogate import get as get_surrogate
+from ..registry import Registry, split_spec
+from ..surrogate import Surrogate, make_surrogate
+
+#: neuron classes by name (``"if"``, ``"lif"``, ``"plif"``), case-insensitive
+NEURONS: Registry = Registry("neuron", lowercase=True)
 
 
 class SpikingNeuron(nn.Module):
@@ -23,10 +28,11 @@ class SpikingNeuron(nn.Module):
         v_threshold: firing threshold ``v_th``.
         v_reset: hard-reset potential, or ``None`` for a soft (subtractive) reset.
         detach_reset: the reset term carries no gradient.
-        surrogate: a name (``"sigmoid"``, ``"atan"``, ``"triangle"``) or a :class:`Surrogate`.
+        surrogate: a name (``"sigmoid"``, ``"atan"``, ``"triangle"``), a mapping
+            ``{"name": "sigmoid", "alpha": 4}`` or a :class:`Surrogate`.
         strict: fire on ``h > v_th`` instead of ``h >= v_th`` (BNTT).
-        backend: how the recurrence runs: ``"auto"`` (default), ``"eager"``, ``"bptt"``,
-            ``"compiled"``, ``"triton"`` (:mod:`fullspike.functional.backends`).
+        backend: how the recurrence runs: ``"auto"`` (default), ``"eager"``, ``"loop"``,
+            ``"inductor"``, ``"triton"`` (:mod:`fullspike.engine.backends`).
         checkpoint: recompute the membranes in backward from the input, ``k`` steps at a time
             (``True``: ``k = ceil(sqrt(T))``); fused backends only.
     """
@@ -36,20 +42,18 @@ class SpikingNeuron(nn.Module):
         v_threshold: float = 1.0,
         v_reset: float | None = 0.0,
         detach_reset: bool = False,
-        surrogate: "str | Surrogate" = "sigmoid",
+        surrogate: "str | Surrogate | Mapping" = "sigmoid",
         strict: bool = False,
         backend: str = "auto",
         checkpoint: "bool | int" = False,
     ) -> None:
         super().__init__()
-        if backend not in SF.BACKENDS:
-            raise ConfigError(f"unknown neuron backend '{backend}'; choose one of {list(SF.BACKENDS)}")
+        self.backend = check_backend(backend)
         self.v_threshold = float(v_threshold)
         self.v_reset = None if v_reset is None else float(v_reset)
         self.detach_reset = bool(detach_reset)
-        self.surrogate = get_surrogate(surrogate)
+        self.surrogate = make_surrogate(surrogate)
         self.strict = bool(strict)
-        self.backend = backend
         self.checkpoint = checkpoint
 
     def _common(self) -> dict:
@@ -67,6 +71,7 @@ class SpikingNeuron(nn.Module):
                 + (f", checkpoint={self.checkpoint}" if self.checkpoint else ""))
 
 
+@NEURONS.register("if")
 class IF(SpikingNeuron):
     """Integrate-and-fire: ``h_t = v_{t-1} + x_t``."""
 
@@ -74,20 +79,27 @@ class IF(SpikingNeuron):
         return SF.if_sequence(x, **self._common())
 
 
+@NEURONS.register("lif")
 class LIF(SpikingNeuron):
-    """Leaky integrate-and-fire.
+    """Leaky integrate-and-fire, in one of two forms (give ``tau`` or ``leak``, not both).
 
-    Default (decay-input form, DST): ``h_t = v_{t-1} + (x_t - (v_{t-1} - v_reset)) / tau``.
-    With ``leak=lambda`` (BNTT's leak-factor form): ``h_t = lambda * v_{t-1} + x_t``.
+    Default (decay-input form, DST): ``h_t = v_{t-1} + (x_t - (v_{t-1} - v_reset)) / tau``,
+    ``tau`` 2 unless given. With ``leak=lambda`` (BNTT's leak-factor form):
+    ``h_t = lambda * v_{t-1} + x_t``; ``tau`` is then None.
     """
 
-    def __init__(self, tau: float = 2.0, leak: float | None = None, **kwargs) -> None:
+    def __init__(self, tau: float | None = None, leak: float | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
-        if leak is None and tau <= 1.0:
-            raise ValueError(f"LIF needs tau > 1, got tau={tau}")
-        if leak is not None and not 0.0 < leak <= 1.0:
-            raise ValueError(f"LIF leak must be in (0, 1], got leak={leak}")
-        self.tau = float(tau)
+        if tau is not None and leak is not None:
+            raise ConfigError(f"LIF takes tau (decay-input form) or leak (leak-factor form), not "
+                              f"both; got tau={tau} and leak={leak}: drop one")
+        if leak is None:
+            tau = 2.0 if tau is None else tau
+            if tau <= 1.0:
+                raise ConfigError(f"LIF needs tau > 1, got tau={tau}")
+        elif not 0.0 < leak <= 1.0:
+            raise ConfigError(f"LIF leak must be in (0, 1], got leak={leak}")
+        self.tau = None if tau is None else float(tau)
         self.leak = None if leak is None else float(leak)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -100,13 +112,14 @@ class LIF(SpikingNeuron):
         return f"{form}, {super().extra_repr()}"
 
 
+@NEURONS.register("plif")
 class PLIF(SpikingNeuron):
     """Parametric LIF: ``1/tau = sigmoid(w)`` is one learnable scalar per layer (init ``tau``)."""
 
     def __init__(self, tau: float = 2.0, **kwargs) -> None:
         super().__init__(**kwargs)
         if tau <= 1.0:
-            raise ValueError(f"PLIF needs an initial tau > 1, got tau={tau}")
+            raise ConfigError(f"PLIF needs an initial tau > 1, got tau={tau}")
         self.w = nn.Parameter(torch.tensor(-math.log(tau - 1.0)))
 
     @property
@@ -122,16 +135,12 @@ class PLIF(SpikingNeuron):
         return f"tau={self.tau:.4g}, {super().extra_repr()}"
 
 
-NEURONS = {"if": IF, "lif": LIF, "plif": PLIF}
-
-
 def set_backend(model: nn.Module, backend: str, checkpoint: "bool | int | None" = None) -> int:
     """Set ``backend`` (and ``checkpoint``, unless None) on every spiking neuron inside ``model``.
 
-    Returns how many neurons were changed. E.g. ``set_backend(model, "bptt")`` to avoid compiling.
+    Returns how many neurons were changed. E.g. ``set_backend(model, "loop")`` to avoid compiling.
     """
-    if backend not in SF.BACKENDS:
-        raise ConfigError(f"unknown neuron backend '{backend}'; choose one of {list(SF.BACKENDS)}")
+    check_backend(backend)
     count = 0
     for m in model.modules():
         if isinstance(m, SpikingNeuron):
@@ -142,14 +151,24 @@ def set_backend(model: nn.Module, backend: str, checkpoint: "bool | int | None" 
     return count
 
 
-def make_neuron(kind: "str | type[SpikingNeuron]", **kwargs) -> SpikingNeuron:
-    """A neuron from a name (``"if"``, ``"lif"``, ``"plif"``) or a class, with its kwargs."""
-    if isinstance(kind, type):
-        return kind(**kwargs)
-    try:
-        cls = NEURONS[kind.lower()]
-    except KeyError:
-        raise ValueError(f"unknown neuron '{kind}'; choose one of {sorted(NEURONS)}") from None
+def make_neuron(spec: "str | Mapping | type[SpikingNeuron]", *, defaults: Mapping | None = None,
+                **kwargs) -> SpikingNeuron:
+    """A neuron from a name (``"if"``, ``"lif"``, ``"plif"``), a class, or a mapping such as
+    ``{"name": "plif", "tau": 2.0}``.
+
+    Arguments, weakest first: ``defaults``, the mapping's own keys, then ``kwargs``. The
+    surrogate may be a name, a mapping or an instance. ``tau`` is dropped for IF (so one
+    ``neuron`` setting can switch between IF and LIF). Bad arguments raise a
+    :class:`~fullspike.errors.ConfigError`.
+    """
+    if isinstance(spec, type):
+        return spec(**{**(defaults or {}), **kwargs})
+    name, own = split_spec(spec, "neuron")
+    cls = NEURONS.get(name)
+    opts = {**(defaults or {}), **own, **kwargs}
     if cls is IF:
-        kwargs.pop("tau", None)
-    return cls(**kwargs)
+        opts.pop("tau", None)
+    try:
+        return cls(**opts)
+    except TypeError as err:  # an argument the neuron does not take
+        raise ConfigError(f"cannot build neuron {spec!r}: {err}") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..functional import fold_time, unfold_time
+from ..functional import fold_time, per_step, unfold_time
 
 
 class TimeFolded(nn.Module):
@@ -17,7 +17,7 @@ class TimeFolded(nn.Module):
         self.module = module
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return unfold_time(self.module(fold_time(x)), x.shape[0])
+        return per_step(self.module, x)
 
 
 class SeqSequential(nn.Sequential):

@@ -10,8 +10,7 @@ from torch.utils.data import Dataset, Subset
 
 from ..data import DatasetInfo, build_dataset
 from ..errors import ConfigError
-from ..models import create_model
-from ..models.registry import _MODELS
+from ..models import create_model, model_factory
 from .config import Config
 
 
@@ -53,7 +52,7 @@ def model_kwargs(cfg: Config, info: DatasetInfo) -> dict:
     """The model's keyword arguments, with num_classes/in_channels/image_size taken from the data
     when the factory accepts them and the config does not set them."""
     kwargs = cfg.model_kwargs
-    params = inspect.signature(_MODELS.get(cfg.model_name)).parameters
+    params = inspect.signature(model_factory(cfg.model_name)).parameters
     for key, value in (("num_classes", info.num_classes), ("in_channels", info.in_channels),
                        ("image_size", info.image_size)):
         if key in params and key not in kwargs:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from fullspike.data import DatasetInfo, make_loader
-from fullspike.data.registry import _DATASETS
+from fullspike.data.registry import dataset_builder
 from fullspike.train import build_data, build_model, load_config
 from fullspike.train.builders import model_kwargs
 
@@ -26,7 +26,7 @@ def test_config_names_model_and_dataset(name):
     cfg = load_config(CONFIGS / name)
     model, dataset, classes, size = EVENT_CONFIGS[name]
     assert (cfg.model_name, cfg.data.name) == (model, dataset)
-    params = inspect.signature(_DATASETS.get(cfg.data.name)).parameters
+    params = inspect.signature(dataset_builder(cfg.data.name)).parameters
     assert set(cfg.data.options) <= set(params)
     assert cfg.model_kwargs["T"] >= cfg.data.options["T"]  # BNTT cannot run more steps than built for
     info = DatasetInfo(classes, 2, cfg.data.options.get("resize") or size, kind="frames", T=cfg.data.options["T"])

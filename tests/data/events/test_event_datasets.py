@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from event_files import SHARED, shared_file, write_nmnist
+from event_files import shared_file, write_nmnist
 from fullspike.data import build_dataset, make_loader
 from fullspike.data.events.cache import FrameCache
 from fullspike.data.events.cifar10_dvs import CLASSES as CIFAR_CLASSES
@@ -165,7 +165,3 @@ def test_cifar10_dvs_builder_on_real_aedat4(tmp_path):
 def test_cifar10_dvs_not_found(tmp_path):
     with pytest.raises(DatasetError, match="CIFAR10-DVS not found"):
         build_dataset("cifar10_dvs", str(tmp_path), True)
-
-
-def test_shared_data_located_relative_to_repo():
-    assert SHARED.name == "data" and SHARED.parent.name == "shared"

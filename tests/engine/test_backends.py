@@ -1,4 +1,4 @@
-"""Fused neuron backends against the eager reference: identical spikes, membranes and gradients
+"""Execution backends of the neuron recurrence against the eager reference: identical spikes, membranes and gradients
 equal to float rounding (IF/LIF/PLIF/leaky x hard/soft x detach x strict x surrogates)."""
 import itertools
 import os
@@ -13,7 +13,7 @@ import torch
 from fullspike import functional as SF
 from fullspike import nn as snn
 from fullspike.errors import ConfigError
-from fullspike.functional import backends
+from fullspike.engine import backends
 from fullspike.surrogate import ATan, Sigmoid, Surrogate, Triangle
 
 KINDS = ("if", "lif", "plif", "leaky")
@@ -69,15 +69,15 @@ def sample(T=6, shape=(3, 5), dtype=torch.float64, device="cpu", seed=0):
 @pytest.mark.parametrize("detach_reset", [False, True])
 @pytest.mark.parametrize("strict", [False, True])
 @pytest.mark.parametrize("surrogate", SURROGATES, ids=lambda s: type(s).__name__)
-def test_bptt_matches_eager(kind, v_reset, detach_reset, strict, surrogate):
-    assert_same("bptt", sample(), kind, v_reset=v_reset, detach_reset=detach_reset, strict=strict,
+def test_loop_matches_eager(kind, v_reset, detach_reset, strict, surrogate):
+    assert_same("loop", sample(), kind, v_reset=v_reset, detach_reset=detach_reset, strict=strict,
                 surrogate=surrogate)
 
 
 @pytest.mark.parametrize("checkpoint", [True, 1, 4])
 @pytest.mark.parametrize("kind", ["plif", "leaky"])
-def test_bptt_checkpoint_matches_eager(kind, checkpoint):
-    assert_same("bptt", sample(T=9), kind, v_reset=None if kind == "leaky" else 0.0,
+def test_loop_checkpoint_matches_eager(kind, checkpoint):
+    assert_same("loop", sample(T=9), kind, v_reset=None if kind == "leaky" else 0.0,
                 checkpoint=checkpoint)
 
 
@@ -85,14 +85,14 @@ def test_float32_spikes_are_bit_identical_on_many_neurons():
     # thousands of neurons near threshold: any rounding difference in h would flip a spike
     x = sample(T=16, shape=(64, 64), dtype=torch.float32)
     for kind, vr in (("lif", 0.0), ("leaky", None), ("if", 0.0)):
-        assert_same("bptt", x, kind, tol=1e-5, v_reset=vr)
+        assert_same("loop", x, kind, tol=1e-5, v_reset=vr)
 
 
 def test_per_neuron_tensor_decay_gets_its_gradient():
     x = sample(T=5, shape=(2, 3, 4))
     decay = torch.tensor([0.9, 0.5, 0.7], dtype=torch.float64).view(3, 1).requires_grad_()
     grads = []
-    for backend in ("eager", "bptt"):
+    for backend in ("eager", "loop"):
         decay.grad = None
         SF.neuron_sequence(x, decay=decay, backend=backend).sum().backward()
         grads.append(decay.grad.clone())
@@ -100,18 +100,34 @@ def test_per_neuron_tensor_decay_gets_its_gradient():
     torch.testing.assert_close(grads[1], grads[0])
 
 
-def test_a_user_surrogate_runs_through_bptt_and_auto():
-    class Box(Surrogate):
-        def grad(self, x):
-            return (x.abs() < 0.5).to(x.dtype)
+class Box(Surrogate):
+    """A user's own surrogate, written in torch ops only (no Triton form)."""
 
-    for backend in ("bptt", "auto"):
+    def grad(self, x):
+        return (x.abs() < 0.5).to(x.dtype)
+
+
+def test_a_user_surrogate_runs_through_loop_and_auto_and_triton_refuses_it_in_one_line():
+    for backend in ("loop", "auto"):
         assert_same(backend, sample(), "lif", surrogate=Box())
-    with pytest.raises(ConfigError, match="triton"):
+    with pytest.raises(ConfigError, match="neuron backend 'triton' cannot run") as err:
         SF.neuron_sequence(sample(), surrogate=Box(), backend="triton")
+    assert len(str(err.value).splitlines()) == 1
+    if torch.cuda.is_available() or os.environ.get("TRITON_INTERPRET") == "1":
+        assert "Box has no Triton form" in str(err.value)
 
 
-def test_bptt_saves_one_value_per_neuron_and_step():
+@pytest.mark.slow
+def test_a_user_surrogate_compiles_on_inductor():
+    if backends.inductor_unavailable("cpu"):
+        pytest.skip(f"torch.compile cannot run here: {backends.inductor_unavailable('cpu')}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # compiled, not the uncompiled fallback
+        assert_same("inductor", sample(T=5, shape=(8, 9), dtype=torch.float32), "lif", tol=1e-5,
+                    surrogate=Box())
+
+
+def test_loop_saves_one_value_per_neuron_and_step():
     x = sample(T=8, shape=(4, 16), dtype=torch.float32).requires_grad_()
 
     def saved_bytes(backend, kind="lif"):
@@ -128,10 +144,10 @@ def test_bptt_saves_one_value_per_neuron_and_step():
         return sum(total)
 
     sequence = x.numel() * 4
-    assert saved_bytes("bptt") == sequence  # h only
+    assert saved_bytes("loop") == sequence  # h only
     assert saved_bytes("eager") >= 3 * sequence
-    assert saved_bytes("bptt", "plif") <= 2 * sequence + 64  # h, x (the scale's gradient), k
-    assert saved_bytes("bptt", "plif") < saved_bytes("eager", "plif") / 2
+    assert saved_bytes("loop", "plif") <= 2 * sequence + 64  # h, x (the scale's gradient), k
+    assert saved_bytes("loop", "plif") < saved_bytes("eager", "plif") / 2
 
 
 def test_modules_take_a_backend_and_agree():
@@ -139,7 +155,7 @@ def test_modules_take_a_backend_and_agree():
     x = torch.randn(6, 2, 8) + 0.5
     for kind in ("if", "lif", "plif"):
         outs, grads = [], []
-        for backend in ("eager", "bptt"):
+        for backend in ("eager", "loop"):
             torch.manual_seed(0)
             m = snn.make_neuron(kind, tau=2.0, backend=backend)
             xi = x.clone().requires_grad_()
@@ -150,10 +166,10 @@ def test_modules_take_a_backend_and_agree():
         assert torch.equal(outs[0], outs[1])
         for g0, g1 in zip(*grads):
             torch.testing.assert_close(g1, g0)
-    assert "backend=bptt" in repr(snn.LIF(backend="bptt"))
+    assert "backend=loop" in repr(snn.LIF(backend="loop"))
     net = snn.SeqSequential(snn.IF(), torch.nn.Identity(), snn.PLIF())
-    assert snn.set_backend(net, "bptt", checkpoint=2) == 2
-    assert [(m.backend, m.checkpoint) for m in (net[0], net[2])] == [("bptt", 2)] * 2
+    assert snn.set_backend(net, "loop", checkpoint=2) == 2
+    assert [(m.backend, m.checkpoint) for m in (net[0], net[2])] == [("loop", 2)] * 2
     with pytest.raises(ConfigError, match="unknown neuron backend"):
         snn.set_backend(net, "gpu")
     with pytest.raises(ConfigError, match="unknown neuron backend"):
@@ -169,35 +185,39 @@ def test_bad_backend_and_checkpoint_arguments():
     with pytest.raises(ConfigError, match="checkpoint"):
         SF.if_sequence(x, checkpoint=0)
     with pytest.raises(ConfigError, match="scalar"):
-        SF.neuron_sequence(x, decay=torch.full((3, 5), 0.5, dtype=x.dtype), backend="compiled")
+        SF.neuron_sequence(x, decay=torch.full((3, 5), 0.5, dtype=x.dtype), backend="inductor")
 
 
 def test_explicit_unavailable_backend_raises(monkeypatch):
-    monkeypatch.setattr(backends, "compiled_unavailable", lambda device: "no C++ compiler")
+    monkeypatch.setattr(backends, "inductor_unavailable", lambda device: "no C++ compiler")
     with pytest.raises(ConfigError, match="no C\\+\\+ compiler"):
-        SF.if_sequence(sample(), backend="compiled")
+        SF.if_sequence(sample(), backend="inductor")
     if not torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET") != "1":
         with pytest.raises(ConfigError, match="triton"):
             SF.if_sequence(sample(), backend="triton")
 
 
-def test_auto_falls_back_with_one_warning(monkeypatch):
-    monkeypatch.setattr(backends, "compiled_unavailable", lambda device: "no C++ compiler")
-    monkeypatch.setattr(backends, "AUTO_COMPILE_MIN", 10)  # make the tiny input "large"
-    monkeypatch.setattr(backends, "_warned", set())
-    x = sample(dtype=torch.float32)
-    with pytest.warns(RuntimeWarning, match="unavailable.*falls back"):
-        out = SF.lif_sequence(x)
+def test_inductor_that_cannot_compile_warns_and_runs_the_same_loop(monkeypatch):
+    from fullspike.engine import inductor, run_sequence
+
+    def broken_compile(fn, **kwargs):
+        def call(*args):
+            raise RuntimeError("no C++ compiler")
+        return call
+
+    monkeypatch.setattr(inductor.torch, "compile", broken_compile)
+    kernels, x, spec = inductor.InductorKernels(), sample(dtype=torch.float32), _spec()
+    with pytest.warns(RuntimeWarning, match="no C\\+\\+ compiler.*running it uncompiled"):
+        out = run_sequence(x, 0.5, 0.5, 0.0, spec, kernels)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        again = SF.lif_sequence(x)
+        warnings.simplefilter("error")  # the variant now runs uncompiled, without a new warning
+        again = run_sequence(x, 0.5, 0.5, 0.0, spec, kernels)
     assert torch.equal(out, again)
-    assert torch.equal(out, SF.lif_sequence(x, backend="eager"))
-    assert isinstance(backends.resolve("auto", x, (0.5, 0.5, 0.0), _spec()), backends.Kernels)
+    assert torch.equal(out, SF.neuron_sequence(x, decay=0.5, scale=0.5, backend="eager"))
 
 
 def _spec(**kw):
-    from fullspike.functional.fused import NeuronSpec
+    from fullspike.functional import NeuronSpec
 
     base = dict(v_threshold=1.0, v_reset=0.0, detach_reset=False, strict=False, surrogate=Sigmoid())
     return NeuronSpec(**{**base, **kw})
@@ -205,14 +225,25 @@ def _spec(**kw):
 
 def test_auto_choices_on_cpu(monkeypatch):
     small = sample(dtype=torch.float32)
-    assert backends.resolve("auto", small, (1.0, 1.0, 0.0), _spec()).name == "bptt"
+    assert backends.resolve("auto", small, (1.0, 1.0, 0.0), _spec()).name == "loop"
     per_neuron = torch.full((3, 5), 0.5)
-    assert backends.resolve("auto", small, (per_neuron, 1.0, 0.0), _spec()).name == "bptt"
+    assert backends.resolve("auto", small, (per_neuron, 1.0, 0.0), _spec()).name == "loop"
     assert backends.resolve("auto", small, (torch.ones(2, 3, 5), 1.0, 0.0), _spec()) is None
-    monkeypatch.setattr(backends, "compiled_unavailable", lambda device: None)
     monkeypatch.setattr(backends, "AUTO_COMPILE_MIN", 10)
-    assert backends.resolve("auto", small, (1.0, 1.0, 0.0), _spec()).name == "compiled"
-    assert backends.resolve("auto", small.half(), (1.0, 1.0, 0.0), _spec()).name == "bptt"
+    assert backends.resolve("auto", small, (1.0, 1.0, 0.0), _spec()).name == "inductor"
+    assert backends.resolve("auto", small.half(), (1.0, 1.0, 0.0), _spec()).name == "loop"
+    assert backends.auto_choice(small, (1.0, 1.0, 0.0), _spec(surrogate=Box())) == "inductor"
+
+
+@pytest.mark.slow
+def test_auto_choice_does_not_depend_on_what_ran_before():
+    # auto on a small CPU input takes the loop, also after the same neuron was compiled
+    if backends.inductor_unavailable("cpu"):
+        pytest.skip(f"torch.compile cannot run here: {backends.inductor_unavailable('cpu')}")
+    x = sample(T=4, shape=(2, 3), dtype=torch.float32)
+    assert backends.auto_choice(x, (0.5, 0.5, 0.0), _spec()) == "loop"
+    SF.neuron_sequence(x, decay=0.5, scale=0.5, backend="inductor")
+    assert backends.auto_choice(x, (0.5, 0.5, 0.0), _spec()) == "loop"
 
 
 @pytest.mark.slow
@@ -220,40 +251,40 @@ def test_auto_choices_on_cpu(monkeypatch):
     dict(kind="plif", v_reset=0.0, surrogate=ATan()),
     dict(kind="leaky", v_reset=None, detach_reset=True, strict=True, surrogate=Triangle(), checkpoint=3),
 ], ids=["plif-hard-atan", "bntt-leaky-checkpoint"])
-def test_compiled_matches_eager(case):
-    if backends.compiled_unavailable("cpu"):
-        pytest.skip(f"torch.compile cannot run here: {backends.compiled_unavailable('cpu')}")
+def test_inductor_matches_eager(case):
+    if backends.inductor_unavailable("cpu"):
+        pytest.skip(f"torch.compile cannot run here: {backends.inductor_unavailable('cpu')}")
     kind = case.pop("kind")
-    assert_same("compiled", sample(T=7, shape=(16, 40), dtype=torch.float32), kind, tol=1e-5, **case)
+    assert_same("inductor", sample(T=7, shape=(16, 40), dtype=torch.float32), kind, tol=1e-5, **case)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["lif", "plif"])
-def test_compiled_chains_segments_of_a_long_sequence(kind):
+def test_inductor_chains_segments_of_a_long_sequence(kind):
     # 20 steps exceed the compiled kernels' 16-step segments: two segments of 10 chained through
     # the membrane (forward) and dL/dv (backward); PLIF's coefficient gradient sums over them
-    if backends.compiled_unavailable("cpu"):
-        pytest.skip(f"torch.compile cannot run here: {backends.compiled_unavailable('cpu')}")
-    from fullspike.functional.compiled import MAX_STEPS
+    if backends.inductor_unavailable("cpu"):
+        pytest.skip(f"torch.compile cannot run here: {backends.inductor_unavailable('cpu')}")
+    from fullspike.engine.inductor import MAX_STEPS
 
     assert MAX_STEPS < 20
     x = sample(T=20, shape=(8, 3, 10), dtype=torch.float32)
     if kind == "plif":  # BNTT's layout: each segment is a time slice of a [T, B, ...] view
         x = x.transpose(0, 1).contiguous().transpose(0, 1)
-    assert_same("compiled", x, kind, tol=1e-5, v_reset=0.0, surrogate=Sigmoid())
+    assert_same("inductor", x, kind, tol=1e-5, v_reset=0.0, surrogate=Sigmoid())
 
 
-def test_compiled_reads_time_slices_of_a_transposed_input_in_place():
-    from fullspike.functional.compiled import CompiledKernels
+def test_inductor_reads_time_slices_of_a_transposed_input_in_place():
+    from fullspike.engine.inductor import InductorKernels
 
     x = torch.zeros(8, 25, 4, 3, 3).transpose(0, 1)  # [T, B, C, H, W] view of [B, T, ...]
-    assert CompiledKernels._layout(x) == (25, 8, 36)
-    assert CompiledKernels._layout(x[12:25]) == (13, 8, 36)  # no copy for a segment either
-    assert CompiledKernels._layout(x.contiguous()[3:9]) == (6, 8 * 36)
+    assert InductorKernels._layout(x) == (25, 8, 36)
+    assert InductorKernels._layout(x[12:25]) == (13, 8, 36)  # no copy for a segment either
+    assert InductorKernels._layout(x.contiguous()[3:9]) == (6, 8 * 36)
 
 
 def test_split_cuts_long_segments_into_near_equal_parts():
-    from fullspike.functional.fused import _split
+    from fullspike.engine.driver import _split
 
     assert _split([(0, 25)], 16) == [(0, 12), (12, 25)]
     assert _split([(0, 64)], 16) == [(0, 16), (16, 32), (32, 48), (48, 64)]
@@ -262,27 +293,27 @@ def test_split_cuts_long_segments_into_near_equal_parts():
 
 
 @pytest.mark.slow
-def test_compiled_reads_a_time_transposed_input():
+def test_inductor_reads_a_time_transposed_input():
     # BNTT hands its neurons [T, B, ...] views of a contiguous [B, T, ...] tensor
-    if backends.compiled_unavailable("cpu"):
-        pytest.skip(f"torch.compile cannot run here: {backends.compiled_unavailable('cpu')}")
+    if backends.inductor_unavailable("cpu"):
+        pytest.skip(f"torch.compile cannot run here: {backends.inductor_unavailable('cpu')}")
     x = sample(T=4, shape=(6, 3, 5, 5), dtype=torch.float32).transpose(0, 1).contiguous().transpose(0, 1)
     assert not x.is_contiguous()
-    assert_same("compiled", x, "leaky", tol=1e-5, v_reset=None, detach_reset=True, strict=True,
+    assert_same("inductor", x, "leaky", tol=1e-5, v_reset=None, detach_reset=True, strict=True,
                 surrogate=Triangle())
 
 
 @pytest.mark.slow
-def test_compiled_runs_an_untraceable_surrogate_uncompiled_with_a_warning():
-    if backends.compiled_unavailable("cpu"):
-        pytest.skip(f"torch.compile cannot run here: {backends.compiled_unavailable('cpu')}")
+def test_inductor_runs_an_untraceable_surrogate_uncompiled_with_a_warning():
+    if backends.inductor_unavailable("cpu"):
+        pytest.skip(f"torch.compile cannot run here: {backends.inductor_unavailable('cpu')}")
 
     class Branchy(Surrogate):  # data-dependent Python control flow: no full graph
         def grad(self, x):
             return torch.sigmoid(x) if float(x.sum()) > 0 else torch.zeros_like(x)
 
     with pytest.warns(RuntimeWarning, match="running it uncompiled"):
-        assert_same("compiled", sample(), "lif", surrogate=Branchy())
+        assert_same("inductor", sample(), "lif", surrogate=Branchy())
 
 
 TRITON_SCRIPT = textwrap.dedent("""
@@ -296,6 +327,8 @@ TRITON_SCRIPT = textwrap.dedent("""
         assert_same("triton", sample(T=5, dtype=torch.float32), kind, tol=1e-5, v_reset=vr,
                     detach_reset=det, strict=strict, surrogate=surr)
     assert_same("triton", sample(T=7, dtype=torch.float32), "plif", tol=1e-5, checkpoint=3)
+    from triton_user_surrogate import Parabola
+    assert_same("triton", sample(T=5, dtype=torch.float32), "lif", tol=1e-5, surrogate=Parabola())
     print("ok")
 """)
 
@@ -312,7 +345,7 @@ def test_triton_kernels_in_the_triton_interpreter():
 
 @pytest.mark.gpu
 @needs_cuda
-@pytest.mark.parametrize("backend", ["triton", "compiled", "bptt"])
+@pytest.mark.parametrize("backend", ["triton", "inductor", "loop"])
 @pytest.mark.parametrize("kind,v_reset,detach", [("lif", 0.0, False), ("plif", 0.0, True),
                                                   ("leaky", None, True), ("if", None, False)])
 def test_gpu_backends_match_eager(backend, kind, v_reset, detach):

@@ -2,11 +2,13 @@
 
 One program owns ``BLOCK`` neurons and walks the time loop in registers: forward reads ``x`` and
 writes spikes and ``h`` (saved for backward, as the input dtype); backward walks time in reverse
-(see :mod:`.fused` for the equations). Built-in surrogates only (sigmoid, atan, triangle, as
-their exact classes); anything else goes through ``"compiled"`` or ``"bptt"``. Floating-point
-contraction is switched off so ``h`` rounds exactly as the eager reference's separate ops do.
+(see :mod:`.driver` for the equations). The surrogate's gradient is the ``triton.jit`` function
+its :meth:`~fullspike.surrogate.Surrogate.triton_grad` returns, passed to the kernel as a
+compile-time argument; a surrogate without one cannot run here (``auto`` takes another
+backend for it). Floating-point contraction is switched off so ``h`` rounds exactly as the
+eager reference's separate ops do.
 
-Importing this module needs :mod:`triton`; :func:`available` says whether it can run here.
+Importing this module needs :mod:`triton`.
 """
 from __future__ import annotations
 
@@ -16,41 +18,15 @@ import torch
 import triton
 import triton.language as tl
 
-from ..surrogate import ATan, Sigmoid, Surrogate, Triangle
-from .fused import Kernels, NeuronSpec
+from ..functional.spec import NeuronSpec
+from .driver import Kernels
 
 BLOCK = 1024
-_SIGMOID, _ATAN, _TRIANGLE = 0, 1, 2
 
 
-def surrogate_code(surrogate: Surrogate):
-    """``(id, p1, p2)`` for a built-in surrogate, or None for one the kernels do not know."""
-    kind = type(surrogate)
-    if kind is Sigmoid:
-        return _SIGMOID, surrogate.alpha, 0.0
-    if kind is ATan:
-        return _ATAN, surrogate.alpha, 0.0
-    if kind is Triangle:
-        return _TRIANGLE, surrogate.gamma, surrogate.width
-    return None
-
-
-def available() -> bool:
-    """True when Triton can launch here (a CUDA device, or the Triton CPU interpreter)."""
-    return torch.cuda.is_available() or os.environ.get("TRITON_INTERPRET") == "1"
-
-
-@triton.jit
-def _surrogate_grad(u, SURR: tl.constexpr, p1, p2):
-    if SURR == 0:
-        s = tl.sigmoid(p1 * u)
-        g = p1 * s * (1.0 - s)
-    elif SURR == 1:
-        z = 1.5707963267948966 * p1 * u
-        g = p1 / 2.0 / (1.0 + z * z)
-    else:
-        g = p1 * tl.maximum(1.0 - tl.abs(u / p2), 0.0)
-    return g
+def interpreted() -> bool:
+    """True when Triton runs its kernels in the CPU interpreter (``TRITON_INTERPRET=1``)."""
+    return os.environ.get("TRITON_INTERPRET") == "1"
 
 
 @triton.jit
@@ -102,7 +78,7 @@ def _forward_kernel(x_ptr, v_ptr, coef_ptr, s_ptr, h_ptr, vs_ptr, vlast_ptr, T, 
 def _backward_kernel(gs_ptr, gs_st, gs_sn, gv_ptr, gv_st, gv_sn, h_ptr, x_ptr, v0_ptr, carry_ptr,
                      coef_ptr, gx_ptr, carry_out_ptr, acc_ptr, T, N, th, vr, p1, p2,
                      STRICT: tl.constexpr, SOFT: tl.constexpr, DETACH: tl.constexpr,
-                     SURR: tl.constexpr, HAS_GS: tl.constexpr, HAS_GV: tl.constexpr,
+                     SURROGATE: tl.constexpr, HAS_GS: tl.constexpr, HAS_GV: tl.constexpr,
                      HAS_CARRY: tl.constexpr, HAS_V0: tl.constexpr, NEED_A: tl.constexpr,
                      NEED_B: tl.constexpr, NEED_C: tl.constexpr, BLOCK: tl.constexpr):
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
@@ -119,7 +95,7 @@ def _backward_kernel(gs_ptr, gs_st, gs_sn, gv_ptr, gv_st, gv_sn, h_ptr, x_ptr, v
     for i in range(T):
         t = tl.cast(T - 1 - i, tl.int64)
         h = tl.load(h_ptr + t * N + offs, mask=mask, other=0.0).to(tl.float32)
-        sg = _surrogate_grad(h - th, SURR, p1, p2)
+        sg = SURROGATE(h - th, p1, p2)
         gv = carry
         if HAS_GV:
             gv += tl.load(gv_ptr + t * gv_st + offs * gv_sn, mask=mask, other=0.0).to(tl.float32)
@@ -169,7 +145,7 @@ def _coefficients(x: torch.Tensor, a, b, c) -> torch.Tensor:
 
 def _launch(kernel, N: int, *args, **kwargs):
     # no fused multiply-add: h must round like the eager reference's separate multiply and add
-    options = {} if os.environ.get("TRITON_INTERPRET") == "1" else {"enable_fp_fusion": False}
+    options = {} if interpreted() else {"enable_fp_fusion": False}
     kernel[(triton.cdiv(N, BLOCK),)](*args, **kwargs, BLOCK=BLOCK, **options)
 
 
@@ -202,10 +178,7 @@ class TritonKernels(Kernels):
         K, shape = h.shape[0], h.shape
         hf = h.reshape(K, -1).contiguous()
         N = hf.shape[1]
-        code = surrogate_code(spec.surrogate)
-        if code is None:
-            raise TypeError(f"the triton backend has no kernel for surrogate {spec.surrogate!r}")
-        surr, p1, p2 = code
+        grad_fn, p1, p2 = spec.surrogate.triton_grad()
 
         def seq(t):  # [K, N] view with strides (expanded gradients stay unmaterialised)
             if t is None:
@@ -226,7 +199,7 @@ class TritonKernels(Kernels):
                 _coefficients(h, a, b, c), g_x, carry_out, acc, K, N,
                 spec.v_threshold, spec.v_init, float(p1), float(p2),
                 STRICT=spec.strict, SOFT=spec.v_reset is None, DETACH=spec.detach_reset,
-                SURR=surr, HAS_GS=g_s is not None, HAS_GV=g_v is not None,
+                SURROGATE=grad_fn, HAS_GS=g_s is not None, HAS_GV=g_v is not None,
                 HAS_CARRY=carry is not None, HAS_V0=v0 is not None, NEED_A=need_a, NEED_B=need_b, NEED_C=need_c)
         accs = [acc[i * N:(i + 1) * N].view(shape[1:]) if need else None
                 for i, need in enumerate((need_a, need_b, need_c))]

@@ -1,10 +1,10 @@
-"""``backend="compiled"``: the segment kernels of :mod:`.fused`, fused by :func:`torch.compile`.
+"""``backend="inductor"``: the loop backend's segment kernels fused by :func:`torch.compile` (Inductor).
 
 Inductor turns the time loop (unrolled) into one pass over the neurons: C++/OpenMP with vector
 instructions on CPU, Triton on CUDA. Forward reads ``x`` and writes the spikes; backward
 recomputes ``h`` in registers and writes the input gradient, so nothing but the input is saved
-between the two. The loops are the same Python functions as the ``"bptt"`` backend
-(:func:`~.fused.forward_loop`, :func:`~.fused.backward_loop`), so any surrogate whose ``grad``
+between the two. The loops are the same Python functions as the ``"loop"`` backend
+(:func:`~.loop.forward_loop`, :func:`~.loop.backward_loop`), so any surrogate whose ``grad``
 is written in torch ops compiles too.
 
 Each variant (neuron settings, segment length, dtype, which gradients) is compiled once per
@@ -21,7 +21,9 @@ from typing import Callable
 
 import torch
 
-from .fused import Kernels, NeuronSpec, backward_loop, forward_loop
+from ..functional.spec import NeuronSpec
+from .driver import Kernels
+from .loop import backward_loop, forward_loop
 
 _ids = itertools.count()
 # Inductor fuses at most ``max_fusion_size`` nodes into one kernel (64 by default); an unrolled
@@ -61,20 +63,15 @@ def _backward_variant(spec: NeuronSpec, has_gs: bool, has_gv: bool, has_carry: b
     return sf_neuron_backward
 
 
-class CompiledKernels(Kernels):
+class InductorKernels(Kernels):
     """Segment kernels compiled with :func:`torch.compile` (Inductor), cached per variant."""
 
-    name = "compiled"
+    name = "inductor"
     recompute = True
     max_steps = MAX_STEPS
 
     def __init__(self) -> None:
-        self._cache: dict = {}
-        self._compiled_for: set = set()  # (spec, variant) pairs with a compiled forward
-
-    def ready(self, x: torch.Tensor, spec: NeuronSpec) -> bool:
-        """Whether a forward kernel for this neuron and input kind is already compiled."""
-        return (spec, self._variant(x)) in self._compiled_for
+        self._cache: dict = {}  # variant key -> kernel (compiled once per process)
 
     def _get(self, key: tuple, make: Callable[[], Callable]) -> Callable:
         fn = self._cache.get(key)
@@ -135,7 +132,6 @@ class CompiledKernels(Kernels):
         shape, layout, variant = x.shape, self._layout(x), self._variant(x)
         fn = self._get(("fwd", spec, keep_v, v is None, len(layout), variant),
                        lambda: _forward_variant(spec, keep_v))
-        self._compiled_for.add((spec, variant))
         (xs,), (vs0,) = self._views(layout, [x], [v])
         spikes, vs, v_last = fn(xs, vs0, *self._scalars(x, a, b, c))
         return (spikes.reshape(shape), None, None if vs is None else vs.reshape(shape),

@@ -1,4 +1,5 @@
-"""Element-wise connect functions ``g(O, S')`` joining a residual branch to its shortcut.
+"""Element-wise connect functions ``g(O, S')`` joining a residual branch to its shortcut (SEW
+ResNet's ADD and the full-spike functions DST needs).
 
 ``O`` is the branch output (spikes of the block's last neuron) and ``S'`` the shortcut spikes,
 both ``[T, B, ...]`` of the same shape (docs/methods.md, "DST"):
@@ -22,36 +23,43 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ..errors import ConfigError, FullspikeError
+from ..errors import FullspikeError
+from ..registry import Registry
 
 ConnectFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+#: connect functions ``g(O, S')`` by name, case-insensitive
+CONNECTS: Registry[ConnectFn] = Registry("connect function", lowercase=True)
 
 
 class SpikeValueError(FullspikeError, ValueError):
     """A tensor that must hold binary spikes holds other values."""
 
 
+@CONNECTS.register("add")
 def _add(o: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     return o + s
 
 
+@CONNECTS.register("and")
 def _and(o: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     return o * s
 
 
+@CONNECTS.register("iand")
 def _iand(o: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     return s * (1.0 - o)
 
 
+@CONNECTS.register("or")
 def _or(o: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     return o + s - o * s
 
 
+@CONNECTS.register("xor")
 def _xor(o: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     return o + s - 2.0 * o * s
 
 
-CONNECTS: dict[str, ConnectFn] = {"add": _add, "and": _and, "iand": _iand, "or": _or, "xor": _xor}
 #: connect functions whose output is binary when both inputs are (everything but ADD)
 FULL_SPIKE = ("and", "iand", "or", "xor")
 
@@ -70,8 +78,7 @@ def check_binary(x: torch.Tensor, what: str = "tensor") -> None:
 def connect_name(name: str) -> str:
     """Normalise and check a connect-function name (case-insensitive)."""
     key = str(name).lower()
-    if key not in CONNECTS:
-        raise ConfigError(f"unknown connect function '{name}'; choose one of {list(CONNECTS)}")
+    CONNECTS.get(key)  # unknown names: one RegistryError line with the closest names
     return key
 
 
@@ -82,7 +89,7 @@ def connect(name: str, validate: bool = False) -> ConnectFn:
     spikes and raises :class:`SpikeValueError` otherwise.
     """
     key = connect_name(name)
-    fn = CONNECTS[key]
+    fn = CONNECTS.get(key)
     if not validate:
         return fn
 
@@ -112,7 +119,7 @@ class Connect(nn.Module):
     def forward(self, o: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         if self.validate:
             return connect(self.name, validate=True)(o, s)
-        return CONNECTS[self.name](o, s)
+        return CONNECTS.get(self.name)(o, s)
 
     def extra_repr(self) -> str:
         return self.name + (", validate=True" if self.validate else "")

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from fullspike.dst import CONNECTS, FULL_SPIKE, Connect, SpikeValueError, check_binary, connect
+from fullspike.nn import CONNECTS, FULL_SPIKE, Connect, SpikeValueError, check_binary, connect
 from fullspike.errors import ConfigError
 
 O = torch.tensor([0.0, 0.0, 1.0, 1.0])
@@ -24,7 +24,7 @@ def test_truth_tables(name):
 
 
 def test_every_connect_has_a_truth_table_and_full_spike_excludes_add():
-    assert set(CONNECTS) == set(TRUTH)
+    assert set(CONNECTS.names()) == set(TRUTH)
     assert set(FULL_SPIKE) == set(TRUTH) - {"add"}
     assert Connect("iand").full_spike and not Connect("add").full_spike
 

@@ -1,0 +1,161 @@
+"""One autograd node per neuron sequence: forward without a graph, backward through time by hand.
+
+The eager reference (:func:`fullspike.functional.neuron.neuron_sequence` with
+``backend="eager"``) records about a dozen autograd nodes and saved tensors per time step. Here
+the whole sequence is a single :class:`torch.autograd.Function`:
+
+* forward runs the recurrence without a graph and saves only the charged membrane ``h_t``
+  (one value per neuron and step; spikes and post-reset membranes are recomputed from it),
+  plus the input ``x`` when the input scale needs a gradient. Kernels that recompute ``h``
+  (``Kernels.recompute``: the Inductor ones, which do it in registers) save only the input;
+* backward runs the reverse-time recurrence (docs/methods.md, "Neurons", ``dv = dL/dv_t``)::
+
+      g_h[t]  = g_s[t] * sg(h_t - v_th) + (g_v[t] + dv) * dv_t/dh_t
+      g_x[t]  = scale * g_h[t]
+      dv      = decay * g_h[t]                       (carried to step t - 1)
+      dv_t/dh_t = 1 - v_th * sg   (soft)    (1 - s_t) + (v_reset - h_t) * sg   (hard)
+                  with the ``sg`` terms dropped when the reset is detached
+
+  and the gradients of tensor ``decay``/``scale``/``bias`` (PLIF) are the sums over time and
+  neurons of ``g_h * v_{t-1}``, ``g_h * x_t`` and ``g_h``;
+* ``checkpoint``: save the input and the membrane every ``k`` steps instead of ``h``; backward
+  recomputes ``h`` one segment at a time (one more forward; peak extra memory ``k`` steps).
+
+The step kernels come from a :class:`Kernels` object, so the same driver serves every fused
+backend: plain torch ops (``"loop"``, :mod:`.loop`), their :func:`torch.compile` form
+(``"inductor"``, :mod:`.inductor`) and hand-written Triton kernels (``"triton"``,
+:mod:`.triton_kernels`). Spikes are bit-identical to the eager reference in float32/float64:
+the charge is computed with the same operations in the same order.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional, Union
+
+import torch
+
+from ..functional.spec import NeuronSpec
+
+Scalar = Union[float, torch.Tensor]
+
+
+class Kernels:
+    """The segment kernels one backend provides (subclasses: :class:`~.loop.LoopKernels`, ...).
+
+    ``forward(x, v, a, b, c, spec, keep_h, keep_v) -> (spikes, h, v or None, v_last)`` and
+    ``backward(g_s, g_v, h, x, v0, carry, a, b, c, spec, need_a, need_b, need_c) ->
+    (g_x, carry_out, acc_a, acc_b, acc_c)`` walk one segment ``[K, ...]`` of time; their
+    arguments are those of :func:`~.loop.forward_loop` / :func:`~.loop.backward_loop`.
+    ``recompute``: forward saves the input instead of ``h`` and backward recomputes ``h`` (a
+    fused kernel does that in registers, so it costs no memory and little time). ``max_steps``:
+    the longest segment one kernel call should walk (None: any); longer sequences are cut into
+    near-equal segments, chained through the membrane (forward) and dL/dv (backward).
+    """
+
+    name: str = ""
+    recompute = False
+    max_steps: Optional[int] = None
+
+    def forward(self, x, v, a, b, c, spec: NeuronSpec, keep_h: bool, keep_v: bool):
+        raise NotImplementedError
+
+    def backward(self, g_s, g_v, h, x, v0, carry, a, b, c, spec: NeuronSpec,
+                 need_a: bool, need_b: bool, need_c: bool):
+        raise NotImplementedError
+
+
+def _segments(T: int, checkpoint: Union[bool, int]) -> list[tuple[int, int]]:
+    """``[start, stop)`` time ranges: one for the whole sequence, or checkpoint segments."""
+    if not checkpoint:
+        return [(0, T)]
+    k = max(1, math.ceil(math.sqrt(T))) if checkpoint is True else int(checkpoint)
+    return [(s, min(s + k, T)) for s in range(0, T, k)]
+
+
+def _split(segments: list[tuple[int, int]], max_steps: Optional[int]) -> list[tuple[int, int]]:
+    """``segments`` with each one longer than ``max_steps`` cut into near-equal parts."""
+    if not max_steps:
+        return segments
+    out = []
+    for s0, s1 in segments:
+        n = -(-(s1 - s0) // max_steps)
+        bounds = [s0 + (s1 - s0) * i // n for i in range(n + 1)]
+        out += list(zip(bounds[:-1], bounds[1:]))
+    return out
+
+
+def _reduce(acc: Optional[torch.Tensor], like: Scalar) -> Optional[torch.Tensor]:
+    """Sum per-neuron accumulations down to a coefficient tensor's shape and dtype."""
+    if acc is None or not isinstance(like, torch.Tensor):
+        return None
+    return acc.sum_to_size(like.shape).to(like.dtype) if like.dim() else acc.sum().to(like.dtype)
+
+
+class _SequenceNode(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, a, b, c, kernels: Kernels, spec: NeuronSpec, checkpoint, return_membrane):
+        need_x, need_a, need_b, need_c = ctx.needs_input_grad[:4]
+        training = any((need_x, need_a, need_b, need_c))
+        segments = _split(_segments(x.shape[0], checkpoint) if training else [(0, x.shape[0])],
+                          kernels.max_steps)
+        save_h = training and not (checkpoint or kernels.recompute)
+        v = None  # at rest
+        spikes, hs, vs, starts = [], [], [], []
+        for s0, s1 in segments:
+            starts.append(v)
+            s, h, vm, v = kernels.forward(x[s0:s1], v, a, b, c, spec, save_h, return_membrane)
+            spikes.append(s)
+            hs.append(h)
+            vs.append(vm)
+        ctx.set_materialize_grads(False)
+        ctx.kernels, ctx.spec, ctx.segments = kernels, spec, segments
+        ctx.coeffs = (a, b, c)
+        if training:
+            save_x = not save_h or need_b
+            h = hs[0] if save_h else None  # a [T, ...] tensor or a list of steps
+            ctx.h_is_list = isinstance(h, list)
+            coefs = [t for t in (a, b, c) if isinstance(t, torch.Tensor)]
+            ctx.n_coefs = len(coefs)
+            ctx.save_for_backward(x if save_x else None,
+                                  torch.stack(starts[1:]) if len(starts) > 1 else None,
+                                  *coefs, *(h if ctx.h_is_list else [] if h is None else [h]))
+        out = spikes[0] if len(spikes) == 1 else torch.cat(spikes)
+        if not return_membrane:
+            return out
+        return out, (vs[0] if len(vs) == 1 else torch.cat(vs))
+
+    @staticmethod
+    def backward(ctx, g_s, g_v=None):
+        x, starts, *rest = ctx.saved_tensors
+        it, h = iter(rest[:ctx.n_coefs]), rest[ctx.n_coefs:]
+        h = (list(h) if ctx.h_is_list else h[0]) if h else None
+        a, b, c = (next(it) if isinstance(t, torch.Tensor) else t for t in ctx.coeffs)
+        need_x, need_a, need_b, need_c = ctx.needs_input_grad[:4]
+        g_x = [None] * len(ctx.segments)
+        totals = [None, None, None]
+        carry = None
+        with torch.no_grad():
+            for i in range(len(ctx.segments) - 1, -1, -1):
+                s0, s1 = ctx.segments[i]
+                gx, carry, *accs = ctx.kernels.backward(
+                    None if g_s is None else g_s[s0:s1], None if g_v is None else g_v[s0:s1],
+                    None if h is None else h[s0:s1], None if x is None else x[s0:s1],
+                    None if i == 0 else starts[i - 1], carry, a, b, c, ctx.spec,
+                    need_a, need_b, need_c)
+                g_x[i] = gx
+                totals = [acc if tot is None else (tot if acc is None else tot + acc)
+                          for tot, acc in zip(totals, accs)]
+        grad_x = (g_x[0] if len(g_x) == 1 else torch.cat(g_x)) if need_x else None
+        ga, gb, gc = (_reduce(acc, coef) for acc, coef in zip(totals, (a, b, c)))
+        return grad_x, ga, gb, gc, None, None, None, None
+
+
+def run_sequence(x: torch.Tensor, a: Scalar, b: Scalar, c: Scalar, spec: NeuronSpec,
+                 kernels: Kernels, checkpoint: Union[bool, int] = False,
+                 return_membrane: bool = False):
+    """Run the neuron over ``x: [T, ...]`` as one autograd node with ``kernels``.
+
+    ``a``/``b``/``c``: decay, input scale, bias (Python numbers or tensors broadcastable to
+    ``x.shape[1:]``). Returns spikes ``[T, ...]``, or ``(spikes, v)`` with ``return_membrane``.
+    """
+    return _SequenceNode.apply(x, a, b, c, kernels, spec, checkpoint, return_membrane)

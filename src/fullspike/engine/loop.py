@@ -1,0 +1,126 @@
+"""The ``"loop"`` backend: the neuron recurrence and its reverse-time gradient as plain torch ops.
+
+:func:`forward_loop` / :func:`backward_loop` walk one segment of time step by step
+(docs/methods.md, "Neurons"; the backward equations are in :mod:`.driver`). They run on any
+device, dtype and surrogate, and they are also the functions the ``"inductor"`` backend
+compiles (:mod:`.inductor`).
+"""
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import torch
+
+from ..functional.spec import NeuronSpec, fire, reset
+from .driver import Kernels
+
+Scalar = Union[float, torch.Tensor]
+
+
+def _is_number(c: Scalar, value: float) -> bool:
+    return not isinstance(c, torch.Tensor) and float(c) == value
+
+
+def charge_loop(x: torch.Tensor, v: Optional[torch.Tensor], a: Scalar, b: Scalar, c: Scalar,
+                spec: NeuronSpec, keep_h: bool = True, keep_v: bool = False):
+    """The recurrence over ``x: [K, ...]`` from the membrane ``v: [...]`` (None: at rest,
+    ``spec.v_init``), with plain tensor ops.
+
+    Returns per-step lists ``(h, spike masks, v)`` (``h``/``v`` empty unless kept) and the last
+    membrane. ``h = (a * v + b * x_t) + c`` exactly as the eager reference computes it;
+    multiplications by a Python 1.0 and additions of a Python 0.0 are skipped (they are exact).
+    """
+    bx = x if _is_number(b, 1.0) else b * x
+    skip_a, skip_c = _is_number(a, 1.0), _is_number(c, 0.0)
+    if v is None and spec.v_init != 0.0:
+        v = torch.full_like(x[0], spec.v_init)
+    hs, masks, vs = [], [], []
+    for t in range(x.shape[0]):
+        if v is None:  # at rest at 0: the decay term is exactly zero
+            h = bx[t]
+        else:
+            h = (v if skip_a else a * v) + bx[t]
+        if not skip_c:
+            h = h + c
+        m = fire(h, spec)
+        v = reset(h, m, spec)
+        if keep_h:
+            hs.append(h)
+        masks.append(m)
+        if keep_v:
+            vs.append(v)
+    return hs, masks, vs, v
+
+
+def forward_loop(x: torch.Tensor, v: Optional[torch.Tensor], a: Scalar, b: Scalar, c: Scalar,
+                 spec: NeuronSpec, keep_h: bool, keep_v: bool):
+    """Forward over one segment: ``(spikes [K, ...] in x.dtype, h, v or None, v_last)``.
+
+    ``h`` is the list of per-step charged membranes (None unless ``keep_h``): saving them
+    unstacked keeps every allocation one step large, which is markedly faster on CPUs where
+    large fresh allocations page-fault.
+    """
+    hs, masks, vs, v = charge_loop(x, v, a, b, c, spec, keep_h, keep_v)
+    # converting per step lets a compiled kernel write the spikes directly (4x faster on CPU)
+    spikes = torch.stack([m.to(x.dtype) for m in masks])
+    return spikes, (hs if keep_h else None), (torch.stack(vs) if keep_v else None), v
+
+
+def backward_loop(g_s: Optional[torch.Tensor], g_v: Optional[torch.Tensor],
+                  h: Optional[torch.Tensor], x: Optional[torch.Tensor], v0: Optional[torch.Tensor],
+                  carry: Optional[torch.Tensor], a: Scalar, b: Scalar, c: Scalar,
+                  spec: NeuronSpec, need_a: bool, need_b: bool, need_c: bool):
+    """Reverse-time recurrence over one segment (see the module docstring).
+
+    ``g_s``/``g_v``: gradients of the spikes / membranes ``[K, ...]`` (None: zero); ``h``: the
+    segment's charged membranes, or None to recompute them from its input ``x`` (also read
+    when ``need_b``); ``v0``: membrane before the segment (None: at rest); ``carry``: dL/dv at
+    the segment's last step from later steps (None: 0).
+    Returns ``(g_x, carry_out, acc_a, acc_b, acc_c)``: the input gradient, dL/dv before the
+    segment, and per-neuron sums over the segment for the coefficient gradients (or None).
+
+    ``h`` may be a ``[K, ...]`` tensor or a list of per-step tensors.
+    """
+    th, vr = spec.v_threshold, spec.v_reset
+    if h is None:
+        h = charge_loop(x, v0, a, b, c, spec)[0]
+    skip_a, skip_b = _is_number(a, 1.0), _is_number(b, 1.0)
+    acc_a = acc_b = acc_c = None
+    g_x = [None] * len(h)
+    for t in range(len(h) - 1, -1, -1):
+        ht = h[t]
+        sg = spec.surrogate.grad(ht - th)
+        gh = None if g_s is None else g_s[t] * sg
+        gv = carry if g_v is None else (g_v[t] if carry is None else carry + g_v[t])
+        if gv is not None:
+            if vr is None:
+                term = gv if spec.detach_reset else gv * (1.0 - th * sg)
+            else:
+                keep = (~fire(ht, spec)).to(ht.dtype)
+                term = gv * (keep if spec.detach_reset else keep + (vr - ht) * sg)
+            gh = term if gh is None else gh + term
+        if gh is None:
+            gh = torch.zeros_like(ht)
+        g_x[t] = gh if skip_b else b * gh  # per step, so a compiled kernel writes g_x directly
+        if need_a and (t > 0 or v0 is not None or spec.v_init != 0.0):
+            v_prev = (spec.v_init if v0 is None else v0) if t == 0 else reset(h[t - 1], fire(h[t - 1], spec), spec)
+            acc_a = gh * v_prev if acc_a is None else acc_a + gh * v_prev
+        if need_b:
+            acc_b = gh * x[t] if acc_b is None else acc_b + gh * x[t]
+        if need_c:
+            acc_c = gh if acc_c is None else acc_c + gh
+        carry = gh if skip_a else a * gh
+    return torch.stack(g_x), carry, acc_a, acc_b, acc_c
+
+
+
+class LoopKernels(Kernels):
+    """Segment kernels in plain torch ops (``backend="loop"``); saves ``h`` for backward."""
+
+    name = "loop"
+
+    def forward(self, x, v, a, b, c, spec, keep_h, keep_v):
+        return forward_loop(x, v, a, b, c, spec, keep_h, keep_v)
+
+    def backward(self, g_s, g_v, h, x, v0, carry, a, b, c, spec, need_a, need_b, need_c):
+        return backward_loop(g_s, g_v, h, x, v0, carry, a, b, c, spec, need_a, need_b, need_c)

@@ -1,0 +1,89 @@
+"""One registry mechanism for everything configs name: unknown names are one RegistryError line
+(a ConfigError and a KeyError) with the closest names suggested; bad arguments likewise."""
+import pytest
+import torch
+
+from fullspike import nn as snn
+from fullspike.engine import KERNELS, check_backend
+from fullspike.errors import ConfigError, RegistryError
+from fullspike.models.dvs_resnet import ACCUM_POOLS
+from fullspike.registry import Registry
+from fullspike.surrogate import ATan, make_surrogate
+
+
+@pytest.mark.parametrize("lookup,message", [
+    (lambda: snn.make_neuron("lifx"), "unknown neuron 'lifx'; did you mean 'lif'"),
+    (lambda: snn.make_encoder("rates", 4), "unknown encoding 'rates'; did you mean 'rate'"),
+    (lambda: snn.make_norm("bnt", 4, 2), "unknown norm 'bnt'; did you mean 'bntt'"),
+    (lambda: snn.connect("iandd"), "unknown connect function 'iandd'; did you mean 'iand'"),
+    (lambda: ACCUM_POOLS.get("mx"), "unknown accum_pool 'mx'; did you mean 'max'"),
+    (lambda: KERNELS.get("loops"), "unknown neuron backend 'loops'; did you mean 'loop'"),
+    (lambda: make_surrogate("sigmod"), "unknown surrogate 'sigmod'; did you mean 'sigmoid'"),
+])
+def test_unknown_names_suggest_the_closest(lookup, message):
+    with pytest.raises(RegistryError) as err:
+        lookup()
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+    assert isinstance(err.value, ConfigError) and isinstance(err.value, KeyError)
+
+
+def test_backend_names_fail_as_config_errors():
+    with pytest.raises(ConfigError, match=r"unknown neuron backend 'bptt' \(now called 'loop'\); choose one of auto, eager"):
+        check_backend("bptt")
+    with pytest.raises(ConfigError, match="unknown neuron backend 'inductr'; did you mean 'inductor'"):
+        check_backend("inductr")
+
+
+def test_create_takes_names_and_mappings_and_checks_arguments():
+    reg = Registry("widget")
+
+    @reg.register("box")
+    def box(size: int = 1, color: str = "red"):
+        return size, color
+
+    assert reg.create("box") == (1, "red")
+    assert reg.create({"name": "box", "size": 3}, color="blue") == (3, "blue")
+    assert "box" in reg and "Box" not in reg and reg.names("b*") == ["box"]
+    with pytest.raises(RegistryError, match=r"widget 'box' has no argument\(s\) \['colour'\]; it accepts \['color', 'size'\]"):
+        reg.create("box", colour="blue")
+    with pytest.raises(RegistryError, match="a widget must be a name or a mapping with a 'name' key"):
+        reg.create({"size": 3})
+    with pytest.raises(RegistryError, match="registered twice"):
+        reg.register("box")(box)
+
+
+def test_case_insensitive_registries():
+    assert isinstance(snn.make_neuron("LIF"), snn.LIF)
+    assert snn.Connect("IAND").name == "iand"
+
+
+def test_surrogates_from_names_mappings_and_instances():
+    assert make_surrogate({"name": "atan", "alpha": 3.0}) == ATan(3.0)
+    instance = ATan(5.0)
+    assert make_surrogate(instance) is instance
+    with pytest.raises(ConfigError, match=r"surrogate 'atan' has no argument\(s\) \['beta'\]"):
+        make_surrogate("atan", beta=1.0)
+    with pytest.raises(ConfigError, match="keyword arguments only together with a surrogate name"):
+        make_surrogate(instance, alpha=1.0)
+
+
+def test_make_neuron_layers_defaults_mapping_and_keywords():
+    n = snn.make_neuron({"name": "lif", "tau": 4.0, "v_threshold": 0.7},
+                        defaults={"v_threshold": 1.0, "detach_reset": True, "surrogate": "atan"},
+                        v_reset=None)
+    assert (n.tau, n.v_threshold, n.detach_reset, n.v_reset) == (4.0, 0.7, True, None)
+    assert n.surrogate == ATan()
+    assert isinstance(snn.make_neuron("if", tau=3.0), snn.IF)  # tau is dropped for IF
+    with pytest.raises(ConfigError, match="cannot build neuron 'plif'.*leak"):
+        snn.make_neuron("plif", leak=0.5)
+
+
+def test_lif_refuses_tau_and_leak_together():
+    with pytest.raises(ConfigError, match=r"LIF takes tau .* or leak .*, not both; got tau=3.0 and leak=0.9") as err:
+        snn.LIF(tau=3.0, leak=0.9)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ConfigError, match="not both"):
+        snn.make_neuron({"name": "lif", "tau": 3.0}, leak=0.9)
+    assert snn.LIF(leak=0.9).tau is None and snn.LIF().tau == 2.0 and snn.LIF().leak is None
+    x = torch.rand(4, 2, 3) * 2
+    assert torch.equal(snn.LIF(leak=0.9)(x), snn.LIF(leak=0.9, tau=None)(x))
