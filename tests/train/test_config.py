@@ -215,9 +215,9 @@ def test_bad_dataset_options(overrides, line):
 
 def test_unknown_names_suggest_the_closest():
     assert error_of(["model.name=vgg9_bnt"]).startswith(
-        "config key 'model.name': unknown model 'vgg9_bnt'. Did you mean 'vgg9_bntt'")
+        "config key 'model.name': unknown model 'vgg9_bnt'; did you mean 'vgg9_bntt'")
     assert error_of(["data.name=digitz"]).startswith(
-        "config key 'data.name': unknown dataset 'digitz'. Did you mean 'digits'?")
+        "config key 'data.name': unknown dataset 'digitz'; did you mean 'digits'?")
 
 
 def test_yaml_errors_name_line_and_column(tmp_path):

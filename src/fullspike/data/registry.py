@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..errors import ConfigError
 from ..registry import Registry
 
-_DATASETS: Registry[Callable] = Registry("dataset")
+DATASETS: Registry[Callable] = Registry("dataset")
 
 
 @dataclass
@@ -36,23 +36,23 @@ class DatasetInfo:
 
 
 def register_dataset(name: str):
-    return _DATASETS.register(name)
+    return DATASETS.register(name)
 
 
 def list_datasets() -> list[str]:
     """Registered dataset names, sorted."""
-    return _DATASETS.names()
+    return DATASETS.names()
 
 
 def dataset_builder(name: str) -> Callable:
     """The builder function of a registered dataset (its signature lists the dataset's options)."""
-    return _DATASETS.get(name)
+    return DATASETS.get(name)
 
 
 def build_dataset(name: str, root: str | None, train: bool, augment: bool = False,
                   **options) -> tuple[Dataset, DatasetInfo]:
     """One split of a registered dataset; unknown options fail with one clear line."""
-    builder = _DATASETS.get(name)
+    builder = DATASETS.get(name)
     params = inspect.signature(builder).parameters
     unknown = sorted(set(options) - set(params) - {"root", "train", "augment"})
     if unknown:

@@ -103,13 +103,13 @@ class DataConfig(_Section):
     @field_validator("options")
     @classmethod
     def _check_options(cls, options: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        from ..data.registry import _DATASETS
+        from ..data.registry import DATASETS
 
         name = info.data.get("name")
         if name is None:  # the name itself failed validation; that error is reported
             return options
         try:
-            builder = _registered(_DATASETS, name, "data.name")
+            builder = _registered(DATASETS, name, "data.name")
             return check_arguments(builder, options, what=f"dataset '{name}'", key="data.options",
                                    noun="option", reserved=("root", "train", "augment"))
         except FullspikeError as e:
@@ -164,7 +164,7 @@ class Config(_Section):
     @field_validator("model")
     @classmethod
     def _check_model(cls, model: dict[str, Any]) -> dict[str, Any]:
-        from ..models.registry import _MODELS
+        from ..models.registry import MODELS
 
         name = model.get("name")
         if name is None:
@@ -173,7 +173,7 @@ class Config(_Section):
         try:
             if not isinstance(name, str):
                 raise ConfigError(f"config key 'model.name' must be a string, got {show(name)}")
-            factory = _registered(_MODELS, name, "model.name")
+            factory = _registered(MODELS, name, "model.name")
             kwargs = check_arguments(factory, {k: v for k, v in model.items() if k != "name"},
                                      what=f"model '{name}'", key="model")
         except FullspikeError as e:
