@@ -284,7 +284,8 @@ def infer_steps(model: nn.Module, x: torch.Tensor, T: int | None = None,
 @torch.no_grad()
 def count_synaptic_ops(model: nn.Module, inputs, *, e_ac_pj: float = 0.9, e_mac_pj: float = 4.6,
                        T: int | None = None, batch_size: int | None = None,
-                       max_batches: int | None = None, progress: bool = False) -> EnergyReport:
+                       max_batches: int | None = None, progress: bool = False,
+                       name: str | None = None) -> EnergyReport:
     """Count ACs and MACs of ``model`` on ``inputs``, per sample, all time steps included.
 
     Args:
@@ -297,6 +298,7 @@ def count_synaptic_ops(model: nn.Module, inputs, *, e_ac_pj: float = 0.9, e_mac_
             layers into steps.
         batch_size: samples per batch, when the input's layout does not tell it.
         max_batches: stop after this many batches of an iterable.
+        name: the model's name in the report (default: its class name).
     """
     was_training = model.training
     model.eval()
@@ -311,4 +313,4 @@ def count_synaptic_ops(model: nn.Module, inputs, *, e_ac_pj: float = 0.9, e_mac_
         model.train(was_training)
     if not counter.samples:
         raise ConfigError("count_synaptic_ops got no input batches")
-    return counter.report(e_ac_pj, e_mac_pj, getattr(model, "model_name", type(model).__name__))
+    return counter.report(e_ac_pj, e_mac_pj, name or type(model).__name__)

@@ -60,13 +60,15 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = True  # mixed precision (bf16 autocast) on CUDA; ignored on CPU
-    deterministic: bool = True  # deterministic algorithms (bit-exact runs on CPU for a seed)
-    tune_cpu_allocator: bool = True  # on CPU: keep freed memory for reuse (fullspike.cpu_allocator)
+    deterministic: bool = True  # `fullspike train` turns on torch's deterministic algorithms
+    tune_cpu_allocator: bool = True  # `fullspike train` on CPU: keep freed memory (fullspike.cpu_allocator)
     label_smoothing: float = 0.0
     grad_clip: float | None = None  # max global grad norm
     eval_every: int = 1  # validate every N epochs (when a validation split exists)
     tensorboard: bool = True
     progress: bool | None = None  # progress bars; None = only on a terminal
+    firing_rate_penalty: float = 0.0  # adds this x mean firing rate to the loss (FiringRateRegularizer)
+    surrogate_anneal: dict | None = None  # {start, end, param: alpha}: SurrogateAnnealing over the epochs
 
 
 @dataclass
