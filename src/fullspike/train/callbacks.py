@@ -17,7 +17,7 @@ import torch
 
 from ..errors import ConfigError
 from ..nn import SpikingNeuron
-from .checkpoint import atomic_save
+from .checkpoint import FORMAT, VERSION, atomic_save
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -131,9 +131,9 @@ class TensorBoardLogger(Callback):
 
 
 class Checkpoint(Callback):
-    """Writes the trainer's full state (:meth:`Trainer.state_dict`) plus ``metadata`` to ``path``
-    after every epoch, atomically; ``Trainer.load_state_dict(load_checkpoint(path))`` resumes it.
-    Sets ``trainer.last_checkpoint``."""
+    """Writes a fullspike checkpoint (format header, ``metadata``, :meth:`Trainer.state_dict`) to
+    ``path`` after every epoch, atomically; ``trainer.load_state_dict(load_checkpoint(path))``
+    resumes it. Sets ``trainer.last_checkpoint``."""
 
     def __init__(self, path: str | Path, metadata: dict | None = None) -> None:
         self.path = Path(path)
@@ -141,7 +141,10 @@ class Checkpoint(Callback):
 
     def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
         if trainer.is_main:
-            atomic_save({**self.metadata, **trainer.state_dict()}, self.path)
+            from .. import __version__
+
+            header = {"format": FORMAT, "version": VERSION, "fullspike": __version__}
+            atomic_save({**header, **self.metadata, **trainer.state_dict()}, self.path)
             trainer.last_checkpoint = self.path
 
 

@@ -16,14 +16,13 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from .. import __version__
 from ..data import make_loader
 from ..errors import CheckpointError, ConfigError, TrainingError
 from ..models.outputs import classification_loss
 from .builders import DataSplits, build_data, build_model, build_optimizer, build_scheduler, model_kwargs
 from .callbacks import (Checkpoint, FiringRateRegularizer, MetricsLogger, SurrogateAnnealing,
                         TensorBoardLogger)
-from .checkpoint import FORMAT, VERSION, load_checkpoint, load_model_state
+from .checkpoint import load_checkpoint, load_model_state
 from .config import Config, config_from_dict
 from .trainer import DivergenceError, Trainer, make_epoch_loader, resolve_device
 
@@ -174,8 +173,7 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False, overwrite: bool 
     eval_bs = cfg.data.eval_batch_size or cfg.data.batch_size
     val_loader = (make_loader(data.val, data.info, eval_bs, False, cfg.data.num_workers)
                   if data.val is not None else None)
-    metadata = {"format": FORMAT, "version": VERSION, "fullspike": __version__, "model_name": cfg.model_name,
-                "model_kwargs": model_kwargs(cfg, data.info), "config": cfg.to_dict()}
+    metadata = {"model_name": cfg.model_name, "model_kwargs": model_kwargs(cfg, data.info), "config": cfg.to_dict()}
     trainer = Trainer(
         model, functools.partial(classification_loss, label_smoothing=tc.label_smoothing), optimizer,
         train_loader, val_loader, callbacks=build_callbacks(cfg, out, metadata), scheduler=scheduler,
