@@ -11,8 +11,7 @@ from fullspike.cli import main
 from fullspike.train import build_eval_loader, evaluate, fit, load_config
 
 TINY = ["model.T=2", "model.width=4", "model.hidden=16", "model.encoding=direct", "train.epochs=1",
-        "train.tensorboard=false",
-        "data.batch_size=4"]
+        "train.tensorboard=false", "data.batch_size=4"]
 
 
 def _image_tree(root):
