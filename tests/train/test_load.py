@@ -70,3 +70,12 @@ def test_val_split_without_a_validation_fraction_is_one_line(run, capsys):
     assert main(["evaluate", "--checkpoint", str(run), "--split", "val"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "data.val_fraction" in err[0]
+
+
+def test_evaluation_commands_take_a_run_folder_and_write_into_it(run, capsys):
+    assert main(["energy", "--checkpoint", str(run), "--samples", "4"]) == 0
+    assert (run / "energy.json").is_file() and (run / "energy.png").is_file()
+    assert json.loads((run / "energy.json").read_text())["summary"]["model"] == "bntt_convnet"
+    assert main(["robustness", "--checkpoint", str(run), "--eps", "0", "--sigmas", "0.1", "--attacks", "gaussian",
+                 "--samples", "4"]) == 0
+    assert (run / "robustness.json").is_file()

@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from fullspike.cli import main
-from fullspike.errors import ConfigError
 from fullspike.train import build_data, build_optimizer, build_scheduler, fit, load_checkpoint, load_config
 from fullspike.train.builders import lr_factor
 

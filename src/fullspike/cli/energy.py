@@ -55,6 +55,7 @@ def open_model(config: str | None, checkpoint: str | None, overrides: list[str],
 def run(args: argparse.Namespace) -> int:
     from ..dst import has_aap, remove_aap
     from ..energy import count_synaptic_ops, estimate_bn_stats, fold_bn
+    from ..train.load import checkpoint_file
 
     cfg, model, device, loader = open_model(args.config, args.checkpoint, args.overrides, args.split,
                                             args.batch_size)
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                                 max_batches=math.ceil(args.samples / loader.batch_size), progress=True,
                                 name=cfg.model_name + (" (FSNN)" if args.fsnn else ""))
     print(report.table())
-    out = Path(args.out) if args.out else (Path(args.checkpoint).parent if args.checkpoint
+    out = Path(args.out) if args.out else (checkpoint_file(args.checkpoint).parent if args.checkpoint
                                            else Path("runs") / cfg.name)
     print(f"wrote {report.save_json(out / 'energy.json')} and {report.plot(out / 'energy.png')}")
     return 0

@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from .. import load
     from ..errors import ConfigError
     from ..train import build_eval_loader, resolve_device
+    from ..train.load import checkpoint_file
 
     if (args.mean is None) != (args.std is None):
         raise ConfigError("give both --mean and --std, or neither")
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             max_batches=math.ceil(args.samples / bs), seed=args.seed, progress=True)
     table = robustness_table(results)
     print(table)
-    out = Path(args.out) if args.out else Path(args.checkpoint).parent
+    out = Path(args.out) if args.out else checkpoint_file(args.checkpoint).parent
     out.mkdir(parents=True, exist_ok=True)
     (out / "robustness.md").write_text(table + "\n")
     (out / "robustness.json").write_text(json.dumps({k: r.to_dict() for k, r in results.items()}, indent=2))

@@ -53,7 +53,7 @@ def process_options(cfg) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..train import fit, load_config
-    from ..train.experiment import resume_config
+    from ..train.experiment import prepare_run_folder, resume_config
 
     if args.resume and args.overwrite:
         from ..errors import ConfigError
@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_config(args.config, args.overrides)  # validate before launching workers
         out = Path(args.out) if args.out else Path("runs") / cfg.name
     if args.nproc > 1:
+        if not (args.resume or args.overwrite):
+            prepare_run_folder(out, overwrite=False)  # refuse here, not once per worker
         return _launch(args, out)
     line = process_options(cfg)
     if int(os.environ.get("RANK", "0")) == 0:

@@ -323,7 +323,7 @@ def tiny_imagenet(root: str | None, train: bool, augment: bool = False):
 def _streamed_folder(root: Path, train: bool, tf, what: str):
     from torchvision.datasets import ImageFolder
 
-    split = _split_dir(root, train, what, f"point data.root at the folder holding train/ and val/")
+    split = _split_dir(root, train, what, "point data.root at the folder holding train/ and val/")
     return ImageFolder(str(split), transform=tf)
 
 

@@ -24,7 +24,7 @@ from .callbacks import (Checkpoint, FiringRateRegularizer, MetricsLogger, Surrog
                         TensorBoardLogger)
 from .checkpoint import load_checkpoint, load_model_state
 from .config import Config, config_from_dict
-from .trainer import DivergenceError, Trainer, make_epoch_loader, resolve_device
+from .trainer import Trainer, make_epoch_loader, resolve_device
 
 CHECKPOINT = "checkpoint.pt"
 RUN_FILES = ("config.json", "metrics.jsonl", "metrics.json", CHECKPOINT, "tb")
@@ -199,28 +199,30 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False, overwrite: bool 
              f"{len(data.test)} test], {tc.epochs} epochs, device {device}, {world} process(es)")
     try:
         result = trainer.fit()
-    except DivergenceError:
+        metrics = _final_metrics(cfg, trainer, result, world, device) if main else {}
+        if main:
+            (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+            _log(f"test_accuracy={metrics['test_accuracy']:.4f} (epochs={tc.epochs}, T={metrics['time_steps']}, "
+                 f"train_seconds={trainer.train_seconds:.1f}) -> {out / 'metrics.json'}")
+        if world > 1:
+            dist.barrier()
+    finally:
         if world > 1:
             dist.destroy_process_group()
-        raise
-    metrics = {}
-    if main:
-        metrics = {
-            "name": cfg.name, "model": cfg.model_name, "dataset": cfg.data.name,
-            **{k: v for k, v in result.items() if k.startswith("test_")},
-            "epochs": tc.epochs, "time_steps": getattr(model, "T", None), "train_seconds": trainer.train_seconds,
-            "train_cpu_seconds": trainer.train_cpu_seconds,  # CPU time of this process (all threads)
-            "processes": world, "device": str(device),
-            "best_val_accuracy": max((r["val_accuracy"] for r in trainer.history if "val_accuracy" in r),
-                                     default=None),
-        }
-        (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-        _log(f"test_accuracy={metrics['test_accuracy']:.4f} (epochs={tc.epochs}, T={metrics['time_steps']}, "
-             f"train_seconds={trainer.train_seconds:.1f}) -> {out / 'metrics.json'}")
-    if world > 1:
-        dist.barrier()
-        dist.destroy_process_group()
     return metrics
+
+
+def _final_metrics(cfg: Config, trainer: Trainer, result: dict, world: int, device: torch.device) -> dict:
+    """What ``metrics.json`` holds: test metrics, epochs, T, timings, processes, best validation."""
+    return {
+        "name": cfg.name, "model": cfg.model_name, "dataset": cfg.data.name,
+        **{k: v for k, v in result.items() if k.startswith("test_")},
+        "epochs": cfg.train.epochs, "time_steps": getattr(trainer.model, "T", None),
+        "train_seconds": trainer.train_seconds,
+        "train_cpu_seconds": trainer.train_cpu_seconds,  # CPU time of this process (all threads)
+        "processes": world, "device": str(device),
+        "best_val_accuracy": max((r["val_accuracy"] for r in trainer.history if "val_accuracy" in r), default=None),
+    }
 
 
 def _apply_optim_config(cfg: Config, trainer: Trainer) -> None:

@@ -18,6 +18,12 @@ class Loaded(NamedTuple):
     config: Config  # the run's config (``data.root`` absolute as recorded), overrides applied
 
 
+def checkpoint_file(path: str | Path) -> Path:
+    """``path`` itself, or the ``checkpoint.pt`` inside it when it is a run folder."""
+    p = Path(path)
+    return p / CHECKPOINT if p.is_dir() else p
+
+
 def load(path: str | Path, *, config: str | Path | None = None, overrides: Sequence[str] = (),
          device: str | torch.device | None = None) -> Loaded:
     """The trained model and its config from a run folder (its ``checkpoint.pt``) or a checkpoint.
@@ -27,8 +33,7 @@ def load(path: str | Path, *, config: str | Path | None = None, overrides: Seque
     top. Args: ``config``: a YAML config instead of the stored one; ``overrides``: ``key=value``
     pairs (e.g. ``data.root=/elsewhere``); ``device``: default ``train.device`` of the config.
     """
-    p = Path(path)
-    ckpt_path = p / CHECKPOINT if p.is_dir() else p
+    ckpt_path = checkpoint_file(path)
     ckpt = load_checkpoint(ckpt_path)
     if config is not None:
         cfg = load_config(config, list(overrides))
