@@ -23,6 +23,14 @@ def test_unknown_config_key(capsys, tmp_path):
                    "unknown config key 'train.epoch'", "did you mean 'epochs'")
 
 
+def test_out_of_range_value(capsys, tmp_path):
+    one_error_line(capsys, ["train", "--out", str(tmp_path), "train.epochs=0"],
+                   "config key 'train.epochs' must be an integer >= 1, got 0")
+    one_error_line(capsys, ["train", "--out", str(tmp_path), "model.T=-2"],
+                   "config key 'model.T' must be an integer >= 1, got -2")
+    assert not any(tmp_path.iterdir())  # refused before anything was written
+
+
 def test_unknown_model(capsys, tmp_path):
     one_error_line(capsys, ["train", "--out", str(tmp_path), "model.name=vgg9_bnt"],
                    "unknown model 'vgg9_bnt'", "vgg9_bntt")

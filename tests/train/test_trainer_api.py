@@ -165,3 +165,16 @@ def test_surrogate_annealing_refuses_a_parameter_no_surrogate_has(tmp_path):
     cfg = load_config(None, TINY + ["train.surrogate_anneal={start: 1, end: 4}"])  # BNTT: triangle, no alpha
     with pytest.raises(ConfigError, match="no spiking neuron's surrogate has a parameter 'alpha'"):
         fit(cfg, tmp_path)
+
+
+@pytest.mark.parametrize("override,message", [
+    ("train.surrogate_anneal={start: -1, end: 4}", "config key 'train.surrogate_anneal.start' must be a number > 0"),
+    ("train.surrogate_anneal={start: 1, end: 2, parm: x}", "'train.surrogate_anneal.parm' (did you mean 'param'?)"),
+    ("train.firing_rate_penalty=-1", "config key 'train.firing_rate_penalty' must be a number >= 0"),
+])
+def test_callback_config_keys_are_validated(override, message):
+    from fullspike.errors import ConfigError
+
+    with pytest.raises(ConfigError) as e:
+        load_config(None, [override])
+    assert message in str(e.value) and "\n" not in str(e.value)

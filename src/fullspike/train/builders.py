@@ -33,8 +33,6 @@ def _train_val_indices(n: int, cfg: Config) -> tuple[list[int], list[int]]:
     """Sorted (train, validation) indices into the training set: the validation split is carved
     from it (seeded), then ``data.train_subset`` keeps the first training indices of the same order."""
     d = cfg.data
-    if not 0.0 <= d.val_fraction < 1.0:
-        raise ConfigError(f"data.val_fraction must be in [0, 1), got {d.val_fraction}")
     idx = _seeded_perm(n, cfg.train.seed)
     n_val = int(round(n * d.val_fraction))
     val_idx, train_idx = idx[:n_val], idx[n_val:]

@@ -1,88 +1,208 @@
 """Experiment configuration: YAML files with ``model``, ``data``, ``optim``, ``schedule`` and
 ``train`` sections, overridable from the command line with dotted ``key=value`` pairs.
 
-Unknown keys are errors (with the closest valid key suggested). ``model`` holds ``name`` plus the
-model factory's keyword arguments (checked when the model is built); ``data.options`` holds the
-dataset builder's own options (checked likewise). The defaults are the quick-start: a small BNTT
-conv net on scikit-learn's bundled digits.
+The schema is a set of pydantic models. Every key has a type and every number a range (shown in
+the error); unknown keys are errors with the closest valid key suggested. ``model`` holds
+``name`` plus the model factory's keyword arguments and ``data.options`` the dataset builder's
+options: both are checked against the factory's signature, type hints and the shared range table
+(:mod:`fullspike.train.validation`) when the config is read. Any mistake is one
+:class:`~fullspike.errors.ConfigError` line. The defaults are the quick-start: a small BNTT conv
+net on scikit-learn's bundled digits.
 """
 from __future__ import annotations
 
 import copy
-import dataclasses
 import difflib
-from dataclasses import asdict, dataclass, field
+import os
+import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+                      ValidationInfo, field_validator, model_validator)
+from pydantic_core import PydanticCustomError
 
-from ..errors import ConfigError
+from ..errors import ConfigError, FullspikeError, RegistryError
+from ..registry import Registry
+from .validation import Count, check_arguments, describe, dotted, number, show
+
+NonNegativeInt = number(int, ge=0)
+OptionalCount = number(int, ge=1, optional=True)
+Positive = number(float, gt=0)
+NonNegative = number(float, ge=0)
+UnitInterval = number(float, ge=0, lt=1)  # [0, 1): momentum, betas, fractions, label smoothing
+Seed = number(int, ge=0, le=2**32 - 1)  # numpy's seed range
+Bool = Annotated[bool, Field(strict=True)]
+OptionalBool = Annotated[bool | None, Field(strict=True)]
 
 
-@dataclass
-class DataConfig:
+def _device(value: str) -> str:
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", value):
+        raise PydanticCustomError("device", "must be auto, cpu, cuda or cuda:N")
+    return value
+
+
+def _milestone(value: float) -> float:
+    if not (0 < value < 1 or (value >= 1 and float(value).is_integer())):
+        raise PydanticCustomError("out_of_range", "must be a fraction of training in (0, 1) or a whole epoch "
+                                  "number >= 1")
+    return value
+
+
+def _fspath(value: Any) -> Any:
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
+
+
+def _registered(registry: Registry, name: str, key: str) -> Callable:
+    """``registry.get(name)``, its unknown-name error prefixed with the config key."""
+    try:
+        return registry.get(name)
+    except RegistryError as e:
+        raise ConfigError(f"config key '{key}': {e}") from None
+
+
+def _fullspike_error(e: Exception) -> PydanticCustomError:
+    """Carry a finished one-line message through pydantic unchanged."""
+    return PydanticCustomError("fullspike", "{line}", {"line": str(e)})
+
+
+class _Section(BaseModel):
+    """Strict keys, validated on construction and assignment; errors are :class:`ConfigError`."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, validate_default=True)
+    prefix: ClassVar[str] = ""  # dotted path of this section in the whole config
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as e:
+            raise _one_line(e, type(self)) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as e:
+            raise _one_line(e, type(self)) from None
+
+
+class DataConfig(_Section):
+    prefix: ClassVar[str] = "data."
     name: str = "digits"
-    root: str | None = None  # dataset folder; None = data/<dataset> under the working directory
-    batch_size: int = 32  # global batch (split across data-parallel processes)
-    eval_batch_size: int | None = None  # default: batch_size
-    num_workers: int = 0
-    augment: bool = True
-    val_fraction: float = 0.0  # carve a validation split from the training set (seeded)
-    train_subset: int | None = None  # use only this many training samples (seeded choice)
-    test_subset: int | None = None
-    options: dict = field(default_factory=dict)  # dataset-specific options
+    root: Annotated[str | None, BeforeValidator(_fspath)] = None  # None = data/<dataset> under the working dir
+    batch_size: Count = 32  # global batch (split across data-parallel processes)
+    eval_batch_size: OptionalCount = None  # default: batch_size
+    num_workers: NonNegativeInt = 0
+    augment: Bool = True
+    val_fraction: UnitInterval = 0.0  # carve a validation split from the training set (seeded)
+    train_subset: OptionalCount = None  # use only this many training samples (seeded choice)
+    test_subset: OptionalCount = None
+    options: dict[str, Any] = Field(default_factory=dict)  # the dataset builder's own options
+
+    @field_validator("options")
+    @classmethod
+    def _check_options(cls, options: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        from ..data.registry import _DATASETS
+
+        name = info.data.get("name")
+        if name is None:  # the name itself failed validation; that error is reported
+            return options
+        try:
+            builder = _registered(_DATASETS, name, "data.name")
+            return check_arguments(builder, options, what=f"dataset '{name}'", key="data.options",
+                                   noun="option", reserved=("root", "train", "augment"))
+        except FullspikeError as e:
+            raise _fullspike_error(e) from None
 
 
-@dataclass
-class OptimConfig:
-    name: str = "sgd"  # sgd | adamw | adam
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    nesterov: bool = False
-    betas: tuple = (0.9, 0.999)
+class OptimConfig(_Section):
+    prefix: ClassVar[str] = "optim."
+    name: Literal["sgd", "adamw", "adam"] = "sgd"
+    lr: Positive = 0.1
+    momentum: UnitInterval = 0.9  # sgd
+    weight_decay: NonNegative = 1e-4
+    nesterov: Bool = False  # sgd; needs momentum > 0
+    betas: tuple[UnitInterval, UnitInterval] = (0.9, 0.999)  # adam, adamw
 
 
-@dataclass
-class ScheduleConfig:
-    name: str = "multistep"  # multistep | cosine | step | constant
-    milestones: list = field(default_factory=lambda: [0.5, 0.7, 0.9])  # fractions of training
-    gamma: float = 0.1
-    step_epochs: int = 30  # for "step"
-    warmup_epochs: int = 0  # linear warm-up before any schedule
-    min_lr: float = 0.0  # cosine floor
+class ScheduleConfig(_Section):
+    prefix: ClassVar[str] = "schedule."
+    name: Literal["multistep", "cosine", "step", "constant"] = "multistep"
+    milestones: list[Annotated[Positive, AfterValidator(_milestone)]] = Field(
+        default_factory=lambda: [0.5, 0.7, 0.9])  # fractions of training (or epoch numbers)
+    gamma: number(float, gt=0, le=1) = 0.1  # lr factor at each milestone / step
+    step_epochs: Count = 30  # for "step"
+    warmup_epochs: NonNegativeInt = 0  # linear warm-up before any schedule
+    min_lr: NonNegative = 0.0  # cosine floor
 
 
-@dataclass
-class TrainConfig:
-    epochs: int = 30
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    amp: bool = True  # mixed precision (bf16 autocast) on CUDA; ignored on CPU
-    deterministic: bool = True  # `fullspike train` turns on torch's deterministic algorithms
-    tune_cpu_allocator: bool = True  # `fullspike train` on CPU: keep freed memory (fullspike.cpu_allocator)
-    label_smoothing: float = 0.0
-    grad_clip: float | None = None  # max global grad norm
-    eval_every: int = 1  # validate every N epochs (when a validation split exists)
-    tensorboard: bool = True
-    progress: bool | None = None  # progress bars; None = only on a terminal
-    firing_rate_penalty: float = 0.0  # adds this x mean firing rate to the loss (FiringRateRegularizer)
-    surrogate_anneal: dict | None = None  # {start, end, param: alpha}: SurrogateAnnealing over the epochs
+class SurrogateAnnealConfig(_Section):
+    prefix: ClassVar[str] = "train.surrogate_anneal."
+    start: Positive  # value of the surrogate parameter in the first epoch
+    end: Positive  # ... and in the last
+    param: str = "alpha"  # which parameter of the neurons' surrogate (e.g. alpha, gamma)
 
 
-@dataclass
-class Config:
+class TrainConfig(_Section):
+    prefix: ClassVar[str] = "train."
+    epochs: Count = 30
+    seed: Seed = 0
+    device: Annotated[str, AfterValidator(_device)] = "auto"  # auto | cpu | cuda | cuda:N
+    amp: Bool = True  # mixed precision (bf16 autocast) on CUDA; ignored on CPU
+    deterministic: Bool = True  # `fullspike train` turns on torch's deterministic algorithms
+    tune_cpu_allocator: Bool = True  # `fullspike train` on CPU: keep freed memory (fullspike.cpu_allocator)
+    label_smoothing: UnitInterval = 0.0
+    grad_clip: number(float, gt=0, optional=True) = None  # max global grad norm; null = no clipping
+    eval_every: Count = 1  # validate every N epochs (when a validation split exists)
+    tensorboard: Bool = True
+    progress: OptionalBool = None  # progress bars; None = only on a terminal
+    firing_rate_penalty: NonNegative = 0.0  # adds this x mean firing rate to the loss (FiringRateRegularizer)
+    surrogate_anneal: SurrogateAnnealConfig | None = None  # SurrogateAnnealing over the epochs
+
+
+class Config(_Section):
     name: str = "quickstart"
     description: str = "BNTT conv net on the bundled digits, T=6"
-    model: dict = field(default_factory=lambda: {"name": "bntt_convnet", "T": 6})
-    data: DataConfig = field(default_factory=DataConfig)
-    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=0.1, weight_decay=1e-4))
-    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=15))
+    model: dict[str, Any] = Field(default_factory=lambda: {"name": "bntt_convnet", "T": 6})
+    data: DataConfig = Field(default_factory=DataConfig)
+    optim: OptimConfig = Field(default_factory=lambda: OptimConfig(lr=0.1, weight_decay=1e-4))
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    train: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=15))
+
+    @field_validator("model")
+    @classmethod
+    def _check_model(cls, model: dict[str, Any]) -> dict[str, Any]:
+        from ..models.registry import _MODELS
+
+        name = model.get("name")
+        if name is None:
+            raise _fullspike_error(ConfigError(
+                "config key 'model.name' is required (see `fullspike models` for the list)"))
+        try:
+            if not isinstance(name, str):
+                raise ConfigError(f"config key 'model.name' must be a string, got {show(name)}")
+            factory = _registered(_MODELS, name, "model.name")
+            kwargs = check_arguments(factory, {k: v for k, v in model.items() if k != "name"},
+                                     what=f"model '{name}'", key="model")
+        except FullspikeError as e:
+            raise _fullspike_error(e) from None
+        return {"name": name, **kwargs}
+
+    @model_validator(mode="after")
+    def _check_combinations(self) -> Config:
+        o, s = self.optim, self.schedule
+        if o.name == "sgd" and o.nesterov and o.momentum == 0:
+            raise _fullspike_error(ConfigError(
+                "config key 'optim.nesterov' is true, which needs optim.momentum > 0, got optim.momentum=0"))
+        if s.name == "cosine" and s.min_lr > o.lr:
+            raise _fullspike_error(ConfigError(
+                f"config key 'schedule.min_lr' must be <= optim.lr ({o.lr:g}) for the cosine schedule "
+                f"(a floor it decays to), got {show(s.min_lr)}"))
+        return self
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return self.model_dump()
 
     @property
     def model_name(self) -> str:
@@ -93,8 +213,9 @@ class Config:
         return {k: v for k, v in self.model.items() if k != "name"}
 
 
-_SECTIONS = {"data": DataConfig, "optim": OptimConfig, "schedule": ScheduleConfig, "train": TrainConfig}
-_FREE_DICTS = {"model", "options"}  # keys whose contents are checked later (by the factory)
+_SECTIONS: dict[str, type[_Section]] = {"data": DataConfig, "optim": OptimConfig, "schedule": ScheduleConfig,
+                                        "train": TrainConfig}
+_FREE_DICTS = {"model", "options"}  # keys whose contents are checked against a factory
 
 
 def _unknown(key: str, valid, where: str) -> ConfigError:
@@ -103,55 +224,30 @@ def _unknown(key: str, valid, where: str) -> ConfigError:
     return ConfigError(f"unknown config key '{where}{key}'{hint}; valid keys here: {', '.join(sorted(valid))}")
 
 
-def _build(cls, data: dict, where: str):
-    if not isinstance(data, dict):
-        raise ConfigError(f"config section '{where.rstrip('.')}' must be a mapping, got {type(data).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    kwargs = {}
-    for k, v in data.items():
-        if k not in fields:
-            raise _unknown(k, fields, where)
-        if k in _SECTIONS and cls is Config:
-            v = _build(_SECTIONS[k], v or {}, f"{k}.")
-        kwargs[k] = v
-    obj = cls(**kwargs)
-    _check_types(obj, where)
-    return obj
-
-
-def _check_types(obj, where: str) -> None:
-    defaults = type(obj)()
-    for f in dataclasses.fields(obj):
-        v, d = getattr(obj, f.name), getattr(defaults, f.name)
-        if v is None or d is None or dataclasses.is_dataclass(d):
-            continue
-        if isinstance(d, bool) and not isinstance(v, bool):
-            raise ConfigError(f"config key '{where}{f.name}' must be true or false, got {v!r}")
-        if isinstance(d, (int, float)) and not isinstance(d, bool):
-            if isinstance(v, str):  # YAML 1.1 reads "1e-4" as a string
-                try:
-                    v = float(v)
-                except ValueError:
-                    pass
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise ConfigError(f"config key '{where}{f.name}' must be a number, got {v!r}")
-            if isinstance(d, int) and not isinstance(d, bool) and isinstance(v, float) and not v.is_integer():
-                raise ConfigError(f"config key '{where}{f.name}' must be an integer, got {v!r}")
-            if isinstance(d, int) and isinstance(v, float):
-                setattr(obj, f.name, int(v))
-            elif isinstance(d, float):
-                setattr(obj, f.name, float(v))
-        if isinstance(d, str) and not isinstance(v, str):
-            raise ConfigError(f"config key '{where}{f.name}' must be a string, got {v!r}")
-        if isinstance(d, (dict, list, tuple)) and not isinstance(v, (dict, list, tuple)):
-            raise ConfigError(f"config key '{where}{f.name}' must be a {type(d).__name__}, got {v!r}")
+def _one_line(e: ValidationError, cls: type[_Section]) -> ConfigError:
+    """The first error of a validation failure as one line naming the dotted key."""
+    err = e.errors(include_url=False)[0]
+    if err["type"] == "fullspike":
+        return ConfigError(err["ctx"]["line"])
+    if err["type"] == "value_error" and isinstance(err["ctx"]["error"], ConfigError):
+        return err["ctx"]["error"]  # from a nested section's __init__, already one line
+    loc = err["loc"]
+    if err["type"] == "extra_forbidden":
+        section = _SECTIONS.get(loc[0]) if cls is Config and len(loc) > 1 else cls
+        where = cls.prefix + "".join(f"{p}." for p in loc[:-1])
+        return _unknown(str(loc[-1]), section.model_fields, where)
+    if err["type"] in ("model_type", "dict_type") and cls is Config and len(loc) == 1 and loc[0] in _SECTIONS:
+        return ConfigError(f"config section '{loc[0]}' must be a mapping, got {show(err['input'])}")
+    return ConfigError(f"config key '{dotted(loc, cls.prefix)}' {describe(err)}")
 
 
 def config_from_dict(data: dict) -> Config:
-    cfg = _build(Config, data or {}, "")
-    if not isinstance(cfg.model, dict) or "name" not in cfg.model:
-        raise ConfigError("config key 'model.name' is required (see `fullspike models` for the list)")
-    return cfg
+    """A validated :class:`Config` from nested plain data (a parsed YAML file, ``Config.to_dict()``)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"a config must be a mapping of sections (model, data, optim, schedule, train), "
+                          f"got {show(data)}")
+    # an empty section in YAML (``train:`` with nothing under it) reads as null: all defaults
+    return Config(**{k: {} if v is None and k in _SECTIONS else v for k, v in data.items()})
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
@@ -162,11 +258,11 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             raise ConfigError(f"override '{item}' is not of the form key=value (e.g. train.epochs=5)")
         key, raw = item.split("=", 1)
         try:
-            value = yaml.safe_load(raw) if raw != "" else None
+            value = yaml.load(raw, Loader=_Loader) if raw != "" else None
         except yaml.YAMLError:
             value = raw
         parts = key.strip().split(".")
-        node, valid = data, {f.name for f in dataclasses.fields(Config)}
+        node, valid = data, set(Config.model_fields)
         for i, p in enumerate(parts[:-1]):
             if valid is not None and p not in valid:
                 raise _unknown(p, valid, ".".join(parts[:i]) + ("." if i else ""))
@@ -174,12 +270,44 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             if not isinstance(node, dict):
                 raise ConfigError(f"config key '{'.'.join(parts[:i + 1])}' is not a section")
             cls = _SECTIONS.get(p) if i == 0 else None
-            valid = None if p in _FREE_DICTS or cls is None else {f.name for f in dataclasses.fields(cls)}
+            valid = None if p in _FREE_DICTS or cls is None else set(cls.model_fields)
         last = parts[-1]
         if valid is not None and last not in valid:
             raise _unknown(last, valid, ".".join(parts[:-1]) + ("." if len(parts) > 1 else ""))
         node[last] = value
     return data
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error (PyYAML
+    keeps the last silently) and ``1e-4`` is a number (YAML 1.1 wants ``1.0e-4``)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {show(key)}",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+                              list("-+0123456789."))
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; a syntax error (or a duplicated key) is one line with line and column."""
+    try:
+        return yaml.load(path.read_text(), Loader=_Loader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark
+        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+        problem = " ".join(str(e.problem or e).split())
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from None
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
@@ -189,10 +317,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         p = Path(path)
         if not p.is_file():
             raise ConfigError(f"config file {p} not found (configs live in the repository's configs/ folder)")
-        try:
-            data = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{p} is not valid YAML: {str(e).splitlines()[0]}") from None
+        data = read_yaml(p) or {}
         if not isinstance(data, dict):
             raise ConfigError(f"{p} must hold a mapping of sections (model, data, optim, schedule, train)")
     else:

@@ -123,12 +123,9 @@ def build_callbacks(cfg: Config, out: Path, metadata: dict) -> list:
     tc, callbacks = cfg.train, []
     if tc.firing_rate_penalty:
         callbacks.append(FiringRateRegularizer(tc.firing_rate_penalty))
-    if tc.surrogate_anneal:
-        try:
-            callbacks.append(SurrogateAnnealing(**tc.surrogate_anneal))
-        except TypeError:
-            raise ConfigError(f"train.surrogate_anneal must be {{start: A, end: B, param: alpha}}, "
-                              f"got {tc.surrogate_anneal!r}") from None
+    if tc.surrogate_anneal is not None:
+        a = tc.surrogate_anneal
+        callbacks.append(SurrogateAnnealing(a.start, a.end, a.param))
     callbacks.append(MetricsLogger(out / "metrics.jsonl"))
     if tc.tensorboard:
         callbacks.append(TensorBoardLogger(out / "tb"))
