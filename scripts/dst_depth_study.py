@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 
-from fullspike.data import make_loader
+import fullspike
 from fullspike.dst import remove_aap
-from fullspike.train import build_data, build_model, evaluate, fit, load_checkpoint, load_config, load_model_state
+from fullspike.train import build_eval_loader, evaluate, fit, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 FAMILIES = {"spiking": "Spiking ResNet", "sew": "SEW ResNet (ADD)", "dst": "DST ResNet (IAND)"}
@@ -52,12 +52,10 @@ def overrides(args) -> list[str]:
             "train.tensorboard=false"]
 
 
-def fsnn_accuracy(cfg, run_dir: Path) -> float:
+def fsnn_accuracy(run_dir: Path) -> float:
     """Test accuracy of the trained dual-stream model with its AAP removed."""
-    data = build_data(cfg)
-    model = build_model(cfg, data.info)
-    load_model_state(model, load_checkpoint(run_dir / "checkpoint.pt"), cfg.model_name, run_dir)
-    loader = make_loader(data.test, data.info, cfg.data.batch_size, False)
+    model, cfg = fullspike.load(run_dir, device="cpu")
+    loader, _ = build_eval_loader(cfg, "test", cfg.data.batch_size)
     return evaluate(remove_aap(model), loader, torch.device("cpu"))["accuracy"]
 
 
@@ -81,9 +79,9 @@ def run(args) -> list[dict]:
             else:
                 with heavy_lock(args.lock):
                     t0 = time.time()
-                    metrics = fit(cfg, run_dir)
+                    metrics = fit(cfg, run_dir, overwrite=True)  # an unfinished or --force run starts over
                     if family == "dst":
-                        metrics["test_accuracy_fsnn_removed"] = fsnn_accuracy(cfg, run_dir)
+                        metrics["test_accuracy_fsnn_removed"] = fsnn_accuracy(run_dir)
                     metrics["wall_seconds"] = time.time() - t0
                 done.write_text(json.dumps(metrics, indent=2))
             rows.append({"depth": depth, "family": family, **metrics})

@@ -2,10 +2,13 @@
 
 Time convention: every sequence tensor is ``[T, B, ...]``; stateless layers fold T into batch.
 """
-from . import functional, nn, surrogate
-from .errors import FullspikeError
-from .models import create_model, is_model, list_models, register_model
-
 __version__ = "0.1.0"
-__all__ = ["create_model", "list_models", "is_model", "register_model", "functional", "nn", "surrogate",
+
+from . import functional, nn, surrogate  # noqa: E402
+from .errors import FullspikeError  # noqa: E402
+from .models import create_model, is_model, list_models, register_model  # noqa: E402
+from .train.load import load  # noqa: E402
+
+__all__ = ["create_model", "list_models", "is_model", "register_model", "load", "functional", "nn",
+           "surrogate",
            "FullspikeError", "__version__"]

@@ -24,7 +24,7 @@ def test_create_model_does_not_stamp_a_name_and_the_counter_needs_none():
     assert not hasattr(model, "model_name")
     x = torch.rand(2, 1, 8, 8)
     assert count_synaptic_ops(model, x).model == "BNTTVGG"
-    assert count_synaptic_ops(model, x, model_name="bntt_convnet").model == "bntt_convnet"
+    assert count_synaptic_ops(model, x, name="bntt_convnet").model == "bntt_convnet"
 
 
 def test_checkpoint_path_loads_a_state_dict_and_a_training_checkpoint(tmp_path):

@@ -73,24 +73,27 @@ def test_resume_without_checkpoint_is_an_error(tmp_path):
 
 
 def test_nan_loss_stops_with_a_clear_error(tmp_path, monkeypatch):
-    import fullspike.train.trainer as trainer
+    import fullspike.train.experiment as experiment
 
-    real = trainer.classification_loss
-    monkeypatch.setattr(trainer, "classification_loss", lambda out, y, ls=0.0: real(out, y) * float("nan"))
+    real = experiment.classification_loss
+    monkeypatch.setattr(experiment, "classification_loss", lambda out, y, label_smoothing=0.0: real(out, y) * float("nan"))
     with pytest.raises(TrainingError, match="training diverged; lower optim.lr"):
         fit(load_config(None, TINY), tmp_path)
 
 
 @pytest.mark.parametrize("flag,calls", [("true", 1), ("false", 0)])
-def test_cpu_training_tunes_the_allocator_unless_told_not_to(tmp_path, monkeypatch, flag, calls):
-    import fullspike.train.trainer as trainer
+def test_cpu_training_tunes_the_allocator_unless_told_not_to(tmp_path, monkeypatch, capsys, flag, calls):
+    import fullspike.cpu_allocator as cpu_allocator
+    from fullspike.cli import main
 
     seen = []
-    monkeypatch.setattr(trainer, "tune_cpu_allocator", lambda: seen.append(1) or True)
-    cfg = load_config(None, TINY + ["train.epochs=1", "train.device=cpu",
-                                    f"train.tune_cpu_allocator={flag}"])
-    fit(cfg, tmp_path)
+    monkeypatch.setattr(cpu_allocator, "tune_cpu_allocator", lambda: seen.append(1) or True)
+    monkeypatch.setattr(torch, "use_deterministic_algorithms", lambda *a, **k: None)  # keep the test process as is
+    assert main(["train", "--out", str(tmp_path), *TINY, "train.epochs=1", "train.device=cpu",
+                 f"train.tune_cpu_allocator={flag}"]) == 0
     assert len(seen) == calls
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("process settings:"))
+    assert ("CPU allocator keeps freed memory (train.tune_cpu_allocator)" in line) == (flag == "true")
 
 
 @pytest.mark.slow

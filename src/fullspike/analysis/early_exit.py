@@ -169,14 +169,13 @@ def analyse_early_exit(model: nn.Module, loader, device: torch.device | str = "c
 
 def plot_gamma(gammas: dict[str, torch.Tensor], path: str | Path, threshold: float | None = None) -> Path:
     """Gamma over time per layer: the mean over channels (line) and its 10-90% band."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     for name, g in gammas.items():
         t = range(1, g.shape[0] + 1)
         ax.plot(t, g.mean(1), marker=".", label=name)
@@ -187,29 +186,27 @@ def plot_gamma(gammas: dict[str, torch.Tensor], path: str | Path, threshold: flo
     if threshold is not None:
         ax.axhline(threshold, color="red", lw=1, ls=":", label=f"threshold {threshold}")
     ax.set(xlabel="time step", ylabel="BNTT gamma", title="BNTT gamma over time per layer")
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
 def plot_accuracy_energy(result: EarlyExitResult, path: str | Path) -> Path:
     """Accuracy and energy per sample against the number of steps run."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     t = range(1, result.T + 1)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     ax.plot(t, [100 * a for a in result.accuracy], "o-", color="tab:blue", label="accuracy")
     ax.axvline(result.exit_step, color="gray", ls=":", label=f"exit step {result.exit_step}")
     ax.set(xlabel="time steps run (T')", ylabel="accuracy (%)")
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if result.energy_mj:
         ax2 = ax.twinx()
         ax2.plot(t, result.energy_mj, "s--", color="tab:orange", label="energy")
@@ -219,5 +216,4 @@ def plot_accuracy_energy(result: EarlyExitResult, path: str | Path) -> Path:
     ax.set_title("early exit: accuracy and energy vs time step")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path

@@ -156,14 +156,12 @@ def write_records(records: list[dict], summary: list[dict], out_dir: str | Path,
 def plot_records(records: list[dict], path: str | Path, metrics: Sequence[str] = ("param_grad_norm", "firing_rate"),
                  title: str = "") -> Path:
     """One panel per metric against block index, one line per (model, alpha); log scale for
-    gradient norms. Saved as an image (Agg backend)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    gradient norms. Drawn on its own Figure (no pyplot state) and saved as an image."""
+    from matplotlib.figure import Figure
 
     metrics = [m for m in metrics if any(m in r for r in records)]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 4), squeeze=False)
+    fig = Figure(figsize=(6 * len(metrics), 4))
+    axes = fig.subplots(1, len(metrics), squeeze=False)
     groups: dict[tuple, list[dict]] = {}
     for r in records:
         groups.setdefault((r["model"], r.get("alpha")), []).append(r)
@@ -184,5 +182,4 @@ def plot_records(records: list[dict], path: str | Path, metrics: Sequence[str] =
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path

@@ -194,15 +194,13 @@ def robustness_table(results: dict[str, RobustnessResult]) -> str:
 
 def plot_robustness(results: dict[str, RobustnessResult], path: str | Path) -> Path:
     """Accuracy vs strength, one panel per perturbation, one line per model."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     attacks = list(next(iter(results.values())).accuracy)
-    fig, axes = plt.subplots(1, len(attacks), figsize=(4.5 * len(attacks), 4), squeeze=False)
+    fig = Figure(figsize=(4.5 * len(attacks), 4))
+    axes = fig.subplots(1, len(attacks), squeeze=False)
     for ax, attack in zip(axes[0], attacks):
         for name, r in results.items():
             s = list(r.accuracy[attack])
@@ -213,5 +211,4 @@ def plot_robustness(results: dict[str, RobustnessResult], path: str | Path) -> P
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path

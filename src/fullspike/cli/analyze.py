@@ -10,7 +10,6 @@ Both write ``<kind>.csv``, ``<kind>.json`` and ``<kind>.png`` to ``--out``.
 from __future__ import annotations
 
 import argparse
-import inspect
 from pathlib import Path
 
 
@@ -46,10 +45,12 @@ def register(sub) -> None:
 
 
 def _model_kwargs(args, name: str, info) -> dict:
+    """``key=value`` model arguments, completed from the data (or the random images' shape)."""
     import yaml
 
+    from ..data import DatasetInfo
     from ..errors import ConfigError
-    from ..models import model_factory
+    from ..train import infer_model_kwargs
 
     kwargs = {}
     for item in args.model_args:
@@ -57,13 +58,7 @@ def _model_kwargs(args, name: str, info) -> dict:
             raise ConfigError(f"model argument '{item}' is not of the form key=value (e.g. width=16)")
         key, raw = item.split("=", 1)
         kwargs[key] = yaml.safe_load(raw)
-    params = inspect.signature(model_factory(name)).parameters
-    defaults = {"num_classes": info.num_classes if info else args.num_classes,
-                "in_channels": info.in_channels if info else args.in_channels}
-    for key, value in defaults.items():
-        if key in params and key not in kwargs:
-            kwargs[key] = value
-    return kwargs
+    return infer_model_kwargs(name, kwargs, info or DatasetInfo(args.num_classes, args.in_channels, args.image_size))
 
 
 def _batches(args):
@@ -122,13 +117,14 @@ def run_firing(args: argparse.Namespace) -> int:
     if args.checkpoint:
         from itertools import islice
 
-        from ..data import make_loader
-        from .evaluate import load_trained
+        from .. import load
+        from ..train import build_eval_loader, resolve_device
 
-        cfg, data, model, device = load_trained(args.config, args.checkpoint, [])
-        loader = make_loader(data.test, data.info, args.batch_size, shuffle=False)
+        model, cfg = load(args.checkpoint, config=args.config)
+        device = resolve_device(cfg.train.device)
+        loader, _ = build_eval_loader(cfg, "test", args.batch_size)
         batches = [(x.to(device), y.to(device)) for x, y in islice(loader, args.batches)]
-        records = [{"model": cfg.model_name, **r} for r in block_statistics(model.eval(), batches, backward=False)]
+        records = [{"model": cfg.model_name, **r} for r in block_statistics(model, batches, backward=False)]
     else:
         if args.config:
             raise ConfigError("--config goes with --checkpoint (a trained model); for a fresh one use --model")

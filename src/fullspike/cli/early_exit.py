@@ -27,11 +27,12 @@ def add_early_exit_args(p: argparse.ArgumentParser) -> None:
 
 def run_early_exit(args: argparse.Namespace, model, loader, device) -> int:
     from ..analysis.early_exit import analyse_early_exit, gamma_statistics, plot_accuracy_energy, plot_gamma
+    from ..train.load import checkpoint_file
 
     result = analyse_early_exit(model, loader, device, threshold=args.exit_threshold, margins=args.margins,
                                 energy_batches=args.energy_batches, progress=True)
     print(result.summary())
-    out = Path(args.early_exit_dir) if args.early_exit_dir else Path(args.checkpoint).parent / "early_exit"
+    out = Path(args.early_exit_dir) if args.early_exit_dir else checkpoint_file(args.checkpoint).parent / "early_exit"
     out.mkdir(parents=True, exist_ok=True)
     (out / "early_exit.json").write_text(json.dumps(result.to_dict(), indent=2))
     plot_gamma(gamma_statistics(model), out / "gamma.png", args.exit_threshold)

@@ -31,48 +31,43 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def load_model(config: str | None, checkpoint: str | None, overrides: list[str]):
-    """``(cfg, data splits, model, device)``: trained from ``checkpoint``, or fresh from ``config``."""
+def open_model(config: str | None, checkpoint: str | None, overrides: list[str], split: str,
+               batch_size: int | None):
+    """``(cfg, model, device, loader over split)``: trained (:func:`fullspike.load`), or fresh
+    from ``config``."""
+    from .. import load
     from ..errors import ConfigError
-    from ..train import build_data, build_model, load_config, resolve_device
-    from .evaluate import load_trained
+    from ..train import build_eval_loader, build_model, load_config, resolve_device
 
     if checkpoint:
-        return load_trained(config, checkpoint, overrides)
-    if not config:
+        model, cfg = load(checkpoint, config=config, overrides=overrides)
+    elif config:
+        cfg = load_config(config, overrides)
+    else:
         raise ConfigError("give --checkpoint (trained weights) or --config (a freshly initialised model)")
-    cfg = load_config(config, overrides)
-    data = build_data(cfg)
     device = resolve_device(cfg.train.device)
-    return cfg, data, build_model(cfg, data.info).to(device), device
-
-
-def split_loader(cfg, data, split: str, batch_size: int | None):
-    from ..data import make_loader
-    from ..errors import ConfigError
-
-    ds = {"test": data.test, "val": data.val, "train": data.train}[split]
-    if ds is None:
-        raise ConfigError(f"--split {split} needs a validation split: set data.val_fraction > 0")
-    bs = batch_size or cfg.data.eval_batch_size or cfg.data.batch_size
-    return make_loader(ds, data.info, bs, False, cfg.data.num_workers), bs
+    loader, info = build_eval_loader(cfg, split, batch_size)
+    if not checkpoint:
+        model = build_model(cfg, info).to(device)
+    return cfg, model, device, loader
 
 
 def run(args: argparse.Namespace) -> int:
     from ..dst import has_aap, remove_aap
     from ..energy import count_synaptic_ops, estimate_bn_stats, fold_bn
+    from ..train.load import checkpoint_file
 
-    cfg, data, model, device = load_model(args.config, args.checkpoint, args.overrides)
-    loader, bs = split_loader(cfg, data, args.split, args.batch_size)
+    cfg, model, device, loader = open_model(args.config, args.checkpoint, args.overrides, args.split,
+                                            args.batch_size)
     if not args.checkpoint:
         estimate_bn_stats(model, loader, args.bn_batches, progress=True)
     if args.fsnn and has_aap(model):
         model = remove_aap(model)
     report = count_synaptic_ops(fold_bn(model), loader, e_ac_pj=args.e_ac, e_mac_pj=args.e_mac,
-                                max_batches=math.ceil(args.samples / bs), progress=True)
-    report.model = cfg.model_name + (" (FSNN)" if args.fsnn else "")
+                                max_batches=math.ceil(args.samples / loader.batch_size), progress=True,
+                                name=cfg.model_name + (" (FSNN)" if args.fsnn else ""))
     print(report.table())
-    out = Path(args.out) if args.out else (Path(args.checkpoint).parent if args.checkpoint
+    out = Path(args.out) if args.out else (checkpoint_file(args.checkpoint).parent if args.checkpoint
                                            else Path("runs") / cfg.name)
     print(f"wrote {report.save_json(out / 'energy.json')} and {report.plot(out / 'energy.png')}")
     return 0

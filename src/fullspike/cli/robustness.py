@@ -16,7 +16,7 @@ from pathlib import Path
 def register(sub) -> None:
     p = sub.add_parser("robustness", help="accuracy under Gaussian noise, FGSM and PGD (SNN vs ANN)")
     p.add_argument("--config", help="YAML config of the SNN (default: the one stored in the checkpoint)")
-    p.add_argument("--checkpoint", required=True, help="the SNN's checkpoint.pt")
+    p.add_argument("--checkpoint", required=True, help="the SNN's checkpoint.pt (or its run folder)")
     p.add_argument("--ann-checkpoint", help="checkpoint of the ANN counterpart (e.g. model vgg9_ann / convnet_ann)")
     p.add_argument("--ann-config", help="YAML config of the ANN (default: the one stored in its checkpoint)")
     p.add_argument("--eps", type=float, nargs="+", default=[0, 2, 4, 8], help="L-inf radii in /255 (default 0 2 4 8)")
@@ -39,21 +39,24 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.robustness import (
         Normalization, evaluate_robustness, find_normalization, plot_robustness, robustness_table,
     )
+    from .. import load
     from ..errors import ConfigError
-    from .energy import split_loader
-    from .evaluate import load_trained
+    from ..train import build_eval_loader, resolve_device
+    from ..train.load import checkpoint_file
 
-    cfg, data, snn, device = load_trained(args.config, args.checkpoint, args.overrides)
-    loader, bs = split_loader(cfg, data, "test", args.batch_size)
     if (args.mean is None) != (args.std is None):
         raise ConfigError("give both --mean and --std, or neither")
-    norm = Normalization(tuple(args.mean), tuple(args.std)) if args.mean else find_normalization(data.test)
+    snn, cfg = load(args.checkpoint, config=args.config, overrides=args.overrides)
+    device = resolve_device(cfg.train.device)
+    loader, _ = build_eval_loader(cfg, "test", args.batch_size)
+    bs = loader.batch_size
+    norm = Normalization(tuple(args.mean), tuple(args.std)) if args.mean else find_normalization(loader.dataset)
     models = {f"SNN ({cfg.model_name})": snn}
     if args.ann_checkpoint:
-        ann_cfg, _, ann, _ = load_trained(args.ann_config, args.ann_checkpoint, [])
+        ann, ann_cfg = load(args.ann_checkpoint, config=args.ann_config, device=device)
         if ann_cfg.data.name != cfg.data.name:
             raise ConfigError(f"the ANN was trained on '{ann_cfg.data.name}' but the SNN on '{cfg.data.name}'")
-        models[f"ANN ({ann_cfg.model_name})"] = ann.to(device)
+        models[f"ANN ({ann_cfg.model_name})"] = ann
     results = {}
     for name, model in models.items():
         print(f"evaluating {name} ...", flush=True)
@@ -63,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             max_batches=math.ceil(args.samples / bs), seed=args.seed, progress=True)
     table = robustness_table(results)
     print(table)
-    out = Path(args.out) if args.out else Path(args.checkpoint).parent
+    out = Path(args.out) if args.out else checkpoint_file(args.checkpoint).parent
     out.mkdir(parents=True, exist_ok=True)
     (out / "robustness.md").write_text(table + "\n")
     (out / "robustness.json").write_text(json.dumps({k: r.to_dict() for k, r in results.items()}, indent=2))

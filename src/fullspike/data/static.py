@@ -1,17 +1,22 @@
 """Static-image datasets: digits (embedded), Fashion-MNIST, CIFAR-10/100, Tiny-ImageNet,
 ImageNet and any ImageFolder tree.
 
-Small datasets are decoded once into a uint8 tensor held in memory (shared between the
-augmented and plain views of a split); ImageNet-sized trees are streamed from disk.
+Small datasets are decoded into a uint8 tensor held in memory by the dataset object (inside a
+:func:`decode_once` block, builds of the same split share one decoded copy, e.g. the augmented and
+plain views of a training split); ImageNet-sized trees are streamed from disk. Nothing is cached
+beyond the datasets that hold the tensors.
 Augmentation and normalisation per dataset follow docs/methods.md ("Data").
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import os
 import struct
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -25,6 +30,36 @@ CIFAR100_MEAN, CIFAR100_STD = (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 FMNIST_MEAN, FMNIST_STD = (0.2860,), (0.3530,)
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+_DECODED: ContextVar[dict | None] = ContextVar("fullspike_decoded", default=None)
+
+
+@contextlib.contextmanager
+def decode_once() -> Iterator[None]:
+    """Within this block, datasets built from the same files share one decoded tensor; the
+    sharing ends with the block, and the tensors live only as long as the datasets holding them."""
+    token = _DECODED.set({})
+    try:
+        yield
+    finally:
+        _DECODED.reset(token)
+
+
+def _shared_in_decode_once(fn: Callable) -> Callable:
+    """Decorator: inside :func:`decode_once`, reuse ``fn``'s result for the same arguments."""
+
+    @functools.wraps(fn)
+    def wrapper(*args):
+        shared = _DECODED.get()
+        if shared is None:
+            return fn(*args)
+        key = (fn.__qualname__, *args)
+        if key not in shared:
+            shared[key] = fn(*args)
+        return shared[key]
+
+    return wrapper
 
 
 def _transforms(mean, std, augment_ops: list | None):
@@ -53,7 +88,7 @@ def _root(root: str | None, name: str, default: str) -> Path:
 
 
 # ------------------------------------------------------------------ digits (embedded default)
-@functools.lru_cache(maxsize=None)
+@_shared_in_decode_once
 def _digits():
     from sklearn.datasets import load_digits
 
@@ -110,7 +145,7 @@ def _find_idx(root: Path, stem: str) -> Path | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@_shared_in_decode_once
 def _fashion_mnist(root: Path, train: bool, download: bool):
     prefix = "train" if train else "t10k"
     stems = [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
@@ -179,7 +214,7 @@ def _scan_folder(split_dir: Path) -> tuple[list[Path], list[int], list[str]]:
     return paths, labels, classes
 
 
-@functools.lru_cache(maxsize=None)
+@_shared_in_decode_once
 def _folder_in_memory(split_dir: Path, size: int | None):
     paths, labels, classes = _scan_folder(split_dir)
     if not paths:
@@ -216,7 +251,7 @@ def _cifar(root: Path, train: bool, augment: bool, download: bool, n_classes: in
                            classes=classes)
 
 
-@functools.lru_cache(maxsize=None)
+@_shared_in_decode_once
 def _cifar_batches(root: Path, train: bool, download: bool, n_classes: int):
     from torchvision.datasets import CIFAR10, CIFAR100
 
@@ -243,7 +278,7 @@ def cifar100(root: str | None, train: bool, augment: bool = False, download: boo
 
 
 # ------------------------------------------------------------------ Tiny-ImageNet
-@functools.lru_cache(maxsize=None)
+@_shared_in_decode_once
 def _tiny_imagenet(root: Path, train: bool):
     wnids_file = root / "wnids.txt"
     if not wnids_file.is_file():
@@ -288,7 +323,7 @@ def tiny_imagenet(root: str | None, train: bool, augment: bool = False):
 def _streamed_folder(root: Path, train: bool, tf, what: str):
     from torchvision.datasets import ImageFolder
 
-    split = _split_dir(root, train, what, f"point data.root at the folder holding train/ and val/")
+    split = _split_dir(root, train, what, "point data.root at the folder holding train/ and val/")
     return ImageFolder(str(split), transform=tf)
 
 

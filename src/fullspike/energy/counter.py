@@ -285,7 +285,7 @@ def infer_steps(model: nn.Module, x: torch.Tensor, T: int | None = None,
 def count_synaptic_ops(model: nn.Module, inputs, *, e_ac_pj: float = 0.9, e_mac_pj: float = 4.6,
                        T: int | None = None, batch_size: int | None = None,
                        max_batches: int | None = None, progress: bool = False,
-                       model_name: str | None = None) -> EnergyReport:
+                       name: str | None = None) -> EnergyReport:
     """Count ACs and MACs of ``model`` on ``inputs``, per sample, all time steps included.
 
     Args:
@@ -298,7 +298,7 @@ def count_synaptic_ops(model: nn.Module, inputs, *, e_ac_pj: float = 0.9, e_mac_
             layers into steps.
         batch_size: samples per batch, when the input's layout does not tell it.
         max_batches: stop after this many batches of an iterable.
-        model_name: the name the report carries (default: the model's class name).
+        name: the model's name in the report (default: its class name).
     """
     was_training = model.training
     model.eval()
@@ -313,4 +313,4 @@ def count_synaptic_ops(model: nn.Module, inputs, *, e_ac_pj: float = 0.9, e_mac_
         model.train(was_training)
     if not counter.samples:
         raise ConfigError("count_synaptic_ops got no input batches")
-    return counter.report(e_ac_pj, e_mac_pj, model_name or type(model).__name__)
+    return counter.report(e_ac_pj, e_mac_pj, name or type(model).__name__)

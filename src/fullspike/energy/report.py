@@ -233,14 +233,13 @@ class EnergyReport:
 
     def plot(self, path: str | Path) -> Path:
         """Per-layer AC/MAC bars, and firing rate and cumulative energy per step (PNG)."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig, axes = plt.subplots(1, 3, figsize=(16, 4.5), gridspec_kw={"width_ratios": [3, 1, 1]})
+        fig = Figure(figsize=(16, 4.5))
+        axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [3, 1, 1]})
         x = range(len(self.layers))
         axes[0].bar(x, [r.ac for r in self.layers], label="AC")
         axes[0].bar(x, [r.mac for r in self.layers], bottom=[r.ac for r in self.layers], label="MAC")
@@ -257,12 +256,11 @@ class EnergyReport:
         axes[2].axhline(self.ann_energy_mj, color="gray", ls="--", label="ANN")
         axes[2].set(xlabel="time step", ylabel="energy up to step (mJ/sample)")
         for ax in axes[1:]:
-            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes[2].legend()
         fig.suptitle(self.model or "energy")
         fig.tight_layout()
         fig.savefig(path, dpi=120)
-        plt.close(fig)
         return path
 
 

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 import torch
 from torch.utils.data import Dataset, Subset
 
-from ..data import DatasetInfo, build_dataset
+from ..data import DatasetInfo, build_dataset, decode_once
 from ..errors import ConfigError
 from ..models import create_model, model_factory
 from .config import Config
+
+SPLITS = ("train", "val", "test")
 
 
 @dataclass
@@ -26,38 +28,76 @@ def _seeded_perm(n: int, seed: int) -> list[int]:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
 
 
+def _train_val_indices(n: int, cfg: Config) -> tuple[list[int], list[int]]:
+    """Sorted (train, validation) indices into the training set: the validation split is carved
+    from it (seeded), then ``data.train_subset`` keeps the first training indices of the same order."""
+    d = cfg.data
+    idx = _seeded_perm(n, cfg.train.seed)
+    n_val = int(round(n * d.val_fraction))
+    val_idx, train_idx = idx[:n_val], idx[n_val:]
+    if d.train_subset is not None:
+        train_idx = train_idx[: d.train_subset]
+    return sorted(train_idx), sorted(val_idx)
+
+
+def _test_subset(test: Dataset, cfg: Config) -> Dataset:
+    n = cfg.data.test_subset
+    if n is not None and n < len(test):
+        return Subset(test, sorted(_seeded_perm(len(test), cfg.train.seed + 1)[:n]))
+    return test
+
+
+def _train_split(cfg: Config, augment: bool) -> tuple[Dataset, DatasetInfo]:
+    d = cfg.data
+    return build_dataset(d.name, d.root, True, augment, **d.options)
+
+
 def build_data(cfg: Config) -> DataSplits:
     """Train (augmented), validation (carved from train, not augmented) and test splits."""
     d = cfg.data
-    train_aug, info = build_dataset(d.name, d.root, True, d.augment, **d.options)
-    train_plain, _ = build_dataset(d.name, d.root, True, False, **d.options) if d.augment else (train_aug, info)
-    test, _ = build_dataset(d.name, d.root, False, False, **d.options)
-    idx = _seeded_perm(len(train_aug), cfg.train.seed)
-    if not 0.0 <= d.val_fraction < 1.0:
-        raise ConfigError(f"data.val_fraction must be in [0, 1), got {d.val_fraction}")
-    n_val = int(round(len(idx) * d.val_fraction))
-    val_idx, train_idx = idx[:n_val], idx[n_val:]
-    if d.train_subset is not None:
-        train_idx = sorted(train_idx[: d.train_subset])
-    else:
-        train_idx = sorted(train_idx)
+    with decode_once():  # the augmented and plain training views share one decoded copy
+        train_aug, info = _train_split(cfg, d.augment)
+        train_plain = _train_split(cfg, False)[0] if d.augment else train_aug
+        test, _ = build_dataset(d.name, d.root, False, False, **d.options)
+    train_idx, val_idx = _train_val_indices(len(train_aug), cfg)
     train = Subset(train_aug, train_idx) if len(train_idx) < len(train_aug) else train_aug
-    val = Subset(train_plain, sorted(val_idx)) if n_val else None
-    if d.test_subset is not None and d.test_subset < len(test):
-        test = Subset(test, sorted(_seeded_perm(len(test), cfg.train.seed + 1)[: d.test_subset]))
-    return DataSplits(train, val, test, info)
+    val = Subset(train_plain, val_idx) if val_idx else None
+    return DataSplits(train, val, _test_subset(test, cfg), info)
 
 
-def model_kwargs(cfg: Config, info: DatasetInfo) -> dict:
-    """The model's keyword arguments, with num_classes/in_channels/image_size taken from the data
-    when the factory accepts them and the config does not set them."""
-    kwargs = cfg.model_kwargs
-    params = inspect.signature(model_factory(cfg.model_name)).parameters
+def build_split(cfg: Config, split: str) -> tuple[Dataset, DatasetInfo]:
+    """One split exactly as :func:`build_data` makes it, reading only that split's files
+    (``"test"`` needs no training files)."""
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split '{split}'; choose one of {', '.join(SPLITS)}")
+    d = cfg.data
+    if split == "test":
+        test, info = build_dataset(d.name, d.root, False, False, **d.options)
+        return _test_subset(test, cfg), info
+    full, info = _train_split(cfg, d.augment and split == "train")
+    train_idx, val_idx = _train_val_indices(len(full), cfg)
+    if split == "val":
+        if not val_idx:
+            raise ConfigError("the validation split is empty: set data.val_fraction > 0 (e.g. data.val_fraction=0.1)")
+        return Subset(full, val_idx), info
+    return (Subset(full, train_idx) if len(train_idx) < len(full) else full), info
+
+
+def infer_model_kwargs(name: str, kwargs: dict, info: DatasetInfo) -> dict:
+    """``kwargs`` plus ``num_classes``/``in_channels``/``image_size`` taken from the data, for
+    those the model factory ``name`` accepts and ``kwargs`` does not set."""
+    kwargs = dict(kwargs)
+    params = inspect.signature(model_factory(name)).parameters
     for key, value in (("num_classes", info.num_classes), ("in_channels", info.in_channels),
                        ("image_size", info.image_size)):
         if key in params and key not in kwargs:
             kwargs[key] = value
     return kwargs
+
+
+def model_kwargs(cfg: Config, info: DatasetInfo) -> dict:
+    """The config's model arguments completed from the data (:func:`infer_model_kwargs`)."""
+    return infer_model_kwargs(cfg.model_name, cfg.model_kwargs, info)
 
 
 def build_model(cfg: Config, info: DatasetInfo) -> torch.nn.Module:
@@ -76,16 +116,22 @@ def build_optimizer(cfg: Config, model: torch.nn.Module) -> torch.optim.Optimize
     raise ConfigError(f"unknown optim.name '{o.name}'; choose sgd, adamw or adam")
 
 
-def lr_factor(cfg: Config, epoch: int) -> float:
-    """Learning-rate multiplier for a 0-based epoch (stepped once per epoch)."""
+def lr_factor(cfg: Config, step: int, steps_per_epoch: int) -> float:
+    """Learning-rate multiplier for the optimiser step ``step`` (0-based, counted over the run).
+
+    ``multistep`` milestones below 1 are fractions of the run's steps, others whole epochs: the
+    rate drops from the first step at or after the milestone, so short runs drop inside an epoch.
+    Warm-up, ``step`` and ``cosine`` change once per epoch.
+    """
     s, E = cfg.schedule, cfg.train.epochs
+    epoch = step // steps_per_epoch
     if s.warmup_epochs and epoch < s.warmup_epochs:
         return (epoch + 1) / s.warmup_epochs
     if s.name == "constant":
         return 1.0
     if s.name == "multistep":
-        marks = [int(round(m * E)) if m < 1 else int(m) for m in s.milestones]
-        return s.gamma ** sum(epoch >= m for m in marks)
+        marks = [m * E * steps_per_epoch if m < 1 else m * steps_per_epoch for m in s.milestones]
+        return s.gamma ** sum(step >= math.ceil(m - 1e-9) for m in marks)
     if s.name == "step":
         return s.gamma ** (epoch // max(1, s.step_epochs))
     if s.name == "cosine":
@@ -96,6 +142,20 @@ def lr_factor(cfg: Config, epoch: int) -> float:
     raise ConfigError(f"unknown schedule.name '{s.name}'; choose multistep, cosine, step or constant")
 
 
-def build_scheduler(cfg: Config, optimizer: torch.optim.Optimizer):
-    lr_factor(cfg, 0)  # validate the schedule name now, not after an epoch
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: lr_factor(cfg, e))
+def build_scheduler(cfg: Config, optimizer: torch.optim.Optimizer,
+                    steps_per_epoch: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """The schedule as a per-step ``LambdaLR`` (step it after every optimiser step)."""
+    if steps_per_epoch < 1:
+        raise ConfigError("the training split gives no batch per epoch; raise data.train_subset or lower data.batch_size")
+    lr_factor(cfg, 0, steps_per_epoch)  # validate the schedule name now, not after an epoch
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(cfg, step, steps_per_epoch))
+
+
+def build_eval_loader(cfg: Config, split: str, batch_size: int | None = None):
+    """``(loader, info)``: an unshuffled loader over one split (:func:`build_split`; the split is
+    ``loader.dataset``), batch size default ``data.eval_batch_size`` or ``data.batch_size``."""
+    from ..data import make_loader
+
+    ds, info = build_split(cfg, split)
+    bs = batch_size or cfg.data.eval_batch_size or cfg.data.batch_size
+    return make_loader(ds, info, bs, False, cfg.data.num_workers), info

@@ -70,13 +70,18 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return ckpt
 
 
-def load_model_state(model: torch.nn.Module, ckpt: dict, expected_name: str, path: str | Path) -> None:
-    """Load ``ckpt``'s weights into ``model``, refusing checkpoints of another model."""
+def check_model_name(ckpt: dict, expected_name: str, path: str | Path) -> None:
+    """Refuse a checkpoint of another model than ``expected_name``."""
     if ckpt.get("model_name") != expected_name:
         raise CheckpointError(
             f"checkpoint {path} holds a '{ckpt.get('model_name')}' model but the config builds "
             f"'{expected_name}'; pass the config the checkpoint was trained with"
         )
+
+
+def load_model_state(model: torch.nn.Module, ckpt: dict, expected_name: str, path: str | Path) -> None:
+    """Load ``ckpt``'s weights into ``model``, refusing checkpoints of another model."""
+    check_model_name(ckpt, expected_name, path)
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as e:

@@ -137,19 +137,28 @@ class ScheduleConfig(_Section):
     min_lr: NonNegative = 0.0  # cosine floor
 
 
+class SurrogateAnnealConfig(_Section):
+    prefix: ClassVar[str] = "train.surrogate_anneal."
+    start: Positive  # value of the surrogate parameter in the first epoch
+    end: Positive  # ... and in the last
+    param: str = "alpha"  # which parameter of the neurons' surrogate (e.g. alpha, gamma)
+
+
 class TrainConfig(_Section):
     prefix: ClassVar[str] = "train."
     epochs: Count = 30
     seed: Seed = 0
     device: Annotated[str, AfterValidator(_device)] = "auto"  # auto | cpu | cuda | cuda:N
     amp: Bool = True  # mixed precision (bf16 autocast) on CUDA; ignored on CPU
-    deterministic: Bool = True  # deterministic algorithms (bit-exact runs on CPU for a seed)
-    tune_cpu_allocator: Bool = True  # on CPU: keep freed memory for reuse (fullspike.cpu_allocator)
+    deterministic: Bool = True  # `fullspike train` turns on torch's deterministic algorithms
+    tune_cpu_allocator: Bool = True  # `fullspike train` on CPU: keep freed memory (fullspike.cpu_allocator)
     label_smoothing: UnitInterval = 0.0
     grad_clip: number(float, gt=0, optional=True) = None  # max global grad norm; null = no clipping
     eval_every: Count = 1  # validate every N epochs (when a validation split exists)
     tensorboard: Bool = True
     progress: OptionalBool = None  # progress bars; None = only on a terminal
+    firing_rate_penalty: NonNegative = 0.0  # adds this x mean firing rate to the loss (FiringRateRegularizer)
+    surrogate_anneal: SurrogateAnnealConfig | None = None  # SurrogateAnnealing over the epochs
 
 
 class Config(_Section):

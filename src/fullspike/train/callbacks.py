@@ -1,0 +1,224 @@
+"""Callbacks: the cross-cutting work of a :class:`~fullspike.train.Trainer` run (metrics files,
+TensorBoard, checkpoints, firing-rate regularisation, surrogate annealing).
+
+A callback overrides any of the hooks below; the trainer calls them in list order, so put the
+callbacks that add to an epoch's row (regularisers, annealing) before the loggers, and
+:class:`Checkpoint` last. Loggers and checkpoints write only in the main process (rank 0).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+from ..errors import ConfigError
+from ..nn import SpikingNeuron
+from .checkpoint import FORMAT, VERSION, atomic_save
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
+
+
+class Callback:
+    """Base class: every hook does nothing. ``epoch`` arguments are 0-based."""
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        """Before the first epoch of :meth:`Trainer.fit` (after any resume)."""
+
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        """Before the epoch's first batch."""
+
+    def on_loss(self, trainer: Trainer, loss: torch.Tensor) -> torch.Tensor:
+        """The training loss of a batch before backward; return it, or it plus a penalty."""
+        return loss
+
+    def on_step_end(self, trainer: Trainer) -> None:
+        """After each optimiser (and per-step schedule) step."""
+
+    def on_evaluate(self, trainer: Trainer, split: str, metrics: dict) -> None:
+        """After :meth:`Trainer.evaluate` on ``split`` (``"val"`` each epoch, ``"test"`` at the end)."""
+
+    def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
+        """After the epoch (and its validation): ``row`` holds its metrics and may be added to."""
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        """After the last epoch and the test evaluation."""
+
+    def state_dict(self) -> dict:
+        """What this callback needs to resume exactly (saved in the trainer's state)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+def format_row(row: dict) -> str:
+    return " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
+
+
+class MetricsLogger(Callback):
+    """Prints each epoch's row and appends it as one JSON line to ``path`` (``metrics.jsonl``).
+
+    At the start of a run the file keeps only the rows of epochs already trained (none for a
+    fresh run), so a resumed run never repeats an epoch's row.
+    """
+
+    def __init__(self, path: str | Path | None = None, echo: bool = True) -> None:
+        self.path = Path(path) if path is not None else None
+        self.echo = echo
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        if self.path is None or not trainer.is_main or not self.path.exists():
+            return
+        rows = [line for line in self.path.read_text().splitlines()
+                if line.strip() and json.loads(line).get("epoch", 0) <= trainer.epoch]
+        self.path.write_text("".join(line + "\n" for line in rows))
+
+    def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
+        if not trainer.is_main:
+            return
+        if self.echo:
+            print(format_row(row), flush=True)
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+
+
+class TensorBoardLogger(Callback):
+    """Scalars to TensorBoard under ``log_dir``: the training row per epoch, and every
+    evaluation as ``<split>_<metric>`` (validation per epoch, test at the end), step = epoch.
+
+    On resume, events of epochs after the checkpoint are purged.
+    """
+
+    def __init__(self, log_dir: str | Path) -> None:
+        self.log_dir = Path(log_dir)
+        self.writer = None
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        if not trainer.is_main:
+            return
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            print("warning: tensorboard is not importable; metrics go to metrics.jsonl only", file=sys.stderr)
+            return
+        self.writer = SummaryWriter(str(self.log_dir), purge_step=trainer.epoch + 1 if trainer.epoch else None)
+
+    def _log(self, values: dict, step: int, prefix: str = "") -> None:
+        if self.writer is None:
+            return
+        for k, v in values.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                self.writer.add_scalar(prefix + k, v, step)
+        self.writer.flush()
+
+    def on_evaluate(self, trainer: Trainer, split: str, metrics: dict) -> None:
+        self._log(metrics, trainer.epoch, f"{split}_")
+
+    def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
+        self._log({k: v for k, v in row.items() if k != "epoch" and not k.startswith("val_")}, row["epoch"])
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+class Checkpoint(Callback):
+    """Writes a fullspike checkpoint (format header, ``metadata``, :meth:`Trainer.state_dict`) to
+    ``path`` after every epoch, atomically; ``trainer.load_state_dict(load_checkpoint(path))``
+    resumes it. Sets ``trainer.last_checkpoint``."""
+
+    def __init__(self, path: str | Path, metadata: dict | None = None) -> None:
+        self.path = Path(path)
+        self.metadata = dict(metadata or {})
+
+    def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
+        if trainer.is_main:
+            from .. import __version__
+
+            header = {"format": FORMAT, "version": VERSION, "fullspike": __version__}
+            atomic_save({**header, **self.metadata, **trainer.state_dict()}, self.path)
+            trainer.last_checkpoint = self.path
+
+
+def spiking_neurons(model: torch.nn.Module) -> list[SpikingNeuron]:
+    return [m for m in model.modules() if isinstance(m, SpikingNeuron)]
+
+
+class FiringRateRegularizer(Callback):
+    """Adds ``weight * mean firing rate`` to the training loss: the mean over the spiking neuron
+    layers of the fraction of their outputs ``[T, B, ...]`` that spiked in the batch (gradient
+    through the surrogate). Adds the epoch's mean ``firing_rate`` to the row."""
+
+    def __init__(self, weight: float) -> None:
+        if weight < 0:
+            raise ConfigError(f"firing-rate penalty weight must be >= 0, got {weight}")
+        self.weight = float(weight)
+        self._rates: list[torch.Tensor] = []
+        self._hooks: list = []
+        self._sum, self._count = 0.0, 0
+
+    def _record(self, module: torch.nn.Module, inputs, output: torch.Tensor) -> None:
+        if module.training and torch.is_grad_enabled():
+            self._rates.append(output.float().mean())
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        neurons = spiking_neurons(trainer.model)
+        if not neurons:
+            raise ConfigError("FiringRateRegularizer: the model has no spiking neuron layers (fullspike.nn.SpikingNeuron)")
+        self._hooks = [m.register_forward_hook(self._record) for m in neurons]
+
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        self._sum, self._count = 0.0, 0
+
+    def on_loss(self, trainer: Trainer, loss: torch.Tensor) -> torch.Tensor:
+        if not self._rates:
+            return loss
+        rate = torch.stack(self._rates).mean()
+        self._rates.clear()
+        self._sum, self._count = self._sum + float(rate.detach()), self._count + 1
+        return loss + self.weight * rate
+
+    def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
+        if self._count:
+            row["firing_rate"] = self._sum / self._count
+
+    def on_fit_end(self, trainer: Trainer) -> None:
+        for h in self._hooks:
+            h.remove()
+        self._hooks = []
+
+
+class SurrogateAnnealing(Callback):
+    """Moves one parameter of every spiking neuron's surrogate (e.g. ``alpha``, the sharpness)
+    linearly from ``start`` (first epoch) to ``end`` (last epoch), set before each epoch; adds
+    ``surrogate_<param>`` to the row. Each neuron gets its own copy of its surrogate."""
+
+    def __init__(self, start: float, end: float, param: str = "alpha") -> None:
+        self.start, self.end, self.param = float(start), float(end), param
+
+    def value(self, epoch: int, epochs: int) -> float:
+        return self.start + (self.end - self.start) * epoch / max(1, epochs - 1)
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        neurons = spiking_neurons(trainer.model)
+        if not any(hasattr(m.surrogate, self.param) for m in neurons):
+            raise ConfigError(f"SurrogateAnnealing: no spiking neuron's surrogate has a parameter "
+                              f"'{self.param}' (surrogates: {sorted({repr(m.surrogate) for m in neurons})})")
+
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        value = self.value(epoch, trainer.epochs)
+        for m in spiking_neurons(trainer.model):
+            if hasattr(m.surrogate, self.param):
+                m.surrogate = copy.copy(m.surrogate)
+                setattr(m.surrogate, self.param, value)
+
+    def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
+        row[f"surrogate_{self.param}"] = self.value(trainer.epoch - 1, trainer.epochs)

@@ -1,0 +1,235 @@
+"""The config path: :func:`fit` builds data, model, optimiser, schedule and callbacks from a
+:class:`Config` and runs a :class:`~fullspike.train.Trainer` into a run folder.
+
+A run folder holds ``config.json`` (the config as trained, with the absolute ``data.root``),
+``metrics.jsonl`` (one row per epoch), ``tb/`` (TensorBoard), ``checkpoint.pt`` (after every
+epoch) and, at the end, ``metrics.json``. Data-parallel when started by ``torchrun``.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+from ..data import make_loader
+from ..errors import CheckpointError, ConfigError, TrainingError
+from ..models.outputs import classification_loss
+from .builders import DataSplits, build_data, build_model, build_optimizer, build_scheduler, model_kwargs
+from .callbacks import (Checkpoint, FiringRateRegularizer, MetricsLogger, SurrogateAnnealing,
+                        TensorBoardLogger)
+from .checkpoint import load_checkpoint, load_model_state
+from .config import Config, config_from_dict
+from .trainer import Trainer, make_epoch_loader, resolve_device
+
+CHECKPOINT = "checkpoint.pt"
+RUN_FILES = ("config.json", "metrics.jsonl", "metrics.json", CHECKPOINT, "tb")
+# keys that define what a run trains on; a resumed run cannot change them
+FIXED_ON_RESUME = ("model", "data.name", "data.options", "data.batch_size", "data.augment",
+                   "data.val_fraction", "data.train_subset", "train.seed", "optim.name")
+
+
+def _log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v and k != "options":
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = list(v) if isinstance(v, tuple) else v
+    return out
+
+
+def resume_changes(saved: dict, cfg: Config) -> dict[str, tuple]:
+    """``{key: (saved value, new value)}`` for the keys ``cfg`` changes against the checkpoint's
+    config; a change of a key that defines the run (:data:`FIXED_ON_RESUME`) is a ConfigError."""
+    old, new = _flatten(config_from_dict(saved).to_dict()), _flatten(cfg.to_dict())
+    changed = {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+    for key, (a, b) in changed.items():
+        if any(key == f or key.startswith(f + ".") for f in FIXED_ON_RESUME):
+            raise ConfigError(f"--resume: {key} was {a!r} in this run and cannot change when resuming (now {b!r}); "
+                              f"drop that override, or start a fresh run with --overwrite")
+    return changed
+
+
+def resume_config(out_dir: str | Path, overrides: list[str] | None = None) -> Config:
+    """The config stored in ``out_dir``'s checkpoint with ``overrides`` applied (for ``--resume``
+    without ``--config``)."""
+    from .config import apply_overrides
+
+    path = Path(out_dir) / CHECKPOINT
+    if not path.is_file():
+        raise CheckpointError(f"--resume: no checkpoint at {path}; start without --resume")
+    return config_from_dict(apply_overrides(load_checkpoint(path)["config"], overrides or []))
+
+
+def prepare_run_folder(out: Path, overwrite: bool, main: bool = True) -> None:
+    """Refuse a folder that holds another run's files, or delete them with ``overwrite``."""
+    found = [n for n in RUN_FILES if (out / n).exists()]
+    if not found:
+        return
+    if not overwrite:
+        raise ConfigError(f"{out} already holds a run ({', '.join(found)}); continue it with --resume, "
+                          f"or pass --overwrite to replace it (or choose another --out)")
+    if main:
+        for n in found:
+            p = out / n
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+        for tmp in out.glob(f".{CHECKPOINT}.*.tmp"):
+            tmp.unlink()
+
+
+def with_absolute_root(cfg: Config) -> Config:
+    """``cfg`` with ``data.root`` made absolute (against the working directory), as recorded."""
+    if cfg.data.root is None:
+        return cfg
+    d = cfg.to_dict()
+    d["data"]["root"] = str(Path(cfg.data.root).expanduser().resolve())
+    return config_from_dict(d)
+
+
+def _init_distributed(device_name: str) -> tuple[int, int, int]:
+    """(world size, rank, local rank) from torchrun's environment; initialises the process group."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
+    if world > 1 and not dist.is_initialized():
+        use_cuda = torch.cuda.is_available() and device_name != "cpu"
+        if use_cuda:
+            torch.cuda.set_device(local)
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+    return world, rank, local
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global generators (model initialisation draws from them)."""
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def build_callbacks(cfg: Config, out: Path, metadata: dict) -> list:
+    """The config path's callbacks, in order: regularisation, annealing, loggers, checkpoint."""
+    tc, callbacks = cfg.train, []
+    if tc.firing_rate_penalty:
+        callbacks.append(FiringRateRegularizer(tc.firing_rate_penalty))
+    if tc.surrogate_anneal is not None:
+        a = tc.surrogate_anneal
+        callbacks.append(SurrogateAnnealing(a.start, a.end, a.param))
+    callbacks.append(MetricsLogger(out / "metrics.jsonl"))
+    if tc.tensorboard:
+        callbacks.append(TensorBoardLogger(out / "tb"))
+    callbacks.append(Checkpoint(out / CHECKPOINT, metadata))
+    return callbacks
+
+
+def fit(cfg: Config, out_dir: str | Path, resume: bool = False, overwrite: bool = False) -> dict:
+    """Train ``cfg`` into ``out_dir``; returns the final metrics (also written to metrics.json).
+
+    A folder holding another run is refused unless ``overwrite`` (which deletes that run's files).
+    With ``resume``, continue from ``out_dir/checkpoint.pt`` exactly where it stopped (weights,
+    optimiser, schedule, RNG and data order), so the result equals an uninterrupted run; changed
+    optimiser/schedule/epoch values are applied (and recorded), changes of what defines the run
+    are refused. Seeds the global RNGs with ``train.seed``; sets no other process-wide option.
+    """
+    out, tc = Path(out_dir), cfg.train
+    ckpt_path = out / CHECKPOINT
+    ckpt, changes = None, {}
+    main = int(os.environ.get("RANK", "0")) == 0
+    cfg = with_absolute_root(cfg)
+    if resume:
+        if not ckpt_path.is_file():
+            raise CheckpointError(f"--resume: no checkpoint at {ckpt_path}; start without --resume")
+        ckpt = load_checkpoint(ckpt_path)
+        changes = resume_changes(ckpt["config"], cfg)
+    else:
+        prepare_run_folder(out, overwrite, main)
+    world, rank, local = _init_distributed(tc.device)
+    device = resolve_device(tc.device)
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", local)
+    seed_everything(tc.seed)
+    data: DataSplits = build_data(cfg)
+    model = build_model(cfg, data.info).to(device)
+    optimizer = build_optimizer(cfg, model)
+    batch = cfg.data.batch_size // world
+    if batch < 1:
+        raise TrainingError(f"data.batch_size={cfg.data.batch_size} is smaller than the {world} processes")
+    train_loader = make_epoch_loader(data.train, data.info, batch, tc.seed, cfg.data.num_workers, rank, world)
+    scheduler = build_scheduler(cfg, optimizer, len(train_loader(0)))
+    eval_bs = cfg.data.eval_batch_size or cfg.data.batch_size
+    val_loader = (make_loader(data.val, data.info, eval_bs, False, cfg.data.num_workers)
+                  if data.val is not None else None)
+    metadata = {"model_name": cfg.model_name, "model_kwargs": model_kwargs(cfg, data.info), "config": cfg.to_dict()}
+    trainer = Trainer(
+        model, functools.partial(classification_loss, label_smoothing=tc.label_smoothing), optimizer,
+        train_loader, val_loader, callbacks=build_callbacks(cfg, out, metadata), scheduler=scheduler,
+        epochs=tc.epochs, test_loader=make_loader(data.test, data.info, eval_bs, False, cfg.data.num_workers),
+        device=device, amp=tc.amp, grad_clip=tc.grad_clip, eval_every=tc.eval_every,
+        eval_loss_fn=classification_loss, progress=tc.progress,
+        divergence_hint="lower optim.lr (now {lr:.3g}) or set train.grad_clip")
+    if ckpt is not None:
+        load_model_state(model, ckpt, cfg.model_name, ckpt_path)
+        trainer.load_state_dict(ckpt)
+        _apply_optim_config(cfg, trainer)
+        trainer.last_checkpoint = ckpt_path
+    if main:
+        if ckpt is not None:
+            _log(f"resuming {cfg.name} from {ckpt_path} after epoch {trainer.epoch}")
+            for key, (a, b) in changes.items():
+                _log(f"resume: {key} changed from {a!r} to {b!r}; applied from epoch {trainer.epoch + 1}")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2, default=str))
+        n_params = sum(p.numel() for p in model.parameters())
+        _log(f"{cfg.name}: {cfg.model_name} ({n_params / 1e6:.2f}M params, T={getattr(model, 'T', None)}) on "
+             f"{cfg.data.name} [{len(data.train)} train / {len(data.val) if data.val else 0} val / "
+             f"{len(data.test)} test], {tc.epochs} epochs, device {device}, {world} process(es)")
+    try:
+        result = trainer.fit()
+        metrics = _final_metrics(cfg, trainer, result, world, device) if main else {}
+        if main:
+            (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+            _log(f"test_accuracy={metrics['test_accuracy']:.4f} (epochs={tc.epochs}, T={metrics['time_steps']}, "
+                 f"train_seconds={trainer.train_seconds:.1f}) -> {out / 'metrics.json'}")
+        if world > 1:
+            dist.barrier()
+    finally:
+        if world > 1:
+            dist.destroy_process_group()
+    return metrics
+
+
+def _final_metrics(cfg: Config, trainer: Trainer, result: dict, world: int, device: torch.device) -> dict:
+    """What ``metrics.json`` holds: test metrics, epochs, T, timings, processes, best validation."""
+    return {
+        "name": cfg.name, "model": cfg.model_name, "dataset": cfg.data.name,
+        **{k: v for k, v in result.items() if k.startswith("test_")},
+        "epochs": cfg.train.epochs, "time_steps": getattr(trainer.model, "T", None),
+        "train_seconds": trainer.train_seconds,
+        "train_cpu_seconds": trainer.train_cpu_seconds,  # CPU time of this process (all threads)
+        "processes": world, "device": str(device),
+        "best_val_accuracy": max((r["val_accuracy"] for r in trainer.history if "val_accuracy" in r), default=None),
+    }
+
+
+def _apply_optim_config(cfg: Config, trainer: Trainer) -> None:
+    """Set the config's optimiser hyperparameters and base learning rate on a restored trainer
+    (so values changed on resume take effect); the restored step count and moments stay."""
+    fresh = build_optimizer(cfg, trainer.model)
+    for group, new in zip(trainer.optimizer.param_groups, fresh.param_groups):
+        group.update({k: v for k, v in new.items() if k != "params"})
+        group["initial_lr"] = cfg.optim.lr
+    sched = trainer.scheduler
+    sched.base_lrs = [cfg.optim.lr] * len(sched.base_lrs)
+    for group, base, fn in zip(trainer.optimizer.param_groups, sched.base_lrs, sched.lr_lambdas):
+        group["lr"] = base * fn(sched.last_epoch)
