@@ -118,10 +118,10 @@ def test_out_of_range_config_values(override, line):
     ("train.epochs=true", "config key 'train.epochs' must be an integer, got true"),
     ("data.augment=1", "config key 'data.augment' must be true or false, got 1"),
     ("schedule.milestones=0.5", "config key 'schedule.milestones' must be a list, got 0.5"),
-    ("optim.name=sgdd", "config key 'optim.name' must be one of 'sgd', 'adamw' or 'adam', got 'sgdd' "
-                        "(did you mean 'sgd'?)"),
-    ("schedule.name=cosin", "config key 'schedule.name' must be one of 'multistep', 'cosine', 'step' or "
-                            "'constant', got 'cosin' (did you mean 'cosine'?)"),
+    ("optim.name=sgdd", "config key 'optim.name': unknown optimizer 'sgdd'; did you mean 'sgd'? "
+                        "choose one of adam, adamw, sgd"),
+    ("schedule.name=cosin", "config key 'schedule.name': unknown schedule 'cosin'; did you mean 'cosine'? "
+                            "choose one of constant, cosine, multistep, step"),
     ("train.device=gpu", "config key 'train.device' must be auto, cpu, cuda or cuda:N, got 'gpu'"),
     ("data=5", "config section 'data' must be a mapping, got 5"),
 ])

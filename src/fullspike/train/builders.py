@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import inspect
-import math
 from dataclasses import dataclass
 
 import torch
@@ -12,6 +11,7 @@ from ..data import DatasetInfo, build_dataset, decode_once
 from ..errors import ConfigError
 from ..models import create_model, model_factory
 from .config import Config
+from .optim import OPTIMIZERS, SCHEDULES
 
 SPLITS = ("train", "val", "test")
 
@@ -105,41 +105,21 @@ def build_model(cfg: Config, info: DatasetInfo) -> torch.nn.Module:
 
 
 def build_optimizer(cfg: Config, model: torch.nn.Module) -> torch.optim.Optimizer:
-    o = cfg.optim
+    """The optimiser named by ``optim.name`` (:data:`~fullspike.train.optim.OPTIMIZERS`) over the
+    model's trainable parameters."""
     params = [p for p in model.parameters() if p.requires_grad]
-    if o.name == "sgd":
-        return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay,
-                               nesterov=o.nesterov)
-    if o.name in ("adamw", "adam"):
-        cls = torch.optim.AdamW if o.name == "adamw" else torch.optim.Adam
-        return cls(params, lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
-    raise ConfigError(f"unknown optim.name '{o.name}'; choose sgd, adamw or adam")
+    return OPTIMIZERS.get(cfg.optim.name)(params, cfg.optim)
 
 
 def lr_factor(cfg: Config, step: int, steps_per_epoch: int) -> float:
-    """Learning-rate multiplier for the optimiser step ``step`` (0-based, counted over the run).
-
-    ``multistep`` milestones below 1 are fractions of the run's steps, others whole epochs: the
-    rate drops from the first step at or after the milestone, so short runs drop inside an epoch.
-    Warm-up, ``step`` and ``cosine`` change once per epoch.
-    """
-    s, E = cfg.schedule, cfg.train.epochs
+    """Learning-rate multiplier for the optimiser step ``step`` (0-based, counted over the run):
+    linear warm-up over ``schedule.warmup_epochs``, then the schedule named by ``schedule.name``
+    (:data:`~fullspike.train.optim.SCHEDULES`)."""
+    s = cfg.schedule
     epoch = step // steps_per_epoch
     if s.warmup_epochs and epoch < s.warmup_epochs:
         return (epoch + 1) / s.warmup_epochs
-    if s.name == "constant":
-        return 1.0
-    if s.name == "multistep":
-        marks = [m * E * steps_per_epoch if m < 1 else m * steps_per_epoch for m in s.milestones]
-        return s.gamma ** sum(step >= math.ceil(m - 1e-9) for m in marks)
-    if s.name == "step":
-        return s.gamma ** (epoch // max(1, s.step_epochs))
-    if s.name == "cosine":
-        span = max(1, E - s.warmup_epochs)
-        t = (epoch - s.warmup_epochs) / span
-        floor = s.min_lr / cfg.optim.lr if cfg.optim.lr else 0.0
-        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
-    raise ConfigError(f"unknown schedule.name '{s.name}'; choose multistep, cosine, step or constant")
+    return SCHEDULES.get(s.name)(s, step, steps_per_epoch, cfg.train.epochs, cfg.optim.lr)
 
 
 def build_scheduler(cfg: Config, optimizer: torch.optim.Optimizer,

@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from ..errors import ConfigError, FullspikeError, RegistryError
 from ..registry import Registry
+from .optim import OPTIMIZERS, SCHEDULES
 from .validation import Count, check_arguments, describe, dotted, number, show
 
 NonNegativeInt = number(int, ge=0)
@@ -61,6 +62,15 @@ def _registered(registry: Registry, name: str, key: str) -> Callable:
         return registry.get(name)
     except RegistryError as e:
         raise ConfigError(f"config key '{key}': {e}") from None
+
+
+def _known(registry: Registry, name: str, key: str) -> str:
+    """``name`` when ``registry`` holds it, else the pydantic form of the unknown-name error."""
+    try:
+        _registered(registry, name, key)
+    except FullspikeError as e:
+        raise _fullspike_error(e) from None
+    return name
 
 
 def _fullspike_error(e: Exception) -> PydanticCustomError:
@@ -118,7 +128,7 @@ class DataConfig(_Section):
 
 class OptimConfig(_Section):
     prefix: ClassVar[str] = "optim."
-    name: Literal["sgd", "adamw", "adam"] = "sgd"
+    name: Annotated[str, AfterValidator(lambda n: _known(OPTIMIZERS, n, "optim.name"))] = "sgd"
     lr: Positive = 0.1
     momentum: UnitInterval = 0.9  # sgd
     weight_decay: NonNegative = 1e-4
@@ -128,7 +138,7 @@ class OptimConfig(_Section):
 
 class ScheduleConfig(_Section):
     prefix: ClassVar[str] = "schedule."
-    name: Literal["multistep", "cosine", "step", "constant"] = "multistep"
+    name: Annotated[str, AfterValidator(lambda n: _known(SCHEDULES, n, "schedule.name"))] = "multistep"
     milestones: list[Annotated[Positive, AfterValidator(_milestone)]] = Field(
         default_factory=lambda: [0.5, 0.7, 0.9])  # fractions of training (or epoch numbers)
     gamma: number(float, gt=0, le=1) = 0.1  # lr factor at each milestone / step
