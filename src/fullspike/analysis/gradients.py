@@ -26,6 +26,7 @@ from ..data import DatasetInfo, build_dataset, make_loader
 from ..dst.blocks import named_blocks, spike_stream_parameters
 from ..errors import ConfigError
 from ..models.outputs import classification_loss
+from ..optional import require
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 FIELDS = ["model", "alpha", "index", "block", "param_grad_norm", "output_grad_norm", "firing_rate"]
@@ -99,17 +100,16 @@ def block_statistics(model: nn.Module, batches: Iterable[Batch], backward: bool 
 
 def gradient_study(model_names: Sequence[str], alphas: Sequence[float], batches: Sequence[Batch],
                    model_kwargs: dict | None = None, surrogate: str = "sigmoid", seed: int = 0,
-                   progress: bool = False) -> list[dict]:
+                   progress: bool | None = False) -> list[dict]:
     """Block statistics of each model with each surrogate ``alpha`` (same initial weights for
     all alphas of a model: only the surrogate's width changes). Records carry ``model`` and
     ``alpha``."""
-    from tqdm import tqdm
-
     from ..models import create_model
+    from ..progress import bar
 
     records = []
     runs = [(m, a) for m in model_names for a in alphas]
-    for name, alpha in tqdm(runs, desc="gradients", disable=not progress):
+    for name, alpha in bar(runs, "gradients", progress=progress, leave=True):
         torch.manual_seed(seed)
         model = create_model(name, surrogate={"name": surrogate, "alpha": float(alpha)}, **(model_kwargs or {}))
         model.train()
@@ -156,8 +156,7 @@ def plot_records(records: list[dict], path: str | Path, metrics: Sequence[str] =
                  title: str = "") -> Path:
     """One panel per metric against block index, one line per (model, alpha); log scale for
     gradient norms. Saved as an image (Agg backend)."""
-    import matplotlib
-
+    matplotlib = require("matplotlib", extra="plot", purpose="drawing plots")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -47,32 +47,53 @@ def load_model(config: str | None, checkpoint: str | None, overrides: list[str])
     return cfg, data, build_model(cfg, data.info).to(device), device
 
 
-def split_loader(cfg, data, split: str, batch_size: int | None):
+def split_loader(cfg, data, split: str, batch_size: int | None, samples: int | None = None):
+    """``(loader, batch size)`` over ``split`` in order; only its first ``samples`` when given."""
+    from torch.utils.data import Subset
+
     from ..data import make_loader
     from ..errors import ConfigError
 
     ds = {"test": data.test, "val": data.val, "train": data.train}[split]
     if ds is None:
         raise ConfigError(f"--split {split} needs a validation split: set data.val_fraction > 0")
+    if samples is not None and samples < len(ds):
+        ds = Subset(ds, range(samples))
     bs = batch_size or cfg.data.eval_batch_size or cfg.data.batch_size
     return make_loader(ds, data.info, bs, False, cfg.data.num_workers), bs
+
+
+def _out_dir(args: argparse.Namespace) -> Path | None:
+    """--out, else the checkpoint's folder, else runs/<config name> (None: no config to name it)."""
+    from ..train import load_config
+
+    if args.out:
+        return Path(args.out)
+    if args.checkpoint:
+        return Path(args.checkpoint).parent
+    return Path("runs") / load_config(args.config, args.overrides).name if args.config else None
 
 
 def run(args: argparse.Namespace) -> int:
     from ..dst import has_aap, remove_aap
     from ..energy import count_synaptic_ops, estimate_bn_stats, fold_bn
+    from ..outputs import output_dir, writing
+    from .saving import print_wrote, save_plot
 
+    out = _out_dir(args)
+    if out is not None:  # check before the work (else load_model says what to give)
+        output_dir(out, "energy.json")
     cfg, data, model, device = load_model(args.config, args.checkpoint, args.overrides)
     loader, bs = split_loader(cfg, data, args.split, args.batch_size)
     if not args.checkpoint:
-        estimate_bn_stats(model, loader, args.bn_batches, progress=True)
+        estimate_bn_stats(model, loader, args.bn_batches, progress=cfg.train.progress)
     if args.fsnn and has_aap(model):
         model = remove_aap(model)
     report = count_synaptic_ops(fold_bn(model), loader, e_ac_pj=args.e_ac, e_mac_pj=args.e_mac,
-                                max_batches=math.ceil(args.samples / bs), progress=True)
+                                max_batches=math.ceil(args.samples / bs), progress=cfg.train.progress)
     report.model = cfg.model_name + (" (FSNN)" if args.fsnn else "")
     print(report.table())
-    out = Path(args.out) if args.out else (Path(args.checkpoint).parent if args.checkpoint
-                                           else Path("runs") / cfg.name)
-    print(f"wrote {report.save_json(out / 'energy.json')} and {report.plot(out / 'energy.png')}")
+    with writing(out, "energy.json"):
+        saved = report.save_json(out / "energy.json")
+    print_wrote(saved, save_plot(report.plot, out / "energy.png"))
     return 0

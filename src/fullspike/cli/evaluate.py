@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .early_exit import add_early_exit_args, run_early_exit
+from .early_exit import add_early_exit_args, early_exit_dir, run_early_exit
 
 
 def register(sub) -> None:
@@ -39,8 +39,13 @@ def load_trained(config: str | None, checkpoint: str, overrides: list[str]):
 def run(args: argparse.Namespace) -> int:
     from ..data import make_loader
     from ..errors import ConfigError
+    from ..outputs import output_dir, output_file, writing
     from ..train import evaluate
 
+    if args.early_exit:  # check the output location before the work
+        output_dir(early_exit_dir(args), "early_exit.json")
+    if args.out:
+        output_file(args.out, "the results")
     cfg, data, model, device = load_trained(args.config, args.checkpoint, args.overrides)
     split = data.test if args.split == "test" else data.val
     if split is None:
@@ -48,11 +53,12 @@ def run(args: argparse.Namespace) -> int:
     loader = make_loader(split, data.info, cfg.data.eval_batch_size or cfg.data.batch_size, False,
                          cfg.data.num_workers)
     if args.early_exit:
-        return run_early_exit(args, model, loader, device)
+        return run_early_exit(args, model, loader, device, cfg.train.progress)
     res = evaluate(model, loader, device, cfg.train.amp, cfg.train.progress, desc=args.split)
     res = {"checkpoint": str(args.checkpoint), "split": args.split, "samples": len(split), **res}
     for k, v in res.items():
         print(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
     if args.out:
-        Path(args.out).write_text(json.dumps(res, indent=2))
+        with writing(args.out, "the results"):
+            Path(args.out).write_text(json.dumps(res, indent=2))
     return 0

@@ -21,13 +21,15 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..outputs import output_dir, writing
     from ..train import fit, load_config
 
     cfg = load_config(args.config, args.overrides)  # validate before launching workers
-    out = Path(args.out) if args.out else Path("runs") / cfg.name
+    out = output_dir(args.out if args.out else Path("runs") / cfg.name, "the run")
     if args.nproc > 1:
         return _launch(args, out)
-    fit(cfg, out, resume=args.resume)
+    with writing(out, "the run"):
+        fit(cfg, out, resume=args.resume)
     return 0
 
 

@@ -25,6 +25,7 @@ from typing import Optional
 import torch
 
 from ..errors import ConfigError
+from ..toolchain import import_cpp_extension
 from .fused import Kernels, NeuronSpec
 
 BACKENDS = ("auto", "eager", "bptt", "compiled", "triton")
@@ -51,6 +52,7 @@ def compiled_unavailable(device_type: str) -> Optional[str]:
 
     Compiles and runs a one-line function once per process (a few seconds on first use).
     """
+    import_cpp_extension()  # Inductor loads it; on a GPU-less machine it warns about CUDA
     try:
         fn = torch.compile(lambda t: t * 2.0 + 1.0, fullgraph=True)
         out = fn(torch.ones(8, device=device_type))

@@ -20,10 +20,12 @@ from tqdm import tqdm
 from .. import __version__
 from ..data import make_loader
 from ..cpu_allocator import tune_cpu_allocator
-from ..errors import CheckpointError, TrainingError
+from ..errors import CheckpointError, MissingDependencyError, TrainingError
 from ..models.outputs import classification_loss, heads
+from ..optional import require
 from .builders import DataSplits, build_data, build_model, build_optimizer, build_scheduler, model_kwargs
-from .checkpoint import FORMAT, VERSION, atomic_save, load_checkpoint, load_model_state, rng_state, set_rng_state
+from .checkpoint import (FORMAT, VERSION, atomic_save, load_checkpoint, load_model_state, remove_partial_saves,
+                         rng_state, set_rng_state)
 from .config import Config
 
 CHECKPOINT = "checkpoint.pt"
@@ -139,6 +141,9 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False) -> dict:
     scheduler = build_scheduler(cfg, optimizer)
     start_epoch, train_seconds, cpu_seconds, history = 0, 0.0, 0.0, []
     ckpt_path = out / CHECKPOINT
+    if dd.main:
+        for tmp in remove_partial_saves(ckpt_path):
+            _log(f"removed {tmp}, left by an interrupted checkpoint save")
     if resume:
         if not ckpt_path.is_file():
             raise CheckpointError(f"--resume: no checkpoint at {ckpt_path}; start without --resume")
@@ -258,8 +263,10 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False) -> dict:
 
 def _tensorboard(out: Path):
     try:
+        require("tensorboard", extra="tensorboard", purpose="train.tensorboard=true")
         from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard is a dependency, but keep training if it is broken
-        print("warning: tensorboard is not importable; metrics go to metrics.jsonl only", file=sys.stderr)
+    except MissingDependencyError as e:  # an optional extra: train on, metrics.jsonl has them all
+        print(f"warning: {e}; metrics go to metrics.jsonl only (train.tensorboard=false hides this)",
+              file=sys.stderr)
         return None
     return SummaryWriter(str(out / "tb"))
