@@ -1,4 +1,4 @@
-"""Progress bars: shown only on a terminal unless asked for, and never left under an error line.
+"""Progress bars: shown only on a terminal unless asked for.
 
 ``progress`` arguments follow one rule everywhere (the same as ``train.progress``): ``True``
 draws a bar, ``False`` never, ``None`` only when standard error is a terminal, so logs
@@ -27,12 +27,6 @@ def bar(items: Iterable, desc: str = "", total: int | None = None, progress: boo
     """``items`` wrapped in a transient bar (``leave=False``) drawn per :func:`show_bars`."""
     options.setdefault("leave", False)
     return tqdm(items, desc=desc, total=total, disable=not show_bars(progress), file=sys.stderr, **options)
-
-
-def close_bars() -> None:
-    """Close every open bar, so that the next line written (an error, say) starts on its own line."""
-    for open_bar in list(getattr(tqdm, "_instances", ())):
-        open_bar.close()
 
 
 def take_batches(inputs, max_batches: int | None = None, desc: str = "", progress: bool | None = False) -> Iterable:

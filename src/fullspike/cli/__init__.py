@@ -28,14 +28,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _close_bars() -> None:
-    """Close open progress bars, so that the next line goes on a line of its own."""
-    if "tqdm" in sys.modules:  # no bar can be open otherwise; keep --help free of torch
-        from ..progress import close_bars
-
-        close_bars()
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:  # `fullspike` alone: train the quick-start
@@ -48,11 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except FullspikeError as e:
-        _close_bars()
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        _close_bars()
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading

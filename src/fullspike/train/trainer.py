@@ -156,6 +156,8 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False) -> dict:
         train_seconds, cpu_seconds = ckpt["train_seconds"], ckpt["train_cpu_seconds"]
         if dd.main:
             _log(f"resuming {cfg.name} from {ckpt_path} after epoch {start_epoch}")
+            # rows written after this checkpoint belong to epochs that will run again
+            (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
     elif ckpt_path.exists() and dd.main:
         _log(f"note: {ckpt_path} exists and will be overwritten (use --resume to continue it)")
     if dd.main:
