@@ -31,12 +31,13 @@ def early_exit_dir(args: argparse.Namespace) -> Path:
 
 
 def run_early_exit(args: argparse.Namespace, model, loader, device, progress: bool | None = None) -> int:
-    """Run the analysis (bars per :func:`fullspike.progress.show_bars`) and write its files."""
+    """Run the analysis (bars per :func:`fullspike.progress.show_bars`) and write its files to
+    :func:`early_exit_dir` (checked by the caller before loading anything)."""
     from ..analysis.early_exit import analyse_early_exit, gamma_statistics, plot_accuracy_energy, plot_gamma
-    from ..outputs import output_dir, writing
+    from ..outputs import writing
     from .saving import print_wrote, save_plot
 
-    out = output_dir(early_exit_dir(args), "early_exit.json")
+    out = early_exit_dir(args)
     result = analyse_early_exit(model, loader, device, threshold=args.exit_threshold, margins=args.margins,
                                 energy_batches=args.energy_batches, progress=progress)
     print(result.summary())
