@@ -32,3 +32,11 @@ class RegistryError(ConfigError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it one plain line
         return str(self.args[0]) if self.args else ""
+
+
+class OutputError(FullspikeError, OSError):
+    """An output file or folder cannot be written (missing permission, read-only, full disk)."""
+
+
+class MissingDependencyError(FullspikeError, ImportError):
+    """An optional dependency (a ``pip install 'fullspike[extra]'``) is not installed."""

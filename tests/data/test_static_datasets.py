@@ -153,3 +153,24 @@ def test_imagefolder_streamed_and_loader(tmp_path):
     ds, info = build_dataset("imagefolder", str(tmp_path), True, image_size=16, in_memory=False)
     x, y = next(iter(make_loader(ds, info, 4, False)))
     assert x.shape == (4, 3, 16, 16) and info.num_classes == 3
+
+
+def test_decoding_bar_only_on_a_terminal(tmp_path, capsys, monkeypatch):
+    import io
+
+    from fullspike.data.static import _decode_all
+
+    Image.new("RGB", (2, 2)).save(tmp_path / "a.png")
+    paths = [tmp_path / "a.png"] * 2000  # large enough to be worth a bar
+    assert _decode_all(paths, None, "decoding test").shape == (2000, 3, 2, 2)
+    err = capsys.readouterr().err
+    assert "decoding test" not in err and "\r" not in err, err  # stderr is redirected here
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr("sys.stderr", term)
+    _decode_all(paths, None, "decoding test")
+    assert "decoding test" in term.getvalue()

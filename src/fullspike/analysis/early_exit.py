@@ -25,6 +25,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..models.base import StepwiseClassifier
 from ..nn import BNTT1d, BNTT2d
+from ..optional import require
 from ..progress import take_batches
 
 
@@ -53,7 +54,7 @@ def exit_step(mean_gamma: torch.Tensor, threshold: float = 0.1) -> int:
 
 @torch.no_grad()
 def step_outputs(model: nn.Module, loader, device: torch.device | str = "cpu",
-                 max_batches: int | None = None, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+                 max_batches: int | None = None, progress: bool | None = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-step outputs ``[T, N, K]`` and labels ``[N]`` over ``loader`` (model in eval mode)."""
     if not isinstance(model, StepwiseClassifier):
         raise ConfigError(f"{type(model).__name__} has no forward_steps(); early exit needs a BNTT "
@@ -141,7 +142,7 @@ class EarlyExitResult:
 def analyse_early_exit(model: nn.Module, loader, device: torch.device | str = "cpu", *,
                        threshold: float = 0.1, margins=(0.5, 0.8, 0.9, 0.95),
                        energy_batches: int = 2, max_batches: int | None = None,
-                       progress: bool = False) -> EarlyExitResult:
+                       progress: bool | None = False) -> EarlyExitResult:
     """Gamma statistics, exit step, accuracy at every T', per-sample exit, and (with
     ``energy_batches > 0``) energy at every T' counted on that many batches of ``loader``."""
     from ..energy import count_synaptic_ops
@@ -169,6 +170,7 @@ def analyse_early_exit(model: nn.Module, loader, device: torch.device | str = "c
 
 def plot_gamma(gammas: dict[str, torch.Tensor], path: str | Path, threshold: float | None = None) -> Path:
     """Gamma over time per layer: the mean over channels (line) and its 10-90% band."""
+    require("matplotlib", extra="plot", purpose="drawing plots")
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -195,6 +197,7 @@ def plot_gamma(gammas: dict[str, torch.Tensor], path: str | Path, threshold: flo
 
 def plot_accuracy_energy(result: EarlyExitResult, path: str | Path) -> Path:
     """Accuracy and energy per sample against the number of steps run."""
+    require("matplotlib", extra="plot", purpose="drawing plots")
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 

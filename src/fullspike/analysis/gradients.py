@@ -27,6 +27,7 @@ from ..dst.blocks import spike_stream_parameters
 from ..nn.residual import named_blocks
 from ..errors import ConfigError
 from ..models.outputs import classification_loss
+from ..optional import require
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 FIELDS = ["model", "alpha", "index", "block", "param_grad_norm", "output_grad_norm", "firing_rate"]
@@ -100,17 +101,16 @@ def block_statistics(model: nn.Module, batches: Iterable[Batch], backward: bool 
 
 def gradient_study(model_names: Sequence[str], alphas: Sequence[float], batches: Sequence[Batch],
                    model_kwargs: dict | None = None, surrogate: str = "sigmoid", seed: int = 0,
-                   progress: bool = False) -> list[dict]:
+                   progress: bool | None = False) -> list[dict]:
     """Block statistics of each model with each surrogate ``alpha`` (same initial weights for
     all alphas of a model: only the surrogate's width changes). Records carry ``model`` and
     ``alpha``."""
-    from tqdm import tqdm
-
     from ..models import create_model
+    from ..progress import bar
 
     records = []
     runs = [(m, a) for m in model_names for a in alphas]
-    for name, alpha in tqdm(runs, desc="gradients", disable=not progress):
+    for name, alpha in bar(runs, "gradients", progress=progress, leave=True):
         torch.manual_seed(seed)
         model = create_model(name, surrogate={"name": surrogate, "alpha": float(alpha)}, **(model_kwargs or {}))
         model.train()
@@ -157,6 +157,7 @@ def plot_records(records: list[dict], path: str | Path, metrics: Sequence[str] =
                  title: str = "") -> Path:
     """One panel per metric against block index, one line per (model, alpha); log scale for
     gradient norms. Drawn on its own Figure (no pyplot state) and saved as an image."""
+    require("matplotlib", extra="plot", purpose="drawing plots")
     from matplotlib.figure import Figure
 
     metrics = [m for m in metrics if any(m in r for r in records)]

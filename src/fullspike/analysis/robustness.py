@@ -25,6 +25,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..models.outputs import heads
 from ..nn import RateEncoder
+from ..optional import require
 from ..progress import take_batches
 
 
@@ -135,7 +136,7 @@ def evaluate_robustness(model: nn.Module, loader, norm: Normalization, *, device
                         eps: Sequence[float] = (0, 2 / 255, 4 / 255, 8 / 255),
                         sigmas: Sequence[float] = (0, 0.05, 0.1, 0.2), pgd_steps: int = 7,
                         pgd_alpha: float = 2 / 255, attacks: Sequence[str] = ("gaussian", "fgsm", "pgd"),
-                        max_batches: int | None = None, seed: int = 0, progress: bool = False) -> RobustnessResult:
+                        max_batches: int | None = None, seed: int = 0, progress: bool | None = False) -> RobustnessResult:
     """Accuracy of ``model`` (eval mode) on ``loader`` under every perturbation strength."""
     unknown = set(attacks) - {"gaussian", "fgsm", "pgd"}
     if unknown:
@@ -194,6 +195,7 @@ def robustness_table(results: dict[str, RobustnessResult]) -> str:
 
 def plot_robustness(results: dict[str, RobustnessResult], path: str | Path) -> Path:
     """Accuracy vs strength, one panel per perturbation, one line per model."""
+    require("matplotlib", extra="plot", purpose="drawing plots")
     from matplotlib.figure import Figure
 
     path = Path(path)

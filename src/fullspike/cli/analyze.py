@@ -79,28 +79,40 @@ def _need_models(args) -> None:
 
 def _write(records, summary, args, kind: str, title: str) -> None:
     from ..analysis.gradients import plot_records, write_records
+    from ..outputs import writing
+    from .saving import print_wrote, save_plot
 
-    paths = write_records(records, summary, args.out, kind)
-    png = plot_records(records, Path(args.out) / f"{kind}.png", title=title)
+    with writing(args.out, f"{kind}.csv and {kind}.json"):
+        paths = write_records(records, summary, args.out, kind)
+    png = save_plot(lambda path: plot_records(records, path, title=title), Path(args.out) / f"{kind}.png")
+    print(summary_table(summary))
+    print_wrote(paths["csv"], paths["json"], png)
+
+
+def summary_table(summary: list[dict]) -> str:
+    """The summary as a text table; the alpha column only when some row has an alpha."""
+    with_alpha = any(s.get("alpha") is not None for s in summary)
     cols = [k for k in summary[0] if k not in ("model", "alpha")]
-    print("model".ljust(22) + "alpha".rjust(7) + "".join(c.rjust(24) for c in cols))
+    lines = ["model".ljust(22) + ("alpha".rjust(7) if with_alpha else "") + "".join(c.rjust(24) for c in cols)]
     for s in summary:
-        alpha = "" if s["alpha"] is None else f"{s['alpha']:g}"
-        print(s["model"].ljust(22) + alpha.rjust(7) + "".join(
+        alpha = "" if s.get("alpha") is None else f"{s['alpha']:g}"
+        lines.append(s["model"].ljust(22) + (alpha.rjust(7) if with_alpha else "") + "".join(
             (f"{s[c]:.4g}" if isinstance(s[c], float) else str(s[c])).rjust(24) for c in cols))
-    print(f"wrote {paths['csv']}, {paths['json']}, {png}")
+    return "\n".join(lines)
 
 
 def run_gradients(args: argparse.Namespace) -> int:
     from ..analysis.gradients import gradient_study, summarize
+    from ..outputs import output_dir
 
     _need_models(args)
+    output_dir(args.out, "gradients.csv")  # before the work
     batches, info = _batches(args)
     kwargs = {name: _model_kwargs(args, name, info) for name in args.model}
     records = []
     for name in args.model:
         records += gradient_study([name], args.alpha, batches, kwargs[name], args.surrogate, args.seed,
-                                  progress=True)
+                                  progress=None)
     _write(records, summarize(records), args, "gradients",
            f"per-block gradient norms ({args.surrogate} surrogate)")
     return 0
@@ -112,7 +124,9 @@ def run_firing(args: argparse.Namespace) -> int:
     from ..analysis.gradients import block_statistics, summarize
     from ..errors import ConfigError
     from ..models import create_model
+    from ..outputs import output_dir
 
+    output_dir(args.out, "firing.csv")  # before the work
     records = []
     if args.checkpoint:
         from itertools import islice

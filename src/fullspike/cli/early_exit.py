@@ -25,17 +25,28 @@ def add_early_exit_args(p: argparse.ArgumentParser) -> None:
                                             "(default: <checkpoint folder>/early_exit)")
 
 
-def run_early_exit(args: argparse.Namespace, model, loader, device) -> int:
-    from ..analysis.early_exit import analyse_early_exit, gamma_statistics, plot_accuracy_energy, plot_gamma
+def early_exit_dir(args: argparse.Namespace) -> Path:
+    """--early-exit-dir, else ``<run folder>/early_exit``."""
     from ..train.load import checkpoint_file
 
+    return Path(args.early_exit_dir) if args.early_exit_dir else checkpoint_file(args.checkpoint).parent / "early_exit"
+
+
+def run_early_exit(args: argparse.Namespace, model, loader, device, progress: bool | None = None) -> int:
+    """Run the analysis (bars per :func:`fullspike.progress.show_bars`) and write its files to
+    :func:`early_exit_dir` (checked by the caller before loading anything)."""
+    from ..analysis.early_exit import analyse_early_exit, gamma_statistics, plot_accuracy_energy, plot_gamma
+    from ..outputs import writing
+    from .saving import print_wrote, save_plot
+
+    out = early_exit_dir(args)
     result = analyse_early_exit(model, loader, device, threshold=args.exit_threshold, margins=args.margins,
-                                energy_batches=args.energy_batches, progress=True)
+                                energy_batches=args.energy_batches, progress=progress)
     print(result.summary())
-    out = Path(args.early_exit_dir) if args.early_exit_dir else checkpoint_file(args.checkpoint).parent / "early_exit"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "early_exit.json").write_text(json.dumps(result.to_dict(), indent=2))
-    plot_gamma(gamma_statistics(model), out / "gamma.png", args.exit_threshold)
-    plot_accuracy_energy(result, out / "early_exit.png")
-    print(f"wrote {out / 'early_exit.json'}, {out / 'gamma.png'} and {out / 'early_exit.png'}")
+    with writing(out, "early_exit.json"):
+        (out / "early_exit.json").write_text(json.dumps(result.to_dict(), indent=2))
+    gammas = gamma_statistics(model)
+    print_wrote(out / "early_exit.json",
+                save_plot(lambda path: plot_gamma(gammas, path, args.exit_threshold), out / "gamma.png"),
+                save_plot(lambda path: plot_accuracy_energy(result, path), out / "early_exit.png"))
     return 0

@@ -52,22 +52,39 @@ def open_model(config: str | None, checkpoint: str | None, overrides: list[str],
     return cfg, model, device, loader
 
 
+def _out_dir(args: argparse.Namespace) -> Path | None:
+    """--out, else the checkpoint's folder, else runs/<config name> (None: no config to name it)."""
+    from ..train import load_config
+    from ..train.load import checkpoint_file
+
+    if args.out:
+        return Path(args.out)
+    if args.checkpoint:
+        return checkpoint_file(args.checkpoint).parent
+    return Path("runs") / load_config(args.config, args.overrides).name if args.config else None
+
+
 def run(args: argparse.Namespace) -> int:
     from ..dst import has_aap, remove_aap
     from ..energy import count_synaptic_ops, estimate_bn_stats, fold_bn
-    from ..train.load import checkpoint_file
+    from ..outputs import output_dir, writing
+    from .saving import print_wrote, save_plot
 
+    out = _out_dir(args)
+    if out is not None:  # check before the work (else open_model says what to give)
+        output_dir(out, "energy.json")
     cfg, model, device, loader = open_model(args.config, args.checkpoint, args.overrides, args.split,
                                             args.batch_size)
     if not args.checkpoint:
-        estimate_bn_stats(model, loader, args.bn_batches, progress=True)
+        estimate_bn_stats(model, loader, args.bn_batches, progress=cfg.train.progress)
     if args.fsnn and has_aap(model):
         model = remove_aap(model)
     report = count_synaptic_ops(fold_bn(model), loader, e_ac_pj=args.e_ac, e_mac_pj=args.e_mac,
-                                max_batches=math.ceil(args.samples / loader.batch_size), progress=True,
+                                max_batches=math.ceil(args.samples / loader.batch_size),
+                                progress=cfg.train.progress,
                                 name=cfg.model_name + (" (FSNN)" if args.fsnn else ""))
     print(report.table())
-    out = Path(args.out) if args.out else (checkpoint_file(args.checkpoint).parent if args.checkpoint
-                                           else Path("runs") / cfg.name)
-    print(f"wrote {report.save_json(out / 'energy.json')} and {report.plot(out / 'energy.png')}")
+    with writing(out, "energy.json"):
+        saved = report.save_json(out / "energy.json")
+    print_wrote(saved, save_plot(report.plot, out / "energy.png"))
     return 0

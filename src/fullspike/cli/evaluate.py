@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .early_exit import add_early_exit_args, run_early_exit
+from .early_exit import add_early_exit_args, early_exit_dir, run_early_exit
 
 
 def register(sub) -> None:
@@ -22,17 +22,23 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import load
+    from ..outputs import output_dir, output_file, writing
     from ..train import build_eval_loader, evaluate, resolve_device
 
+    if args.early_exit:  # check the output location before the work
+        output_dir(early_exit_dir(args), "early_exit.json")
+    if args.out:
+        output_file(args.out, "the results")
     model, cfg = load(args.checkpoint, config=args.config, overrides=args.overrides)
     device = resolve_device(cfg.train.device)
     loader, _ = build_eval_loader(cfg, args.split)
     if args.early_exit:
-        return run_early_exit(args, model, loader, device)
+        return run_early_exit(args, model, loader, device, cfg.train.progress)
     res = evaluate(model, loader, device, cfg.train.amp, cfg.train.progress, desc=args.split)
     res = {"checkpoint": str(args.checkpoint), "split": args.split, "samples": len(loader.dataset), **res}
     for k, v in res.items():
         print(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
     if args.out:
-        Path(args.out).write_text(json.dumps(res, indent=2))
+        with writing(args.out, "the results"):
+            Path(args.out).write_text(json.dumps(res, indent=2))
     return 0

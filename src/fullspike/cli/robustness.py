@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 
@@ -25,7 +24,8 @@ def register(sub) -> None:
     p.add_argument("--attacks", nargs="+", default=["gaussian", "fgsm", "pgd"], choices=["gaussian", "fgsm", "pgd"])
     p.add_argument("--pgd-steps", type=int, default=7, help="PGD steps (default 7)")
     p.add_argument("--pgd-alpha", type=float, default=2, help="PGD step size in /255 (default 2)")
-    p.add_argument("--samples", type=int, default=1000, help="test samples (default 1000)")
+    p.add_argument("--samples", type=int, default=1000,
+                   help="the first N test samples (default 1000; fewer when the split is smaller)")
     p.add_argument("--batch-size", type=int, help="batch size (default: the config's)")
     p.add_argument("--mean", type=float, nargs="+", help="input normalisation mean (default: the dataset's)")
     p.add_argument("--std", type=float, nargs="+", help="input normalisation std (default: the dataset's)")
@@ -41,15 +41,17 @@ def run(args: argparse.Namespace) -> int:
     )
     from .. import load
     from ..errors import ConfigError
+    from ..outputs import output_dir, writing
     from ..train import build_eval_loader, resolve_device
     from ..train.load import checkpoint_file
+    from .saving import print_wrote, save_plot
 
+    out = output_dir(args.out or checkpoint_file(args.checkpoint).parent, "robustness.json")  # before the work
     if (args.mean is None) != (args.std is None):
         raise ConfigError("give both --mean and --std, or neither")
     snn, cfg = load(args.checkpoint, config=args.config, overrides=args.overrides)
     device = resolve_device(cfg.train.device)
-    loader, _ = build_eval_loader(cfg, "test", args.batch_size)
-    bs = loader.batch_size
+    loader, _ = build_eval_loader(cfg, "test", args.batch_size, samples=args.samples)
     norm = Normalization(tuple(args.mean), tuple(args.std)) if args.mean else find_normalization(loader.dataset)
     models = {f"SNN ({cfg.model_name})": snn}
     if args.ann_checkpoint:
@@ -63,12 +65,12 @@ def run(args: argparse.Namespace) -> int:
         results[name] = evaluate_robustness(
             model, loader, norm, device=device, eps=[e / 255 for e in args.eps], sigmas=args.sigmas,
             pgd_steps=args.pgd_steps, pgd_alpha=args.pgd_alpha / 255, attacks=args.attacks,
-            max_batches=math.ceil(args.samples / bs), seed=args.seed, progress=True)
+            seed=args.seed, progress=cfg.train.progress)
     table = robustness_table(results)
     print(table)
-    out = Path(args.out) if args.out else checkpoint_file(args.checkpoint).parent
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "robustness.md").write_text(table + "\n")
-    (out / "robustness.json").write_text(json.dumps({k: r.to_dict() for k, r in results.items()}, indent=2))
-    print(f"wrote {out / 'robustness.md'}, {out / 'robustness.json'} and {plot_robustness(results, out / 'robustness.png')}")
+    with writing(out, "the robustness results"):
+        (out / "robustness.md").write_text(table + "\n")
+        (out / "robustness.json").write_text(json.dumps({k: r.to_dict() for k, r in results.items()}, indent=2))
+    print_wrote(out / "robustness.md", out / "robustness.json",
+                save_plot(lambda path: plot_robustness(results, path), out / "robustness.png"))
     return 0

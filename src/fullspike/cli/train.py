@@ -52,6 +52,7 @@ def process_options(cfg) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..outputs import output_dir, writing
     from ..train import fit, load_config
     from ..train.experiment import prepare_run_folder, resume_config
 
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         cfg = load_config(args.config, args.overrides)  # validate before launching workers
         out = Path(args.out) if args.out else Path("runs") / cfg.name
+    out = output_dir(out, "the run")  # writable, checked before any work
     if args.nproc > 1:
         if not (args.resume or args.overwrite):
             prepare_run_folder(out, overwrite=False)  # refuse here, not once per worker
@@ -72,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     line = process_options(cfg)
     if int(os.environ.get("RANK", "0")) == 0:
         print(line, flush=True)
-    fit(cfg, out, resume=args.resume, overwrite=args.overwrite)
+    with writing(out, "the run"):
+        fit(cfg, out, resume=args.resume, overwrite=args.overwrite)
     return 0
 
 

@@ -194,10 +194,10 @@ def _load_image(path: Path, size: int | None) -> np.ndarray:
 
 
 def _decode_all(paths: list[Path], size: int | None, desc: str) -> torch.Tensor:
-    from tqdm import tqdm
+    from ..progress import bar
 
-    arr = [_load_image(p, size) for p in tqdm(paths, desc=desc, unit="img", leave=False,
-                                              disable=len(paths) < 2000)]
+    arr = [_load_image(p, size) for p in bar(paths, desc, progress=None if len(paths) >= 2000 else False,
+                                             unit="img")]
     return torch.from_numpy(np.stack(arr))
 
 

@@ -21,7 +21,7 @@ def _norms(model: nn.Module) -> list[nn.Module]:
 
 
 @torch.no_grad()
-def estimate_bn_stats(model: nn.Module, inputs, num_batches: int = 2, progress: bool = False) -> nn.Module:
+def estimate_bn_stats(model: nn.Module, inputs, num_batches: int = 2, progress: bool | None = False) -> nn.Module:
     """Reset and re-estimate the running mean/var of every BN and BNTT layer of ``model`` (in place).
 
     ``inputs``: one batch or an iterable of batches / ``(x, y, ...)`` tuples; the first

@@ -284,7 +284,7 @@ def infer_steps(model: nn.Module, x: torch.Tensor, T: int | None = None,
 @torch.no_grad()
 def count_synaptic_ops(model: nn.Module, inputs, *, e_ac_pj: float = 0.9, e_mac_pj: float = 4.6,
                        T: int | None = None, batch_size: int | None = None,
-                       max_batches: int | None = None, progress: bool = False,
+                       max_batches: int | None = None, progress: bool | None = False,
                        name: str | None = None) -> EnergyReport:
     """Count ACs and MACs of ``model`` on ``inputs``, per sample, all time steps included.
 

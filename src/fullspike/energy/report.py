@@ -10,6 +10,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..optional import require
+
 PJ_TO_MJ = 1e-9
 
 
@@ -233,6 +235,7 @@ class EnergyReport:
 
     def plot(self, path: str | Path) -> Path:
         """Per-layer AC/MAC bars, and firing rate and cumulative energy per step (PNG)."""
+        require("matplotlib", extra="plot", purpose="drawing plots")
         from matplotlib.figure import Figure
         from matplotlib.ticker import MaxNLocator
 

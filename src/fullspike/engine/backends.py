@@ -36,6 +36,7 @@ from ..functional.spec import NeuronSpec
 from ..registry import Registry, unknown_name
 from .driver import Kernels
 from .loop import LoopKernels
+from .toolchain import import_cpp_extension
 
 #: the fused backends: name -> a zero-argument factory of its :class:`Kernels`
 KERNELS: Registry = Registry("neuron backend")
@@ -97,6 +98,7 @@ def inductor_unavailable(device_type: str) -> Optional[str]:
     Compiles and runs a one-line function (a few seconds on first use); asked only for an
     explicit ``backend="inductor"``, never by ``auto``.
     """
+    import_cpp_extension()  # Inductor loads it; without a GPU it would warn about CUDA
     try:
         fn = torch.compile(lambda t: t * 2.0 + 1.0, fullgraph=True)
         out = fn(torch.ones(8, device=device_type))

@@ -24,6 +24,7 @@ import torch
 from ..functional.spec import NeuronSpec
 from .driver import Kernels
 from .loop import backward_loop, forward_loop
+from .toolchain import import_cpp_extension
 
 _ids = itertools.count()
 # Inductor fuses at most ``max_fusion_size`` nodes into one kernel (64 by default); an unrolled
@@ -77,6 +78,7 @@ class InductorKernels(Kernels):
         fn = self._cache.get(key)
         if fn is None:
             plain = make()
+            import_cpp_extension()  # Inductor loads it; without a GPU it would warn about CUDA
             compiled = torch.compile(_own_code(plain), fullgraph=True, options=INDUCTOR_OPTIONS)
 
             def fn(*args):

@@ -131,11 +131,15 @@ def build_scheduler(cfg: Config, optimizer: torch.optim.Optimizer,
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(cfg, step, steps_per_epoch))
 
 
-def build_eval_loader(cfg: Config, split: str, batch_size: int | None = None):
+def build_eval_loader(cfg: Config, split: str, batch_size: int | None = None,
+                      samples: int | None = None):
     """``(loader, info)``: an unshuffled loader over one split (:func:`build_split`; the split is
-    ``loader.dataset``), batch size default ``data.eval_batch_size`` or ``data.batch_size``."""
+    ``loader.dataset``), only its first ``samples`` when given; batch size default
+    ``data.eval_batch_size`` or ``data.batch_size``."""
     from ..data import make_loader
 
     ds, info = build_split(cfg, split)
+    if samples is not None and samples < len(ds):
+        ds = Subset(ds, range(samples))
     bs = batch_size or cfg.data.eval_batch_size or cfg.data.batch_size
     return make_loader(ds, info, bs, False, cfg.data.num_workers), info

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, MissingDependencyError
 from ..nn import SpikingNeuron
+from ..optional import require
 from .checkpoint import FORMAT, VERSION, atomic_save
 
 if TYPE_CHECKING:
@@ -104,9 +105,11 @@ class TensorBoardLogger(Callback):
         if not trainer.is_main:
             return
         try:
+            require("tensorboard", extra="tensorboard", purpose="train.tensorboard=true")
             from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            print("warning: tensorboard is not importable; metrics go to metrics.jsonl only", file=sys.stderr)
+        except MissingDependencyError as e:  # an optional extra: train on, metrics.jsonl has them all
+            print(f"warning: {e}; metrics go to metrics.jsonl only (train.tensorboard=false hides this)",
+                  file=sys.stderr)
             return
         self.writer = SummaryWriter(str(self.log_dir), purge_step=trainer.epoch + 1 if trainer.epoch else None)
 

@@ -1,9 +1,10 @@
 """Checkpoints: written atomically (temporary file, fsync, rename), validated on load."""
 from __future__ import annotations
 
+import glob
 import os
 import random
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -11,25 +12,51 @@ import numpy as np
 import torch
 
 from ..errors import CheckpointError
+from ..outputs import writing
 
 FORMAT = "fullspike-checkpoint"
 VERSION = 1
 
 
 def atomic_save(obj: Any, path: str | Path) -> None:
-    """``torch.save`` to ``path`` so that a crash leaves either the old or the new file, never half."""
+    """``torch.save`` to ``path`` so that a crash leaves either the old or the new file, never half.
+
+    The data go to a temporary file beside ``path`` (``.<name>.<random>.tmp``, created with the
+    user's umask like any other file), are flushed to disk, and the file is renamed over ``path``.
+    A kill in between leaves that temporary file behind: :func:`remove_partial_saves` removes it.
+    A failed write (full disk, lost permission) is one :class:`~fullspike.errors.OutputError`.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with writing(path.parent, path.name):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+            try:  # mode 0o666 less the umask, as open() would give; O_EXCL: never reuse a name
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                break
+            except FileExistsError:
+                continue
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save(obj, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+
+def remove_partial_saves(path: str | Path) -> list[Path]:
+    """Delete the temporary files an interrupted :func:`atomic_save` to ``path`` left behind
+    (call it before saving there again); returns the paths removed."""
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return sorted(removed)
 
 
 def rng_state() -> dict:

@@ -22,7 +22,7 @@ from ..models.outputs import classification_loss
 from .builders import DataSplits, build_data, build_model, build_optimizer, build_scheduler, model_kwargs
 from .callbacks import (Checkpoint, FiringRateRegularizer, MetricsLogger, SurrogateAnnealing,
                         TensorBoardLogger)
-from .checkpoint import load_checkpoint, load_model_state
+from .checkpoint import load_checkpoint, load_model_state, remove_partial_saves
 from .config import Config, config_from_dict
 from .trainer import Trainer, make_epoch_loader, resolve_device
 
@@ -82,8 +82,7 @@ def prepare_run_folder(out: Path, overwrite: bool, main: bool = True) -> None:
         for n in found:
             p = out / n
             shutil.rmtree(p) if p.is_dir() else p.unlink()
-        for tmp in out.glob(f".{CHECKPOINT}.*.tmp"):
-            tmp.unlink()
+        remove_partial_saves(out / CHECKPOINT)
 
 
 def with_absolute_root(cfg: Config) -> Config:
@@ -154,6 +153,9 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False, overwrite: bool 
         changes = resume_changes(ckpt["config"], cfg)
     else:
         prepare_run_folder(out, overwrite, main)
+    if main:
+        for tmp in remove_partial_saves(ckpt_path):
+            print(f"removed {tmp}, left by an interrupted checkpoint save", flush=True)
     world, rank, local = _init_distributed(tc.device)
     device = resolve_device(tc.device)
     if world > 1 and device.type == "cuda":

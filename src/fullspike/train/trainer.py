@@ -22,6 +22,7 @@ from tqdm import tqdm
 from ..errors import CheckpointError, TrainingError
 from ..models.outputs import DualStreamOutput, classification_loss, heads
 from .callbacks import Callback
+from ..progress import show_bars
 from .checkpoint import rng_state, set_rng_state
 
 LossFn = Callable[[object, torch.Tensor], torch.Tensor]
@@ -43,11 +44,6 @@ def autocast(device: torch.device, amp: bool):
     return contextlib.nullcontext()
 
 
-def show_bar(progress: bool | None) -> bool:
-    """Progress bars: ``None`` = only when stderr is a terminal."""
-    return sys.stderr.isatty() if progress is None else progress
-
-
 def _is_classification(out, y: torch.Tensor) -> bool:
     return isinstance(out, DualStreamOutput) or (
         isinstance(out, torch.Tensor) and out.ndim == 2 and y.ndim == 1 and not y.is_floating_point())
@@ -61,7 +57,7 @@ def evaluate(model: torch.nn.Module, loader: Iterable, device: torch.device, amp
     model.eval()
     correct: dict[str, int] = {}
     n, loss_sum = 0, 0.0
-    for x, y in tqdm(loader, desc=desc, leave=False, disable=not show_bar(progress)):
+    for x, y in tqdm(loader, desc=desc, leave=False, disable=not show_bars(progress)):
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         with autocast(device, amp):
             out = model(x)
@@ -180,7 +176,7 @@ class Trainer:
         lr = self.optimizer.param_groups[0]["lr"]
         loss_sum, correct, seen, classify = 0.0, 0, 0, True
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{self.epochs}", leave=False,
-                   disable=not (show_bar(self.progress) and self.is_main))
+                   disable=not (show_bars(self.progress) and self.is_main))
         for step, (x, y) in enumerate(bar):
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             with autocast(self.device, self.amp):

@@ -1,3 +1,4 @@
+import io
 import tarfile
 
 import numpy as np
@@ -91,6 +92,22 @@ def test_nmnist_builder_and_cache(tmp_path):
     ds8, _ = build_dataset("nmnist", str(tmp_path), True, T=8, cache_dir=str(tmp_path / "elsewhere"))
     assert ds8[0][0].shape == (8, 2, 34, 34)
     assert (tmp_path / "elsewhere" / "nmnist" / "T8-count-34x34-v1" / "train").is_dir()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_decoding_bar_only_on_a_terminal(tmp_path, capsys, monkeypatch):
+    nmnist_tree(tmp_path / "NMNIST", per_digit=1)
+    build_dataset("nmnist", str(tmp_path), True, T=4, split_by="time")  # stderr is redirected here
+    err = capsys.readouterr().err
+    assert "framing" not in err and "\r" not in err, err
+    term = _Terminal()
+    monkeypatch.setattr("sys.stderr", term)
+    build_dataset("nmnist", str(tmp_path), False, T=4, split_by="time")  # the test split: not cached yet
+    assert "framing 3 recordings" in term.getvalue()
 
 
 def test_frames_decoded_once(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 from event_files import aedat31_packet, polarity_words, shared_file, write_aedat31, write_nmnist
 from fullspike.data.events.readers import (read_aedat4, read_aedat31, read_gesture_labels,
                                             read_nmnist)
-from fullspike.errors import ConfigError, DatasetError
+from fullspike.errors import DatasetError, MissingDependencyError
 
 
 def one_line_naming(exc_info, path):
@@ -46,7 +46,7 @@ def test_nmnist_truncated_and_missing(tmp_path):
 def test_missing_tonic_is_one_clear_error(tmp_path, monkeypatch):
     write_nmnist(tmp_path / "a.bin", [1], [1], [0], [0])
     monkeypatch.setitem(sys.modules, "tonic", None)  # import tonic -> ImportError
-    with pytest.raises(ConfigError, match=r"pip install 'tonic>=1.4'"):
+    with pytest.raises(MissingDependencyError, match=r"event datasets needs tonic.*: pip install 'fullspike\[events\]'"):
         read_nmnist(tmp_path / "a.bin")
 
 

@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ...errors import ConfigError
+from ...progress import bar
 from ..registry import DatasetInfo
 from .cache import FrameCache, cache_key
 from .framing import SPLIT_RULES, RandomTemporalDelete, events_to_frames
@@ -75,11 +76,9 @@ class EventFrames(Dataset):
         missing = [r for r in self.recordings if not self.cache.has(r.name)]
         if not missing:
             return 0
-        from tqdm.auto import tqdm
-
         decoded: tuple[Path, tuple] | None = None
-        for rec in tqdm(sorted(missing, key=lambda r: str(r.path)), desc=f"framing {len(missing)} recordings",
-                        unit="rec", disable=None if progress is None else not progress):
+        for rec in bar(sorted(missing, key=lambda r: str(r.path)), f"framing {len(missing)} recordings",
+                       progress=progress, unit="rec", leave=True):
             if decoded is None or decoded[0] != rec.path:
                 decoded = (rec.path, self.reader(rec.path))
             self.cache.save(rec.name, self._frame(rec, decoded[1]))

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import ConfigError, DatasetError
+from ...errors import DatasetError
+from ...optional import require
 
 SensorSize = tuple[int, int]  # (width, height)
 
@@ -29,13 +30,8 @@ DVS128_SENSOR: SensorSize = (128, 128)
 
 
 def require_tonic():
-    """The ``tonic`` package, or one clear error saying how to install it."""
-    try:
-        import tonic
-    except ImportError as e:
-        raise ConfigError(
-            f"event datasets need Tonic ({e}); install it with: pip install 'tonic>=1.4'") from None
-    return tonic
+    """The ``tonic`` package, or one clear error saying how to install it (the ``events`` extra)."""
+    return require("tonic", extra="events", purpose="event datasets")
 
 
 def tonic_download(dataset_cls: str, where: Path, **kwargs) -> None:
@@ -90,11 +86,7 @@ def read_aedat4(path: str | Path) -> tuple[np.ndarray, SensorSize]:
         raise DatasetError(f"{path}: not an AEDAT 4 file (it starts with {magic[:12]!r}, "
                            f"expected b'#!AER-DAT4.0')")
     io = require_tonic().io
-    try:
-        import aedat
-    except ImportError:
-        raise ConfigError("reading AEDAT 4 files (CIFAR10-DVS) needs the 'aedat' package: "
-                          "pip install aedat") from None
+    aedat = require("aedat", extra="events", purpose="reading AEDAT 4 files (CIFAR10-DVS)")
     try:
         streams = aedat.Decoder(str(path)).id_to_stream()
         raw = io.read_aedat4(str(path))

@@ -1,0 +1,92 @@
+"""Output locations: checked before the work, and write failures as one clear line.
+
+Every command that writes files calls :func:`output_dir` (or :func:`output_file`) before it
+computes anything, so an unwritable, read-only or missing location stops at once, and wraps its
+writes in :func:`writing`, which turns an ``OSError`` (full disk, lost permission) into one
+:class:`~fullspike.errors.OutputError` that says what could not be written and where.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from .errors import FullspikeError, OutputError
+
+_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EEXIST: "a file of that name is in the way",
+    errno.EISDIR: "it is a folder",
+    errno.EFBIG: "the file is too large for the file system",
+}
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def reason(err: OSError) -> str:
+    """A short plain-English reason for a failed write."""
+    return _REASONS.get(err.errno, err.strerror or type(err).__name__)
+
+
+def _error(err: OSError, where: Path, what: str) -> OutputError:
+    name = Path(err.filename) if isinstance(err.filename, (str, os.PathLike)) else where
+    fix = "free some space or choose another location" if err.errno in _FULL else "choose another location"
+    return OutputError(f"cannot write {what} to {name}: {reason(err)}; {fix}")
+
+
+def _inside(name, folder: Path) -> bool:
+    try:
+        return Path(name).resolve().is_relative_to(folder.resolve())
+    except (OSError, ValueError):
+        return False
+
+
+def output_dir(path: str | os.PathLike, what: str = "outputs") -> Path:
+    """Create folder ``path`` if needed and check that a file can be written in it.
+
+    Raises :class:`OutputError` (one line: what, where, why) otherwise; returns ``Path(path)``.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path, prefix=".fullspike-write-check-") as f:
+            f.write(b"\0")
+            f.flush()
+    except OSError as e:
+        raise _error(e, path, what) from None
+    return path
+
+
+def output_file(path: str | os.PathLike, what: str = "output") -> Path:
+    """Check that file ``path`` can be written (its folder is created and checked; an existing
+    folder of that name is refused); returns ``Path(path)``."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"cannot write {what} to {path}: it is a folder; give a file name")
+    output_dir(path.parent, what)
+    return path
+
+
+@contextlib.contextmanager
+def writing(where: str | os.PathLike, what: str = "outputs") -> Iterator[None]:
+    """Turn an ``OSError`` raised by writes inside the block into one :class:`OutputError`.
+
+    ``where`` is the output file or folder. Errors that name a file outside it (a dataset file
+    that cannot be read, say) and fullspike's own errors pass through unchanged.
+    """
+    where = Path(where)
+    try:
+        yield
+    except FullspikeError:
+        raise
+    except OSError as e:
+        if isinstance(e.filename, (str, os.PathLike)) and not _inside(e.filename, where):
+            raise
+        raise _error(e, where, what) from None
