@@ -31,3 +31,7 @@ class RegistryError(FullspikeError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it one plain line
         return str(self.args[0]) if self.args else ""
+
+
+class ExportError(FullspikeError, ValueError):
+    """A network (or a layer of it) cannot be exported to a deployment format such as NIR."""
