@@ -45,14 +45,16 @@ def _uniform(a, what: str, name: str) -> float:
 class Neuron(nn.Module):
     """A NIR IF or LIF node: ``h_t = decay v_{t-1} + scale x_t + bias``, fire, hard reset."""
 
-    def __init__(self, decay, scale, bias, v_threshold: float, v_reset: float, strict: bool) -> None:
+    def __init__(self, decay, scale, bias, v_threshold: float, v_reset: float, strict: bool,
+                 backend: str = "auto") -> None:
         super().__init__()
         self.decay, self.scale, self.bias = decay, scale, bias
-        self.v_threshold, self.v_reset, self.strict = v_threshold, v_reset, strict
+        self.v_threshold, self.v_reset, self.strict, self.backend = v_threshold, v_reset, strict, backend
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return SF.neuron_sequence(x, decay=self.decay, scale=self.scale, bias=self.bias,
-                                  v_threshold=self.v_threshold, v_reset=self.v_reset, strict=self.strict)
+                                  v_threshold=self.v_threshold, v_reset=self.v_reset, strict=self.strict,
+                                  backend=self.backend)
 
 
 class Threshold(nn.Module):
@@ -105,7 +107,7 @@ def _ints(v) -> tuple[int, ...] | int | str:
     return tuple(int(i) for i in a) if a.size > 1 else int(a[0])
 
 
-def _module(nir, name: str, node, dt: float, strict: bool, dtype: torch.dtype) -> nn.Module:
+def _module(nir, name: str, node, dt: float, strict: bool, dtype: torch.dtype, backend: str) -> nn.Module:
     """The PyTorch module of one NIR node (sequence in, sequence out)."""
     if isinstance(node, (nir.Input, nir.Output)):
         return nn.Identity()
@@ -144,7 +146,7 @@ def _module(nir, name: str, node, dt: float, strict: bool, dtype: torch.dtype) -
             k = dt / _t(node.tau, dtype)
             decay, scale, bias = (_scalar_or_tensor(1.0 - k), _scalar_or_tensor(k * r),
                                   _scalar_or_tensor(k * _t(node.v_leak, dtype)))
-        return Neuron(decay, scale, bias, vth, vr, strict)
+        return Neuron(decay, scale, bias, vth, vr, strict, backend)
     raise ExportError(f"NIR node '{name}' of type {type(node).__name__} is not supported by from_nir "
                       "(supported: Input, Output, Conv2d, Affine, Linear, Flatten, SumPool2d, AvgPool2d, "
                       "Scale, Threshold, IF, LIF)")
@@ -156,7 +158,7 @@ class NIRNetwork(nn.Module):
     ``nodes(x)`` returns every node's output sequence by name (spikes of neuron nodes included).
     """
 
-    def __init__(self, graph, dt: float, strict: bool, dtype: torch.dtype) -> None:
+    def __init__(self, graph, dt: float, strict: bool, dtype: torch.dtype, backend: str = "auto") -> None:
         super().__init__()
         nir = require_nir()
         preds: dict[str, list[str]] = {n: [] for n in graph.nodes}
@@ -173,7 +175,7 @@ class NIRNetwork(nn.Module):
         self.input_name, self.output_name = inputs[0], outputs[0]
         self.preds = preds
         self.keys = {n: f"n{i}" for i, n in enumerate(self.order)}  # ModuleDict keys cannot hold '.'
-        self.layers = nn.ModuleDict({self.keys[n]: _module(nir, n, graph.nodes[n], dt, strict, dtype)
+        self.layers = nn.ModuleDict({self.keys[n]: _module(nir, n, graph.nodes[n], dt, strict, dtype, backend)
                                      for n in self.order})
         self.dt, self.strict = dt, strict
 
@@ -212,12 +214,13 @@ def read_nir(path: str | Path):
 
 
 def from_nir(graph_or_path, *, dt: float | None = None, firing: str | None = None,
-             dtype: torch.dtype | None = None) -> NIRNetwork:
+             dtype: torch.dtype | None = None, backend: str = "auto") -> NIRNetwork:
     """A PyTorch module running a NIR graph (or ``.nir`` file) over time-first input.
 
     ``dt`` (seconds per step) and ``firing`` (``">="`` or ``">"``) default to the values the
     graph's metadata records (fullspike exports), else to 1e-4 s and NIR's ``">"``. ``dtype``
-    defaults to that of the graph's weights. Input ``[T, B, *input]`` (a static image repeated
+    defaults to that of the graph's weights; ``backend`` is the neurons' (:func:`fullspike.nn.set_backend`).
+    Input ``[T, B, *input]`` (a static image repeated
     over T, or frames); output ``[T, B, *output]`` (per-step classifier output).
     """
     graph = read_nir(graph_or_path) if isinstance(graph_or_path, (str, Path)) else graph_or_path
@@ -229,4 +232,6 @@ def from_nir(graph_or_path, *, dt: float | None = None, firing: str | None = Non
     if dtype is None:
         weights = [np.asarray(getattr(n, "weight")) for n in graph.nodes.values() if hasattr(n, "weight")]
         dtype = torch.float64 if weights and weights[0].dtype == np.float64 else torch.float32
-    return NIRNetwork(graph, dt, firing == ">", dtype)
+    if backend not in SF.BACKENDS:
+        raise ExportError(f"unknown neuron backend '{backend}'; choose one of {list(SF.BACKENDS)}")
+    return NIRNetwork(graph, dt, firing == ">", dtype, backend)
