@@ -359,8 +359,9 @@ def _bntt(b: GraphBuilder, name: str, m: nn.Module, x: Ref) -> Ref:
     out = Ref((name,), x.shape, REAL, name)
     if isinstance(m, StepwiseSynapse):
         out = Ref((name,), tuple(m(torch.zeros(1, 1, *x.shape, dtype=m.weight.dtype)).shape[2:]), REAL, name)
+    fed = f"; and its input from {x.origin} is not spikes (MAC)" if x.kind == REAL else ""
     return b.refuse(name, m, "BNTT: per-time-step BN scales make the (folded) weights differ at every "
-                    "step; NIR weights are constant in time", out)
+                    f"step; NIR weights are constant in time{fed}", out)
 
 
 def _batchnorm(b: GraphBuilder, name: str, m: nn.Module, x: Ref) -> Ref:
