@@ -33,6 +33,8 @@ def register(sub) -> None:
 def checkpoint_path(run: str) -> Path:
     """``RUN_OR_CHECKPOINT`` -> the checkpoint file (``<run>/checkpoint.pt`` for a folder)."""
     path = Path(run)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path} not found; give a run folder or a checkpoint.pt")
     if path.is_dir():
         path = path / "checkpoint.pt"
         if not path.is_file():
@@ -57,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from ..export import check_deployable, from_nir, to_nir, write_nir
     from .energy import split_loader
 
+    checkpoint_path(args.run)  # a missing run is the first thing to report
     if not args.check and not args.out:
         raise ConfigError("give --out FILE.nir (or --check for the deployability report)")
     if args.samples < 1:
