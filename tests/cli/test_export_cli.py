@@ -48,7 +48,7 @@ def test_check_prints_the_report(runs, capsys):
     (["{runs}"], "has no checkpoint.pt"),
     (["{runs}/dst", "--out", "{runs}/no/such/dir/x.nir"], "folder {runs}/no/such/dir does not exist"),
     (["{runs}/dst"], "give --out FILE.nir"),
-    (["{runs}/bntt", "--out", "{runs}/b.nir"], "cannot export layer 'features.0' (StepwiseSynapse) to NIR: BNTT"),
+    (["{runs}/bntt", "--out", "{runs}/b.nir"], "cannot export layer 'features.0' (Conv2d) to NIR: BNTT"),
 ])
 def test_bad_input_is_one_error_line(runs, capsys, args, message):
     args = [a.format(runs=runs) for a in args]

@@ -10,6 +10,7 @@ from torch import nn
 from .. import __version__
 from ..energy import fold_bn
 from ..errors import ExportError, ShapeError
+from ..nn import RateEncoder
 from .graph import INPUT, GraphBuilder, Ref, walk
 
 
@@ -20,6 +21,8 @@ def input_info(model: nn.Module, example_input: torch.Tensor) -> tuple[tuple[int
         T = getattr(model, "T", None)
         if T is None:
             raise ShapeError(f"{type(model).__name__} has no `T`: pass frames [T, B, C, H, W] as example input")
+        if isinstance(getattr(model, "encoder", None), RateEncoder):
+            return tuple(example_input.shape[1:]), int(T), "images rate-coded into spikes over T steps"
         return tuple(example_input.shape[1:]), int(T), "static image repeated over T steps"
     if example_input.dim() == 5:
         return tuple(example_input.shape[2:]), int(example_input.shape[0]), "frames, one per step"

@@ -102,15 +102,19 @@ class GraphBuilder:
     def array(self, value, shape: tuple[int, ...]) -> np.ndarray:
         return np.full(shape, value, dtype=torch.empty((), dtype=self.dtype).numpy().dtype)
 
+    def kind(self, name: str, module: nn.Module) -> str:
+        """The layer's type in the model as given (before BN folding)."""
+        return type(self.original.get(name, module)).__name__
+
     def ok(self, name: str, module: nn.Module, detail: str) -> None:
-        self.rows.append(LayerStatus(name, type(module).__name__, True, detail))
+        self.rows.append(LayerStatus(name, self.kind(name, module), True, detail))
 
     def refuse(self, name: str, module: nn.Module, reason: str, out: Ref) -> Ref:
         """Record that ``name`` cannot be deployed; raise when building a graph."""
         if self.build:
-            raise ExportError(f"cannot export layer '{name}' ({type(module).__name__}) to NIR: {reason} "
+            raise ExportError(f"cannot export layer '{name}' ({self.kind(name, module)}) to NIR: {reason} "
                               "(`fullspike export --check` lists every such layer)")
-        self.rows.append(LayerStatus(name, type(module).__name__, False, reason))
+        self.rows.append(LayerStatus(name, self.kind(name, module), False, reason))
         return out
 
 
@@ -144,7 +148,9 @@ def _sequence(b: GraphBuilder, name: str, module: nn.Module, x: Ref) -> Ref:
 
 def _identity(b: GraphBuilder, name: str, module: nn.Module, x: Ref) -> Ref:
     was = b.original.get(name)
-    if isinstance(was, (_BatchNorm, BNTT1d, BNTT2d)):
+    if isinstance(was, (BNTT1d, BNTT2d)):
+        return b.refuse(name, was, "BNTT: one scale per time step (folded per step into the layer before it)", x)
+    if isinstance(was, _BatchNorm):
         b.ok(name, was, "folded into the conv/linear before it")
     return x
 
