@@ -38,6 +38,8 @@ def test_dst_fsnn_is_exportable_and_only_its_stem_and_head_multiply(cifar_test):
     assert [r.name for r in mac] == ["stem.conv", "fc"]
     mac_share = sum(r.ops for r in mac) / sum(r.ops for r in energy.layers if r.op != "accumulate")
     assert 0.9 < report.spike_fraction == pytest.approx(1 - mac_share)
+    assert 0 < report.performed_ac_fraction < report.spike_fraction  # spikes arrive at a rate < 1
+    assert report.mac == pytest.approx(sum(r.ops for r in mac))
     assert "verdict: exportable to NIR" in report.table()
 
 

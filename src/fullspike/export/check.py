@@ -21,12 +21,16 @@ from .graph import LayerStatus
 
 @dataclass
 class DeployReport:
-    """Per-layer statuses and the AC share of the synaptic operations (per sample, all steps)."""
+    """Per-layer statuses and the spike-driven share of the synaptic operations (per sample, all
+    steps): ``ops`` dense operations, ``ac_ops`` of them on spike inputs; ``ac`` accumulates and
+    ``mac`` multiply-accumulates actually performed (ACs only where spikes arrive)."""
 
     model: str
     rows: list[LayerStatus]
     ac_ops: float
     ops: float
+    ac: float
+    mac: float
     samples: int
     input_kind: str
 
@@ -38,6 +42,11 @@ class DeployReport:
     def spike_fraction(self) -> float:
         """Share of the dense synaptic operations whose input is spikes (accumulates)."""
         return self.ac_ops / self.ops if self.ops else 0.0
+
+    @property
+    def performed_ac_fraction(self) -> float:
+        """Share of the operations performed (ACs + MACs) that are accumulates."""
+        return self.ac / (self.ac + self.mac) if self.ac + self.mac else 0.0
 
     @property
     def refused(self) -> list[LayerStatus]:
@@ -52,8 +61,9 @@ class DeployReport:
             status = f"ok: {r.detail}" if r.ok else f"NOT EXPORTABLE: {r.detail}"
             lines.append(f"{r.name:<{width}}  {r.kind:<{kind}}  {status}")
         n = len(self.refused)
-        lines.append(f"spike accumulates: {100 * self.spike_fraction:.2f}% of synaptic operations "
-                     f"({self.samples} samples)")
+        lines.append(f"spike accumulates: {100 * self.spike_fraction:.2f}% of synaptic operations have spike "
+                     f"inputs; performed per sample: {self.ac:.4g} AC, {self.mac:.4g} MAC "
+                     f"({100 * self.performed_ac_fraction:.2f}% AC; {self.samples} samples)")
         lines.append("verdict: exportable to NIR" if not n else
                      f"verdict: not exportable ({n} layer{'s' if n > 1 else ''} above)")
         return "\n".join(lines)
@@ -75,4 +85,5 @@ def check_deployable(model: nn.Module, inputs, *, max_batches: int | None = 1, d
     report = count_synaptic_ops(fold_bn(model), batches)
     layers = [r for r in report.layers if r.op != "accumulate"]
     return DeployReport(getattr(model, "model_name", type(model).__name__), b.rows,
-                        sum(r.ac_ops for r in layers), sum(r.ops for r in layers), report.samples, kind)
+                        sum(r.ac_ops for r in layers), sum(r.ops for r in layers), sum(r.ac for r in layers),
+                        sum(r.mac for r in layers), report.samples, kind)
