@@ -162,10 +162,12 @@ def test_chain_conv_nets_in_other_frameworks(chains, importer, pool):
     assert (steps - ref).abs().max().item() < 1e-4
 
 
-def test_dst_resnet18_in_spikingjelly(cifar_test, tmp_path):
+@pytest.mark.parametrize("stem, size, width", [("cifar", 32, 8), ("imagenet", 64, 4)])
+def test_dst_resnet18_in_spikingjelly(cifar_test, tmp_path, stem, size, width):
+    """Both stems; the ImageNet stem's padded max-pool goes out as a conv of ones (gates "if")."""
     pytest.importorskip("spikingjelly")
-    x = cifar_test[0]
-    model = create_model("dst_resnet18", num_classes=10, T=T, stem="cifar", width=8)
+    x = F.interpolate(cifar_test[0], size=size)
+    model = create_model("dst_resnet18", num_classes=10, T=T, stem=stem, width=width)
     set_backend(model, "bptt")
     estimate_bn_stats(model, x[:64])
     graph, ref, spikes = export(remove_aap(model).eval(), x, tmp_path)

@@ -108,15 +108,18 @@ def conv_net() -> SeqSequential:
     )
 
 
-def test_bntt_free_conv_net_on_nmnist(nmnist_test, tmp_path):
+@pytest.mark.parametrize("gates", ["threshold", "if"])
+def test_bntt_free_conv_net_on_nmnist(nmnist_test, tmp_path, gates):
+    """gates "if" writes the padded max-pool as a conv of ones (importers drop SumPool2d padding)."""
     frames, _ = nmnist_test
     x = frames.double()
     model = conv_net().double()
     learned_plif(model)
     estimate_bn_stats(model, x[:, :50])
     model.eval()
-    ref, steps, spikes, nodes, graph = round_trip(model, x, 4, tmp_path)
+    ref, steps, spikes, nodes, graph = round_trip(model, x, 4, tmp_path, gates)
     assert_same(ref, steps, spikes, nodes, per_step=True)  # a bare sequence returns every step
+    assert type(graph.nodes["7.sum"]).__name__ == ("SumPool2d" if gates == "threshold" else "Conv2d")
     assert [type(graph.nodes[k]).__name__ for k in ("2", "6", "11")] == ["IF", "LIF", "LIF"]
 
 

@@ -344,12 +344,21 @@ def _maxpool(b: GraphBuilder, name: str, m: nn.MaxPool2d, x: Ref) -> Ref:
     if _pair(m.dilation) != (1, 1) or m.ceil_mode:
         return b.refuse(name, m, "dilated or ceil-mode max-pooling has no sum-pool equivalent", x)
     k, s, p = _pair(m.kernel_size), _pair(m.stride), _pair(m.padding)
-    b.node(f"{name}.sum", lambda nir: nir.SumPool2d(kernel_size=np.array(k), stride=np.array(s),
-                                                    padding=np.array(p)), x)
+    if b.gates == "if" and p != (0, 0):  # importers' SumPool2d drops padding: a conv of ones instead
+        c = x.shape[0]
+        ones = np.zeros((c, c, *k), dtype=b.array(0, ()).dtype)
+        ones[np.arange(c), np.arange(c)] = 1
+        b.node(f"{name}.sum", lambda nir: nir.Conv2d(input_shape=tuple(x.shape[1:]), weight=ones, stride=s,
+                                                     padding=p, dilation=1, groups=1, bias=b.array(0, (c,))), x)
+        pool = f"Conv2d of ones {k} stride {s} padding {p}"
+    else:
+        b.node(f"{name}.sum", lambda nir: nir.SumPool2d(kernel_size=np.array(k), stride=np.array(s),
+                                                        padding=np.array(p)), x)
+        pool = f"SumPool2d {k} stride {s} padding {p}"
     summed = Ref((f"{name}.sum",), out, REAL, name)
     y = _gate(b, name, [(summed, 1)], 0.5)
     gate = "Threshold(0.5)" if b.gates == "threshold" else "stateless IF (threshold 0.5)"
-    b.ok(name, m, f"max of spikes = SumPool2d {k} stride {s} padding {p} + {gate}")
+    b.ok(name, m, f"max of spikes = {pool} + {gate}")
     return y
 
 
