@@ -22,6 +22,12 @@ from fullspike.export import from_nir, to_nir, write_nir  # noqa: E402
 STANDARD = {"Input", "Output", "Conv2d", "Affine", "Flatten", "SumPool2d", "Threshold", "Scale", "IF", "LIF"}
 
 
+def bn_stats(model: nn.Module, x: torch.Tensor) -> None:
+    """BN statistics of real data (default statistics leave deep layers silent); no compile time."""
+    set_backend(model, "bptt")
+    estimate_bn_stats(model, x)
+
+
 def learned_plif(model: nn.Module, seed: int = 1) -> None:
     """Give every PLIF its own time constant, as training would (tau between 1.4 and 4.5)."""
     g = torch.Generator().manual_seed(seed)
@@ -63,7 +69,7 @@ def assert_same(ref, steps, spikes, nodes, per_step: bool = False) -> None:
 def test_dst_resnet18_cifar_stem_on_cifar10(cifar_test, tmp_path):
     x = cifar_test[0][::2].double()  # 5 images per class
     model = create_model("dst_resnet18", num_classes=10, T=4, stem="cifar", width=8).double()
-    estimate_bn_stats(model, x)
+    bn_stats(model, x)
     fsnn = remove_aap(model).eval()
     ref, steps, spikes, nodes, graph = round_trip(fsnn, x, 4, tmp_path)
     assert steps.shape == (4, 50, 10) and steps.dtype == torch.float64
@@ -84,7 +90,7 @@ def test_dst_7bnet_on_nmnist_with_learned_plif(nmnist_test, tmp_path):
                       neuron={"name": "plif", "tau": 2.0}, surrogate="atan", zero_init_residual=False,
                       accum_pool="max").double()
     learned_plif(model)
-    estimate_bn_stats(model, x)
+    bn_stats(model, x)
     fsnn = remove_aap(model).eval()
     ref, steps, spikes, nodes, graph = round_trip(fsnn, x, 4, tmp_path)
     assert_same(ref, steps, spikes, nodes)
@@ -93,6 +99,19 @@ def test_dst_7bnet_on_nmnist_with_learned_plif(nmnist_test, tmp_path):
     plif = {name: m.tau for name, m in fsnn.named_modules() if isinstance(m, PLIF)}
     assert taus.keys() == plif.keys() and len(set(np.round(list(taus.values()), 6))) > 5
     assert all(taus[k] == pytest.approx(plif[k], rel=1e-12) for k in plif)
+
+
+def test_wide_7bnet_with_its_channel_transition(nmnist_test, tmp_path):
+    """Wide-7B-Net layout (4 stages, a conv1x1-BN-PLIF transition, 3 wider stages), XOR connect."""
+    x = F.pad(nmnist_test[0][:, :6], (47, 47, 47, 47)).double()
+    model = DVSResNet("dst", [4] * 4 + [8] * 3, num_classes=10, T=4, in_channels=2, image_size=128,
+                      connect="xor", neuron={"name": "plif", "tau": 2.0}, surrogate="atan",
+                      zero_init_residual=False, accum_pool="max").double()
+    learned_plif(model, seed=2)
+    bn_stats(model, x)
+    ref, steps, spikes, nodes, graph = round_trip(remove_aap(model).eval(), x, 4, tmp_path)
+    assert_same(ref, steps, spikes, nodes)
+    assert isinstance(graph.nodes["layers.8.sn"], nir.LIF) and graph.nodes["layers.8.conv"].weight.shape[:2] == (8, 4)
 
 
 def conv_net() -> SeqSequential:
@@ -115,7 +134,7 @@ def test_bntt_free_conv_net_on_nmnist(nmnist_test, tmp_path, gates):
     x = frames.double()
     model = conv_net().double()
     learned_plif(model)
-    estimate_bn_stats(model, x[:, :50])
+    bn_stats(model, x[:, :50])
     model.eval()
     ref, steps, spikes, nodes, graph = round_trip(model, x, 4, tmp_path, gates)
     assert_same(ref, steps, spikes, nodes, per_step=True)  # a bare sequence returns every step
@@ -129,7 +148,7 @@ def test_every_logical_residual_in_both_gate_styles(cifar_test, tmp_path, connec
     """All four combinations of (O, S') reach the gates, and the exported gates match Connect."""
     x = cifar_test[0][:16].double()
     model = create_model("sew_resnet18", num_classes=10, T=3, stem="cifar", width=4, connect=connect).double()
-    estimate_bn_stats(model, x)
+    bn_stats(model, x)
     model.eval()
     ref, steps, spikes, nodes, graph = round_trip(model, x, 3, tmp_path, gates)
     assert_same(ref, steps, spikes, nodes)
@@ -155,7 +174,7 @@ def test_other_resnets_and_the_imagenet_stem(cifar_test, tmp_path, name, stem, s
     3x3/2 max-pool with padding 1 as a padded sum-pool)."""
     x = F.interpolate(cifar_test[0][:8], size=size).double()
     model = create_model(name, num_classes=10, T=2, stem=stem, width=4).double()
-    estimate_bn_stats(model, x)
+    bn_stats(model, x)
     model = (remove_aap(model) if name.startswith("dst") else model).eval()
     ref, steps, spikes, nodes, graph = round_trip(model, x, 2, tmp_path)
     out = steps.mean(0)
