@@ -99,8 +99,12 @@ class GraphBuilder:
             self.edges.extend((src, name) for src in ref.names)
         return name
 
+    @property
+    def np_dtype(self) -> np.dtype:
+        return torch.empty((), dtype=self.dtype).numpy().dtype
+
     def array(self, value, shape: tuple[int, ...]) -> np.ndarray:
-        return np.full(shape, value, dtype=torch.empty((), dtype=self.dtype).numpy().dtype)
+        return np.full(shape, value, dtype=self.np_dtype)
 
     def kind(self, name: str, module: nn.Module) -> str:
         """The layer's type in the model as given (before BN folding)."""
@@ -127,8 +131,10 @@ def _join(prefix: str, name: str) -> str:
 
 
 def _out_shape(module: nn.Module, shape: tuple[int, ...], dtype: torch.dtype) -> tuple[int, ...]:
+    """Per-sample output shape of a stateless layer, from one zero sample."""
+    device = next((p.device for p in module.parameters()), torch.device("cpu"))
     with torch.no_grad():
-        return tuple(module(torch.zeros(1, *shape, dtype=dtype)).shape[1:])
+        return tuple(module(torch.zeros(1, *shape, dtype=dtype, device=device)).shape[1:])
 
 
 def walk(b: GraphBuilder, name: str, module: nn.Module, x: Ref) -> Ref:
@@ -162,7 +168,7 @@ def _resnet(b: GraphBuilder, name: str, m: SpikingResNet, x: Ref) -> Ref:
     x = walk(b, _join(name, "stem"), m.stem, x)
     for i in range(1, 5):
         x = walk(b, _join(name, f"layer{i}"), getattr(m, f"layer{i}"), x)
-    c, h, w = x.shape
+    _, h, w = x.shape
     fc = m.fc
     weight = (fc.weight.detach() / (h * w)).repeat_interleave(h * w, dim=1)  # [classes, C*H*W]
     x = _flatten_node(b, _join(name, "avgpool"), m.avgpool, x,
@@ -177,7 +183,7 @@ def _dvs_resnet(b: GraphBuilder, name: str, m: DVSResNet, x: Ref) -> Ref:
     x = walk(b, _join(name, "stem"), m.stem, x)
     for i, layer in enumerate(m.layers):
         x = walk(b, _join(name, f"layers.{i}"), layer, x)
-    x = _flatten_node(b, _join(name, "flatten"), m, x, "Flatten per step")
+    x = _flatten_node(b, _join(name, "flatten"), nn.Flatten(), x, "Flatten per step")
     return _affine(b, _join(name, "fc"), m.fc, x, m.fc.weight, m.fc.bias)
 
 
@@ -227,7 +233,7 @@ def _weighted(b: GraphBuilder, name: str, ref: Ref, w: float) -> Ref:
         b.node(name, lambda nir: nir.Scale(scale=b.array(w, shape)), ref)
     else:
         c = shape[0]
-        weight = np.zeros((c, c, 1, 1), dtype=b.array(0, ()).dtype)
+        weight = np.zeros((c, c, 1, 1), dtype=b.np_dtype)
         weight[np.arange(c), np.arange(c)] = w
         b.node(name, lambda nir: nir.Conv2d(input_shape=tuple(shape[1:]), weight=weight, stride=1,
                                             padding=0, dilation=1, groups=1, bias=b.array(0, (c,))), ref)
@@ -346,7 +352,7 @@ def _maxpool(b: GraphBuilder, name: str, m: nn.MaxPool2d, x: Ref) -> Ref:
     k, s, p = _pair(m.kernel_size), _pair(m.stride), _pair(m.padding)
     if b.gates == "if" and p != (0, 0):  # importers' SumPool2d drops padding: a conv of ones instead
         c = x.shape[0]
-        ones = np.zeros((c, c, *k), dtype=b.array(0, ()).dtype)
+        ones = np.zeros((c, c, *k), dtype=b.np_dtype)
         ones[np.arange(c), np.arange(c)] = 1
         b.node(f"{name}.sum", lambda nir: nir.Conv2d(input_shape=tuple(x.shape[1:]), weight=ones, stride=s,
                                                      padding=p, dilation=1, groups=1, bias=b.array(0, (c,))), x)
@@ -373,7 +379,9 @@ def _avgpool(b: GraphBuilder, name: str, m: nn.AvgPool2d, x: Ref) -> Ref:
 def _bntt(b: GraphBuilder, name: str, m: nn.Module, x: Ref) -> Ref:
     out = Ref((name,), x.shape, REAL, name)
     if isinstance(m, StepwiseSynapse):
-        out = Ref((name,), tuple(m(torch.zeros(1, 1, *x.shape, dtype=m.weight.dtype)).shape[2:]), REAL, name)
+        with torch.no_grad():
+            y = m(torch.zeros(1, 1, *x.shape, dtype=m.weight.dtype, device=m.weight.device))
+        out = Ref((name,), tuple(y.shape[2:]), REAL, name)
     fed = f"; and its input from {x.origin} is not spikes (MAC)" if x.kind == REAL else ""
     return b.refuse(name, m, "BNTT: per-time-step BN scales make the (folded) weights differ at every "
                     f"step; NIR weights are constant in time{fed}", out)
