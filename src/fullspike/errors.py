@@ -40,3 +40,7 @@ class OutputError(FullspikeError, OSError):
 
 class MissingDependencyError(FullspikeError, ImportError):
     """An optional dependency (a ``pip install 'fullspike[extra]'``) is not installed."""
+
+
+class ExportError(FullspikeError, ValueError):
+    """A network (or a layer of it) cannot be exported to a deployment format such as NIR."""

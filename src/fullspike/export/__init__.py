@@ -1,0 +1,16 @@
+"""Deploying full-spike networks: NIR export and import, and the deployability check
+(docs/deploy.md).
+
+``to_nir(model, example_input)`` maps an FSNN onto standard NIR nodes; ``from_nir(graph_or_path)``
+runs a NIR graph as a time-first module (``[T, B, ...] -> [T, B, classes]``);
+``check_deployable(model, inputs)`` reports, per layer, exportable or why not, and the share of
+synaptic operations that are spike accumulates. The ``nir`` package (extra ``fullspike[nir]``)
+is needed only to build, write or read graphs.
+"""
+from .check import DeployReport, check_deployable
+from .convert import to_nir, write_nir
+from .graph import GATES, LayerStatus
+from .importer import NIRNetwork, from_nir, read_nir
+
+__all__ = ["to_nir", "from_nir", "write_nir", "read_nir", "check_deployable", "DeployReport", "LayerStatus",
+           "NIRNetwork", "GATES"]

@@ -1,0 +1,83 @@
+"""``to_nir``: a full-spike network as a NIR graph of standard nodes (docs/deploy.md)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import __version__
+from ..energy import fold_bn
+from ..errors import ExportError, ShapeError
+from ..nn import RateEncoder
+from ..optional import require
+from .graph import INPUT, GraphBuilder, Ref, walk
+
+
+def input_info(model: nn.Module, example_input: torch.Tensor) -> tuple[tuple[int, ...], int, str]:
+    """``(per-step input shape, T, input kind)`` of ``example_input``: images ``[B, C, H, W]``
+    (repeated over ``model.T`` steps) or frames ``[T, B, C, H, W]``."""
+    if example_input.dim() == 4:
+        T = getattr(model, "T", None)
+        if T is None:
+            raise ShapeError(f"{type(model).__name__} has no `T`: pass frames [T, B, C, H, W] as example input")
+        if isinstance(getattr(model, "encoder", None), RateEncoder):
+            return tuple(example_input.shape[1:]), int(T), "images rate-coded into spikes over T steps"
+        return tuple(example_input.shape[1:]), int(T), "static image repeated over T steps"
+    if example_input.dim() == 5:
+        return tuple(example_input.shape[2:]), int(example_input.shape[0]), "frames, one per step"
+    raise ShapeError(f"example input must be images [B, C, H, W] or frames [T, B, C, H, W]; "
+                     f"got shape {tuple(example_input.shape)}")
+
+
+def build(model: nn.Module, example_input: torch.Tensor, *, dt: float = 1e-4, gates: str = "threshold",
+          graph: bool = True) -> tuple[GraphBuilder, tuple[int, ...], int, str]:
+    """Walk the BN-folded ``model``: ``(builder, input shape, T, input kind)``."""
+    shape, T, kind = input_info(model, example_input)
+    dtype = next((p.dtype for p in model.parameters()), torch.get_default_dtype())
+    b = GraphBuilder(dt=dt, gates=gates, build=graph, dtype=dtype, original=dict(model.named_modules()))
+    b.node("input", lambda nir: nir.Input(input_type={"input": np.array(shape)}))
+    out = walk(b, "", fold_bn(model), Ref(("input",), shape, INPUT))
+    b.node("output", lambda nir: nir.Output(output_type={"output": np.array(out.shape)}), out)
+    return b, shape, T, kind
+
+
+def to_nir(model: nn.Module, example_input: torch.Tensor, *, dt: float = 1e-4, gates: str = "threshold",
+           name: str | None = None):
+    """The NIR graph (``nir.NIRGraph``) of a full-spike network.
+
+    Args:
+        model: an FSNN (dual-stream models: after :func:`fullspike.dst.remove_aap`), in any mode;
+            BN is folded (evaluation statistics). Its weights' dtype is the graph's.
+        example_input: images ``[B, C, H, W]`` or frames ``[T, B, C, H, W]``; gives the input shape.
+        dt: seconds per time step, written into the neurons' continuous-time constants
+            (IF ``r = 1/dt``, LIF ``tau = tau_steps * dt``); importers must use the same dt.
+        gates: ``"threshold"`` (logical residuals and spike max-pooling as NIR Threshold nodes of
+            weighted sums, weights as Scale nodes) or ``"if"`` (stateless IF neurons and 1x1
+            convolutions: for importers without Threshold/Scale).
+        name: the model's name in ``graph.metadata`` (default: its class name).
+
+    The graph's input is one step ``[C, H, W]``; its output the classifier's per-step output,
+    whose mean over the T steps is the model's logits. ``graph.metadata`` records dt, the
+    firing rule (``">="`` or ``">"``), T and the input kind. Raises
+    :class:`~fullspike.errors.ExportError` naming the first layer that cannot be deployed.
+    """
+    b, _, T, kind = build(model, example_input, dt=dt, gates=gates)
+    meta = {"producer": f"fullspike {__version__}", "model": name or type(model).__name__,
+            "dt": float(dt), "firing": b.firing or ">=", "time_steps": T, "input": kind, "gates": gates,
+            "output": "classifier output per step; its mean over time_steps is the logits"}
+    return b.nir.NIRGraph(nodes=b.nodes, edges=b.edges, metadata=meta, type_check=False)
+
+
+def write_nir(graph, path: str | Path) -> Path:
+    """Write ``graph`` to ``path`` (HDF5 ``.nir``); an unwritable path is one clear error."""
+    nir = require("nir", extra="nir", purpose="NIR export")
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ExportError(f"cannot write {path}: folder {path.parent} does not exist")
+    try:
+        nir.write(path, graph)
+    except OSError as e:
+        raise ExportError(f"cannot write {path}: {e.strerror or e}") from None
+    return path

@@ -1,0 +1,238 @@
+"""``from_nir``: run a NIR graph as a time-first PyTorch module (docs/deploy.md).
+
+Every node processes the whole sequence ``[T, B, ...]`` at once: stateless nodes with T folded
+into the batch, neurons with :func:`fullspike.functional.neuron_sequence` (the same recurrence
+the models use). A node's input is the sum of its incoming edges. Continuous-time neurons are
+discretised with forward Euler at step ``dt``::
+
+    IF:   h_t = v_{t-1} + dt r x_t
+    LIF:  h_t = v_{t-1} + (dt / tau) (v_leak - v_{t-1} + r x_t)
+    fire: s_t = [h_t >= v_th] (or ``>``), hard reset v_t = v_reset where s_t = 1
+"""
+from __future__ import annotations
+
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import functional as SF
+from ..engine import BACKENDS
+from ..errors import ExportError
+from ..nn import TimeFolded
+from ..optional import require
+
+
+def _t(a, dtype: torch.dtype) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(a), dtype=dtype)
+
+
+def _scalar_or_tensor(a: torch.Tensor):
+    """A Python float when every entry is equal (the models' own arithmetic), else the tensor."""
+    flat = a.flatten()
+    return float(flat[0]) if flat.numel() and bool((flat == flat[0]).all()) else a
+
+
+def _uniform(a, what: str, name: str) -> float:
+    v = np.unique(np.asarray(a))
+    if v.size != 1:
+        raise ExportError(f"NIR node '{name}': per-neuron {what} values are not supported by from_nir")
+    return float(v[0])
+
+
+class Neuron(nn.Module):
+    """A NIR IF or LIF node: ``h_t = decay v_{t-1} + scale x_t + bias``, fire, hard reset."""
+
+    def __init__(self, decay, scale, bias, v_threshold: float, v_reset: float, strict: bool,
+                 backend: str = "auto") -> None:
+        super().__init__()
+        self.decay, self.scale, self.bias = decay, scale, bias
+        self.v_threshold, self.v_reset, self.strict, self.backend = v_threshold, v_reset, strict, backend
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return SF.neuron_sequence(x, decay=self.decay, scale=self.scale, bias=self.bias,
+                                  v_threshold=self.v_threshold, v_reset=self.v_reset, strict=self.strict,
+                                  backend=self.backend)
+
+
+class Threshold(nn.Module):
+    """NIR Threshold: ``[x > theta]`` (``>=`` with ``strict=False``), stateless."""
+
+    def __init__(self, theta: torch.Tensor, strict: bool) -> None:
+        super().__init__()
+        self.register_buffer("theta", theta)
+        self.strict = strict
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x > self.theta if self.strict else x >= self.theta).to(x.dtype)
+
+
+class Scale(nn.Module):
+    def __init__(self, scale: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("scale", scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale
+
+
+class SumPool2d(nn.Module):
+    def __init__(self, kernel, stride, padding) -> None:
+        super().__init__()
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool2d(x, self.kernel, self.stride, self.padding, divisor_override=1)
+
+
+class Flatten(nn.Module):
+    """NIR Flatten (dimensions count from the first per-sample axis) on ``[T, B, ...]``."""
+
+    def __init__(self, start_dim: int, end_dim: int) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.start_dim + 2 if self.start_dim >= 0 else self.start_dim
+        e = self.end_dim + 2 if self.end_dim >= 0 else self.end_dim
+        return torch.flatten(x, s, e)
+
+
+def _ints(v) -> tuple[int, ...] | int | str:
+    if isinstance(v, str):
+        return v
+    a = np.atleast_1d(np.asarray(v)).astype(int)
+    return tuple(int(i) for i in a) if a.size > 1 else int(a[0])
+
+
+def _module(nir, name: str, node, dt: float, strict: bool, dtype: torch.dtype, backend: str) -> nn.Module:
+    """The PyTorch module of one NIR node (sequence in, sequence out)."""
+    if isinstance(node, (nir.Input, nir.Output)):
+        return nn.Identity()
+    if isinstance(node, nir.Conv2d):
+        w = _t(node.weight, dtype)
+        conv = nn.Conv2d(w.shape[1] * int(node.groups), w.shape[0], tuple(w.shape[2:]), stride=_ints(node.stride),
+                         padding=_ints(node.padding), dilation=_ints(node.dilation), groups=int(node.groups),
+                         bias=True, dtype=dtype)
+        conv.weight.data.copy_(w)
+        conv.bias.data.copy_(_t(node.bias, dtype))
+        return TimeFolded(conv)
+    if isinstance(node, (nir.Affine, nir.Linear)):
+        w = _t(node.weight, dtype)
+        lin = nn.Linear(w.shape[1], w.shape[0], bias=isinstance(node, nir.Affine), dtype=dtype)
+        lin.weight.data.copy_(w)
+        if isinstance(node, nir.Affine):
+            lin.bias.data.copy_(_t(node.bias, dtype))
+        return lin  # nn.Linear acts on the last axis: no folding needed
+    if isinstance(node, nir.Flatten):
+        return Flatten(int(node.start_dim), int(node.end_dim))
+    if isinstance(node, nir.SumPool2d):
+        return TimeFolded(SumPool2d(_ints(node.kernel_size), _ints(node.stride), _ints(node.padding)))
+    if isinstance(node, nir.AvgPool2d):
+        return TimeFolded(nn.AvgPool2d(_ints(node.kernel_size), _ints(node.stride), _ints(node.padding)))
+    if isinstance(node, nir.Scale):
+        return Scale(_t(node.scale, dtype))
+    if isinstance(node, nir.Threshold):
+        return Threshold(_t(node.threshold, dtype), strict)
+    if isinstance(node, (nir.IF, nir.LIF)):
+        vth = _uniform(node.v_threshold, "v_threshold", name)
+        vr = _uniform(node.v_reset, "v_reset", name)
+        r = _t(node.r, dtype)
+        if isinstance(node, nir.IF):
+            decay, scale, bias = 1.0, _scalar_or_tensor(dt * r), 0.0
+        else:
+            k = dt / _t(node.tau, dtype)
+            decay, scale, bias = (_scalar_or_tensor(1.0 - k), _scalar_or_tensor(k * r),
+                                  _scalar_or_tensor(k * _t(node.v_leak, dtype)))
+        return Neuron(decay, scale, bias, vth, vr, strict, backend)
+    raise ExportError(f"NIR node '{name}' of type {type(node).__name__} is not supported by from_nir "
+                      "(supported: Input, Output, Conv2d, Affine, Linear, Flatten, SumPool2d, AvgPool2d, "
+                      "Scale, Threshold, IF, LIF)")
+
+
+class NIRNetwork(nn.Module):
+    """A feed-forward NIR graph run over time: ``forward(x: [T, B, *input]) -> [T, B, *output]``.
+
+    ``nodes(x)`` returns every node's output sequence by name (spikes of neuron nodes included).
+    """
+
+    def __init__(self, graph, dt: float, strict: bool, dtype: torch.dtype, backend: str = "auto") -> None:
+        super().__init__()
+        nir = require("nir", extra="nir", purpose="NIR export")
+        preds: dict[str, list[str]] = {n: [] for n in graph.nodes}
+        for src, dst in graph.edges:
+            preds[dst].append(src)
+        try:
+            self.order = list(TopologicalSorter(preds).static_order())
+        except CycleError:
+            raise ExportError("from_nir runs feed-forward graphs only; this NIR graph has a cycle") from None
+        inputs = [n for n, v in graph.nodes.items() if isinstance(v, nir.Input)]
+        outputs = [n for n, v in graph.nodes.items() if isinstance(v, nir.Output)]
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise ExportError(f"from_nir needs one Input and one Output node; got {len(inputs)} and {len(outputs)}")
+        self.input_name, self.output_name = inputs[0], outputs[0]
+        self.preds = preds
+        self.keys = {n: f"n{i}" for i, n in enumerate(self.order)}  # ModuleDict keys cannot hold '.'
+        self.layers = nn.ModuleDict({self.keys[n]: _module(nir, n, graph.nodes[n], dt, strict, dtype, backend)
+                                     for n in self.order})
+        self.dt, self.strict = dt, strict
+
+    def nodes(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        out: dict[str, torch.Tensor] = {}
+        for n in self.order:
+            if n == self.input_name:
+                inp = x
+            else:
+                srcs = self.preds[n]
+                if not srcs:
+                    raise ExportError(f"NIR node '{n}' has no input edge")
+                inp = out[srcs[0]]
+                for s in srcs[1:]:
+                    inp = inp + out[s]
+            out[n] = self.layers[self.keys[n]](inp)
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() < 3:
+            raise ExportError(f"a NIR network takes time-first input [T, B, ...]; got shape {tuple(x.shape)}")
+        return self.nodes(x)[self.output_name]
+
+
+def read_nir(path: str | Path):
+    """Read a ``.nir`` file; a missing or unreadable file is one clear error."""
+    nir = require("nir", extra="nir", purpose="NIR export")
+    path = Path(path)
+    if not path.is_file():
+        raise ExportError(f"NIR file {path} not found")
+    try:
+        return nir.read(path)
+    except Exception as e:  # h5py/nir raise many types for a corrupt file
+        raise ExportError(f"cannot read NIR file {path} ({type(e).__name__}: {e}); "
+                          "is it a .nir file written by nir.write?") from None
+
+
+def from_nir(graph_or_path, *, dt: float | None = None, firing: str | None = None,
+             dtype: torch.dtype | None = None, backend: str = "auto") -> NIRNetwork:
+    """A PyTorch module running a NIR graph (or ``.nir`` file) over time-first input.
+
+    ``dt`` (seconds per step) and ``firing`` (``">="`` or ``">"``) default to the values the
+    graph's metadata records (fullspike exports), else to 1e-4 s and NIR's ``">"``. ``dtype``
+    defaults to that of the graph's weights; ``backend`` is the neurons' (:func:`fullspike.nn.set_backend`).
+    Input ``[T, B, *input]`` (a static image repeated
+    over T, or frames); output ``[T, B, *output]`` (per-step classifier output).
+    """
+    graph = read_nir(graph_or_path) if isinstance(graph_or_path, (str, Path)) else graph_or_path
+    meta = getattr(graph, "metadata", None) or {}
+    dt = float(dt if dt is not None else meta.get("dt", 1e-4))
+    firing = str(firing if firing is not None else meta.get("firing", ">"))
+    if firing not in (">=", ">"):
+        raise ExportError(f"firing must be '>=' or '>', got {firing!r}")
+    if dtype is None:
+        weights = [np.asarray(getattr(n, "weight")) for n in graph.nodes.values() if hasattr(n, "weight")]
+        dtype = torch.float64 if weights and weights[0].dtype == np.float64 else torch.float32
+    if backend not in BACKENDS:
+        raise ExportError(f"unknown neuron backend '{backend}'; choose one of {list(BACKENDS)}")
+    return NIRNetwork(graph, dt, firing == ">", dtype, backend)

@@ -1,0 +1,57 @@
+"""`fullspike export`: a trained run to a .nir file, the --check report, and bad input as one line."""
+import re
+
+import pytest
+import yaml
+
+from fullspike.cli import main
+from fullspike.train import fit, load_config
+
+pytest.importorskip("nir")
+
+DST = {"name": "dst", "model": {"name": "dst_resnet18", "stem": "cifar", "width": 4, "T": 3},
+       "data": {"name": "digits", "batch_size": 32, "train_subset": 64, "test_subset": 32},
+       "optim": {"name": "sgd", "lr": 0.1, "momentum": 0.9}, "train": {"epochs": 1, "tensorboard": False}}
+BNTT = ["model.T=3", "model.width=4", "model.hidden=16", "data.train_subset=64", "data.test_subset=32",
+        "train.epochs=1", "train.tensorboard=false"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    (root / "dst.yaml").write_text(yaml.safe_dump(DST))
+    fit(load_config(root / "dst.yaml"), root / "dst")
+    fit(load_config(None, BNTT), root / "bntt")
+    return root
+
+
+def test_export_a_dst_run_writes_its_fsnn_and_checks_the_round_trip(runs, tmp_path, capsys):
+    out = tmp_path / "dst.nir"
+    assert main(["export", str(runs / "dst"), "--format", "nir", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert out.stat().st_size > 0
+    assert "dst_resnet18 (FSNN: accumulation pathway removed)" in text and "fires on h >= v_th, T=3" in text
+    diff = float(re.search(r"max \|logit diff\| (\S+),", text).group(1))
+    assert diff < 1e-5 and "same prediction 32/32" in text
+    from fullspike.export import from_nir
+    assert from_nir(out).dt == 1e-4
+
+
+def test_check_prints_the_report(runs, capsys):
+    assert main(["export", str(runs / "dst" / "checkpoint.pt"), "--check", "--samples", "32"]) == 0
+    text = capsys.readouterr().out
+    assert "layer4.1.connect" in text and "spike accumulates:" in text and "verdict: exportable to NIR" in text
+
+
+@pytest.mark.parametrize("args, message", [
+    (["{runs}/absent"], "checkpoint {runs}/absent not found"),
+    (["{runs}"], "has no checkpoint.pt"),
+    (["{runs}/dst", "--out", "{runs}/dst/checkpoint.pt/x.nir"], "a file of that name is in the way"),
+    (["{runs}/dst"], "give --out FILE.nir"),
+    (["{runs}/bntt", "--out", "{runs}/b.nir"], "cannot export layer 'features.0' (Conv2d) to NIR: BNTT"),
+])
+def test_bad_input_is_one_error_line(runs, capsys, args, message):
+    args = [a.format(runs=runs) for a in args]
+    assert main(["export", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("error: ") and message.format(runs=runs) in err

@@ -1,0 +1,75 @@
+"""Real test data for the export tests (CIFAR-10 test images, N-MNIST test recordings) and helpers
+that record the spikes of every spiking layer of a fullspike model."""
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from fullspike.data import build_dataset
+from fullspike.nn import Connect
+from fullspike.nn import SpikingNeuron
+
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def _shared(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.is_file():
+        pytest.skip(f"real data file {path} is absent (../shared/data beside the repository)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def cifar_test(tmp_path_factory) -> tuple[torch.Tensor, torch.Tensor]:
+    """100 CIFAR-10 test images (the first 10 of each class), normalised: ``[100, 3, 32, 32]``, labels."""
+    root = tmp_path_factory.mktemp("cifar")
+    with tarfile.open(_shared("cifar10-jpg-test.tar.gz")) as tar:
+        seen: dict[str, int] = {}
+        members = []
+        for m in tar.getmembers():
+            cls = Path(m.name).parent.name
+            if m.isfile() and seen.get(cls, 0) < 10:
+                seen[cls] = seen.get(cls, 0) + 1
+                members.append(m)
+        tar.extractall(root, members=members, filter="data")
+    ds, _ = build_dataset("cifar10", str(root), False)
+    x, y = zip(*(ds[i] for i in range(len(ds))))
+    return torch.stack(x), torch.tensor(y)
+
+
+@pytest.fixture(scope="session")
+def nmnist_test(tmp_path_factory) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 100 N-MNIST test recordings as event-count frames ``[T=4, 100, 2, 34, 34]``, labels."""
+    root = tmp_path_factory.mktemp("nmnist")
+    with tarfile.open(_shared("nmnist-subset.tar.gz")) as tar:
+        tar.extractall(root, members=[m for m in tar.getmembers() if "/Test/" in m.name or m.isdir()],
+                       filter="data")
+    ds, _ = build_dataset("nmnist", str(root), False, T=4)
+    x, y = zip(*(ds[i] for i in range(len(ds))))
+    return torch.stack(x, 1), torch.tensor(y)
+
+
+def record_spikes(model: nn.Module, x: torch.Tensor, T: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """``(model(x), {name: spikes [T, B, ...]})`` for every neuron, connect function and max-pool."""
+    seen: dict[str, torch.Tensor] = {}
+    hooks = []
+    for name, m in model.named_modules():
+        if isinstance(m, (SpikingNeuron, Connect, nn.MaxPool2d)):
+            def hook(mod, args, out, name=name):
+                seen[name] = out.reshape(T, -1, *out.shape[1 if out.shape[0] != T else 2:])
+            hooks.append(m.register_forward_hook(hook))
+    try:
+        with torch.no_grad():
+            out = model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return out, seen
+
+
+def firing_rates(spikes: dict[str, torch.Tensor]) -> dict[str, float]:
+    return {k: float(v.float().mean()) for k, v in spikes.items()}
