@@ -69,3 +69,17 @@ def test_without_tensorboard_training_warns_once_and_goes_on(tmp_path, capsys, m
                    "tensorboard halted; None in sys.modules): pip install 'fullspike[tensorboard]'; metrics go to "
                    "metrics.jsonl only (train.tensorboard=false hides this)"]
     assert 0 <= metrics["test_accuracy"] <= 1 and not (tmp_path / "tb").exists()
+
+
+def test_by_default_training_without_tensorboard_is_quiet_and_with_it_logs(tmp_path, capsys, monkeypatch):
+    from fullspike.train import fit, load_config
+
+    tiny = ["model.T=2", "model.width=4", "model.hidden=16", "data.train_subset=32", "data.test_subset=16",
+            "train.epochs=1"]
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "tensorboard", None)
+        fit(load_config(None, tiny), tmp_path / "without")
+        assert capsys.readouterr().err.strip() == ""  # train.tensorboard: null asks for nothing
+        assert not (tmp_path / "without" / "tb").exists()
+    fit(load_config(None, tiny), tmp_path / "with")  # tensorboard is installed in the dev extra
+    assert list((tmp_path / "with" / "tb").glob("events.out.tfevents.*"))

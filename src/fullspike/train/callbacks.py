@@ -94,11 +94,13 @@ class TensorBoardLogger(Callback):
     """Scalars to TensorBoard under ``log_dir``: the training row per epoch, and every
     evaluation as ``<split>_<metric>`` (validation per epoch, test at the end), step = epoch.
 
-    On resume, events of epochs after the checkpoint are purged.
+    On resume, events of epochs after the checkpoint are purged. Without the ``tensorboard``
+    package (an optional extra) it logs nothing; with ``required`` it says so in one warning.
     """
 
-    def __init__(self, log_dir: str | Path) -> None:
+    def __init__(self, log_dir: str | Path, required: bool = True) -> None:
         self.log_dir = Path(log_dir)
+        self.required = required
         self.writer = None
 
     def on_fit_start(self, trainer: Trainer) -> None:
@@ -108,8 +110,9 @@ class TensorBoardLogger(Callback):
             require("tensorboard", extra="tensorboard", purpose="train.tensorboard=true")
             from torch.utils.tensorboard import SummaryWriter
         except MissingDependencyError as e:  # an optional extra: train on, metrics.jsonl has them all
-            print(f"warning: {e}; metrics go to metrics.jsonl only (train.tensorboard=false hides this)",
-                  file=sys.stderr)
+            if self.required:
+                print(f"warning: {e}; metrics go to metrics.jsonl only (train.tensorboard=false hides this)",
+                      file=sys.stderr)
             return
         self.writer = SummaryWriter(str(self.log_dir), purge_step=trainer.epoch + 1 if trainer.epoch else None)
 

@@ -165,7 +165,7 @@ class TrainConfig(_Section):
     label_smoothing: UnitInterval = 0.0
     grad_clip: number(float, gt=0, optional=True) = None  # max global grad norm; null = no clipping
     eval_every: Count = 1  # validate every N epochs (when a validation split exists)
-    tensorboard: Bool = True
+    tensorboard: OptionalBool = None  # null: log to TensorBoard when installed; true: warn when not
     progress: OptionalBool = None  # progress bars; None = only on a terminal
     firing_rate_penalty: NonNegative = 0.0  # adds this x mean firing rate to the loss (FiringRateRegularizer)
     surrogate_anneal: SurrogateAnnealConfig | None = None  # SurrogateAnnealing over the epochs

@@ -126,8 +126,8 @@ def build_callbacks(cfg: Config, out: Path, metadata: dict) -> list:
         a = tc.surrogate_anneal
         callbacks.append(SurrogateAnnealing(a.start, a.end, a.param))
     callbacks.append(MetricsLogger(out / "metrics.jsonl"))
-    if tc.tensorboard:
-        callbacks.append(TensorBoardLogger(out / "tb"))
+    if tc.tensorboard is not False:
+        callbacks.append(TensorBoardLogger(out / "tb", required=bool(tc.tensorboard)))
     callbacks.append(Checkpoint(out / CHECKPOINT, metadata))
     return callbacks
 
