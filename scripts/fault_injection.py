@@ -13,7 +13,8 @@ temporary file and renaming it over ``checkpoint.pt``, so that kills inside a sa
 the pause changes no numbers. A kill is aimed either at a random time in the training window
 (from ``config.json`` appearing to the end of the uninterrupted run) or inside the k-th save (a
 random moment while its temporary file exists). After the kill the run is resumed with
-``--resume`` (started afresh, as a user would, when it was killed before its first checkpoint).
+``--resume`` (started again with ``--overwrite``, as ``--resume`` then tells a user, when it was
+killed before its first checkpoint).
 """
 from __future__ import annotations
 
@@ -60,8 +61,9 @@ def _env() -> dict:
 
 
 def train_command(out: Path, resume: bool = False, pause: float | None = None,
-                  overrides: list[str] = TRAIN) -> list[str]:
-    argv = ["train", "--config", str(CONFIG), "--out", str(out), *(["--resume"] if resume else []), *overrides]
+                  overrides: list[str] = TRAIN, overwrite: bool = False) -> list[str]:
+    argv = ["train", "--config", str(CONFIG), "--out", str(out), *(["--resume"] if resume else []),
+            *(["--overwrite"] if overwrite else []), *overrides]
     if pause is None:
         return [sys.executable, "-m", "fullspike", *argv]
     return [sys.executable, str(Path(__file__).resolve()), "child", "--pause", str(pause), "--", *argv]
@@ -147,11 +149,12 @@ def kill_run(out: Path, pause: float, aim: dict, rng: random.Random, overrides: 
 
 
 def resume_run(out: Path, overrides: list[str] = TRAIN) -> dict:
-    """``fullspike train --config ... --out OUT --resume`` to the end; afresh if there is no checkpoint."""
+    """``fullspike train --config ... --out OUT --resume`` to the end; with no checkpoint yet, the
+    run is started again with ``--overwrite`` (what ``--resume`` tells the user to do then)."""
     fresh = not (out / CHECKPOINT).is_file()
-    proc = subprocess.run(train_command(out, resume=not fresh, overrides=overrides), env=_env(),
+    proc = subprocess.run(train_command(out, resume=not fresh, overrides=overrides, overwrite=fresh), env=_env(),
                           capture_output=True, text=True)
-    return {"resume": "started afresh (no checkpoint yet)" if fresh else "resumed", "resume_rc": proc.returncode,
+    return {"resume": "started again with --overwrite (no checkpoint yet)" if fresh else "resumed", "resume_rc": proc.returncode,
             "resume_error": proc.stderr.strip().splitlines()[-1] if proc.returncode else "",
             "orphans_removed": proc.stdout.count("left by an interrupted checkpoint save"),
             "temporaries_after": len(temporaries(out))}

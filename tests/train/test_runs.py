@@ -3,6 +3,7 @@ no mixing of two runs in one folder, and decoding shared only within one build."
 import gc
 import json
 import weakref
+from pathlib import Path
 
 import pytest
 import torch
@@ -84,6 +85,19 @@ def test_resume_reads_the_stored_config_without_config(tmp_path, capsys):
     assert "resuming quickstart" in capsys.readouterr().out
     assert [r["epoch"] for r in _rows(run)] == [1, 2]
     assert load_checkpoint(run / "checkpoint.pt")["config"]["model"]["width"] == 4
+
+
+def test_resume_without_a_checkpoint_says_how_to_start(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    assert main(["train", "--out", str(empty), "--resume", *TINY]) == 2
+    assert capsys.readouterr().err.strip().endswith("; start without --resume")
+    stopped = tmp_path / "stopped"  # killed before its first checkpoint: config.json, no checkpoint
+    stopped.mkdir()
+    (stopped / "config.json").write_text("{}")
+    for argv in (["--resume"], ["--resume", "--config", str(Path(__file__).parents[2] / "configs" / "quickstart.yaml"), *TINY]):
+        assert main(["train", "--out", str(stopped), *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "stopped before its first checkpoint; start it again with --overwrite" in err[0]
 
 
 def test_a_fresh_run_never_mixes_with_the_run_in_its_folder(tmp_path, capsys):

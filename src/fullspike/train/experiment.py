@@ -59,6 +59,14 @@ def resume_changes(saved: dict, cfg: Config) -> dict[str, tuple]:
     return changed
 
 
+def no_checkpoint_error(out: Path) -> CheckpointError:
+    """``--resume`` found no checkpoint in ``out``: say how to start (again)."""
+    if any((out / n).exists() for n in RUN_FILES):
+        return CheckpointError(f"--resume: no checkpoint at {out / CHECKPOINT}: the run in {out} stopped before "
+                               f"its first checkpoint; start it again with --overwrite")
+    return CheckpointError(f"--resume: no checkpoint at {out / CHECKPOINT}; start without --resume")
+
+
 def resume_config(out_dir: str | Path, overrides: list[str] | None = None) -> Config:
     """The config stored in ``out_dir``'s checkpoint with ``overrides`` applied (for ``--resume``
     without ``--config``)."""
@@ -66,7 +74,7 @@ def resume_config(out_dir: str | Path, overrides: list[str] | None = None) -> Co
 
     path = Path(out_dir) / CHECKPOINT
     if not path.is_file():
-        raise CheckpointError(f"--resume: no checkpoint at {path}; start without --resume")
+        raise no_checkpoint_error(Path(out_dir))
     return config_from_dict(apply_overrides(load_checkpoint(path)["config"], overrides or []))
 
 
@@ -148,7 +156,7 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False, overwrite: bool 
     cfg = with_absolute_root(cfg)
     if resume:
         if not ckpt_path.is_file():
-            raise CheckpointError(f"--resume: no checkpoint at {ckpt_path}; start without --resume")
+            raise no_checkpoint_error(out)
         ckpt = load_checkpoint(ckpt_path)
         changes = resume_changes(ckpt["config"], cfg)
     else:
