@@ -128,7 +128,7 @@ class _SequenceNode(torch.autograd.Function):
                                   torch.stack(starts[1:]) if len(starts) > 1 else None,
                                   *coefs, *(h if ctx.h_is_list else [] if h is None else [h]))
         if out is None:
-            out = spikes[0] if len(spikes) == 1 else torch.cat(spikes)
+            out = spikes[0] if len(spikes) == 1 else torch.cat(spikes, out=empty_steps(x))
         if not return_membrane:
             return out
         return out, (vs[0] if len(vs) == 1 else torch.cat(vs))
@@ -163,7 +163,8 @@ class _SequenceNode(torch.autograd.Function):
         if not need_x:
             grad_x = None
         else:
-            grad_x = out if out is not None else g_x[0] if len(g_x) == 1 else torch.cat(g_x)
+            grad_x = (out if out is not None else g_x[0] if len(g_x) == 1
+                      else torch.cat(g_x, out=empty_steps(g_x[0], sum(g.shape[0] for g in g_x))))
         ga, gb, gc = (_reduce(acc, coef) for acc, coef in zip(totals, (a, b, c)))
         return grad_x, ga, gb, gc, None, None, None, None
 

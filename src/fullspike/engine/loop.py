@@ -145,17 +145,26 @@ def _charge_into(h: torch.Tensor, v: Optional[torch.Tensor], xt: torch.Tensor, a
         h.add_(c)
 
 
-def _fire_into(m: torch.Tensor, h: torch.Tensor, spec: NeuronSpec) -> torch.Tensor:
-    """``m <- fire(h)`` (a bool buffer)."""
-    return (torch.gt if spec.strict else torch.ge)(h, spec.v_threshold, out=m)
+def _fire_into(s: torch.Tensor, h: torch.Tensor, spec: NeuronSpec) -> torch.Tensor:
+    """``s <- fire(h)`` as 0/1 in ``s``'s float dtype (comparisons writing floats are several
+    times faster on CPU than those writing bool masks)."""
+    return (torch.gt if spec.strict else torch.ge)(h, spec.v_threshold, out=s)
 
 
-def _reset_into(v: torch.Tensor, h: torch.Tensor, m: torch.Tensor, spec: NeuronSpec,
+def _keep_into(k: torch.Tensor, h: torch.Tensor, spec: NeuronSpec) -> torch.Tensor:
+    """``k <- 1 - fire(h)`` as 0/1 floats."""
+    return (torch.le if spec.strict else torch.lt)(h, spec.v_threshold, out=k)
+
+
+def _reset_into(v: torch.Tensor, h: torch.Tensor, s: torch.Tensor, spec: NeuronSpec,
                 tmp: torch.Tensor) -> torch.Tensor:
-    """``v <- reset(h, m)`` (``v`` may be ``h`` itself); the values of :func:`reset`."""
+    """``v <- reset(h)`` given the spikes ``s`` (0/1 floats; ``v`` may be ``h`` itself), equal
+    to :func:`reset` for finite ``h``: soft ``h - v_th * s``, hard ``h * (1 - s) + v_reset * s``
+    (the products by 0/1 are exact, so each value is ``h``, ``h - v_th`` or ``v_reset``)."""
     if spec.v_reset is None:
-        return torch.where(m, torch.sub(h, spec.v_threshold, out=tmp), h, out=v)
-    return torch.where(m, h.new_tensor(spec.v_reset), h, out=v)
+        return torch.sub(h, s, alpha=spec.v_threshold, out=v)
+    torch.mul(h, _keep_into(tmp, h, spec), out=v)
+    return v if spec.v_reset == 0.0 else v.add_(s, alpha=spec.v_reset)
 
 
 def _initial(x: torch.Tensor, v: Optional[torch.Tensor], spec: NeuronSpec) -> Optional[torch.Tensor]:
@@ -181,15 +190,13 @@ class LoopKernels(Kernels):
         skips = _skips(a, b, c)
         step = x[0]
         bufs = [torch.empty_like(step, memory_format=torch.contiguous_format) for _ in range(2)]
-        tmp, m = torch.empty_like(bufs[0]), torch.empty(step.shape, dtype=torch.bool, device=x.device)
+        tmp = torch.empty_like(bufs[0])
         vs = empty_steps(x) if keep_v else None
         v = _initial(x, v, spec)
         for t in range(x.shape[0]):
             h = bufs[t % 2]
             _charge_into(h, v, x[t], a, b, c, skips, tmp)
-            _fire_into(m, h, spec)
-            out[t].copy_(m)
-            v = _reset_into(h, h, m, spec, tmp)
+            v = _reset_into(h, h, _fire_into(out[t], h, spec), spec, tmp)
             if keep_v:
                 vs[t].copy_(v)
         return out, None, vs, v
@@ -200,13 +207,12 @@ class LoopKernels(Kernels):
         out = empty_steps(x) if out is None else out
         work = empty_steps(x, K) if work is None else work
         skips = _skips(a, b, c)
-        tmp = torch.empty_like(work[0])
-        m = torch.empty(work[0].shape, dtype=torch.bool, device=x.device)
+        tmp, st = torch.empty_like(work[0]), torch.empty_like(work[0])
         v = _initial(x, v0, spec)
         v_bufs = [torch.empty_like(work[0]) for _ in range(2)]
         for t in range(K):  # the segment's charged membranes, recomputed
             _charge_into(work[t], v, x[t], a, b, c, skips, tmp)
-            v = _reset_into(v_bufs[t % 2], work[t], _fire_into(m, work[t], spec), spec, tmp)
+            v = _reset_into(v_bufs[t % 2], work[t], _fire_into(st, work[t], spec), spec, tmp)
         th, vr = spec.v_threshold, spec.v_reset
         acc_a = acc_b = acc_c = None
         for t in range(K - 1, -1, -1):
@@ -218,11 +224,11 @@ class LoopKernels(Kernels):
                 if vr is None:
                     term = gv if spec.detach_reset else gv * (1.0 - th * sg)
                 else:
-                    fired = _fire_into(m, ht, spec)
+                    keep = _keep_into(st, ht, spec)
                     if spec.detach_reset:
-                        term = gv.masked_fill(fired, 0.0)
+                        term = gv * keep
                     else:  # gv * ((1 - s) + (vr - h) * sg)
-                        term = (vr - ht).mul_(sg).add_(fired.logical_not_()).mul_(gv)
+                        term = (vr - ht).mul_(sg).add_(keep).mul_(gv)
                 gh = term if gh is None else gh.add_(term)
             if gh is None:
                 gh = torch.zeros_like(ht)
