@@ -13,13 +13,16 @@ alongside, since the numbers depend on it.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 CHILD = r"""
 import json, sys, time
@@ -57,6 +60,9 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--shape", default="8,32,16,28,28")
     p.add_argument("--backends", default="eager,loop,auto,inductor-cold,inductor-warm")
+    p.add_argument("--output", default=str(Path(__file__).resolve().parent / "results" / "cold_start_cpu.md"),
+                   help="where the table goes (markdown; BENCHMARKS.md includes it)")
+    p.add_argument("--no-write", action="store_true")
     args = p.parse_args(argv)
     shape = [int(s) for s in args.shape.split(",")]
     names = args.backends.split(",")
@@ -72,18 +78,29 @@ def main(argv=None) -> int:
                 if r["stderr"]:
                     messages.setdefault(name, r["stderr"])
     load = os.getloadavg()
-    print(f"shape {shape}; {args.rounds} rounds interleaved; load average {load[0]:.1f}, "
-          f"{os.cpu_count()} cores")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from run import device_name, versions
+
+    command = "python benchmarks/cold_start.py " + " ".join(map(shlex.quote, argv or sys.argv[1:]))
+    v = versions()
+    lines = [f"{device_name('cpu')}; torch {v['torch']}; shape {shape}; {args.rounds} rounds "
+             f"interleaved, medians; load average {load[0]:.1f}; "
+             f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}. Produced by:", "",
+             f"    {command.strip()}    # {datetime.date.today().isoformat()}", "",
+             f"| backend | first fwd+bwd (s) | vs {names[0]} | second fwd+bwd (s) | whole process (s) |",
+             "|---|---:|---:|---:|---:|"]
     base = statistics.median(r["first_s"] for r in rows[names[0]])
-    print(f"| backend | first fwd+bwd (s) | vs {names[0]} | second fwd+bwd (s) | process (s) |")
-    print("|---|---:|---:|---:|---:|")
     for name in names:
         first = statistics.median(r["first_s"] for r in rows[name])
         second = statistics.median(r["second_s"] for r in rows[name])
         proc = statistics.median(r["process_s"] for r in rows[name])
-        print(f"| {name} | {first:.3f} | {first / base:.1f}x | {second:.3f} | {proc:.1f} |")
+        lines.append(f"| {name} | {first:.3f} | {first / base:.1f}x | {second:.3f} | {proc:.1f} |")
+    print("\n".join(lines))
     for name, text in messages.items():
         print(f"\n{name} printed:\n{text}")
+    if not args.no_write:
+        Path(args.output).parent.mkdir(exist_ok=True)
+        Path(args.output).write_text("\n".join(lines) + "\n")
     return 0
 
 

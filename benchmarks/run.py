@@ -205,6 +205,12 @@ command line's comment, and only ratios within one table (one run, interleaved) 
 
 def write_markdown(path: Path) -> None:
     parts = [PREAMBLE]
+    cold = RESULTS / "cold_start_cpu.md"
+    if cold.exists():
+        parts.append("## Cold start (CPU)\n\nA fresh process's first forward + backward of a default "
+                     "`LIF()`, each backend in new processes (`benchmarks/cold_start.py`; "
+                     "`inductor-cold`: empty Inductor cache, `inductor-warm`: the next process "
+                     "with that cache).\n\n" + cold.read_text())
     for device in ("cpu", "cuda"):
         f = RESULTS / f"{device}.json"
         if f.exists():

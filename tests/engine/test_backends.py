@@ -157,6 +157,19 @@ def test_loop_saves_only_the_input_and_a_membrane_per_segment():
     assert plif_x and 2 * step < plif_bytes <= 2 * step + 64
 
 
+@pytest.mark.parametrize("kind,v_reset,detach", [("leaky", None, True), ("lif", -0.2, False)])
+def test_loop_walks_segments_of_a_time_transposed_input(kind, v_reset, detach):
+    # BNTT's [T, B, ...] view of a [B, T, ...] tensor, over three segments (the last shorter),
+    # sharing one backward work buffer
+    from fullspike.engine.loop import LoopKernels
+
+    T = 2 * LoopKernels.max_steps + 3
+    x = sample(T=T, shape=(6, 3, 5), dtype=torch.float32).transpose(0, 1).contiguous().transpose(0, 1)
+    assert not x.is_contiguous()
+    assert_same("loop", x, kind, tol=1e-5, v_reset=v_reset, detach_reset=detach, strict=True,
+                surrogate=Triangle())
+
+
 def test_modules_take_a_backend_and_agree():
     torch.manual_seed(0)
     x = torch.randn(6, 2, 8) + 0.5
