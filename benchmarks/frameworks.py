@@ -39,7 +39,7 @@ from fullspike.models.outputs import classification_loss
 from fullspike.nn import IF, LIF, PLIF, SeqSequential, SpikingNeuron, set_backend
 from fullspike.surrogate import ATan, Sigmoid, Triangle
 
-FRAMEWORKS = ("fullspike", "fullspike-loop", "fullspike-eager", "spikingjelly",
+FRAMEWORKS = ("fullspike", "fullspike-loop", "fullspike-inductor", "fullspike-eager", "spikingjelly",
               "spikingjelly-torch", "snntorch", "ann")
 
 

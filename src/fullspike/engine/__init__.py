@@ -7,8 +7,8 @@
 * :mod:`.loop` (``"loop"``), :mod:`.inductor` (``"inductor"``), :mod:`.triton_kernels`
   (``"triton"``): the segment kernels.
 """
-from .backends import AUTO_COMPILE_MIN, BACKENDS, KERNELS, auto_choice, check_backend, resolve
+from .backends import BACKENDS, KERNELS, auto_choice, check_backend, resolve
 from .driver import Kernels, run_sequence
 
-__all__ = ["BACKENDS", "KERNELS", "AUTO_COMPILE_MIN", "auto_choice", "check_backend", "resolve",
+__all__ = ["BACKENDS", "KERNELS", "auto_choice", "check_backend", "resolve",
            "Kernels", "run_sequence"]

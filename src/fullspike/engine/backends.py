@@ -9,17 +9,19 @@ Every backend computes the same spikes and backpropagates through time; they dif
   backward run as plain torch ops (:mod:`.loop`); any device, dtype and surrogate.
 * ``"inductor"``: the same loops fused by ``torch.compile`` (:mod:`.inductor`): C++/OpenMP on
   CPU, Triton on CUDA. Scalar coefficients only. Each variant compiles once per process
-  (seconds to a minute the first time on a machine; cached on disk after that); a variant that
-  fails to compile warns and runs uncompiled.
+  (seconds to a minute the first time on a machine; several seconds per new process even with
+  Inductor's disk cache), and it says so once when it starts; a variant that fails to compile
+  warns and runs uncompiled.
 * ``"triton"``: hand-written Triton kernels (:mod:`.triton_kernels`); CUDA (or the Triton CPU
   interpreter), scalar coefficients, surrogates with a Triton form
   (:meth:`~fullspike.surrogate.Surrogate.triton_grad`).
 * ``"auto"``: a pure function of the input, the coefficients and the neuron spec, never of what
   ran before. Inside ``torch.compile`` tracing, or coefficients that do not broadcast to one
   step: eager. Per-neuron tensor coefficients: loop. CUDA: triton when the surrogate has a
-  Triton form and Triton imports, else inductor when Triton imports, else loop. CPU: inductor
-  for float32/float64 sequences of at least :data:`AUTO_COMPILE_MIN` values (large enough to
-  repay the compile), loop otherwise.
+  Triton form and Triton imports, else inductor when Triton imports, else loop. CPU: loop,
+  always: ``auto`` never compiles on CPU, because a compile costs a new process seconds before
+  its first step (``benchmarks/cold_start.py``: 7 s with a warm disk cache, 40 s cold, against
+  0.2 s for loop); ``backend="inductor"`` is the opt-in for long runs.
 
 An explicitly requested backend that cannot run raises :class:`~fullspike.errors.ConfigError`.
 """
@@ -41,7 +43,6 @@ from .toolchain import import_cpp_extension
 #: the fused backends: name -> a zero-argument factory of its :class:`Kernels`
 KERNELS: Registry = Registry("neuron backend")
 BACKENDS = ("auto", "eager", "loop", "inductor", "triton")
-AUTO_COMPILE_MIN = 1 << 20  # values in x ([T, ...]) from which auto compiles on CPU
 
 
 @KERNELS.register("loop")
@@ -165,8 +166,6 @@ def auto_choice(x: torch.Tensor, coeffs, spec: NeuronSpec) -> str:
         if not _has_triton():
             return "loop"
         return "triton" if spec.surrogate.triton_grad() is not None else "inductor"
-    if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and x.numel() >= AUTO_COMPILE_MIN:
-        return "inductor"
     return "loop"
 
 

@@ -35,6 +35,7 @@ from typing import Optional, Union
 import torch
 
 from ..functional.spec import NeuronSpec
+from .buffers import empty_steps
 
 Scalar = Union[float, torch.Tensor]
 
@@ -47,13 +48,18 @@ class Kernels:
     (g_x, carry_out, acc_a, acc_b, acc_c)`` walk one segment ``[K, ...]`` of time; their
     arguments are those of :func:`~.loop.forward_loop` / :func:`~.loop.backward_loop`.
     ``recompute``: forward saves the input instead of ``h`` and backward recomputes ``h`` (a
-    fused kernel does that in registers, so it costs no memory and little time). ``max_steps``:
+    fused kernel does that in registers, so it costs no memory and little time). ``writes_into``:
+    forward and backward also take ``out=`` (the segment's slice of one ``[T, ...]`` spike /
+    input-gradient buffer the driver allocates once per call) and backward ``work=`` (a
+    ``[max_steps, ...]`` scratch buffer, shared by the segments), and write there instead of
+    allocating per segment. ``max_steps``:
     the longest segment one kernel call should walk (None: any); longer sequences are cut into
     near-equal segments, chained through the membrane (forward) and dL/dv (backward).
     """
 
     name: str = ""
     recompute = False
+    writes_into = False
     max_steps: Optional[int] = None
 
     def forward(self, x, v, a, b, c, spec: NeuronSpec, keep_h: bool, keep_v: bool):
@@ -101,9 +107,11 @@ class _SequenceNode(torch.autograd.Function):
         save_h = training and not (checkpoint or kernels.recompute)
         v = None  # at rest
         spikes, hs, vs, starts = [], [], [], []
+        out = empty_steps(x) if kernels.writes_into else None
         for s0, s1 in segments:
             starts.append(v)
-            s, h, vm, v = kernels.forward(x[s0:s1], v, a, b, c, spec, save_h, return_membrane)
+            into = {} if out is None else {"out": out[s0:s1]}
+            s, h, vm, v = kernels.forward(x[s0:s1], v, a, b, c, spec, save_h, return_membrane, **into)
             spikes.append(s)
             hs.append(h)
             vs.append(vm)
@@ -119,7 +127,8 @@ class _SequenceNode(torch.autograd.Function):
             ctx.save_for_backward(x if save_x else None,
                                   torch.stack(starts[1:]) if len(starts) > 1 else None,
                                   *coefs, *(h if ctx.h_is_list else [] if h is None else [h]))
-        out = spikes[0] if len(spikes) == 1 else torch.cat(spikes)
+        if out is None:
+            out = spikes[0] if len(spikes) == 1 else torch.cat(spikes, out=empty_steps(x))
         if not return_membrane:
             return out
         return out, (vs[0] if len(vs) == 1 else torch.cat(vs))
@@ -134,18 +143,28 @@ class _SequenceNode(torch.autograd.Function):
         g_x = [None] * len(ctx.segments)
         totals = [None, None, None]
         carry = None
+        ref = x if x is not None else h
+        out = work = None
+        if ctx.kernels.writes_into:
+            out = empty_steps(ref)
+            work = empty_steps(ref, max(s1 - s0 for s0, s1 in ctx.segments))
         with torch.no_grad():
             for i in range(len(ctx.segments) - 1, -1, -1):
                 s0, s1 = ctx.segments[i]
+                into = {} if out is None else {"out": out[s0:s1], "work": work[:s1 - s0]}
                 gx, carry, *accs = ctx.kernels.backward(
                     None if g_s is None else g_s[s0:s1], None if g_v is None else g_v[s0:s1],
                     None if h is None else h[s0:s1], None if x is None else x[s0:s1],
                     None if i == 0 else starts[i - 1], carry, a, b, c, ctx.spec,
-                    need_a, need_b, need_c)
+                    need_a, need_b, need_c, **into)
                 g_x[i] = gx
                 totals = [acc if tot is None else (tot if acc is None else tot + acc)
                           for tot, acc in zip(totals, accs)]
-        grad_x = (g_x[0] if len(g_x) == 1 else torch.cat(g_x)) if need_x else None
+        if not need_x:
+            grad_x = None
+        else:
+            grad_x = (out if out is not None else g_x[0] if len(g_x) == 1
+                      else torch.cat(g_x, out=empty_steps(g_x[0], sum(g.shape[0] for g in g_x))))
         ga, gb, gc = (_reduce(acc, coef) for acc, coef in zip(totals, (a, b, c)))
         return grad_x, ga, gb, gc, None, None, None, None
 

@@ -8,7 +8,9 @@ between the two. The loops are the same Python functions as the ``"loop"`` backe
 is written in torch ops compiles too.
 
 Each variant (neuron settings, segment length, dtype, which gradients) is compiled once per
-process, with the neuron count dynamic; Inductor's on-disk cache makes later processes fast.
+process, with the neuron count dynamic; Inductor's on-disk cache makes later processes faster
+(seconds instead of tens of seconds, ``benchmarks/cold_start.py``). The first compile of a
+process announces itself once (:class:`CompileNotice`), since it is the one step that is slow.
 Coefficients must be scalars (Python numbers or one-element tensors). A variant that fails to
 compile warns and runs the same loop uncompiled.
 """
@@ -64,6 +66,16 @@ def _backward_variant(spec: NeuronSpec, has_gs: bool, has_gv: bool, has_carry: b
     return sf_neuron_backward
 
 
+class CompileNotice(UserWarning):
+    """Says once per process that ``backend="inductor"`` is compiling (a one-off cost)."""
+
+
+NOTICE = ("fullspike: backend='inductor' is compiling its neuron kernels with torch.compile; "
+          "one-off per process: tens of seconds on a new machine, seconds once Inductor's disk "
+          "cache has them; afterwards a CPU neuron step runs several times faster than "
+          "backend='loop' (docs/performance.md)")
+
+
 class InductorKernels(Kernels):
     """Segment kernels compiled with :func:`torch.compile` (Inductor), cached per variant."""
 
@@ -73,10 +85,14 @@ class InductorKernels(Kernels):
 
     def __init__(self) -> None:
         self._cache: dict = {}  # variant key -> kernel (compiled once per process)
+        self._announced = False
 
     def _get(self, key: tuple, make: Callable[[], Callable]) -> Callable:
         fn = self._cache.get(key)
         if fn is None:
+            if not self._announced:
+                warnings.warn(NOTICE, CompileNotice, stacklevel=2)
+                self._announced = True
             plain = make()
             import_cpp_extension()  # Inductor loads it; without a GPU it would warn about CUDA
             compiled = torch.compile(_own_code(plain), fullgraph=True, options=INDUCTOR_OPTIONS)
