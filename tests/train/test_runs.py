@@ -67,7 +67,8 @@ def test_resume_applies_and_records_changed_optimiser_and_schedule_values(tmp_pa
 
 
 @pytest.mark.parametrize("override,key", [("model.width=16", "model.width"), ("optim.name=adam", "optim.name"),
-                                          ("data.batch_size=16", "data.batch_size"), ("train.seed=3", "train.seed")])
+                                          ("data.batch_size=16", "data.batch_size"), ("train.seed=3", "train.seed"),
+                                          ("train.neuron_backend=eager", "train.neuron_backend")])
 def test_resume_refuses_a_change_of_what_defines_the_run(tmp_path, capsys, override, key):
     run = tmp_path / "run"
     fit(load_config(None, TINY + ["train.epochs=1"]), run)
@@ -132,3 +133,24 @@ def test_decoded_images_are_shared_within_one_build_and_not_kept_after(tmp_path)
     del data, images
     gc.collect()
     assert ref() is None  # no process-wide cache keeps the decoded split alive
+
+
+def test_neuron_backend_sets_every_neuron_and_keeps_the_numbers(tmp_path, monkeypatch):
+    import fullspike.train.experiment as experiment
+    from fullspike.nn import SpikingNeuron
+
+    seen = []
+    real = experiment.set_backend
+
+    def spy(model, backend):
+        seen.append(backend)
+        n = real(model, backend)
+        assert n > 0 and all(m.backend == backend for m in model.modules() if isinstance(m, SpikingNeuron))
+        return n
+
+    monkeypatch.setattr(experiment, "set_backend", spy)
+    default = fit(load_config(None, TINY + ["train.epochs=1"]), tmp_path / "default")
+    assert seen == []  # null: each neuron keeps its own backend
+    eager = fit(load_config(None, TINY + ["train.epochs=1", "train.neuron_backend=eager"]), tmp_path / "eager")
+    assert seen == ["eager"]
+    assert eager["test_accuracy"] == pytest.approx(default["test_accuracy"], abs=1 / 128)

@@ -45,6 +45,14 @@ def _device(value: str) -> str:
     return value
 
 
+def _neuron_backend(value: str | None) -> str | None:
+    from ..engine import BACKENDS
+
+    if value is not None and value not in BACKENDS:
+        raise PydanticCustomError("backend", "must be one of {choices}", {"choices": ", ".join(BACKENDS)})
+    return value
+
+
 def _milestone(value: float) -> float:
     if not (0 < value < 1 or (value >= 1 and float(value).is_integer())):
         raise PydanticCustomError("out_of_range", "must be a fraction of training in (0, 1) or a whole epoch "
@@ -165,6 +173,7 @@ class TrainConfig(_Section):
     label_smoothing: UnitInterval = 0.0
     grad_clip: number(float, gt=0, optional=True) = None  # max global grad norm; null = no clipping
     eval_every: Count = 1  # validate every N epochs (when a validation split exists)
+    neuron_backend: Annotated[str | None, AfterValidator(_neuron_backend)] = None  # null: each neuron's own
     tensorboard: OptionalBool = None  # null: log to TensorBoard when installed; true: warn when not
     progress: OptionalBool = None  # progress bars; None = only on a terminal
     firing_rate_penalty: NonNegative = 0.0  # adds this x mean firing rate to the loss (FiringRateRegularizer)

@@ -19,6 +19,7 @@ import torch.distributed as dist
 from ..data import make_loader
 from ..errors import CheckpointError, ConfigError, TrainingError
 from ..models.outputs import classification_loss
+from ..nn import set_backend
 from .builders import DataSplits, build_data, build_model, build_optimizer, build_scheduler, model_kwargs
 from .callbacks import (Checkpoint, FiringRateRegularizer, MetricsLogger, SurrogateAnnealing,
                         TensorBoardLogger)
@@ -30,7 +31,8 @@ CHECKPOINT = "checkpoint.pt"
 RUN_FILES = ("config.json", "metrics.jsonl", "metrics.json", CHECKPOINT, "tb")
 # keys that define what a run trains on; a resumed run cannot change them
 FIXED_ON_RESUME = ("model", "data.name", "data.options", "data.batch_size", "data.augment",
-                   "data.val_fraction", "data.train_subset", "train.seed", "optim.name")
+                   "data.val_fraction", "data.train_subset", "train.seed", "optim.name",
+                   "train.neuron_backend")  # backends agree on spikes, on gradients only to rounding
 
 
 def _log(msg: str) -> None:
@@ -171,6 +173,8 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False, overwrite: bool 
     seed_everything(tc.seed)
     data: DataSplits = build_data(cfg)
     model = build_model(cfg, data.info).to(device)
+    if tc.neuron_backend is not None:  # e.g. "inductor": compile once, faster steps (docs/performance.md)
+        set_backend(model, tc.neuron_backend)
     optimizer = build_optimizer(cfg, model)
     batch = cfg.data.batch_size // world
     if batch < 1:
