@@ -11,7 +11,7 @@ import sys
 from ..errors import FullspikeError
 
 # subcommand modules, in the order `fullspike --help` lists them
-COMMANDS = ["train", "evaluate", "catalog", "analyze", "energy", "robustness"]
+COMMANDS = ["train", "evaluate", "catalog", "analyze", "energy", "robustness", "reproduce"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,40 @@
+"""``fullspike reproduce NAME``: run one experiment of the reproduction study (a set of training
+runs generated from configs/ with overrides), skipping finished runs and resuming partial ones,
+and write its results.json and plots."""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+
+def register(sub) -> None:
+    from ..reproduce import experiment_names
+
+    p = sub.add_parser("reproduce", help="run an experiment of the reproduction study (REPRODUCTION.md)",
+                       description="Run an experiment of the reproduction study: its training runs (finished "
+                                   "ones are skipped, partial ones resumed), then results.json and plots in "
+                                   "OUT/NAME/SCALE/. Experiments: " + ", ".join(experiment_names()) + ".")
+    p.add_argument("name", help="experiment name")
+    p.add_argument("--scale", choices=["cpu", "paper", "smoke"], default="cpu",
+                   help="cpu: sized for one CPU core, about an hour per run; paper: the paper's setting (GPU)")
+    p.add_argument("--out", default="runs/reproduce", help="results folder (default runs/reproduce)")
+    p.add_argument("--data-root", nargs="+", metavar="DIR|DATASET=DIR",
+                   help="where the real data are: DIR holding cifar10/, fashion-mnist/, NMNIST-subset/, "
+                        "and/or DATASET=DIR for one dataset (cifar10, fashion_mnist, nmnist)")
+    p.add_argument("--seeds", type=int, nargs="+", help="seeds to run (default: the scale's)")
+    p.add_argument("--configs", help="configs folder (default: the source checkout's configs/)")
+    p.add_argument("--collect-only", action="store_true",
+                   help="train nothing: write results.json and plots from the finished runs")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..reproduce import parse_data_roots, run_experiment
+
+    command = "fullspike " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] \
+        else f"fullspike reproduce {args.name} --scale {args.scale}"
+    run_experiment(args.name, args.scale, Path(args.out), parse_data_roots(args.data_root), args.seeds,
+                   Path(args.configs) if args.configs else None, train=not args.collect_only, command=command)
+    return 0
