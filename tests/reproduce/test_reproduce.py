@@ -73,7 +73,7 @@ def test_partial_run_is_resumed_and_other_configs_refused(smoke, monkeypatch, tm
 def test_selection_on_validation_and_analyses(tmp_path):
     res = run_experiment("nmnist", "smoke", tmp_path, log=lambda m: None)
     val = {v: s["final_val_accuracy"]["mean"] for v, s in res["summary"]["variants"].items()}
-    assert len(val) == 3 and res["summary"]["selected"] == max(val, key=val.get)
+    assert len(val) == 4 and res["summary"]["selected"] == max(val, key=val.get)
     ee = run_experiment("early_exit", "smoke", tmp_path, log=lambda m: None)
     (run,) = ee["runs"]
     assert Path(run["run_dir"]).parent == tmp_path / "bntt_norms" / "smoke"  # the BNTT net of experiment 1
@@ -108,3 +108,12 @@ def test_cli_errors(capsys, tmp_path):
     assert err.startswith("error: ") and "fashion_mnist" in err and err.count("\n") == 1
     assert main(["reproduce", "fashion_mnist", "--scale", "cpu", "--out", str(tmp_path)]) == 2
     assert "--data-root" in capsys.readouterr().err
+
+
+def test_variants_option_trains_only_those(tmp_path, monkeypatch):
+    trained = []
+    monkeypatch.setattr(fullspike.train, "fit", lambda cfg, out, resume: trained.append(Path(out).name))
+    res = run_experiment("nmnist", "smoke", tmp_path, variants=["translate4"], log=lambda m: None)
+    assert trained == ["translate4_seed0"] and len(res["runs"]) == 4  # the results list every variant
+    with pytest.raises(ConfigError, match=r"no variant\(s\) \['translate9'\]"):
+        run_experiment("nmnist", "smoke", tmp_path, variants=["translate9"], log=lambda m: None)

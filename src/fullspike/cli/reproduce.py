@@ -24,6 +24,8 @@ def register(sub) -> None:
                    help="where the real data are: DIR holding cifar10/, fashion-mnist/, NMNIST-subset/, "
                         "and/or DATASET=DIR for one dataset (cifar10, fashion_mnist, nmnist)")
     p.add_argument("--seeds", type=int, nargs="+", help="seeds to run (default: the scale's)")
+    p.add_argument("--variants", nargs="+", metavar="VARIANT",
+                   help="train only these variants (e.g. one per process); results cover all")
     p.add_argument("--configs", help="configs folder (default: the source checkout's configs/)")
     p.add_argument("--collect-only", action="store_true",
                    help="train nothing: write results.json and plots from the finished runs")
@@ -36,5 +38,5 @@ def run(args: argparse.Namespace) -> int:
     command = "fullspike " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] \
         else f"fullspike reproduce {args.name} --scale {args.scale}"
     run_experiment(args.name, args.scale, Path(args.out), parse_data_roots(args.data_root), args.seeds,
-                   Path(args.configs) if args.configs else None, train=not args.collect_only, command=command)
+                   Path(args.configs) if args.configs else None, train=not args.collect_only, command=command, variants=args.variants)
     return 0

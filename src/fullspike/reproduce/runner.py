@@ -269,19 +269,28 @@ def collect(exp: Experiment, scale: str, runs: list[PlannedRun], out: Path, comm
         "runs": records, "summary": summarise(exp, records),
     }
     results["plots"] = write_plots(results, folder)
-    (folder / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    tmp = folder / f".results.json.{os.getpid()}"  # atomic: runs of one experiment may share the folder
+    tmp.write_text(json.dumps(results, indent=2, default=str))
+    tmp.replace(folder / "results.json")
     return results
 
 
 def run_experiment(name: str, scale: str, out: str | Path, data_roots: dict[str, str] | None = None,
                    seeds: list[int] | None = None, configs_dir: Path | None = None, train: bool = True,
-                   command: str = "", log=print) -> dict:
+                   command: str = "", variants: list[str] | None = None, log=print) -> dict:
     """Train the missing runs of experiment ``name`` (skipping finished ones, resuming partial
-    ones) and write its results after each; ``train=False`` only collects what is there."""
+    ones) and write its results after each; ``train=False`` only collects what is there.
+    ``variants``: train only these (e.g. one per process); the results cover all of them."""
     exp = get_experiment(name)
     runs = plan(exp, scale, Path(out), data_roots or {}, seeds, configs_dir)
+    unknown = sorted(set(variants or []) - {v.name for v in exp.variants})
+    if unknown:
+        raise ConfigError(f"experiment '{name}' has no variant(s) {unknown}; it has "
+                          f"{', '.join(v.name for v in exp.variants)}")
     statuses = [run_status(r) for r in runs]  # refuses a folder of another config before any training
     for r, status in zip(runs, statuses):
+        if variants and r.variant.name not in variants:
+            continue
         if status == "done":
             log(f"[{exp.name}] {r.key}: finished, skipped")
         elif train:
