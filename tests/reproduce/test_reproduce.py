@@ -22,7 +22,7 @@ def test_results_json_holds_config_curves_accuracy_and_energy(smoke):
     folder = smoke / "fashion_mnist" / "smoke"
     res = json.loads((folder / "results.json").read_text())
     assert (res["experiment"], res["scale"], res["target"]) == ("fashion_mnist", "smoke", 0.945)
-    assert res["command"].startswith("fullspike reproduce fashion_mnist") and res["date"] and res["machine"]
+    assert res["command"] == f"fullspike reproduce fashion_mnist --scale smoke --out {smoke}" and res["machine"] and res["date"]
     (run,) = res["runs"]
     assert (run["variant"], run["seed"], run["status"]) == ("w32_aug", 0, "done")
     assert run["config"]["model"]["width"] == 32 and run["config"]["data"]["name"] == "digits"

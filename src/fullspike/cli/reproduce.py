@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 from pathlib import Path
 
 
@@ -35,8 +34,10 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..reproduce import parse_data_roots, run_experiment
 
-    command = "fullspike " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["reproduce"] \
-        else f"fullspike reproduce {args.name} --scale {args.scale}"
+    command = " ".join(shlex.quote(a) for a in [
+        "fullspike", "reproduce", args.name, "--scale", args.scale, "--out", args.out,
+        *(["--data-root", *args.data_root] if args.data_root else []),
+        *(["--seeds", *map(str, args.seeds)] if args.seeds else [])])  # what trains the whole experiment
     run_experiment(args.name, args.scale, Path(args.out), parse_data_roots(args.data_root), args.seeds,
                    Path(args.configs) if args.configs else None, train=not args.collect_only, command=command, variants=args.variants)
     return 0
