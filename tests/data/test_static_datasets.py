@@ -91,7 +91,7 @@ def test_cifar100_normalization_option(tmp_path):
     from fullspike.train import load_config
 
     _image_tree(tmp_path, "test", ["x", "y"], 1, size=32)
-    raw = torch.from_numpy(np.asarray(Image.open(tmp_path / "test" / "x" / "0.png"))).permute(2, 0, 1) / 255.0
+    raw = torch.from_numpy(np.array(Image.open(tmp_path / "test" / "x" / "0.png"))).permute(2, 0, 1) / 255.0
     for norm, mean, std in [(None, CIFAR100_MEAN, CIFAR100_STD), ("cifar100", CIFAR100_MEAN, CIFAR100_STD),
                             ("cifar10", CIFAR10_MEAN, CIFAR10_STD)]:
         opts = {} if norm is None else {"normalization": norm}
