@@ -140,7 +140,7 @@ def result_table(res: dict) -> list[str]:
     s = res["summary"]["variants"]
     fsnn = any("fsnn_energy_mj" in v for v in s.values())
     head = "| variant | seeds done | test accuracy | final val accuracy | AC / sample | MAC / sample | energy (mJ) |"
-    head += " FSNN energy (mJ) |" if fsnn else ""
+    head += " FSNN test accuracy | FSNN energy (mJ) |" if fsnn else ""
     head += " CPU time / run |"
     lines = [head, "|" + "---|" * head.count(" |")]
     for name, v in s.items():
@@ -149,7 +149,7 @@ def result_table(res: dict) -> list[str]:
                f"{pct(v['final_val_accuracy'])} | {num(v['ac'], 1e-6, 'M')} | {num(v['mac'], 1e-6, 'M')} | "
                f"{num(v['energy_mj'], digits=3)} |")
         if fsnn:
-            row += f" {num(v.get('fsnn_energy_mj'), digits=3)} |"
+            row += f" {pct(v.get('fsnn_test_accuracy'))} | {num(v.get('fsnn_energy_mj'), digits=3)} |"
         row += f" {num(v['train_cpu_seconds'], 1 / 60, ' min', 3)} |"
         lines.append(row)
     return lines

@@ -72,8 +72,9 @@ def _energy(results: dict, folder: Path) -> str | None:
         acc = 100 * v["test_accuracy"]["mean"]
         ax.errorbar(v["energy_mj"]["mean"], acc, yerr=100 * v["test_accuracy"]["std"], marker="o",
                     color=f"C{i % 10}", capsize=3, label=v["label"])
-        if v.get("fsnn_energy_mj"):
-            ax.scatter(v["fsnn_energy_mj"]["mean"], acc, marker="x", color=f"C{i % 10}")
+        if v.get("fsnn_energy_mj") and v.get("fsnn_test_accuracy"):
+            ax.scatter(v["fsnn_energy_mj"]["mean"], 100 * v["fsnn_test_accuracy"]["mean"], marker="x",
+                       color=f"C{i % 10}")
     ax.set_xlabel("energy per sample (mJ; x: FSNN, the same net without its AAP)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(f"{results['experiment']} ({results['scale']}): energy vs accuracy")

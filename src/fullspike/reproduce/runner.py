@@ -213,6 +213,8 @@ def run_record(exp: Experiment, run: PlannedRun, samples: int) -> dict:
     if status != "done":
         return rec
     metrics = json.loads((run.run_dir / "metrics.json").read_text())
+    if "test_accuracy_spike" in metrics:  # dual-stream: the spike stream alone is the FSNN
+        rec["fsnn_test_accuracy"] = metrics["test_accuracy_spike"]
     rec.update(metrics=metrics, test_accuracy=metrics["test_accuracy"],
                final_val_accuracy=curves[-1].get("val_accuracy") if curves else None,
                best_val_accuracy=metrics.get("best_val_accuracy"),
@@ -232,7 +234,7 @@ def _mean_std(values: list[float]) -> dict | None:
 
 def summarise(exp: Experiment, records: list[dict]) -> dict:
     """Per variant: mean and std over the finished seeds of test accuracy, validation accuracy,
-    energy (and FSNN energy), CPU time; plus the variant chosen on validation accuracy."""
+    energy, CPU time (and, for dual-stream nets, the FSNN's accuracy and energy); plus the variant chosen on validation accuracy."""
     out: dict[str, Any] = {}
     for v in exp.variants:
         done = [r for r in records if r["variant"] == v.name and r["status"] == "done"]
@@ -241,6 +243,9 @@ def summarise(exp: Experiment, records: list[dict]) -> dict:
              "final_val_accuracy": _mean_std([r["final_val_accuracy"] for r in done
                                               if r["final_val_accuracy"] is not None]),
              "train_cpu_seconds": _mean_std([r["train_cpu_seconds"] for r in done if r["train_cpu_seconds"]])}
+        fsnn_acc = [r["fsnn_test_accuracy"] for r in done if "fsnn_test_accuracy" in r]
+        if fsnn_acc:
+            s["fsnn_test_accuracy"] = _mean_std(fsnn_acc)
         for key in ("ac", "mac", "energy_mj"):
             s[key] = _mean_std([r["energy"][key] for r in done])
             fsnn = [r["energy"]["fsnn"][key] for r in done if "fsnn" in r["energy"]]
