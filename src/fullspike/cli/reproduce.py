@@ -17,7 +17,8 @@ def register(sub) -> None:
                                    "OUT/NAME/SCALE/. Experiments: " + ", ".join(experiment_names()) + ".")
     p.add_argument("name", help="experiment name")
     p.add_argument("--scale", choices=["cpu", "paper", "smoke"], default="cpu",
-                   help="cpu: sized for one CPU core, about an hour per run; paper: the paper's setting (GPU)")
+                   help="cpu: sized for one CPU core, about an hour per run; paper: the paper's setting (GPU); "
+                        "smoke: minutes on the bundled digits (tests the machinery only)")
     p.add_argument("--out", default="runs/reproduce", help="results folder (default runs/reproduce)")
     p.add_argument("--data-root", nargs="+", metavar="DIR|DATASET=DIR",
                    help="where the real data are: DIR holding cifar10/, fashion-mnist/, NMNIST-subset/, "
