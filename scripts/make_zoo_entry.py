@@ -16,10 +16,9 @@ from pathlib import Path
 import torch
 from torch.utils.data import Subset
 
-from fullspike.cli.evaluate import load_trained
 from fullspike.data import make_loader
-from fullspike.reproduce.runner import machine, measure_energy
-from fullspike.train import evaluate
+from fullspike.reproduce.runner import load_run, machine, measure_energy
+from fullspike.train import evaluate, model_kwargs
 from fullspike.zoo import ZOO_DIR, load, sha256
 
 
@@ -34,14 +33,14 @@ def main(argv: list[str] | None = None) -> None:
     run, zoo = Path(args.run), Path(args.zoo)
     metrics = json.loads((run / "metrics.json").read_text())
     results = json.loads((run.parent / "results.json").read_text()) if (run.parent / "results.json").is_file() else {}
-    ckpt = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
-    cfg, data, model, device = load_trained(None, str(run / "checkpoint.pt"), [])
+    cfg, data, model, _ = load_run(run)
     weights = zoo / f"{args.name}.pt"
-    torch.save({k: v.float() if v.is_floating_point() else v for k, v in model.state_dict().items()}, weights)
+    torch.save({k: v.cpu().float() if v.is_floating_point() else v.cpu() for k, v in model.state_dict().items()},
+               weights)
     energy = measure_energy(run, args.energy_samples)
     entry = {
-        "file": weights.name, "sha256": sha256(weights), "model": ckpt["model_name"],
-        "model_kwargs": ckpt["model_kwargs"], "dataset": cfg.data.name,
+        "file": weights.name, "sha256": sha256(weights), "model": cfg.model_name,
+        "model_kwargs": model_kwargs(cfg, data.info), "dataset": cfg.data.name,
         "data_options": cfg.data.options, "test_accuracy": metrics["test_accuracy"],
         "test_samples": len(data.test), "T": metrics.get("time_steps"),
         "params": sum(p.numel() for p in model.parameters()),

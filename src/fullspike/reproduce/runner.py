@@ -150,13 +150,26 @@ def _cached(path: Path, samples: int, compute) -> dict:
     return data
 
 
+def load_run(run_dir: Path):
+    """``(cfg, data splits, model with the trained weights in eval mode, device)`` of a finished
+    run, from its folder's files (config.json, checkpoint.pt)."""
+    from ..train import build_data, build_model, config_from_dict, load_checkpoint, load_model_state, resolve_device
+
+    cfg = config_from_dict(json.loads((run_dir / "config.json").read_text()))
+    ckpt = load_checkpoint(run_dir / "checkpoint.pt")
+    data = build_data(cfg)
+    model = build_model(cfg, data.info)
+    load_model_state(model, ckpt, cfg.model_name, run_dir / "checkpoint.pt")
+    device = resolve_device(cfg.train.device)
+    return cfg, data, model.to(device).eval(), device
+
+
 def _test_loader(run_dir: Path, samples: int):
     from torch.utils.data import Subset
 
-    from ..cli.evaluate import load_trained
     from ..data import make_loader
 
-    cfg, data, model, device = load_trained(None, str(run_dir / "checkpoint.pt"), [])
+    cfg, data, model, device = load_run(run_dir)
     test = Subset(data.test, range(min(samples, len(data.test))))
     loader = make_loader(test, data.info, cfg.data.eval_batch_size or cfg.data.batch_size, False)
     return model, data, loader, device
