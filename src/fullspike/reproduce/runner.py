@@ -45,10 +45,12 @@ def parse_data_roots(entries: list[str] | None) -> dict[str, str]:
 
 
 def data_root(dataset: str, roots: dict[str, str], experiment: str) -> str:
+    """The absolute data folder of ``dataset`` (run folders record it, so it must not depend on
+    the working directory)."""
     if dataset in roots:
-        return roots[dataset]
+        return os.path.abspath(roots[dataset])
     if "*" in roots:
-        return os.path.normpath(os.path.join(roots["*"], DATA_SUBDIRS[dataset]))
+        return os.path.abspath(os.path.join(roots["*"], DATA_SUBDIRS[dataset]))
     raise ConfigError(f"experiment '{experiment}' trains on real {dataset} data: pass --data-root DIR "
                       f"(holding {DATA_SUBDIRS[dataset]}/) or --data-root {dataset}=DIR")
 
