@@ -23,8 +23,9 @@ def test_results_json_holds_config_curves_accuracy_and_energy(smoke):
     res = json.loads((folder / "results.json").read_text())
     assert (res["experiment"], res["scale"], res["target"]) == ("fashion_mnist", "smoke", 0.945)
     assert res["command"] == f"fullspike reproduce fashion_mnist --scale smoke --out {smoke}" and res["machine"] and res["date"]
-    (run,) = res["runs"]
+    run, other = res["runs"]
     assert (run["variant"], run["seed"], run["status"]) == ("w32_aug", 0, "done")
+    assert (other["variant"], other["status"]) == ("w32_aug_e12", "done")  # smoke: 2 epochs for both
     assert run["config"]["model"]["width"] == 32 and run["config"]["data"]["name"] == "digits"
     assert run["config"]["train"]["seed"] == 0 and run["config"]["schedule"]["name"] == "cosine"
     assert [row["epoch"] for row in run["curves"]] == [1, 2] and "val_accuracy" in run["curves"][0]
@@ -37,7 +38,8 @@ def test_results_json_holds_config_curves_accuracy_and_energy(smoke):
     assert e["firing_rates"] and all(0 <= r <= 1 for r in e["firing_rates"].values())
     s = res["summary"]["variants"]["w32_aug"]
     assert s["test_accuracy"] == {"mean": run["test_accuracy"], "std": 0.0, "n": 1}
-    assert set(res["plots"]) == {"curves.png", "accuracy.png"}
+    assert res["summary"]["selected"] in ("w32_aug", "w32_aug_e12")
+    assert set(res["plots"]) == {"curves.png", "accuracy.png", "energy.png"}
     assert all((folder / p).stat().st_size > 1000 for p in res["plots"])
 
 
@@ -59,10 +61,10 @@ def test_partial_run_is_resumed_and_other_configs_refused(smoke, monkeypatch, tm
     (run_dir / "metrics.json").unlink()  # as if killed after its last checkpoint
     calls = []
     monkeypatch.setattr(fullspike.train, "fit", lambda cfg, out, resume: calls.append((Path(out), resume)))
-    (r,) = plan(get_experiment("fashion_mnist"), "smoke", tmp_path, {})
+    r = plan(get_experiment("fashion_mnist"), "smoke", tmp_path, {})[0]
     assert run_status(r) == "partial"
     run_experiment("fashion_mnist", "smoke", tmp_path, log=lambda m: None)
-    assert calls == [(run_dir, True)]
+    assert calls == [(run_dir, True), (run_dir.parent / "w32_aug_e12_seed0", False)]
     cfg = json.loads((run_dir / "config.json").read_text())
     cfg["train"]["epochs"] = 7
     (run_dir / "config.json").write_text(json.dumps(cfg))
@@ -85,8 +87,9 @@ def test_selection_on_validation_and_analyses(tmp_path):
 def test_plans_and_data_roots(tmp_path):
     with pytest.raises(ConfigError, match="pass --data-root DIR"):
         plan(get_experiment("fashion_mnist"), "cpu", tmp_path, {})
-    (r,) = plan(get_experiment("fashion_mnist"), "cpu", tmp_path, parse_data_roots(["/d"]))
+    r, r12 = plan(get_experiment("fashion_mnist"), "cpu", tmp_path, parse_data_roots(["/d"]))
     assert r.cfg.data.root == "/d/fashion-mnist" and r.cfg.train.epochs == 4 and r.cfg.model["width"] == 32
+    assert r12.cfg.train.epochs == 12
     roots = parse_data_roots(["/d", "nmnist=/n"])
     assert {r.cfg.data.root for r in plan(get_experiment("nmnist"), "cpu", tmp_path, roots)} == {"/n"}
     with pytest.raises(ConfigError, match="unknown dataset 'mnist'"):

@@ -160,15 +160,18 @@ _register(Experiment(
     "PLIF spiking networks reach 94.38% test accuracy on Fashion-MNIST (the reference point of "
     "issue 14); target: a BNTT SNN at >= 94.5% within about an hour of CPU.",
     "fashion_mnist",
-    (Variant("w32_aug", "BNTT conv net 32-64, FC 256, T=4, crop+flip", "bntt_fashion_mnist.yaml",
-             ("model.width=32", "data.augment=true", "schedule.name=cosine")),),
+    (Variant("w32_aug", "BNTT conv net 32-64, FC 256, T=4, crop+flip, 4 epochs", "bntt_fashion_mnist.yaml",
+             ("model.width=32", "data.augment=true", "schedule.name=cosine", "train.epochs=4")),
+     Variant("w32_aug_e12", "the same, 12 epochs", "bntt_fashion_mnist.yaml",
+             ("model.width=32", "data.augment=true", "schedule.name=cosine", "train.epochs=12"))),
     {"smoke": Scale(_DIGITS, (0,), _SMOKE_NOTE, 32, False),
-     "cpu": Scale(("data.val_fraction=0.05", "data.eval_batch_size=256", "train.epochs=4") + _RUN, (0,),
-                  "one run of about an hour of one CPU core (4 epochs); no tuning, so the validation "
-                  "split (5%) only reports"),
+     "cpu": Scale(("data.val_fraction=0.05", "data.eval_batch_size=256") + _RUN, (0,),
+                  "the full data set; 4 epochs (18 min of one CPU core, measured: 270 CPU-s per epoch) "
+                  "and 12 epochs (about the hour of CPU the claim allows); the reported variant is the "
+                  "one with the best accuracy on a 5% validation split"),
      "paper": Scale(("data.val_fraction=0.05", "data.eval_batch_size=256", "train.epochs=30") + _RUN, (0, 1),
                     "30 epochs, two seeds")},
-    target=0.945))
+    select_on_val=True, target=0.945))
 
 # ---------------------------------------------------------------------------------------- 6
 _NM = "nmnist_bntt_convnet.yaml"
