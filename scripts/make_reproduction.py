@@ -63,6 +63,9 @@ def verdict(res: dict) -> tuple[str, str]:
     variants = {k: v for k, v in res["summary"]["variants"].items() if v["test_accuracy"]}
     where = f"at the {res['scale']} scale"
     if not variants:
+        started = sum(bool(r["curves"]) for r in res["runs"])
+        if started:
+            return "not finished yet", f"{started} of {len(res['runs'])} runs started, none finished"
         return "not run yet", "no run has finished"
     missing = len(res["runs"]) - len(_done(res))
     unfinished = f"; {missing} of {len(res['runs'])} runs not finished yet" if missing else ""
@@ -206,6 +209,7 @@ def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list
     lines.append("")
     rel = found.parent.relative_to(repo) if found.is_relative_to(repo) else found.parent
     lines += [f"![{p}]({rel / p})" for p in res.get("plots", [])]
+    lines += [""] + [f"*Note.* {n}" for n in exp.notes] if exp.notes else []
     lines += ["", f"**Verdict: {word}.** {why}.", ""]
     s = res["summary"]["variants"]
     chosen = res["summary"].get("selected") or next(iter(s))
