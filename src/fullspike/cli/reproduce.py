@@ -40,5 +40,6 @@ def run(args: argparse.Namespace) -> int:
         *(["--data-root", *args.data_root] if args.data_root else []),
         *(["--seeds", *map(str, args.seeds)] if args.seeds else [])])  # what trains the whole experiment
     run_experiment(args.name, args.scale, Path(args.out), parse_data_roots(args.data_root), args.seeds,
-                   Path(args.configs) if args.configs else None, train=not args.collect_only, command=command, variants=args.variants)
+                   Path(args.configs) if args.configs else None, train=not args.collect_only, command=command,
+                   variants=args.variants)
     return 0

@@ -123,7 +123,8 @@ _ANN = Variant("ann", "ANN twin (ReLU, BN)", "bntt_vgg9_cifar10.yaml", ("model={
 _register(Experiment(
     "robustness", 3, "Robustness of the BNTT VGG9 vs its ANN twin (noise, FGSM, PGD)",
     "BNTT SNNs are more robust than ANNs of the same architecture to Gaussian input noise and to "
-    "FGSM/PGD attacks computed through the SNN's surrogate gradient (Kim & Panda 2021; docs/methods.md). Caveat: the surrogate gradient an attack uses is not the "
+    "FGSM/PGD attacks computed through the SNN's surrogate gradient (Kim & Panda 2021; docs/methods.md). "
+    "Caveat: the surrogate gradient an attack uses is not the "
     "network's true gradient (gradient obfuscation), so higher accuracy under white-box attacks "
     "is an upper bound on robustness.",
     "cifar10", (Variant("bntt", "BNTT SNN", "bntt_vgg9_cifar10.yaml", ("model.norm=bntt",), home="bntt_norms"),

@@ -249,7 +249,8 @@ def _mean_std(values: list[float]) -> dict | None:
 
 def summarise(exp: Experiment, records: list[dict]) -> dict:
     """Per variant: mean and std over the finished seeds of test accuracy, validation accuracy,
-    energy, CPU time (and, for dual-stream nets, the FSNN's accuracy and energy); plus the variant chosen on validation accuracy."""
+    energy, CPU time (and, for dual-stream nets, the FSNN's accuracy and energy); plus the variant
+    chosen on validation accuracy."""
     out: dict[str, Any] = {}
     for v in exp.variants:
         done = [r for r in records if r["variant"] == v.name and r["status"] == "done"]
