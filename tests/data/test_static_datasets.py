@@ -1,6 +1,7 @@
 """Static-image datasets: real files from ../shared/data and small trees the tests write."""
 import gzip
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +10,8 @@ from PIL import Image
 
 from fullspike.data import build_dataset, list_datasets, make_loader
 from fullspike.errors import ConfigError, DatasetError
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def test_registry():
@@ -81,6 +84,25 @@ def test_cifar_image_folder_layout_and_augmentation(tmp_path):
     _image_tree(other, "train", ["x", "y"], 1, size=32)
     ds, info = build_dataset("cifar100", str(other), True)
     assert info.num_classes == 2 and ds.classes == ["x", "y"]
+
+
+def test_cifar100_normalization_option(tmp_path):
+    from fullspike.data.static import CIFAR10_MEAN, CIFAR10_STD, CIFAR100_MEAN, CIFAR100_STD
+    from fullspike.train import load_config
+
+    _image_tree(tmp_path, "test", ["x", "y"], 1, size=32)
+    raw = torch.from_numpy(np.array(Image.open(tmp_path / "test" / "x" / "0.png"))).permute(2, 0, 1) / 255.0
+    for norm, mean, std in [(None, CIFAR100_MEAN, CIFAR100_STD), ("cifar100", CIFAR100_MEAN, CIFAR100_STD),
+                            ("cifar10", CIFAR10_MEAN, CIFAR10_STD)]:
+        opts = {} if norm is None else {"normalization": norm}
+        ds, _ = build_dataset("cifar100", str(tmp_path), False, **opts)
+        expected = (raw - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(std).view(3, 1, 1)
+        torch.testing.assert_close(ds[0][0], expected)
+    with pytest.raises(ConfigError, match="normalization must be one of"):
+        build_dataset("cifar100", str(tmp_path), False, normalization="imagenet")
+    # the BNTT CIFAR-100 config normalises with CIFAR-10's statistics, as the authors' code
+    assert load_config(CONFIGS / "bntt_vgg11_cifar100.yaml").data.options["normalization"] == "cifar10"
+    assert "normalization" not in load_config(CONFIGS / "spikformer_4_384_cifar100.yaml").data.options
 
 
 def test_cifar10_real_jpeg_subset(shared_data, tmp_path):

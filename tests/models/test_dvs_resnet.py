@@ -70,3 +70,16 @@ def test_dvs_nets_reject_bad_options():
         create_model("dst_7bnet", accum_pool="median")
     with pytest.raises(ConfigError, match="too small"):
         create_model("sew_7bnet", image_size=64)
+
+
+@pytest.mark.parametrize("name", ["sew_7bnet", "dst_7bnet", "sew_wide7bnet", "dst_wide7bnet"])
+def test_stem_kernel_defaults_to_sews_1x1(name):
+    conv = create_model(name).stem.conv
+    assert conv.kernel_size == (1, 1) and conv.padding == (0, 0)  # SEW ResNet's published 7B-Nets
+    conv3 = create_model(name, stem_kernel=3).stem.conv
+    assert conv3.kernel_size == (3, 3) and conv3.padding == (1, 1)
+    torch.manual_seed(0)
+    out = create_model(name, stem_kernel=3)(events())
+    assert (out.spike if isinstance(out, DualStreamOutput) else out).shape[-1] in (10, 11)  # sizes kept
+    with pytest.raises(ConfigError, match="odd kernel size"):
+        create_model(name, stem_kernel=2)

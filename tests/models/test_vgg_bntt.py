@@ -35,6 +35,15 @@ def test_vgg9_architecture_matches_spec():
     assert sum(p.numel() for p in m.parameters()) == n_conv + n_fc + n_gamma
 
 
+def test_vgg9_reduced_width():
+    m = fullspike.create_model("vgg9_bntt", T=2, width=16, hidden=128, image_size=28, in_channels=1)
+    convs = [l.out_channels for l in m.modules() if isinstance(l, nn.Conv2d)]
+    assert convs == [16, 16, 32, 32, 64, 64, 64]
+    fcs = [(f.in_features, f.out_features) for f in m.modules() if isinstance(f, nn.Linear)]
+    assert fcs == [(64 * 3 * 3, 128), (128, 10)]  # 28 -> 14 -> 7 -> 3
+    assert m(torch.rand(4, 1, 28, 28)).shape == (4, 10)
+
+
 def test_vgg11_architecture_matches_spec():
     m = fullspike.create_model("vgg11_bntt", T=2, image_size=64, num_classes=200)
     convs = [l.out_channels for l in m.modules() if isinstance(l, nn.Conv2d)]

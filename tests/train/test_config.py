@@ -205,7 +205,7 @@ def test_model_arguments_are_normalised_to_their_type():
     (["data.name=imagefolder", "data.options.mean=0.5"], "config key 'data.options.mean' must be a list, got 0.5"),
     (["data.name=dvs_gesture", "data.options.Tt=3"],
      "unknown config key 'data.options.Tt': dataset 'dvs_gesture' has no option(s) ['Tt'] (did you mean 'T'?); "
-     "it accepts T, T_train, cache_dir, download, resize, split_by"),
+     "it accepts T, T_train, cache_dir, download, resize, split_by, translate"),
     (["data.options.download=true"], "unknown config key 'data.options.download': dataset 'digits' has no "
                                      "option(s) ['download']; it accepts none"),
 ])

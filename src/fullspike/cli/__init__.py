@@ -11,7 +11,7 @@ import sys
 from ..errors import FullspikeError
 
 # subcommand modules, in the order `fullspike --help` lists them
-COMMANDS = ["train", "evaluate", "catalog", "analyze", "energy", "robustness", "export"]
+COMMANDS = ["train", "evaluate", "catalog", "analyze", "energy", "robustness", "export", "reproduce"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,8 @@ import re
 def register(sub) -> None:
     p = sub.add_parser("models", help="list the registered models")
     p.add_argument("pattern", nargs="?", help="glob filter, e.g. '*resnet50'")
+    p.add_argument("--pretrained", action="store_true",
+                   help="list the model zoo instead: trained networks shipped with the package, with their cards")
     p.set_defaults(func=_models)
     d = sub.add_parser("datasets", help="list the registered datasets")
     d.set_defaults(func=_datasets)
@@ -24,8 +26,28 @@ def _first_line(fn) -> str:
 def _models(args: argparse.Namespace) -> int:
     from ..models import list_models, model_factory
 
+    if args.pretrained:
+        return _zoo(args.pattern)
     for name in list_models(args.pattern):
         print(f"{name:24s} {_first_line(model_factory(name))}")
+    return 0
+
+
+def _zoo(pattern: str | None) -> int:
+    import fnmatch
+
+    from ..zoo import cards
+
+    entries = {n: c for n, c in cards().items() if pattern is None or fnmatch.fnmatch(n, pattern)}
+    if not entries:
+        print("no pretrained models" + (f" match '{pattern}'" if pattern else " are shipped"))
+        return 0
+    print(f"{'name':24s} {'model':14s} {'dataset':14s} {'test acc':>8s} {'T':>3s} {'params':>8s} "
+          f"{'energy/sample':>13s}  load with")
+    for n, c in entries.items():
+        print(f"{n:24s} {c['model']:14s} {c['dataset']:14s} {100 * c['test_accuracy']:7.2f}% {c['T'] or '-':>3} "
+              f"{c['params'] / 1e6:7.2f}M {c['energy']['energy_mj']:10.4f} mJ  "
+              f"fullspike.create_model('{n}', pretrained=True)")
     return 0
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..errors import DatasetError
+from ..errors import ConfigError, DatasetError
 from .registry import DatasetInfo, register_dataset
 
 CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
@@ -230,10 +230,16 @@ def _split_dir(root: Path, train: bool, what: str, hint: str) -> Path:
     raise DatasetError(f"{what} not found: expected {root}/{names[0]}/<class>/<image>; {hint}")
 
 
-def _cifar(root: Path, train: bool, augment: bool, download: bool, n_classes: int):
+CIFAR_NORMALIZATION = {"cifar10": (CIFAR10_MEAN, CIFAR10_STD), "cifar100": (CIFAR100_MEAN, CIFAR100_STD)}
+
+
+def _cifar(root: Path, train: bool, augment: bool, download: bool, n_classes: int, normalization: str):
     from torchvision.transforms import v2
 
-    mean, std = (CIFAR10_MEAN, CIFAR10_STD) if n_classes == 10 else (CIFAR100_MEAN, CIFAR100_STD)
+    if normalization not in CIFAR_NORMALIZATION:
+        raise ConfigError(f"CIFAR-{n_classes}: option normalization must be one of {list(CIFAR_NORMALIZATION)} "
+                          f"(whose mean/std to use), got {normalization!r}")
+    mean, std = CIFAR_NORMALIZATION[normalization]
     batches = root / ("cifar-10-batches-py" if n_classes == 10 else "cifar-100-python")
     if batches.is_dir() or download:
         images, labels, classes = _cifar_batches(root, train, download, n_classes)
@@ -268,13 +274,17 @@ def _cifar_batches(root: Path, train: bool, download: bool, n_classes: int):
 def cifar10(root: str | None, train: bool, augment: bool = False, download: bool = False):
     """CIFAR-10 from the python batches (downloadable, md5-checked) or an ImageFolder tree
     ``train/<class>/*.jpg``, ``test/<class>/*.jpg``. Augmentation: crop 32 pad 4, flip."""
-    return _cifar(_root(root, "cifar10", "cifar10"), train, augment, download, 10)
+    return _cifar(_root(root, "cifar10", "cifar10"), train, augment, download, 10, "cifar10")
 
 
 @register_dataset("cifar100")
-def cifar100(root: str | None, train: bool, augment: bool = False, download: bool = False):
-    """CIFAR-100, as :func:`cifar10`."""
-    return _cifar(_root(root, "cifar100", "cifar100"), train, augment, download, 100)
+def cifar100(root: str | None, train: bool, augment: bool = False, download: bool = False,
+             normalization: str = "cifar100"):
+    """CIFAR-100, as :func:`cifar10`. ``normalization``: whose mean/std normalise the images,
+    ``cifar100`` (its own) or ``cifar10`` (what the BNTT authors' code uses for CIFAR-100, and
+    the BNTT config's choice; with rate coding it sets the firing probabilities |x|/2, see
+    docs/methods.md, "Data")."""
+    return _cifar(_root(root, "cifar100", "cifar100"), train, augment, download, 100, normalization)
 
 
 # ------------------------------------------------------------------ Tiny-ImageNet

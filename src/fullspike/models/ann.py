@@ -56,9 +56,11 @@ def ann_from_snn(model: BNTTVGG) -> ANNClassifier:
 
 
 @register_model
-def vgg9_ann(num_classes: int = 10, in_channels: int = 3, image_size: int = 32) -> ANNClassifier:
-    """ANN counterpart of ``vgg9_bntt`` (conv-BN-ReLU, AvgPool, FC 1024, FC classes)."""
-    return ann_from_snn(vgg9_bntt(num_classes=num_classes, T=1, in_channels=in_channels, image_size=image_size))
+def vgg9_ann(num_classes: int = 10, in_channels: int = 3, image_size: int = 32, width: int = 64,
+             hidden: int = 1024) -> ANNClassifier:
+    """ANN counterpart of ``vgg9_bntt`` (conv-BN-ReLU, AvgPool, FC hidden, FC classes)."""
+    return ann_from_snn(vgg9_bntt(num_classes=num_classes, T=1, in_channels=in_channels, image_size=image_size,
+                                  width=width, hidden=hidden))
 
 
 @register_model

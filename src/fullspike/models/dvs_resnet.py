@@ -1,7 +1,8 @@
 """SEW ResNet's event-camera networks and their dual-stream (DST) versions
 (docs/methods.md, "DST", "DVS networks").
 
-- 7B-Net (DVS128 Gesture, 11 classes, ``2x128x128``): stem conv3x3 (2->32) + BN + PLIF, then 7 x
+- 7B-Net (DVS128 Gesture, 11 classes, ``2x128x128``): stem conv (2->32, ``stem_kernel`` x
+  ``stem_kernel``, default 1x1 as in SEW's published code) + BN + PLIF, then 7 x
   (residual block ``[conv3x3-BN-PLIF] x 2`` joined by the connect function, MaxPool 2x2),
   flatten, mean over T, linear.
 - Wide-7B-Net (CIFAR10-DVS, 10 classes): the same at 64 channels for 4 stages, a transition
@@ -60,7 +61,8 @@ class AccumulationPool(AccumulationPath):
 
 class DVSResNet(DualStreamClassifier):
     """7B-Net family: one residual block and a 2x2 max-pool per stage; ``channels`` lists the
-    stages' widths (a conv1x1-BN-SN transition where it changes).
+    stages' widths (a conv1x1-BN-SN transition where it changes); ``stem_kernel``: the stem
+    conv's kernel size (odd; 1 in SEW's published code, the default of every factory).
 
     Input: frames ``[T, B, C, H, W]`` (or static images, repeated over ``T``). Output: logits
     ``[B, num_classes]``; ``DualStreamOutput`` for ``family="dst"``.
@@ -68,8 +70,11 @@ class DVSResNet(DualStreamClassifier):
 
     def __init__(self, family: str, channels: list[int], *, num_classes: int, T: int,
                  in_channels: int, image_size: int, connect: str, neuron, surrogate,
-                 zero_init_residual: bool, accum_pool: str) -> None:
+                 zero_init_residual: bool, accum_pool: str, stem_kernel: int = 1) -> None:
         super().__init__(T, in_channels, num_classes, encoding="direct")
+        if stem_kernel < 1 or stem_kernel % 2 == 0:
+            raise ConfigError(f"stem_kernel must be an odd kernel size (1 as in SEW's code, or 3, 5, ...), "
+                              f"got {stem_kernel}")
         ACCUM_POOLS.get(accum_pool)  # unknown names: one line with the closest ones
         size = image_size // 2 ** len(channels)
         if size < 1:
@@ -78,7 +83,8 @@ class DVSResNet(DualStreamClassifier):
         self.dual_stream = family == "dst"
         make_sn = neurons(neuron, surrogate)
         c = channels[0]
-        self.stem = Stem(nn.Conv2d(in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), make_sn(), T)
+        self.stem = Stem(nn.Conv2d(in_channels, c, stem_kernel, padding=stem_kernel // 2, bias=False),
+                         nn.BatchNorm2d(c), make_sn(), T)
         self.layers = nn.ModuleList()
         accum: dict[str, nn.Module] = {}
         for width in channels:
@@ -119,39 +125,40 @@ def _build(family: str, channels: list[int], connect: str, **kw) -> DVSResNet:
 @register_model
 def sew_7bnet(num_classes: int = 11, T: int = 16, in_channels: int = 2, image_size: int = 128,
               connect: str = "add", neuron: NeuronArg = PLIF, surrogate: SurrogateArg = "atan",
-              zero_init_residual: bool = False) -> DVSResNet:
+              zero_init_residual: bool = False, stem_kernel: int = 1) -> DVSResNet:
     """SEW ResNet's 7B-Net for DVS128 Gesture (32 channels, 7 stages), PLIF neurons."""
     return _build("sew", SEVEN_B, connect, num_classes=num_classes, T=T, in_channels=in_channels,
                   image_size=image_size, neuron=neuron, surrogate=surrogate,
-                  zero_init_residual=zero_init_residual, accum_pool="max")
+                  zero_init_residual=zero_init_residual, accum_pool="max", stem_kernel=stem_kernel)
 
 
 @register_model
 def dst_7bnet(num_classes: int = 11, T: int = 16, in_channels: int = 2, image_size: int = 128,
               connect: str = "iand", neuron: NeuronArg = PLIF, surrogate: SurrogateArg = "atan",
-              zero_init_residual: bool = False, accum_pool: str = "max") -> DVSResNet:
+              zero_init_residual: bool = False, accum_pool: str = "max", stem_kernel: int = 1) -> DVSResNet:
     """7B-Net with DST: full-spike connect function (default IAND) plus the accumulation stream."""
     return _build("dst", SEVEN_B, connect, num_classes=num_classes, T=T, in_channels=in_channels,
                   image_size=image_size, neuron=neuron, surrogate=surrogate,
-                  zero_init_residual=zero_init_residual, accum_pool=accum_pool)
+                  zero_init_residual=zero_init_residual, accum_pool=accum_pool, stem_kernel=stem_kernel)
 
 
 @register_model
 def sew_wide7bnet(num_classes: int = 10, T: int = 16, in_channels: int = 2, image_size: int = 128,
                   connect: str = "add", neuron: NeuronArg = PLIF,
-                  surrogate: SurrogateArg = "atan", zero_init_residual: bool = False) -> DVSResNet:
+                  surrogate: SurrogateArg = "atan", zero_init_residual: bool = False,
+                  stem_kernel: int = 1) -> DVSResNet:
     """SEW ResNet's Wide-7B-Net for CIFAR10-DVS (4 stages at 64, 3 at 128), PLIF neurons."""
     return _build("sew", WIDE_SEVEN_B, connect, num_classes=num_classes, T=T, in_channels=in_channels,
                   image_size=image_size, neuron=neuron, surrogate=surrogate,
-                  zero_init_residual=zero_init_residual, accum_pool="max")
+                  zero_init_residual=zero_init_residual, accum_pool="max", stem_kernel=stem_kernel)
 
 
 @register_model
 def dst_wide7bnet(num_classes: int = 10, T: int = 16, in_channels: int = 2, image_size: int = 128,
                   connect: str = "iand", neuron: NeuronArg = PLIF,
                   surrogate: SurrogateArg = "atan", zero_init_residual: bool = False,
-                  accum_pool: str = "max") -> DVSResNet:
+                  accum_pool: str = "max", stem_kernel: int = 1) -> DVSResNet:
     """Wide-7B-Net with DST: full-spike connect function (default IAND) plus the accumulation stream."""
     return _build("dst", WIDE_SEVEN_B, connect, num_classes=num_classes, T=T, in_channels=in_channels,
                   image_size=image_size, neuron=neuron, surrogate=surrogate,
-                  zero_init_residual=zero_init_residual, accum_pool=accum_pool)
+                  zero_init_residual=zero_init_residual, accum_pool=accum_pool, stem_kernel=stem_kernel)

@@ -10,7 +10,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 from ..registry import Registry
 
 MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
@@ -36,13 +36,23 @@ def list_models(pattern: str | None = None) -> list[str]:
     return MODELS.names(pattern)
 
 
-def create_model(name: str, checkpoint_path: str | Path | None = None, **kwargs) -> nn.Module:
+def create_model(name: str, checkpoint_path: str | Path | None = None, pretrained: bool = False,
+                 **kwargs) -> nn.Module:
     """Build a registered model; unknown names or keyword arguments fail with one clear line.
 
     ``checkpoint_path``: load weights into it, from a state dict saved with ``torch.save`` or
     from a fullspike training checkpoint (which must hold this model); a checkpoint that does
-    not fit raises :class:`~fullspike.errors.CheckpointError`.
+    not fit raises :class:`~fullspike.errors.CheckpointError`. ``pretrained=True``: ``name`` is
+    an entry of the model zoo (``fullspike models --pretrained``), returned with its shipped,
+    SHA-256-checked weights in evaluation mode (:func:`fullspike.zoo.load`).
     """
+    if pretrained:
+        if checkpoint_path is not None or kwargs:
+            raise ConfigError(f"create_model('{name}', pretrained=True) builds the zoo entry exactly as trained; "
+                              f"drop checkpoint_path and the model arguments {sorted(kwargs)}")
+        from ..zoo import load
+
+        return load(name)
     MODELS.check_kwargs(name, kwargs)
     model = MODELS.get(name)(**kwargs)
     if checkpoint_path is not None:

@@ -65,8 +65,9 @@ def _conv_bn_sn(c_in: int, c_out: int, make_sn: NeuronFactory) -> list[tuple[str
 
 class SpikingSelfAttention(nn.Module):
     """Spiking self-attention ``[T, B, N, D] -> [T, B, N, D]``: Q, K, V = ``LIF(BN(Linear(x)))``
-    (no bias, as in the original),
-    ``y = LIF_0.5((Q K^T * scale) V)``, output ``LIF(BN(Linear(y)))``.
+    without bias: the original's Q/K/V linears have one, but the BN right after each removes
+    any constant offset, so dropping it changes no output; ``y = LIF_0.5((Q K^T * scale) V)``,
+    output ``LIF(BN(Linear(y)))``.
     Children: ``q``, ``k``, ``v``, ``qk``, ``av``, ``attn_sn``, ``proj``."""
 
     def __init__(self, dim: int, heads: int, make_sn: NeuronFactory, scale: float = 0.125) -> None:

@@ -71,10 +71,13 @@ class BNTTVGG(StepwiseClassifier):
 
 @register_model
 def vgg9_bntt(num_classes: int = 10, T: int = 25, in_channels: int = 3, image_size: int = 32,
-              norm: str = "bntt", leak: float = 0.95, encoding: str = "rate") -> BNTTVGG:
-    """VGG9 of the BNTT paper (CIFAR-10): 64,64,P,128,128,P,256x3,P, FC 1024, FC classes."""
-    return BNTTVGG(VGG9, num_classes=num_classes, T=T, in_channels=in_channels,
-                   image_size=image_size, hidden=1024, norm=norm, leak=leak, encoding=encoding)
+              norm: str = "bntt", leak: float = 0.95, encoding: str = "rate", width: int = 64,
+              hidden: int = 1024) -> BNTTVGG:
+    """VGG9 of the BNTT paper (CIFAR-10): 64,64,P,128,128,P,256x3,P, FC 1024, FC classes.
+    ``width`` scales every conv (the paper's 64: widths ``width * (1,1,2,2,4,4,4)``)."""
+    layers = [v if v == "P" else v * width // 64 for v in VGG9]
+    return BNTTVGG(layers, num_classes=num_classes, T=T, in_channels=in_channels,
+                   image_size=image_size, hidden=hidden, norm=norm, leak=leak, encoding=encoding)
 
 
 @register_model

@@ -6,6 +6,7 @@ from typing import NamedTuple, Sequence
 
 import torch
 
+from .. import zoo
 from ..models import create_model
 from .checkpoint import check_model_name, load_checkpoint, load_model_state
 from .config import Config, apply_overrides, config_from_dict, load_config
@@ -26,13 +27,20 @@ def checkpoint_file(path: str | Path) -> Path:
 
 def load(path: str | Path, *, config: str | Path | None = None, overrides: Sequence[str] = (),
          device: str | torch.device | None = None) -> Loaded:
-    """The trained model and its config from a run folder (its ``checkpoint.pt``) or a checkpoint.
+    """The trained model and its config from a run folder (its ``checkpoint.pt``), a checkpoint,
+    or a network of the model zoo (``"zoo:NAME"``, see :mod:`fullspike.zoo`; its card's config).
 
     ``model, cfg = fullspike.load("runs/quickstart")``. The model is rebuilt from the arguments
     stored in the checkpoint (no dataset needed), with the config's explicit model arguments on
     top. Args: ``config``: a YAML config instead of the stored one; ``overrides``: ``key=value``
     pairs (e.g. ``data.root=/elsewhere``); ``device``: default ``train.device`` of the config.
     """
+    if str(path).startswith(zoo.PREFIX):
+        stored = zoo.card(str(path))["config"]
+        cfg = load_config(config, list(overrides)) if config is not None else \
+            config_from_dict(apply_overrides(stored, list(overrides)))
+        dev = resolve_device(cfg.train.device) if device is None else torch.device(device)
+        return Loaded(zoo.load(str(path)).to(dev), cfg)
     ckpt_path = checkpoint_file(path)
     ckpt = load_checkpoint(ckpt_path)
     if config is not None:

@@ -96,7 +96,8 @@ _SURROGATE = {"alpha": number(float, gt=0), "gamma": number(float, gt=0), "width
 # Factory arguments by name; a nested dict applies to the keys of a mapping-valued argument.
 ARGUMENT_RANGES: dict[str, Any] = {
     "T": Count, "T_train": Count, "num_classes": Count, "in_channels": Count, "image_size": Count,
-    "width": Count, "hidden": Count, "dim": Count, "depth": Count, "heads": Count, "resize": Count,
+    "width": Count, "hidden": Count, "stem_kernel": Count, "dim": Count, "depth": Count, "heads": Count,
+    "resize": Count,
     "mlp_ratio": number(float, gt=0),
     "leak": number(float, gt=0, le=1),  # BNTT leak factor lambda (docs/methods.md, "BNTT")
     "neuron": {"tau": number(float, gt=1), "leak": number(float, gt=0, le=1),

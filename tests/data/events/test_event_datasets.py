@@ -126,10 +126,24 @@ def test_frames_decoded_once(tmp_path):
     assert len(calls) == 3
 
 
+def test_translate_only_on_augmented_training_samples(tmp_path):
+    nmnist_tree(tmp_path)
+    torch.manual_seed(0)
+    aug, _ = build_dataset("nmnist", str(tmp_path), True, True, T=4, translate=3)
+    plain, _ = build_dataset("nmnist", str(tmp_path), True, False, T=4, translate=3)
+    test, _ = build_dataset("nmnist", str(tmp_path), False, True, T=4, translate=3)
+    assert all(torch.equal(plain[i][0], torch.from_numpy(plain.frames(i)).float()) for i in range(len(plain)))
+    assert all(torch.equal(test[i][0], torch.from_numpy(test.frames(i)).float()) for i in range(len(test)))
+    draws = [aug[0][0] for _ in range(10)]
+    assert any(not torch.equal(d, plain[0][0]) for d in draws)  # shifted (some draws)
+    assert all(d.sum() <= plain[0][0].sum() for d in draws)  # events only leave, none are created
+
+
 def test_option_errors(tmp_path):
     nmnist_tree(tmp_path)
     for opts, word in [({"T_train": 12, "T": 10}, "T_train"), ({"split_by": "events"}, "split_by"),
-                       ({"resize": 64}, "resize"), ({"T": 0}, "T"), ({"frames": 3}, "no option")]:
+                       ({"resize": 64}, "resize"), ({"T": 0}, "T"), ({"frames": 3}, "no option"),
+                       ({"translate": 34}, "translate"), ({"translate": -1}, "translate")]:
         with pytest.raises(ConfigError, match=word):
             build_dataset("nmnist", str(tmp_path), True, **opts)
     with pytest.raises(DatasetError, match="download=true"):

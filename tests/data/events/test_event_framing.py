@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from fullspike.data.events.framing import RandomTemporalDelete, events_to_frames, slice_bounds
+from fullspike.data.events.framing import RandomTemporalDelete, RandomTranslate, events_to_frames, slice_bounds
 from fullspike.errors import ConfigError
 
 DT = np.dtype([("x", np.int16), ("y", np.int16), ("t", np.int64), ("p", bool)])
@@ -121,3 +121,26 @@ def test_temporal_delete_keeps_order_and_count():
     assert RandomTemporalDelete(16)(frames).equal(frames)
     with pytest.raises(ConfigError, match="T_train"):
         RandomTemporalDelete(17)(frames)
+
+
+def test_translate_shifts_all_frames_together_with_zeros_shifted_in():
+    frames = torch.zeros(3, 2, 6, 6)
+    frames[:, 0, 2, 3] = torch.tensor([1.0, 2.0, 3.0])  # one event pixel, a different count per frame
+    frames[:, 1, 0, 0] = 5.0  # a corner pixel: shifted out when dy or dx < 0
+    shift = RandomTranslate(2, generator=torch.Generator().manual_seed(0))
+    shifts = set()
+    for _ in range(40):
+        out = shift(frames)
+        assert out.shape == frames.shape
+        (dy, dx), = {(int(y) - 2, int(x) - 3) for _, y, x in (out[:, 0] != 0).nonzero().tolist()}
+        assert -2 <= dy <= 2 and -2 <= dx <= 2
+        assert out[:, 0, 2 + dy, 3 + dx].tolist() == [1.0, 2.0, 3.0]  # the same shift in every frame
+        kept = 5.0 * 3 if dy >= 0 and dx >= 0 else 0.0
+        assert out[:, 1].sum().item() == kept  # events shifted out are gone, nothing wraps around
+        shifts.add((dy, dx))
+    assert len(shifts) > 10  # random shifts, not one fixed offset
+    assert RandomTranslate(0)(frames) is frames
+    with pytest.raises(ConfigError, match="translate"):
+        RandomTranslate(6)(frames)
+    with pytest.raises(ConfigError, match="translate"):
+        RandomTranslate(-1)

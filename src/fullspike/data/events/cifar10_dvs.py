@@ -47,7 +47,7 @@ def cifar10_dvs_recordings(directory: Path, train: bool,
 @register_dataset("cifar10_dvs")
 def cifar10_dvs(root: str | None, train: bool, augment: bool = False, T: int = 16,
                 split_by: str = "count", resize: int | None = None, T_train: int | None = None,
-                download: bool = False, cache_dir: str | None = None):
+                translate: int = 0, download: bool = False, cache_dir: str | None = None):
     """CIFAR10-DVS as ``T`` frames of ``2 x S x S`` event counts (``S`` = 128 or ``resize``, e.g.
     48 or 64); 9:1 split per class. ``download=True`` fetches it with Tonic into
     ``root/CIFAR10DVS``."""
@@ -64,4 +64,5 @@ def cifar10_dvs(root: str | None, train: bool, augment: bool = False, T: int = 1
     return build_event_split(
         "cifar10_dvs", cifar10_dvs_recordings(directory, train), read_aedat4, DVS128_SENSOR,
         CLASSES, Path(cache_dir) if cache_dir else directory / "frames", train=train,
-        augment=augment, T=T, split_by=split_by, resize=resize, T_train=T_train)
+        augment=augment, T=T, split_by=split_by, resize=resize, T_train=T_train,
+        translate=translate)

@@ -15,7 +15,7 @@ from ...errors import ConfigError
 from ...progress import bar
 from ..registry import DatasetInfo
 from .cache import FrameCache, cache_key
-from .framing import SPLIT_RULES, RandomTemporalDelete, events_to_frames
+from .framing import SPLIT_RULES, RandomTemporalDelete, RandomTranslate, events_to_frames
 
 Reader = Callable[[Path], tuple[np.ndarray, tuple[int, int]]]  # path -> (events, (W, H))
 
@@ -85,6 +85,15 @@ class EventFrames(Dataset):
         return len(missing)
 
 
+def _chain(transforms: list[Callable[[torch.Tensor], torch.Tensor]]) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The transforms applied in order (None when there are none)."""
+    if len(transforms) <= 1:
+        return transforms[0] if transforms else None
+    from torchvision.transforms import v2
+
+    return v2.Compose(transforms)
+
+
 def default_root(root: str | os.PathLike | None, name: str) -> Path:
     """The dataset folder: ``root``, or ``data/<name>`` under the working directory."""
     return Path(root if root is not None else os.path.join("data", name)).expanduser()
@@ -93,11 +102,12 @@ def default_root(root: str | os.PathLike | None, name: str) -> Path:
 def build_event_split(name: str, recordings: Sequence[Recording], reader: Reader,
                       sensor: tuple[int, int], classes: Sequence[str], cache_root: Path, *,
                       train: bool, augment: bool, T: int, split_by: str, resize: int | None,
-                      T_train: int | None) -> tuple[EventFrames, DatasetInfo]:
+                      T_train: int | None, translate: int = 0) -> tuple[EventFrames, DatasetInfo]:
     """Check the framing options, build one split and fill its frame cache.
 
     Frames are ``T x 2 x S x S`` with ``S = resize`` or the sensor height; random temporal
-    delete (keep ``T_train`` of ``T``) is applied to augmented training samples only.
+    delete (keep ``T_train`` of ``T``) and random translation (by up to ``translate`` pixels, see
+    :class:`RandomTranslate`) are applied to augmented training samples only.
     Cache: ``cache_root/<name>/<cache_key>/<train|test>/``.
     """
     if not isinstance(T, int) or T < 1:
@@ -111,11 +121,16 @@ def build_event_split(name: str, recordings: Sequence[Recording], reader: Reader
     if T_train is not None and not (isinstance(T_train, int) and 1 <= T_train <= T):
         raise ConfigError(f"{name}: option T_train (frames kept in training) must be in 1..T={T}, got {T_train!r}")
     size = (resize, resize) if resize is not None else (H, W)
+    if not (isinstance(translate, int) and 0 <= translate < min(size)):
+        raise ConfigError(f"{name}: option translate must be a shift from 0 to {min(size) - 1} pixels, "
+                          f"got {translate!r}")
     cache = FrameCache(Path(cache_root) / name / cache_key(T, split_by, size) / ("train" if train else "test"),
                        (T, 2, *size))
     delete = T_train is not None and T_train < T and train and augment
-    ds = EventFrames(recordings, reader, T, split_by, size, cache, classes,
-                     RandomTemporalDelete(T_train) if delete else None)
+    transforms = [RandomTemporalDelete(T_train)] if delete else []
+    if translate and train and augment:
+        transforms.append(RandomTranslate(translate))
+    ds = EventFrames(recordings, reader, T, split_by, size, cache, classes, _chain(transforms))
     ds.prepare()
     info = DatasetInfo(num_classes=len(classes), in_channels=2, image_size=size[0], kind="frames",
                        T=T_train if delete else T, classes=list(classes))

@@ -56,7 +56,7 @@ def dvs_gesture_recordings(directory: Path, train: bool) -> list[Recording]:
 @register_dataset("dvs_gesture")
 def dvs_gesture(root: str | None, train: bool, augment: bool = False, T: int = 16,
                 split_by: str = "count", resize: int | None = None, T_train: int | None = None,
-                download: bool = False, cache_dir: str | None = None):
+                translate: int = 0, download: bool = False, cache_dir: str | None = None):
     """DVS128 Gesture as ``T`` frames of ``2 x S x S`` event counts (``S`` = 128 or ``resize``);
     official train/test trials. Random temporal delete ``T_train`` (e.g. 12 of 16) in training.
     ``download`` is accepted for uniformity but cannot help: IBM's licence needs a manual download."""
@@ -73,4 +73,5 @@ def dvs_gesture(root: str | None, train: bool, augment: bool = False, T: int = 1
     return build_event_split(
         "dvs_gesture", dvs_gesture_recordings(directory, train), read_aedat31, DVS128_SENSOR,
         CLASSES, Path(cache_dir) if cache_dir else directory / "frames", train=train,
-        augment=augment, T=T, split_by=split_by, resize=resize, T_train=T_train)
+        augment=augment, T=T, split_by=split_by, resize=resize, T_train=T_train,
+        translate=translate)

@@ -1,5 +1,6 @@
 """Events -> frames: T slices of equal event count or equal duration, two polarity channels of
-event counts, optional spatial binning to a smaller size; and random temporal delete.
+event counts, optional spatial binning to a smaller size; and two training-time augmentations: random temporal
+delete and random translation.
 
 Why not Tonic's ``ToFrame``: with ``n_event_bins=T`` it puts ``N // T`` events in each frame and
 drops the remaining ``N % T``; with ``n_time_bins=T`` its windows are ``(t_last - t0) // T`` us
@@ -85,3 +86,33 @@ class RandomTemporalDelete:
 
     def __repr__(self) -> str:
         return f"RandomTemporalDelete(keep={self.keep})"
+
+
+class RandomTranslate:
+    """Shift all frames of a ``[T, C, H, W]`` sample by one random ``(dy, dx)``, each uniform in
+    ``[-max_shift, max_shift]`` pixels; pixels shifted in are zero (no events).
+
+    Training-time augmentation for event frames (a saccade's digit is not always centred).
+    ``generator``: optional torch RNG.
+    """
+
+    def __init__(self, max_shift: int, generator: torch.Generator | None = None) -> None:
+        if max_shift < 0:
+            raise ConfigError(f"translate must be a shift of >= 0 pixels, got {max_shift}")
+        self.max_shift = max_shift
+        self.generator = generator
+
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
+        if self.max_shift == 0:
+            return frames
+        H, W = frames.shape[-2:]
+        if self.max_shift >= min(H, W):
+            raise ConfigError(f"translate={self.max_shift} must be smaller than the {H}x{W} frames")
+        dy, dx = torch.randint(-self.max_shift, self.max_shift + 1, (2,), generator=self.generator).tolist()
+        out = torch.zeros_like(frames)
+        out[..., max(dy, 0):H + min(dy, 0), max(dx, 0):W + min(dx, 0)] = \
+            frames[..., max(-dy, 0):H + min(-dy, 0), max(-dx, 0):W + min(-dx, 0)]
+        return out
+
+    def __repr__(self) -> str:
+        return f"RandomTranslate(max_shift={self.max_shift})"

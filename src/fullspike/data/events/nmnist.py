@@ -39,7 +39,7 @@ def nmnist_recordings(directory: Path, train: bool) -> list[Recording]:
 @register_dataset("nmnist")
 def nmnist(root: str | None, train: bool, augment: bool = False, T: int = 10,
            split_by: str = "count", resize: int | None = None, T_train: int | None = None,
-           download: bool = False, cache_dir: str | None = None):
+           translate: int = 0, download: bool = False, cache_dir: str | None = None):
     """N-MNIST as ``T`` frames of ``2 x 34 x 34`` event counts (see :func:`build_event_split`).
 
     ``download=True`` fetches the missing split with Tonic into ``root/NMNIST``.
@@ -58,4 +58,5 @@ def nmnist(root: str | None, train: bool, augment: bool = False, T: int = 10,
     return build_event_split(
         "nmnist", nmnist_recordings(directory, train), read_nmnist, NMNIST_SENSOR, CLASSES,
         Path(cache_dir) if cache_dir else directory / "frames", train=train, augment=augment,
-        T=T, split_by=split_by, resize=resize, T_train=T_train)
+        T=T, split_by=split_by, resize=resize, T_train=T_train,
+        translate=translate)

@@ -1,0 +1,251 @@
+"""Generate REPRODUCTION.md from the results of ``fullspike reproduce`` (never typed numbers).
+
+1. ``--results DIR`` (the ``--out`` of ``fullspike reproduce``, repeatable): each
+   ``DIR/<experiment>/<scale>/results.json`` of a listed scale is copied with its plots into the
+   store (``docs/reproduction/<experiment>/<scale>/``), replacing the stored one.
+2. REPRODUCTION.md is written from the store alone: per claim the paper's statement, our setting
+   and why it is smaller, the result (mean ± std over seeds) and its plots, the command, date and
+   machine, and a verdict computed from the numbers. Claims without results say "not run yet".
+
+    python scripts/make_reproduction.py --results runs/reproduce
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+from pathlib import Path
+
+from fullspike.reproduce import experiment_names, get_experiment
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def import_results(results_dirs: list[Path], store: Path, scales: list[str]) -> list[Path]:
+    copied = []
+    for d in results_dirs:
+        for path in sorted(Path(d).glob("*/*/results.json")):
+            exp, scale = path.parent.parent.name, path.parent.name
+            if scale not in scales or exp not in experiment_names():
+                continue
+            dest = store / exp / scale
+            if dest.exists():
+                shutil.rmtree(dest)
+            dest.mkdir(parents=True)
+            res = json.loads(path.read_text())
+            shutil.copy2(path, dest / "results.json")
+            for plot in res.get("plots", []):
+                shutil.copy2(path.parent / plot, dest / plot)
+            copied.append(dest)
+    return copied
+
+
+def pct(ms: dict | None) -> str:
+    if not ms:
+        return "–"
+    return f"{100 * ms['mean']:.2f} ± {100 * ms['std']:.2f}% (n={ms['n']})"
+
+
+def num(ms: dict | None, scale: float = 1.0, unit: str = "", digits: int = 3) -> str:
+    if not ms:
+        return "–"
+    return f"{ms['mean'] * scale:.{digits}g} ± {ms['std'] * scale:.2g}{unit}"
+
+
+def _done(res: dict) -> list[dict]:
+    return [r for r in res["runs"] if r["status"] == "done"]
+
+
+# ------------------------------------------------------------------------------ verdicts
+def verdict(res: dict) -> tuple[str, str]:
+    """(word, why) from the numbers; ``word`` in reproduced / partly / not reproduced / not run yet."""
+    variants = {k: v for k, v in res["summary"]["variants"].items() if v["test_accuracy"]}
+    where = f"at the {res['scale']} scale"
+    if not variants:
+        started = sum(bool(r["curves"]) for r in res["runs"])
+        if started:
+            return "not finished yet", f"{started} of {len(res['runs'])} runs started, none finished"
+        return "not run yet", "no run has finished"
+    missing = len(res["runs"]) - len(_done(res))
+    unfinished = f"; {missing} of {len(res['runs'])} runs not finished yet" if missing else ""
+    name = res["experiment"]
+    if res.get("target") is not None:
+        chosen = res["summary"].get("selected") or next(iter(variants))
+        acc = variants[chosen]["test_accuracy"]["mean"]
+        how = " (the variant chosen on validation accuracy)" if res["summary"].get("selected") else ""
+        if acc >= res["target"]:
+            return "reproduced", f"{100 * acc:.2f}% >= {100 * res['target']:.1f}%{how} {where}{unfinished}"
+        return "not reproduced yet", (f"{100 * acc:.2f}% < the {100 * res['target']:.1f}% target{how} "
+                                      f"{where}{unfinished}")
+    if name == "bntt_norms":
+        b = variants.get("bntt")
+        others = [(v["test_accuracy"], v["label"]) for k, v in variants.items() if k != "bntt"]
+        if not b or not others:
+            return "not run yet", "BNTT and at least one other norm are needed" + unfinished
+        best, label = max(others, key=lambda o: o[0]["mean"])
+        gap = b["test_accuracy"]["mean"] - best["mean"]
+        if gap > b["test_accuracy"]["std"] + best["std"] and gap > 0:
+            return "reproduced", f"BNTT leads the best other ({label}) by {100 * gap:.2f} points {where}{unfinished}"
+        if gap > 0:
+            return "partly", (f"BNTT leads {label} by {100 * gap:.2f} points, within the error bars "
+                              f"{where}{unfinished}")
+        return "not reproduced", f"{label} is {100 * -gap:.2f} points above BNTT {where}{unfinished}"
+    if name == "early_exit":
+        runs = [r["early_exit"] for r in _done(res)]
+        early = [e for e in runs if e["exit_step"] < e["T"]]
+        if not early:
+            return "not reproduced", f"the gamma rule exits at the last step T in every run {where}{unfinished}"
+        drop = max(e["accuracy_full"] - e["accuracy_at_exit"] for e in early)
+        if len(early) == len(runs) and drop <= 0.01:
+            saved = statistics.fmean(e["energy_saved"] or 0 for e in early)
+            return "reproduced", (f"exits before T in every run, accuracy within {100 * drop:.2f} points, "
+                                  f"{100 * saved:.0f}% energy saved {where}{unfinished}")
+        return "partly", f"early exit in {len(early)}/{len(runs)} runs, accuracy drop up to {100 * drop:.2f} points"
+    if name == "robustness":
+        rob = {}
+        for r in _done(res):
+            for attack, acc in r["robustness"]["accuracy"].items():
+                for s, a in acc.items():
+                    if float(s) > 0:
+                        rob.setdefault((r["variant"], attack, s), []).append(a)
+        snn = {k[1:]: statistics.fmean(v) for k, v in rob.items() if k[0] == "bntt"}
+        ann = {k[1:]: statistics.fmean(v) for k, v in rob.items() if k[0] == "ann"}
+        common = sorted(set(snn) & set(ann))
+        if not common:
+            return "not run yet", "needs both the SNN and its ANN twin" + unfinished
+        wins = sum(snn[k] > ann[k] for k in common)
+        caveat = " (white-box attacks through the surrogate gradient: an upper bound, see the claim)"
+        if wins == len(common):
+            return "reproduced", f"the SNN is more accurate under all {len(common)} perturbations{caveat} {where}"
+        if wins:
+            return "partly", f"the SNN is more accurate under {wins} of {len(common)} perturbations{caveat} {where}"
+        return "not reproduced", f"the ANN is at least as accurate under every perturbation {where}"
+    if name == "dst_depth":
+        series: dict[str, list] = {}
+        for v in variants.values():
+            series.setdefault(v["series"], []).append((v["x"], v["test_accuracy"]["mean"]))
+        trend = {s: sorted(p)[-1][1] - sorted(p)[0][1] for s, p in series.items() if len(p) > 1}
+        dst = next((t for s, t in trend.items() if s.startswith("DST")), None)
+        plain = next((t for s, t in trend.items() if s.startswith("Spiking")), None)
+        if dst is None:
+            return "not run yet", "needs DST nets at two depths at least" + unfinished
+        text = (f"deepest minus shallowest: DST {100 * dst:+.2f} points" +
+                (f", Spiking ResNet {100 * plain:+.2f}" if plain is not None else "") + f" {where}{unfinished}")
+        if dst >= 0 and (plain is None or plain < dst):
+            return "reproduced" if plain is not None else "partly", text
+        return "not reproduced", text
+    return "not judged", "no rule for this experiment"
+
+
+# ------------------------------------------------------------------------------ sections
+def result_table(res: dict) -> list[str]:
+    s = res["summary"]["variants"]
+    fsnn = any("fsnn_energy_mj" in v for v in s.values())
+    head = "| variant | seeds done | test accuracy | final val accuracy | AC / sample | MAC / sample | energy (mJ) |"
+    head += " FSNN test accuracy | FSNN energy (mJ) |" if fsnn else ""
+    head += " CPU time / run |"
+    lines = [head, "|" + "---|" * head.count(" |")]
+    for name, v in s.items():
+        mark = " (chosen on val)" if res["summary"].get("selected") == name else ""
+        row = (f"| {v['label']}{mark} | {', '.join(map(str, v['seeds_done'])) or 'none'} | {pct(v['test_accuracy'])} | "
+               f"{pct(v['final_val_accuracy'])} | {num(v['ac'], 1e-6, 'M')} | {num(v['mac'], 1e-6, 'M')} | "
+               f"{num(v['energy_mj'], digits=3)} |")
+        if fsnn:
+            row += f" {pct(v.get('fsnn_test_accuracy'))} | {num(v.get('fsnn_energy_mj'), digits=3)} |"
+        row += f" {num(v['train_cpu_seconds'], 1 / 60, ' min', 3)} |"
+        lines.append(row)
+    return lines
+
+
+def early_exit_table(res: dict) -> list[str]:
+    lines = ["| seed | T | exit step (gamma rule) | accuracy at exit | accuracy at T | energy saved | "
+             "per-sample exit (margin 0.9): mean step, accuracy |", "|---|---|---|---|---|---|---|"]
+    for r in _done(res):
+        e = r["early_exit"]
+        ps = next((p for p in e["per_sample"] if p["margin"] == 0.9), None)
+        ps_text = f"{ps['mean_latency']:.1f}, {100 * ps['accuracy']:.2f}%" if ps else "–"
+        saved = "–" if e["energy_saved"] is None else f"{100 * e['energy_saved']:.0f}%"
+        lines.append(f"| {r['seed']} | {e['T']} | {e['exit_step']} | {100 * e['accuracy_at_exit']:.2f}% | "
+                     f"{100 * e['accuracy_full']:.2f}% | {saved} | {ps_text} |")
+    return lines
+
+
+def robustness_table(res: dict) -> list[str]:
+    done = _done(res)
+    if not done:
+        return []
+    cols = [(a, s) for a, acc in done[0]["robustness"]["accuracy"].items() for s in acc]
+    head = "| model | " + " | ".join(f"{a} {float(s) if a == 'gaussian' else round(float(s) * 255)}"
+                                      f"{'' if a == 'gaussian' else '/255'}" for a, s in cols) + " |"
+    lines = [head, "|" + "---|" * (len(cols) + 1)]
+    for variant in dict.fromkeys(r["variant"] for r in done):
+        rs = [r for r in done if r["variant"] == variant]
+        vals = [statistics.fmean(r["robustness"]["accuracy"][a][s] for r in rs) for a, s in cols]
+        lines.append(f"| {rs[0]['label']} (n={len(rs)}) | " + " | ".join(f"{100 * v:.1f}%" for v in vals) + " |")
+    return lines
+
+
+def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list[str], tuple]:
+    exp = get_experiment(name)
+    found = next((store / name / s / "results.json" for s in scales if (store / name / s / "results.json").is_file()),
+                 None)
+    lines = [f"## {exp.number}. {exp.title}", "", f"**Claim.** {exp.claim}", ""]
+    if found is None:
+        cpu = exp.scales.get("cpu")
+        lines += [f"**Our setting (cpu scale).** {cpu.note}." if cpu else "", "",
+                  f"**Command.** `fullspike reproduce {name} --scale cpu --data-root DIR`", "",
+                  "**Result.** not run yet.", "", "**Verdict.** not run yet.", ""]
+        return lines, (exp.number, exp.title, "not run yet", "–")
+    res = json.loads(found.read_text())
+    word, why = verdict(res)
+    lines += [f"**Our setting ({res['scale']} scale).** {res['setting']}.", "",
+              f"**Command.** `{res['command']}`  ", f"**Date, machine.** {res['date']}; {res['machine']}", ""]
+    done = len(_done(res))
+    lines += [f"**Result** ({done} of {len(res['runs'])} runs finished; mean ± std over seeds):", ""]
+    lines += early_exit_table(res) if res.get("analysis") == "early_exit" else result_table(res)
+    if res.get("analysis") == "robustness":
+        lines += ["", "Accuracy under perturbation (mean over seeds):", ""] + robustness_table(res)
+    lines.append("")
+    rel = found.parent.relative_to(repo) if found.is_relative_to(repo) else found.parent
+    lines += [f"![{p}]({rel / p})" for p in res.get("plots", [])]
+    lines += [""] + [f"*Note.* {n}" for n in exp.notes] if exp.notes else []
+    lines += ["", f"**Verdict: {word}.** {why}.", ""]
+    s = res["summary"]["variants"]
+    chosen = res["summary"].get("selected") or next(iter(s))
+    ours = pct(s[chosen]["test_accuracy"]) if res.get("analysis") is None else "see table"
+    return lines, (exp.number, exp.title, word, ours)
+
+
+def render(store: Path, scales: list[str], repo: Path = REPO) -> str:
+    sections, rows = [], []
+    for name in experiment_names():
+        lines, row = section(name, store, scales, repo)
+        sections += lines
+        rows.append(row)
+    head = ["# Reproduction of the papers' claims", "",
+            "Generated by `scripts/make_reproduction.py` from the JSON results of `fullspike reproduce` "
+            f"(stored in `{store.relative_to(repo) if store.is_relative_to(repo) else store}/`); "
+            "do not edit by hand. Test sets are used only for the final numbers; where settings "
+            "were chosen, they were chosen on a validation split carved from the training set.", "",
+            "| # | claim | our result | verdict |", "|---|---|---|---|"]
+    head += [f"| {n} | {t} | {o} | {w} |" for n, t, w, o in rows]
+    return "\n".join(head + [""] + sections).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--results", nargs="*", default=[], help="--out folders of `fullspike reproduce` to import")
+    p.add_argument("--store", default=str(REPO / "docs" / "reproduction"))
+    p.add_argument("--scales", nargs="+", default=["paper", "cpu"], help="scales reported, preferred first")
+    p.add_argument("--out", default=str(REPO / "REPRODUCTION.md"))
+    args = p.parse_args(argv)
+    store = Path(args.store).resolve()
+    for d in import_results([Path(r) for r in args.results], store, args.scales):
+        print(f"imported {d}")
+    Path(args.out).write_text(render(store, args.scales))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Plots of an experiment's results (matplotlib Figure objects, no pyplot state): per-epoch curves,
+test accuracy with error bars (against ``x`` per series, or per variant), energy against accuracy,
+and the early-exit and robustness analyses. Each is a PNG beside results.json."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+
+def _save(fig: Figure, folder: Path, name: str) -> str:
+    fig.tight_layout()
+    fig.savefig(folder / name, dpi=110)
+    return name
+
+
+def _curves(results: dict, folder: Path) -> str | None:
+    runs = [r for r in results["runs"] if r["curves"]]
+    if not runs:
+        return None
+    fig = Figure(figsize=(7, 4.2))
+    ax = fig.add_subplot()
+    colours = {}
+    for r in runs:
+        c = colours.setdefault(r["variant"], f"C{len(colours) % 10}")
+        key = "val_accuracy" if "val_accuracy" in r["curves"][0] else "train_accuracy"
+        ep = [row["epoch"] for row in r["curves"] if key in row]
+        acc = [100 * row[key] for row in r["curves"] if key in row]
+        ax.plot(ep, acc, color=c, marker="o", ms=3, ls="-" if r["seed"] == runs[0]["seed"] else "--",
+                label=f"{r['label']} (seed {r['seed']}, {key.split('_')[0]})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(f"{results['experiment']} ({results['scale']}): per-epoch accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, folder, "curves.png")
+
+
+def _accuracy(results: dict, folder: Path) -> str | None:
+    variants = {k: v for k, v in results["summary"]["variants"].items() if v["test_accuracy"]}
+    if not variants:
+        return None
+    fig = Figure(figsize=(7, 4.2))
+    ax = fig.add_subplot()
+    if all(v["x"] is not None for v in variants.values()):
+        for series in dict.fromkeys(v["series"] for v in variants.values()):
+            pts = sorted((v["x"], v["test_accuracy"]) for v in variants.values() if v["series"] == series)
+            ax.errorbar([p[0] for p in pts], [100 * p[1]["mean"] for p in pts],
+                        yerr=[100 * p[1]["std"] for p in pts], marker="o", capsize=4, label=series)
+        ax.set_xlabel("depth")
+        ax.legend(fontsize=8)
+    else:
+        names = list(variants)
+        ax.bar(range(len(names)), [100 * variants[n]["test_accuracy"]["mean"] for n in names],
+               yerr=[100 * variants[n]["test_accuracy"]["std"] for n in names], capsize=5, color="C0")
+        ax.set_xticks(range(len(names)), [variants[n]["label"] for n in names], fontsize=8)
+    if results.get("target"):
+        ax.axhline(100 * results["target"], color="k", ls=":", label="target")
+    ax.set_ylabel("test accuracy (%), mean ± std over seeds")
+    ax.set_title(f"{results['experiment']} ({results['scale']})")
+    ax.grid(alpha=0.3, axis="y")
+    return _save(fig, folder, "accuracy.png")
+
+
+def _energy(results: dict, folder: Path) -> str | None:
+    variants = {k: v for k, v in results["summary"]["variants"].items() if v["energy_mj"] and v["test_accuracy"]}
+    if len(variants) < 2:
+        return None
+    fig = Figure(figsize=(7, 4.2))
+    ax = fig.add_subplot()
+    for i, (name, v) in enumerate(variants.items()):
+        acc = 100 * v["test_accuracy"]["mean"]
+        ax.errorbar(v["energy_mj"]["mean"], acc, yerr=100 * v["test_accuracy"]["std"], marker="o",
+                    color=f"C{i % 10}", capsize=3, label=v["label"])
+        if v.get("fsnn_energy_mj") and v.get("fsnn_test_accuracy"):
+            ax.scatter(v["fsnn_energy_mj"]["mean"], 100 * v["fsnn_test_accuracy"]["mean"], marker="x",
+                       color=f"C{i % 10}")
+    ax.set_xlabel("energy per sample (mJ; x: FSNN, the same net without its AAP)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"{results['experiment']} ({results['scale']}): energy vs accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, folder, "energy.png")
+
+
+def _early_exit(results: dict, folder: Path) -> list[str]:
+    done = [r for r in results["runs"] if r.get("early_exit")]
+    if not done:
+        return []
+    ee = done[0]["early_exit"]
+    fig = Figure(figsize=(7, 4.2))
+    ax = fig.add_subplot()
+    steps = range(1, ee["T"] + 1)
+    for layer, g in ee["layer_gamma"].items():
+        ax.plot(steps, g, lw=1, label=layer)
+    ax.plot(steps, ee["mean_gamma"], "k", lw=2.5, label="mean")
+    ax.axhline(ee["threshold"], color="k", ls=":")
+    ax.set_xlabel("time step t")
+    ax.set_ylabel("mean BNTT gamma_t")
+    ax.set_title(f"BNTT scales per layer (seed {done[0]['seed']}); exit step {ee['exit_step']}")
+    ax.legend(fontsize=6, ncol=2)
+    names = [_save(fig, folder, "gamma.png")]
+    fig = Figure(figsize=(7, 4.2))
+    ax = fig.add_subplot()
+    for r in done:
+        e = r["early_exit"]
+        ax.plot(range(1, e["T"] + 1), [100 * a for a in e["accuracy"]], marker="o", ms=3, label=f"seed {r['seed']}")
+        ax.axvline(e["exit_step"], ls=":", color="grey")
+    ax.set_xlabel("exit step T'")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("accuracy vs exit step (dotted: the step the gamma rule picks)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    names.append(_save(fig, folder, "exit_accuracy.png"))
+    return names
+
+
+def _robustness(results: dict, folder: Path) -> list[str]:
+    done = [r for r in results["runs"] if r.get("robustness")]
+    if not done:
+        return []
+    attacks = list(done[0]["robustness"]["accuracy"])
+    fig = Figure(figsize=(4 * len(attacks), 3.6))
+    for i, attack in enumerate(attacks):
+        ax = fig.add_subplot(1, len(attacks), i + 1)
+        for r in done:
+            acc = r["robustness"]["accuracy"][attack]
+            xs = [float(s) * (1 if attack == "gaussian" else 255) for s in acc]
+            ax.plot(xs, [100 * a for a in acc.values()], marker="o", ls="-" if r["seed"] == done[0]["seed"] else "--",
+                    label=f"{r['label']} s{r['seed']}")
+        ax.set_xlabel("sigma" if attack == "gaussian" else "eps (/255)")
+        ax.set_title(attack)
+        ax.grid(alpha=0.3)
+        if i == 0:
+            ax.set_ylabel("accuracy (%)")
+            ax.legend(fontsize=7)
+    return [_save(fig, folder, "robustness.png")]
+
+
+def write_plots(results: dict, folder: Path) -> list[str]:
+    """Draw every plot the results support into ``folder``; returns the file names."""
+    names = [_curves(results, folder), _accuracy(results, folder), _energy(results, folder)]
+    return [n for n in names if n] + _early_exit(results, folder) + _robustness(results, folder)

@@ -1,0 +1,323 @@
+"""Run an experiment of :mod:`fullspike.reproduce.experiments`: plan its runs, train the missing
+ones (resuming partial ones), and write ``results.json`` (per run: config, seed, per-epoch curves,
+final test accuracy, energy per sample, analyses) after every run, so a study can span sessions.
+
+Layout: ``OUT/<experiment>/<scale>/<variant>_seed<k>/`` is a ``fullspike train`` run folder
+(``config.json``, ``metrics.jsonl``, ``metrics.json``, ``checkpoint.pt``) plus ``energy.json`` and
+the analysis JSON; ``OUT/<experiment>/<scale>/results.json`` and the plots sit beside them.
+Training goes only through :func:`train_run` (the config path of ``fullspike train``); results are
+read from the run folder's files.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..train.config import Config, load_config
+from .experiments import Experiment, Scale, Variant, get_experiment
+
+#: folder of each dataset under a plain ``--data-root DIR``
+DATA_SUBDIRS = {"cifar10": "cifar10", "fashion_mnist": "fashion-mnist", "nmnist": "."}
+
+
+def default_configs_dir() -> Path:
+    """The repository's configs/ folder (the package runs from a source checkout)."""
+    return Path(__file__).resolve().parents[3] / "configs"
+
+
+def parse_data_roots(entries: list[str] | None) -> dict[str, str]:
+    """``["DIR", "nmnist=DIR2"]`` -> ``{"*": "DIR", "nmnist": "DIR2"}``."""
+    roots: dict[str, str] = {}
+    for e in entries or []:
+        key, sep, path = e.partition("=")
+        if sep and key not in DATA_SUBDIRS:
+            raise ConfigError(f"--data-root {e}: unknown dataset '{key}'; use DIR or one of "
+                              f"{', '.join(f'{k}=DIR' for k in DATA_SUBDIRS)}")
+        roots[key if sep else "*"] = path if sep else e
+    return roots
+
+
+def data_root(dataset: str, roots: dict[str, str], experiment: str) -> str:
+    """The absolute data folder of ``dataset`` (run folders record it, so it must not depend on
+    the working directory)."""
+    if dataset in roots:
+        return os.path.abspath(roots[dataset])
+    if "*" in roots:
+        return os.path.abspath(os.path.join(roots["*"], DATA_SUBDIRS[dataset]))
+    raise ConfigError(f"experiment '{experiment}' trains on real {dataset} data: pass --data-root DIR "
+                      f"(holding {DATA_SUBDIRS[dataset]}/) or --data-root {dataset}=DIR")
+
+
+@dataclass
+class PlannedRun:
+    experiment: str  # the experiment whose folder holds the run
+    variant: Variant
+    seed: int
+    cfg: Config
+    run_dir: Path
+
+    @property
+    def key(self) -> str:
+        return f"{self.variant.name}_seed{self.seed}"
+
+
+def plan(exp: Experiment, scale: str, out: Path, data_roots: dict[str, str], seeds: list[int] | None = None,
+         configs_dir: Path | None = None) -> list[PlannedRun]:
+    """The runs of ``exp`` at ``scale``, seed by seed (so error bars appear early)."""
+    configs_dir = configs_dir or default_configs_dir()
+    runs = []
+    for seed in seeds if seeds is not None else exp.scale(scale).seeds:
+        for v in exp.variants:
+            home = get_experiment(v.home) if v.home else exp
+            hv = next((h for h in home.variants if h.name == v.name), None) if v.home else v
+            if hv is None:
+                raise ConfigError(f"experiment '{exp.name}': variant '{v.name}' is not in '{home.name}'")
+            hs: Scale = home.scale(scale)
+            overrides = [*hv.overrides, *hs.overrides, f"train.seed={seed}"]
+            if hs.uses_data:
+                overrides.append(f"data.root={data_root(home.dataset, data_roots, exp.name)}")
+            path = configs_dir / hv.config
+            if not path.is_file():
+                raise ConfigError(f"config {path} not found: run from a source checkout or pass --configs DIR")
+            runs.append(PlannedRun(home.name, v, seed, load_config(path, overrides),
+                                   Path(out) / home.name / scale / f"{v.name}_seed{seed}"))
+    return runs
+
+
+def _first_difference(a: Any, b: Any, where: str = "") -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if a.get(k) != b.get(k):
+                return _first_difference(a.get(k), b.get(k), f"{where}{k}.")
+    return f"{where.rstrip('.')}: {a!r} there, {b!r} planned"
+
+
+def run_status(run: PlannedRun) -> str:
+    """``done`` (metrics.json written), ``partial`` (a checkpoint to resume) or ``new``; a folder
+    holding another config is an error (never overwritten)."""
+    stored = run.run_dir / "config.json"
+    if stored.is_file():
+        there = json.loads(stored.read_text())
+        planned = json.loads(json.dumps(run.cfg.to_dict(), default=str))
+        if there != planned:
+            raise ConfigError(f"{run.run_dir} holds a run of another config ({_first_difference(there, planned)}); "
+                              f"delete it or use another --out")
+    if (run.run_dir / "metrics.json").is_file():
+        return "done"
+    return "partial" if (run.run_dir / "checkpoint.pt").is_file() else "new"
+
+
+def train_run(cfg: Config, run_dir: Path) -> None:
+    """Train ``cfg`` into ``run_dir`` exactly as ``fullspike train --out run_dir`` does, resuming
+    from its checkpoint when one is there."""
+    from ..train import fit
+
+    fit(cfg, run_dir, resume=(run_dir / "checkpoint.pt").is_file())
+
+
+def machine() -> str:
+    """CPU model and count, or the GPU, plus the torch version."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
+    return f"{cpu}, {os.cpu_count()} CPUs{gpu}, torch {torch.__version__}"
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+
+
+def _cached(path: Path, samples: int, compute) -> dict:
+    if path.is_file():
+        data = json.loads(path.read_text())
+        if data.get("samples_requested") == samples:
+            return data
+    data = {"samples_requested": samples, **compute()}
+    path.write_text(json.dumps(data, indent=2))
+    return data
+
+
+def load_run(run_dir: Path):
+    """``(cfg, data splits, model with the trained weights in eval mode, device)`` of a finished
+    run, from its folder's files (config.json, checkpoint.pt)."""
+    from ..train import build_data, build_model, config_from_dict, load_checkpoint, load_model_state, resolve_device
+
+    cfg = config_from_dict(json.loads((run_dir / "config.json").read_text()))
+    ckpt = load_checkpoint(run_dir / "checkpoint.pt")
+    data = build_data(cfg)
+    model = build_model(cfg, data.info)
+    load_model_state(model, ckpt, cfg.model_name, run_dir / "checkpoint.pt")
+    device = resolve_device(cfg.train.device)
+    return cfg, data, model.to(device).eval(), device
+
+
+def _test_loader(run_dir: Path, samples: int):
+    from torch.utils.data import Subset
+
+    from ..data import make_loader
+
+    cfg, data, model, device = load_run(run_dir)
+    test = Subset(data.test, range(min(samples, len(data.test))))
+    loader = make_loader(test, data.info, cfg.data.eval_batch_size or cfg.data.batch_size, False)
+    return model, data, loader, device
+
+
+def _energy_summary(report) -> dict:
+    return {"samples": report.samples, "T": report.T, "ac": report.total_ac, "mac": report.total_mac,
+            "energy_mj": report.energy_mj, "ann_energy_mj": report.ann_energy_mj,
+            "step_firing_rates": report.step_firing_rates,
+            "firing_rates": {n.name: n.firing_rate for n in report.neurons}}
+
+
+def measure_energy(run_dir: Path, samples: int) -> dict:
+    """AC, MAC and energy per sample (all steps) on the first ``samples`` test images, with the
+    firing rate of every neuron layer; for dual-stream nets (DSNN) also the FSNN (AAP removed)."""
+    def compute() -> dict:
+        from ..dst import has_aap, remove_aap
+        from ..energy import count_synaptic_ops
+
+        model, _, loader, _ = _test_loader(run_dir, samples)
+        T = getattr(model, "T", None) or 1  # an ANN: one pass, every operation a MAC
+        out = _energy_summary(count_synaptic_ops(model, loader, T=T))
+        if has_aap(model):
+            out["fsnn"] = _energy_summary(count_synaptic_ops(remove_aap(model), loader))
+        return out
+
+    return _cached(run_dir / "energy.json", samples, compute)
+
+
+def analyse(run_dir: Path, kind: str, samples: int) -> dict:
+    """The experiment's per-run analysis (``early_exit`` or ``robustness``), cached in the run folder."""
+    def compute() -> dict:
+        model, data, loader, device = _test_loader(run_dir, samples)
+        if kind == "early_exit":
+            from ..analysis.early_exit import analyse_early_exit
+
+            res = analyse_early_exit(model, loader, device, energy_batches=1)
+            return {**res.to_dict(), "accuracy_at_exit": res.accuracy_at_exit, "energy_saved": res.energy_saved}
+        from ..analysis.robustness import evaluate_robustness, find_normalization
+
+        return evaluate_robustness(model, loader, find_normalization(data.test), device=device).to_dict()
+
+    return _cached(run_dir / f"{kind}.json", samples, compute)
+
+
+def run_record(exp: Experiment, run: PlannedRun, samples: int) -> dict:
+    """What results.json says about one run (read from its folder)."""
+    rec: dict[str, Any] = {"variant": run.variant.name, "label": run.variant.label, "seed": run.seed,
+                           "x": run.variant.x, "series": run.variant.series,
+                           "run_dir": str(run.run_dir), "config": run.cfg.to_dict()}
+    status = run_status(run)
+    curves = _read_jsonl(run.run_dir / "metrics.jsonl")
+    rec.update(status=status, curves=curves)
+    if status != "done":
+        return rec
+    metrics = json.loads((run.run_dir / "metrics.json").read_text())
+    if "test_accuracy_spike" in metrics:  # dual-stream: the spike stream alone is the FSNN
+        rec["fsnn_test_accuracy"] = metrics["test_accuracy_spike"]
+    rec.update(metrics=metrics, test_accuracy=metrics["test_accuracy"],
+               final_val_accuracy=curves[-1].get("val_accuracy") if curves else None,
+               best_val_accuracy=metrics.get("best_val_accuracy"),
+               train_cpu_seconds=metrics.get("train_cpu_seconds"), epochs=metrics.get("epochs"))
+    rec["energy"] = measure_energy(run.run_dir, samples)
+    if exp.analysis:
+        rec[exp.analysis] = analyse(run.run_dir, exp.analysis, samples)
+    return rec
+
+
+def _mean_std(values: list[float]) -> dict | None:
+    if not values:
+        return None
+    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "n": len(values)}
+
+
+def summarise(exp: Experiment, records: list[dict]) -> dict:
+    """Per variant: mean and std over the finished seeds of test accuracy, validation accuracy,
+    energy, CPU time (and, for dual-stream nets, the FSNN's accuracy and energy); plus the variant
+    chosen on validation accuracy."""
+    out: dict[str, Any] = {}
+    for v in exp.variants:
+        done = [r for r in records if r["variant"] == v.name and r["status"] == "done"]
+        s = {"label": v.label, "x": v.x, "series": v.series, "seeds_done": [r["seed"] for r in done],
+             "test_accuracy": _mean_std([r["test_accuracy"] for r in done]),
+             "final_val_accuracy": _mean_std([r["final_val_accuracy"] for r in done
+                                              if r["final_val_accuracy"] is not None]),
+             "train_cpu_seconds": _mean_std([r["train_cpu_seconds"] for r in done if r["train_cpu_seconds"]])}
+        fsnn_acc = [r["fsnn_test_accuracy"] for r in done if "fsnn_test_accuracy" in r]
+        if fsnn_acc:
+            s["fsnn_test_accuracy"] = _mean_std(fsnn_acc)
+        for key in ("ac", "mac", "energy_mj"):
+            s[key] = _mean_std([r["energy"][key] for r in done])
+            fsnn = [r["energy"]["fsnn"][key] for r in done if "fsnn" in r["energy"]]
+            if fsnn:
+                s[f"fsnn_{key}"] = _mean_std(fsnn)
+        out[v.name] = s
+    summary: dict[str, Any] = {"variants": out}
+    if exp.select_on_val:
+        scored = [(s["final_val_accuracy"]["mean"], name) for name, s in out.items() if s["final_val_accuracy"]]
+        summary["selected"] = max(scored, key=lambda t: t[0])[1] if scored else None
+    return summary
+
+
+def collect(exp: Experiment, scale: str, runs: list[PlannedRun], out: Path, command: str) -> dict:
+    """Write ``results.json`` and the plots of what has finished; returns the results."""
+    from .plots import write_plots
+
+    sc = exp.scale(scale)
+    records = [run_record(exp, r, sc.samples) for r in runs]
+    folder = Path(out) / exp.name / scale
+    folder.mkdir(parents=True, exist_ok=True)
+    results = {
+        "experiment": exp.name, "number": exp.number, "title": exp.title, "claim": exp.claim, "scale": scale,
+        "setting": sc.note, "target": exp.target, "analysis": exp.analysis, "command": command,
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
+        "runs": records, "summary": summarise(exp, records),
+    }
+    results["plots"] = write_plots(results, folder)
+    tmp = folder / f".results.json.{os.getpid()}"  # atomic: runs of one experiment may share the folder
+    tmp.write_text(json.dumps(results, indent=2, default=str))
+    tmp.replace(folder / "results.json")
+    return results
+
+
+def run_experiment(name: str, scale: str, out: str | Path, data_roots: dict[str, str] | None = None,
+                   seeds: list[int] | None = None, configs_dir: Path | None = None, train: bool = True,
+                   command: str = "", variants: list[str] | None = None, log=print) -> dict:
+    """Train the missing runs of experiment ``name`` (skipping finished ones, resuming partial
+    ones) and write its results after each; ``train=False`` only collects what is there.
+    ``variants``: train only these (e.g. one per process); the results cover all of them."""
+    exp = get_experiment(name)
+    runs = plan(exp, scale, Path(out), data_roots or {}, seeds, configs_dir)
+    unknown = sorted(set(variants or []) - {v.name for v in exp.variants})
+    if unknown:
+        raise ConfigError(f"experiment '{name}' has no variant(s) {unknown}; it has "
+                          f"{', '.join(v.name for v in exp.variants)}")
+    statuses = [run_status(r) for r in runs]  # refuses a folder of another config before any training
+    for r, status in zip(runs, statuses):
+        if variants and r.variant.name not in variants:
+            continue
+        if status == "done":
+            log(f"[{exp.name}] {r.key}: finished, skipped")
+        elif train:
+            log(f"[{exp.name}] {r.key}: {'resuming' if status == 'partial' else 'training'} -> {r.run_dir}")
+            train_run(r.cfg, r.run_dir)
+            collect(exp, scale, runs, Path(out), command)
+    results = collect(exp, scale, runs, Path(out), command)
+    log(f"[{exp.name}] results: {Path(out) / exp.name / scale / 'results.json'}")
+    return results

@@ -1,0 +1,66 @@
+"""The model zoo: networks trained by the reproduction study (REPRODUCTION.md), shipped with the
+package as state dicts (``<name>.pt``) and described by cards (``cards.json``): dataset, test
+accuracy, T, parameters, AC/MAC/energy per sample with firing rates, the command that trained
+them, date and machine. Weights are checked against the card's SHA-256 before loading, offline.
+
+    model = fullspike.create_model("nmnist_bntt_convnet", pretrained=True)
+    model, cfg = fullspike.load("zoo:nmnist_bntt_convnet")      # with the config that trained it
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import CheckpointError
+from ..registry import unknown_name
+
+ZOO_DIR = Path(__file__).resolve().parent
+PREFIX = "zoo:"
+
+
+def cards(zoo_dir: Path = ZOO_DIR) -> dict[str, dict]:
+    """Every entry's card, by name (an empty zoo: ``{}``)."""
+    path = Path(zoo_dir) / "cards.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def card(name: str, zoo_dir: Path = ZOO_DIR) -> dict:
+    """The card of zoo entry ``name`` (``zoo:`` prefix optional); unknown names: one line listing them."""
+    name = name[len(PREFIX):] if name.startswith(PREFIX) else name
+    all_cards = cards(zoo_dir)
+    if name not in all_cards:
+        raise unknown_name("pretrained model", name, all_cards, "" if all_cards else " (the zoo is empty)")
+    return {"name": name, **all_cards[name]}
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load(name: str, zoo_dir: Path = ZOO_DIR) -> nn.Module:
+    """The zoo network ``name`` (``"zoo:NAME"`` or ``"NAME"``) with its trained weights, in
+    evaluation mode. Weights whose SHA-256 differs from the card's raise one CheckpointError line."""
+    from ..models import create_model
+
+    c = card(name, zoo_dir)
+    path = Path(zoo_dir) / c["file"]
+    if not path.is_file():
+        raise CheckpointError(f"zoo weights {path} are missing; reinstall fullspike")
+    digest = sha256(path)
+    if digest != c["sha256"]:
+        raise CheckpointError(f"zoo weights {path} are corrupt (SHA-256 {digest[:12]}..., the card says "
+                              f"{c['sha256'][:12]}...); reinstall fullspike")
+    model = create_model(c["model"], **c["model_kwargs"])
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+__all__ = ["ZOO_DIR", "PREFIX", "cards", "card", "load", "sha256"]

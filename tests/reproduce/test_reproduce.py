@@ -1,0 +1,124 @@
+"""`fullspike reproduce`: experiments run at the smoke scale (bundled digits), results.json contents,
+skipping finished runs, resuming partial ones, and refusing folders of another config."""
+import json
+from pathlib import Path
+
+import pytest
+
+import fullspike.train
+from fullspike.cli import main
+from fullspike.errors import ConfigError
+from fullspike.reproduce import experiment_names, get_experiment, parse_data_roots, plan, run_experiment, run_status
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reproduce")
+    assert main(["reproduce", "fashion_mnist", "--scale", "smoke", "--out", str(out)]) == 0
+    return out
+
+
+def test_results_json_holds_config_curves_accuracy_and_energy(smoke):
+    folder = smoke / "fashion_mnist" / "smoke"
+    res = json.loads((folder / "results.json").read_text())
+    assert (res["experiment"], res["scale"], res["target"]) == ("fashion_mnist", "smoke", 0.945)
+    assert res["command"] == f"fullspike reproduce fashion_mnist --scale smoke --out {smoke}"
+    assert res["machine"] and res["date"]
+    run, other = res["runs"]
+    assert (run["variant"], run["seed"], run["status"]) == ("w32_aug", 0, "done")
+    assert (other["variant"], other["status"]) == ("w32_aug_e12", "done")  # smoke: 2 epochs for both
+    assert run["config"]["model"]["width"] == 32 and run["config"]["data"]["name"] == "digits"
+    assert run["config"]["train"]["seed"] == 0 and run["config"]["schedule"]["name"] == "cosine"
+    assert [row["epoch"] for row in run["curves"]] == [1, 2] and "val_accuracy" in run["curves"][0]
+    metrics = json.loads((Path(run["run_dir"]) / "metrics.json").read_text())
+    assert run["test_accuracy"] == metrics["test_accuracy"] and 0 <= run["test_accuracy"] <= 1
+    assert run["final_val_accuracy"] == run["curves"][-1]["val_accuracy"]
+    e = run["energy"]
+    assert e["samples"] == 32 and e["T"] == 4 and e["ac"] > 0 and e["mac"] > 0
+    assert e["energy_mj"] == pytest.approx((0.9 * e["ac"] + 4.6 * e["mac"]) * 1e-9)
+    assert e["firing_rates"] and all(0 <= r <= 1 for r in e["firing_rates"].values())
+    s = res["summary"]["variants"]["w32_aug"]
+    assert s["test_accuracy"] == {"mean": run["test_accuracy"], "std": 0.0, "n": 1}
+    assert res["summary"]["selected"] in ("w32_aug", "w32_aug_e12")
+    assert set(res["plots"]) == {"curves.png", "accuracy.png", "energy.png"}
+    assert all((folder / p).stat().st_size > 1000 for p in res["plots"])
+
+
+def test_finished_runs_are_skipped(smoke, monkeypatch):
+    calls = []
+    monkeypatch.setattr(fullspike.train, "fit", lambda *a, **k: calls.append((a, k)))
+    metrics = smoke / "fashion_mnist" / "smoke" / "w32_aug_seed0" / "metrics.json"
+    before = metrics.read_text()
+    res = run_experiment("fashion_mnist", "smoke", smoke, log=lambda m: None)
+    assert calls == [] and metrics.read_text() == before
+    assert res["runs"][0]["status"] == "done"
+
+
+def test_partial_run_is_resumed_and_other_configs_refused(smoke, monkeypatch, tmp_path):
+    import shutil
+
+    run_dir = tmp_path / "fashion_mnist" / "smoke" / "w32_aug_seed0"
+    shutil.copytree(smoke / "fashion_mnist" / "smoke" / "w32_aug_seed0", run_dir)
+    (run_dir / "metrics.json").unlink()  # as if killed after its last checkpoint
+    calls = []
+    monkeypatch.setattr(fullspike.train, "fit", lambda cfg, out, resume: calls.append((Path(out), resume)))
+    r = plan(get_experiment("fashion_mnist"), "smoke", tmp_path, {})[0]
+    assert run_status(r) == "partial"
+    run_experiment("fashion_mnist", "smoke", tmp_path, log=lambda m: None)
+    assert calls == [(run_dir, True), (run_dir.parent / "w32_aug_e12_seed0", False)]
+    cfg = json.loads((run_dir / "config.json").read_text())
+    cfg["train"]["epochs"] = 7
+    (run_dir / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ConfigError, match=r"holds a run of another config \(train.epochs: 7 there, 2 planned\)"):
+        run_experiment("fashion_mnist", "smoke", tmp_path, log=lambda m: None)
+
+
+def test_selection_on_validation_and_analyses(tmp_path):
+    res = run_experiment("nmnist", "smoke", tmp_path, log=lambda m: None)
+    val = {v: s["final_val_accuracy"]["mean"] for v, s in res["summary"]["variants"].items()}
+    assert len(val) == 4 and res["summary"]["selected"] == max(val, key=val.get)
+    ee = run_experiment("early_exit", "smoke", tmp_path, log=lambda m: None)
+    (run,) = ee["runs"]
+    assert Path(run["run_dir"]).parent == tmp_path / "bntt_norms" / "smoke"  # the BNTT net of experiment 1
+    a = run["early_exit"]
+    assert a["T"] == 4 and len(a["accuracy"]) == 4 and 1 <= a["exit_step"] <= 4 and len(a["layer_gamma"]) == 8
+    assert {"gamma.png", "exit_accuracy.png"} <= set(ee["plots"])
+
+
+def test_plans_and_data_roots(tmp_path):
+    with pytest.raises(ConfigError, match="pass --data-root DIR"):
+        plan(get_experiment("fashion_mnist"), "cpu", tmp_path, {})
+    r, r12 = plan(get_experiment("fashion_mnist"), "cpu", tmp_path, parse_data_roots(["/d"]))
+    assert r.cfg.data.root == "/d/fashion-mnist" and r.cfg.train.epochs == 4 and r.cfg.model["width"] == 32
+    assert r12.cfg.train.epochs == 12
+    roots = parse_data_roots(["/d", "nmnist=/n"])
+    assert {r.cfg.data.root for r in plan(get_experiment("nmnist"), "cpu", tmp_path, roots)} == {"/n"}
+    with pytest.raises(ConfigError, match="unknown dataset 'mnist'"):
+        parse_data_roots(["mnist=/x"])
+    runs = plan(get_experiment("dst_depth"), "cpu", tmp_path, roots)
+    assert len(runs) == 18 and {r.cfg.data.root for r in runs} == {"/d/cifar10"}
+    families = ("spiking", "sew", "dst")
+    assert {r.cfg.model_name for r in runs} == {f"{f}_resnet{d}" for f in families for d in (18, 34, 50)}
+    assert all(r.cfg.model["width"] == 16 and r.cfg.model["stem"] == "cifar" for r in runs)
+    rob = plan(get_experiment("robustness"), "cpu", tmp_path, roots, seeds=[0])
+    assert [r.cfg.model_name for r in rob] == ["vgg9_bntt", "vgg9_ann"]
+    assert rob[0].run_dir == tmp_path / "bntt_norms" / "cpu" / "bntt_seed0"  # shared with experiment 1
+    assert rob[0].cfg.to_dict() == plan(get_experiment("bntt_norms"), "cpu", tmp_path, roots, [0])[0].cfg.to_dict()
+    assert experiment_names() == ["bntt_norms", "early_exit", "robustness", "dst_depth", "fashion_mnist", "nmnist"]
+
+
+def test_cli_errors(capsys, tmp_path):
+    assert main(["reproduce", "fashion_mnst", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "fashion_mnist" in err and err.count("\n") == 1
+    assert main(["reproduce", "fashion_mnist", "--scale", "cpu", "--out", str(tmp_path)]) == 2
+    assert "--data-root" in capsys.readouterr().err
+
+
+def test_variants_option_trains_only_those(tmp_path, monkeypatch):
+    trained = []
+    monkeypatch.setattr(fullspike.train, "fit", lambda cfg, out, resume: trained.append(Path(out).name))
+    res = run_experiment("nmnist", "smoke", tmp_path, variants=["translate4"], log=lambda m: None)
+    assert trained == ["translate4_seed0"] and len(res["runs"]) == 4  # the results list every variant
+    with pytest.raises(ConfigError, match=r"no variant\(s\) \['translate9'\]"):
+        run_experiment("nmnist", "smoke", tmp_path, variants=["translate9"], log=lambda m: None)

@@ -1,0 +1,61 @@
+"""scripts/make_reproduction.py: REPRODUCTION.md tables come from the results JSON, claims without
+results say "not run yet", plots are copied into the store and linked."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from fullspike.reproduce import run_experiment
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_reproduction.py"
+
+
+@pytest.fixture(scope="module")
+def script():
+    spec = importlib.util.spec_from_file_location("make_reproduction", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_tables_from_json_and_not_run_yet(script, tmp_path):
+    out = tmp_path / "runs"
+    run_experiment("fashion_mnist", "smoke", out, log=lambda m: None)
+    store, doc = tmp_path / "store", tmp_path / "R.md"
+    script.main(["--results", str(out), "--store", str(store), "--scales", "smoke", "--out", str(doc)])
+    res = json.loads((store / "fashion_mnist" / "smoke" / "results.json").read_text())
+    assert all((store / "fashion_mnist" / "smoke" / p).is_file() for p in res["plots"])
+    text = doc.read_text()
+    chosen = res["summary"]["selected"]
+    acc = res["summary"]["variants"][chosen]["test_accuracy"]["mean"]
+    row = f"| 5 | {res['title']} | {100 * acc:.2f} ± 0.00% (n=1) | not reproduced yet |"
+    assert row in text  # below the 94.5% target (2 epochs on digits)
+    assert f"{100 * acc:.2f}% < the 94.5% target (the variant chosen on validation accuracy)" in text
+    assert text.count("(chosen on val)") == 1
+    assert f"`{res['command']}`" in text and res["machine"] in text
+    for n, name in [(1, "bntt_norms"), (4, "dst_depth"), (6, "nmnist")]:
+        assert f"| {n} | " in text and f"`fullspike reproduce {name} --scale cpu --data-root DIR`" in text
+    assert text.count("**Result.** not run yet.") == 5
+    assert f"({store / 'fashion_mnist' / 'smoke' / 'accuracy.png'})" in text
+
+
+def test_verdict_rules(script):
+    def res(name, variants, selected=None, target=None):
+        return {"experiment": name, "scale": "cpu", "target": target, "runs": [{"status": "done"}],
+                "summary": {"variants": variants, "selected": selected}}
+
+    def v(mean, std, x=None, series=None):
+        return {"test_accuracy": {"mean": mean, "std": std, "n": 2}, "label": series or "v", "x": x, "series": series}
+
+    assert script.verdict(res("bntt_norms", {"bntt": v(0.6, 0.01), "bn": v(0.5, 0.01)}))[0] == "reproduced"
+    assert script.verdict(res("bntt_norms", {"bntt": v(0.6, 0.05), "bn": v(0.58, 0.05)}))[0] == "partly"
+    assert script.verdict(res("bntt_norms", {"bntt": v(0.5, 0.0), "none": v(0.6, 0.0)}))[0] == "not reproduced"
+    sel = res("nmnist", {"a": v(0.99, 0), "b": v(0.9, 0)}, selected="b", target=0.97)
+    assert script.verdict(sel) == ("not reproduced yet", "90.00% < the 97.0% target (the variant chosen on "
+                                                         "validation accuracy) at the cpu scale")
+    deep = {"s18": v(0.8, 0, 18, "Spiking ResNet"), "s50": v(0.7, 0, 50, "Spiking ResNet"),
+            "d18": v(0.8, 0, 18, "DST (IAND + AAP)"), "d50": v(0.82, 0, 50, "DST (IAND + AAP)")}
+    assert script.verdict(res("dst_depth", deep))[0] == "reproduced"
+    deep["d50"] = v(0.75, 0, 50, "DST (IAND + AAP)")
+    assert script.verdict(res("dst_depth", deep))[0] == "not reproduced"
