@@ -1,6 +1,5 @@
 """Execution backends of the neuron recurrence against the eager reference: identical spikes, membranes and gradients
 equal to float rounding (IF/LIF/PLIF/leaky x hard/soft x detach x strict x surrogates)."""
-import itertools
 import os
 import subprocess
 import sys

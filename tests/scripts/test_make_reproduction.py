@@ -1,22 +1,16 @@
 """scripts/make_reproduction.py: REPRODUCTION.md tables come from the results JSON, claims without
 results say "not run yet", plots are copied into the store and linked."""
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 from fullspike.reproduce import run_experiment
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_reproduction.py"
 
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("make_reproduction", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def script(load_script):
+    return load_script("make_reproduction")
 
 
 def test_tables_from_json_and_not_run_yet(script, tmp_path):

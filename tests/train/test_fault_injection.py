@@ -1,24 +1,18 @@
 """Fault injection in CI (the full 20-kill study is scripts/fault_injection.py, results in
 docs/fault_injection.md): one run SIGKILLed three times, twice inside a checkpoint save, resumed
 with `fullspike train --config ... --resume` each time, ends bit-identical to an uninterrupted run."""
-import importlib.util
 import random
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fault_injection.py"
 OVERRIDES = ["model.T=2", "model.width=4", "model.hidden=16", "data.train_subset=256", "data.test_subset=32",
              "data.batch_size=32", "train.epochs=5", "train.tensorboard=false"]
 PAUSE = 0.3  # seconds each save waits between its temporary file and the rename
 
 
 @pytest.fixture(scope="module")
-def fi():
-    spec = importlib.util.spec_from_file_location("fault_injection", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def fi(load_script):
+    return load_script("fault_injection")
 
 
 @pytest.mark.slow

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 
-from ..errors import CheckpointError
 
 
 def register(sub) -> None:
@@ -30,24 +28,11 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def checkpoint_path(run: str) -> Path:
-    """``RUN_OR_CHECKPOINT`` -> the checkpoint file (``<run>/checkpoint.pt`` for a folder)."""
-    path = Path(run)
-    if not path.exists():
-        raise CheckpointError(f"checkpoint {path} not found; give a run folder or a checkpoint.pt")
-    if path.is_dir():
-        path = path / "checkpoint.pt"
-        if not path.is_file():
-            raise CheckpointError(f"run folder {run} has no checkpoint.pt; give a run folder written by "
-                                  "`fullspike train` or a checkpoint file")
-    return path
-
-
 def load_run(run: str, overrides: list[str]):
     """``(cfg, model in eval mode on the CPU)`` of a trained run (:func:`fullspike.load`)."""
     from .. import load
 
-    model, cfg = load(checkpoint_path(run), overrides=overrides, device="cpu")
+    model, cfg = load(run, overrides=overrides, device="cpu")
     return cfg, model
 
 
@@ -59,8 +44,9 @@ def run(args: argparse.Namespace) -> int:
     from ..export import check_deployable, from_nir, to_nir, write_nir
     from ..outputs import output_file, writing
     from ..train import build_eval_loader
+    from ..train.load import checkpoint_file
 
-    checkpoint_path(args.run)  # a missing run is the first thing to report
+    checkpoint_file(args.run)  # a missing run is the first thing to report
     if not args.check and not args.out:
         raise ConfigError("give --out FILE.nir (or --check for the deployability report)")
     if args.samples < 1:

@@ -38,10 +38,9 @@ def charge_loop(x: torch.Tensor, v: Optional[torch.Tensor], a: Scalar, b: Scalar
     membrane. ``h = (a * v + b * x_t) + c`` exactly as the eager reference computes it;
     multiplications by a Python 1.0 and additions of a Python 0.0 are skipped (they are exact).
     """
-    bx = x if _is_number(b, 1.0) else b * x
-    skip_a, skip_c = _is_number(a, 1.0), _is_number(c, 0.0)
-    if v is None and spec.v_init != 0.0:
-        v = torch.full_like(x[0], spec.v_init)
+    skip_a, skip_b, skip_c = _skips(a, b, c)
+    bx = x if skip_b else b * x
+    v = _initial(x, v, spec)
     hs, masks, vs = [], [], []
     for t in range(x.shape[0]):
         if v is None:  # at rest at 0: the decay term is exactly zero

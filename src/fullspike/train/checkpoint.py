@@ -15,6 +15,7 @@ from ..errors import CheckpointError
 from ..outputs import writing
 
 FORMAT = "fullspike-checkpoint"
+CHECKPOINT = "checkpoint.pt"  # the checkpoint file of a run folder
 VERSION = 1
 
 

@@ -23,11 +23,10 @@ from ..nn import set_backend
 from .builders import DataSplits, build_data, build_model, build_optimizer, build_scheduler, model_kwargs
 from .callbacks import (Checkpoint, FiringRateRegularizer, MetricsLogger, SurrogateAnnealing,
                         TensorBoardLogger)
-from .checkpoint import load_checkpoint, load_model_state, remove_partial_saves
+from .checkpoint import CHECKPOINT, load_checkpoint, load_model_state, remove_partial_saves
 from .config import Config, config_from_dict
 from .trainer import Trainer, make_epoch_loader, resolve_device
 
-CHECKPOINT = "checkpoint.pt"
 RUN_FILES = ("config.json", "metrics.jsonl", "metrics.json", CHECKPOINT, "tb")
 # keys that define what a run trains on; a resumed run cannot change them
 FIXED_ON_RESUME = ("model", "data.name", "data.options", "data.batch_size", "data.augment",

@@ -7,10 +7,10 @@ from typing import NamedTuple, Sequence
 import torch
 
 from .. import zoo
+from ..errors import CheckpointError
 from ..models import create_model
-from .checkpoint import check_model_name, load_checkpoint, load_model_state
+from .checkpoint import CHECKPOINT, check_model_name, load_checkpoint, load_model_state
 from .config import Config, apply_overrides, config_from_dict, load_config
-from .experiment import CHECKPOINT
 from .trainer import resolve_device
 
 
@@ -20,9 +20,17 @@ class Loaded(NamedTuple):
 
 
 def checkpoint_file(path: str | Path) -> Path:
-    """``path`` itself, or the ``checkpoint.pt`` inside it when it is a run folder."""
+    """``path`` itself, or the ``checkpoint.pt`` inside it when it is a run folder; a missing
+    file is one :class:`~fullspike.errors.CheckpointError` line."""
     p = Path(path)
-    return p / CHECKPOINT if p.is_dir() else p
+    if p.is_dir():
+        if not (p / CHECKPOINT).is_file():
+            raise CheckpointError(f"run folder {p} has no {CHECKPOINT}; give a run folder written by "
+                                  "`fullspike train` or a checkpoint file")
+        return p / CHECKPOINT
+    if not p.is_file():
+        raise CheckpointError(f"checkpoint {p} not found; give a run folder or a checkpoint file")
+    return p
 
 
 def load(path: str | Path, *, config: str | Path | None = None, overrides: Sequence[str] = (),

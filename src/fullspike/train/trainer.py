@@ -9,7 +9,6 @@ caller seeds, and ``fullspike train`` sets the process options it prints.
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
