@@ -90,8 +90,9 @@ _VGG9_CPU = ("model.width=16", "model.hidden=256", "model.T=10", "data.batch_siz
              "train.epochs=3", "train.amp=false") + _RUN
 _VGG9_PAPER = ("data.val_fraction=0.05",) + _RUN
 _VGG9_CPU_NOTE = ("VGG9 at a quarter width (16..64 channels, FC 256), T = 10 (paper 25), 10,000 training images "
-                  "(paper 50,000), 3 epochs (paper 120), lr 0.1, batch 64: about 35 min of one CPU core per "
-                  "run (0.069 CPU-s per training image measured); the paper's training is ~8,000x that compute (200x the image passes, 2.5x T, 16x the FLOPs of a quarter width)")
+                  "(paper 50,000), 3 epochs (paper 120), lr 0.1, batch 64: about 15 min of one CPU core per "
+                  "run (0.028 CPU-s per training image measured); the paper's training is ~8,000x that "
+                  "compute (200x the image passes, 2.5x T, 16x the FLOPs of a quarter width)")
 _BNTT_VARIANTS = (Variant("bntt", "BNTT", "bntt_vgg9_cifar10.yaml", ("model.norm=bntt",)),
                   Variant("bn", "one shared BN", "bntt_vgg9_cifar10.yaml", ("model.norm=bn",)),
                   Variant("none", "no normalisation", "bntt_vgg9_cifar10.yaml", ("model.norm=none",)))
