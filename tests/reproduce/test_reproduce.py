@@ -67,6 +67,9 @@ def test_partial_run_is_resumed_and_other_configs_refused(smoke, monkeypatch, tm
     run_experiment("fashion_mnist", "smoke", tmp_path, log=lambda m: None)
     assert calls == [(run_dir, True), (run_dir.parent / "w32_aug_e12_seed0", False)]
     cfg = json.loads((run_dir / "config.json").read_text())
+    del cfg["train"]["firing_rate_penalty"]  # a folder written before this key existed: its default
+    (run_dir / "config.json").write_text(json.dumps(cfg))
+    assert run_status(r) == "partial"
     cfg["train"]["epochs"] = 7
     (run_dir / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ConfigError, match=r"holds a run of another config \(train.epochs: 7 there, 2 planned\)"):

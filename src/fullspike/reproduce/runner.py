@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..train.config import Config, load_config
+from ..train.config import Config, config_from_dict, load_config
 from .experiments import Experiment, Scale, Variant, get_experiment
 
 #: folder of each dataset under a plain ``--data-root DIR``
@@ -99,13 +99,19 @@ def _first_difference(a: Any, b: Any, where: str = "") -> str:
     return f"{where.rstrip('.')}: {a!r} there, {b!r} planned"
 
 
+def _plain(cfg: dict) -> dict:
+    return json.loads(json.dumps(cfg, default=str))
+
+
 def run_status(run: PlannedRun) -> str:
     """``done`` (metrics.json written), ``partial`` (a checkpoint to resume) or ``new``; a folder
     holding another config is an error (never overwritten)."""
     stored = run.run_dir / "config.json"
     if stored.is_file():
-        there = json.loads(stored.read_text())
-        planned = json.loads(json.dumps(run.cfg.to_dict(), default=str))
+        # read through today's schema: a key an older run folder lacks takes its default, which
+        # is the behaviour that run had (a new config key always defaults to the old behaviour)
+        there = _plain(config_from_dict(json.loads(stored.read_text())).to_dict())
+        planned = _plain(run.cfg.to_dict())
         if there != planned:
             raise ConfigError(f"{run.run_dir} holds a run of another config ({_first_difference(there, planned)}); "
                               f"delete it or use another --out")
