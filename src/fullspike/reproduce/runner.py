@@ -99,8 +99,17 @@ def _first_difference(a: Any, b: Any, where: str = "") -> str:
     return f"{where.rstrip('.')}: {a!r} there, {b!r} planned"
 
 
+#: keys that change only what a run shows or logs, never what it computes
+DISPLAY_ONLY = {"train": ("tensorboard", "progress")}
+
+
 def _plain(cfg: dict) -> dict:
-    return json.loads(json.dumps(cfg, default=str))
+    """The config as JSON data, without the :data:`DISPLAY_ONLY` keys."""
+    data = json.loads(json.dumps(cfg, default=str))
+    for section, keys in DISPLAY_ONLY.items():
+        for key in keys:
+            data.get(section, {}).pop(key, None)
+    return data
 
 
 def run_status(run: PlannedRun) -> str:
