@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import warnings
 from typing import Optional
 
 import torch
@@ -49,6 +48,7 @@ from .driver import Kernels
 from .loop import LoopKernels
 from .native import NativeKernels
 from .native import unavailable as native_unavailable
+from .notices import warn_at_caller
 from .toolchain import import_cpp_extension
 
 #: the fused backends: name -> a zero-argument factory of its :class:`Kernels`
@@ -190,14 +190,14 @@ def auto_choice(x: torch.Tensor, coeffs, spec: NeuronSpec) -> str:
         why = native_unavailable(spec.surrogate)
         if why is None:
             return "native"
-        _say_once(f"fullspike: the native neuron kernels cannot run ({why}); using "
-                  f"backend='loop' instead (docs/performance.md)")
+        _say_once(f"fullspike: the native neuron backend cannot run: {why}; backend='auto' "
+                  f"runs 'loop' instead (docs/performance.md)")
     return "loop"
 
 
 @functools.lru_cache(maxsize=None)
 def _say_once(message: str) -> None:
-    warnings.warn(message, RuntimeWarning, stacklevel=5)
+    warn_at_caller(message, RuntimeWarning)
 
 
 def resolve(backend: str, x: torch.Tensor, coeffs, spec: NeuronSpec) -> Optional[Kernels]:

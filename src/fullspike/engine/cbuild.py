@@ -27,13 +27,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Optional, Union
 
+from .notices import warn_at_caller
+
 #: compiler flags every build has: a shared library; a * b + c stays two roundings (no fused
-#: multiply-add), as torch computes it, so the kernels' spikes are the eager reference's
-FLAGS = ("-O2", "-fPIC", "-shared", "-pthread", "-ffp-contract=off")
+#: multiply-add), as torch computes it, so the kernels' spikes are the eager reference's; a call
+#: of an undeclared function (say, a misspelt one in a surrogate's C form) is a compile error
+#: rather than a library that fails to load
+FLAGS = ("-O2", "-fPIC", "-shared", "-pthread", "-ffp-contract=off",
+         "-Werror=implicit-function-declaration")
 #: tried first, dropped if the compiler refuses them: vectorise the loops, for the vector
 #: instructions of this machine's CPU (the cache key names the CPU, so a home folder shared by
 #: different machines keeps one library per kind of CPU); values stay IEEE (no fast-math), only
@@ -99,9 +103,9 @@ def library_path(source: str, cc: list[str]) -> Path:
 
 @functools.lru_cache(maxsize=None)
 def _announce(folder: str) -> None:
-    warnings.warn(f"fullspike: compiling the native neuron kernels with the C compiler (once per "
-                  f"machine and surrogate, about a second); cached in {folder} "
-                  f"(set FULLSPIKE_CACHE_DIR to move it)", BuildNotice, stacklevel=4)
+    warn_at_caller(f"fullspike: compiling the native neuron kernels with the C compiler (once per "
+                   f"machine and surrogate, about a second); cached in {folder} "
+                   f"(set FULLSPIKE_CACHE_DIR to move it)", BuildNotice)
 
 
 def _first_error(text: str) -> str:
