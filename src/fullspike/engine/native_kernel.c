@@ -148,27 +148,45 @@ static void fs_forward_block(const fs_args *A, int64_t b, int64_t m0, int64_t le
     memcpy(A->last + n0, v, (size_t)len * sizeof(float));
 }
 
+/* the coefficient-gradient sums of one step: acc_a += gh v_{t-1}, acc_b += gh x_t, acc_c += gh
+ * (v_{t-1}: reset(h_{t-1}), or the starting membrane at the first step) */
+static void fs_accumulate(const fs_args *A, const float *restrict gh, const float *restrict hp,
+                          const float *restrict v_first, int first, const float *restrict x,
+                          float *restrict acc_a, float *restrict acc_b, float *restrict acc_c,
+                          int64_t len) {
+    const float th = A->th, vr = A->vr;
+    const int strict = A->strict, soft = A->soft;
+    for (int64_t i = 0; i < len; i++) {
+        const float start = v_first[i], reset = fs_reset(hp[i], th, vr, strict, soft);
+        const float v_prev = first ? start : reset;
+        acc_a[i] += gh[i] * v_prev;
+        acc_b[i] += gh[i] * x[i];
+        acc_c[i] += gh[i];
+    }
+}
+
 static void fs_backward_block(const fs_args *A, int64_t b, int64_t m0, int64_t len, float *work) {
     const int64_t N = A->B * A->M, n0 = b * A->M + m0, L = A->block;
-    float *h = work;               /* [K, L] charged membranes */
-    float *v = h + A->K * L;       /* membrane */
-    float *g = v + L;              /* dL/dv, carried back in time */
+    float *h = work;                 /* [K, L] charged membranes */
+    float *v_first = h + A->K * L;   /* membrane before the segment */
+    float *v = v_first + L;          /* membrane */
+    float *g = v + L;                /* dL/dv, carried back in time */
     float *sg = g + L, *gh = sg + L, *zero = gh + L;
     float *buf_s = zero + L, *buf_v = buf_s + L, *buf_x = buf_v + L;
-    const float th = A->th, vr = A->vr, p1 = A->p1, p2 = A->p2;
-    const int strict = A->strict, soft = A->soft;
+    float *acc = buf_x + L;          /* [3, L] coefficient-gradient sums */
+    const int sums = A->acc_a || A->acc_b || A->acc_c;
+    const float th = A->th, p1 = A->p1, p2 = A->p2;
 
-    fs_start(A, n0, len, v);
+    fs_start(A, n0, len, v_first);
+    memcpy(v, v_first, (size_t)len * sizeof(float));
     for (int64_t t = 0; t < A->K; t++)
         fs_charge(A, fs_row(&A->x, t, b, m0, len, buf_x), v, h + t * L, len, 0);
     memset(zero, 0, (size_t)len * sizeof(float));
+    memset(acc, 0, 3 * (size_t)L * sizeof(float));
     if (A->carry)
         memcpy(g, A->carry + n0, (size_t)len * sizeof(float));
     else
         memset(g, 0, (size_t)len * sizeof(float));
-    if (A->acc_a) memset(A->acc_a + n0, 0, (size_t)len * sizeof(float));
-    if (A->acc_b) memset(A->acc_b + n0, 0, (size_t)len * sizeof(float));
-    if (A->acc_c) memset(A->acc_c + n0, 0, (size_t)len * sizeof(float));
 
     for (int64_t t = A->K - 1; t >= 0; t--) {
         const float *ht = h + t * L;
@@ -177,30 +195,16 @@ static void fs_backward_block(const fs_args *A, int64_t b, int64_t m0, int64_t l
         for (int64_t i = 0; i < len; i++)
             sg[i] = fs_surrogate(ht[i] - th, p1, p2);
         fs_grad(A, ht, sg, gs, gv, g, gh, A->out + t * N + n0, len);
-        if (A->acc_a) { /* sums of gh * v_{t-1} */
-            float *acc = A->acc_a + n0;
-            if (t > 0) {
-                const float *hp = ht - L;
-                for (int64_t i = 0; i < len; i++)
-                    acc[i] += gh[i] * fs_reset(hp[i], th, vr, strict, soft);
-            } else if (A->v0) {
-                for (int64_t i = 0; i < len; i++)
-                    acc[i] += gh[i] * A->v0[n0 + i];
-            } else {
-                for (int64_t i = 0; i < len; i++)
-                    acc[i] += gh[i] * vr;
-            }
-        }
-        if (A->acc_b) { /* sums of gh * x_t */
-            const float *x = fs_row(&A->x, t, b, m0, len, buf_x);
-            for (int64_t i = 0; i < len; i++)
-                A->acc_b[n0 + i] += gh[i] * x[i];
-        }
-        if (A->acc_c)
-            for (int64_t i = 0; i < len; i++)
-                A->acc_c[n0 + i] += gh[i];
+        if (sums)
+            fs_accumulate(A, gh, t > 0 ? ht - L : ht, v_first, t == 0,
+                          A->acc_b ? fs_row(&A->x, t, b, m0, len, buf_x) : zero, acc, acc + L,
+                          acc + 2 * L, len);
     }
     memcpy(A->last + n0, g, (size_t)len * sizeof(float));
+    float *outs[3] = {A->acc_a, A->acc_b, A->acc_c};
+    for (int k = 0; k < 3; k++)
+        if (outs[k])
+            memcpy(outs[k] + n0, acc + k * L, (size_t)len * sizeof(float));
 }
 
 typedef struct {
@@ -214,7 +218,7 @@ static void *fs_walk(void *arg) {
     fs_share *sh = (fs_share *)arg;
     const fs_args *A = sh->A;
     const int64_t per_b = (A->M + A->block - 1) / A->block;
-    const size_t floats = sh->backward ? (size_t)(A->K + 8) * A->block : 2 * (size_t)A->block;
+    const size_t floats = sh->backward ? (size_t)(A->K + 12) * A->block : 2 * (size_t)A->block;
     float *work = (float *)malloc(floats * sizeof(float));
     if (!work) {
         sh->status = -1;
