@@ -35,7 +35,7 @@ from typing import Optional, Union
 import torch
 
 from ..functional.spec import NeuronSpec
-from .buffers import empty_steps
+from .buffers import empty_like_steps, empty_steps
 
 Scalar = Union[float, torch.Tensor]
 
@@ -147,7 +147,7 @@ class _SequenceNode(torch.autograd.Function):
         ref = x if x is not None else h
         out = work = None
         if ctx.kernels.writes_into:
-            out = empty_steps(ref)
+            out = empty_like_steps(ref)  # the input gradient in the input's layout
             if ctx.kernels.uses_work:
                 work = empty_steps(ref, max(s1 - s0 for s0, s1 in ctx.segments))
         with torch.no_grad():

@@ -48,8 +48,9 @@ class _Seq(ctypes.Structure):
 class _Args(ctypes.Structure):  # fs_args of native_kernel.c, field for field
     _fields_ = ([(n, ctypes.c_int64) for n in ("K", "B", "M", "block")]
                 + [(n, _Seq) for n in ("x", "gs", "gv")]
-                + [(n, ctypes.c_void_p) for n in ("v0", "carry", "out", "vs", "last",
-                                                  "acc_a", "acc_b", "acc_c")]
+                + [(n, ctypes.c_void_p) for n in ("v0", "carry", "out")]
+                + [(n, ctypes.c_int64) for n in ("out_st", "out_sb")]
+                + [(n, ctypes.c_void_p) for n in ("vs", "last", "acc_a", "acc_b", "acc_c")]
                 + [(n, ctypes.c_float) for n in ("a", "b", "c", "th", "vr", "p1", "p2")]
                 + [(n, ctypes.c_int32) for n in ("strict", "soft", "detach")])
 
@@ -167,6 +168,17 @@ class NativeKernels(Kernels):
         if fn(ctypes.byref(args), _threads(values)) != 0:
             raise MemoryError("the native neuron kernel could not allocate its block buffers")
 
+    @staticmethod
+    def _output(args: _Args, out: torch.Tensor, B: int, M: int) -> torch.Tensor:
+        """Point the kernel's output at ``out: [K, ...]``, or at a contiguous stand-in (returned;
+        the caller copies it into ``out``) when ``out``'s steps are not ``[B, M]`` rows with
+        adjacent neurons."""
+        o3 = _view3(out, B, M)
+        if o3 is None or (o3.stride(2) != 1 and M > 1):
+            o3 = torch.empty(out.shape, dtype=out.dtype).view(out.shape[0], B, M)
+        args.out, args.out_st, args.out_sb = o3.data_ptr(), o3.stride(0), o3.stride(1)
+        return o3
+
     def forward(self, x, v, a, b, c, spec, keep_h, keep_v, out=None):
         if keep_h:
             raise AssertionError("the native kernels recompute h; the driver never asks to keep it")
@@ -178,9 +190,11 @@ class NativeKernels(Kernels):
         v = _flat(v)
         args = self._args(spec, a, b, c, K, B, M)
         args.x = _Seq(x3.data_ptr(), *x3.stride())
-        args.v0, args.out, args.vs, args.last = _ptr(v), out.data_ptr(), _ptr(vs), last.data_ptr()
-        assert out.is_contiguous() and (vs is None or vs.is_contiguous())
+        written = self._output(args, out, B, M)
+        args.v0, args.vs, args.last = _ptr(v), _ptr(vs), last.data_ptr()
         self._call(_entry_points(c_form(spec.surrogate)[0])[0], args, K * B * M)
+        if written.data_ptr() != out.data_ptr():
+            out.copy_(written.view(out.shape))
         return out, None, vs, last
 
     def backward(self, g_s, g_v, h, x, v0, carry, a, b, c, spec, need_a, need_b, need_c,
@@ -188,17 +202,19 @@ class NativeKernels(Kernels):
         x3, B, M = _layout(x)
         K = x.shape[0]
         out = empty_steps(x) if out is None else out
-        assert out.is_contiguous()
         args = self._args(spec, a, b, c, K, B, M)
         args.x = _Seq(x3.data_ptr(), *x3.stride())
         args.gs, keep_gs = _seq(g_s, B, M)  # keep_*: the tensors the pointers point into
         args.gv, keep_gv = _seq(g_v, B, M)
+        written = self._output(args, out, B, M)
         v0, carry = _flat(v0), _flat(carry)
         carry_out = torch.empty(x.shape[1:], dtype=x.dtype)
         accs = [torch.empty(x.shape[1:], dtype=x.dtype) if need else None
                 for need in (need_a, need_b, need_c)]
-        args.v0, args.carry, args.out, args.last = _ptr(v0), _ptr(carry), out.data_ptr(), carry_out.data_ptr()
+        args.v0, args.carry, args.last = _ptr(v0), _ptr(carry), carry_out.data_ptr()
         args.acc_a, args.acc_b, args.acc_c = (_ptr(t) for t in accs)
         self._call(_entry_points(c_form(spec.surrogate)[0])[1], args, K * B * M)
         del keep_gs, keep_gv  # alive up to here, through the call
+        if written.data_ptr() != out.data_ptr():
+            out.copy_(written.view(out.shape))
         return (out, carry_out, *accs)

@@ -58,7 +58,8 @@ typedef struct {
     fs_seq x, gs, gv;             /* input; gradients of the spikes / membranes (p NULL: zero) */
     const float *v0;              /* [N] membrane before the segment (NULL: at rest, vr) */
     const float *carry;           /* [N] dL/dv from after the segment (NULL: zero) */
-    float *out;                   /* [K, N] spikes (forward) or input gradient (backward) */
+    float *out;                   /* spikes (forward) or input gradient (backward), [K, B, M] */
+    int64_t out_st, out_sb;       /* with element (t, b, m) at out[t * out_st + b * out_sb + m] */
     float *vs;                    /* [K, N] post-reset membranes (NULL: not kept) */
     float *last;                  /* [N] last membrane (forward) or dL/dv before the segment */
     float *acc_a, *acc_b, *acc_c; /* [N] coefficient-gradient sums (NULL: not needed) */
@@ -141,7 +142,8 @@ static void fs_forward_block(const fs_args *A, int64_t b, int64_t m0, int64_t le
     float *v = work, *buf = work + A->block;
     fs_start(A, n0, len, v);
     for (int64_t t = 0; t < A->K; t++) {
-        fs_charge(A, fs_row(&A->x, t, b, m0, len, buf), v, A->out + t * N + n0, len, 1);
+        fs_charge(A, fs_row(&A->x, t, b, m0, len, buf), v,
+                  A->out + t * A->out_st + b * A->out_sb + m0, len, 1);
         if (A->vs)
             memcpy(A->vs + t * N + n0, v, (size_t)len * sizeof(float));
     }
@@ -166,7 +168,7 @@ static void fs_accumulate(const fs_args *A, const float *restrict gh, const floa
 }
 
 static void fs_backward_block(const fs_args *A, int64_t b, int64_t m0, int64_t len, float *work) {
-    const int64_t N = A->B * A->M, n0 = b * A->M + m0, L = A->block;
+    const int64_t n0 = b * A->M + m0, L = A->block;
     float *h = work;                 /* [K, L] charged membranes */
     float *v_first = h + A->K * L;   /* membrane before the segment */
     float *v = v_first + L;          /* membrane */
@@ -194,7 +196,7 @@ static void fs_backward_block(const fs_args *A, int64_t b, int64_t m0, int64_t l
         const float *gv = A->gv.p ? fs_row(&A->gv, t, b, m0, len, buf_v) : zero;
         for (int64_t i = 0; i < len; i++)
             sg[i] = fs_surrogate(ht[i] - th, p1, p2);
-        fs_grad(A, ht, sg, gs, gv, g, gh, A->out + t * N + n0, len);
+        fs_grad(A, ht, sg, gs, gv, g, gh, A->out + t * A->out_st + b * A->out_sb + m0, len);
         if (sums)
             fs_accumulate(A, gh, t > 0 ? ht - L : ht, v_first, t == 0,
                           A->acc_b ? fs_row(&A->x, t, b, m0, len, buf_x) : zero, acc, acc + L,
