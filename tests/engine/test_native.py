@@ -244,3 +244,18 @@ def test_processes_compiling_the_same_kernel_at_once_all_load_it(tmp_path):
     assert [p.name for p in (tmp_path / "native").iterdir()] == \
         [cbuild.library_path("int fs_answer(void) { return 42; }\n/* same */",
                              cbuild.compiler()).name]
+
+
+@pytest.mark.parametrize("backend", ["loop", "native"])
+def test_the_input_gradient_comes_back_in_the_input_layout(backend):
+    # BNTT hands its neurons [T, B, ...] views of [B, T, ...] tensors; a gradient in that same
+    # layout passes back through the norm without a copy
+    base = sample(T=4, shape=(9, 3, 5), dtype=torch.float32).requires_grad_()  # [B, T, ...]
+    x = (base * 1.0).transpose(0, 1)
+    s = SF.neuron_sequence(x, decay=0.9, backend=backend, surrogate=Triangle())
+    (g,) = torch.autograd.grad((s * torch.arange(s.numel()).view_as(s)).sum(), x)
+    assert g.stride() == x.stride()
+    (ref,) = torch.autograd.grad(
+        (SF.neuron_sequence(x, decay=0.9, backend="eager", surrogate=Triangle())
+         * torch.arange(s.numel()).view_as(s)).sum(), x)
+    torch.testing.assert_close(g, ref, rtol=1e-5, atol=1e-5)
