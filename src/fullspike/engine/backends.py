@@ -9,7 +9,7 @@ Every backend computes the same spikes and backpropagates through time; they dif
 * ``"loop"``: one autograd node per sequence (:mod:`.driver`) whose forward and hand-written
   backward run as plain torch ops (:mod:`.loop`); any device, dtype and surrogate.
 * ``"native"``: a small C kernel with the time loop inside (:mod:`.native`), compiled once per
-  machine with the system C compiler into a per-user cache (:mod:`.cbuild`; about a second,
+  machine with the system C compiler into a per-user cache (:mod:`.cbuild`; under a second,
   said once) and loaded from there by later processes. CPU, float32, scalar coefficients,
   surrogates with a C form (:meth:`~fullspike.surrogate.Surrogate.c_grad`).
 * ``"inductor"``: the same loops fused by ``torch.compile`` (:mod:`.inductor`): C++/OpenMP on
@@ -28,8 +28,8 @@ Every backend computes the same spikes and backpropagates through time; they dif
   compiler, a writable cache folder: the one thing ``auto`` learns from the machine, once per
   process and surrogate; when they are not, it says why once and takes loop), else loop.
   ``auto`` never runs ``torch.compile`` on CPU: that costs a new process seconds before its
-  first step (``benchmarks/cold_start.py``), against about a second once per machine for the
-  native kernels; ``backend="inductor"`` is an opt-in.
+  first step (``benchmarks/cold_start.py``), against a fraction of a second once per machine
+  for the native kernels; ``backend="inductor"`` is an opt-in.
 
 An explicitly requested backend that cannot run raises :class:`~fullspike.errors.ConfigError`.
 """

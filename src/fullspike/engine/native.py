@@ -10,9 +10,9 @@ ops per step. Blocks are shared over ``torch.get_num_threads()`` threads that li
 call (ctypes releases the GIL during it).
 
 The surrogate's gradient is compiled into the kernel: :meth:`~fullspike.surrogate.Surrogate.c_grad`
-gives the C body of ``float grad(float u, float p1, float p2)`` and its two parameters, as
+gives the C body of ``float fs_surrogate(float u, float p1, float p2)`` and its two parameters, as
 :meth:`~fullspike.surrogate.Surrogate.triton_grad` does for the Triton kernels. Each surrogate's
-kernel is compiled once per machine by :mod:`.cbuild` (about a second) and loaded from the
+kernel is compiled once per machine by :mod:`.cbuild` (under a second) and loaded from the
 per-user cache afterwards. Inputs are read in place when each step's neurons are contiguous, or
 in BNTT's layout (a time-transposed view of a contiguous ``[B, T, ...]`` tensor); expanded
 gradients (``out.sum()``) are read without being materialised.
@@ -67,15 +67,10 @@ def kernel_source(grad_body: str) -> str:
     return _template().replace("FS_SURROGATE_BODY", grad_body)
 
 
-def c_form(surrogate: Surrogate) -> Optional[tuple[str, float, float]]:
-    """The surrogate's ``(grad_body, p1, p2)``, or None when it has no C form."""
-    return surrogate.c_grad()
-
-
 def unavailable(surrogate: Surrogate) -> Optional[str]:
     """None when the native kernels with this surrogate are compiled (compiling them on first
     use), else why they cannot run; cached per process."""
-    form = c_form(surrogate)
+    form = surrogate.c_grad()
     if form is None:
         return (f"the surrogate {type(surrogate).__name__} has no C form (give it a c_grad() "
                 f"method)")
@@ -154,7 +149,7 @@ class NativeKernels(Kernels):
 
     @staticmethod
     def _args(spec: NeuronSpec, a, b, c, K: int, B: int, M: int) -> _Args:
-        _, p1, p2 = c_form(spec.surrogate)
+        _, p1, p2 = spec.surrogate.c_grad()
         args = _Args()
         args.K, args.B, args.M = K, B, M
         args.block = max(1, min(M, BLOCK))
@@ -192,7 +187,7 @@ class NativeKernels(Kernels):
         args.x = _Seq(x3.data_ptr(), *x3.stride())
         written = self._output(args, out, B, M)
         args.v0, args.vs, args.last = _ptr(v), _ptr(vs), last.data_ptr()
-        self._call(_entry_points(c_form(spec.surrogate)[0])[0], args, K * B * M)
+        self._call(_entry_points(spec.surrogate.c_grad()[0])[0], args, K * B * M)
         if written.data_ptr() != out.data_ptr():
             out.copy_(written.view(out.shape))
         return out, None, vs, last
@@ -213,7 +208,7 @@ class NativeKernels(Kernels):
                 for need in (need_a, need_b, need_c)]
         args.v0, args.carry, args.last = _ptr(v0), _ptr(carry), carry_out.data_ptr()
         args.acc_a, args.acc_b, args.acc_c = (_ptr(t) for t in accs)
-        self._call(_entry_points(c_form(spec.surrogate)[0])[1], args, K * B * M)
+        self._call(_entry_points(spec.surrogate.c_grad()[0])[1], args, K * B * M)
         del keep_gs, keep_gv  # alive up to here, through the call
         if written.data_ptr() != out.data_ptr():
             out.copy_(written.view(out.shape))
