@@ -4,7 +4,7 @@ The ``"native"`` neuron backend (:mod:`.native`) runs plain C kernels through :m
 :func:`load` compiles a source once per machine: into the cache folder (:func:`cache_dir`:
 ``$FULLSPIKE_CACHE_DIR``, else ``$XDG_CACHE_HOME/fullspike``, else ``~/.cache/fullspike``;
 the libraries go to its ``native`` subfolder), under a name that is a hash of the source, the
-compiler and its flags. The library is written to a temporary file there and renamed into place,
+compiler, its flags and the CPU. The library is written to a temporary file there and renamed into place,
 so processes that compile the same source at the same time each end with a complete library.
 Later processes load the cached library in milliseconds. The first compile of a process says so
 once (:class:`BuildNotice`, naming the folder). No compiler, a compile error or an unwritable
@@ -163,7 +163,10 @@ def _load(source: str) -> Union[ctypes.CDLL, str]:
                 return (f"the cache folder {target.parent} is not writable (set "
                         f"FULLSPIKE_CACHE_DIR to a writable folder)")
             _announce(str(target.parent))
-            _build(source, cc, target)
+            try:
+                _build(source, cc, target)
+            except OSError as err:  # no space left, the folder gone, ...
+                return f"the cache folder {target.parent} cannot be written ({err})"
         return ctypes.CDLL(str(target))
     except Unavailable as err:
         return str(err)
