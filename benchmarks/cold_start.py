@@ -5,10 +5,12 @@
 Each measurement is a new Python process that imports fullspike, builds ``LIF()`` with one
 backend, and times its first forward + backward on a ``[T, B, ...]`` input (time to import is
 not counted). Backends are run interleaved, ``--rounds`` times each; medians are printed, with
-ratios against ``eager``. ``inductor-cold`` runs with an empty Inductor cache directory of its
-own (a new machine, or a new torch version); ``inductor-warm`` runs right after it with the
-same directory (every later process on that machine). The machine's load average is printed
-alongside, since the numbers depend on it.
+ratios against ``eager``. Each round has fresh, empty cache folders: ``native-cold`` compiles the
+native kernels into an empty ``FULLSPIKE_CACHE_DIR`` (the first process on a new machine),
+``native-warm`` and ``auto`` (the default, which takes ``native`` on CPU) run right after it
+with that folder (every later process); ``inductor-cold`` runs with an empty Inductor cache
+directory of its own, ``inductor-warm`` right after it with the same directory. The machine's
+load average is printed alongside, since the numbers depend on it.
 """
 from __future__ import annotations
 
@@ -41,10 +43,9 @@ print("RESULT " + json.dumps({"first_s": first, "second_s": time.perf_counter() 
 """
 
 
-def run_child(shape: list[int], backend: str, cache_dir: str | None) -> dict:
-    env = dict(os.environ)
-    if cache_dir is not None:
-        env["TORCHINDUCTOR_CACHE_DIR"] = cache_dir
+def run_child(shape: list[int], backend: str, cache_dir: str) -> dict:
+    env = dict(os.environ, FULLSPIKE_CACHE_DIR=os.path.join(cache_dir, "fullspike"),
+               TORCHINDUCTOR_CACHE_DIR=os.path.join(cache_dir, "inductor"))
     t0 = time.perf_counter()
     res = subprocess.run([sys.executable, "-c", CHILD, json.dumps(shape), backend],
                          capture_output=True, text=True, env=env)
@@ -59,7 +60,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--shape", default="8,32,16,28,28")
-    p.add_argument("--backends", default="eager,loop,auto,inductor-cold,inductor-warm")
+    p.add_argument("--backends",
+                   default="eager,loop,native-cold,native-warm,auto,inductor-cold,inductor-warm")
     p.add_argument("--output", default=str(Path(__file__).resolve().parent / "results" / "cold_start_cpu.md"),
                    help="where the table goes (markdown; BENCHMARKS.md includes it)")
     p.add_argument("--no-write", action="store_true")
@@ -71,9 +73,7 @@ def main(argv=None) -> int:
     for _ in range(args.rounds):
         with tempfile.TemporaryDirectory() as cache:
             for name in names:
-                backend = name.split("-")[0]
-                cache_dir = cache if name.startswith("inductor-") else None
-                r = run_child(shape, backend, cache_dir)
+                r = run_child(shape, name.split("-")[0], cache)
                 rows[name].append(r)
                 if r["stderr"]:
                     messages.setdefault(name, r["stderr"])

@@ -2,9 +2,10 @@
 
 The forward pass is a Heaviside step of ``x = h - v_th``; the backward pass replaces its
 derivative by a smooth surrogate ``grad(x)``. Add a new one by subclassing :class:`Surrogate`
-(implement :meth:`grad` in torch ops, which every neuron backend but ``"triton"`` runs;
-optionally :meth:`~Surrogate.triton_grad` for the Triton kernels) and, optionally, registering
-it with :func:`register` so configs can name it.
+(implement :meth:`grad` in torch ops, which the ``"eager"``, ``"loop"`` and ``"inductor"``
+neuron backends run; optionally :meth:`~Surrogate.c_grad` for the native CPU kernels and
+:meth:`~Surrogate.triton_grad` for the Triton kernels) and, optionally, registering it with
+:func:`register` so configs can name it.
 """
 from __future__ import annotations
 
@@ -32,6 +33,15 @@ class Surrogate:
         """The Triton form of :meth:`grad`: ``(fn, p1, p2)`` with ``fn`` a ``triton.jit``
         function ``fn(u, p1, p2)`` computing the same formula, or None (the default) when there
         is none; the ``"triton"`` neuron backend runs only surrogates that have one."""
+        return None
+
+    def c_grad(self) -> Optional[tuple[str, float, float]]:
+        """The C form of :meth:`grad` for the native CPU kernels: ``(body, p1, p2)``, ``body``
+        the C source of the body of ``float fs_surrogate(float u, float p1, float p2)``
+        computing the same formula in float (``<math.h>`` is included, and ``fs_exp(x)``, a
+        float ``e^x`` that vectorises, is defined), or None (the default)
+        when there is none; the ``"native"`` neuron backend runs only surrogates that have one,
+        and ``auto`` takes ``"loop"`` for the others."""
         return None
 
     def spike(self, x: torch.Tensor, strict: bool = False) -> torch.Tensor:
@@ -92,6 +102,11 @@ class Sigmoid(Surrogate):
 
         return sigmoid_grad, self.alpha, 0.0
 
+    def c_grad(self):
+        # s (1 - s) = e / (1 + e)^2 with e = exp(-|alpha x|), symmetric in x
+        return ("const float e = fs_exp(-fabsf(p1 * u));\n"
+                "return p1 * e / ((1.0f + e) * (1.0f + e));", self.alpha, 0.0)
+
 
 @register("atan")
 class ATan(Surrogate):
@@ -107,6 +122,10 @@ class ATan(Surrogate):
         from .engine.triton_surrogates import atan_grad
 
         return atan_grad, self.alpha, 0.0
+
+    def c_grad(self):
+        return ("const float z = 1.5707963267948966f * p1 * u;\n"
+                "return p1 / 2.0f / (1.0f + z * z);", self.alpha, 0.0)
 
 
 @register("triangle")
@@ -124,6 +143,10 @@ class Triangle(Surrogate):
         from .engine.triton_surrogates import triangle_grad
 
         return triangle_grad, self.gamma, self.width
+
+    def c_grad(self):
+        return ("const float y = 1.0f - fabsf(u / p2);\n"
+                "return p1 * (y > 0.0f ? y : 0.0f);", self.gamma, self.width)
 
 
 def make_surrogate(spec: "str | Surrogate | Mapping", **kwargs) -> Surrogate:

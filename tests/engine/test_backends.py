@@ -269,27 +269,33 @@ def _spec(**kw):
     return NeuronSpec(**{**base, **kw})
 
 
+def _cpu_float32_choice() -> str:
+    """auto's backend for float32 on CPU: native where its C kernels build (tests/engine/test_native.py)."""
+    return "native" if backends.native_unavailable(Sigmoid()) is None else "loop"
+
+
 def test_auto_choices_on_cpu():
     small = sample(dtype=torch.float32)
-    assert backends.resolve("auto", small, (1.0, 1.0, 0.0), _spec()).name == "loop"
+    assert backends.resolve("auto", small, (1.0, 1.0, 0.0), _spec()).name == _cpu_float32_choice()
+    assert backends.resolve("auto", small.double(), (1.0, 1.0, 0.0), _spec()).name == "loop"
     per_neuron = torch.full((3, 5), 0.5)
     assert backends.resolve("auto", small, (per_neuron, 1.0, 0.0), _spec()).name == "loop"
     assert backends.resolve("auto", small, (torch.ones(2, 3, 5), 1.0, 0.0), _spec()) is None
-    # auto never compiles on CPU, however large the sequence (a compile costs seconds)
+    # auto never runs torch.compile on CPU, however large the sequence (a compile costs seconds)
     large = torch.empty(8, 1 << 17)
-    assert backends.auto_choice(large, (1.0, 1.0, 0.0), _spec()) == "loop"
+    assert backends.auto_choice(large, (1.0, 1.0, 0.0), _spec()) == _cpu_float32_choice()
     assert backends.auto_choice(large.double(), (0.5, 0.5, 0.0), _spec(surrogate=Box())) == "loop"
 
 
 @pytest.mark.slow
 def test_auto_choice_does_not_depend_on_what_ran_before():
-    # auto on a small CPU input takes the loop, also after the same neuron was compiled
+    # auto on a small CPU input takes the same backend after the same neuron was compiled
     if backends.inductor_unavailable("cpu"):
         pytest.skip(f"torch.compile cannot run here: {backends.inductor_unavailable('cpu')}")
     x = sample(T=4, shape=(2, 3), dtype=torch.float32)
-    assert backends.auto_choice(x, (0.5, 0.5, 0.0), _spec()) == "loop"
+    assert backends.auto_choice(x, (0.5, 0.5, 0.0), _spec()) == _cpu_float32_choice()
     SF.neuron_sequence(x, decay=0.5, scale=0.5, backend="inductor")
-    assert backends.auto_choice(x, (0.5, 0.5, 0.0), _spec()) == "loop"
+    assert backends.auto_choice(x, (0.5, 0.5, 0.0), _spec()) == _cpu_float32_choice()
 
 
 @pytest.mark.slow

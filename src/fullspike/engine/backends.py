@@ -1,4 +1,5 @@
-"""Choosing how the neuron recurrence runs: ``backend="auto" | "eager" | "loop" | "inductor" | "triton"``.
+"""Choosing how the neuron recurrence runs:
+``backend="auto" | "eager" | "loop" | "native" | "inductor" | "triton"``.
 
 Every backend computes the same spikes and backpropagates through time; they differ in how:
 
@@ -7,6 +8,10 @@ Every backend computes the same spikes and backpropagates through time; they dif
   model traces).
 * ``"loop"``: one autograd node per sequence (:mod:`.driver`) whose forward and hand-written
   backward run as plain torch ops (:mod:`.loop`); any device, dtype and surrogate.
+* ``"native"``: a small C kernel with the time loop inside (:mod:`.native`), compiled once per
+  machine with the system C compiler into a per-user cache (:mod:`.cbuild`; under a second,
+  said once) and loaded from there by later processes. CPU, float32, scalar coefficients,
+  surrogates with a C form (:meth:`~fullspike.surrogate.Surrogate.c_grad`).
 * ``"inductor"``: the same loops fused by ``torch.compile`` (:mod:`.inductor`): C++/OpenMP on
   CPU, Triton on CUDA. Scalar coefficients only. Each variant compiles once per process
   (seconds to a minute the first time on a machine; several seconds per new process even with
@@ -18,10 +23,13 @@ Every backend computes the same spikes and backpropagates through time; they dif
 * ``"auto"``: a pure function of the input, the coefficients and the neuron spec, never of what
   ran before. Inside ``torch.compile`` tracing, or coefficients that do not broadcast to one
   step: eager. Per-neuron tensor coefficients: loop. CUDA: triton when the surrogate has a
-  Triton form and Triton imports, else inductor when Triton imports, else loop. CPU: loop,
-  always: ``auto`` never compiles on CPU, because a compile costs a new process seconds before
-  its first step (``benchmarks/cold_start.py``: 7 s with a warm disk cache, 40 s cold, against
-  0.2 s for loop); ``backend="inductor"`` is the opt-in for long runs.
+  Triton form and Triton imports, else inductor when Triton imports, else loop. CPU: native
+  for float32 when the surrogate has a C form and the native kernels are available here (a C
+  compiler, a writable cache folder: the one thing ``auto`` learns from the machine, once per
+  process and surrogate; when they are not, it says why once and takes loop), else loop.
+  ``auto`` never runs ``torch.compile`` on CPU: that costs a new process seconds before its
+  first step (``benchmarks/cold_start.py``), against a fraction of a second once per machine
+  for the native kernels; ``backend="inductor"`` is an opt-in.
 
 An explicitly requested backend that cannot run raises :class:`~fullspike.errors.ConfigError`.
 """
@@ -38,16 +46,24 @@ from ..functional.spec import NeuronSpec
 from ..registry import Registry, unknown_name
 from .driver import Kernels
 from .loop import LoopKernels
+from .native import NativeKernels
+from .native import unavailable as native_unavailable
+from .notices import warn_at_caller
 from .toolchain import import_cpp_extension
 
 #: the fused backends: name -> a zero-argument factory of its :class:`Kernels`
 KERNELS: Registry = Registry("neuron backend")
-BACKENDS = ("auto", "eager", "loop", "inductor", "triton")
+BACKENDS = ("auto", "eager", "loop", "native", "inductor", "triton")
 
 
 @KERNELS.register("loop")
 def _loop() -> Kernels:
     return LoopKernels()
+
+
+@KERNELS.register("native")
+def _native() -> Kernels:
+    return NativeKernels()
 
 
 @KERNELS.register("inductor")
@@ -141,8 +157,12 @@ def _why_not(backend: str, x: torch.Tensor, fits: bool, scalar: bool, spec: Neur
     """None when the explicitly requested ``backend`` can run this call, else why not."""
     if not fits:
         return "decay/scale/bias do not broadcast to one time step of the input"
-    if backend in ("inductor", "triton") and not scalar:
+    if backend in ("native", "inductor", "triton") and not scalar:
         return f"the {backend} backend needs scalar decay/scale/bias, not per-neuron tensors"
+    if backend == "native":
+        if x.device.type != "cpu" or x.dtype != torch.float32:
+            return f"it runs float32 on CPU; the input is {x.dtype} on {x.device.type}"
+        return native_unavailable(spec.surrogate)
     if backend == "inductor":
         why = inductor_unavailable(x.device.type)
         return None if why is None else f"torch.compile cannot run on {x.device.type} here ({why})"
@@ -166,7 +186,18 @@ def auto_choice(x: torch.Tensor, coeffs, spec: NeuronSpec) -> str:
         if not _has_triton():
             return "loop"
         return "triton" if spec.surrogate.triton_grad() is not None else "inductor"
+    if x.device.type == "cpu" and x.dtype == torch.float32 and spec.surrogate.c_grad() is not None:
+        why = native_unavailable(spec.surrogate)
+        if why is None:
+            return "native"
+        _say_once(f"fullspike: the native neuron backend cannot run: {why}; backend='auto' "
+                  f"runs 'loop' instead (docs/performance.md)")
     return "loop"
+
+
+@functools.lru_cache(maxsize=None)
+def _say_once(message: str) -> None:
+    warn_at_caller(message, RuntimeWarning)
 
 
 def resolve(backend: str, x: torch.Tensor, coeffs, spec: NeuronSpec) -> Optional[Kernels]:

@@ -3,10 +3,10 @@
 With glibc's default settings, every CPU block above its mmap threshold (32 MiB at most) is a
 fresh ``mmap`` that the kernel faults in one 4 KiB page at a time when it is first written,
 and that is unmapped again when freed: a new 64 MiB tensor costs 16384 page faults, every
-training step (docs/performance.md, "The CPU allocator"). :func:`empty_steps` allocates such
-buffers once per call and asks the kernel (``madvise(MADV_HUGEPAGE)``) to back them with 2 MiB
-pages where transparent huge pages are enabled in ``madvise`` or ``always`` mode, 512 times
-fewer faults. The advice concerns only the buffer's own pages, which are unmapped with it; it
+training step (docs/performance.md, "The CPU allocator"). :func:`empty_steps` (contiguous) and
+:func:`empty_like_steps` (in a given tensor's layout) allocate such buffers once per call and
+ask the kernel (``madvise(MADV_HUGEPAGE)``) to back them with 2 MiB pages where transparent huge
+pages are enabled in ``madvise`` or ``always`` mode, 512 times fewer faults. The advice concerns only the buffer's own pages, which are unmapped with it; it
 changes no setting of the process or of the allocator.
 """
 from __future__ import annotations
@@ -56,5 +56,15 @@ def empty_steps(like: torch.Tensor, steps: Optional[int] = None) -> torch.Tensor
     ``like.shape[0]``) of ``like``'s dtype and device, advised to huge pages when large."""
     shape = like.shape if steps is None else (steps, *like.shape[1:])
     out = torch.empty(shape, dtype=like.dtype, device=like.device)
+    advise_huge_pages(out)
+    return out
+
+
+def empty_like_steps(like: torch.Tensor) -> torch.Tensor:
+    """An uninitialised tensor of ``like``'s shape, dtype and device, laid out in memory as
+    ``like`` is when that layout is dense (BNTT's ``[T, B, ...]`` view of a contiguous
+    ``[B, T, ...]`` tensor: a gradient in that layout flows back through the norm without a
+    copy), else contiguous; advised to huge pages when large."""
+    out = torch.empty_like(like, memory_format=torch.preserve_format)
     advise_huge_pages(out)
     return out

@@ -35,7 +35,7 @@ from typing import Optional, Union
 import torch
 
 from ..functional.spec import NeuronSpec
-from .buffers import empty_steps
+from .buffers import empty_like_steps, empty_steps
 
 Scalar = Union[float, torch.Tensor]
 
@@ -50,9 +50,9 @@ class Kernels:
     ``recompute``: forward saves the input instead of ``h`` and backward recomputes ``h`` (a
     fused kernel does that in registers, so it costs no memory and little time). ``writes_into``:
     forward and backward also take ``out=`` (the segment's slice of one ``[T, ...]`` spike /
-    input-gradient buffer the driver allocates once per call) and backward ``work=`` (a
-    ``[max_steps, ...]`` scratch buffer, shared by the segments), and write there instead of
-    allocating per segment. ``max_steps``:
+    input-gradient buffer the driver allocates once per call) and write there instead of
+    allocating per segment; ``uses_work``: backward also takes ``work=`` (a
+    ``[max_steps, ...]`` scratch buffer, shared by the segments). ``max_steps``:
     the longest segment one kernel call should walk (None: any); longer sequences are cut into
     near-equal segments, chained through the membrane (forward) and dL/dv (backward).
     """
@@ -60,6 +60,7 @@ class Kernels:
     name: str = ""
     recompute = False
     writes_into = False
+    uses_work = False
     max_steps: Optional[int] = None
 
     def forward(self, x, v, a, b, c, spec: NeuronSpec, keep_h: bool, keep_v: bool):
@@ -146,12 +147,15 @@ class _SequenceNode(torch.autograd.Function):
         ref = x if x is not None else h
         out = work = None
         if ctx.kernels.writes_into:
-            out = empty_steps(ref)
-            work = empty_steps(ref, max(s1 - s0 for s0, s1 in ctx.segments))
+            out = empty_like_steps(ref)  # the input gradient in the input's layout
+            if ctx.kernels.uses_work:
+                work = empty_steps(ref, max(s1 - s0 for s0, s1 in ctx.segments))
         with torch.no_grad():
             for i in range(len(ctx.segments) - 1, -1, -1):
                 s0, s1 = ctx.segments[i]
-                into = {} if out is None else {"out": out[s0:s1], "work": work[:s1 - s0]}
+                into = {} if out is None else {"out": out[s0:s1]}
+                if work is not None:
+                    into["work"] = work[:s1 - s0]
                 gx, carry, *accs = ctx.kernels.backward(
                     None if g_s is None else g_s[s0:s1], None if g_v is None else g_v[s0:s1],
                     None if h is None else h[s0:s1], None if x is None else x[s0:s1],

@@ -179,6 +179,7 @@ class LoopKernels(Kernels):
     name = "loop"
     recompute = True
     writes_into = True
+    uses_work = True
     # backward recomputes a segment's h into a [max_steps, ...] work buffer
     max_steps = 8
 

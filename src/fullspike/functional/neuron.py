@@ -17,9 +17,10 @@ to reset between batches.
 
 ``backend`` chooses how the recurrence runs (:mod:`fullspike.engine.backends`): the loop
 below (``"eager"``, the reference, differentiated by autograd) or one autograd node per
-sequence with a hand-written backward through time in plain torch ops (``"loop"``), fused by
-Inductor (``"inductor"``) or in Triton (``"triton"``); ``"auto"`` picks one from the input
-alone. All give the same spikes; membranes and gradients agree to float rounding.
+sequence with a hand-written backward through time in plain torch ops (``"loop"``), in C
+(``"native"``, CPU), fused by Inductor (``"inductor"``) or in Triton (``"triton"``); ``"auto"``
+picks one from the input (and whether the native kernels can be built on this machine). All
+give the same spikes; membranes and gradients agree to float rounding.
 """
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def neuron_sequence(
     Returns spikes ``[T, ...]``, or ``(spikes, v)`` with the post-reset membrane ``v: [T, ...]``
     when ``return_membrane`` is set. ``decay``/``scale``/``bias`` may be tensors (broadcast to
     one step, ``x.shape[1:]``); gradients reach them. ``backend``: ``"auto"``, ``"eager"``,
-    ``"loop"``, ``"inductor"`` or ``"triton"`` (see :mod:`fullspike.engine.backends`).
+    ``"loop"``, ``"native"``, ``"inductor"`` or ``"triton"`` (see :mod:`fullspike.engine.backends`).
     ``checkpoint`` (fused backends): keep the input and the membrane every ``k`` steps
     (``True``: ``k = ceil(sqrt(T))``) instead of the charged membranes, and recompute them in
     backward one segment at a time.

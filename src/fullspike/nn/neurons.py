@@ -32,7 +32,7 @@ class SpikingNeuron(nn.Module):
             ``{"name": "sigmoid", "alpha": 4}`` or a :class:`Surrogate`.
         strict: fire on ``h > v_th`` instead of ``h >= v_th`` (BNTT).
         backend: how the recurrence runs: ``"auto"`` (default), ``"eager"``, ``"loop"``,
-            ``"inductor"``, ``"triton"`` (:mod:`fullspike.engine.backends`).
+            ``"native"``, ``"inductor"``, ``"triton"`` (:mod:`fullspike.engine.backends`).
         checkpoint: recompute the membranes in backward from the input, ``k`` steps at a time
             (``True``: ``k = ceil(sqrt(T))``); fused backends only.
     """

@@ -1,0 +1,271 @@
+/* The "native" neuron kernels: the recurrence and its reverse-time gradient over one segment of
+ * time, for float32 (docs/methods.md, "Neurons"; the backward equations are in driver.py).
+ *
+ * fullspike.engine.native puts the surrogate's gradient (the body that Surrogate.c_grad()
+ * gives) in place of FS_SURROGATE_BODY below and compiles the text with the system C compiler
+ * (engine/cbuild.py). Plain C, no torch headers.
+ *
+ * The neurons are walked in blocks with the time loop inside, so a block's state stays in cache:
+ * forward reads x and writes the spikes (and, on request, the membranes); backward recomputes
+ * the block's charged membranes h into a [K, block] scratch buffer, then runs the reverse
+ * recurrence and writes the input gradient. The charge is ((a * v) + (b * x)) + c in float32,
+ * in the eager reference's order; the build switches off floating-point contraction, so the
+ * spikes are the reference's bit for bit. Blocks are shared out over threads that live only
+ * for the call.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* e^x in float, within 1.3 ulp for every float x in [-87, 88] (clamped there), in arithmetic
+ * that vectorises (libm's expf is a call per value): e^x = 2^n e^r with n = round(x / ln 2),
+ * |r| <= ln(2) / 2 from a two-part ln 2 (n ln2_hi is exact), e^r by its Taylor polynomial of
+ * degree 7 (remainder below 2^-27 there). Surrogate bodies may use it. */
+static inline float fs_exp(float x) {
+    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    const float round = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    const float n = (x * 1.44269504f + round) - round;
+    const float r = (x - n * 0.693145751953125f) - n * 1.42860682e-6f;
+    float p = 1.98412698e-4f;
+    p = p * r + 1.38888889e-3f;
+    p = p * r + 8.33333333e-3f;
+    p = p * r + 4.16666667e-2f;
+    p = p * r + 1.66666667e-1f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    const int32_t bits = ((int32_t)n + 127) << 23; /* 2^n */
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+/* the surrogate gradient at u = h - v_th, with its two parameters */
+static inline float fs_surrogate(float u, float p1, float p2) {
+    FS_SURROGATE_BODY
+}
+
+/* a [K, B, M] operand: element (t, b, m) is p[t * st + b * sb + m * sm] */
+typedef struct {
+    const float *p;
+    int64_t st, sb, sm;
+} fs_seq;
+
+typedef struct {
+    int64_t K, B, M, block;       /* steps; neurons N = B * M; neurons per block (<= M) */
+    fs_seq x, gs, gv;             /* input; gradients of the spikes / membranes (p NULL: zero) */
+    const float *v0;              /* [N] membrane before the segment (NULL: at rest, vr) */
+    const float *carry;           /* [N] dL/dv from after the segment (NULL: zero) */
+    float *out;                   /* spikes (forward) or input gradient (backward), [K, B, M] */
+    int64_t out_st, out_sb;       /* with element (t, b, m) at out[t * out_st + b * out_sb + m] */
+    float *vs;                    /* [K, N] post-reset membranes (NULL: not kept) */
+    float *last;                  /* [N] last membrane (forward) or dL/dv before the segment */
+    float *acc_a, *acc_b, *acc_c; /* [N] coefficient-gradient sums (NULL: not needed) */
+    float a, b, c, th, vr, p1, p2;
+    int32_t strict, soft, detach;
+} fs_args;
+
+/* the row (t, b, m0 .. m0 + len) of s, read in place when its neurons are adjacent */
+static const float *fs_row(const fs_seq *s, int64_t t, int64_t b, int64_t m0, int64_t len,
+                           float *buf) {
+    const float *src = s->p + t * s->st + b * s->sb + m0 * s->sm;
+    if (s->sm == 1)
+        return src;
+    if (s->sm == 0) { /* expanded: one value for the whole row */
+        const float value = *src;
+        for (int64_t i = 0; i < len; i++)
+            buf[i] = value;
+    } else {
+        for (int64_t i = 0; i < len; i++)
+            buf[i] = src[i * s->sm];
+    }
+    return buf;
+}
+
+/* The neuron's flags (strict, soft, detach) are read inside the loops as selects between two
+ * values, which the compiler turns into vector blends. */
+static inline int fs_fire(float h, float th, int strict) { return strict ? h > th : h >= th; }
+
+/* post-reset membrane: h - th (soft) or vr (hard) where it fires, else h */
+static inline float fs_reset(float h, float th, float vr, int strict, int soft) {
+    const float fired = soft ? h - th : vr;
+    return fs_fire(h, th, strict) ? fired : h;
+}
+
+/* one step over a block: h <- ((a v) + (b x)) + c; out <- the spikes (forward) or h (backward);
+ * v <- reset(h) */
+static void fs_charge(const fs_args *A, const float *restrict x, float *restrict v,
+                      float *restrict out, int64_t len, int spikes) {
+    const float a = A->a, b = A->b, c = A->c, th = A->th, vr = A->vr;
+    const int strict = A->strict, soft = A->soft;
+    for (int64_t i = 0; i < len; i++) {
+        float h = a * v[i] + b * x[i];
+        h = h + c;
+        const float s = fs_fire(h, th, strict) ? 1.0f : 0.0f;
+        out[i] = spikes ? s : h;
+        v[i] = fs_reset(h, th, vr, strict, soft);
+    }
+}
+
+/* one reverse step over a block: gh = g_s sg + (g + g_v) dv/dh; g_x = b gh; g <- a gh */
+static void fs_grad(const fs_args *A, const float *restrict ht, const float *restrict sg,
+                    const float *restrict gs, const float *restrict gv, float *restrict g,
+                    float *restrict gh, float *restrict gx, int64_t len) {
+    const float a = A->a, b = A->b, th = A->th, vr = A->vr;
+    const int strict = A->strict, soft = A->soft, detach = A->detach;
+    for (int64_t i = 0; i < len; i++) {
+        const float keep = fs_fire(ht[i], th, strict) ? 0.0f : 1.0f;
+        /* dv_t / dh_t: soft 1 - th sg, hard (1 - s) + (vr - h) sg; without the sg terms when
+         * the reset is detached */
+        const float attached = soft ? 1.0f - th * sg[i] : keep + (vr - ht[i]) * sg[i];
+        const float detached = soft ? 1.0f : keep;
+        const float dvdh = detach ? detached : attached;
+        const float ghi = gs[i] * sg[i] + (g[i] + gv[i]) * dvdh;
+        gh[i] = ghi;
+        gx[i] = b * ghi;
+        g[i] = a * ghi;
+    }
+}
+
+static void fs_start(const fs_args *A, int64_t n0, int64_t len, float *restrict v) {
+    if (A->v0)
+        memcpy(v, A->v0 + n0, (size_t)len * sizeof(float));
+    else
+        for (int64_t i = 0; i < len; i++)
+            v[i] = A->vr;
+}
+
+static void fs_forward_block(const fs_args *A, int64_t b, int64_t m0, int64_t len, float *work) {
+    const int64_t N = A->B * A->M, n0 = b * A->M + m0;
+    float *v = work, *buf = work + A->block;
+    fs_start(A, n0, len, v);
+    for (int64_t t = 0; t < A->K; t++) {
+        fs_charge(A, fs_row(&A->x, t, b, m0, len, buf), v,
+                  A->out + t * A->out_st + b * A->out_sb + m0, len, 1);
+        if (A->vs)
+            memcpy(A->vs + t * N + n0, v, (size_t)len * sizeof(float));
+    }
+    memcpy(A->last + n0, v, (size_t)len * sizeof(float));
+}
+
+/* the coefficient-gradient sums of one step: acc_a += gh v_{t-1}, acc_b += gh x_t, acc_c += gh
+ * (v_{t-1}: reset(h_{t-1}), or the starting membrane at the first step) */
+static void fs_accumulate(const fs_args *A, const float *restrict gh, const float *restrict hp,
+                          const float *restrict v_first, int first, const float *restrict x,
+                          float *restrict acc_a, float *restrict acc_b, float *restrict acc_c,
+                          int64_t len) {
+    const float th = A->th, vr = A->vr;
+    const int strict = A->strict, soft = A->soft;
+    for (int64_t i = 0; i < len; i++) {
+        const float start = v_first[i], reset = fs_reset(hp[i], th, vr, strict, soft);
+        const float v_prev = first ? start : reset;
+        acc_a[i] += gh[i] * v_prev;
+        acc_b[i] += gh[i] * x[i];
+        acc_c[i] += gh[i];
+    }
+}
+
+static void fs_backward_block(const fs_args *A, int64_t b, int64_t m0, int64_t len, float *work) {
+    const int64_t n0 = b * A->M + m0, L = A->block;
+    float *h = work;                 /* [K, L] charged membranes */
+    float *v_first = h + A->K * L;   /* membrane before the segment */
+    float *v = v_first + L;          /* membrane */
+    float *g = v + L;                /* dL/dv, carried back in time */
+    float *sg = g + L, *gh = sg + L, *zero = gh + L;
+    float *buf_s = zero + L, *buf_v = buf_s + L, *buf_x = buf_v + L;
+    float *acc = buf_x + L;          /* [3, L] coefficient-gradient sums */
+    const int sums = A->acc_a || A->acc_b || A->acc_c;
+    const float th = A->th, p1 = A->p1, p2 = A->p2;
+
+    fs_start(A, n0, len, v_first);
+    memcpy(v, v_first, (size_t)len * sizeof(float));
+    for (int64_t t = 0; t < A->K; t++)
+        fs_charge(A, fs_row(&A->x, t, b, m0, len, buf_x), v, h + t * L, len, 0);
+    memset(zero, 0, (size_t)len * sizeof(float));
+    memset(acc, 0, 3 * (size_t)L * sizeof(float));
+    if (A->carry)
+        memcpy(g, A->carry + n0, (size_t)len * sizeof(float));
+    else
+        memset(g, 0, (size_t)len * sizeof(float));
+
+    for (int64_t t = A->K - 1; t >= 0; t--) {
+        const float *ht = h + t * L;
+        const float *gs = A->gs.p ? fs_row(&A->gs, t, b, m0, len, buf_s) : zero;
+        const float *gv = A->gv.p ? fs_row(&A->gv, t, b, m0, len, buf_v) : zero;
+        for (int64_t i = 0; i < len; i++)
+            sg[i] = fs_surrogate(ht[i] - th, p1, p2);
+        fs_grad(A, ht, sg, gs, gv, g, gh, A->out + t * A->out_st + b * A->out_sb + m0, len);
+        if (sums)
+            fs_accumulate(A, gh, t > 0 ? ht - L : ht, v_first, t == 0,
+                          A->acc_b ? fs_row(&A->x, t, b, m0, len, buf_x) : zero, acc, acc + L,
+                          acc + 2 * L, len);
+    }
+    memcpy(A->last + n0, g, (size_t)len * sizeof(float));
+    float *outs[3] = {A->acc_a, A->acc_b, A->acc_c};
+    for (int k = 0; k < 3; k++)
+        if (outs[k])
+            memcpy(outs[k] + n0, acc + k * L, (size_t)len * sizeof(float));
+}
+
+typedef struct {
+    const fs_args *A;
+    int backward;
+    int64_t first, stop; /* block indices */
+    int status;
+} fs_share;
+
+static void *fs_walk(void *arg) {
+    fs_share *sh = (fs_share *)arg;
+    const fs_args *A = sh->A;
+    const int64_t per_b = (A->M + A->block - 1) / A->block;
+    const size_t floats = sh->backward ? (size_t)(A->K + 12) * A->block : 2 * (size_t)A->block;
+    float *work = (float *)malloc(floats * sizeof(float));
+    if (!work) {
+        sh->status = -1;
+        return NULL;
+    }
+    for (int64_t k = sh->first; k < sh->stop; k++) {
+        const int64_t b = k / per_b, m0 = (k % per_b) * A->block;
+        const int64_t len = A->M - m0 < A->block ? A->M - m0 : A->block;
+        if (sh->backward)
+            fs_backward_block(A, b, m0, len, work);
+        else
+            fs_forward_block(A, b, m0, len, work);
+    }
+    free(work);
+    sh->status = 0;
+    return NULL;
+}
+
+/* walk every block, shared out over at most `threads` threads; 0 on success, -1 out of memory */
+static int fs_run(const fs_args *A, int backward, int threads) {
+    const int64_t blocks = A->B * ((A->M + A->block - 1) / A->block);
+    if (threads > blocks)
+        threads = (int)blocks;
+    if (threads < 1)
+        threads = 1;
+    fs_share shares[64];
+    pthread_t ids[64];
+    int started[64];
+    if (threads > 64)
+        threads = 64;
+    for (int i = 0; i < threads; i++) {
+        shares[i] = (fs_share){A, backward, blocks * i / threads, blocks * (i + 1) / threads, 0};
+        started[i] = i > 0 && pthread_create(&ids[i], NULL, fs_walk, &shares[i]) == 0;
+    }
+    int status = 0;
+    for (int i = 0; i < threads; i++) {
+        if (started[i])
+            pthread_join(ids[i], NULL);
+        else
+            fs_walk(&shares[i]); /* this thread's own share, or one no thread could take */
+        status |= shares[i].status;
+    }
+    return status;
+}
+
+int fs_forward(const fs_args *A, int threads) { return fs_run(A, 0, threads); }
+
+int fs_backward(const fs_args *A, int threads) { return fs_run(A, 1, threads); }
