@@ -36,3 +36,27 @@ def shared_data() -> Path:
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+def _kept_bytes(fn):
+    """``(bytes, result)``: the tensor memory ``fn()`` allocated and had not freed when it returned
+    (for a forward: its output plus what autograd keeps for backward), from the profiler's
+    allocation events."""
+    from torch._C._profiler import _EventType
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        result = fn()
+    total, stack = 0, list(prof.profiler.kineto_results.experimental_event_tree())
+    while stack:
+        event = stack.pop()
+        if event.tag == _EventType.Allocation:
+            total += event.extra_fields.alloc_size
+        stack.extend(event.children)
+    return total, result
+
+
+@pytest.fixture(scope="session")
+def kept_bytes():
+    """``kept_bytes(fn) -> (bytes, result)``: memory a call left allocated (CPU)."""
+    return _kept_bytes
