@@ -116,14 +116,15 @@ class CompactSaver:
 
 
 def active_saver() -> Optional[CompactSaver]:
-    """The saver of the enclosing :func:`compact_saving` block, or None."""
-    return _ACTIVE.get()
+    """The saver of the enclosing :func:`compact_saving` block, or None (always None while
+    ``torch.compile`` traces)."""
+    return None if torch.compiler.is_compiling() else _ACTIVE.get()
 
 
 def mark_spikes(t: torch.Tensor) -> torch.Tensor:
     """Declare ``t`` (0/1 values only) spikes, so backward keeps it as bytes; returns ``t``.
     Does nothing outside :func:`compact_saving`."""
-    saver = _ACTIVE.get()
+    saver = active_saver()
     if saver is not None:
         saver.mark(t)
     return t
@@ -133,7 +134,7 @@ def mark_recomputable(t: torch.Tensor, rebuild: Callable[[], torch.Tensor]) -> t
     """Declare that ``rebuild()`` returns ``t``'s values bit for bit (a new contiguous tensor), so
     backward rebuilds ``t`` instead of keeping it; returns ``t``. Does nothing outside
     :func:`compact_saving`."""
-    saver = _ACTIVE.get()
+    saver = active_saver()
     if saver is not None:
         saver.mark(t, rebuild)
     return t
@@ -147,8 +148,7 @@ def compact_saving(enabled: bool = True) -> Iterator[Optional[CompactSaver]]:
     ``torch.compile`` tracing, or inside another ``compact_saving`` block (whose saver stays in
     charge).
     """
-    if (not enabled or not torch.is_grad_enabled() or _ACTIVE.get() is not None
-            or torch.compiler.is_compiling()):
+    if not enabled or not torch.is_grad_enabled() or torch.compiler.is_compiling() or _ACTIVE.get() is not None:
         yield None
         return
     saver = CompactSaver()
