@@ -60,7 +60,8 @@ class _Saved:
     __slots__ = ("marked", "size", "stride", "offset")
 
     def __init__(self, marked: _Marked, t: torch.Tensor) -> None:
-        self.marked, self.size, self.stride, self.offset = marked, t.size(), t.stride(), t.storage_offset()
+        self.marked = marked
+        self.size, self.stride, self.offset = t.size(), t.stride(), t.storage_offset()
 
     def unpack(self) -> torch.Tensor:
         return self.marked.values().as_strided(self.size, self.stride, self.offset)
@@ -82,6 +83,12 @@ class CompactSaver:
         not own their whole storage (views, slices) are left unmarked."""
         if t.is_floating_point() and _covers_storage(t):
             self._marked[t.untyped_storage().data_ptr()] = _Marked(t, rebuild)
+
+    def close(self) -> None:
+        """Forget the marks (what was saved keeps its own): autograd holds the hooks, and so
+        this saver, as long as the graph lives, but a mark's rebuild inputs must not outlive
+        the forward unless a saved tensor needs them."""
+        self._marked.clear()
 
     def is_spikes(self, t: torch.Tensor) -> bool:
         """Whether ``t`` is a marked spike tensor or a view of one (unmodified since)."""
@@ -148,7 +155,8 @@ def compact_saving(enabled: bool = True) -> Iterator[Optional[CompactSaver]]:
     ``torch.compile`` tracing, or inside another ``compact_saving`` block (whose saver stays in
     charge).
     """
-    if not enabled or not torch.is_grad_enabled() or torch.compiler.is_compiling() or _ACTIVE.get() is not None:
+    if (not enabled or not torch.is_grad_enabled() or torch.compiler.is_compiling()
+            or _ACTIVE.get() is not None):
         yield None
         return
     saver = CompactSaver()
@@ -158,3 +166,4 @@ def compact_saving(enabled: bool = True) -> Iterator[Optional[CompactSaver]]:
             yield saver
     finally:
         _ACTIVE.reset(token)
+        saver.close()

@@ -130,7 +130,8 @@ class PLIF(SpikingNeuron):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         k = torch.sigmoid(self.w).to(x.dtype)
         vr = 0.0 if self.v_reset is None else self.v_reset
-        return mark_spikes(SF.neuron_sequence(x, decay=1.0 - k, scale=k, bias=k * vr, **self._common()))
+        return mark_spikes(SF.neuron_sequence(x, decay=1.0 - k, scale=k, bias=k * vr,
+                                              **self._common()))
 
     def extra_repr(self) -> str:
         return f"tau={self.tau:.4g}, {super().extra_repr()}"
