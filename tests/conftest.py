@@ -36,3 +36,50 @@ def shared_data() -> Path:
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+def _allocations(fn):
+    """``(sizes, result)``: the profiler's CPU allocation events of ``fn()`` in time order
+    (frees negative)."""
+    from torch._C._profiler import _EventType
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        result = fn()
+    events, stack = [], list(prof.profiler.kineto_results.experimental_event_tree())
+    while stack:
+        event = stack.pop()
+        if event.tag == _EventType.Allocation:
+            events.append((event.start_time_ns, event.extra_fields.alloc_size))
+        stack.extend(event.children)
+    return [size for _, size in sorted(events)], result
+
+
+def _kept_bytes(fn):
+    """``(bytes, result)``: the tensor memory ``fn()`` allocated and had not freed when it returned
+    (for a forward: its output plus what autograd keeps for backward)."""
+    sizes, result = _allocations(fn)
+    return sum(sizes), result
+
+
+def _peak_bytes(fn):
+    """``(bytes, result)``: the most tensor memory ``fn()`` held at once beyond what was alive
+    before it (benchmarks/measure.py's peak)."""
+    sizes, result = _allocations(fn)
+    live = peak = 0
+    for size in sizes:
+        live += size
+        peak = max(peak, live)
+    return peak, result
+
+
+@pytest.fixture(scope="session")
+def kept_bytes():
+    """``kept_bytes(fn) -> (bytes, result)``: memory a call left allocated (CPU)."""
+    return _kept_bytes
+
+
+@pytest.fixture(scope="session")
+def peak_bytes():
+    """``peak_bytes(fn) -> (bytes, result)``: the peak memory of a call above its start (CPU)."""
+    return _peak_bytes

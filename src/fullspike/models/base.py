@@ -7,6 +7,7 @@ from torch import nn
 
 from ..errors import ConfigError, ShapeError
 from ..nn.encoding import make_encoder
+from ..nn.memory import compact_saving
 
 
 class SpikingClassifier(nn.Module):
@@ -16,6 +17,10 @@ class SpikingClassifier(nn.Module):
     ``self.encoder``) or event frames ``[T', B, C, H, W]`` (used as they are), and returns
     logits ``[B, num_classes]``.
     """
+
+    #: save tensors for backward compactly during forward (spikes as bytes, norm outputs
+    #: rebuilt; :mod:`fullspike.nn.memory`); set False for double backward
+    compact_saving: bool = True
 
     def __init__(self, T: int, in_channels: int, num_classes: int, encoding: str = "direct",
                  max_T: int | None = None) -> None:
@@ -64,4 +69,5 @@ class StepwiseClassifier(SpikingClassifier):
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_steps(x).mean(0)
+        with compact_saving(self.compact_saving):
+            return self.forward_steps(x).mean(0)

@@ -8,11 +8,11 @@ laid side by side as ``T * C`` channels so a single native batch-norm call serve
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, ShapeError
 from ..registry import Registry
+from .batch_norm import batch_norm
 from .sequence import TimeFolded
 
 
@@ -53,7 +53,7 @@ class _BNTT(nn.Module):
             self.num_batches_tracked.add_(1)
         # rows [:Tn] of the contiguous [T, C] buffers are views, so running stats update in place
         rm, rv = self.running_mean[:Tn].view(-1), self.running_var[:Tn].view(-1)
-        y = F.batch_norm(
+        y = batch_norm(  # its output is rebuilt in backward in a compact-saving forward
             y, rm, rv, self.weight[:Tn].reshape(-1),
             None if self.bias is None else self.bias[:Tn].reshape(-1),
             self.training, self.momentum, self.eps,

@@ -16,6 +16,7 @@ from ..engine.backends import check_backend
 from ..errors import ConfigError
 from ..registry import Registry, split_spec
 from ..surrogate import Surrogate, make_surrogate
+from .memory import mark_spikes
 
 #: neuron classes by name (``"if"``, ``"lif"``, ``"plif"``), case-insensitive
 NEURONS: Registry = Registry("neuron", lowercase=True)
@@ -76,7 +77,7 @@ class IF(SpikingNeuron):
     """Integrate-and-fire: ``h_t = v_{t-1} + x_t``."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return SF.if_sequence(x, **self._common())
+        return mark_spikes(SF.if_sequence(x, **self._common()))
 
 
 @NEURONS.register("lif")
@@ -104,8 +105,8 @@ class LIF(SpikingNeuron):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.leak is not None:
-            return SF.leaky_sequence(x, self.leak, **self._common())
-        return SF.lif_sequence(x, self.tau, **self._common())
+            return mark_spikes(SF.leaky_sequence(x, self.leak, **self._common()))
+        return mark_spikes(SF.lif_sequence(x, self.tau, **self._common()))
 
     def extra_repr(self) -> str:
         form = f"leak={self.leak}" if self.leak is not None else f"tau={self.tau}"
@@ -129,7 +130,8 @@ class PLIF(SpikingNeuron):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         k = torch.sigmoid(self.w).to(x.dtype)
         vr = 0.0 if self.v_reset is None else self.v_reset
-        return SF.neuron_sequence(x, decay=1.0 - k, scale=k, bias=k * vr, **self._common())
+        return mark_spikes(SF.neuron_sequence(x, decay=1.0 - k, scale=k, bias=k * vr,
+                                              **self._common()))
 
     def extra_repr(self) -> str:
         return f"tau={self.tau:.4g}, {super().extra_repr()}"

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .batch_norm import BatchNorm2d
 from .connect import Connect
 from .sequence import SeqSequential
 
@@ -58,7 +59,7 @@ def residual_branch(kind: str, in_ch: int, planes: int, stride: int, make_sn: Ne
     layers: OrderedDict[str, nn.Module] = OrderedDict()
     for i, (ci, co, k, s) in enumerate(spec, 1):
         layers[f"conv{i}"] = conv(ci, co, k, s)
-        layers[f"bn{i}"] = nn.BatchNorm2d(co)
+        layers[f"bn{i}"] = BatchNorm2d(co)
         if i < len(spec) or final_sn:
             layers[f"sn{i}"] = make_sn()
     return SeqSequential(layers)
@@ -68,7 +69,7 @@ def shortcut_projection(in_ch: int, out_ch: int, stride: int,
                         make_sn: NeuronFactory | None) -> SeqSequential:
     """Shortcut downsampler ``conv1x1(stride) -> BN [-> SN]``."""
     layers: OrderedDict[str, nn.Module] = OrderedDict(conv=conv(in_ch, out_ch, 1, stride),
-                                                       bn=nn.BatchNorm2d(out_ch))
+                                                       bn=BatchNorm2d(out_ch))
     if make_sn is not None:
         layers["sn"] = make_sn()
     return SeqSequential(layers)
