@@ -53,3 +53,23 @@ def test_verdict_rules(script):
     assert script.verdict(res("dst_depth", deep))[0] == "reproduced"
     deep["d50"] = v(0.75, 0, 50, "DST (IAND + AAP)")
     assert script.verdict(res("dst_depth", deep))[0] == "not reproduced"
+
+
+def test_early_exit_verdict_explains_a_late_exit(script):
+    def run(gammas, acc_full, per_sample):
+        return {"status": "done", "early_exit": {
+            "T": 4, "exit_step": 4, "threshold": 0.1, "mean_gamma": gammas, "accuracy_full": acc_full,
+            "accuracy_at_exit": acc_full, "energy_saved": 0.0, "energy_mj": [1.0, 2.0, 3.0, 4.0],
+            "per_sample": per_sample}}
+
+    runs = [run([0.95, 0.96, 0.97, 0.98], 0.5, [{"margin": 0.5, "accuracy": 0.5, "energy_mj": 3.0},
+                                                {"margin": 0.9, "accuracy": 0.5, "energy_mj": 3.6}]),
+            run([0.9, 0.99, 0.99, 0.99], 0.6, [{"margin": 0.5, "accuracy": 0.55, "energy_mj": 2.0},
+                                               {"margin": 0.9, "accuracy": 0.6, "energy_mj": 2.0}])]
+    res = {"experiment": "early_exit", "scale": "cpu", "target": None, "runs": runs,
+           "summary": {"variants": {"bntt": {"test_accuracy": {"mean": 0.55, "std": 0.05, "n": 2}}}}}
+    word, why = script.verdict(res)
+    assert word == "not reproduced"
+    assert "within 0.900..0.990 (threshold 0.1" in why
+    # per sample: the cheapest margin that keeps the full accuracy saves 25% and 50%
+    assert "full accuracy at 38% less energy" in why
