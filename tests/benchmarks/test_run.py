@@ -122,7 +122,9 @@ def test_old_rows_load_as_training_rows_that_a_new_run_replaces(tmp_path):
     key = run.row_key("vgg9", 25, 4, "fullspike", "default", "train")
     assert store["rows"][key]["mode"] == "train" and len(store["rows"]) == 4
     store["rows"][key] = ok_row(90, 180, mode="train")  # what a new training run writes
-    assert run.render("cpu", store).count("| fullspike |") == 2
+    text = run.render("cpu", store)
+    assert text.count("| fullspike |") == 2
+    assert "| fullspike | 90 |" in text and "| fullspike | 100 |" not in text
 
 
 @pytest.mark.parametrize("argv, message", [
