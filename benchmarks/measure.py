@@ -1,14 +1,17 @@
-"""Measuring one (case, framework) in the current process: step time and peak memory.
+"""Measuring one (case, framework, mode) in the current process: step time and peak memory.
 
-A training step is ``zero_grad -> forward -> loss -> backward -> optimiser step`` (SGD with
-momentum; the one-layer case has no parameters, so its step is forward + backward to the
-input). Time: wall clock per step after ``warmup`` steps (compilation happens there; the first
-step's time is reported separately), median of ``reps`` steps. Peak memory: one more step run
-under :mod:`torch.profiler` with ``profile_memory=True``; the peak of the running sum of
-PyTorch allocations and frees during the step, i.e. the most tensor memory the step held at
+A training step (:func:`make_step`) is ``zero_grad -> forward -> loss -> backward -> optimiser
+step`` (SGD with momentum; the one-layer case has no parameters, so its step is forward +
+backward to the input), with the model in training mode. An inference step
+(:func:`make_inference_step`) is the forward of the same inputs with the model in evaluation
+mode under :func:`torch.no_grad` (no loss, nothing recorded for backward). Both are timed and
+measured alike. Time: wall clock per step after ``warmup`` steps (compilation happens there;
+the first step's time is reported separately), median of ``reps`` steps. Peak memory: one more
+step run under :mod:`torch.profiler` with ``profile_memory=True``; the peak of the running sum
+of PyTorch allocations and frees during the step, i.e. the most tensor memory the step held at
 once on top of what was alive before it (model, optimiser state, inputs). This counts every
-tensor PyTorch allocates for any framework, independently of how the C allocator caches
-memory (RSS is not used: glibc keeps freed memory, which hides a step's true peak). On CUDA:
+tensor PyTorch allocates for any framework, independently of how the C allocator caches memory
+(RSS is not used: glibc keeps freed memory, which hides a step's true peak). On CUDA:
 ``torch.cuda.max_memory_allocated`` minus the allocation before the step.
 """
 from __future__ import annotations
@@ -25,6 +28,8 @@ def _sync(device: torch.device) -> None:
 
 
 def make_step(model, inputs, loss_fn, has_parameters: bool):
+    """A training step of ``model`` on ``inputs`` (puts the model in training mode)."""
+    model.train()
     optimiser = (torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
                  if has_parameters else None)
 
@@ -37,6 +42,17 @@ def make_step(model, inputs, loss_fn, has_parameters: bool):
         loss.backward()
         if optimiser is not None:
             optimiser.step()
+
+    return step
+
+
+def make_inference_step(model, inputs):
+    """An inference step: ``model.eval()``, then the forward of ``inputs`` under ``no_grad``."""
+    model.eval()
+
+    def step() -> None:
+        with torch.no_grad():
+            model(*inputs)
 
     return step
 

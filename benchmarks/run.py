@@ -1,24 +1,29 @@
-"""Training-step time and peak memory: fullspike vs SpikingJelly vs snnTorch vs the ANN floor.
+"""Training- and inference-step time and peak memory: fullspike vs SpikingJelly vs snnTorch vs
+the ANN floor.
 
     python benchmarks/run.py [--quick] [--device cpu|cuda] [--cases lif,vgg9,resnet18]
                              [--frameworks fullspike,spikingjelly,...] [--rounds N]
-                             [--allocator tuned|default]
+                             [--mode train,inference] [--allocator tuned|default]
 
-Each (case, framework) runs in a fresh worker process (so one library's imports, threads and
-caches do not touch another's), ``--rounds`` times, interleaved; the reported time is the
-median over all timed steps. Results are printed as a table and, unless ``--quick`` or
-``--no-write``, merged into ``benchmarks/results/<device>.json`` and rendered into
-``BENCHMARKS.md``. Peers are optional: ``pip install -e .[bench]`` installs them; a framework
-that is not installed is reported as such. How the networks are mapped onto each framework:
-``benchmarks/frameworks.py``; how time and memory are measured: ``benchmarks/measure.py``.
-Run it alone on the machine (heavy runs share nothing well). ``fullspike`` is the default
-backend (``auto``: ``native`` on CPU, C kernels compiled once per machine),
-``fullspike-loop`` the former default (plain torch ops), ``fullspike-inductor`` the
-``torch.compile`` opt-in. On CPU the
-workers run with glibc malloc at its defaults (what a user's own script gets); with
-``--allocator tuned`` every worker, whatever its framework, first calls
-:func:`fullspike.cpu_allocator.tune_cpu_allocator` (glibc keeps freed memory instead of
-unmapping it), and those rows are kept apart, in a second set of tables.
+``--mode`` (default both): ``train`` times an SGD step (forward, loss, backward, update),
+``inference`` the forward alone, ``model.eval()`` under ``torch.no_grad()``, on the same inputs
+(``benchmarks/measure.py``). The networks (``vgg9``, ``resnet18``) have both modes; the
+one-layer ``lif`` case is training only: it compares the neuron's forward + backward with the
+peers' neurons, while the no-grad forward is measured where it matters, inside the networks,
+whose inference rows include it. Each (case, framework, mode) runs in a fresh worker process (so
+one library's imports, threads and caches do not touch another's), ``--rounds`` times,
+interleaved; the reported time is the median over all timed steps. Results are printed as a
+table and, unless ``--quick`` or ``--no-write``, merged into
+``benchmarks/results/<device>.json`` and rendered into ``BENCHMARKS.md``. Peers are optional:
+``pip install -e .[bench]`` installs them; a framework that is not installed is reported as
+such. How the networks are mapped onto each framework: ``benchmarks/frameworks.py``; how time
+and memory are measured: ``benchmarks/measure.py``. Run it alone on the machine (heavy runs
+share nothing well). ``fullspike`` is the default backend (``auto``: ``native`` on CPU, C
+kernels compiled once per machine), ``fullspike-loop`` the former default (plain torch ops),
+``fullspike-inductor`` the ``torch.compile`` opt-in. On CPU the workers run with glibc malloc at
+its defaults (what a user's own script gets); with ``--allocator tuned`` every worker, whatever
+its framework, first calls :func:`fullspike.cpu_allocator.tune_cpu_allocator` (glibc keeps freed
+memory instead of unmapping it), and those rows are kept apart, in a second set of tables.
 """
 from __future__ import annotations
 
@@ -45,6 +50,8 @@ DEFAULT_FRAMEWORKS = {
     "resnet18": ["fullspike", "fullspike-loop", "fullspike-inductor", "spikingjelly", "snntorch",
                  "ann"],
 }
+MODES = ("train", "inference")
+CASE_MODES = {"lif": ("train",), "vgg9": MODES, "resnet18": MODES}
 
 
 def configs(args) -> list[tuple[str, int, int]]:
@@ -65,11 +72,15 @@ def configs(args) -> list[tuple[str, int, int]]:
 # --------------------------------------------------------------------------- worker side
 
 def worker(spec: dict) -> dict:
-    """Measure one (case, framework) in this process; returns a JSON-able row."""
+    """Measure one (case, framework, mode) in this process; returns a JSON-able row.
+
+    ``spec``: case, T, batch, framework, device, warmup, reps, allocator and mode (``train`` or
+    ``inference``, see ``benchmarks/measure.py``).
+    """
     import torch
 
     from frameworks import SkipCase, build_case, for_framework
-    from measure import make_step, peak_bytes, time_steps
+    from measure import make_inference_step, make_step, peak_bytes, time_steps
 
     device = torch.device(spec["device"])
     if device.type == "cpu" and spec.get("allocator", "default") == "tuned":
@@ -80,12 +91,17 @@ def worker(spec: dict) -> dict:
     torch.manual_seed(0)
     try:
         model, inputs, loss_fn, has_params = build_case(spec["case"], spec["T"], spec["batch"], device)
-        model = for_framework(model, spec["framework"]).to(device).train()
+        model = for_framework(model, spec["framework"]).to(device)
     except SkipCase as err:
         return {"status": "skipped", "note": str(err)}
     except ImportError as err:
         return {"status": "not installed", "note": str(err)}
-    step = make_step(model, inputs, loss_fn, has_params)
+    if spec["mode"] == "train":
+        step = make_step(model, inputs, loss_fn, has_params)
+    elif spec["mode"] == "inference":
+        step = make_inference_step(model, inputs)
+    else:
+        raise ValueError(f"unknown mode '{spec['mode']}'; choose from {', '.join(MODES)}")
     timing = time_steps(step, device, spec["warmup"], spec["reps"])
     peak = peak_bytes(step, device)
     return {"status": "ok", **timing, "peak_mb": peak / 2**20, "threads": torch.get_num_threads()}
@@ -143,11 +159,12 @@ def versions() -> dict:
     return out
 
 
-def table(config: tuple, rows: dict) -> list[str]:
-    """Markdown table lines for one (case, T, batch); ratios are relative to fullspike."""
+def table(rows: dict, mode: str = "train") -> list[str]:
+    """Markdown table lines for one (case, T, batch, mode); ratios are relative to fullspike."""
     base = rows.get("fullspike", {})
-    lines = ["| framework | step time (ms, median) | time vs fullspike | peak memory (MiB) "
-             "| memory vs fullspike | first step (s) |",
+    what = "step" if mode == "train" else "forward"
+    lines = [f"| framework | {what} time (ms, median) | time vs fullspike | peak memory (MiB) "
+             f"| memory vs fullspike | first {what} (s) |",
              "|---|---:|---:|---:|---:|---:|"]
     for fw, r in rows.items():
         if r.get("status") != "ok":
@@ -162,7 +179,29 @@ def table(config: tuple, rows: dict) -> list[str]:
     return lines
 
 
+def row_key(case: str, T: int, batch: int, fw: str, alloc: str, mode: str) -> str:
+    """A row's key in ``benchmarks/results/<device>.json``."""
+    return f"{case}|{T}|{batch}|{fw}|{alloc}|{mode}"
+
+
+def load_store(path: Path) -> dict:
+    """The results file at ``path`` (empty if absent), its keys in the current form."""
+    store = json.loads(path.read_text()) if path.exists() else {"rows": {}}
+    return normalise(store)
+
+
+def normalise(store: dict) -> dict:
+    """Rows stored before ``--mode`` existed (five-part keys, no ``mode``) are training rows."""
+    rows = {}
+    for key, row in store["rows"].items():
+        if key.count("|") == 4:
+            key += "|train"
+        rows[key] = {**row, "mode": key.rsplit("|", 1)[1]}
+    return {**store, "rows": rows}
+
+
 def render(device: str, store: dict) -> str:
+    store = normalise(store)
     meta = store["meta"]
     runs = sorted({(r.get("date", "?"), r.get("command", "?"), r.get("load", "?"))
                    for r in store["rows"].values()})
@@ -173,38 +212,43 @@ def render(device: str, store: dict) -> str:
     out += [f"    {cmd}    # {date}, load average {load}" for date, cmd, load in runs] + [""]
     groups: dict = {}
     for key, row in store["rows"].items():
-        case, T, batch, fw, alloc = key.split("|")
-        groups.setdefault((case, int(T), int(batch), alloc), {})[fw] = row
+        case, T, batch, fw, alloc, mode = key.split("|")
+        groups.setdefault((case, int(T), int(batch), alloc, mode), {})[fw] = row
     order = {"lif": 0, "vgg9": 1, "resnet18": 2}
-    for (case, T, batch, alloc), rows in sorted(
-            groups.items(), key=lambda kv: (kv[0][3] == "tuned", order[kv[0][0]], kv[0][1])):
-        out += [f"### {heading(case, T, batch, alloc)}", "", *table((case, T, batch), rows), ""]
+    for (case, T, batch, alloc, mode), rows in sorted(
+            groups.items(), key=lambda kv: (kv[0][3] == "tuned", order[kv[0][0]], kv[0][1],
+                                            kv[0][2], MODES.index(kv[0][4]))):
+        out += [f"### {heading(case, T, batch, alloc, mode)}", "", *table(rows, mode), ""]
     return "\n".join(out)
 
 
-def heading(case: str, T: int, batch: int, alloc: str) -> str:
-    """A table's title; rows measured with glibc's default allocator say so."""
+def heading(case: str, T: int, batch: int, alloc: str, mode: str = "train") -> str:
+    """A table's title: the case, the mode; rows with glibc malloc tuned say so."""
     from frameworks import describe
 
-    return describe(case, T, batch) + (" (glibc malloc tuned)" if alloc == "tuned" else "")
+    what = "training step" if mode == "train" else "inference (eval, no grad)"
+    return (f"{describe(case, T, batch)}: {what}"
+            + (" (glibc malloc tuned)" if alloc == "tuned" else ""))
 
 
 PREAMBLE = """# Benchmarks
 
-Training-step time and peak memory of fullspike against SpikingJelly and snnTorch on the same
-networks, with the same network as an ANN (ReLU instead of spiking neurons, i.e. the same work
-on T x B samples) as the floor. Ratios are relative to fullspike (above 1: slower / more
-memory than fullspike). Generated by `benchmarks/run.py`; methods in `docs/performance.md`
-(how the peers' networks are built: `benchmarks/frameworks.py`; how time and memory are
-measured: `benchmarks/measure.py`). The "first step" column includes one-off compilation.
-`fullspike` is the default backend (`auto`, which is `native` on CPU: C kernels compiled once
-per machine into a per-user cache, see the cold-start table); `fullspike-loop` is the former
-default (plain torch ops, nothing compiled); `fullspike-inductor` is the `torch.compile` opt-in
-(`backend="inductor"`). On CPU the headline tables
-run glibc malloc at its defaults (what a user's own script gets); tables marked "glibc malloc
-tuned" ran every worker, each framework alike, with `fullspike.cpu_allocator.tune_cpu_allocator`
-(what `fullspike train` does on CPU). The machine is shared: each run's load average is in its
-command line's comment, and only ratios within one table (one run, interleaved) compare.
+Training-step and inference time and peak memory of fullspike against SpikingJelly and snnTorch
+on the same networks, with the same network as an ANN (ReLU instead of spiking neurons, i.e. the
+same work on T x B samples) as the floor. Each network has a training table (an SGD step:
+forward, loss, backward, update) and an inference table (`model.eval()`, the forward alone under
+`torch.no_grad()`); the one-layer LIF case is training only. Ratios are relative to fullspike
+(above 1: slower / more memory than fullspike). Generated by `benchmarks/run.py`; methods in
+`docs/performance.md` (how the peers' networks are built: `benchmarks/frameworks.py`; how time
+and memory are measured: `benchmarks/measure.py`). The "first step" / "first forward" column
+includes one-off compilation. `fullspike` is the default backend (`auto`, which is `native` on
+CPU: C kernels compiled once per machine into a per-user cache, see the cold-start table);
+`fullspike-loop` is the former default (plain torch ops, nothing compiled); `fullspike-inductor`
+is the `torch.compile` opt-in (`backend="inductor"`). On CPU the headline tables run glibc
+malloc at its defaults (what a user's own script gets); tables marked "glibc malloc tuned" ran
+every worker, each framework alike, with `fullspike.cpu_allocator.tune_cpu_allocator` (what
+`fullspike train` does on CPU). The machine is shared: each run's load average is in its command
+line's comment, and only ratios within one table (one run, interleaved) compare.
 """
 
 
@@ -243,6 +287,9 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--rounds", type=int, default=1, help="worker runs per framework, interleaved")
+    p.add_argument("--mode", default=",".join(MODES),
+                   help="comma-separated: train (SGD step), inference (eval + no_grad forward); "
+                        "the lif case is train only")
     p.add_argument("--allocator", default="default", choices=["default", "tuned"],
                    help="CPU: leave glibc malloc at its defaults, or tune it in every worker")
     p.add_argument("--timeout", type=float, default=1800, help="seconds per worker")
@@ -259,6 +306,12 @@ def main(argv=None) -> int:
             print("error: --device cuda but CUDA is not available here", file=sys.stderr)
             return 2
     args.cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    args.mode = [m.strip() for m in args.mode.split(",") if m.strip()]
+    unknown = [m for m in args.mode if m not in MODES]
+    if unknown or not args.mode:
+        print(f"error: --mode takes a comma-separated subset of {', '.join(MODES)} "
+              f"(got '{','.join(args.mode)}')", file=sys.stderr)
+        return 2
     args.lif_T = [int(t) for t in args.lif_T.split(",")]
     if args.quick:
         args.lif_T = [t for t in args.lif_T if t <= 16] or args.lif_T[:1]
@@ -267,41 +320,49 @@ def main(argv=None) -> int:
     wanted = None if args.frameworks is None else args.frameworks.split(",")
     from tqdm import tqdm
 
-    jobs = [(cfg, fw) for cfg in configs(args) for fw in DEFAULT_FRAMEWORKS[cfg[0]]
-            if wanted is None or fw in wanted]
+    jobs = [(cfg, mode, fw) for cfg in configs(args) for mode in args.mode
+            if mode in CASE_MODES[cfg[0]]
+            for fw in DEFAULT_FRAMEWORKS[cfg[0]] if wanted is None or fw in wanted]
+    if not jobs:
+        print(f"error: nothing to run for --cases {','.join(args.cases)} --mode "
+              f"{','.join(args.mode)} (the lif case is train only) and the chosen frameworks",
+              file=sys.stderr)
+        return 2
     raw: dict = {}
     with tqdm(total=len(jobs) * args.rounds, desc="benchmark", unit="run") as bar:
         for _ in range(args.rounds):
-            for (case, T, batch), fw in jobs:
-                bar.set_postfix_str(f"{case} T={T} {fw}")
+            for (case, T, batch), mode, fw in jobs:
+                bar.set_postfix_str(f"{case} T={T} {mode} {fw}")
                 spec = dict(case=case, T=T, batch=batch, framework=fw, device=args.device,
-                            warmup=args.warmup, reps=args.reps, allocator=args.allocator)
-                raw.setdefault((case, T, batch, fw), []).append(run_worker(spec, args.timeout))
+                            warmup=args.warmup, reps=args.reps, allocator=args.allocator,
+                            mode=mode)
+                raw.setdefault((case, T, batch, mode, fw), []).append(
+                    run_worker(spec, args.timeout))
                 bar.update()
     results = {key: merge_rounds(rows) for key, rows in raw.items()}
 
     alloc = args.allocator if args.device == "cpu" else "-"
     grouped: dict = {}
-    for (case, T, batch, fw), row in results.items():
-        grouped.setdefault((case, T, batch), {})[fw] = row
+    for (case, T, batch, mode, fw), row in results.items():
+        grouped.setdefault((case, T, batch, mode), {})[fw] = row
     print(f"\n{args.device}: {device_name(args.device)}")
-    for cfg, rows in grouped.items():
-        print(f"\n{heading(*cfg, alloc)}")
-        print("\n".join(table(cfg, rows)))
+    for (case, T, batch, mode), rows in grouped.items():
+        print(f"\n{heading(case, T, batch, alloc, mode)}")
+        print("\n".join(table(rows, mode)))
     if args.no_write:
         return 0
     RESULTS.mkdir(exist_ok=True)
     store_path = RESULTS / f"{args.device}.json"
-    store = json.loads(store_path.read_text()) if store_path.exists() else {"rows": {}}
+    store = load_store(store_path)
     threads = next((r["threads"] for r in results.values() if r.get("status") == "ok"), None)
     store["meta"] = {"device_name": device_name(args.device), "versions": versions(),
                      "threads": threads}
     command = "python benchmarks/run.py " + " ".join(map(shlex.quote, argv or sys.argv[1:]))
     load = f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "?"
-    for (case, T, batch, fw), row in results.items():
-        store["rows"][f"{case}|{T}|{batch}|{fw}|{alloc}"] = {
-            **row, "date": datetime.date.today().isoformat(), "command": command.strip(),
-            "load": load}
+    for (case, T, batch, mode, fw), row in results.items():
+        store["rows"][row_key(case, T, batch, fw, alloc, mode)] = {
+            **row, "mode": mode, "date": datetime.date.today().isoformat(),
+            "command": command.strip(), "load": load}
     store_path.write_text(json.dumps(store, indent=1))
     write_markdown(Path(args.output))
     print(f"\nwrote {store_path.relative_to(REPO)} and {args.output}")
