@@ -42,10 +42,11 @@ def _zoo(pattern: str | None) -> int:
     if not entries:
         print("no pretrained models" + (f" match '{pattern}'" if pattern else " are shipped"))
         return 0
-    print(f"{'name':24s} {'model':14s} {'dataset':14s} {'test acc':>8s} {'T':>3s} {'params':>8s} "
+    w = max(len(n) for n in [*entries, "name"])
+    print(f"{'name':{w}s} {'model':14s} {'dataset':14s} {'test acc':>8s} {'T':>3s} {'params':>8s} "
           f"{'energy/sample':>13s}  load with")
     for n, c in entries.items():
-        print(f"{n:24s} {c['model']:14s} {c['dataset']:14s} {100 * c['test_accuracy']:7.2f}% {c['T'] or '-':>3} "
+        print(f"{n:{w}s} {c['model']:14s} {c['dataset']:14s} {100 * c['test_accuracy']:7.2f}% {c['T'] or '-':>3} "
               f"{c['params'] / 1e6:7.2f}M {c['energy']['energy_mj']:10.4f} mJ  "
               f"fullspike.create_model('{n}', pretrained=True)")
     return 0

@@ -45,6 +45,12 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def check_indices(test_size: int, samples: int) -> range:
+    """The test samples a card's accuracy check uses: ``samples`` of ``test_size``, evenly
+    strided, so a test set stored class by class is checked on every class."""
+    return range(0, test_size, max(1, test_size // samples))[:samples]
+
+
 def load(name: str, zoo_dir: Path = ZOO_DIR) -> nn.Module:
     """The zoo network ``name`` (``"zoo:NAME"`` or ``"NAME"``) with its trained weights, in
     evaluation mode. Weights whose SHA-256 differs from the card's raise one CheckpointError line."""
@@ -63,4 +69,4 @@ def load(name: str, zoo_dir: Path = ZOO_DIR) -> nn.Module:
     return model.eval()
 
 
-__all__ = ["ZOO_DIR", "PREFIX", "cards", "card", "load", "sha256"]
+__all__ = ["ZOO_DIR", "PREFIX", "cards", "card", "check_indices", "load", "sha256"]
