@@ -73,3 +73,21 @@ def test_early_exit_verdict_explains_a_late_exit(script):
     assert "within 0.900..0.990 (threshold 0.1" in why
     # per sample: the cheapest margin that keeps the full accuracy saves 25% and 50%
     assert "full accuracy at 38% less energy" in why
+
+
+def test_robustness_verdict_compares_the_accuracy_kept(script):
+    def run(variant, clean, noisy):
+        return {"status": "done", "variant": variant,
+                "robustness": {"accuracy": {"pgd": {"0.0": clean, "0.03": noisy},
+                                            "gaussian": {"0.0": clean, "0.1": noisy}}}}
+
+    # the SNN is more accurate under attack in absolute terms, but keeps a smaller share of its
+    # clean accuracy under noise: only the PGD comparison goes its way
+    runs = [run("bntt", 0.8, 0.4), {**run("ann", 0.5, 0.2)}]
+    runs[1]["robustness"]["accuracy"]["gaussian"]["0.1"] = 0.45
+    res = {"experiment": "robustness", "scale": "cpu", "target": None, "runs": runs,
+           "summary": {"variants": {"bntt": {"test_accuracy": {"mean": 0.8, "std": 0, "n": 1}}}}}
+    word, why = script.verdict(res)
+    assert word == "partly" and "under 1 of 2 perturbations" in why and "not under gaussian 0.1" in why
+    runs[1]["robustness"]["accuracy"]["gaussian"]["0.1"] = 0.1
+    assert script.verdict(res)[0] == "reproduced"
