@@ -84,28 +84,6 @@ static const float *fs_row(const fs_seq *s, int64_t t, int64_t b, int64_t m0, in
     return buf;
 }
 
-/* Ask for the cache lines of a row of `len` floats that a later step will read (rw 0) or write
- * (rw 1). A block's rows lie a whole step apart in memory, each on other pages, where the
- * hardware prefetchers do not follow: without this every row starts with a wait on memory
- * (VGG9's neurons: backward 1.6x, forward 1.25x slower). */
-static inline void fs_prefetch(const float *p, int64_t len, const int rw) {
-    for (int64_t i = 0; i < len; i += 16) {
-        if (rw)
-            __builtin_prefetch(p + i, 1);
-        else
-            __builtin_prefetch(p + i, 0);
-    }
-}
-
-/* how many steps ahead the rows are asked for (1 to 8 measured alike; 2 by a hair) */
-#define FS_AHEAD 2
-
-/* fs_prefetch for the row (t, b, m0 ..) of s, when its neurons are adjacent */
-static inline void fs_prefetch_row(const fs_seq *s, int64_t t, int64_t b, int64_t m0, int64_t len) {
-    if (s->p && s->sm == 1)
-        fs_prefetch(s->p + t * s->st + b * s->sb + m0, len, 0);
-}
-
 /* The neuron's flags (strict, soft, detach) are read inside the loops as selects between two
  * values, which the compiler turns into vector blends. */
 static inline int fs_fire(float h, float th, int strict) { return strict ? h > th : h >= th; }
@@ -117,12 +95,11 @@ static inline float fs_reset(float h, float th, float vr, int strict, int soft) 
 }
 
 /* one step over a block: h <- ((a v) + (b x)) + c; out <- the spikes (forward) or h (backward);
- * v <- reset(h). Inlined into callers that pass `spikes`, `strict` and `soft` as constants
- * (fs_charge_any), so each loop is compiled without the selects of the other forms. */
-static inline __attribute__((always_inline)) void
-fs_charge_form(const fs_args *A, const float *restrict x, float *restrict v, float *restrict out,
-               int64_t len, const int spikes, const int strict, const int soft) {
+ * v <- reset(h) */
+static void fs_charge(const fs_args *A, const float *restrict x, float *restrict v,
+                      float *restrict out, int64_t len, int spikes) {
     const float a = A->a, b = A->b, c = A->c, th = A->th, vr = A->vr;
+    const int strict = A->strict, soft = A->soft;
     for (int64_t i = 0; i < len; i++) {
         float h = a * v[i] + b * x[i];
         h = h + c;
@@ -132,57 +109,23 @@ fs_charge_form(const fs_args *A, const float *restrict x, float *restrict v, flo
     }
 }
 
-static void fs_charge(const fs_args *A, const float *restrict x, float *restrict v,
-                      float *restrict out, int64_t len, int spikes) {
-    const int form = (spikes ? 4 : 0) | (A->strict ? 2 : 0) | (A->soft ? 1 : 0);
-    switch (form) { /* (spikes, strict, soft) as constants */
-    case 0: fs_charge_form(A, x, v, out, len, 0, 0, 0); break;
-    case 1: fs_charge_form(A, x, v, out, len, 0, 0, 1); break;
-    case 2: fs_charge_form(A, x, v, out, len, 0, 1, 0); break;
-    case 3: fs_charge_form(A, x, v, out, len, 0, 1, 1); break;
-    case 4: fs_charge_form(A, x, v, out, len, 1, 0, 0); break;
-    case 5: fs_charge_form(A, x, v, out, len, 1, 0, 1); break;
-    case 6: fs_charge_form(A, x, v, out, len, 1, 1, 0); break;
-    default: fs_charge_form(A, x, v, out, len, 1, 1, 1); break;
-    }
-}
-
-/* one reverse step over a block, in one pass: sg = surrogate(h - th);
- * gh = g_s sg + (g + g_v) dv/dh; g_x = b gh; g <- a gh. Inlined with the flags as constants
- * (fs_grad). */
-static inline __attribute__((always_inline)) void
-fs_grad_form(const fs_args *A, const float *restrict ht, const float *restrict gs,
-             const float *restrict gv, float *restrict g, float *restrict gh,
-             float *restrict gx, int64_t len, const int strict, const int soft, const int detach) {
-    const float a = A->a, b = A->b, th = A->th, vr = A->vr, p1 = A->p1, p2 = A->p2;
+/* one reverse step over a block: gh = g_s sg + (g + g_v) dv/dh; g_x = b gh; g <- a gh */
+static void fs_grad(const fs_args *A, const float *restrict ht, const float *restrict sg,
+                    const float *restrict gs, const float *restrict gv, float *restrict g,
+                    float *restrict gh, float *restrict gx, int64_t len) {
+    const float a = A->a, b = A->b, th = A->th, vr = A->vr;
+    const int strict = A->strict, soft = A->soft, detach = A->detach;
     for (int64_t i = 0; i < len; i++) {
-        const float h = ht[i];
-        const float sg = fs_surrogate(h - th, p1, p2);
-        const float keep = fs_fire(h, th, strict) ? 0.0f : 1.0f;
+        const float keep = fs_fire(ht[i], th, strict) ? 0.0f : 1.0f;
         /* dv_t / dh_t: soft 1 - th sg, hard (1 - s) + (vr - h) sg; without the sg terms when
          * the reset is detached */
-        const float dvdh = detach ? (soft ? 1.0f : keep)
-                                  : (soft ? 1.0f - th * sg : keep + (vr - h) * sg);
-        const float ghi = gs[i] * sg + (g[i] + gv[i]) * dvdh;
+        const float attached = soft ? 1.0f - th * sg[i] : keep + (vr - ht[i]) * sg[i];
+        const float detached = soft ? 1.0f : keep;
+        const float dvdh = detach ? detached : attached;
+        const float ghi = gs[i] * sg[i] + (g[i] + gv[i]) * dvdh;
         gh[i] = ghi;
         gx[i] = b * ghi;
         g[i] = a * ghi;
-    }
-}
-
-static void fs_grad(const fs_args *A, const float *restrict ht, const float *restrict gs,
-                    const float *restrict gv, float *restrict g, float *restrict gh,
-                    float *restrict gx, int64_t len) {
-    const int form = (A->strict ? 4 : 0) | (A->soft ? 2 : 0) | (A->detach ? 1 : 0);
-    switch (form) { /* (strict, soft, detach) as constants */
-    case 0: fs_grad_form(A, ht, gs, gv, g, gh, gx, len, 0, 0, 0); break;
-    case 1: fs_grad_form(A, ht, gs, gv, g, gh, gx, len, 0, 0, 1); break;
-    case 2: fs_grad_form(A, ht, gs, gv, g, gh, gx, len, 0, 1, 0); break;
-    case 3: fs_grad_form(A, ht, gs, gv, g, gh, gx, len, 0, 1, 1); break;
-    case 4: fs_grad_form(A, ht, gs, gv, g, gh, gx, len, 1, 0, 0); break;
-    case 5: fs_grad_form(A, ht, gs, gv, g, gh, gx, len, 1, 0, 1); break;
-    case 6: fs_grad_form(A, ht, gs, gv, g, gh, gx, len, 1, 1, 0); break;
-    default: fs_grad_form(A, ht, gs, gv, g, gh, gx, len, 1, 1, 1); break;
     }
 }
 
@@ -199,10 +142,6 @@ static void fs_forward_block(const fs_args *A, int64_t b, int64_t m0, int64_t le
     float *v = work, *buf = work + A->block;
     fs_start(A, n0, len, v);
     for (int64_t t = 0; t < A->K; t++) {
-        if (t + FS_AHEAD < A->K) {
-            fs_prefetch_row(&A->x, t + FS_AHEAD, b, m0, len);
-            fs_prefetch(A->out + (t + FS_AHEAD) * A->out_st + b * A->out_sb + m0, len, 1);
-        }
         fs_charge(A, fs_row(&A->x, t, b, m0, len, buf), v,
                   A->out + t * A->out_st + b * A->out_sb + m0, len, 1);
         if (A->vs)
@@ -234,18 +173,16 @@ static void fs_backward_block(const fs_args *A, int64_t b, int64_t m0, int64_t l
     float *v_first = h + A->K * L;   /* membrane before the segment */
     float *v = v_first + L;          /* membrane */
     float *g = v + L;                /* dL/dv, carried back in time */
-    float *gh = g + L, *zero = gh + L;
+    float *sg = g + L, *gh = sg + L, *zero = gh + L;
     float *buf_s = zero + L, *buf_v = buf_s + L, *buf_x = buf_v + L;
     float *acc = buf_x + L;          /* [3, L] coefficient-gradient sums */
     const int sums = A->acc_a || A->acc_b || A->acc_c;
+    const float th = A->th, p1 = A->p1, p2 = A->p2;
 
     fs_start(A, n0, len, v_first);
     memcpy(v, v_first, (size_t)len * sizeof(float));
-    for (int64_t t = 0; t < A->K; t++) {
-        if (t + FS_AHEAD < A->K)
-            fs_prefetch_row(&A->x, t + FS_AHEAD, b, m0, len);
+    for (int64_t t = 0; t < A->K; t++)
         fs_charge(A, fs_row(&A->x, t, b, m0, len, buf_x), v, h + t * L, len, 0);
-    }
     memset(zero, 0, (size_t)len * sizeof(float));
     memset(acc, 0, 3 * (size_t)L * sizeof(float));
     if (A->carry)
@@ -255,14 +192,11 @@ static void fs_backward_block(const fs_args *A, int64_t b, int64_t m0, int64_t l
 
     for (int64_t t = A->K - 1; t >= 0; t--) {
         const float *ht = h + t * L;
-        if (t >= FS_AHEAD) {
-            fs_prefetch_row(&A->gs, t - FS_AHEAD, b, m0, len);
-            fs_prefetch_row(&A->gv, t - FS_AHEAD, b, m0, len);
-            fs_prefetch(A->out + (t - FS_AHEAD) * A->out_st + b * A->out_sb + m0, len, 1);
-        }
         const float *gs = A->gs.p ? fs_row(&A->gs, t, b, m0, len, buf_s) : zero;
         const float *gv = A->gv.p ? fs_row(&A->gv, t, b, m0, len, buf_v) : zero;
-        fs_grad(A, ht, gs, gv, g, gh, A->out + t * A->out_st + b * A->out_sb + m0, len);
+        for (int64_t i = 0; i < len; i++)
+            sg[i] = fs_surrogate(ht[i] - th, p1, p2);
+        fs_grad(A, ht, sg, gs, gv, g, gh, A->out + t * A->out_st + b * A->out_sb + m0, len);
         if (sums)
             fs_accumulate(A, gh, t > 0 ? ht - L : ht, v_first, t == 0,
                           A->acc_b ? fs_row(&A->x, t, b, m0, len, buf_x) : zero, acc, acc + L,
@@ -286,7 +220,7 @@ static void *fs_walk(void *arg) {
     fs_share *sh = (fs_share *)arg;
     const fs_args *A = sh->A;
     const int64_t per_b = (A->M + A->block - 1) / A->block;
-    const size_t floats = sh->backward ? (size_t)(A->K + 11) * A->block : 2 * (size_t)A->block;
+    const size_t floats = sh->backward ? (size_t)(A->K + 12) * A->block : 2 * (size_t)A->block;
     float *work = (float *)malloc(floats * sizeof(float));
     if (!work) {
         sh->status = -1;
