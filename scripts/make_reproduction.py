@@ -85,12 +85,15 @@ def verdict(res: dict) -> tuple[str, str]:
             return "not run yet", "BNTT and at least one other norm are needed" + unfinished
         best, label = max(others, key=lambda o: o[0]["mean"])
         gap = b["test_accuracy"]["mean"] - best["mean"]
+        rest = "".join(f"; {lab}: BNTT {100 * (b['test_accuracy']['mean'] - acc['mean']):+.2f} points"
+                       for acc, lab in others if lab != label)
         if gap > b["test_accuracy"]["std"] + best["std"] and gap > 0:
-            return "reproduced", f"BNTT leads the best other ({label}) by {100 * gap:.2f} points {where}{unfinished}"
+            return "reproduced", (f"BNTT leads the best other ({label}) by {100 * gap:.2f} points{rest} "
+                                  f"{where}{unfinished}")
         if gap > 0:
-            return "partly", (f"BNTT leads {label} by {100 * gap:.2f} points, within the error bars "
+            return "partly", (f"BNTT leads {label} by {100 * gap:.2f} points, within the error bars{rest} "
                               f"{where}{unfinished}")
-        return "not reproduced", f"{label} is {100 * -gap:.2f} points above BNTT {where}{unfinished}"
+        return "not reproduced", f"{label} is {100 * -gap:.2f} points above BNTT{rest} {where}{unfinished}"
     if name == "early_exit":
         runs = [r["early_exit"] for r in _done(res)]
         early = [e for e in runs if e["exit_step"] < e["T"]]
