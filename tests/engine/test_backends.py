@@ -63,11 +63,16 @@ def sample(T=6, shape=(3, 5), dtype=torch.float64, device="cpu", seed=0):
     return (torch.randn((T, *shape), generator=gen, dtype=dtype) * 0.8 + 0.45).to(device)
 
 
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("v_reset", [0.0, None, -0.2])
-@pytest.mark.parametrize("detach_reset", [False, True])
-@pytest.mark.parametrize("strict", [False, True])
-@pytest.mark.parametrize("surrogate", SURROGATES, ids=lambda s: type(s).__name__)
+def neuron_grid(test):
+    """Every neuron kind x reset x detach x strict x surrogate: the grid a backend is checked on."""
+    for name, values, ids in (("surrogate", SURROGATES, lambda s: type(s).__name__), ("strict", [False, True], None),
+                              ("detach_reset", [False, True], None), ("v_reset", [0.0, None, -0.2], None),
+                              ("kind", KINDS, None)):
+        test = pytest.mark.parametrize(name, values, ids=ids)(test)
+    return test
+
+
+@neuron_grid
 def test_loop_matches_eager(kind, v_reset, detach_reset, strict, surrogate):
     assert_same("loop", sample(), kind, v_reset=v_reset, detach_reset=detach_reset, strict=strict,
                 surrogate=surrogate)

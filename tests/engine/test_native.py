@@ -16,7 +16,7 @@ from fullspike.engine import backends, cbuild, native
 from fullspike.errors import ConfigError
 from fullspike.surrogate import ATan, Sigmoid, Surrogate, Triangle
 
-from test_backends import KINDS, SURROGATES, Box, _spec, assert_same, sample
+from test_backends import Box, _spec, assert_same, neuron_grid, sample
 
 pytestmark = pytest.mark.skipif(
     cbuild.compiler() is None,
@@ -31,11 +31,7 @@ def _no_notice():
         yield
 
 
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("v_reset", [0.0, None, -0.2])
-@pytest.mark.parametrize("detach_reset", [False, True])
-@pytest.mark.parametrize("strict", [False, True])
-@pytest.mark.parametrize("surrogate", SURROGATES, ids=lambda s: type(s).__name__)
+@neuron_grid
 def test_native_matches_eager(kind, v_reset, detach_reset, strict, surrogate):
     assert_same("native", sample(dtype=torch.float32), kind, tol=1e-5, v_reset=v_reset,
                 detach_reset=detach_reset, strict=strict, surrogate=surrogate)

@@ -109,15 +109,24 @@ def backward_loop(g_s: Optional[torch.Tensor], g_v: Optional[torch.Tensor],
         if gh is None:
             gh = torch.zeros_like(ht)
         g_x[t] = gh if skip_b else b * gh  # per step, so a compiled kernel writes g_x directly
-        if need_a and (t > 0 or v0 is not None or spec.v_init != 0.0):
-            v_prev = (spec.v_init if v0 is None else v0) if t == 0 else reset(h[t - 1], fire(h[t - 1], spec), spec)
-            acc_a = gh * v_prev if acc_a is None else acc_a + gh * v_prev
-        if need_b:
-            acc_b = gh * x[t] if acc_b is None else acc_b + gh * x[t]
-        if need_c:
-            acc_c = gh if acc_c is None else acc_c + gh
+        acc_a, acc_b, acc_c = _coefficient_sums(acc_a, acc_b, acc_c, gh, t, h, x, v0, spec, need_a, need_b, need_c)
         carry = gh if skip_a else a * gh
     return torch.stack(g_x), carry, acc_a, acc_b, acc_c
+
+
+def _coefficient_sums(acc_a, acc_b, acc_c, gh: torch.Tensor, t: int, h, x: torch.Tensor,
+                      v0: Optional[torch.Tensor], spec: NeuronSpec, need_a: bool, need_b: bool, need_c: bool):
+    """Add step ``t``'s terms to the per-neuron sums of the coefficient gradients (None: not yet
+    started): ``dL/da += gh * v_{t-1}``, ``dL/db += gh * x_t``, ``dL/dc += gh``; ``h``: the
+    charged membranes (list or ``[K, ...]``), from which ``v_{t-1}`` is reset."""
+    if need_a and (t > 0 or v0 is not None or spec.v_init != 0.0):
+        v_prev = (spec.v_init if v0 is None else v0) if t == 0 else reset(h[t - 1], fire(h[t - 1], spec), spec)
+        acc_a = gh * v_prev if acc_a is None else acc_a + gh * v_prev
+    if need_b:
+        acc_b = gh * x[t] if acc_b is None else acc_b + gh * x[t]
+    if need_c:
+        acc_c = gh if acc_c is None else acc_c + gh
+    return acc_a, acc_b, acc_c
 
 
 def _skips(a: Scalar, b: Scalar, c: Scalar) -> tuple[bool, bool, bool]:
@@ -233,15 +242,7 @@ class LoopKernels(Kernels):
             if gh is None:
                 gh = torch.zeros_like(ht)
             torch.mul(gh, b, out=out[t]) if not skips[1] else out[t].copy_(gh)
-            if need_a and (t > 0 or v0 is not None or spec.v_init != 0.0):
-                if t == 0:
-                    v_prev = spec.v_init if v0 is None else v0
-                else:
-                    v_prev = reset(work[t - 1], fire(work[t - 1], spec), spec)
-                acc_a = gh * v_prev if acc_a is None else acc_a + gh * v_prev
-            if need_b:
-                acc_b = gh * x[t] if acc_b is None else acc_b + gh * x[t]
-            if need_c:
-                acc_c = gh if acc_c is None else acc_c + gh
+            acc_a, acc_b, acc_c = _coefficient_sums(acc_a, acc_b, acc_c, gh, t, work, x, v0, spec,
+                                                    need_a, need_b, need_c)
             carry = gh if skips[0] else a * gh
         return out, carry, acc_a, acc_b, acc_c
