@@ -276,7 +276,7 @@ def _spec(**kw):
 
 def _cpu_float32_choice() -> str:
     """auto's backend for float32 on CPU: native where its C kernels build (tests/engine/test_native.py)."""
-    return "native" if backends.native_unavailable(Sigmoid()) is None else "loop"
+    return "native" if backends.native_unavailable(_spec()) is None else "loop"
 
 
 def test_auto_choices_on_cpu():

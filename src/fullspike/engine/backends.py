@@ -162,7 +162,7 @@ def _why_not(backend: str, x: torch.Tensor, fits: bool, scalar: bool, spec: Neur
     if backend == "native":
         if x.device.type != "cpu" or x.dtype != torch.float32:
             return f"it runs float32 on CPU; the input is {x.dtype} on {x.device.type}"
-        return native_unavailable(spec.surrogate)
+        return native_unavailable(spec)
     if backend == "inductor":
         why = inductor_unavailable(x.device.type)
         return None if why is None else f"torch.compile cannot run on {x.device.type} here ({why})"
@@ -187,7 +187,7 @@ def auto_choice(x: torch.Tensor, coeffs, spec: NeuronSpec) -> str:
             return "loop"
         return "triton" if spec.surrogate.triton_grad() is not None else "inductor"
     if x.device.type == "cpu" and x.dtype == torch.float32 and spec.surrogate.c_grad() is not None:
-        why = native_unavailable(spec.surrogate)
+        why = native_unavailable(spec)
         if why is None:
             return "native"
         _say_once(f"fullspike: the native neuron backend cannot run: {why}; backend='auto' "

@@ -19,7 +19,10 @@ the whole sequence is a single :class:`torch.autograd.Function`:
   and the gradients of tensor ``decay``/``scale``/``bias`` (PLIF) are the sums over time and
   neurons of ``g_h * v_{t-1}``, ``g_h * x_t`` and ``g_h``;
 * ``checkpoint``: save the input and the membrane every ``k`` steps instead of ``h``; backward
-  recomputes ``h`` one segment at a time (one more forward; peak extra memory ``k`` steps).
+  recomputes ``h`` one segment at a time (one more forward; peak extra memory ``k`` steps);
+* an input that a compact-saving forward knows as a batch norm's output is saved as that
+  norm's input and terms (:class:`~.norm_input.NormInput`) when the kernels read that form
+  (``Kernels.reads_norm_input``), so backward neither keeps nor rebuilds it.
 
 The step kernels come from a :class:`Kernels` object, so the same driver serves every fused
 backend: plain torch ops (``"loop"``, :mod:`.loop`), their :func:`torch.compile` form
@@ -36,6 +39,7 @@ import torch
 
 from ..functional.spec import NeuronSpec
 from .buffers import empty_like_steps, empty_steps
+from .norm_input import NormInput
 
 Scalar = Union[float, torch.Tensor]
 
@@ -69,6 +73,17 @@ class Kernels:
     def backward(self, g_s, g_v, h, x, v0, carry, a, b, c, spec: NeuronSpec,
                  need_a: bool, need_b: bool, need_c: bool):
         raise NotImplementedError
+
+    def reads_norm_input(self, spec: NeuronSpec) -> bool:
+        return False
+
+
+def _norm_input(x: torch.Tensor) -> Optional[NormInput]:
+    """``x`` as the batch norm output the enclosing compact-saving forward marked, or None."""
+    from ..nn.memory import active_saver  # here, not at import: fullspike.nn imports the engine
+
+    saver = active_saver()
+    return None if saver is None else saver.norm_input(x)
 
 
 def _segments(T: int, checkpoint: Union[bool, int]) -> list[tuple[int, int]]:
@@ -125,8 +140,14 @@ class _SequenceNode(torch.autograd.Function):
             ctx.h_is_list = isinstance(h, list)
             coefs = [t for t in (a, b, c) if isinstance(t, torch.Tensor)]
             ctx.n_coefs = len(coefs)
-            ctx.save_for_backward(x if save_x else None,
+            norm = _norm_input(x) if save_x and kernels.reads_norm_input(spec) else None
+            # (the norm's tensors are saved, not kept on ctx, so that autograd frees them
+            # after this node's backward, as it frees x)
+            ctx.x_geometry = None if norm is None else (x.size(), x.stride(), x.storage_offset())
+            ctx.save_for_backward(x if save_x and norm is None else None,
                                   torch.stack(starts[1:]) if len(starts) > 1 else None,
+                                  *((None,) * 4 if norm is None
+                                    else (norm.base, norm.scale, norm.mean, norm.bias)),
                                   *coefs, *(h if ctx.h_is_list else [] if h is None else [h]))
         if out is None:
             out = spikes[0] if len(spikes) == 1 else torch.cat(spikes, out=empty_steps(x))
@@ -136,7 +157,9 @@ class _SequenceNode(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g_s, g_v=None):
-        x, starts, *rest = ctx.saved_tensors
+        x, starts, base, scale, mean, bias, *rest = ctx.saved_tensors
+        if ctx.x_geometry is not None:
+            x = NormInput(base.as_strided(*ctx.x_geometry), base, scale, mean, bias)
         it, h = iter(rest[:ctx.n_coefs]), rest[ctx.n_coefs:]
         h = (list(h) if ctx.h_is_list else h[0]) if h else None
         a, b, c = (next(it) if isinstance(t, torch.Tensor) else t for t in ctx.coeffs)
@@ -144,7 +167,7 @@ class _SequenceNode(torch.autograd.Function):
         g_x = [None] * len(ctx.segments)
         totals = [None, None, None]
         carry = None
-        ref = x if x is not None else h
+        ref = x.z if isinstance(x, NormInput) else x if x is not None else h
         out = work = None
         if ctx.kernels.writes_into:
             out = empty_like_steps(ref)  # the input gradient in the input's layout

@@ -11,9 +11,10 @@ call (ctypes releases the GIL during it).
 
 The surrogate's gradient is compiled into the kernel: :meth:`~fullspike.surrogate.Surrogate.c_grad`
 gives the C body of ``float fs_surrogate(float u, float p1, float p2)`` and its two parameters, as
-:meth:`~fullspike.surrogate.Surrogate.triton_grad` does for the Triton kernels. Each surrogate's
-kernel is compiled once per machine by :mod:`.cbuild` (under a second) and loaded from the
-per-user cache afterwards. Inputs are read in place when each step's neurons are contiguous, or
+:meth:`~fullspike.surrogate.Surrogate.triton_grad` does for the Triton kernels; so are the
+neuron's flags (strict threshold, soft reset, detached reset), so each loop is compiled for one
+form only. Each (surrogate, flags) kernel is compiled once per machine by :mod:`.cbuild` (a
+fraction of a second) and loaded from the per-user cache afterwards. Inputs are read in place when each step's neurons are contiguous, or
 in BNTT's layout (a time-transposed view of a contiguous ``[B, T, ...]`` tensor); expanded
 gradients (``out.sum()``) are read without being materialised.
 """
@@ -27,10 +28,10 @@ from typing import Optional
 import torch
 
 from ..functional.spec import NeuronSpec
-from ..surrogate import Surrogate
 from . import cbuild
 from .buffers import empty_steps
 from .driver import Kernels
+from .norm_input import NormInput
 
 #: neurons per block: a block's rows are 2 KiB, and backward's [K, BLOCK] charged membranes at
 #: most 128 KiB (K <= max_steps), in L2 (2^20 neurons: 256-neuron blocks ran 1.3x slower at
@@ -52,7 +53,8 @@ class _Args(ctypes.Structure):  # fs_args of native_kernel.c, field for field
                 + [(n, ctypes.c_int64) for n in ("out_st", "out_sb")]
                 + [(n, ctypes.c_void_p) for n in ("vs", "last", "acc_a", "acc_b", "acc_c")]
                 + [(n, ctypes.c_float) for n in ("a", "b", "c", "th", "vr", "p1", "p2")]
-                + [(n, ctypes.c_int32) for n in ("strict", "soft", "detach")])
+                + [(n, ctypes.c_void_p) for n in ("z", "scale", "mean", "bias")]
+                + [(n, ctypes.c_int64) for n in ("group", "channels")])
 
 
 @functools.lru_cache(maxsize=None)
@@ -61,31 +63,69 @@ def _template() -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def kernel_source(grad_body: str) -> str:
+def kernel_source(grad_body: str, strict: bool, soft: bool, detach: bool) -> str:
     """The full C source of the kernels with the surrogate gradient ``grad_body`` (the body of
-    ``float fs_surrogate(float u, float p1, float p2)``)."""
-    return _template().replace("FS_SURROGATE_BODY", grad_body)
+    ``float fs_surrogate(float u, float p1, float p2)``) and the neuron's flags: fire at
+    ``h > th`` (``strict``) or ``h >= th``, reset by subtraction (``soft``) or to ``vr``,
+    no gradient through the reset (``detach``)."""
+    flags = "".join(f"#define FS_{name} {int(on)}\n"
+                    for name, on in (("STRICT", strict), ("SOFT", soft), ("DETACH", detach)))
+    return flags + _template().replace("FS_SURROGATE_BODY", grad_body)
 
 
-def unavailable(surrogate: Surrogate) -> Optional[str]:
-    """None when the native kernels with this surrogate are compiled (compiling them on first
-    use), else why they cannot run; cached per process."""
-    form = surrogate.c_grad()
-    if form is None:
-        return (f"the surrogate {type(surrogate).__name__} has no C form (give it a c_grad() "
+def _source(spec: NeuronSpec) -> str:
+    """The kernel source for this neuron (its surrogate must have a C form)."""
+    return kernel_source(spec.surrogate.c_grad()[0], bool(spec.strict), spec.v_reset is None,
+                         bool(spec.detach_reset))
+
+
+def unavailable(spec: NeuronSpec) -> Optional[str]:
+    """None when the native kernels for this neuron (its surrogate and flags) are compiled
+    (compiling them on first use), else why they cannot run; cached per process."""
+    if spec.surrogate.c_grad() is None:
+        return (f"the surrogate {type(spec.surrogate).__name__} has no C form (give it a c_grad() "
                 f"method)")
-    why = cbuild.unavailable(kernel_source(form[0]))
+    why = cbuild.unavailable(_source(spec))
     return None if why is None else f"its C kernels cannot be built here: {why}"
 
 
 @functools.lru_cache(maxsize=None)
-def _entry_points(grad_body: str) -> tuple:
-    """``(fs_forward, fs_backward)`` of the library built with this surrogate gradient."""
-    lib = cbuild.load(kernel_source(grad_body))
+def _library(source: str) -> tuple:
+    """``(fs_forward, fs_backward)`` of the library built from ``source``."""
+    lib = cbuild.load(source)
     for fn in (lib.fs_forward, lib.fs_backward):
         fn.argtypes = [ctypes.POINTER(_Args), ctypes.c_int]
         fn.restype = ctypes.c_int
-    return lib.fs_forward, lib.fs_backward
+    lib.fs_norm_rows.argtypes = [ctypes.c_void_p] * 4 + [ctypes.c_int64] * 3 + [ctypes.c_void_p]
+    lib.fs_norm_rows.restype = None
+    return lib.fs_forward, lib.fs_backward, lib.fs_norm_rows
+
+
+def norm_rows(source: str, z: torch.Tensor, scale: torch.Tensor, mean: torch.Tensor,
+              bias: Optional[torch.Tensor]) -> torch.Tensor:
+    """The batch norm output the kernel built from ``source`` computes from a contiguous float32
+    ``z: [N, C, ...]`` and ``[C]`` terms (``scale = invstd * weight``)."""
+    out = torch.empty_like(z)
+    _library(source)[2](z.data_ptr(), scale.data_ptr(), mean.data_ptr(), _ptr(bias), z.numel(),
+                        z[0, 0].numel(), z.shape[1], out.data_ptr())
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _norm_matches_torch(source: str) -> bool:
+    """Whether the kernel's batch norm arithmetic gives torch's CPU kernel's results bit for bit
+    here (torch fuses the multiply-adds where the CPU has FMA): checked once per process on
+    random channels of 49 and 256 values, with and without bias."""
+    g = torch.Generator().manual_seed(0)
+    for shape in ((3, 5, 7, 7), (2, 4, 16, 16)):
+        C = shape[1]
+        z = torch.randn(shape, generator=g) * 3 + 1
+        scale, mean = torch.rand(C, generator=g) + 0.5, torch.randn(C, generator=g)
+        for bias in (torch.randn(C, generator=g), None):
+            ref = torch.native_batch_norm(z, scale, bias, mean, torch.ones(C), False, 0.0, 0.0)[0]
+            if not torch.equal(norm_rows(source, z, scale, mean, bias), ref):
+                return False
+    return True
 
 
 def _ptr(t: Optional[torch.Tensor]) -> Optional[int]:
@@ -155,7 +195,6 @@ class NativeKernels(Kernels):
         args.block = max(1, min(M, BLOCK))
         args.a, args.b, args.c = (float(t) for t in (a, b, c))
         args.th, args.vr, args.p1, args.p2 = spec.v_threshold, spec.v_init, float(p1), float(p2)
-        args.strict, args.soft, args.detach = spec.strict, spec.v_reset is None, spec.detach_reset
         return args
 
     @staticmethod
@@ -187,18 +226,29 @@ class NativeKernels(Kernels):
         args.x = _Seq(x3.data_ptr(), *x3.stride())
         written = self._output(args, out, B, M)
         args.v0, args.vs, args.last = _ptr(v), _ptr(vs), last.data_ptr()
-        self._call(_entry_points(spec.surrogate.c_grad()[0])[0], args, K * B * M)
+        self._call(_library(_source(spec))[0], args, K * B * M)
         if written.data_ptr() != out.data_ptr():
             out.copy_(written.view(out.shape))
         return out, None, vs, last
 
+    def reads_norm_input(self, spec: NeuronSpec) -> bool:
+        return _norm_matches_torch(_source(spec))
+
     def backward(self, g_s, g_v, h, x, v0, carry, a, b, c, spec, need_a, need_b, need_c,
                  out=None):
+        norm = x if isinstance(x, NormInput) else None
+        x = x if norm is None else norm.z  # (x's geometry)
         x3, B, M = _layout(x)
+        if norm is not None and x3.untyped_storage().data_ptr() != norm.base.data_ptr():
+            x3, B, M = _layout(norm.values())  # a layout the kernel cannot walk in z: copied
+            norm = None
         K = x.shape[0]
         out = empty_steps(x) if out is None else out
         args = self._args(spec, a, b, c, K, B, M)
         args.x = _Seq(x3.data_ptr(), *x3.stride())
+        if norm is not None:
+            args.z, args.scale, args.mean = (t.data_ptr() for t in (norm.base, norm.scale, norm.mean))
+            args.bias, args.group, args.channels = _ptr(norm.bias), norm.group, norm.channels
         args.gs, keep_gs = _seq(g_s, B, M)  # keep_*: the tensors the pointers point into
         args.gv, keep_gv = _seq(g_v, B, M)
         written = self._output(args, out, B, M)
@@ -208,7 +258,7 @@ class NativeKernels(Kernels):
                 for need in (need_a, need_b, need_c)]
         args.v0, args.carry, args.last = _ptr(v0), _ptr(carry), carry_out.data_ptr()
         args.acc_a, args.acc_b, args.acc_c = (_ptr(t) for t in accs)
-        self._call(_entry_points(spec.surrogate.c_grad()[0])[1], args, K * B * M)
+        self._call(_library(_source(spec))[1], args, K * B * M)
         del keep_gs, keep_gv  # alive up to here, through the call
         if written.data_ptr() != out.data_ptr():
             out.copy_(written.view(out.shape))

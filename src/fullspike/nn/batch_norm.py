@@ -8,7 +8,10 @@ from the input it keeps anyway: in training, from the batch statistics of the fo
 the same native CPU kernel as forward, in its running-statistics form with ``weight' = invstd *
 weight``, ``mean' = mean``, ``var' = 1``, ``eps' = 0`` (so ``1/sqrt(var' + eps') = 1`` and the
 kernel's scale is ``weight'`` exactly), which gives forward's output bit for bit; the neuron
-then recomputes the same membranes and spikes in backward. Float32/float64 on CPU only (other
+then recomputes the same membranes and spikes in backward. In training, the mark also carries
+the output's description (:class:`~fullspike.engine.norm_input.NormInput`: the input and the
+per-channel scale, mean and bias), from which the native neuron kernel computes the values
+itself, in torch's arithmetic, instead of having them rebuilt into a new tensor. Float32/float64 on CPU only (other
 dtypes and devices save the output as usual).
 
 :class:`BatchNorm2d` is ``torch.nn.BatchNorm2d`` with that forward; BNTT uses :func:`batch_norm`
@@ -22,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..engine.norm_input import NormInput
 from ..errors import ShapeError
 from .memory import active_saver, mark_recomputable
 
@@ -47,6 +51,9 @@ def batch_norm(x: torch.Tensor, running_mean: Optional[torch.Tensor],
     b = None if bias is None else bias.detach().clone()
     if training:
         scale = invstd if weight is None else invstd * weight.detach()
+        if z.is_contiguous() and z.storage_offset() == 0 and z.dim() >= 2:
+            norm = NormInput(z, z, scale, mean, b)
+            return mark_recomputable(y, norm.rebuild, norm)
         one = torch.ones_like(mean)
 
         def rebuild() -> torch.Tensor:

@@ -13,7 +13,10 @@ forward:
   shares its storage and holds spikes too.
 * recomputable (:func:`mark_recomputable`): a tensor that a function rebuilds bit for bit from
   tensors kept anyway, e.g. a batch norm's output from its input and statistics
-  (:func:`fullspike.nn.batch_norm.batch_norm`), which the neuron after it saves.
+  (:func:`fullspike.nn.batch_norm.batch_norm`), which the neuron after it saves. A training
+  norm's output also carries its description as a
+  :class:`~fullspike.engine.norm_input.NormInput` (:meth:`CompactSaver.norm_input`), which the
+  native neuron kernel reads in backward without rebuilding the tensor.
 
 Everything else is saved as autograd saves it. Values in backward are exactly those of forward,
 so gradients are unchanged. The hooks are scoped to the ``with`` block on the current thread
@@ -30,6 +33,8 @@ from typing import Callable, Iterator, Optional
 
 import torch
 
+from ..engine.norm_input import NormInput
+
 _ACTIVE: contextvars.ContextVar[Optional["CompactSaver"]] = contextvars.ContextVar(
     "fullspike_compact_saver", default=None)
 
@@ -38,14 +43,16 @@ class _Marked:
     """A marked tensor ``base`` (contiguous, covering its whole storage) and how to get its values
     back in backward: from bytes (spikes) or from ``rebuild``."""
 
-    __slots__ = ("ref", "version", "rebuild", "packed", "dtype")
+    __slots__ = ("ref", "version", "rebuild", "packed", "dtype", "norm")
 
-    def __init__(self, base: torch.Tensor, rebuild: Optional[Callable[[], torch.Tensor]]) -> None:
+    def __init__(self, base: torch.Tensor, rebuild: Optional[Callable[[], torch.Tensor]],
+                 norm: Optional[NormInput] = None) -> None:
         self.ref = weakref.ref(base)
         self.version = base._version
         self.rebuild = rebuild
         self.packed: Optional[torch.Tensor] = None
         self.dtype = base.dtype
+        self.norm = norm
 
     def values(self) -> torch.Tensor:
         """The base tensor's values, as a new contiguous tensor."""
@@ -80,11 +87,13 @@ class CompactSaver:
     def __init__(self) -> None:
         self._marked: dict[int, _Marked] = {}
 
-    def mark(self, t: torch.Tensor, rebuild: Optional[Callable[[], torch.Tensor]] = None) -> None:
-        """Mark ``t`` as spikes (``rebuild`` None) or as rebuilt by ``rebuild()``. Tensors that do
+    def mark(self, t: torch.Tensor, rebuild: Optional[Callable[[], torch.Tensor]] = None,
+             norm: Optional[NormInput] = None) -> None:
+        """Mark ``t`` as spikes (``rebuild`` None) or as rebuilt by ``rebuild()`` (and described
+        by ``norm``, whose ``z`` is then ``t``'s geometry over the norm's input). Tensors that do
         not own their whole storage (views, slices) are left unmarked."""
         if t.is_floating_point() and _covers_storage(t):
-            self._marked[t.untyped_storage().data_ptr()] = _Marked(t, rebuild)
+            self._marked[t.untyped_storage().data_ptr()] = _Marked(t, rebuild, norm)
 
     def close(self) -> None:
         """Forget the marks (what was saved keeps its own): autograd holds the hooks, and so
@@ -96,6 +105,16 @@ class CompactSaver:
         """Whether ``t`` is a marked spike tensor or a view of one (unmodified since)."""
         m = self._lookup(t)
         return m is not None and m.rebuild is None
+
+    def norm_input(self, t: torch.Tensor) -> Optional[NormInput]:
+        """``t`` (a marked norm output or a view of one, unmodified since) as a
+        :class:`~fullspike.engine.norm_input.NormInput`, or None."""
+        m = self._lookup(t)
+        if m is None or m.norm is None:
+            return None
+        base = m.norm.base
+        return NormInput(base.as_strided(t.size(), t.stride(), t.storage_offset()), base,
+                         m.norm.scale, m.norm.mean, m.norm.bias)
 
     def _lookup(self, t: torch.Tensor) -> Optional[_Marked]:
         if not t.is_floating_point() or t.layout != torch.strided or t.numel() == 0:
@@ -139,13 +158,15 @@ def mark_spikes(t: torch.Tensor) -> torch.Tensor:
     return t
 
 
-def mark_recomputable(t: torch.Tensor, rebuild: Callable[[], torch.Tensor]) -> torch.Tensor:
+def mark_recomputable(t: torch.Tensor, rebuild: Callable[[], torch.Tensor],
+                      norm: Optional[NormInput] = None) -> torch.Tensor:
     """Declare that ``rebuild()`` returns ``t``'s values bit for bit (a new contiguous tensor), so
-    backward rebuilds ``t`` instead of keeping it; returns ``t``. Does nothing outside
+    backward rebuilds ``t`` instead of keeping it; ``norm``: ``t`` described as a batch norm's
+    output (its ``z`` the whole norm input); returns ``t``. Does nothing outside
     :func:`compact_saving`."""
     saver = active_saver()
     if saver is not None:
-        saver.mark(t, rebuild)
+        saver.mark(t, rebuild, norm)
     return t
 
 
