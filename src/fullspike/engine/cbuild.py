@@ -111,7 +111,7 @@ def library_path(source: str, cc: list[str]) -> Path:
 @functools.lru_cache(maxsize=None)
 def _announce(folder: str) -> None:
     warn_at_caller(f"fullspike: compiling the native neuron kernels with the C compiler (once per "
-                   f"machine and surrogate, under a second); cached in {folder} "
+                   f"machine, surrogate and neuron form, a fraction of a second); cached in {folder} "
                    f"(set FULLSPIKE_CACHE_DIR to move it)", BuildNotice)
 
 
