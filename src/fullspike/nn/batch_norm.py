@@ -50,20 +50,15 @@ def batch_norm(x: torch.Tensor, running_mean: Optional[torch.Tensor],
     z = x.detach()
     b = None if bias is None else bias.detach().clone()
     if training:
-        scale = invstd if weight is None else invstd * weight.detach()
-        if z.is_contiguous() and z.storage_offset() == 0 and z.dim() >= 2:
-            norm = NormInput(z, z, scale, mean, b)
-            return mark_recomputable(y, norm.rebuild, norm)
-        one = torch.ones_like(mean)
+        norm = NormInput(z, z, invstd if weight is None else invstd * weight.detach(), mean, b)
+        # the kernel finds an element's channel from its offset in z: z must be laid out as y
+        readable = z.is_contiguous() and z.storage_offset() == 0
+        return mark_recomputable(y, norm.rebuild, norm if readable else None)
+    w = None if weight is None else weight.detach().clone()
+    rm, rv = running_mean.detach().clone(), running_var.detach().clone()
 
-        def rebuild() -> torch.Tensor:
-            return torch.native_batch_norm(z, scale, b, mean, one, False, 0.0, 0.0)[0]
-    else:
-        w = None if weight is None else weight.detach().clone()
-        rm, rv = running_mean.detach().clone(), running_var.detach().clone()
-
-        def rebuild() -> torch.Tensor:
-            return torch.native_batch_norm(z, w, b, rm, rv, False, 0.0, eps)[0]
+    def rebuild() -> torch.Tensor:
+        return torch.native_batch_norm(z, w, b, rm, rv, False, 0.0, eps)[0]
     return mark_recomputable(y, rebuild)
 
 
