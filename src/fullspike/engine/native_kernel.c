@@ -19,8 +19,8 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* e^x in float, within 1.3 ulp for every float x in [-87, 88] (clamped there), in arithmetic
  * that vectorises (libm's expf is a call per value): e^x = 2^n e^r with n = round(x / ln 2),
@@ -302,8 +302,15 @@ static void *fs_walk(void *arg) {
     const fs_args *A = sh->A;
     const int64_t per_b = (A->M + A->block - 1) / A->block;
     const size_t floats = sh->backward ? (size_t)(A->K + 11) * A->block : 2 * (size_t)A->block;
-    float *work = (float *)malloc(floats * sizeof(float));
-    if (!work) {
+    /* The block buffers are mapped for the call rather than taken from malloc: under glibc, a
+     * freed block of 64 KiB or more makes malloc consolidate and trim the top of the heap,
+     * handing back memory that the next tensor allocation then faults in again page by page
+     * (VGG9's training step, brk growth over 7 steps in fresh processes: 925-2176 MiB with
+     * malloc here, 475-1093 MiB with the mapping; its ReLU twin 861-1125 MiB). */
+    const size_t bytes = floats * sizeof(float);
+    float *work = (float *)mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                                -1, 0);
+    if (work == MAP_FAILED) {
         sh->status = -1;
         return NULL;
     }
@@ -315,7 +322,7 @@ static void *fs_walk(void *arg) {
         else
             fs_forward_block(A, b, m0, len, work);
     }
-    free(work);
+    munmap(work, bytes);
     sh->status = 0;
     return NULL;
 }
