@@ -145,7 +145,9 @@ def verdict(res: dict) -> tuple[str, str]:
         dst = next((t for s, t in trend.items() if s.startswith("DST")), None)
         plain = next((t for s, t in trend.items() if s.startswith("Spiking")), None)
         if dst is None:
-            return "not run yet", "needs DST nets at two depths at least" + unfinished
+            depths = sorted({v["x"] for v in variants.values()})
+            return ("not finished yet", f"the trend needs DST nets at two depths at least; finished so "
+                    f"far at depth {', '.join(map(str, depths))}" + unfinished)
         text = (f"deepest minus shallowest: DST {100 * dst:+.2f} points" +
                 (f", Spiking ResNet {100 * plain:+.2f}" if plain is not None else "") + f" {where}{unfinished}")
         if dst >= 0 and (plain is None or plain < dst):

@@ -53,6 +53,9 @@ def test_verdict_rules(script):
     assert script.verdict(res("dst_depth", deep))[0] == "reproduced"
     deep["d50"] = v(0.75, 0, 50, "DST (IAND + AAP)")
     assert script.verdict(res("dst_depth", deep))[0] == "not reproduced"
+    shallow = {k: deep[k] for k in ("s18", "d18")}  # one depth finished: no trend to judge yet
+    assert script.verdict(res("dst_depth", shallow)) == (
+        "not finished yet", "the trend needs DST nets at two depths at least; finished so far at depth 18")
 
 
 def test_early_exit_verdict_explains_a_late_exit(script):
