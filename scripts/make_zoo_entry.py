@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> None:
     }
     if "fsnn" in energy:
         entry["energy"]["fsnn"] = energy["fsnn"]
+    heads = {k[len("test_accuracy_"):]: v for k, v in metrics.items() if k.startswith("test_accuracy_")}
+    if heads:  # a dual-stream (DST) net: its spike stream is the FSNN, its accumulation stream the DSNN's
+        entry["test_accuracy_heads"] = heads
     cards_path = zoo / "cards.json"
     cards = json.loads(cards_path.read_text()) if cards_path.is_file() else {}
     cards[args.name] = entry
@@ -62,10 +65,10 @@ def main(argv: list[str] | None = None) -> None:
     n = min(args.check_samples, len(data.test))
     loader = make_loader(Subset(data.test, check_indices(len(data.test), n)), data.info, 256, False)
     torch.manual_seed(0)  # rate-coded inputs draw spikes: the zoo test seeds the same way
-    check = evaluate(shipped, loader, torch.device("cpu"))["accuracy"]
-    cards[args.name]["check"] = {"test_samples": n, "accuracy": check}
+    check = {k: v for k, v in evaluate(shipped, loader, torch.device("cpu")).items() if k.startswith("accuracy")}
+    cards[args.name]["check"] = {"test_samples": n, **check}
     cards_path.write_text(json.dumps(cards, indent=2) + "\n")
-    print(f"{args.name}: test accuracy {metrics['test_accuracy']:.4f}, {n} strided test samples {check:.4f}, "
+    print(f"{args.name}: test accuracy {metrics['test_accuracy']:.4f}, {n} strided test samples {check['accuracy']:.4f}, "
           f"{entry['params']} params, {weights.stat().st_size / 1e6:.2f} MB -> {cards_path}")
 
 
