@@ -237,7 +237,8 @@ def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list
     lines += ["", f"**Verdict: {word}.** {why}.", ""]
     s = res["summary"]["variants"]
     chosen = res["summary"].get("selected") or next(iter(s))
-    ours = pct(s[chosen]["test_accuracy"]) if res.get("analysis") is None else "see table"
+    one_number = res.get("analysis") is None and all(v.get("x") is None for v in s.values())
+    ours = pct(s[chosen]["test_accuracy"]) if one_number else "see table"  # (studies over x: a table)
     return lines, (exp.number, exp.title, word, ours)
 
 

@@ -1,6 +1,6 @@
 """Plots of an experiment's results (matplotlib Figure objects, no pyplot state): per-epoch curves,
 test accuracy with error bars (against ``x`` per series, or per variant), energy against accuracy,
-and the early-exit and robustness analyses. Each is a PNG beside results.json."""
+firing rate per spiking layer (studies over ``x``), and the early-exit and robustness analyses. Each is a PNG beside results.json."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -83,6 +83,29 @@ def _energy(results: dict, folder: Path) -> str | None:
     return _save(fig, folder, "energy.png")
 
 
+def _firing(results: dict, folder: Path) -> str | None:
+    """Firing rate of every spiking layer, in network order, per variant (its lowest finished seed),
+    for studies over ``x`` (the depth study)."""
+    runs: dict = {}
+    for r in sorted(results["runs"], key=lambda r: r["seed"]):
+        rates = (r.get("energy") or {}).get("firing_rates")
+        if r.get("x") is not None and rates and r["variant"] not in runs:
+            runs[r["variant"]] = (r, rates)
+    if not runs:
+        return None
+    fig = Figure(figsize=(7, 4.2))
+    ax = fig.add_subplot()
+    for i, (r, rates) in enumerate(runs.values()):
+        ax.plot(range(1, len(rates) + 1), list(rates.values()), marker="o", ms=3, color=f"C{i % 10}",
+                label=f"{r['label']} (seed {r['seed']})")
+    ax.set_xlabel("spiking layer, input to output")
+    ax.set_ylabel("firing rate (spikes per neuron and step)")
+    ax.set_title(f"{results['experiment']} ({results['scale']}): firing rate per layer")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, folder, "firing.png")
+
+
 def _early_exit(results: dict, folder: Path) -> list[str]:
     done = [r for r in results["runs"] if r.get("early_exit")]
     if not done:
@@ -139,5 +162,6 @@ def _robustness(results: dict, folder: Path) -> list[str]:
 
 def write_plots(results: dict, folder: Path) -> list[str]:
     """Draw every plot the results support into ``folder``; returns the file names."""
-    names = [_curves(results, folder), _accuracy(results, folder), _energy(results, folder)]
+    names = [_curves(results, folder), _accuracy(results, folder), _energy(results, folder),
+             _firing(results, folder)]
     return [n for n in names if n] + _early_exit(results, folder) + _robustness(results, folder)
