@@ -14,9 +14,12 @@ gives the C body of ``float fs_surrogate(float u, float p1, float p2)`` and its 
 :meth:`~fullspike.surrogate.Surrogate.triton_grad` does for the Triton kernels; so are the
 neuron's flags (strict threshold, soft reset, detached reset), so each loop is compiled for one
 form only. Each (surrogate, flags) kernel is compiled once per machine by :mod:`.cbuild` (a
-fraction of a second) and loaded from the per-user cache afterwards. Inputs are read in place when each step's neurons are contiguous, or
-in BNTT's layout (a time-transposed view of a contiguous ``[B, T, ...]`` tensor); expanded
-gradients (``out.sum()``) are read without being materialised.
+fraction of a second) and loaded from the per-user cache afterwards. Inputs are read in place
+when each step's neurons are contiguous, or in BNTT's layout (a time-transposed view of a
+contiguous ``[B, T, ...]`` tensor); expanded gradients (``out.sum()``) are read without being
+materialised. Backward also takes its input as the batch norm before it
+(:class:`~.norm_input.NormInput`), applying the norm while it reads, where the kernel's
+arithmetic is checked to be torch's (:func:`_norm_matches_torch`).
 """
 from __future__ import annotations
 
@@ -91,7 +94,7 @@ def unavailable(spec: NeuronSpec) -> Optional[str]:
 
 @functools.lru_cache(maxsize=None)
 def _library(source: str) -> tuple:
-    """``(fs_forward, fs_backward)`` of the library built from ``source``."""
+    """``(fs_forward, fs_backward, fs_norm_rows)`` of the library built from ``source``."""
     lib = cbuild.load(source)
     for fn in (lib.fs_forward, lib.fs_backward):
         fn.argtypes = [ctypes.POINTER(_Args), ctypes.c_int]
