@@ -68,8 +68,12 @@ def _bn_lif(x, w, b, lif, compact, order=None):
         return lif(y)
 
 
-@pytest.mark.parametrize("order", [None, (0, 1, 2, 4, 3)])
-def test_backward_through_the_norm_input_equals_the_plain_backward(monkeypatch, order):
+@pytest.mark.parametrize("neuron,order", [
+    ("lif", None),
+    ("lif", (0, 1, 2, 4, 3)),  # a layout the kernel cannot walk in z: the rebuilt tensor
+    ("plif_checkpoint", None),  # PLIF's input-scale gradient reads x too; segments of 2 steps
+])
+def test_backward_through_the_norm_input_equals_the_plain_backward(monkeypatch, neuron, order):
     seen = []
     backward = native.NativeKernels.backward
 
@@ -78,22 +82,24 @@ def test_backward_through_the_norm_input_equals_the_plain_backward(monkeypatch, 
         return backward(self, g_s, g_v, h, x, *args, **kw)
 
     monkeypatch.setattr(native.NativeKernels, "backward", spy)
-    lif = snn.LIF(tau=2.0, v_threshold=0.5, backend="native")
     results = []
     for compact in (False, True):
         torch.manual_seed(0)
+        lif = (snn.LIF(tau=2.0, v_threshold=0.5, backend="native") if neuron == "lif"
+               else snn.PLIF(tau=2.0, v_threshold=0.5, backend="native", checkpoint=2))
         x = (torch.randn(5, 3, 4, 6, 6) * 2 + 0.5).requires_grad_()
         w, b = (torch.rand(4) + 0.5).requires_grad_(), torch.randn(4).requires_grad_()
         s = _bn_lif(x, w, b, lif, compact, order)
         (s * torch.linspace(-1, 1, s.numel()).view_as(s)).sum().backward()
-        results.append((s, x.grad, w.grad, b.grad))
+        results.append((s, x.grad, w.grad, b.grad, *(p.grad for p in lif.parameters())))
     for u, v in zip(*results):
         assert torch.equal(u, v)
     assert results[0][1].abs().sum() > 0
     trusted = native.NativeKernels().reads_norm_input(_spec())  # (the same fs_norm in every library)
     # plain: the tensor; compact: the norm's description wherever the kernel's arithmetic is
     # torch's (a permuted view is then copied from the rebuilt output inside the kernel call)
-    assert seen == [False, trusted]
+    k = len(seen) // 2  # (one call per segment)
+    assert seen == [False] * k + [trusted] * k and k == (3 if neuron == "plif_checkpoint" else 1)
 
 
 def test_an_untrusted_norm_arithmetic_saves_the_norm_output_instead(monkeypatch):
