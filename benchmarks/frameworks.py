@@ -39,8 +39,8 @@ from fullspike.models.outputs import classification_loss
 from fullspike.nn import IF, LIF, PLIF, SeqSequential, SpikingNeuron, set_backend
 from fullspike.surrogate import ATan, Sigmoid, Triangle
 
-FRAMEWORKS = ("fullspike", "fullspike-loop", "fullspike-inductor", "fullspike-eager",
-              "fullspike-float-spikes", "spikingjelly", "spikingjelly-torch", "snntorch", "ann")
+FRAMEWORKS = ("fullspike", "fullspike-loop", "fullspike-inductor", "fullspike-eager", "spikingjelly",
+              "spikingjelly-torch", "snntorch", "ann")
 
 
 class SequenceModule(nn.Module):
@@ -151,9 +151,6 @@ def swap_neurons(model: nn.Module, make) -> nn.Module:
 def for_framework(model: nn.Module, framework: str) -> nn.Module:
     """The fullspike ``model`` as run by ``framework`` (see the module docstring)."""
     if framework == "fullspike":
-        return model
-    if framework == "fullspike-float-spikes":  # the default backend, spikes saved as float32
-        model.compact_saving = "norms"
         return model
     if framework.startswith("fullspike-"):
         set_backend(model, framework.split("-", 1)[1])

@@ -46,10 +46,9 @@ PEERS = {"spikingjelly": "spikingjelly", "spikingjelly-torch": "spikingjelly", "
 DEFAULT_FRAMEWORKS = {
     "lif": ["fullspike", "fullspike-loop", "fullspike-inductor", "fullspike-eager", "spikingjelly",
             "spikingjelly-torch", "snntorch", "ann"],
-    "vgg9": ["fullspike", "fullspike-float-spikes", "fullspike-loop", "fullspike-inductor",
-             "spikingjelly", "snntorch", "ann"],
-    "resnet18": ["fullspike", "fullspike-float-spikes", "fullspike-loop", "fullspike-inductor",
-                 "spikingjelly", "snntorch", "ann"],
+    "vgg9": ["fullspike", "fullspike-loop", "fullspike-inductor", "spikingjelly", "snntorch", "ann"],
+    "resnet18": ["fullspike", "fullspike-loop", "fullspike-inductor", "spikingjelly", "snntorch",
+                 "ann"],
 }
 MODES = ("train", "inference")
 CASE_MODES = {"lif": ("train",), "vgg9": MODES, "resnet18": MODES}
@@ -245,8 +244,7 @@ and memory are measured: `benchmarks/measure.py`). The "first step" / "first for
 includes one-off compilation. `fullspike` is the default backend (`auto`, which is `native` on
 CPU: C kernels compiled once per machine into a per-user cache, see the cold-start table);
 `fullspike-loop` is the former default (plain torch ops, nothing compiled); `fullspike-inductor`
-is the `torch.compile` opt-in (`backend="inductor"`); `fullspike-float-spikes` is the default
-with `model.compact_saving = "norms"` (spikes saved for backward as float32 rather than bytes). On CPU the headline tables run glibc
+is the `torch.compile` opt-in (`backend="inductor"`). On CPU the headline tables run glibc
 malloc at its defaults (what a user's own script gets); tables marked "glibc malloc tuned" ran
 every worker, each framework alike, with `fullspike.cpu_allocator.tune_cpu_allocator` (what
 `fullspike train` does on CPU). The machine is shared: each run's load average is in its command

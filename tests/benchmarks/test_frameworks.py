@@ -53,11 +53,3 @@ def test_ann_floor_swaps_every_neuron_for_relu():
     assert frameworks.neuron_count(model) == 0
     assert sum(isinstance(m, frameworks.ReLUSequence) for m in model.modules()) == 3
     assert model(torch.randn(2, 1, 8, 8)).shape == (2, 10)
-
-
-def test_float_spikes_is_the_default_model_saving_spikes_as_float32():
-    import fullspike
-
-    model = fullspike.create_model("bntt_convnet", T=2, width=4, hidden=8, image_size=8)
-    ran = frameworks.for_framework(model, "fullspike-float-spikes")
-    assert ran is model and model.compact_saving == "norms" and frameworks.neuron_count(model) == 3

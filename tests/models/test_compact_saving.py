@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 import fullspike
-from fullspike.errors import ConfigError
 from fullspike.nn import SpikingNeuron
 from fullspike.models.outputs import classification_loss
 
@@ -29,12 +28,11 @@ def step(model, x, y, compact):
 
 @pytest.mark.parametrize("name", SMALL)
 @pytest.mark.parametrize("mode", ["train", "eval"])
-@pytest.mark.parametrize("compact", [True, "norms"])
-def test_outputs_gradients_and_statistics_are_identical(name, mode, compact):
+def test_outputs_gradients_and_statistics_are_identical(name, mode):
     model = getattr(fullspike.create_model(name, num_classes=10, **SMALL[name]), mode)()
     x, y = torch.randn(4, 3, 32, 32), torch.randint(0, 10, (4,))
     out_a, params_a, bufs_a = step(model, x, y, False)
-    out_b, params_b, bufs_b = step(model, x, y, compact)
+    out_b, params_b, bufs_b = step(model, x, y, True)
     for a, b in zip(out_a, out_b):
         assert torch.equal(a, b)
     for key, p in params_a.items():
@@ -50,18 +48,10 @@ def test_forward_keeps_less_for_backward(name, most, kept_bytes):
     model = fullspike.create_model(name, num_classes=10, **SMALL[name]).train()
     x = torch.randn(4, 3, 32, 32)
     kept = {}
-    for compact in (False, "norms", True):
+    for compact in (False, True):
         model.compact_saving = compact
         kept[compact], _ = kept_bytes(lambda: model(x))
     assert kept[True] < most * kept[False]
-    assert kept[True] < kept["norms"] < kept[False]  # "norms" keeps the spikes as float32
-
-
-def test_an_unknown_compact_saving_mode_is_one_clear_error():
-    model = fullspike.create_model("vgg9_bntt", num_classes=10, **SMALL["vgg9_bntt"]).train()
-    model.compact_saving = "spikes"
-    with pytest.raises(ConfigError, match="compact_saving must be True, False, 'all' or 'norms', got 'spikes'"):
-        model(torch.randn(2, 3, 32, 32))
 
 
 class SequenceReLU(nn.Module):

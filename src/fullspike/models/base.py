@@ -18,10 +18,9 @@ class SpikingClassifier(nn.Module):
     logits ``[B, num_classes]``.
     """
 
-    #: save tensors for backward compactly during forward (:mod:`fullspike.nn.memory`): True
-    #: (spikes as bytes, norm outputs not kept), "norms" (norm outputs only: more memory, faster
-    #: under glibc's default allocator), False (needed for double backward)
-    compact_saving: "bool | str" = True
+    #: save tensors for backward compactly during forward (spikes as bytes, norm outputs
+    #: rebuilt; :mod:`fullspike.nn.memory`); set False for double backward
+    compact_saving: bool = True
 
     def __init__(self, T: int, in_channels: int, num_classes: int, encoding: str = "direct",
                  max_T: int | None = None) -> None:

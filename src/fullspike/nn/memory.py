@@ -19,9 +19,7 @@ forward:
   native neuron kernel reads in backward without rebuilding the tensor.
 
 Everything else is saved as autograd saves it. Values in backward are exactly those of forward,
-so gradients are unchanged. ``compact_saving("norms")`` does only the second (spikes stay
-float32): more memory, but no expansion in backward, which under glibc's default allocator is
-what leaves a step's backward allocating on freshly trimmed heap pages (docs/performance.md). The hooks are scoped to the ``with`` block on the current thread
+so gradients are unchanged. The hooks are scoped to the ``with`` block on the current thread
 (no process-wide state); a tensor modified in place after it was marked is saved normally.
 Not for double backward (``create_graph=True``): the rebuilt tensors carry no graph, so turn
 it off there (``model.compact_saving = False``).
@@ -36,7 +34,6 @@ from typing import Callable, Iterator, Optional
 import torch
 
 from ..engine.norm_input import NormInput
-from ..errors import ConfigError
 
 _ACTIVE: contextvars.ContextVar[Optional["CompactSaver"]] = contextvars.ContextVar(
     "fullspike_compact_saver", default=None)
@@ -87,17 +84,15 @@ def _covers_storage(t: torch.Tensor) -> bool:
 class CompactSaver:
     """The registry of marked tensors of one forward and the pack/unpack hooks that use it."""
 
-    def __init__(self, spikes: bool = True) -> None:
+    def __init__(self) -> None:
         self._marked: dict[int, _Marked] = {}
-        self.spikes = spikes  # whether spikes are marked (kept as bytes)
 
     def mark(self, t: torch.Tensor, rebuild: Optional[Callable[[], torch.Tensor]] = None,
              norm: Optional[NormInput] = None) -> None:
         """Mark ``t`` as spikes (``rebuild`` None) or as rebuilt by ``rebuild()`` (and described
         by ``norm``, whose ``z`` is then ``t``'s geometry over the norm's input). Tensors that do
-        not own their whole storage (views, slices) are left unmarked, and spikes when this
-        saver does not keep them as bytes."""
-        if (rebuild is not None or self.spikes) and t.is_floating_point() and _covers_storage(t):
+        not own their whole storage (views, slices) are left unmarked."""
+        if t.is_floating_point() and _covers_storage(t):
             self._marked[t.untyped_storage().data_ptr()] = _Marked(t, rebuild, norm)
 
     def close(self) -> None:
@@ -176,22 +171,18 @@ def mark_recomputable(t: torch.Tensor, rebuild: Callable[[], torch.Tensor],
 
 
 @contextlib.contextmanager
-def compact_saving(enabled: "bool | str" = True) -> Iterator[Optional[CompactSaver]]:
-    """Save tensors for backward compactly inside the block (see the module docstring):
-    ``enabled`` True or ``"all"``, ``"norms"`` (norm outputs only, spikes kept as float32) or
-    False.
+def compact_saving(enabled: bool = True) -> Iterator[Optional[CompactSaver]]:
+    """Save tensors for backward compactly inside the block (see the module docstring).
 
     Yields the saver, or None when it does nothing: ``enabled`` false, grad mode off, inside
     ``torch.compile`` tracing, or inside another ``compact_saving`` block (whose saver stays in
     charge).
     """
-    if not (isinstance(enabled, bool) or enabled in ("all", "norms")):
-        raise ConfigError(f"compact_saving must be True, False, 'all' or 'norms', got {enabled!r}")
     if (not enabled or not torch.is_grad_enabled() or torch.compiler.is_compiling()
             or _ACTIVE.get() is not None):
         yield None
         return
-    saver = CompactSaver(spikes=enabled != "norms")
+    saver = CompactSaver()
     token = _ACTIVE.set(saver)
     try:
         with torch.autograd.graph.saved_tensors_hooks(saver.pack, saver.unpack):
