@@ -90,7 +90,7 @@ class CompactSaver:
     def mark(self, t: torch.Tensor, rebuild: Optional[Callable[[], torch.Tensor]] = None,
              norm: Optional[NormInput] = None) -> None:
         """Mark ``t`` as spikes (``rebuild`` None) or as rebuilt by ``rebuild()`` (and described
-        by ``norm``, whose ``z`` is then ``t``'s geometry over the norm's input). Tensors that do
+        by ``norm``, a batch norm's terms with its whole input as ``base``). Tensors that do
         not own their whole storage (views, slices) are left unmarked."""
         if t.is_floating_point() and _covers_storage(t):
             self._marked[t.untyped_storage().data_ptr()] = _Marked(t, rebuild, norm)
