@@ -29,9 +29,12 @@ def assert_same(model, folded, x):
     ra, rb = count_synaptic_ops(model, x), count_synaptic_ops(folded, x)
     assert [r.name for r in ra.layers] == [r.name for r in rb.layers]
     for r1, r2 in zip(ra.layers, rb.layers):
-        assert r2.step_ac == pytest.approx(r1.step_ac) and r2.step_mac == pytest.approx(r1.step_mac)
+        # folding changes the float rounding of the synaptic input, which can flip a spike that
+        # sits on the threshold: allow a handful of flips (1e-3 of a layer's operations) per step
+        assert r2.step_ac == pytest.approx(r1.step_ac, rel=1e-3)
+        assert r2.step_mac == pytest.approx(r1.step_mac, rel=1e-3)
         assert (r2.once_ac, r2.once_mac) == pytest.approx((r1.once_ac, r1.once_mac))
-    assert rb.energy_mj == pytest.approx(ra.energy_mj)
+    assert rb.energy_mj == pytest.approx(ra.energy_mj, rel=1e-3)
 
 
 @pytest.mark.parametrize("norm", ["bntt", "bn"])
