@@ -2,30 +2,18 @@
 applies the norm itself in backward, bit for bit as torch's kernel, and falls back to the rebuilt
 tensor wherever it cannot."""
 import copy
-import warnings
 
 import pytest
 import torch
 
 import fullspike.nn as snn
-from fullspike.engine import cbuild, native
+from fullspike.engine import native
 from fullspike.engine.norm_input import NormInput
 from fullspike.nn.batch_norm import batch_norm
 from fullspike.nn.memory import compact_saving
 
 from test_backends import _spec
-
-pytestmark = pytest.mark.skipif(
-    cbuild.compiler() is None,
-    reason="no C compiler found (cc, gcc or clang; the native backend compiles its kernels with it)")
-
-
-@pytest.fixture(autouse=True)
-def _no_notice():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", cbuild.BuildNotice)
-        yield
-
+from test_native import _no_notice, pytestmark  # noqa: F401 (the same skip and notice filter)
 
 def _norm(shape=(6, 5, 7, 7), bias=True, seed=0):
     g = torch.Generator().manual_seed(seed)
