@@ -17,7 +17,6 @@ import torch
 from torch import nn
 
 from ..dst.blocks import CarriesAAP, DualStreamBlock
-from ..nn.memory import compact_saving
 from .base import SpikingClassifier
 from .outputs import DualStreamOutput
 
@@ -61,7 +60,7 @@ class DualStreamClassifier(SpikingClassifier, CarriesAAP):
 
     def forward(self, x: torch.Tensor) -> Union[torch.Tensor, DualStreamOutput]:
         """Logits ``[B, num_classes]``, or ``DualStreamOutput(O_s, O_a)`` with ``dual_stream``."""
-        with compact_saving(self.compact_saving):
+        with self.step_memory():
             s, a = self.forward_features(x)
             if a is None:
                 return self.forward_head(s)
