@@ -39,8 +39,7 @@ from fullspike.models.outputs import classification_loss
 from fullspike.nn import IF, LIF, PLIF, SeqSequential, SpikingNeuron, set_backend
 from fullspike.surrogate import ATan, Sigmoid, Triangle
 
-FRAMEWORKS = ("fullspike", "fullspike-nopool", "fullspike-loop", "fullspike-inductor", "fullspike-eager",
-              "spikingjelly",
+FRAMEWORKS = ("fullspike", "fullspike-loop", "fullspike-inductor", "fullspike-eager", "spikingjelly",
               "spikingjelly-torch", "snntorch", "ann")
 
 
@@ -152,10 +151,6 @@ def swap_neurons(model: nn.Module, make) -> nn.Module:
 def for_framework(model: nn.Module, framework: str) -> nn.Module:
     """The fullspike ``model`` as run by ``framework`` (see the module docstring)."""
     if framework == "fullspike":
-        return model
-    if framework == "fullspike-nopool":  # the default backend with fresh buffers every step
-        if hasattr(model, "pool_buffers"):
-            model.pool_buffers = False
         return model
     if framework.startswith("fullspike-"):
         set_backend(model, framework.split("-", 1)[1])

@@ -11,9 +11,7 @@ step run under :mod:`torch.profiler` with ``profile_memory=True``; the peak of t
 of PyTorch allocations and frees during the step, i.e. the most tensor memory the step held at
 once on top of what was alive before it (model, optimiser state, inputs). This counts every
 tensor PyTorch allocates for any framework, independently of how the C allocator caches memory
-(RSS is not used: glibc keeps freed memory, which hides a step's true peak). A fullspike
-model's buffer pool (memory it keeps between steps and reuses, so the profiler sees no
-allocation for it) is added in full (:func:`pooled_bytes`). On CUDA:
+(RSS is not used: glibc keeps freed memory, which hides a step's true peak). On CUDA:
 ``torch.cuda.max_memory_allocated`` minus the allocation before the step.
 """
 from __future__ import annotations
@@ -89,17 +87,6 @@ def _cpu_peak_bytes(step) -> int:
         live += size
         peak = max(peak, live)
     return peak
-
-
-def pooled_bytes(model: torch.nn.Module) -> int:
-    """Memory that ``model``'s modules keep between steps in fullspike buffer pools
-    (``SpikingClassifier.buffer_pool``): resident whether a step uses it or not, and not seen
-    by the profiler once allocated, so :func:`peak_bytes`' callers add it."""
-    from fullspike.engine.buffers import BufferPool
-
-    pools = {id(p): p for m in model.modules()
-             if isinstance(p := m.__dict__.get("_buffer_pool"), BufferPool)}
-    return sum(p.nbytes for p in pools.values())
 
 
 def peak_bytes(step, device: torch.device) -> int:

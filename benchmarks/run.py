@@ -19,9 +19,7 @@ table and, unless ``--quick`` or ``--no-write``, merged into
 such. How the networks are mapped onto each framework: ``benchmarks/frameworks.py``; how time
 and memory are measured: ``benchmarks/measure.py``. Run it alone on the machine (heavy runs
 share nothing well). ``fullspike`` is the default backend (``auto``: ``native`` on CPU, C
-kernels compiled once per machine, large buffers lent from the model's pool),
-``fullspike-nopool`` the same with the pool off (fresh buffers every step),
-``fullspike-loop`` the former default (plain torch ops),
+kernels compiled once per machine), ``fullspike-loop`` the former default (plain torch ops),
 ``fullspike-inductor`` the ``torch.compile`` opt-in. On CPU the workers run with glibc malloc at
 its defaults (what a user's own script gets); with ``--allocator tuned`` every worker, whatever
 its framework, first calls :func:`fullspike.cpu_allocator.tune_cpu_allocator` (glibc keeps freed
@@ -48,10 +46,9 @@ PEERS = {"spikingjelly": "spikingjelly", "spikingjelly-torch": "spikingjelly", "
 DEFAULT_FRAMEWORKS = {
     "lif": ["fullspike", "fullspike-loop", "fullspike-inductor", "fullspike-eager", "spikingjelly",
             "spikingjelly-torch", "snntorch", "ann"],
-    "vgg9": ["fullspike", "fullspike-nopool", "fullspike-loop", "fullspike-inductor", "spikingjelly",
-             "snntorch", "ann"],
-    "resnet18": ["fullspike", "fullspike-nopool", "fullspike-loop", "fullspike-inductor", "spikingjelly",
-                 "snntorch", "ann"],
+    "vgg9": ["fullspike", "fullspike-loop", "fullspike-inductor", "spikingjelly", "snntorch", "ann"],
+    "resnet18": ["fullspike", "fullspike-loop", "fullspike-inductor", "spikingjelly", "snntorch",
+                 "ann"],
 }
 MODES = ("train", "inference")
 CASE_MODES = {"lif": ("train",), "vgg9": MODES, "resnet18": MODES}
@@ -83,7 +80,7 @@ def worker(spec: dict) -> dict:
     import torch
 
     from frameworks import SkipCase, build_case, for_framework
-    from measure import make_inference_step, make_step, peak_bytes, pooled_bytes, time_steps
+    from measure import make_inference_step, make_step, peak_bytes, time_steps
 
     device = torch.device(spec["device"])
     if device.type == "cpu" and spec.get("allocator", "default") == "tuned":
@@ -106,8 +103,7 @@ def worker(spec: dict) -> dict:
     else:
         raise ValueError(f"unknown mode '{spec['mode']}'; choose from {', '.join(MODES)}")
     timing = time_steps(step, device, spec["warmup"], spec["reps"])
-    held = pooled_bytes(model) if device.type == "cpu" else 0  # (on CUDA the pool is not used)
-    peak = held + peak_bytes(step, device)
+    peak = peak_bytes(step, device)
     return {"status": "ok", **timing, "peak_mb": peak / 2**20, "threads": torch.get_num_threads()}
 
 
@@ -246,9 +242,8 @@ forward, loss, backward, update) and an inference table (`model.eval()`, the for
 `docs/performance.md` (how the peers' networks are built: `benchmarks/frameworks.py`; how time
 and memory are measured: `benchmarks/measure.py`). The "first step" / "first forward" column
 includes one-off compilation. `fullspike` is the default backend (`auto`, which is `native` on
-CPU: C kernels compiled once per machine into a per-user cache, see the cold-start table; large
-per-step buffers lent from the model's buffer pool, whose memory is counted in full in the peak);
-`fullspike-nopool` is the same with the pool off (fresh buffers every step); `fullspike-loop` is the former default (plain torch ops, nothing compiled); `fullspike-inductor`
+CPU: C kernels compiled once per machine into a per-user cache, see the cold-start table);
+`fullspike-loop` is the former default (plain torch ops, nothing compiled); `fullspike-inductor`
 is the `torch.compile` opt-in (`backend="inductor"`). On CPU the headline tables run glibc
 malloc at its defaults (what a user's own script gets); tables marked "glibc malloc tuned" ran
 every worker, each framework alike, with `fullspike.cpu_allocator.tune_cpu_allocator` (what

@@ -46,7 +46,6 @@ def test_outputs_gradients_and_statistics_are_identical(name, mode):
 @pytest.mark.parametrize("name,most", [("vgg9_bntt", 0.55), ("dst_resnet18", 0.72)])
 def test_forward_keeps_less_for_backward(name, most, kept_bytes):
     model = fullspike.create_model(name, num_classes=10, **SMALL[name]).train()
-    model.pool_buffers = False  # (a pool would serve the second forward from the first's memory)
     x = torch.randn(4, 3, 32, 32)
     kept = {}
     for compact in (False, True):

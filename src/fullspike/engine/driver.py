@@ -38,7 +38,7 @@ from typing import Optional, Union
 import torch
 
 from ..functional.spec import NeuronSpec
-from .buffers import current_pool, empty_like_steps, empty_steps, lending
+from .buffers import empty_like_steps, empty_steps
 from .norm_input import NormInput
 
 Scalar = Union[float, torch.Tensor]
@@ -133,7 +133,6 @@ class _SequenceNode(torch.autograd.Function):
             vs.append(vm)
         ctx.set_materialize_grads(False)
         ctx.kernels, ctx.spec, ctx.segments = kernels, spec, segments
-        ctx.pool = current_pool()  # backward's buffers come from where forward's did
         ctx.coeffs = (a, b, c)
         if training:
             save_x = not save_h or need_b
@@ -158,11 +157,6 @@ class _SequenceNode(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g_s, g_v=None):
-        with lending(ctx.pool):
-            return _SequenceNode._backward(ctx, g_s, g_v)
-
-    @staticmethod
-    def _backward(ctx, g_s, g_v):
         x, starts, base, scale, mean, bias, *rest = ctx.saved_tensors
         if ctx.x_geometry is not None:
             x = NormInput(base.as_strided(*ctx.x_geometry), base, scale, mean, bias)

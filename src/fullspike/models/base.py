@@ -2,13 +2,9 @@
 and the base of classifiers that predict the mean of per-step outputs (BNTT's VGGs)."""
 from __future__ import annotations
 
-import contextlib
-from typing import Iterator, Optional
-
 import torch
 from torch import nn
 
-from ..engine.buffers import BufferPool, lending
 from ..errors import ConfigError, ShapeError
 from ..nn.encoding import make_encoder
 from ..nn.memory import compact_saving
@@ -25,10 +21,6 @@ class SpikingClassifier(nn.Module):
     #: save tensors for backward compactly during forward (spikes as bytes, norm outputs
     #: rebuilt; :mod:`fullspike.nn.memory`); set False for double backward
     compact_saving: bool = True
-    #: on CPU, lend the large per-step buffers (neuron outputs and gradients, the spikes'
-    #: bytes) from a pool that the model keeps between steps (:attr:`buffer_pool`); set False
-    #: to allocate fresh ones every step
-    pool_buffers: bool = True
 
     def __init__(self, T: int, in_channels: int, num_classes: int, encoding: str = "direct",
                  max_T: int | None = None) -> None:
@@ -38,25 +30,6 @@ class SpikingClassifier(nn.Module):
         self.T, self.in_channels, self.num_classes = T, in_channels, num_classes
         self.max_T = max_T  # BNTT models cannot run longer than they were built for
         self.encoder = make_encoder(encoding, T)
-
-    @property
-    def buffer_pool(self) -> Optional[BufferPool]:
-        """The model's :class:`~fullspike.engine.buffers.BufferPool` (``nbytes``: the memory
-        it keeps between steps; ``clear()`` gives it back), or None with ``pool_buffers``
-        off."""
-        if not self.pool_buffers:
-            return None
-        pool = self.__dict__.get("_buffer_pool")
-        if pool is None:
-            pool = self.__dict__["_buffer_pool"] = BufferPool()
-        return pool
-
-    @contextlib.contextmanager
-    def step_memory(self) -> Iterator[None]:
-        """Where a forward's per-step memory comes from: the model's buffer pool and compact
-        saving for backward (:mod:`fullspike.nn.memory`); entered around :meth:`forward`."""
-        with lending(self.buffer_pool), compact_saving(self.compact_saving):
-            yield
 
     def check_input(self, x: torch.Tensor) -> bool:
         """Validate ``x``; returns True for a static image batch, False for a frame sequence."""
@@ -96,5 +69,5 @@ class StepwiseClassifier(SpikingClassifier):
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with self.step_memory():
+        with compact_saving(self.compact_saving):
             return self.forward_steps(x).mean(0)

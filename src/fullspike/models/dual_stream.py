@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..dst.blocks import CarriesAAP, DualStreamBlock
+from ..nn.memory import compact_saving
 from .base import SpikingClassifier
 from .outputs import DualStreamOutput
 
@@ -60,7 +61,7 @@ class DualStreamClassifier(SpikingClassifier, CarriesAAP):
 
     def forward(self, x: torch.Tensor) -> Union[torch.Tensor, DualStreamOutput]:
         """Logits ``[B, num_classes]``, or ``DualStreamOutput(O_s, O_a)`` with ``dual_stream``."""
-        with self.step_memory():
+        with compact_saving(self.compact_saving):
             s, a = self.forward_features(x)
             if a is None:
                 return self.forward_head(s)

@@ -33,7 +33,6 @@ from typing import Callable, Iterator, Optional
 
 import torch
 
-from ..engine.buffers import BufferPool, current_pool
 from ..engine.norm_input import NormInput
 
 _ACTIVE: contextvars.ContextVar[Optional["CompactSaver"]] = contextvars.ContextVar(
@@ -44,12 +43,11 @@ class _Marked:
     """A marked tensor ``base`` (contiguous, covering its whole storage) and how to get its values
     back in backward: from bytes (spikes) or from ``rebuild``."""
 
-    __slots__ = ("ref", "version", "rebuild", "packed", "dtype", "norm", "pool")
+    __slots__ = ("ref", "version", "rebuild", "packed", "dtype", "norm")
 
     def __init__(self, base: torch.Tensor, rebuild: Optional[Callable[[], torch.Tensor]],
-                 norm: Optional[NormInput] = None, pool: Optional[BufferPool] = None) -> None:
+                 norm: Optional[NormInput] = None) -> None:
         self.ref = weakref.ref(base)
-        self.pool = pool
         self.version = base._version
         self.rebuild = rebuild
         self.packed: Optional[torch.Tensor] = None
@@ -57,24 +55,11 @@ class _Marked:
         self.norm = norm
 
     def values(self) -> torch.Tensor:
-        """The base tensor's values, as a new contiguous tensor (spikes: on the pool's memory
-        when there is a pool)."""
+        """The base tensor's values, as a new contiguous tensor."""
         if self.rebuild is not None:
             with torch.no_grad():
                 return self.rebuild()
-        return _converted(self.packed.view(torch.uint8), self.dtype, self.pool)
-
-    def pack(self) -> None:
-        """Keep the spikes as bytes (once)."""
-        if self.packed is None:
-            self.packed = _converted(self.ref(), torch.bool, self.pool)
-
-
-def _converted(t: torch.Tensor, dtype: torch.dtype, pool: Optional[BufferPool]) -> torch.Tensor:
-    """``t.to(dtype)`` as a new contiguous tensor, on ``pool``'s memory when ``pool`` is set."""
-    if pool is None or t.device.type != "cpu":
-        return t.to(dtype)
-    return pool.empty(t.shape, dtype).copy_(t)
+        return self.packed.view(torch.uint8).to(self.dtype)
 
 
 class _Saved:
@@ -99,9 +84,8 @@ def _covers_storage(t: torch.Tensor) -> bool:
 class CompactSaver:
     """The registry of marked tensors of one forward and the pack/unpack hooks that use it."""
 
-    def __init__(self, pool: Optional[BufferPool] = None) -> None:
+    def __init__(self) -> None:
         self._marked: dict[int, _Marked] = {}
-        self._pool = pool
 
     def mark(self, t: torch.Tensor, rebuild: Optional[Callable[[], torch.Tensor]] = None,
              norm: Optional[NormInput] = None) -> None:
@@ -109,7 +93,7 @@ class CompactSaver:
         by ``norm``, a batch norm's terms with its whole input as ``base``). Tensors that do
         not own their whole storage (views, slices) are left unmarked."""
         if t.is_floating_point() and _covers_storage(t):
-            self._marked[t.untyped_storage().data_ptr()] = _Marked(t, rebuild, norm, self._pool)
+            self._marked[t.untyped_storage().data_ptr()] = _Marked(t, rebuild, norm)
 
     def close(self) -> None:
         """Forget the marks (what was saved keeps its own): autograd holds the hooks, and so
@@ -150,8 +134,8 @@ class CompactSaver:
         m = self._lookup(t)
         if m is None:
             return t
-        if m.rebuild is None:
-            m.pack()
+        if m.rebuild is None and m.packed is None:
+            m.packed = m.ref().to(torch.bool)
         return _Saved(m, t)
 
     @staticmethod
@@ -190,8 +174,7 @@ def mark_recomputable(t: torch.Tensor, rebuild: Callable[[], torch.Tensor],
 def compact_saving(enabled: bool = True) -> Iterator[Optional[CompactSaver]]:
     """Save tensors for backward compactly inside the block (see the module docstring).
 
-    Inside a :func:`~fullspike.engine.buffers.lending` block, the spikes' bytes and their
-    expansion in backward use that pool's memory. Yields the saver, or None when it does nothing: ``enabled`` false, grad mode off, inside
+    Yields the saver, or None when it does nothing: ``enabled`` false, grad mode off, inside
     ``torch.compile`` tracing, or inside another ``compact_saving`` block (whose saver stays in
     charge).
     """
@@ -199,7 +182,7 @@ def compact_saving(enabled: bool = True) -> Iterator[Optional[CompactSaver]]:
             or _ACTIVE.get() is not None):
         yield None
         return
-    saver = CompactSaver(current_pool())
+    saver = CompactSaver()
     token = _ACTIVE.set(saver)
     try:
         with torch.autograd.graph.saved_tensors_hooks(saver.pack, saver.unpack):
