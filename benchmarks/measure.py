@@ -6,7 +6,9 @@ backward to the input), with the model in training mode. An inference step
 (:func:`make_inference_step`) is the forward of the same inputs with the model in evaluation
 mode under :func:`torch.no_grad` (no loss, nothing recorded for backward). Both are timed and
 measured alike. Time: wall clock per step after ``warmup`` steps (compilation happens there;
-the first step's time is reported separately), median of ``reps`` steps. Peak memory: one more
+the first step's time is reported separately), median of ``reps`` steps; or, for the frameworks of
+one case built side by side in one process, their steps taken in turn (:func:`time_interleaved`,
+the issue-15 "one process, interleaved" method). Peak memory: one more
 step run under :mod:`torch.profiler` with ``profile_memory=True``; the peak of the running sum
 of PyTorch allocations and frees during the step, i.e. the most tensor memory the step held at
 once on top of what was alive before it (model, optimiser state, inputs). This counts every
@@ -68,6 +70,28 @@ def time_steps(step, device: torch.device, warmup: int, reps: int) -> dict:
     timed = times[warmup:]
     return {"first_s": times[0], "median_s": statistics.median(timed), "min_s": min(timed),
             "times_s": timed}
+
+
+def time_interleaved(steps: dict, device: torch.device, warmup: int, reps: int) -> dict:
+    """:func:`time_steps` for several steps in one process, taken in turn: ``warmup`` rounds,
+    then ``reps`` rounds, each round every step once, starting one further along each round (no
+    step always runs right after the same other). Returns ``{name: time_steps' dict}``."""
+    names = list(steps)
+    times: dict = {name: [] for name in names}
+    for r in range(warmup + reps):
+        for i in range(len(names)):
+            name = names[(r + i) % len(names)]
+            _sync(device)
+            t0 = time.perf_counter()
+            steps[name]()
+            _sync(device)
+            times[name].append(time.perf_counter() - t0)
+    out = {}
+    for name, ts in times.items():
+        timed = ts[warmup:]
+        out[name] = {"first_s": ts[0], "median_s": statistics.median(timed), "min_s": min(timed),
+                     "times_s": timed}
+    return out
 
 
 def _cpu_peak_bytes(step) -> int:

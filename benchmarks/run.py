@@ -4,6 +4,7 @@ the ANN floor.
     python benchmarks/run.py [--quick] [--device cpu|cuda] [--cases lif,vgg9,resnet18]
                              [--frameworks fullspike,spikingjelly,...] [--rounds N]
                              [--mode train,inference] [--allocator tuned|default]
+                             [--process fresh|shared]
 
 ``--mode`` (default both): ``train`` times an SGD step (forward, loss, backward, update),
 ``inference`` the forward alone, ``model.eval()`` under ``torch.no_grad()``, on the same inputs
@@ -12,7 +13,11 @@ one-layer ``lif`` case is training only: it compares the neuron's forward + back
 peers' neurons, while the no-grad forward is measured where it matters, inside the networks,
 whose inference rows include it. Each (case, framework, mode) runs in a fresh worker process (so
 one library's imports, threads and caches do not touch another's), ``--rounds`` times,
-interleaved; the reported time is the median over all timed steps. Results are printed as a
+interleaved; the reported time is the median over all timed steps. With ``--process shared``,
+each round is one worker per (case, mode) that builds every framework's network side by side
+and steps them in turn (the method of issue 15's "one process, interleaved" figures: the
+frameworks share the process's allocator state and machine moment); those rows are kept apart,
+in tables of their own. Results are printed as a
 table and, unless ``--quick`` or ``--no-write``, merged into
 ``benchmarks/results/<device>.json`` and rendered into ``BENCHMARKS.md``. Peers are optional:
 ``pip install -e .[bench]`` installs them; a framework that is not installed is reported as
@@ -75,12 +80,13 @@ def worker(spec: dict) -> dict:
     """Measure one (case, framework, mode) in this process; returns a JSON-able row.
 
     ``spec``: case, T, batch, framework, device, warmup, reps, allocator and mode (``train`` or
-    ``inference``, see ``benchmarks/measure.py``).
+    ``inference``, see ``benchmarks/measure.py``). With ``frameworks`` (a list) instead of
+    ``framework``: all of them built side by side and timed in turn
+    (``measure.time_interleaved``); returns ``{"status": "ok", "rows": {framework: row}}``.
     """
     import torch
 
-    from frameworks import SkipCase, build_case, for_framework
-    from measure import make_inference_step, make_step, peak_bytes, time_steps
+    from measure import peak_bytes, time_interleaved, time_steps
 
     device = torch.device(spec["device"])
     if device.type == "cpu" and spec.get("allocator", "default") == "tuned":
@@ -88,22 +94,47 @@ def worker(spec: dict) -> dict:
 
         if not tune_cpu_allocator():
             return {"status": "skipped", "note": "the allocator can only be tuned under glibc"}
-    torch.manual_seed(0)
+    if spec["mode"] not in MODES:
+        raise ValueError(f"unknown mode '{spec['mode']}'; choose from {', '.join(MODES)}")
+    if "frameworks" not in spec:
+        step = _build_step(spec, spec["framework"], device)
+        if isinstance(step, dict):
+            return step
+        timing = time_steps(step, device, spec["warmup"], spec["reps"])
+        return _row(timing, peak_bytes(step, device))
+    rows, steps = {}, {}
+    for fw in spec["frameworks"]:
+        made = _build_step(spec, fw, device)
+        (rows if isinstance(made, dict) else steps)[fw] = made
+    timings = time_interleaved(steps, device, spec["warmup"], spec["reps"])
+    for fw, step in steps.items():
+        rows[fw] = _row(timings[fw], peak_bytes(step, device))
+    return {"status": "ok", "rows": {fw: rows[fw] for fw in spec["frameworks"]}}
+
+
+def _build_step(spec: dict, framework: str, device):
+    """The step of ``framework``'s network for ``spec``, or a row saying why there is none."""
+    import torch
+
+    from frameworks import SkipCase, build_case, for_framework
+    from measure import make_inference_step, make_step
+
+    torch.manual_seed(0)  # the same weights and inputs for every framework
     try:
         model, inputs, loss_fn, has_params = build_case(spec["case"], spec["T"], spec["batch"], device)
-        model = for_framework(model, spec["framework"]).to(device)
+        model = for_framework(model, framework).to(device)
     except SkipCase as err:
         return {"status": "skipped", "note": str(err)}
     except ImportError as err:
         return {"status": "not installed", "note": str(err)}
     if spec["mode"] == "train":
-        step = make_step(model, inputs, loss_fn, has_params)
-    elif spec["mode"] == "inference":
-        step = make_inference_step(model, inputs)
-    else:
-        raise ValueError(f"unknown mode '{spec['mode']}'; choose from {', '.join(MODES)}")
-    timing = time_steps(step, device, spec["warmup"], spec["reps"])
-    peak = peak_bytes(step, device)
+        return make_step(model, inputs, loss_fn, has_params)
+    return make_inference_step(model, inputs)
+
+
+def _row(timing: dict, peak: int) -> dict:
+    import torch
+
     return {"status": "ok", **timing, "peak_mb": peak / 2**20, "threads": torch.get_num_threads()}
 
 
@@ -179,9 +210,10 @@ def table(rows: dict, mode: str = "train") -> list[str]:
     return lines
 
 
-def row_key(case: str, T: int, batch: int, fw: str, alloc: str, mode: str) -> str:
+def row_key(case: str, T: int, batch: int, fw: str, alloc: str, mode: str,
+            process: str = "fresh") -> str:
     """A row's key in ``benchmarks/results/<device>.json``."""
-    return f"{case}|{T}|{batch}|{fw}|{alloc}|{mode}"
+    return f"{case}|{T}|{batch}|{fw}|{alloc}|{mode}|{process}"
 
 
 def load_store(path: Path) -> dict:
@@ -191,12 +223,15 @@ def load_store(path: Path) -> dict:
 
 
 def normalise(store: dict) -> dict:
-    """Rows stored before ``--mode`` existed (five-part keys, no ``mode``) are training rows."""
+    """Rows stored before ``--mode`` existed (five-part keys) are training rows, and rows stored
+    before ``--process`` existed (five or six parts) ran in fresh processes."""
     rows = {}
     for key, row in store["rows"].items():
         if key.count("|") == 4:
             key += "|train"
-        rows[key] = {**row, "mode": key.rsplit("|", 1)[1]}
+        if key.count("|") == 5:
+            key += "|fresh"
+        rows[key] = {**row, "mode": key.split("|")[5]}
     return {**store, "rows": rows}
 
 
@@ -212,23 +247,27 @@ def render(device: str, store: dict) -> str:
     out += [f"    {cmd}    # {date}, load average {load}" for date, cmd, load in runs] + [""]
     groups: dict = {}
     for key, row in store["rows"].items():
-        case, T, batch, fw, alloc, mode = key.split("|")
-        groups.setdefault((case, int(T), int(batch), alloc, mode), {})[fw] = row
+        case, T, batch, fw, alloc, mode, process = key.split("|")
+        groups.setdefault((case, int(T), int(batch), alloc, mode, process), {})[fw] = row
     order = {"lif": 0, "vgg9": 1, "resnet18": 2}
-    for (case, T, batch, alloc, mode), rows in sorted(
-            groups.items(), key=lambda kv: (kv[0][3] == "tuned", order[kv[0][0]], kv[0][1],
-                                            kv[0][2], MODES.index(kv[0][4]))):
-        out += [f"### {heading(case, T, batch, alloc, mode)}", "", *table(rows, mode), ""]
+    for (case, T, batch, alloc, mode, process), rows in sorted(
+            groups.items(), key=lambda kv: (kv[0][3] == "tuned", kv[0][5] == "shared",
+                                            order[kv[0][0]], kv[0][1], kv[0][2],
+                                            MODES.index(kv[0][4]))):
+        out += [f"### {heading(case, T, batch, alloc, mode, process)}", "", *table(rows, mode), ""]
     return "\n".join(out)
 
 
-def heading(case: str, T: int, batch: int, alloc: str, mode: str = "train") -> str:
-    """A table's title: the case, the mode; rows with glibc malloc tuned say so."""
+def heading(case: str, T: int, batch: int, alloc: str, mode: str = "train",
+            process: str = "fresh") -> str:
+    """A table's title: the case, the mode; rows with glibc malloc tuned, or with the frameworks
+    in one process, say so."""
     from frameworks import describe
 
     what = "training step" if mode == "train" else "inference (eval, no grad)"
     return (f"{describe(case, T, batch)}: {what}"
-            + (" (glibc malloc tuned)" if alloc == "tuned" else ""))
+            + (" (glibc malloc tuned)" if alloc == "tuned" else "")
+            + (" (one process, frameworks in turn)" if process == "shared" else ""))
 
 
 PREAMBLE = """# Benchmarks
@@ -247,7 +286,9 @@ CPU: C kernels compiled once per machine into a per-user cache, see the cold-sta
 is the `torch.compile` opt-in (`backend="inductor"`). On CPU the headline tables run glibc
 malloc at its defaults (what a user's own script gets); tables marked "glibc malloc tuned" ran
 every worker, each framework alike, with `fullspike.cpu_allocator.tune_cpu_allocator` (what
-`fullspike train` does on CPU). The machine is shared: each run's load average is in its command
+`fullspike train` does on CPU); tables marked "one process, frameworks in turn" built every
+framework's network in one worker per round and stepped them in turn (`--process shared`). The
+machine is shared: each run's load average is in its command
 line's comment, and only ratios within one table (one run, interleaved) compare.
 """
 
@@ -292,6 +333,9 @@ def main(argv=None) -> int:
                         "the lif case is train only")
     p.add_argument("--allocator", default="default", choices=["default", "tuned"],
                    help="CPU: leave glibc malloc at its defaults, or tune it in every worker")
+    p.add_argument("--process", default="fresh", choices=["fresh", "shared"],
+                   help="each framework in processes of its own (fresh), or all frameworks of a "
+                        "case built in one process and stepped in turn (shared), per round")
     p.add_argument("--timeout", type=float, default=1800, help="seconds per worker")
     p.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     p.add_argument("--output", default=str(REPO / "BENCHMARKS.md"))
@@ -329,25 +373,33 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     raw: dict = {}
+    if args.process == "shared":  # one worker per (case, mode) and round, frameworks in turn
+        shared: dict = {}
+        for cfg, mode, fw in jobs:
+            shared.setdefault((cfg, mode), []).append(fw)
+        jobs = [(cfg, mode, fws) for (cfg, mode), fws in shared.items()]
     with tqdm(total=len(jobs) * args.rounds, desc="benchmark", unit="run") as bar:
         for _ in range(args.rounds):
             for (case, T, batch), mode, fw in jobs:
-                bar.set_postfix_str(f"{case} T={T} {mode} {fw}")
-                spec = dict(case=case, T=T, batch=batch, framework=fw, device=args.device,
-                            warmup=args.warmup, reps=args.reps, allocator=args.allocator,
-                            mode=mode)
-                raw.setdefault((case, T, batch, mode, fw), []).append(
-                    run_worker(spec, args.timeout))
+                bar.set_postfix_str(f"{case} T={T} {mode} {fw if isinstance(fw, str) else 'all'}")
+                spec = dict(case=case, T=T, batch=batch, device=args.device, warmup=args.warmup,
+                            reps=args.reps, allocator=args.allocator, mode=mode,
+                            **({"framework": fw} if isinstance(fw, str) else {"frameworks": fw}))
+                row = run_worker(spec, args.timeout)
+                for name in [fw] if isinstance(fw, str) else fw:
+                    raw.setdefault((case, T, batch, mode, name), []).append(
+                        row["rows"][name] if "rows" in row else row)
                 bar.update()
     results = {key: merge_rounds(rows) for key, rows in raw.items()}
 
     alloc = args.allocator if args.device == "cpu" else "-"
+    process = args.process
     grouped: dict = {}
     for (case, T, batch, mode, fw), row in results.items():
         grouped.setdefault((case, T, batch, mode), {})[fw] = row
     print(f"\n{args.device}: {device_name(args.device)}")
     for (case, T, batch, mode), rows in grouped.items():
-        print(f"\n{heading(case, T, batch, alloc, mode)}")
+        print(f"\n{heading(case, T, batch, alloc, mode, process)}")
         print("\n".join(table(rows, mode)))
     if args.no_write:
         return 0
@@ -360,7 +412,7 @@ def main(argv=None) -> int:
     command = "python benchmarks/run.py " + " ".join(map(shlex.quote, argv or sys.argv[1:]))
     load = f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "?"
     for (case, T, batch, mode, fw), row in results.items():
-        store["rows"][row_key(case, T, batch, fw, alloc, mode)] = {
+        store["rows"][row_key(case, T, batch, fw, alloc, mode, process)] = {
             **row, "mode": mode, "date": datetime.date.today().isoformat(),
             "command": command.strip(), "load": load}
     store_path.write_text(json.dumps(store, indent=1))

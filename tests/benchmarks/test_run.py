@@ -134,3 +134,33 @@ def test_old_rows_load_as_training_rows_that_a_new_run_replaces(tmp_path):
 def test_main_refuses_modes_with_nothing_to_measure(argv, message, capsys):
     assert run.main(argv + ["--no-write"]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_time_interleaved_takes_the_steps_in_turn_starting_one_further_each_round():
+    calls = []
+    steps = {name: (lambda name=name: calls.append(name)) for name in ("a", "b", "c")}
+    out = measure.time_interleaved(steps, torch.device("cpu"), warmup=1, reps=3)
+    assert calls == ["a", "b", "c", "b", "c", "a", "c", "a", "b", "a", "b", "c"]
+    assert set(out) == {"a", "b", "c"}
+    assert all(len(r["times_s"]) == 3 and r["min_s"] <= r["median_s"] for r in out.values())
+
+
+def test_a_shared_worker_measures_every_framework_in_one_process():
+    row = run.worker(dict(case="vgg9", T=2, batch=2, frameworks=["fullspike", "ann"],
+                          device="cpu", warmup=0, reps=2, allocator="default", mode="inference"))
+    assert row["status"] == "ok" and list(row["rows"]) == ["fullspike", "ann"]
+    for r in row["rows"].values():
+        assert set(r) == ROW_KEYS and r["status"] == "ok" and len(r["times_s"]) == 2
+        assert r["peak_mb"] > 0
+
+
+def test_shared_rows_get_tables_of_their_own_and_old_keys_ran_fresh():
+    store = store_with_old_training_rows()
+    store["rows"]["vgg9|25|4|fullspike|default|train"] = ok_row(100, 200)  # six parts: fresh
+    for fw, ms in (("fullspike", 95), ("ann", 100)):
+        store["rows"][run.row_key("vgg9", 25, 4, fw, "default", "train", "shared")] = ok_row(ms, 200)
+    text = run.render("cpu", store)
+    titles = [s.splitlines()[0] for s in text.split("### ")[1:]]
+    assert len(titles) == 3 and titles[-1].endswith("training step (one process, frameworks in turn)")
+    assert not any("one process" in t for t in titles[:2])
+    assert "| ann | 100 | 1.05x |" in text.split("### ")[-1]
