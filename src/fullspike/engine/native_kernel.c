@@ -210,7 +210,14 @@ static void fs_start(const fs_args *A, int64_t n0, int64_t len, float *restrict 
             v[i] = A->vr;
 }
 
-static void fs_forward_block(const fs_args *A, int64_t b, int64_t m0, int64_t len, float *work) {
+/* the block after the one being walked, whose first rows are asked for while the current one
+ * finishes (with few steps, K = 4, half of each block's rows would otherwise start cold) */
+typedef struct {
+    int64_t b, m0, len; /* len 0: none */
+} fs_next;
+
+static void fs_forward_block(const fs_args *A, int64_t b, int64_t m0, int64_t len, float *work,
+                             fs_next nx) {
     const int64_t N = A->B * A->M, n0 = b * A->M + m0;
     float *v = work, *buf = work + A->block;
     fs_start(A, n0, len, v);
@@ -218,6 +225,10 @@ static void fs_forward_block(const fs_args *A, int64_t b, int64_t m0, int64_t le
         if (t + FS_AHEAD < A->K) {
             fs_prefetch_row(&A->x, t + FS_AHEAD, b, m0, len);
             fs_prefetch(A->out + (t + FS_AHEAD) * A->out_st + b * A->out_sb + m0, len, 1);
+        } else if (nx.len && t + FS_AHEAD - A->K < A->K) {
+            const int64_t u = t + FS_AHEAD - A->K;
+            fs_prefetch_row(&A->x, u, nx.b, nx.m0, nx.len);
+            fs_prefetch(A->out + u * A->out_st + nx.b * A->out_sb + nx.m0, nx.len, 1);
         }
         fs_charge(A, fs_x_row(A, t, b, m0, len, buf), v,
                   A->out + t * A->out_st + b * A->out_sb + m0, len, 1);
@@ -243,7 +254,8 @@ static void fs_accumulate(const fs_args *A, const float *restrict gh, const floa
     }
 }
 
-static void fs_backward_block(const fs_args *A, int64_t b, int64_t m0, int64_t len, float *work) {
+static void fs_backward_block(const fs_args *A, int64_t b, int64_t m0, int64_t len, float *work,
+                              fs_next nx) {
     const int64_t n0 = b * A->M + m0, L = A->block;
     float *h = work;                 /* [K, L] charged membranes */
     float *v_first = h + A->K * L;   /* membrane before the segment */
@@ -257,8 +269,14 @@ static void fs_backward_block(const fs_args *A, int64_t b, int64_t m0, int64_t l
     fs_start(A, n0, len, v_first);
     memcpy(v, v_first, (size_t)len * sizeof(float));
     for (int64_t t = 0; t < A->K; t++) {
-        if (t + FS_AHEAD < A->K)
+        if (t + FS_AHEAD < A->K) {
             fs_prefetch_row(&A->x, t + FS_AHEAD, b, m0, len);
+        } else if (2 * A->K - 1 - t - FS_AHEAD >= 0) { /* the reverse pass's first rows */
+            const int64_t u = 2 * A->K - 1 - t - FS_AHEAD;
+            fs_prefetch_row(&A->gs, u, b, m0, len);
+            fs_prefetch_row(&A->gv, u, b, m0, len);
+            fs_prefetch(A->out + u * A->out_st + b * A->out_sb + m0, len, 1);
+        }
         fs_charge(A, fs_x_row(A, t, b, m0, len, buf_x), v, h + t * L, len, 0);
     }
     memset(zero, 0, (size_t)len * sizeof(float));
@@ -274,6 +292,8 @@ static void fs_backward_block(const fs_args *A, int64_t b, int64_t m0, int64_t l
             fs_prefetch_row(&A->gs, t - FS_AHEAD, b, m0, len);
             fs_prefetch_row(&A->gv, t - FS_AHEAD, b, m0, len);
             fs_prefetch(A->out + (t - FS_AHEAD) * A->out_st + b * A->out_sb + m0, len, 1);
+        } else if (nx.len && FS_AHEAD - 1 - t < A->K) { /* the next block's first rows */
+            fs_prefetch_row(&A->x, FS_AHEAD - 1 - t, nx.b, nx.m0, nx.len);
         }
         const float *gs = A->gs.p ? fs_row(&A->gs, t, b, m0, len, buf_s) : zero;
         const float *gv = A->gv.p ? fs_row(&A->gv, t, b, m0, len, buf_v) : zero;
@@ -317,10 +337,16 @@ static void *fs_walk(void *arg) {
     for (int64_t k = sh->first; k < sh->stop; k++) {
         const int64_t b = k / per_b, m0 = (k % per_b) * A->block;
         const int64_t len = A->M - m0 < A->block ? A->M - m0 : A->block;
+        fs_next nx = {0, 0, 0};
+        if (k + 1 < sh->stop) {
+            nx.b = (k + 1) / per_b;
+            nx.m0 = ((k + 1) % per_b) * A->block;
+            nx.len = A->M - nx.m0 < A->block ? A->M - nx.m0 : A->block;
+        }
         if (sh->backward)
-            fs_backward_block(A, b, m0, len, work);
+            fs_backward_block(A, b, m0, len, work, nx);
         else
-            fs_forward_block(A, b, m0, len, work);
+            fs_forward_block(A, b, m0, len, work, nx);
     }
     munmap(work, bytes);
     sh->status = 0;
