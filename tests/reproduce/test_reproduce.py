@@ -69,6 +69,7 @@ def test_partial_run_is_resumed_and_other_configs_refused(smoke, monkeypatch, tm
     cfg = json.loads((run_dir / "config.json").read_text())
     del cfg["train"]["firing_rate_penalty"]  # a folder written before this key existed: its default
     cfg["train"]["tensorboard"] = not cfg["train"]["tensorboard"]  # changes only what is logged
+    cfg["name"], cfg["description"] = "renamed", "labels change nothing that is computed"
     (run_dir / "config.json").write_text(json.dumps(cfg))
     assert run_status(r) == "partial"
     cfg["train"]["epochs"] = 7
@@ -104,6 +105,10 @@ def test_plans_and_data_roots(tmp_path):
     families = ("spiking", "sew", "dst")
     assert {r.cfg.model_name for r in runs} == {f"{f}_resnet{d}" for f in families for d in (18, 34, 50)}
     assert all(r.cfg.model["width"] == 16 and r.cfg.model["stem"] == "cifar" for r in runs)
+    for r in runs:  # a run's recorded name and description say which network it trains
+        assert r.cfg.name == f"{r.cfg.model_name}_cifar10"
+        if r.variant.x > 34:
+            assert f"ResNet-{r.variant.x} " in r.cfg.description
     rob = plan(get_experiment("robustness"), "cpu", tmp_path, roots, seeds=[0])
     assert [r.cfg.model_name for r in rob] == ["vgg9_bntt", "vgg9_ann"]
     assert rob[0].run_dir == tmp_path / "bntt_norms" / "cpu" / "bntt_seed0"  # shared with experiment 1

@@ -140,10 +140,17 @@ _register(Experiment(
 _FAMILIES = (("spiking", "Spiking ResNet"), ("sew", "SEW ResNet (ADD)"), ("dst", "DST (IAND + AAP)"))
 
 
+_NETS = {"spiking": "plain Spiking ResNet-{} (SN after the addition)", "sew": "SEW ResNet-{} (ADD)",
+         "dst": "DST ResNet-{} (IAND + AAP)"}
+
+
 def _resnet(family: str, label: str, depth: int) -> Variant:
     config = f"{family}_resnet{min(depth, 34)}_cifar10.yaml"  # deeper: the 34 config, another model
-    name = () if depth <= 34 else (f"model.name={family}_resnet{depth}",)
-    return Variant(f"{family}{depth}", f"{label}-{depth}", config, name, x=depth, series=label)
+    deeper = (f"model.name={family}_resnet{depth}", f"name={family}_resnet{depth}_cifar10",
+              f"description={_NETS[family].format(depth)} on CIFAR-10 (the "
+              f"{family}_resnet34_cifar10 config with model.name={family}_resnet{depth})")
+    return Variant(f"{family}{depth}", f"{label}-{depth}", config, deeper if depth > 34 else (),
+                   x=depth, series=label)
 
 
 _register(Experiment(

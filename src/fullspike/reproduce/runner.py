@@ -99,8 +99,9 @@ def _first_difference(a: Any, b: Any, where: str = "") -> str:
     return f"{where.rstrip('.')}: {a!r} there, {b!r} planned"
 
 
-#: keys that change only what a run shows or logs, never what it computes
-DISPLAY_ONLY = {"train": ("tensorboard", "progress")}
+#: keys that change only what a run shows or logs, never what it computes (section "": the
+#: top level)
+DISPLAY_ONLY = {"": ("name", "description"), "train": ("tensorboard", "progress")}
 
 
 def _plain(cfg: dict) -> dict:
@@ -108,7 +109,7 @@ def _plain(cfg: dict) -> dict:
     data = json.loads(json.dumps(cfg, default=str))
     for section, keys in DISPLAY_ONLY.items():
         for key in keys:
-            data.get(section, {}).pop(key, None)
+            (data if section == "" else data.get(section, {})).pop(key, None)
     return data
 
 
