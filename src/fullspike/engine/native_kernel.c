@@ -317,6 +317,12 @@ typedef struct {
     int status;
 } fs_share;
 
+/* block k of the walk: its batch row, first neuron and length */
+static fs_next fs_block_at(const fs_args *A, int64_t k, int64_t per_b) {
+    const int64_t m0 = (k % per_b) * A->block;
+    return (fs_next){k / per_b, m0, A->M - m0 < A->block ? A->M - m0 : A->block};
+}
+
 static void *fs_walk(void *arg) {
     fs_share *sh = (fs_share *)arg;
     const fs_args *A = sh->A;
@@ -335,18 +341,12 @@ static void *fs_walk(void *arg) {
         return NULL;
     }
     for (int64_t k = sh->first; k < sh->stop; k++) {
-        const int64_t b = k / per_b, m0 = (k % per_b) * A->block;
-        const int64_t len = A->M - m0 < A->block ? A->M - m0 : A->block;
-        fs_next nx = {0, 0, 0};
-        if (k + 1 < sh->stop) {
-            nx.b = (k + 1) / per_b;
-            nx.m0 = ((k + 1) % per_b) * A->block;
-            nx.len = A->M - nx.m0 < A->block ? A->M - nx.m0 : A->block;
-        }
+        const fs_next at = fs_block_at(A, k, per_b);
+        const fs_next nx = k + 1 < sh->stop ? fs_block_at(A, k + 1, per_b) : (fs_next){0, 0, 0};
         if (sh->backward)
-            fs_backward_block(A, b, m0, len, work, nx);
+            fs_backward_block(A, at.b, at.m0, at.len, work, nx);
         else
-            fs_forward_block(A, b, m0, len, work, nx);
+            fs_forward_block(A, at.b, at.m0, at.len, work, nx);
     }
     munmap(work, bytes);
     sh->status = 0;
