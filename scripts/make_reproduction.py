@@ -58,6 +58,44 @@ def _done(res: dict) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------ verdicts
+def _norms_verdict(res: dict, variants: dict, where: str, unfinished: str) -> tuple[str, str]:
+    """BNTT against the best other norm at each T; a lead is clear when it exceeds the sum of the
+    two standard deviations over at least two seeds each. Adds how far the trained BNTT nets'
+    per-step statistics lie from the pooled ones (what one shared BN uses)."""
+    texts, words = [], []
+    for T in sorted({v["x"] for v in variants.values()}):
+        at = {k: v for k, v in variants.items() if v["x"] == T}
+        b = next((v for v in at.values() if v["series"] == "BNTT"), None)
+        others = [v for v in at.values() if v["series"] != "BNTT"]
+        if not b or not others:
+            continue
+        acc = b["test_accuracy"]
+        best = max(others, key=lambda o: o["test_accuracy"]["mean"])
+        gap = acc["mean"] - best["test_accuracy"]["mean"]
+        clear = min(acc["n"], best["test_accuracy"]["n"]) >= 2 and gap > acc["std"] + best["test_accuracy"]["std"]
+        n = min(acc["n"], best["test_accuracy"]["n"])
+        how = ("clearly" if clear else "within the error bars" if n >= 2 else f"on {n} seed") if gap > 0 else ""
+        rest = "".join(f"; {o['series']}: BNTT {100 * (acc['mean'] - o['test_accuracy']['mean']):+.2f} points"
+                       for o in others if o is not best)
+        texts.append(f"T={T:g}: " + (f"BNTT leads {best['series']} by {100 * gap:.2f} points, {how}" if gap > 0
+                                      else f"{best['series']} is {100 * -gap:.2f} points above BNTT") + rest)
+        words.append("reproduced" if clear else "partly" if gap > 0 else "not reproduced")
+    if not words:
+        return "not run yet", "BNTT and at least one other norm at the same T are needed" + unfinished
+    word = words[0] if len(set(words)) == 1 else "partly"
+    stats = [(r["config"]["model"]["T"], r["time_statistics"]) for r in _done(res)
+             if (r.get("time_statistics") or {}).get("layers")]
+    why = "; ".join(texts) + f" {where}"
+    for T in sorted({t for t, _ in stats}):
+        at = [st for t, st in stats if t == T]
+        late = statistics.fmean(x for st in at for x in st["shift"][1:])
+        why += (f". Trained BNTT nets, T={T}: the per-step means lie {statistics.fmean(st['shift'][0] for st in at):.2f} "
+                f"pooled standard deviations from the pooled mean at step 1 and {late:.2f} on average at "
+                f"steps 2..{T} (spread ratio {min(x for st in at for x in st['scale']):.2f}.."
+                f"{max(x for st in at for x in st['scale']):.2f})")
+    return word, why + unfinished
+
+
 def verdict(res: dict) -> tuple[str, str]:
     """(word, why) from the numbers; ``word`` in reproduced / partly / not reproduced / not run yet."""
     variants = {k: v for k, v in res["summary"]["variants"].items() if v["test_accuracy"]}
@@ -79,21 +117,7 @@ def verdict(res: dict) -> tuple[str, str]:
         return "not reproduced yet", (f"{100 * acc:.2f}% < the {100 * res['target']:.1f}% target{how} "
                                       f"{where}{unfinished}")
     if name == "bntt_norms":
-        b = variants.get("bntt")
-        others = [(v["test_accuracy"], v["label"]) for k, v in variants.items() if k != "bntt"]
-        if not b or not others:
-            return "not run yet", "BNTT and at least one other norm are needed" + unfinished
-        best, label = max(others, key=lambda o: o[0]["mean"])
-        gap = b["test_accuracy"]["mean"] - best["mean"]
-        rest = "".join(f"; {lab}: BNTT {100 * (b['test_accuracy']['mean'] - acc['mean']):+.2f} points"
-                       for acc, lab in others if lab != label)
-        if gap > b["test_accuracy"]["std"] + best["std"] and gap > 0:
-            return "reproduced", (f"BNTT leads the best other ({label}) by {100 * gap:.2f} points{rest} "
-                                  f"{where}{unfinished}")
-        if gap > 0:
-            return "partly", (f"BNTT leads {label} by {100 * gap:.2f} points, within the error bars{rest} "
-                              f"{where}{unfinished}")
-        return "not reproduced", f"{label} is {100 * -gap:.2f} points above BNTT{rest} {where}{unfinished}"
+        return _norms_verdict(res, variants, where, unfinished)
     if name == "early_exit":
         runs = [r["early_exit"] for r in _done(res)]
         early = [e for e in runs if e["exit_step"] < e["T"]]

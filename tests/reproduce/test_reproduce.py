@@ -83,11 +83,18 @@ def test_selection_on_validation_and_analyses(tmp_path):
     val = {v: s["final_val_accuracy"]["mean"] for v, s in res["summary"]["variants"].items()}
     assert len(val) == 4 and res["summary"]["selected"] == max(val, key=val.get)
     ee = run_experiment("early_exit", "smoke", tmp_path, log=lambda m: None)
-    (run,) = ee["runs"]
-    assert Path(run["run_dir"]).parent == tmp_path / "bntt_norms" / "smoke"  # the BNTT net of experiment 1
-    a = run["early_exit"]
-    assert a["T"] == 4 and len(a["accuracy"]) == 4 and 1 <= a["exit_step"] <= 4 and len(a["layer_gamma"]) == 8
+    assert [(r["variant"], r["config"]["model"]["T"]) for r in ee["runs"]] == [("bntt", 10), ("bntt_t25", 25)]
+    for run in ee["runs"]:
+        assert Path(run["run_dir"]).parent == tmp_path / "bntt_norms" / "smoke"  # the BNTT nets of experiment 1
+        a, T = run["early_exit"], run["config"]["model"]["T"]
+        assert a["T"] == T and len(a["accuracy"]) == T and 1 <= a["exit_step"] <= T and len(a["layer_gamma"]) == 8
     assert {"gamma.png", "exit_accuracy.png"} <= set(ee["plots"])
+    # experiment 1 reads the per-step statistics of those BNTT nets from their parameters
+    norms = run_experiment("bntt_norms", "smoke", tmp_path, train=False, log=lambda m: None)
+    stats = {r["variant"]: r["time_statistics"] for r in norms["runs"] if r["status"] == "done"}
+    assert set(stats) == {"bntt", "bntt_t25"} and len(stats["bntt_t25"]["shift"]) == 25
+    assert len(stats["bntt"]["layers"]) == 8 and "time_statistics.png" in norms["plots"]
+    assert norms["x_label"] == "time steps T"
 
 
 def test_plans_and_data_roots(tmp_path):
@@ -109,6 +116,10 @@ def test_plans_and_data_roots(tmp_path):
         assert r.cfg.name == f"{r.cfg.model_name}_cifar10"
         if r.variant.x > 34:
             assert f"ResNet-{r.variant.x} " in r.cfg.description
+    norms = plan(get_experiment("bntt_norms"), "cpu", tmp_path, roots, seeds=[0])
+    assert [(r.variant.name, r.cfg.model["norm"], r.cfg.model["T"], r.variant.x) for r in norms][::3] == [
+        ("bntt", "bntt", 10, 10), ("bntt_t25", "bntt", 25, 25), ("bntt_t4", "bntt", 4, 4)]
+    assert {r.cfg.model["width"] for r in norms} == {16} and len(norms) == 9
     rob = plan(get_experiment("robustness"), "cpu", tmp_path, roots, seeds=[0])
     assert [r.cfg.model_name for r in rob] == ["vgg9_bntt", "vgg9_ann"]
     assert rob[0].run_dir == tmp_path / "bntt_norms" / "cpu" / "bntt_seed0"  # shared with experiment 1
@@ -124,10 +135,14 @@ def test_cli_errors(capsys, tmp_path):
     assert "--data-root" in capsys.readouterr().err
 
 
-def test_variants_option_trains_only_those(tmp_path, monkeypatch):
+def test_variants_and_seeds_options_train_only_those(tmp_path, monkeypatch):
     trained = []
     monkeypatch.setattr(fullspike.train, "fit", lambda cfg, out, resume: trained.append(Path(out).name))
     res = run_experiment("nmnist", "smoke", tmp_path, variants=["translate4"], log=lambda m: None)
     assert trained == ["translate4_seed0"] and len(res["runs"]) == 4  # the results list every variant
+    trained.clear()  # a lane training seed 1 lists the scale's seed 0 too, so lanes never drop each other's runs
+    res = run_experiment("nmnist", "smoke", tmp_path, seeds=[1], variants=["translate2"], log=lambda m: None)
+    assert trained == ["translate2_seed1"]
+    assert [(r["variant"], r["seed"]) for r in res["runs"]][::4] == [("translate2", 0), ("translate2", 1)]
     with pytest.raises(ConfigError, match=r"no variant\(s\) \['translate9'\]"):
         run_experiment("nmnist", "smoke", tmp_path, variants=["translate9"], log=lambda m: None)

@@ -55,7 +55,8 @@ class Experiment:
     scales: dict[str, Scale]
     select_on_val: bool = False  # report the variant with the best mean validation accuracy
     target: float | None = None  # test accuracy (0..1) the claim asks for
-    analysis: str | None = None  # per-run analysis: "early_exit" or "robustness"
+    analysis: str | None = None  # per-run analysis: "early_exit", "robustness" or "time_statistics"
+    x_label: str = ""  # what the variants' ``x`` is (plots against it)
     notes: tuple[str, ...] = field(default_factory=tuple)  # caveats printed under the results
 
     def scale(self, name: str) -> Scale:
@@ -85,7 +86,7 @@ def _register(exp: Experiment) -> Experiment:
 
 
 # ---------------------------------------------------------------------------------------- 1
-_VGG9_CPU = ("model.width=16", "model.hidden=256", "model.T=10", "data.batch_size=64", "data.num_workers=0",
+_VGG9_CPU = ("model.width=16", "model.hidden=256", "data.batch_size=64", "data.num_workers=0",
              "data.train_subset=10000", "data.val_fraction=0.05", "data.eval_batch_size=256", "optim.lr=0.1",
              "train.epochs=3", "train.amp=false") + _RUN
 _VGG9_PAPER = ("data.val_fraction=0.05",) + _RUN
@@ -93,20 +94,33 @@ _VGG9_CPU_NOTE = ("VGG9 at a quarter width (16..64 channels, FC 256), T = 10 (pa
                   "(paper 50,000), 3 epochs (paper 120), lr 0.1, batch 64: about 15 min of one CPU core per "
                   "run (0.028 CPU-s per training image measured); the paper's training is ~8,000x that "
                   "compute (200x the image passes, 2.5x T, 16x the FLOPs of a quarter width)")
-_BNTT_VARIANTS = (Variant("bntt", "BNTT", "bntt_vgg9_cifar10.yaml", ("model.norm=bntt",)),
-                  Variant("bn", "one shared BN", "bntt_vgg9_cifar10.yaml", ("model.norm=bn",)),
-                  Variant("none", "no normalisation", "bntt_vgg9_cifar10.yaml", ("model.norm=none",)))
+_VGG9_T_NOTE = ("VGG9 at a quarter width (16..64 channels, FC 256), T = 4, 10 and the paper's 25, "
+                "10,000 training images (paper 50,000), 3 epochs (paper 120), lr 0.1, batch 64: about 15 "
+                "min of one CPU core per run at T = 10 (0.028 CPU-s per training image measured), in "
+                "proportion to T otherwise; the paper's training is ~8,000x the compute of a T = 10 run (200x the image "
+                "passes, 2.5x T, 16x the FLOPs of a quarter width)")
+_NORMS = (("bntt", "BNTT"), ("bn", "one shared BN"), ("none", "no normalisation"))
+
+
+def _norm_variant(norm: str, label: str, T: int, home: str | None = None) -> Variant:
+    """The BNTT VGG9 with normalisation ``norm`` at ``T`` steps (named after the norm alone at
+    T = 10, ``<norm>_t<T>`` otherwise)."""
+    return Variant(norm if T == 10 else f"{norm}_t{T}", f"{label}, T={T}", "bntt_vgg9_cifar10.yaml",
+                   (f"model.norm={norm}", f"model.T={T}"), x=T, series=label, home=home)
+
+
+_BNTT_VARIANTS = tuple(_norm_variant(n, label, T) for T in (10, 25, 4) for n, label in _NORMS)
 _register(Experiment(
     "bntt_norms", 1, "BNTT vs one shared BN vs no normalisation (VGG9, CIFAR-10, rate coding)",
     "BNTT (one BN per time step) is what lets a deep VGG SNN with rate coding train at low latency: "
     "VGG9 on CIFAR-10 reaches 90.5% at T = 25, where conventional BN or no normalisation fail to "
     "train well (Kim & Panda 2021).",
     "cifar10", _BNTT_VARIANTS,
-    {"smoke": Scale(_DIGITS + ("model.width=8", "model.hidden=32", "model.T=4", "model.image_size=8",
+    {"smoke": Scale(_DIGITS + ("model.width=8", "model.hidden=32", "model.image_size=8",
                                "model.in_channels=1"), (0, 1), _SMOKE_NOTE, 32, False),
-     "cpu": Scale(_VGG9_CPU, (0, 1), _VGG9_CPU_NOTE),
-     "paper": Scale(_VGG9_PAPER, (0, 1), "the paper's setting (GPU)", 1000)},
-    notes=(_POOL_NOTE,)))
+     "cpu": Scale(_VGG9_CPU, (0, 1), _VGG9_T_NOTE),
+     "paper": Scale(_VGG9_PAPER, (0, 1), "the paper's setting (GPU; T = 4 and 10 beside the paper's 25)", 1000)},
+    analysis="time_statistics", x_label="time steps T", notes=(_POOL_NOTE,)))
 
 # ---------------------------------------------------------------------------------------- 2
 _register(Experiment(
@@ -114,8 +128,8 @@ _register(Experiment(
     "The learnt BNTT scales gamma_t fall towards 0 at late steps; exiting at the step where their "
     "mean falls below a threshold keeps the accuracy while saving latency and energy (Kim & Panda "
     "2021, CIFAR-10 VGG9: 90.3% exiting at T = 20 against 90.5% at T = 25; docs/methods.md).",
-    "cifar10", (Variant("bntt", "BNTT", "bntt_vgg9_cifar10.yaml", ("model.norm=bntt",), home="bntt_norms"),),
-    {"smoke": Scale((), (0,), _SMOKE_NOTE, 32, False), "cpu": Scale((), (0, 1), _VGG9_CPU_NOTE),
+    "cifar10", tuple(_norm_variant("bntt", "BNTT", T, home="bntt_norms") for T in (10, 25)),
+    {"smoke": Scale((), (0,), _SMOKE_NOTE, 32, False), "cpu": Scale((), (0, 1), _VGG9_T_NOTE),
      "paper": Scale((), (0, 1), "the paper's setting (GPU)", 1000)},
     analysis="early_exit"))
 
@@ -128,11 +142,10 @@ _register(Experiment(
     "Caveat: the surrogate gradient an attack uses is not the "
     "network's true gradient (gradient obfuscation), so higher accuracy under white-box attacks "
     "is an upper bound on robustness.",
-    "cifar10", (Variant("bntt", "BNTT SNN", "bntt_vgg9_cifar10.yaml", ("model.norm=bntt",), home="bntt_norms"),
-                _ANN),
+    "cifar10", (Variant("bntt", "BNTT SNN", "bntt_vgg9_cifar10.yaml", home="bntt_norms"), _ANN),
     {"smoke": Scale(_DIGITS + ("model.width=8", "model.hidden=32", "model.image_size=8", "model.in_channels=1"),
                     (0,), _SMOKE_NOTE, 32, False),
-     "cpu": Scale(tuple(o for o in _VGG9_CPU if not o.startswith("model.T=")), (0, 1), _VGG9_CPU_NOTE),
+     "cpu": Scale(_VGG9_CPU, (0, 1), _VGG9_CPU_NOTE),
      "paper": Scale(_VGG9_PAPER, (0, 1), "the paper's setting (GPU)", 1000)},
     analysis="robustness"))
 
@@ -169,7 +182,8 @@ _register(Experiment(
                   "measured with the native backend), about twice that for ResNet-34 and 2.5 times for "
                   "ResNet-50 (the ratio measured with the loop backend); the curves do not flatten at this "
                   "budget"),
-     "paper": Scale(("data.val_fraction=0.05",) + _RUN, (0, 1), "the configs' setting (GPU)", 1000)}))
+     "paper": Scale(("data.val_fraction=0.05",) + _RUN, (0, 1), "the configs' setting (GPU)", 1000)},
+    x_label="depth"))
 
 # ---------------------------------------------------------------------------------------- 5
 _register(Experiment(

@@ -1,6 +1,7 @@
 """Plots of an experiment's results (matplotlib Figure objects, no pyplot state): per-epoch curves,
 test accuracy with error bars (against ``x`` per series, or per variant), energy against accuracy,
-firing rate per spiking layer (studies over ``x``), and the early-exit and robustness analyses. Each is a PNG beside results.json."""
+firing rate per spiking layer (studies over ``x``), and the early-exit, robustness and per-step
+statistics analyses. Each is a PNG beside results.json."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -47,7 +48,7 @@ def _accuracy(results: dict, folder: Path) -> str | None:
             pts = sorted((v["x"], v["test_accuracy"]) for v in variants.values() if v["series"] == series)
             ax.errorbar([p[0] for p in pts], [100 * p[1]["mean"] for p in pts],
                         yerr=[100 * p[1]["std"] for p in pts], marker="o", capsize=4, label=series)
-        ax.set_xlabel("depth")
+        ax.set_xlabel(results.get("x_label") or "x")
         ax.legend(fontsize=8)
     else:
         names = list(variants)
@@ -106,29 +107,41 @@ def _firing(results: dict, folder: Path) -> str | None:
     return _save(fig, folder, "firing.png")
 
 
+def _first_per_variant(results: dict, key: str) -> list[dict]:
+    """The finished run of the lowest seed of every variant that has analysis ``key``."""
+    first: dict = {}
+    for r in sorted((r for r in results["runs"] if r.get(key)), key=lambda r: r["seed"]):
+        first.setdefault(r["variant"], r)
+    return list(first.values())
+
+
 def _early_exit(results: dict, folder: Path) -> list[str]:
     done = [r for r in results["runs"] if r.get("early_exit")]
     if not done:
         return []
-    ee = done[0]["early_exit"]
-    fig = Figure(figsize=(7, 4.2))
-    ax = fig.add_subplot()
-    steps = range(1, ee["T"] + 1)
-    for layer, g in ee["layer_gamma"].items():
-        ax.plot(steps, g, lw=1, label=layer)
-    ax.plot(steps, ee["mean_gamma"], "k", lw=2.5, label="mean")
-    ax.axhline(ee["threshold"], color="k", ls=":")
-    ax.set_xlabel("time step t")
-    ax.set_ylabel("mean BNTT gamma_t")
-    ax.set_title(f"BNTT scales per layer (seed {done[0]['seed']}); exit step {ee['exit_step']}")
-    ax.legend(fontsize=6, ncol=2)
+    shown = _first_per_variant(results, "early_exit")
+    fig = Figure(figsize=(7 * len(shown), 4.2))
+    for i, r in enumerate(shown):
+        ee = r["early_exit"]
+        ax = fig.add_subplot(1, len(shown), i + 1)
+        steps = range(1, ee["T"] + 1)
+        for layer, g in ee["layer_gamma"].items():
+            ax.plot(steps, g, lw=1, label=layer)
+        ax.plot(steps, ee["mean_gamma"], "k", lw=2.5, label="mean")
+        ax.axhline(ee["threshold"], color="k", ls=":")
+        ax.set_xlabel("time step t")
+        ax.set_ylabel("mean BNTT gamma_t")
+        ax.set_title(f"{r['label']} (seed {r['seed']}): BNTT scales per layer; exit step {ee['exit_step']}",
+                     fontsize=9)
+        ax.legend(fontsize=6, ncol=2)
     names = [_save(fig, folder, "gamma.png")]
     fig = Figure(figsize=(7, 4.2))
     ax = fig.add_subplot()
     for r in done:
         e = r["early_exit"]
-        ax.plot(range(1, e["T"] + 1), [100 * a for a in e["accuracy"]], marker="o", ms=3, label=f"seed {r['seed']}")
-        ax.axvline(e["exit_step"], ls=":", color="grey")
+        line, = ax.plot(range(1, e["T"] + 1), [100 * a for a in e["accuracy"]], marker="o", ms=3,
+                        label=f"{r['label']}, seed {r['seed']}")
+        ax.axvline(e["exit_step"], ls=":", color=line.get_color())
     ax.set_xlabel("exit step T'")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("accuracy vs exit step (dotted: the step the gamma rule picks)")
@@ -136,6 +149,32 @@ def _early_exit(results: dict, folder: Path) -> list[str]:
     ax.legend(fontsize=8)
     names.append(_save(fig, folder, "exit_accuracy.png"))
     return names
+
+
+def _time_statistics(results: dict, folder: Path) -> list[str]:
+    """Per BNTT variant (lowest seed): each layer's per-step shift and scale against the pooled
+    statistics (:mod:`fullspike.analysis.time_statistics`)."""
+    shown = [r for r in _first_per_variant(results, "time_statistics") if r["time_statistics"]["layers"]]
+    if not shown:
+        return []
+    fig = Figure(figsize=(11, 3.6 * len(shown)))
+    for i, r in enumerate(shown):
+        st = r["time_statistics"]
+        for j, (key, what) in enumerate((("shift", "|mu_t - mu| / sigma (pooled)"),
+                                         ("scale", "sigma_t / sigma (pooled)"))):
+            ax = fig.add_subplot(len(shown), 2, 2 * i + j + 1)
+            steps = range(1, len(st[key]) + 1)
+            for layer, v in st["layers"].items():
+                ax.plot(steps, v[key], lw=1, label=layer)
+            ax.plot(steps, st[key], "k", lw=2.5, label="mean")
+            ax.axhline(0 if key == "shift" else 1, color="k", ls=":")
+            ax.set_xlabel("time step t")
+            ax.set_ylabel(what, fontsize=8)
+            ax.set_title(f"{r['label']} (seed {r['seed']}): per-step {key}", fontsize=9)
+            ax.grid(alpha=0.3)
+            if j == 0:
+                ax.legend(fontsize=6, ncol=2)
+    return [_save(fig, folder, "time_statistics.png")]
 
 
 def _robustness(results: dict, folder: Path) -> list[str]:
@@ -164,4 +203,5 @@ def write_plots(results: dict, folder: Path) -> list[str]:
     """Draw every plot the results support into ``folder``; returns the file names."""
     names = [_curves(results, folder), _accuracy(results, folder), _energy(results, folder),
              _firing(results, folder)]
-    return [n for n in names if n] + _early_exit(results, folder) + _robustness(results, folder)
+    return ([n for n in names if n] + _early_exit(results, folder) + _robustness(results, folder)
+            + _time_statistics(results, folder))

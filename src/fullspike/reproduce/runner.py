@@ -164,7 +164,9 @@ def _cached(path: Path, samples: int, compute) -> dict:
         if data.get("samples_requested") == samples:
             return data
     data = {"samples_requested": samples, **compute()}
-    path.write_text(json.dumps(data, indent=2))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")  # atomic: lanes of one study may share a run
+    tmp.write_text(json.dumps(data, indent=2))
+    tmp.replace(path)
     return data
 
 
@@ -218,8 +220,13 @@ def measure_energy(run_dir: Path, samples: int) -> dict:
 
 
 def analyse(run_dir: Path, kind: str, samples: int) -> dict:
-    """The experiment's per-run analysis (``early_exit`` or ``robustness``), cached in the run folder."""
+    """The experiment's per-run analysis (``early_exit``, ``robustness`` or ``time_statistics``),
+    cached in the run folder."""
     def compute() -> dict:
+        if kind == "time_statistics":  # from the parameters alone
+            from ..analysis.time_statistics import step_statistics
+
+            return step_statistics(load_run(run_dir)[2])
         model, data, loader, device = _test_loader(run_dir, samples)
         if kind == "early_exit":
             from ..analysis.early_exit import analyse_early_exit
@@ -301,7 +308,8 @@ def collect(exp: Experiment, scale: str, runs: list[PlannedRun], out: Path, comm
     folder.mkdir(parents=True, exist_ok=True)
     results = {
         "experiment": exp.name, "number": exp.number, "title": exp.title, "claim": exp.claim, "scale": scale,
-        "setting": sc.note, "target": exp.target, "analysis": exp.analysis, "command": command,
+        "setting": sc.note, "target": exp.target, "analysis": exp.analysis, "x_label": exp.x_label,
+        "command": command,
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
         "runs": records, "summary": summarise(exp, records),
     }
@@ -317,16 +325,19 @@ def run_experiment(name: str, scale: str, out: str | Path, data_roots: dict[str,
                    command: str = "", variants: list[str] | None = None, log=print) -> dict:
     """Train the missing runs of experiment ``name`` (skipping finished ones, resuming partial
     ones) and write its results after each; ``train=False`` only collects what is there.
-    ``variants``: train only these (e.g. one per process); the results cover all of them."""
+    ``variants``, ``seeds``: train only these (e.g. one per process); the results cover every
+    variant and the scale's seeds as well as ``seeds``, so runs split over processes never
+    overwrite each other's results."""
     exp = get_experiment(name)
-    runs = plan(exp, scale, Path(out), data_roots or {}, seeds, configs_dir)
+    every = sorted(set(exp.scale(scale).seeds) | set(seeds or []))
+    runs = plan(exp, scale, Path(out), data_roots or {}, every, configs_dir)
     unknown = sorted(set(variants or []) - {v.name for v in exp.variants})
     if unknown:
         raise ConfigError(f"experiment '{name}' has no variant(s) {unknown}; it has "
                           f"{', '.join(v.name for v in exp.variants)}")
     statuses = [run_status(r) for r in runs]  # refuses a folder of another config before any training
     for r, status in zip(runs, statuses):
-        if variants and r.variant.name not in variants:
+        if (variants and r.variant.name not in variants) or (seeds is not None and r.seed not in seeds):
             continue
         if status == "done":
             log(f"[{exp.name}] {r.key}: finished, skipped")
