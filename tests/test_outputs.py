@@ -5,7 +5,7 @@ import os
 import pytest
 
 from fullspike.errors import DatasetError, OutputError
-from fullspike.outputs import output_dir, output_file, writing
+from fullspike.outputs import exclusive_folder, output_dir, output_file, writing
 
 
 def test_output_dir_creates_and_returns_a_writable_folder(tmp_path):
@@ -59,3 +59,36 @@ def test_writing_passes_other_errors_through(tmp_path):
     with pytest.raises(PermissionError):  # a file outside the output location: not a write failure
         with writing(tmp_path / "out"):
             raise PermissionError(errno.EACCES, "Permission denied", str(elsewhere))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="folders are held with POSIX advisory locks")
+def test_a_held_folder_is_refused_until_its_holder_ends(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    with exclusive_folder(run):
+        with pytest.raises(OutputError, match=rf"^{run} is in use by another process \(pid {os.getpid()}\) "
+                                              r"writing a run there; wait for it to end"):
+            with exclusive_folder(run):
+                pass
+    with exclusive_folder(run):  # released when the block ended
+        pass
+    holder = subprocess.Popen([sys.executable, "-c", f"""
+import sys, time
+from fullspike.outputs import exclusive_folder
+with exclusive_folder({str(run)!r}):
+    print("held", flush=True)
+    time.sleep(60)
+"""], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(OutputError, match=f"pid {holder.pid}"):
+            with exclusive_folder(run):
+                pass
+    finally:
+        holder.send_signal(signal.SIGKILL)  # killed, not ended cleanly: the lock goes with it
+        holder.wait()
+    with exclusive_folder(run) as held:
+        assert held == run and (run / ".lock").read_text() == str(os.getpid())

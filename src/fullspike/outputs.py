@@ -90,3 +90,34 @@ def writing(where: str | os.PathLike, what: str = "outputs") -> Iterator[None]:
         if isinstance(e.filename, (str, os.PathLike)) and not _inside(e.filename, where):
             raise
         raise _error(e, where, what) from None
+
+
+@contextlib.contextmanager
+def exclusive_folder(path: str | os.PathLike, what: str = "run") -> Iterator[Path]:
+    """Hold folder ``path`` (created if needed) for this process while the block runs.
+
+    A second process asking for the same folder meanwhile gets one :class:`OutputError` instead
+    of writing into the same files. The hold is an advisory lock on ``path/.lock`` (its content:
+    the holder's pid), which the operating system drops when the process ends, however it ends,
+    so a killed run never leaves the folder locked. POSIX only: elsewhere the folder is not held.
+    """
+    path = output_dir(path, what)
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield path
+        return
+    with writing(path, what):
+        f = open(path / ".lock", "a+")
+    with f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip()
+            raise OutputError(f"{path} is in use by another process{f' (pid {holder})' if holder else ''} "
+                              f"writing a {what} there; wait for it to end or choose another folder") from None
+        f.truncate(0)
+        f.write(str(os.getpid()))
+        f.flush()
+        yield path

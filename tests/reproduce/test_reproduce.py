@@ -146,3 +146,24 @@ def test_variants_and_seeds_options_train_only_those(tmp_path, monkeypatch):
     assert [(r["variant"], r["seed"]) for r in res["runs"]][::4] == [("translate2", 0), ("translate2", 1)]
     with pytest.raises(ConfigError, match=r"no variant\(s\) \['translate9'\]"):
         run_experiment("nmnist", "smoke", tmp_path, variants=["translate9"], log=lambda m: None)
+
+
+def test_a_diverged_run_is_recorded_and_not_retried(tmp_path, monkeypatch):
+    from fullspike.train import DivergenceError
+
+    def diverge(cfg, out, resume):
+        raise DivergenceError(float("nan"), 2, 7, 0.1, None)
+
+    monkeypatch.setattr(fullspike.train, "fit", diverge)
+    logs = []
+    res = run_experiment("nmnist", "smoke", tmp_path, variants=["translate2"], log=logs.append)
+    run = res["runs"][0]
+    assert run["status"] == "diverged" and (run["diverged"]["epoch"], run["diverged"]["step"]) == (2, 7)
+    assert "loss became nan at epoch 2, step 7" in run["diverged"]["message"]
+    assert any("recorded as diverged" in m for m in logs)
+    s = res["summary"]["variants"]["translate2"]
+    assert s["seeds_diverged"] == [0] and s["seeds_done"] == [] and s["test_accuracy"] is None
+    monkeypatch.setattr(fullspike.train, "fit", lambda *a, **k: pytest.fail("a diverged run is not retrained"))
+    logs.clear()
+    run_experiment("nmnist", "smoke", tmp_path, variants=["translate2"], log=logs.append)
+    assert any("diverged, skipped (delete" in m for m in logs)

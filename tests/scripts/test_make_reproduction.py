@@ -61,6 +61,11 @@ def test_verdict_rules(script):
     assert script.verdict(res("bntt_norms", single))[1].startswith("T=10: BNTT leads one shared BN by 10.00 points, on 1 seed")
     assert script.verdict(res("bntt_norms", {"bntt": norm(0.5, 0.0, 10), "none": norm(0.6, 0.0, 10, "none")}))[0] \
         == "not reproduced"
+    # a norm whose every run diverged did not train: the claim itself
+    failed = {"bntt": norm(0.6, 0.01, 10), "none": {**v(0, 0, 10, "no normalisation"), "test_accuracy": None,
+                                                     "seeds_diverged": [0, 1]}}
+    assert script.verdict(res("bntt_norms", failed)) == (
+        "reproduced", "T=10: BNTT 60.00%; no normalisation diverged at the cpu scale")
     # the trained BNTT nets' per-step statistics are summarised beside the accuracies
     stats = {"layers": {"a": {}}, "shift": [0.4, 0.1, 0.0], "scale": [0.5, 1.0, 1.5]}
     r = res("bntt_norms", clear)

@@ -154,3 +154,19 @@ def test_neuron_backend_sets_every_neuron_and_keeps_the_numbers(tmp_path, monkey
     eager = fit(load_config(None, TINY + ["train.epochs=1", "train.neuron_backend=eager"]), tmp_path / "eager")
     assert seen == ["eager"]
     assert eager["test_accuracy"] == pytest.approx(default["test_accuracy"], abs=1 / 128)
+
+
+def test_a_folder_another_process_trains_into_is_refused(tmp_path, capsys):
+    import os
+
+    from fullspike.outputs import exclusive_folder
+
+    run = tmp_path / "run"
+    with exclusive_folder(run):  # as a second `fullspike train --out run` would find it
+        assert main(["train", "--out", str(run), *TINY]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {run} is in use by another process (pid {os.getpid()}) writing a training run there; " \
+                  "wait for it to end or choose another folder\n"
+    assert not (run / "checkpoint.pt").exists()
+    fit(load_config(None, TINY + ["train.epochs=1"]), run)  # free again
+    assert (run / "metrics.json").is_file()

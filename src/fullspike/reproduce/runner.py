@@ -113,9 +113,14 @@ def _plain(cfg: dict) -> dict:
     return data
 
 
+#: written into a run folder when its training diverged (the loss became NaN or infinite)
+DIVERGED = "diverged.json"
+
+
 def run_status(run: PlannedRun) -> str:
-    """``done`` (metrics.json written), ``partial`` (a checkpoint to resume) or ``new``; a folder
-    holding another config is an error (never overwritten)."""
+    """``done`` (metrics.json written), ``diverged`` (:data:`DIVERGED` written: a result, not
+    retried), ``partial`` (a checkpoint to resume) or ``new``; a folder holding another config is
+    an error (never overwritten)."""
     stored = run.run_dir / "config.json"
     if stored.is_file():
         # read through today's schema: a key an older run folder lacks takes its default, which
@@ -127,15 +132,28 @@ def run_status(run: PlannedRun) -> str:
                               f"delete it or use another --out")
     if (run.run_dir / "metrics.json").is_file():
         return "done"
+    if (run.run_dir / DIVERGED).is_file():
+        return "diverged"
     return "partial" if (run.run_dir / "checkpoint.pt").is_file() else "new"
 
 
-def train_run(cfg: Config, run_dir: Path) -> None:
+def train_run(cfg: Config, run_dir: Path) -> str | None:
     """Train ``cfg`` into ``run_dir`` exactly as ``fullspike train --out run_dir`` does, resuming
-    from its checkpoint when one is there."""
-    from ..train import fit
+    from its checkpoint when one is there. A run whose loss becomes NaN or infinite is a result
+    of the study (a setting that does not train): it is recorded in :data:`DIVERGED` and its
+    message returned, and the study goes on."""
+    from ..train import DivergenceError, fit
 
-    fit(cfg, run_dir, resume=(run_dir / "checkpoint.pt").is_file())
+    try:
+        fit(cfg, run_dir, resume=(run_dir / "checkpoint.pt").is_file())
+    except DivergenceError as e:
+        record = {"message": str(e), "epoch": e.epoch, "step": e.step, "lr": e.lr, "loss": str(e.loss)}
+        run_dir.mkdir(parents=True, exist_ok=True)
+        tmp = run_dir / f".{DIVERGED}.{os.getpid()}"
+        tmp.write_text(json.dumps(record, indent=2))
+        tmp.replace(run_dir / DIVERGED)
+        return str(e)
+    return None
 
 
 def machine() -> str:
@@ -248,6 +266,8 @@ def run_record(exp: Experiment, run: PlannedRun, samples: int) -> dict:
     status = run_status(run)
     curves = _read_jsonl(run.run_dir / "metrics.jsonl")
     rec.update(status=status, curves=curves)
+    if status == "diverged":
+        rec["diverged"] = json.loads((run.run_dir / DIVERGED).read_text())
     if status != "done":
         return rec
     metrics = json.loads((run.run_dir / "metrics.json").read_text())
@@ -278,6 +298,7 @@ def summarise(exp: Experiment, records: list[dict]) -> dict:
     for v in exp.variants:
         done = [r for r in records if r["variant"] == v.name and r["status"] == "done"]
         s = {"label": v.label, "x": v.x, "series": v.series, "seeds_done": [r["seed"] for r in done],
+             "seeds_diverged": [r["seed"] for r in records if r["variant"] == v.name and r["status"] == "diverged"],
              "test_accuracy": _mean_std([r["test_accuracy"] for r in done]),
              "final_val_accuracy": _mean_std([r["final_val_accuracy"] for r in done
                                               if r["final_val_accuracy"] is not None]),
@@ -341,9 +362,13 @@ def run_experiment(name: str, scale: str, out: str | Path, data_roots: dict[str,
             continue
         if status == "done":
             log(f"[{exp.name}] {r.key}: finished, skipped")
+        elif status == "diverged":
+            log(f"[{exp.name}] {r.key}: diverged, skipped (delete {r.run_dir / DIVERGED} to train it again)")
         elif train:
             log(f"[{exp.name}] {r.key}: {'resuming' if status == 'partial' else 'training'} -> {r.run_dir}")
-            train_run(r.cfg, r.run_dir)
+            failed = train_run(r.cfg, r.run_dir)
+            if failed:
+                log(f"[{exp.name}] {r.key}: recorded as diverged: {failed}")
             collect(exp, scale, runs, Path(out), command)
     results = collect(exp, scale, runs, Path(out), command)
     log(f"[{exp.name}] results: {Path(out) / exp.name / scale / 'results.json'}")

@@ -7,6 +7,7 @@ epoch) and, at the end, ``metrics.json``. Data-parallel when started by ``torchr
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -20,6 +21,7 @@ from ..data import make_loader
 from ..errors import CheckpointError, ConfigError, TrainingError
 from ..models.outputs import classification_loss
 from ..nn import set_backend
+from ..outputs import exclusive_folder
 from .builders import DataSplits, build_data, build_model, build_optimizer, build_scheduler, model_kwargs
 from .callbacks import (Checkpoint, FiringRateRegularizer, MetricsLogger, SurrogateAnnealing,
                         TensorBoardLogger)
@@ -144,16 +146,22 @@ def build_callbacks(cfg: Config, out: Path, metadata: dict) -> list:
 def fit(cfg: Config, out_dir: str | Path, resume: bool = False, overwrite: bool = False) -> dict:
     """Train ``cfg`` into ``out_dir``; returns the final metrics (also written to metrics.json).
 
-    A folder holding another run is refused unless ``overwrite`` (which deletes that run's files).
+    A folder holding another run is refused unless ``overwrite`` (which deletes that run's files),
+    and so is a folder another process is training into (:func:`~fullspike.outputs.exclusive_folder`).
     With ``resume``, continue from ``out_dir/checkpoint.pt`` exactly where it stopped (weights,
     optimiser, schedule, RNG and data order), so the result equals an uninterrupted run; changed
     optimiser/schedule/epoch values are applied (and recorded), changes of what defines the run
     are refused. Seeds the global RNGs with ``train.seed``; sets no other process-wide option.
     """
-    out, tc = Path(out_dir), cfg.train
+    main = int(os.environ.get("RANK", "0")) == 0  # the ranks of one torchrun job share the folder
+    with exclusive_folder(out_dir, "training run") if main else contextlib.nullcontext():
+        return _fit(cfg, Path(out_dir), resume, overwrite, main)
+
+
+def _fit(cfg: Config, out: Path, resume: bool, overwrite: bool, main: bool) -> dict:
+    tc = cfg.train
     ckpt_path = out / CHECKPOINT
     ckpt, changes = None, {}
-    main = int(os.environ.get("RANK", "0")) == 0
     cfg = with_absolute_root(cfg)
     if resume:
         if not ckpt_path.is_file():
