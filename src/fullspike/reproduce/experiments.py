@@ -120,7 +120,11 @@ _register(Experiment(
                                "model.in_channels=1"), (0, 1), _SMOKE_NOTE, 32, False),
      "cpu": Scale(_VGG9_CPU, (0, 1), _VGG9_T_NOTE),
      "paper": Scale(_VGG9_PAPER, (0, 1), "the paper's setting (GPU; T = 4 and 10 beside the paper's 25)", 1000)},
-    analysis="time_statistics", x_label="time steps T", notes=(_POOL_NOTE,)))
+    analysis="time_statistics", x_label="time steps T",
+    notes=(_POOL_NOTE, "time_statistics.png: for each step, how far the trained BNTT layers' running means "
+                       "and spreads lie from the statistics pooled over all steps, which is what one shared BN "
+                       "normalises with; where the shift is near 0 and the spread ratio near 1, a shared BN "
+                       "normalises that step as BNTT does, and only BNTT's per-step gamma_t sets the two apart.")))
 
 # ---------------------------------------------------------------------------------------- 2
 _register(Experiment(
