@@ -96,7 +96,8 @@ def _norms_verdict(res: dict, variants: dict, where: str, unfinished: str) -> tu
     for T in sorted({t for t, _ in stats if t > 1}):
         at = [st for t, st in stats if t == T]
         late = statistics.fmean(x for st in at for x in st["shift"][1:])
-        why += (f". Trained BNTT nets, T={T}: the per-step means lie {statistics.fmean(st['shift'][0] for st in at):.2f} "
+        first = statistics.fmean(st["shift"][0] for st in at)
+        why += (f". Trained BNTT nets, T={T}: the per-step means lie {first:.2f} "
                 f"pooled standard deviations from the pooled mean at step 1 and {late:.2f} on average at "
                 f"steps 2..{T} (spread ratio {min(x for st in at for x in st['scale']):.2f}.."
                 f"{max(x for st in at for x in st['scale']):.2f})")

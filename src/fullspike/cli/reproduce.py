@@ -23,7 +23,8 @@ def register(sub) -> None:
     p.add_argument("--data-root", nargs="+", metavar="DIR|DATASET=DIR",
                    help="where the real data are: DIR holding cifar10/, fashion-mnist/, NMNIST-subset/, "
                         "and/or DATASET=DIR for one dataset (cifar10, fashion_mnist, nmnist)")
-    p.add_argument("--seeds", type=int, nargs="+", help="train only these seeds (default: the scale's); results cover the scale's seeds as well")
+    p.add_argument("--seeds", type=int, nargs="+",
+                   help="train only these seeds (default: the scale's); results cover the scale's seeds as well")
     p.add_argument("--variants", nargs="+", metavar="VARIANT",
                    help="train only these variants (e.g. one per process); results cover all")
     p.add_argument("--configs", help="configs folder (default: the source checkout's configs/)")

@@ -97,8 +97,8 @@ _VGG9_CPU_NOTE = ("VGG9 at a quarter width (16..64 channels, FC 256), T = 10 (pa
 _VGG9_T_NOTE = ("VGG9 at a quarter width (16..64 channels, FC 256), T = 4, 10 and the paper's 25, "
                 "10,000 training images (paper 50,000), 3 epochs (paper 120), lr 0.1, batch 64: about 15 "
                 "min of one CPU core per run at T = 10 (0.028 CPU-s per training image measured), in "
-                "proportion to T otherwise; the paper's training is ~8,000x the compute of a T = 10 run (200x the image "
-                "passes, 2.5x T, 16x the FLOPs of a quarter width)")
+                "proportion to T otherwise; the paper's training is ~8,000x the compute of a T = 10 run "
+                "(200x the image passes, 2.5x T, 16x the FLOPs of a quarter width)")
 _NORMS = (("bntt", "BNTT"), ("bn", "one shared BN"), ("none", "no normalisation"))
 
 
