@@ -122,3 +122,13 @@ def test_robustness_verdict_compares_the_accuracy_kept(script):
     assert word == "partly" and "under 1 of 2 perturbations" in why and "not under gaussian 0.1" in why
     runs[1]["robustness"]["accuracy"]["gaussian"]["0.1"] = 0.1
     assert script.verdict(res)[0] == "reproduced"
+
+
+def test_a_verdict_with_runs_to_go_is_provisional(script, tmp_path):
+    out = tmp_path / "runs"
+    run_experiment("bntt_norms", "smoke", out, seeds=[0], variants=["bntt", "bn"], log=lambda m: None)
+    doc = tmp_path / "R.md"
+    script.main(["--results", str(out), "--store", str(tmp_path / "store"), "--scales", "smoke", "--out", str(doc)])
+    text = doc.read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| 1 | "))
+    assert row.endswith(" so far |") and "16 of 18 runs not finished yet" in text
