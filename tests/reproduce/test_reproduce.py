@@ -61,7 +61,7 @@ def test_partial_run_is_resumed_and_other_configs_refused(smoke, monkeypatch, tm
     shutil.copytree(smoke / "fashion_mnist" / "smoke" / "w32_aug_seed0", run_dir)
     (run_dir / "metrics.json").unlink()  # as if killed after its last checkpoint
     calls = []
-    monkeypatch.setattr(fullspike.train, "fit", lambda cfg, out, resume: calls.append((Path(out), resume)))
+    monkeypatch.setattr(fullspike.train, "fit", lambda cfg, out, resume, overwrite: calls.append((Path(out), resume)))
     r = plan(get_experiment("fashion_mnist"), "smoke", tmp_path, {})[0]
     assert run_status(r) == "partial"
     run_experiment("fashion_mnist", "smoke", tmp_path, log=lambda m: None)
@@ -137,7 +137,7 @@ def test_cli_errors(capsys, tmp_path):
 
 def test_variants_and_seeds_options_train_only_those(tmp_path, monkeypatch):
     trained = []
-    monkeypatch.setattr(fullspike.train, "fit", lambda cfg, out, resume: trained.append(Path(out).name))
+    monkeypatch.setattr(fullspike.train, "fit", lambda cfg, out, resume, overwrite: trained.append(Path(out).name))
     res = run_experiment("nmnist", "smoke", tmp_path, variants=["translate4"], log=lambda m: None)
     assert trained == ["translate4_seed0"] and len(res["runs"]) == 4  # the results list every variant
     trained.clear()  # a lane training seed 1 lists the scale's seed 0 too, so lanes never drop each other's runs
@@ -151,7 +151,7 @@ def test_variants_and_seeds_options_train_only_those(tmp_path, monkeypatch):
 def test_a_diverged_run_is_recorded_and_not_retried(tmp_path, monkeypatch):
     from fullspike.train import DivergenceError
 
-    def diverge(cfg, out, resume):
+    def diverge(cfg, out, resume, overwrite):
         raise DivergenceError(float("nan"), 2, 7, 0.1, None)
 
     monkeypatch.setattr(fullspike.train, "fit", diverge)
@@ -167,3 +167,16 @@ def test_a_diverged_run_is_recorded_and_not_retried(tmp_path, monkeypatch):
     logs.clear()
     run_experiment("nmnist", "smoke", tmp_path, variants=["translate2"], log=logs.append)
     assert any("diverged, skipped (delete" in m for m in logs)
+
+
+def test_a_run_killed_before_its_first_checkpoint_starts_again(smoke, tmp_path):
+    import shutil
+
+    run_dir = tmp_path / "fashion_mnist" / "smoke" / "w32_aug_seed0"
+    shutil.copytree(smoke / "fashion_mnist" / "smoke" / "w32_aug_seed0", run_dir)
+    for name in ("checkpoint.pt", "metrics.json", "metrics.jsonl"):  # only config.json and tb/ left
+        (run_dir / name).unlink()
+    r = plan(get_experiment("fashion_mnist"), "smoke", tmp_path, {})[0]
+    assert run_status(r) == "new"
+    res = run_experiment("fashion_mnist", "smoke", tmp_path, variants=["w32_aug"], log=lambda m: None)
+    assert res["runs"][0]["status"] == "done" and [row["epoch"] for row in res["runs"][0]["curves"]] == [1, 2]

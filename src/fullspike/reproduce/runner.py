@@ -144,8 +144,10 @@ def train_run(cfg: Config, run_dir: Path) -> str | None:
     message returned, and the study goes on."""
     from ..train import DivergenceError, fit
 
-    try:
-        fit(cfg, run_dir, resume=(run_dir / "checkpoint.pt").is_file())
+    resume = (run_dir / "checkpoint.pt").is_file()
+    try:  # no checkpoint: what a run killed before its first one left (its config, checked by
+        # run_status to be this one) holds no finished epoch, and starts again from scratch
+        fit(cfg, run_dir, resume=resume, overwrite=not resume)
     except DivergenceError as e:
         record = {"message": str(e), "epoch": e.epoch, "step": e.step, "lr": e.lr, "loss": str(e.loss)}
         run_dir.mkdir(parents=True, exist_ok=True)
