@@ -79,8 +79,8 @@ def _norms_verdict(res: dict, variants: dict, where: str, unfinished: str) -> tu
         acc = b["test_accuracy"]
         best = max(others, key=lambda o: o["test_accuracy"]["mean"])
         gap = acc["mean"] - best["test_accuracy"]["mean"]
-        clear = min(acc["n"], best["test_accuracy"]["n"]) >= 2 and gap > acc["std"] + best["test_accuracy"]["std"]
         n = min(acc["n"], best["test_accuracy"]["n"])
+        clear = n >= 2 and gap > acc["std"] + best["test_accuracy"]["std"]
         how = ("clearly" if clear else "within the error bars" if n >= 2 else f"on {n} seed") if gap > 0 else ""
         rest = "".join(f"; {o['series']}: BNTT {100 * (acc['mean'] - o['test_accuracy']['mean']):+.2f} points"
                        for o in others if o is not best)

@@ -113,6 +113,13 @@ def _plain(cfg: dict) -> dict:
     return data
 
 
+def _write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON atomically: processes of one study may share a run or a folder."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    tmp.replace(path)
+
+
 #: written into a run folder when its training diverged (the loss became NaN or infinite)
 DIVERGED = "diverged.json"
 
@@ -151,9 +158,7 @@ def train_run(cfg: Config, run_dir: Path) -> str | None:
     except DivergenceError as e:
         record = {"message": str(e), "epoch": e.epoch, "step": e.step, "lr": e.lr, "loss": str(e.loss)}
         run_dir.mkdir(parents=True, exist_ok=True)
-        tmp = run_dir / f".{DIVERGED}.{os.getpid()}"
-        tmp.write_text(json.dumps(record, indent=2))
-        tmp.replace(run_dir / DIVERGED)
+        _write_json(run_dir / DIVERGED, record)
         return str(e)
     return None
 
@@ -184,9 +189,7 @@ def _cached(path: Path, samples: int, compute) -> dict:
         if data.get("samples_requested") == samples:
             return data
     data = {"samples_requested": samples, **compute()}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")  # atomic: lanes of one study may share a run
-    tmp.write_text(json.dumps(data, indent=2))
-    tmp.replace(path)
+    _write_json(path, data)
     return data
 
 
@@ -243,10 +246,11 @@ def analyse(run_dir: Path, kind: str, samples: int) -> dict:
     """The experiment's per-run analysis (``early_exit``, ``robustness`` or ``time_statistics``),
     cached in the run folder."""
     def compute() -> dict:
-        if kind == "time_statistics":  # from the parameters alone
+        if kind == "time_statistics":  # from the parameters alone: no data set is built
             from ..analysis.time_statistics import step_statistics
+            from ..train import load
 
-            return step_statistics(load_run(run_dir)[2])
+            return step_statistics(load(run_dir, device="cpu").model)
         model, data, loader, device = _test_loader(run_dir, samples)
         if kind == "early_exit":
             from ..analysis.early_exit import analyse_early_exit
@@ -337,9 +341,7 @@ def collect(exp: Experiment, scale: str, runs: list[PlannedRun], out: Path, comm
         "runs": records, "summary": summarise(exp, records),
     }
     results["plots"] = write_plots(results, folder)
-    tmp = folder / f".results.json.{os.getpid()}"  # atomic: runs of one experiment may share the folder
-    tmp.write_text(json.dumps(results, indent=2, default=str))
-    tmp.replace(folder / "results.json")
+    _write_json(folder / "results.json", results)
     return results
 
 
