@@ -42,15 +42,27 @@ def import_results(results_dirs: list[Path], store: Path, scales: list[str]) -> 
 
 
 def pct(ms: dict | None) -> str:
+    """A fraction as percent, mean ± std over seeds (the std only where there are several)."""
     if not ms:
         return "–"
-    return f"{100 * ms['mean']:.2f} ± {100 * ms['std']:.2f}% (n={ms['n']})"
+    spread = f" ± {100 * ms['std']:.2f}" if ms["n"] > 1 else ""
+    return f"{100 * ms['mean']:.2f}{spread}% (n={ms['n']})"
 
 
 def num(ms: dict | None, scale: float = 1.0, unit: str = "", digits: int = 3) -> str:
+    """A number (times scale) to `digits` significant digits, ± std where there are several seeds."""
     if not ms:
         return "–"
-    return f"{ms['mean'] * scale:.{digits}g} ± {ms['std'] * scale:.2g}{unit}"
+    spread = f" ± {ms['std'] * scale:.2g}" if ms["n"] > 1 else ""
+    return f"{ms['mean'] * scale:.{digits}g}{spread}{unit}"
+
+
+def count(ms: dict | None) -> str:
+    """An operation count per sample with an SI prefix (k, M, G) chosen from its mean."""
+    if not ms:
+        return "–"
+    scale, unit = next(((1 / f, u) for f, u in ((1e9, "G"), (1e6, "M"), (1e3, "k")) if ms["mean"] >= f), (1, ""))
+    return num(ms, scale, unit)
 
 
 def _done(res: dict) -> list[dict]:
@@ -202,7 +214,7 @@ def result_table(res: dict) -> list[str]:
         if v.get("seeds_diverged"):
             seeds += f" (diverged: {', '.join(map(str, v['seeds_diverged']))})"
         row = (f"| {v['label']}{mark} | {seeds} | {pct(v['test_accuracy'])} | "
-               f"{pct(v['final_val_accuracy'])} | {num(v['ac'], 1e-6, 'M')} | {num(v['mac'], 1e-6, 'M')} | "
+               f"{pct(v['final_val_accuracy'])} | {count(v['ac'])} | {count(v['mac'])} | "
                f"{num(v['energy_mj'], digits=3)} |")
         if fsnn:
             row += f" {pct(v.get('fsnn_test_accuracy'))} | {num(v.get('fsnn_energy_mj'), digits=3)} |"

@@ -23,7 +23,7 @@ def test_tables_from_json_and_not_run_yet(script, tmp_path):
     text = doc.read_text()
     chosen = res["summary"]["selected"]
     acc = res["summary"]["variants"][chosen]["test_accuracy"]["mean"]
-    row = f"| 5 | {res['title']} | {100 * acc:.2f} ± 0.00% (n=1) | not reproduced yet |"
+    row = f"| 5 | {res['title']} | {100 * acc:.2f}% (n=1) | not reproduced yet |"
     assert row in text  # below the 94.5% target (2 epochs on digits)
     assert f"{100 * acc:.2f}% < the 94.5% target (the variant chosen on validation accuracy)" in text
     assert text.count("(chosen on val)") == 1
@@ -132,3 +132,12 @@ def test_a_verdict_with_runs_to_go_is_provisional(script, tmp_path):
     text = doc.read_text()
     row = next(line for line in text.splitlines() if line.startswith("| 1 | "))
     assert row.endswith(" so far |") and "16 of 18 runs not finished yet" in text
+
+
+def test_numbers_show_a_spread_only_over_several_seeds(script):
+    one, two = {"mean": 0.9234, "std": 0.0, "n": 1}, {"mean": 0.4909, "std": 0.0016, "n": 2}
+    assert script.pct(one) == "92.34% (n=1)" and script.pct(two) == "49.09 ± 0.16% (n=2)"
+    assert script.count({"mean": 1950.0, "std": 0.0, "n": 1}) == "1.95k"
+    assert script.count({"mean": 2.68e7, "std": 1.5e6, "n": 2}) == "26.8 ± 1.5M"
+    assert script.count({"mean": 4.2e9, "std": 0.0, "n": 1}) == "4.2G"
+    assert script.count({"mean": 12.0, "std": 0.0, "n": 1}) == "12" and script.count(None) == "–"
