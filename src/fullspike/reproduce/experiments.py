@@ -182,10 +182,9 @@ _register(Experiment(
                    "data.val_fraction=0.05", "data.eval_batch_size=256", "train.epochs=6", "train.amp=false")
                   + _RUN, (0, 1),
                   "width 16 (the configs' 64), 10,000 training images, 6 epochs (the configs: 200 on all "
-                  "50,000): about 22 min of one CPU core per ResNet-18 run (0.022 CPU-s per training image "
-                  "measured with the native backend), about twice that for ResNet-34 and 2.5 times for "
-                  "ResNet-50 (the ratio measured with the loop backend); the curves do not flatten at this "
-                  "budget"),
+                  "50,000): measured on one CPU core with 2-4 runs side by side, 16-25 min per ResNet-18 "
+                  "run, 25-30 min per ResNet-34 run and 74-100 min per ResNet-50 run; the curves do not "
+                  "flatten at this budget"),
      "paper": Scale(("data.val_fraction=0.05",) + _RUN, (0, 1), "the configs' setting (GPU)", 1000)},
     x_label="depth"))
 
