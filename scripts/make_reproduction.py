@@ -71,8 +71,8 @@ def _done(res: dict) -> list[dict]:
 
 # ------------------------------------------------------------------------------ verdicts
 def _norms_verdict(res: dict, variants: dict, where: str, unfinished: str) -> tuple[str, str]:
-    """BNTT against the best other norm at each T; a lead is clear when it exceeds the sum of the
-    two standard deviations over at least two seeds each. Adds how far the trained BNTT nets'
+    """BNTT against the best other norm at each T; a lead (either way) is clear when it exceeds the
+    sum of the two standard deviations over at least two seeds each. Adds how far the trained BNTT nets'
     per-step statistics lie from the pooled ones (what one shared BN uses)."""
     texts, words = [], []
     every = res["summary"]["variants"].values()
@@ -92,13 +92,14 @@ def _norms_verdict(res: dict, variants: dict, where: str, unfinished: str) -> tu
         best = max(others, key=lambda o: o["test_accuracy"]["mean"])
         gap = acc["mean"] - best["test_accuracy"]["mean"]
         n = min(acc["n"], best["test_accuracy"]["n"])
-        clear = n >= 2 and gap > acc["std"] + best["test_accuracy"]["std"]
-        how = ("clearly" if clear else "within the error bars" if n >= 2 else f"on {n} seed") if gap > 0 else ""
+        clear = n >= 2 and abs(gap) > acc["std"] + best["test_accuracy"]["std"]
+        how = "clearly" if clear else "within the error bars" if n >= 2 else f"on {n} seed"
         rest = "".join(f"; {o['series']}: BNTT {100 * (acc['mean'] - o['test_accuracy']['mean']):+.2f} points"
                        for o in others if o is not best)
         texts.append(f"T={T:g}: " + (f"BNTT leads {best['series']} by {100 * gap:.2f} points, {how}" if gap > 0
-                                      else f"{best['series']} is {100 * -gap:.2f} points above BNTT") + rest + gone)
-        words.append("reproduced" if clear else "partly" if gap > 0 else "not reproduced")
+                                      else f"{best['series']} is {100 * -gap:.2f} points above BNTT, {how}")
+                     + rest + gone)
+        words.append(("reproduced" if clear else "partly") if gap > 0 else "not reproduced")
     if not words:
         return "not run yet", "BNTT and at least one other norm at the same T are needed" + unfinished
     word = words[0] if len(set(words)) == 1 else "partly"
@@ -257,6 +258,24 @@ def robustness_table(res: dict) -> list[str]:
     return lines
 
 
+def convergence(res: dict) -> tuple[str, bool] | None:
+    """How much the validation accuracy still moved over the last epoch of each finished run (in
+    points), and whether the curves have flattened: the median change within 1 point."""
+    gains = []
+    for r in _done(res):
+        val = [row["val_accuracy"] for row in r.get("curves") or [] if "val_accuracy" in row]
+        if len(val) >= 2:
+            gains.append(100 * (val[-1] - val[-2]))
+    if not gains:
+        return None
+    mid = round(statistics.median(gains), 1)
+    flat = abs(mid) <= 1.0
+    state = "the median change is within 1 point" if flat else "the curves have not flattened"
+    return (f"Over the last epoch of each finished run the validation accuracy changed by "
+            f"{min(gains):+.1f}..{max(gains):+.1f} points (median {mid:+.1f}, {len(gains)} runs); {state}",
+            flat)
+
+
 def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list[str], tuple]:
     exp = get_experiment(name)
     found = next((store / name / s / "results.json" for s in scales if (store / name / s / "results.json").is_file()),
@@ -279,6 +298,11 @@ def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list
     lines += early_exit_table(res) if res.get("analysis") == "early_exit" else result_table(res)
     if res.get("analysis") == "robustness":
         lines += ["", "Accuracy under perturbation (mean over seeds):", ""] + robustness_table(res)
+    moved = convergence(res)
+    if moved:
+        lines += ["", f"*Convergence.* {moved[0]}."]
+        if not moved[1] and word.startswith(("reproduced", "partly")):
+            why += "; measured before the curves flattened, so longer training may still change the ranking"
     lines.append("")
     rel = found.parent.relative_to(repo) if found.is_relative_to(repo) else found.parent
     lines += [f"![{p}]({rel / p})" for p in res.get("plots", [])]

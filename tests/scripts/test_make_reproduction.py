@@ -56,7 +56,7 @@ def test_verdict_rules(script):
     # per T: a clear lead at one T and a loss at another is "partly"; one seed is never a clear lead
     mixed = {**clear, "bntt_t25": norm(0.5, 0.0, 25), "none_t25": norm(0.6, 0.0, 25, "no normalisation")}
     word, why = script.verdict(res("bntt_norms", mixed))
-    assert word == "partly" and "T=25: no normalisation is 10.00 points above BNTT" in why
+    assert word == "partly" and "T=25: no normalisation is 10.00 points above BNTT, clearly" in why
     single = {"bntt": norm(0.6, 0, 10, n=1), "bn": norm(0.5, 0, 10, "one shared BN", n=1)}
     assert script.verdict(res("bntt_norms", single))[1].startswith("T=10: BNTT leads one shared BN by 10.00 points, on 1 seed")
     assert script.verdict(res("bntt_norms", {"bntt": norm(0.5, 0.0, 10), "none": norm(0.6, 0.0, 10, "none")}))[0] \
@@ -141,3 +141,34 @@ def test_numbers_show_a_spread_only_over_several_seeds(script):
     assert script.count({"mean": 2.68e7, "std": 1.5e6, "n": 2}) == "26.8 ± 1.5M"
     assert script.count({"mean": 4.2e9, "std": 0.0, "n": 1}) == "4.2G"
     assert script.count({"mean": 12.0, "std": 0.0, "n": 1}) == "12" and script.count(None) == "–"
+
+
+def test_convergence_reads_the_last_epoch_of_each_finished_run(script):
+    def run(vals, status="done"):
+        return {"status": status, "curves": [{"epoch": i + 1, "val_accuracy": v} for i, v in enumerate(vals)]}
+
+    res = {"runs": [run([0.30, 0.40, 0.46]), run([0.2, 0.3, 0.32]), run([0.1, 0.5, 0.9], "partial"),
+                    run([0.3, 0.5, 0.45])]}
+    text, flat = script.convergence(res)
+    assert "changed by -5.0..+6.0 points (median +2.0, 3 runs); the curves have not flattened" in text
+    assert not flat
+    res["runs"] = [run([0.40, 0.406]), run([0.5, 0.49])]
+    text, flat = script.convergence(res)
+    assert "-1.0..+0.6 points (median -0.2, 2 runs); the median change is within 1 point" in text and flat
+    assert script.convergence({"runs": [run([0.5])]}) is None
+
+
+def test_a_verdict_on_curves_still_rising_says_so(script, tmp_path, monkeypatch):
+    out, store = tmp_path / "runs", tmp_path / "store"
+    run_experiment("fashion_mnist", "smoke", out, log=lambda m: None)
+    script.import_results([out], store, ["smoke"])
+    path = store / "fashion_mnist" / "smoke" / "results.json"
+    res = json.loads(path.read_text())
+    for r in res["runs"]:
+        r["curves"] = [{"epoch": 1, "val_accuracy": 0.5}, {"epoch": 2, "val_accuracy": 0.6}]
+    path.write_text(json.dumps(res))
+    monkeypatch.setattr(script, "verdict", lambda res: ("reproduced", "above the target"))
+    lines, row = script.section("fashion_mnist", store, ["smoke"], tmp_path)
+    text = "\n".join(lines)
+    assert "(median +10.0, 2 runs); the curves have not flattened." in text
+    assert "**Verdict: reproduced.** above the target; measured before the curves flattened" in text
