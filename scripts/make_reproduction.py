@@ -151,13 +151,13 @@ def verdict(res: dict) -> tuple[str, str]:
                 f"the gamma rule exits at the last step T in every run {where}: the mean gamma of every "
                 f"step stays within {min(gammas):.3f}..{max(gammas):.3f} (threshold {runs[0]['threshold']}; "
                 f"the scales start at 1 and fall only over long training)"
-                + (f"; per-sample exit keeps the full accuracy at {100 * statistics.fmean(saved):.0f}% less "
+                + (f"; per-sample exit keeps the full accuracy at {round(100 * statistics.fmean(saved))}% less "
                    f"energy" if saved else "") + unfinished)
         drop = max(e["accuracy_full"] - e["accuracy_at_exit"] for e in early)
         if len(early) == len(runs) and drop <= 0.01:
             saved = statistics.fmean(e["energy_saved"] or 0 for e in early)
             return "reproduced", (f"exits before T in every run, accuracy within {100 * drop:.2f} points, "
-                                  f"{100 * saved:.0f}% energy saved {where}{unfinished}")
+                                  f"{round(100 * saved)}% energy saved {where}{unfinished}")
         return "partly", f"early exit in {len(early)}/{len(runs)} runs, accuracy drop up to {100 * drop:.2f} points"
     if name == "robustness":
         # accuracy retained under each perturbation (accuracy / the same attack's clean accuracy):
@@ -231,9 +231,9 @@ def early_exit_table(res: dict) -> list[str]:
         e = r["early_exit"]
         full = e["energy_mj"][-1] if e["energy_mj"] else None
         ps_text = "; ".join(f"{p['margin']}: {p['mean_latency']:.1f}, {100 * p['accuracy']:.2f}%"
-                            + (f", {100 * (1 - p['energy_mj'] / full):.0f}%" if full else "")
+                            + (f", {round(100 * (1 - p['energy_mj'] / full))}%" if full else "")
                             for p in e["per_sample"]) or "–"
-        saved = "–" if e["energy_saved"] is None else f"{100 * e['energy_saved']:.0f}%"
+        saved = "–" if e["energy_saved"] is None else f"{round(100 * e['energy_saved'])}%"
         lines.append(f"| {r['seed']} | {e['T']} | {e['exit_step']} | {100 * e['accuracy_at_exit']:.2f}% | "
                      f"{100 * e['accuracy_full']:.2f}% | {saved} | {ps_text} |")
     return lines
