@@ -122,6 +122,7 @@ def test_a_user_surrogate_runs_through_loop_and_auto_and_triton_refuses_it_in_on
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::fullspike.engine.inductor.CompileNotice")  # tested on its own below
 def test_a_user_surrogate_compiles_on_inductor():
     if backends.inductor_unavailable("cpu"):
         pytest.skip(f"torch.compile cannot run here: {backends.inductor_unavailable('cpu')}")
@@ -221,6 +222,7 @@ def test_explicit_unavailable_backend_raises(monkeypatch):
             SF.if_sequence(sample(), backend="triton")
 
 
+@pytest.mark.filterwarnings("ignore::fullspike.engine.inductor.CompileNotice")  # tested on its own below
 def test_inductor_that_cannot_compile_warns_and_runs_the_same_loop(monkeypatch):
     from fullspike.engine import inductor, run_sequence
 
