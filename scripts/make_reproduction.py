@@ -289,11 +289,11 @@ def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list
         return lines, (exp.number, exp.title, "not run yet", "–")
     res = json.loads(found.read_text())
     word, why = verdict(res)
-    if len(_done(res)) < len(res["runs"]) and word in ("reproduced", "partly", "not reproduced"):
+    done = len(_done(res))
+    if done < len(res["runs"]) and word in ("reproduced", "partly", "not reproduced"):
         word += " so far"  # provisional while runs of the experiment are still to finish
     lines += [f"**Our setting ({res['scale']} scale).** {res['setting']}.", "",
               f"**Command.** `{res['command']}`  ", f"**Date, machine.** {res['date']}; {res['machine']}", ""]
-    done = len(_done(res))
     lines += [f"**Result** ({done} of {len(res['runs'])} runs finished; mean ± std over seeds):", ""]
     lines += early_exit_table(res) if res.get("analysis") == "early_exit" else result_table(res)
     if res.get("analysis") == "robustness":

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..train.checkpoint import atomic_write
 from ..train.config import Config, config_from_dict, load_config
 from .experiments import Experiment, Scale, Variant, get_experiment
 
@@ -115,9 +116,8 @@ def _plain(cfg: dict) -> dict:
 
 def _write_json(path: Path, data: Any) -> None:
     """Write ``data`` as JSON atomically: processes of one study may share a run or a folder."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    tmp.replace(path)
+    text = json.dumps(data, indent=2, default=str).encode()
+    atomic_write(path, lambda f: f.write(text))
 
 
 #: written into a run folder when its training diverged (the loss became NaN or infinite)

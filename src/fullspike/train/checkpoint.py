@@ -6,7 +6,7 @@ import os
 import random
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Callable
 
 import numpy as np
 import torch
@@ -19,8 +19,8 @@ CHECKPOINT = "checkpoint.pt"  # the checkpoint file of a run folder
 VERSION = 1
 
 
-def atomic_save(obj: Any, path: str | Path) -> None:
-    """``torch.save`` to ``path`` so that a crash leaves either the old or the new file, never half.
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
+    """Call ``write(file)`` so that a crash leaves either the old or the new ``path``, never half.
 
     The data go to a temporary file beside ``path`` (``.<name>.<random>.tmp``, created with the
     user's umask like any other file), are flushed to disk, and the file is renamed over ``path``.
@@ -39,13 +39,18 @@ def atomic_save(obj: Any, path: str | Path) -> None:
                 continue
         try:
             with os.fdopen(fd, "wb") as f:
-                torch.save(obj, f)
+                write(f)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+
+def atomic_save(obj: Any, path: str | Path) -> None:
+    """``torch.save`` to ``path`` atomically (:func:`atomic_write`)."""
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def remove_partial_saves(path: str | Path) -> list[Path]:
