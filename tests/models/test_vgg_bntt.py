@@ -66,6 +66,19 @@ def test_forward_shapes_and_backward(name, kw, shape):
     assert all(p.grad is not None for p in m.parameters())
 
 
+def test_convnet_convs_per_stage_stacks_convs_before_each_pooling():
+    m = fullspike.create_model("bntt_convnet", T=2, width=4, hidden=8, image_size=28, convs_per_stage=2)
+    convs = [(c.in_channels, c.out_channels) for c in m.modules() if isinstance(c, nn.Conv2d)]
+    assert convs == [(1, 4), (4, 4), (4, 8), (8, 8)]
+    assert [type(f).__name__ for f in m.features].count("AvgPool2d") == 2
+    assert m.classifier[1].in_features == 8 * 7 * 7
+    assert m(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+    ann = fullspike.create_model("convnet_ann", width=4, hidden=8, image_size=28, convs_per_stage=2)
+    assert sum(isinstance(c, nn.Conv2d) for c in ann.modules()) == 4
+    with pytest.raises(ConfigError, match="convs_per_stage must be >= 1, got 0"):
+        fullspike.create_model("bntt_convnet", convs_per_stage=0)
+
+
 def test_frames_input_and_norm_variants():
     for norm in ("bntt", "bn", "none"):
         m = fullspike.create_model("bntt_convnet", T=4, in_channels=2, image_size=16, norm=norm)

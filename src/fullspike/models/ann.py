@@ -71,7 +71,8 @@ def vgg11_ann(num_classes: int = 100, in_channels: int = 3, image_size: int = 32
 
 @register_model
 def convnet_ann(num_classes: int = 10, in_channels: int = 1, image_size: int = 8, width: int = 32,
-                hidden: int = 128) -> ANNClassifier:
-    """ANN counterpart of ``bntt_convnet`` (width, P, 2*width, P, FC hidden, FC classes)."""
+                hidden: int = 128, convs_per_stage: int = 1) -> ANNClassifier:
+    """ANN counterpart of ``bntt_convnet`` (width x k, P, 2*width x k, P, FC hidden, FC classes)."""
     return ann_from_snn(bntt_convnet(num_classes=num_classes, T=1, in_channels=in_channels,
-                                     image_size=image_size, width=width, hidden=hidden))
+                                     image_size=image_size, width=width, hidden=hidden,
+                                     convs_per_stage=convs_per_stage))

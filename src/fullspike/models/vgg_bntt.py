@@ -18,7 +18,6 @@ from .registry import register_model
 
 VGG9 = [64, 64, "P", 128, 128, "P", 256, 256, 256, "P"]
 VGG11 = [64, "P", 128, "P", 256, 256, "P", 512, 512, "P", 512, 512]
-CONVNET = [32, "P", 64, "P"]
 
 
 def bntt_neuron(leak: float, v_threshold: float = 1.0) -> LIF:
@@ -92,8 +91,11 @@ def vgg11_bntt(num_classes: int = 100, T: int = 30, in_channels: int = 3, image_
 @register_model
 def bntt_convnet(num_classes: int = 10, T: int = 8, in_channels: int = 1, image_size: int = 8,
                  norm: str = "bntt", leak: float = 0.95, encoding: str = "rate",
-                 width: int = 32, hidden: int = 128) -> BNTTVGG:
-    """A small BNTT conv net for the quick-start: width,P,2*width,P, FC hidden, FC classes."""
-    return BNTTVGG([width, "P", 2 * width, "P"], num_classes=num_classes, T=T,
-                   in_channels=in_channels, image_size=image_size, hidden=hidden, norm=norm,
-                   leak=leak, encoding=encoding)
+                 width: int = 32, hidden: int = 128, convs_per_stage: int = 1) -> BNTTVGG:
+    """A small BNTT conv net: ``convs_per_stage`` convs of ``width`` channels, P, as many of
+    ``2 * width``, P, FC hidden, FC classes (the quick-start's net has one conv per stage)."""
+    if convs_per_stage < 1:
+        raise ConfigError(f"convs_per_stage must be >= 1, got {convs_per_stage}")
+    layers = [width] * convs_per_stage + ["P"] + [2 * width] * convs_per_stage + ["P"]
+    return BNTTVGG(layers, num_classes=num_classes, T=T, in_channels=in_channels,
+                   image_size=image_size, hidden=hidden, norm=norm, leak=leak, encoding=encoding)
