@@ -197,11 +197,7 @@ _register(Experiment(
     (Variant("w32_aug", "BNTT conv net 32-64, FC 256, T=4, crop+flip, 4 epochs", "bntt_fashion_mnist.yaml",
              ("model.width=32", "data.augment=true", "schedule.name=cosine", "train.epochs=4")),
      Variant("w32_aug_e12", "the same, 12 epochs", "bntt_fashion_mnist.yaml",
-             ("model.width=32", "data.augment=true", "schedule.name=cosine", "train.epochs=12")),
-     Variant("w32x2_t2_e12", "two convs per stage (32,32,P,64,64,P), FC 256, T=2, crop+flip, 12 epochs",
-             "bntt_fashion_mnist.yaml",
-             ("model.width=32", "model.convs_per_stage=2", "model.T=2", "data.augment=true",
-              "schedule.name=cosine", "train.epochs=12"))),
+             ("model.width=32", "data.augment=true", "schedule.name=cosine", "train.epochs=12"))),
     {"smoke": Scale(_DIGITS, (0,), _SMOKE_NOTE, 32, False),
      "cpu": Scale(("data.val_fraction=0.05", "data.eval_batch_size=256") + _RUN, (0,),
                   "the full data set; 4 epochs (18 min of one CPU core, measured: 270 CPU-s per epoch) "
