@@ -53,8 +53,9 @@ def num(ms: dict | None, scale: float = 1.0, unit: str = "", digits: int = 3) ->
     """A number (times scale) to `digits` significant digits, ± std where there are several seeds."""
     if not ms:
         return "–"
-    spread = f" ± {ms['std'] * scale:.2g}" if ms["n"] > 1 else ""
-    return f"{ms['mean'] * scale:.{digits}g}{spread}{unit}"
+    std = ms["std"] * scale
+    spread = "" if ms["n"] <= 1 else f" ± {std:.2g}{unit if std else ''}"
+    return f"{ms['mean'] * scale:.{digits}g}{unit}{spread}"
 
 
 def count(ms: dict | None) -> str:

@@ -138,7 +138,8 @@ def test_numbers_show_a_spread_only_over_several_seeds(script):
     one, two = {"mean": 0.9234, "std": 0.0, "n": 1}, {"mean": 0.4909, "std": 0.0016, "n": 2}
     assert script.pct(one) == "92.34% (n=1)" and script.pct(two) == "49.09 ± 0.16% (n=2)"
     assert script.count({"mean": 1950.0, "std": 0.0, "n": 1}) == "1.95k"
-    assert script.count({"mean": 2.68e7, "std": 1.5e6, "n": 2}) == "26.8 ± 1.5M"
+    assert script.count({"mean": 2.68e7, "std": 1.5e6, "n": 2}) == "26.8M ± 1.5M"
+    assert script.count({"mean": 4.44e5, "std": 0.0, "n": 2}) == "444k ± 0"
     assert script.count({"mean": 4.2e9, "std": 0.0, "n": 1}) == "4.2G"
     assert script.count({"mean": 12.0, "std": 0.0, "n": 1}) == "12" and script.count(None) == "–"
 
