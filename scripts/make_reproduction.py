@@ -71,6 +71,14 @@ def _done(res: dict) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------ verdicts
+def _gap(a: dict, b: dict) -> tuple[float, bool, str]:
+    """a - b for two mean/std/n accuracies: the gap, whether it is clear (beyond the sum of the two
+    standard deviations, at least two seeds each) and how to say so."""
+    gap, n = a["mean"] - b["mean"], min(a["n"], b["n"])
+    clear = n >= 2 and abs(gap) > a["std"] + b["std"]
+    return gap, clear, "clearly" if clear else "within the error bars" if n >= 2 else f"on {n} seed"
+
+
 def _norms_verdict(res: dict, variants: dict, where: str, unfinished: str) -> tuple[str, str]:
     """BNTT against the best other norm at each T; a lead (either way) is clear when it exceeds the
     sum of the two standard deviations over at least two seeds each. Adds how far the trained BNTT nets'
@@ -91,10 +99,7 @@ def _norms_verdict(res: dict, variants: dict, where: str, unfinished: str) -> tu
             continue
         acc = b["test_accuracy"]
         best = max(others, key=lambda o: o["test_accuracy"]["mean"])
-        gap = acc["mean"] - best["test_accuracy"]["mean"]
-        n = min(acc["n"], best["test_accuracy"]["n"])
-        clear = n >= 2 and abs(gap) > acc["std"] + best["test_accuracy"]["std"]
-        how = "clearly" if clear else "within the error bars" if n >= 2 else f"on {n} seed"
+        gap, clear, how = _gap(acc, best["test_accuracy"])
         rest = "".join(f"; {o['series']}: BNTT {100 * (acc['mean'] - o['test_accuracy']['mean']):+.2f} points"
                        for o in others if o is not best)
         texts.append(f"T={T:g}: " + (f"BNTT leads {best['series']} by {100 * gap:.2f} points, {how}" if gap > 0
@@ -116,6 +121,47 @@ def _norms_verdict(res: dict, variants: dict, where: str, unfinished: str) -> tu
                 f"steps 2..{T} (spread ratio {min(x for st in at for x in st['scale']):.2f}.."
                 f"{max(x for st in at for x in st['scale']):.2f})")
     return word, why + unfinished
+
+
+def _depth_verdict(variants: dict, where: str, unfinished: str) -> tuple[str, str]:
+    """The DST claim across depth: DST nets gain accuracy with depth, as DSNN and as FSNN (its
+    accumulation pathway removed), where plain Spiking ResNets lose; the FSNN runs at a fraction of
+    SEW's energy. Each series is judged deepest minus shallowest depth, against the error bars."""
+    series: dict[str, dict[int, dict]] = {}
+    energy: dict[str, dict[int, float]] = {}
+    for v in variants.values():
+        series.setdefault(v["series"], {})[v["x"]] = v["test_accuracy"]
+        if v.get("fsnn_test_accuracy"):
+            series.setdefault(f"{v['series']} as FSNN", {})[v["x"]] = v["fsnn_test_accuracy"]
+            energy.setdefault("fsnn", {})[v["x"]] = v["fsnn_energy_mj"]["mean"]
+        if v["series"].startswith("SEW") and v.get("energy_mj"):
+            energy.setdefault("sew", {})[v["x"]] = v["energy_mj"]["mean"]
+    dst = next((s for s in series if s.startswith("DST") and not s.endswith("FSNN")), None)
+    if dst is None or len(series[dst]) < 2:
+        depths = sorted({v["x"] for v in variants.values()})
+        return ("not finished yet", f"the trend needs DST nets at two depths at least; finished so "
+                f"far at depth {', '.join(map(str, depths))}" + unfinished)
+    trend, parts = {}, []
+    for name, at in series.items():
+        if len(at) > 1:
+            lo, hi = min(at), max(at)
+            gap, _, how = _gap(at[hi], at[lo])
+            trend[name] = gap
+            parts.append(f"{name} {100 * gap:+.2f} ({how})")
+    text = f"deepest minus shallowest depth: {', '.join(parts)}"
+    both = sorted(set(energy.get("fsnn", {})) & set(energy.get("sew", {})))
+    if both:
+        share = [energy["fsnn"][d] / energy["sew"][d] for d in both]
+        text += (f"; the FSNN's energy per sample is {100 * min(share):.0f}..{100 * max(share):.0f}% of "
+                 f"SEW's at depth {', '.join(map(str, both))}")
+    plain = next((t for s, t in trend.items() if s.startswith("Spiking")), None)
+    fsnn = trend.get(f"{dst} as FSNN")
+    text += f" {where}{unfinished}"
+    if trend[dst] < 0 or (plain is not None and plain >= trend[dst]):
+        return "not reproduced", text
+    if plain is None or (fsnn is not None and fsnn < 0):
+        return "partly", text
+    return "reproduced", text
 
 
 def verdict(res: dict) -> tuple[str, str]:
@@ -184,21 +230,7 @@ def verdict(res: dict) -> tuple[str, str]:
             return "reproduced", text
         return ("partly" if wins else "not reproduced"), text
     if name == "dst_depth":
-        series: dict[str, list] = {}
-        for v in variants.values():
-            series.setdefault(v["series"], []).append((v["x"], v["test_accuracy"]["mean"]))
-        trend = {s: sorted(p)[-1][1] - sorted(p)[0][1] for s, p in series.items() if len(p) > 1}
-        dst = next((t for s, t in trend.items() if s.startswith("DST")), None)
-        plain = next((t for s, t in trend.items() if s.startswith("Spiking")), None)
-        if dst is None:
-            depths = sorted({v["x"] for v in variants.values()})
-            return ("not finished yet", f"the trend needs DST nets at two depths at least; finished so "
-                    f"far at depth {', '.join(map(str, depths))}" + unfinished)
-        text = (f"deepest minus shallowest: DST {100 * dst:+.2f} points" +
-                (f", Spiking ResNet {100 * plain:+.2f}" if plain is not None else "") + f" {where}{unfinished}")
-        if dst >= 0 and (plain is None or plain < dst):
-            return "reproduced" if plain is not None else "partly", text
-        return "not reproduced", text
+        return _depth_verdict(variants, where, unfinished)
     return "not judged", "no rule for this experiment"
 
 

@@ -78,7 +78,25 @@ def test_verdict_rules(script):
                                                          "validation accuracy) at the cpu scale")
     deep = {"s18": v(0.8, 0, 18, "Spiking ResNet"), "s50": v(0.7, 0, 50, "Spiking ResNet"),
             "d18": v(0.8, 0, 18, "DST (IAND + AAP)"), "d50": v(0.82, 0, 50, "DST (IAND + AAP)")}
-    assert script.verdict(res("dst_depth", deep))[0] == "reproduced"
+    assert script.verdict(res("dst_depth", deep)) == (
+        "reproduced", "deepest minus shallowest depth: Spiking ResNet -10.00 (clearly), "
+                      "DST (IAND + AAP) +2.00 (clearly) at the cpu scale")
+    # the FSNN (accumulation pathway removed) is judged too, and its energy set against SEW's
+    def dst(acc, fsnn, depth, std=0.01):
+        return {**v(acc, std, depth, "DST (IAND + AAP)"), "fsnn_test_accuracy": {"mean": fsnn, "std": std, "n": 2},
+                "fsnn_energy_mj": {"mean": 0.1 * depth / 18, "std": 0, "n": 2}}
+
+    def sew(acc, depth):
+        return {**v(acc, 0.01, depth, "SEW ResNet (ADD)"), "energy_mj": {"mean": depth / 18, "std": 0, "n": 2}}
+
+    both = {"s18": deep["s18"], "s50": deep["s50"], "d18": dst(0.8, 0.7, 18), "d50": dst(0.85, 0.6, 50),
+            "e18": sew(0.8, 18), "e50": sew(0.8, 50)}
+    assert script.verdict(res("dst_depth", both)) == (
+        "partly", "deepest minus shallowest depth: Spiking ResNet -10.00 (clearly), DST (IAND + AAP) "
+                  "+5.00 (clearly), DST (IAND + AAP) as FSNN -10.00 (clearly), SEW ResNet (ADD) +0.00 (within "
+                  "the error bars); the FSNN's energy per sample is 10..10% of SEW's at depth 18, 50 at the cpu scale")
+    both["d50"] = dst(0.85, 0.75, 50)
+    assert script.verdict(res("dst_depth", both))[0] == "reproduced"
     deep["d50"] = v(0.75, 0, 50, "DST (IAND + AAP)")
     assert script.verdict(res("dst_depth", deep))[0] == "not reproduced"
     shallow = {k: deep[k] for k in ("s18", "d18")}  # one depth finished: no trend to judge yet
