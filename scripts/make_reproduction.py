@@ -150,8 +150,8 @@ def _depth_verdict(variants: dict, where: str, unfinished: str) -> tuple[str, st
             parts.append(f"{name} {100 * gap:+.2f} ({how})")
     text = f"deepest minus shallowest depth: {', '.join(parts)}"
     both = sorted(set(energy.get("fsnn", {})) & set(energy.get("sew", {})))
-    if both:
-        share = [energy["fsnn"][d] / energy["sew"][d] for d in both]
+    share = [energy["fsnn"][d] / energy["sew"][d] for d in both]
+    if share:
         text += (f"; the FSNN's energy per sample is {100 * min(share):.0f}..{100 * max(share):.0f}% of "
                  f"SEW's at depth {', '.join(map(str, both))}")
     plain = next((t for s, t in trend.items() if s.startswith("Spiking")), None)
@@ -159,7 +159,7 @@ def _depth_verdict(variants: dict, where: str, unfinished: str) -> tuple[str, st
     text += f" {where}{unfinished}"
     if trend[dst] < 0 or (plain is not None and plain >= trend[dst]):
         return "not reproduced", text
-    if plain is None or (fsnn is not None and fsnn < 0):
+    if plain is None or (fsnn is not None and fsnn < 0) or any(x >= 1 for x in share):
         return "partly", text
     return "reproduced", text
 

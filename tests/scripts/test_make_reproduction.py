@@ -97,6 +97,9 @@ def test_verdict_rules(script):
                   "the error bars); the FSNN's energy per sample is 10..10% of SEW's at depth 18, 50 at the cpu scale")
     both["d50"] = dst(0.85, 0.75, 50)
     assert script.verdict(res("dst_depth", both))[0] == "reproduced"
+    both["e50"] = {**sew(0.8, 50), "energy_mj": {"mean": 0.2, "std": 0, "n": 2}}  # FSNN above SEW's energy
+    word, why = script.verdict(res("dst_depth", both))
+    assert word == "partly" and "the FSNN's energy per sample is 10..139% of SEW's" in why
     deep["d50"] = v(0.75, 0, 50, "DST (IAND + AAP)")
     assert script.verdict(res("dst_depth", deep))[0] == "not reproduced"
     shallow = {k: deep[k] for k in ("s18", "d18")}  # one depth finished: no trend to judge yet
