@@ -19,3 +19,25 @@ def test_a_study_over_depth_gets_a_firing_rate_plot_per_variant(tmp_path):
 
 def test_other_experiments_get_no_firing_plot(tmp_path):
     assert write_plots(_results(None), tmp_path) == []
+
+
+def test_accuracy_vs_depth_draws_a_dual_stream_nets_fsnn_as_its_own_series(tmp_path, monkeypatch):
+    from fullspike.reproduce import plots
+
+    figures = {}
+    monkeypatch.setattr(plots, "_save", lambda fig, folder, name: figures.setdefault(name, fig) and name)
+
+    def acc(mean):
+        return {"mean": mean, "std": 0.01, "n": 2}
+
+    variants = {f"{s}{d}": {"x": d, "series": series, "label": f"{series}-{d}", "test_accuracy": acc(a),
+                           "energy_mj": None, **({"fsnn_test_accuracy": acc(f)} if f else {})}
+                for s, series, d, a, f in [("s", "Spiking", 18, 0.4, None), ("s", "Spiking", 50, 0.3, None),
+                                           ("d", "DST", 18, 0.5, 0.45), ("d", "DST", 50, 0.6, 0.35)]}
+    plots._accuracy({"experiment": "dst_depth", "scale": "cpu", "x_label": "depth", "runs": [],
+                     "summary": {"variants": variants}}, tmp_path)
+    ax = figures["accuracy.png"].axes[0]
+    drawn = {c.get_label(): (list(c.lines[0].get_xdata()), [round(y, 6) for y in c.lines[0].get_ydata()])
+             for c in ax.containers}
+    assert drawn == {"Spiking": ([18, 50], [40.0, 30.0]), "DST": ([18, 50], [50.0, 60.0]),
+                     "DST as FSNN": ([18, 50], [45.0, 35.0])}

@@ -44,10 +44,15 @@ def _accuracy(results: dict, folder: Path) -> str | None:
     fig = Figure(figsize=(7, 4.2))
     ax = fig.add_subplot()
     if all(v["x"] is not None for v in variants.values()):
-        for series in dict.fromkeys(v["series"] for v in variants.values()):
-            pts = sorted((v["x"], v["test_accuracy"]) for v in variants.values() if v["series"] == series)
-            ax.errorbar([p[0] for p in pts], [100 * p[1]["mean"] for p in pts],
-                        yerr=[100 * p[1]["std"] for p in pts], marker="o", capsize=4, label=series)
+        for i, series in enumerate(dict.fromkeys(v["series"] for v in variants.values())):
+            members = [v for v in variants.values() if v["series"] == series]
+            # a dual-stream net's FSNN (the same net without its AAP) is a series of its own, dashed
+            for key, label, style in (("test_accuracy", series, "-"), ("fsnn_test_accuracy", f"{series} as FSNN", "--")):
+                pts = sorted((v["x"], v[key]) for v in members if v.get(key))
+                if pts:
+                    ax.errorbar([p[0] for p in pts], [100 * p[1]["mean"] for p in pts],
+                                yerr=[100 * p[1]["std"] for p in pts], marker="o", capsize=4, ls=style,
+                                color=f"C{i % 10}", label=label)
         ax.set_xlabel(results.get("x_label") or "x")
         ax.legend(fontsize=8)
     else:
