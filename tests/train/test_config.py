@@ -175,8 +175,8 @@ def test_combinations():
      "config key 'model.neuron.surrogate.width' must be a number > 0, got 0"),
     (["model.name=dst_7bnet", "model.neuron=5"], "config key 'model.neuron' must be a string or a mapping, got 5"),
     (["model.wdith=3"], "unknown config key 'model.wdith': model 'bntt_convnet' has no argument(s) ['wdith'] "
-                        "(did you mean 'width'?); it accepts T, encoding, hidden, image_size, in_channels, leak, "
-                        "norm, num_classes, width"),
+                        "(did you mean 'width'?); it accepts T, convs_per_stage, encoding, hidden, image_size, "
+                        "in_channels, leak, norm, num_classes, width"),
     (["model.name=5"], "config key 'model.name' must be a string, got 5"),
 ])
 def test_bad_model_arguments(overrides, line):
