@@ -309,6 +309,27 @@ def convergence(res: dict) -> tuple[str, bool] | None:
             flat)
 
 
+def silent_branches(res: dict, below: float = 0.01) -> str | None:
+    """For residual nets: how many blocks' branches end in a neuron that fires below ``below``
+    (spikes per neuron and step, the run's firing rates). Such a block passes its input on (IAND,
+    ADD); a zero-initialised last BN starts every branch that way. Per variant, mean over seeds."""
+    counts: dict[str, list[tuple[int, int]]] = {}
+    for r in _done(res):
+        rates = (r.get("energy") or {}).get("firing_rates") or {}
+        last: dict[str, float] = {}
+        for layer, rate in sorted(rates.items()):
+            block, sep, _ = layer.rpartition(".branch.")
+            if sep and f"{block}.sn" not in rates:  # (a Spiking ResNet's branch ends in BN, then its add + SN)
+                last[block] = rate  # sorted: the branch's last neuron (sn2, sn3) comes last
+        if last:
+            counts.setdefault(r["label"], []).append((sum(x < below for x in last.values()), len(last)))
+    if not counts:
+        return None
+    parts = [f"{label} {statistics.fmean(c[0] for c in cs):.3g} of {cs[0][1]}" for label, cs in counts.items()]
+    return (f"blocks whose residual branch ends in a neuron firing below {below:g} (the block passes its "
+            f"input on; a zero-initialised last BN starts every branch so), mean over seeds: " + ", ".join(parts))
+
+
 def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list[str], tuple]:
     exp = get_experiment(name)
     found = next((store / name / s / "results.json" for s in scales if (store / name / s / "results.json").is_file()),
@@ -336,6 +357,9 @@ def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list
         lines += ["", f"*Convergence.* {moved[0]}."]
         if not moved[1] and word.startswith(("reproduced", "partly")):
             why += "; measured before the curves flattened, so longer training may still change the ranking"
+    silent = silent_branches(res)
+    if silent:
+        lines += ["", f"*Residual branches.* {silent[0].upper()}{silent[1:]}."]
     lines.append("")
     rel = found.parent.relative_to(repo) if found.is_relative_to(repo) else found.parent
     lines += [f"![{p}]({rel / p})" for p in res.get("plots", [])]

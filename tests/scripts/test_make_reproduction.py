@@ -194,3 +194,18 @@ def test_a_verdict_on_curves_still_rising_says_so(script, tmp_path, monkeypatch)
     text = "\n".join(lines)
     assert "(median +10.0, 2 runs); the curves have not flattened." in text
     assert "**Verdict: reproduced.** above the target; measured before the curves flattened" in text
+
+
+def test_silent_branches_counts_blocks_whose_branch_output_never_fires(script):
+    def run(label, rates):
+        return {"status": "done", "label": label, "energy": {"firing_rates": rates}}
+
+    dst = {"stem.sn": 0.3, "layer1.0.branch.sn1": 0.2, "layer1.0.branch.sn2": 0.0,   # silent: passes its input on
+           "layer1.1.branch.sn1": 0.0, "layer1.1.branch.sn2": 0.05,                   # the branch's last neuron fires
+           "layer2.0.branch.sn1": 0.2, "layer2.0.branch.sn2": 0.1, "layer2.0.branch.sn3": 0.004}
+    plain = {"layer1.0.branch.sn1": 0.0, "layer1.0.sn": 0.2}  # a Spiking ResNet: its branch ends in BN, not judged
+    res = {"runs": [run("DST-18", dst), run("DST-18", {**dst, "layer1.1.branch.sn2": 0.001}), run("Spiking-18", plain),
+                    {"status": "failed", "label": "x", "energy": {"firing_rates": dst}}]}
+    text = script.silent_branches(res)
+    assert text.endswith("mean over seeds: DST-18 2.5 of 3")
+    assert script.silent_branches({"runs": [run("Spiking-18", plain)]}) is None
