@@ -123,37 +123,47 @@ def _norms_verdict(res: dict, variants: dict, where: str, unfinished: str) -> tu
     return word, why + unfinished
 
 
-def _depth_verdict(variants: dict, where: str, unfinished: str) -> tuple[str, str]:
-    """The DST claim across depth: DST nets gain accuracy with depth, as DSNN and as FSNN (its
-    accumulation pathway removed), where plain Spiking ResNets lose; the FSNN runs at a fraction of
-    SEW's energy. Each series is judged deepest minus shallowest depth, against the error bars."""
+def _depth_series(variants: dict) -> tuple[dict[str, dict[int, dict]], list[str]]:
+    """Test accuracy per series and depth (a dual-stream net's FSNN as the series "X as FSNN"),
+    and "series gap (how)" for each series at two depths or more, deepest minus shallowest."""
     series: dict[str, dict[int, dict]] = {}
-    energy: dict[str, dict[int, float]] = {}
     for v in variants.values():
         series.setdefault(v["series"], {})[v["x"]] = v["test_accuracy"]
         if v.get("fsnn_test_accuracy"):
             series.setdefault(f"{v['series']} as FSNN", {})[v["x"]] = v["fsnn_test_accuracy"]
-            energy.setdefault("fsnn", {})[v["x"]] = v["fsnn_energy_mj"]["mean"]
-        if v["series"].startswith("SEW") and v.get("energy_mj"):
-            energy.setdefault("sew", {})[v["x"]] = v["energy_mj"]["mean"]
-    dst = next((s for s in series if s.startswith("DST") and not s.endswith("FSNN")), None)
-    if dst is None or len(series[dst]) < 2:
-        depths = sorted({v["x"] for v in variants.values()})
-        return ("not finished yet", f"the trend needs DST nets at two depths at least; finished so "
-                f"far at depth {', '.join(map(str, depths))}" + unfinished)
-    trend, parts = {}, []
+    parts = []
     for name, at in series.items():
         if len(at) > 1:
-            lo, hi = min(at), max(at)
-            gap, _, how = _gap(at[hi], at[lo])
-            trend[name] = gap
+            gap, _, how = _gap(at[max(at)], at[min(at)])
             parts.append(f"{name} {100 * gap:+.2f} ({how})")
+    return series, parts
+
+
+def _depth_verdict(variants: dict, where: str, unfinished: str) -> tuple[str, str]:
+    """The DST claim across depth: DST nets gain accuracy with depth, as DSNN and as FSNN (its
+    accumulation pathway removed), where plain Spiking ResNets lose; the FSNN runs at a fraction of
+    SEW's energy. Each series is judged deepest minus shallowest depth, against the error bars;
+    control variants are reported after the verdict's numbers, not judged."""
+    claim = {k: v for k, v in variants.items() if not v.get("control")}
+    series, parts = _depth_series(claim)
+    dst = next((s for s in series if s.startswith("DST") and not s.endswith("FSNN")), None)
+    if dst is None or len(series[dst]) < 2:
+        depths = sorted({v["x"] for v in claim.values()})
+        return ("not finished yet", f"the trend needs DST nets at two depths at least; finished so "
+                f"far at depth {', '.join(map(str, depths))}" + unfinished)
+    trend = {name: _gap(at[max(at)], at[min(at)])[0] for name, at in series.items() if len(at) > 1}
     text = f"deepest minus shallowest depth: {', '.join(parts)}"
-    both = sorted(set(energy.get("fsnn", {})) & set(energy.get("sew", {})))
+    energy = {"fsnn": {v["x"]: v["fsnn_energy_mj"]["mean"] for v in claim.values() if v.get("fsnn_energy_mj")},
+              "sew": {v["x"]: v["energy_mj"]["mean"] for v in claim.values()
+                      if v["series"].startswith("SEW") and v.get("energy_mj")}}
+    both = sorted(set(energy["fsnn"]) & set(energy["sew"]))
     share = [energy["fsnn"][d] / energy["sew"][d] for d in both]
     if share:
         text += (f"; the FSNN's energy per sample is {100 * min(share):.0f}..{100 * max(share):.0f}% of "
                  f"SEW's at depth {', '.join(map(str, both))}")
+    controls = _depth_series({k: v for k, v in variants.items() if v.get("control")})[1]
+    if controls:
+        text += f"; {', '.join(controls)}"
     plain = next((t for s, t in trend.items() if s.startswith("Spiking")), None)
     fsnn = trend.get(f"{dst} as FSNN")
     text += f" {where}{unfinished}"

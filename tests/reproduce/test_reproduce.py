@@ -107,8 +107,16 @@ def test_plans_and_data_roots(tmp_path):
     assert {r.cfg.data.root for r in plan(get_experiment("nmnist"), "cpu", tmp_path, roots)} == {"/n"}
     with pytest.raises(ConfigError, match="unknown dataset 'mnist'"):
         parse_data_roots(["mnist=/x"])
-    runs = plan(get_experiment("dst_depth"), "cpu", tmp_path, roots)
-    assert len(runs) == 18 and {r.cfg.data.root for r in runs} == {"/d/cifar10"}
+    every = plan(get_experiment("dst_depth"), "cpu", tmp_path, roots)
+    assert len(every) == 22 and {r.cfg.data.root for r in every} == {"/d/cifar10"}
+    # the control: the DST nets at depth 18 and 34, branches' last BN not zero-initialised
+    controls = [r for r in every if r.variant.control]
+    assert sorted((r.cfg.model_name, r.seed) for r in controls) == [
+        ("dst_resnet18", 0), ("dst_resnet18", 1), ("dst_resnet34", 0), ("dst_resnet34", 1)]
+    assert all(r.cfg.model["zero_init_residual"] is False and "not zero-initialised" in r.cfg.description
+               for r in controls)
+    runs = [r for r in every if not r.variant.control]
+    assert all(r.cfg.model["zero_init_residual"] is True for r in runs)
     families = ("spiking", "sew", "dst")
     assert {r.cfg.model_name for r in runs} == {f"{f}_resnet{d}" for f in families for d in (18, 34, 50)}
     assert all(r.cfg.model["width"] == 16 and r.cfg.model["stem"] == "cifar" for r in runs)

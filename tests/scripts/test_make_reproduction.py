@@ -97,6 +97,16 @@ def test_verdict_rules(script):
                   "the error bars); the FSNN's energy per sample is 10..10% of SEW's at depth 18, 50 at the cpu scale")
     both["d50"] = dst(0.85, 0.75, 50)
     assert script.verdict(res("dst_depth", both))[0] == "reproduced"
+    # a control is reported after the claim's numbers and judged on its own: a falling control
+    # series neither changes the verdict nor lends its energy to the FSNN's share
+    ctl = "DST, no zero-init (control)"
+    both |= {"c18": {**dst(0.7, 0.7, 18), "series": ctl, "control": True, "label": "c18"},
+             "c50": {**dst(0.6, 0.5, 50), "series": ctl, "control": True, "label": "c50",
+                     "fsnn_energy_mj": {"mean": 9.0, "std": 0, "n": 2}}}
+    word, why = script.verdict(res("dst_depth", both))
+    assert word == "reproduced" and "the FSNN's energy per sample is 10..10% of SEW's" in why
+    assert why.endswith(f"; {ctl} -10.00 (clearly), {ctl} as FSNN -20.00 (clearly) at the cpu scale")
+    del both["c18"], both["c50"]
     both["e50"] = {**sew(0.8, 50), "energy_mj": {"mean": 0.2, "std": 0, "n": 2}}  # FSNN above SEW's energy
     word, why = script.verdict(res("dst_depth", both))
     assert word == "partly" and "the FSNN's energy per sample is 10..139% of SEW's" in why
@@ -209,3 +219,10 @@ def test_silent_branches_counts_blocks_whose_branch_output_never_fires(script):
     text = script.silent_branches(res)
     assert text.endswith("mean over seeds: DST-18 2.5 of 3")
     assert script.silent_branches({"runs": [run("Spiking-18", plain)]}) is None
+
+
+def test_committed_reproduction_md_is_what_the_generator_writes(script):
+    """REPRODUCTION.md is never typed: it must equal the render of the committed results store
+    (regenerate with `python scripts/make_reproduction.py` after changing either)."""
+    committed = (script.REPO / "REPRODUCTION.md").read_text()
+    assert committed == script.render(script.REPO / "docs" / "reproduction", ["paper", "cpu"])

@@ -21,7 +21,8 @@ SCALES = ("smoke", "cpu", "paper")
 @dataclass(frozen=True)
 class Variant:
     """One network/setting of an experiment: ``config`` (a file of configs/) plus ``overrides``.
-    ``x`` and ``series`` place it in plots (e.g. depth and family); ``home``: see the module doc."""
+    ``x`` and ``series`` place it in plots (e.g. depth and family); ``home``: see the module doc;
+    ``control``: an ablation reported beside the claim's variants, not judged with them."""
     name: str
     label: str
     config: str
@@ -29,6 +30,7 @@ class Variant:
     x: float | None = None
     series: str | None = None
     home: str | None = None
+    control: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,13 +172,28 @@ def _resnet(family: str, label: str, depth: int) -> Variant:
                    x=depth, series=label)
 
 
+_NO_ZERO_INIT = "DST (IAND + AAP), last BN of each branch not zero-initialised"
+
+
+def _dst_control(depth: int) -> Variant:
+    """The DST net of ``depth`` with each residual branch's last BN at its default scale 1 instead
+    of 0: tests whether the zero-initialised branches that stay silent at the cpu budget are why
+    the FSNN does not gain with depth there."""
+    return Variant(f"dst{depth}_no_zero_init", f"{_NO_ZERO_INIT}-{depth} (control)",
+                   f"dst_resnet{depth}_cifar10.yaml",
+                   ("model.zero_init_residual=false", f"description=DST ResNet-{depth} (IAND + AAP) on CIFAR-10, "
+                    "last BN of each residual branch not zero-initialised (control of the depth study)"),
+                   x=depth, series=f"{_NO_ZERO_INIT} (control)", control=True)
+
+
 _register(Experiment(
     "dst_depth", 4, "DST depth study: Spiking / SEW / DST ResNets at depths 18, 34, 50 (CIFAR-10)",
     "Full-spike residual nets trained with DST keep gaining accuracy with depth (like SEW ResNets; "
     "plain Spiking ResNets' gradients vanish or explode with depth), while passing only spikes "
     "(FSNN: MACs only in the stem and classifier) at a fraction of SEW's energy (Chen et al., DST/AAP; "
     "docs/methods.md, docs/dst.md).",
-    "cifar10", tuple(_resnet(f, lab, d) for d in (18, 34, 50) for f, lab in _FAMILIES),
+    "cifar10", tuple(_resnet(f, lab, d) for d in (18, 34, 50) for f, lab in _FAMILIES)
+    + tuple(_dst_control(d) for d in (18, 34)),
     {"smoke": Scale(_DIGITS + ("model.width=4", "model.T=2", "model.in_channels=1"), (0,), _SMOKE_NOTE, 16, False),
      "cpu": Scale(("model.width=16", "data.batch_size=64", "data.num_workers=0", "data.train_subset=10000",
                    "data.val_fraction=0.05", "data.eval_batch_size=256", "train.epochs=6", "train.amp=false")
@@ -186,7 +203,11 @@ _register(Experiment(
                   "run, 25-30 min per ResNet-34 run and 74-100 min per ResNet-50 run; the curves do not "
                   "flatten at this budget"),
      "paper": Scale(("data.val_fraction=0.05",) + _RUN, (0, 1), "the configs' setting (GPU)", 1000)},
-    x_label="depth"))
+    x_label="depth",
+    notes=("Control: the configs zero-initialise the last BN of each residual branch, so every block "
+           "starts as the identity; the DST nets at depth 18 and 34 are also trained with "
+           "model.zero_init_residual=false (that BN's scale starts at 1), to test whether branches that "
+           "are still silent at this budget are why the FSNN does not gain with depth.",)))
 
 # ---------------------------------------------------------------------------------------- 5
 _register(Experiment(
