@@ -139,6 +139,27 @@ def _depth_series(variants: dict) -> tuple[dict[str, dict[int, dict]], list[str]
     return series, parts
 
 
+def _depth_controls(variants: dict, claim: dict, dst: str) -> str:
+    """The control variants against the claim's DST net at the same depth (as DSNN and as FSNN),
+    then their own trend with depth; "" without controls."""
+    controls = {k: v for k, v in variants.items() if v.get("control")}
+    texts = []
+    for c in sorted(controls.values(), key=lambda v: v["x"]):
+        base = next((b for b in claim.values() if b["series"] == dst and b["x"] == c["x"]), None)
+        if base is None:
+            continue
+        gap, _, how = _gap(c["test_accuracy"], base["test_accuracy"])
+        item = f"{c['label']} minus {base['label']}: {100 * gap:+.2f} ({how})"
+        if c.get("fsnn_test_accuracy") and base.get("fsnn_test_accuracy"):
+            gap, _, how = _gap(c["fsnn_test_accuracy"], base["fsnn_test_accuracy"])
+            item += f", as FSNN {100 * gap:+.2f} ({how})"
+        texts.append(item)
+    trend = _depth_series(controls)[1]
+    if trend:
+        texts.append(", ".join(trend))
+    return "".join(f"; {t}" for t in texts)
+
+
 def _depth_verdict(variants: dict, where: str, unfinished: str) -> tuple[str, str]:
     """The DST claim across depth: DST nets gain accuracy with depth, as DSNN and as FSNN (its
     accumulation pathway removed), where plain Spiking ResNets lose; the FSNN runs at a fraction of
@@ -161,9 +182,7 @@ def _depth_verdict(variants: dict, where: str, unfinished: str) -> tuple[str, st
     if share:
         text += (f"; the FSNN's energy per sample is {100 * min(share):.0f}..{100 * max(share):.0f}% of "
                  f"SEW's at depth {', '.join(map(str, both))}")
-    controls = _depth_series({k: v for k, v in variants.items() if v.get("control")})[1]
-    if controls:
-        text += f"; {', '.join(controls)}"
+    text += _depth_controls(variants, claim, dst)
     plain = next((t for s, t in trend.items() if s.startswith("Spiking")), None)
     fsnn = trend.get(f"{dst} as FSNN")
     text += f" {where}{unfinished}"

@@ -100,12 +100,15 @@ def test_verdict_rules(script):
     # a control is reported after the claim's numbers and judged on its own: a falling control
     # series neither changes the verdict nor lends its energy to the FSNN's share
     ctl = "DST, no zero-init (control)"
-    both |= {"c18": {**dst(0.7, 0.7, 18), "series": ctl, "control": True, "label": "c18"},
+    both |= {"c18": {**dst(0.7, 0.75, 18), "series": ctl, "control": True, "label": "c18"},
              "c50": {**dst(0.6, 0.5, 50), "series": ctl, "control": True, "label": "c50",
                      "fsnn_energy_mj": {"mean": 9.0, "std": 0, "n": 2}}}
+    both["d18"]["label"], both["d50"]["label"] = "d18", "d50"
     word, why = script.verdict(res("dst_depth", both))
     assert word == "reproduced" and "the FSNN's energy per sample is 10..10% of SEW's" in why
-    assert why.endswith(f"; {ctl} -10.00 (clearly), {ctl} as FSNN -20.00 (clearly) at the cpu scale")
+    assert why.endswith("; c18 minus d18: -10.00 (clearly), as FSNN +5.00 (clearly); c50 minus d50: -25.00 "
+                        f"(clearly), as FSNN -25.00 (clearly); {ctl} -10.00 (clearly), {ctl} as FSNN -25.00 "
+                        "(clearly) at the cpu scale")
     del both["c18"], both["c50"]
     both["e50"] = {**sew(0.8, 50), "energy_mj": {"mean": 0.2, "std": 0, "n": 2}}  # FSNN above SEW's energy
     word, why = script.verdict(res("dst_depth", both))

@@ -172,18 +172,15 @@ def _resnet(family: str, label: str, depth: int) -> Variant:
                    x=depth, series=label)
 
 
-_NO_ZERO_INIT = "DST (IAND + AAP), last BN of each branch not zero-initialised"
-
-
 def _dst_control(depth: int) -> Variant:
     """The DST net of ``depth`` with each residual branch's last BN at its default scale 1 instead
     of 0: tests whether the zero-initialised branches that stay silent at the cpu budget are why
     the FSNN does not gain with depth there."""
-    return Variant(f"dst{depth}_no_zero_init", f"{_NO_ZERO_INIT}-{depth} (control)",
+    return Variant(f"dst{depth}_no_zero_init", f"DST (IAND + AAP)-{depth}, no zero-init (control)",
                    f"dst_resnet{depth}_cifar10.yaml",
                    ("model.zero_init_residual=false", f"description=DST ResNet-{depth} (IAND + AAP) on CIFAR-10, "
                     "last BN of each residual branch not zero-initialised (control of the depth study)"),
-                   x=depth, series=f"{_NO_ZERO_INIT} (control)", control=True)
+                   x=depth, series="DST (IAND + AAP), no zero-init (control)", control=True)
 
 
 _register(Experiment(
