@@ -123,20 +123,21 @@ def _norms_verdict(res: dict, variants: dict, where: str, unfinished: str) -> tu
     return word, why + unfinished
 
 
-def _depth_series(variants: dict) -> tuple[dict[str, dict[int, dict]], list[str]]:
+def _depth_series(variants: dict) -> tuple[dict[str, dict[int, dict]], dict[str, float], list[str]]:
     """Test accuracy per series and depth (a dual-stream net's FSNN as the series "X as FSNN"),
-    and "series gap (how)" for each series at two depths or more, deepest minus shallowest."""
+    and for each series at two depths or more its gap deepest minus shallowest, and that gap as
+    "series gap (how)"."""
     series: dict[str, dict[int, dict]] = {}
     for v in variants.values():
         series.setdefault(v["series"], {})[v["x"]] = v["test_accuracy"]
         if v.get("fsnn_test_accuracy"):
             series.setdefault(f"{v['series']} as FSNN", {})[v["x"]] = v["fsnn_test_accuracy"]
-    parts = []
+    trend, parts = {}, []
     for name, at in series.items():
         if len(at) > 1:
-            gap, _, how = _gap(at[max(at)], at[min(at)])
-            parts.append(f"{name} {100 * gap:+.2f} ({how})")
-    return series, parts
+            trend[name], _, how = _gap(at[max(at)], at[min(at)])
+            parts.append(f"{name} {100 * trend[name]:+.2f} ({how})")
+    return series, trend, parts
 
 
 def _depth_controls(variants: dict, claim: dict, dst: str) -> str:
@@ -154,7 +155,7 @@ def _depth_controls(variants: dict, claim: dict, dst: str) -> str:
             gap, _, how = _gap(c["fsnn_test_accuracy"], base["fsnn_test_accuracy"])
             item += f", as FSNN {100 * gap:+.2f} ({how})"
         texts.append(item)
-    trend = _depth_series(controls)[1]
+    trend = _depth_series(controls)[2]
     if trend:
         texts.append(", ".join(trend))
     return "".join(f"; {t}" for t in texts)
@@ -166,13 +167,12 @@ def _depth_verdict(variants: dict, where: str, unfinished: str) -> tuple[str, st
     SEW's energy. Each series is judged deepest minus shallowest depth, against the error bars;
     control variants are reported after the verdict's numbers, not judged."""
     claim = {k: v for k, v in variants.items() if not v.get("control")}
-    series, parts = _depth_series(claim)
+    series, trend, parts = _depth_series(claim)
     dst = next((s for s in series if s.startswith("DST") and not s.endswith("FSNN")), None)
     if dst is None or len(series[dst]) < 2:
         depths = sorted({v["x"] for v in claim.values()})
         return ("not finished yet", f"the trend needs DST nets at two depths at least; finished so "
                 f"far at depth {', '.join(map(str, depths))}" + unfinished)
-    trend = {name: _gap(at[max(at)], at[min(at)])[0] for name, at in series.items() if len(at) > 1}
     text = f"deepest minus shallowest depth: {', '.join(parts)}"
     energy = {"fsnn": {v["x"]: v["fsnn_energy_mj"]["mean"] for v in claim.values() if v.get("fsnn_energy_mj")},
               "sew": {v["x"]: v["energy_mj"]["mean"] for v in claim.values()
