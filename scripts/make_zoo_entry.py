@@ -11,15 +11,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 
 import torch
 from torch.utils.data import Subset
 
 from fullspike.data import make_loader
-from fullspike.reproduce.runner import load_run, machine, measure_energy
 from fullspike.train import evaluate, model_kwargs
 from fullspike.zoo import ZOO_DIR, check_indices, load, sha256
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's studies/ (a script, not the package)
+from studies.runner import load_run, machine, measure_energy  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:

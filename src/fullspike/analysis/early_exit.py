@@ -12,7 +12,9 @@
 * **Per-sample exit** (beyond the paper): a sample stops at the first step where the softmax of
   its running mean output has a top-1 minus top-2 probability margin of at least ``margin``
   (else at T). Reported: mean latency (steps), accuracy, and energy (the mean per-step energy
-  profile at each sample's exit step).
+  profile at each sample's exit step). With a validation loader the margin is chosen there (the
+  lowest mean latency whose validation accuracy is at least the full-T validation accuracy) and
+  only the test number at that margin is reported as the result (:attr:`EarlyExitResult.chosen`).
 """
 from __future__ import annotations
 
@@ -93,6 +95,18 @@ def per_sample_exit(steps: torch.Tensor, labels: torch.Tensor, margin: float) ->
     return exit_idx + 1, pred == labels
 
 
+def choose_margin(steps: torch.Tensor, labels: torch.Tensor, margins) -> float | None:
+    """The margin of ``margins`` with the lowest mean exit step whose accuracy on ``steps [T, N, K]``
+    is at least the full-T accuracy (ties: the larger margin); ``None`` when none keeps it."""
+    full = accuracy_per_step(steps, labels)[-1]
+    kept = []
+    for m in margins:
+        latency, correct = per_sample_exit(steps, labels, m)
+        if float(correct.float().mean()) >= full:
+            kept.append((float(latency.float().mean()), -m))
+    return -min(kept)[1] if kept else None
+
+
 @dataclass
 class EarlyExitResult:
     """Everything the early-exit analysis measures (energies in mJ per sample)."""
@@ -106,6 +120,14 @@ class EarlyExitResult:
     samples: int
     energy_mj: list[float] = field(default_factory=list)  # at T' = 1..T (empty if not counted)
     per_sample: list[dict] = field(default_factory=list)  # one entry per margin
+    chosen_margin: float | None = None  # chosen on the validation samples (None: none given, or none kept)
+    val_samples: int = 0
+    val_accuracy_full: float | None = None
+
+    @property
+    def chosen(self) -> dict | None:
+        """The per-sample entry (test numbers) of the margin chosen on validation."""
+        return next((p for p in self.per_sample if p["margin"] == self.chosen_margin), None)
 
     @property
     def accuracy_at_exit(self) -> float:
@@ -142,9 +164,11 @@ class EarlyExitResult:
 def analyse_early_exit(model: nn.Module, loader, device: torch.device | str = "cpu", *,
                        threshold: float = 0.1, margins=(0.5, 0.8, 0.9, 0.95),
                        energy_batches: int = 2, max_batches: int | None = None,
-                       progress: bool | None = False) -> EarlyExitResult:
+                       progress: bool | None = False, val_loader=None) -> EarlyExitResult:
     """Gamma statistics, exit step, accuracy at every T', per-sample exit, and (with
-    ``energy_batches > 0``) energy at every T' counted on that many batches of ``loader``."""
+    ``energy_batches > 0``) energy at every T' counted on that many batches of ``loader``. With
+    ``val_loader`` (validation samples, never the test set) the per-sample margin is chosen there
+    (:func:`choose_margin`)."""
     from ..energy import count_synaptic_ops
 
     gammas = gamma_statistics(model)
@@ -163,9 +187,14 @@ def analyse_early_exit(model: nn.Module, loader, device: torch.device | str = "c
         if energy:
             entry["energy_mj"] = float(torch.tensor(energy)[latency - 1].mean())
         per_sample.append(entry)
+    chosen, val_n, val_full = None, 0, None
+    if val_loader is not None:
+        val_steps, val_labels = step_outputs(model, val_loader, device, None, progress)
+        chosen, val_n = choose_margin(val_steps, val_labels, margins), len(val_labels)
+        val_full = accuracy_per_step(val_steps, val_labels)[-1]
     return EarlyExitResult(T, threshold, min(exit_step(mg, threshold), T), mg.tolist(),
                            {k: g.mean(1).tolist() for k, g in gammas.items()}, accuracy_per_step(steps, labels),
-                           len(labels), energy, per_sample)
+                           len(labels), energy, per_sample, chosen, val_n, val_full)
 
 
 def plot_gamma(gammas: dict[str, torch.Tensor], path: str | Path, threshold: float | None = None) -> Path:

@@ -9,7 +9,9 @@ perturbed images are clipped to the valid pixel range ``[0, 1]`` (``[-mean/std, 
 Gradients of the SNN are taken through its surrogate gradient (the model's own backward). A
 rate-coded input (:class:`~fullspike.nn.RateEncoder`) is not differentiable: the attack uses the
 straight-through estimate of its expectation, ``E[s] = x / 2`` (gradient 1/2 per step), while the
-forward pass keeps the sampled spikes. Attacks target the model's reported prediction (for
+forward pass keeps the sampled spikes. Because each forward pass draws new spikes, the gradient of
+one draw is noisy: ``draws > 1`` averages the gradient over that many draws of the encoding
+(expectation over transformation, EOT), which a sound attack on a stochastic encoder needs. Attacks target the model's reported prediction (for
 dual-stream models, the combined head).
 """
 from __future__ import annotations
@@ -71,30 +73,48 @@ def _differentiable_input(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def loss_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(loss, d loss / d x)``: cross-entropy of the model's prediction, per batch mean."""
+def stochastic_input(model: nn.Module) -> bool:
+    """Whether ``model`` draws its input spikes at random (a rate encoder): only then do several
+    gradient draws differ."""
+    return isinstance(getattr(model, "encoder", None), RateEncoder)
+
+
+def loss_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, draws: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(loss, d loss / d x)``: cross-entropy of the model's prediction, per batch mean, each
+    averaged over ``draws`` draws of a stochastic input encoding (one pass for a deterministic one)."""
+    if draws < 1:
+        raise ConfigError(f"draws must be at least 1, not {draws}")
     x = x.detach().requires_grad_(True)
+    total_loss, total_grad = torch.zeros(()), torch.zeros_like(x)
+    n = draws if stochastic_input(model) else 1
     with torch.enable_grad():
-        loss = F.cross_entropy(heads(model(_differentiable_input(model, x)))[""], y)
-        (grad,) = torch.autograd.grad(loss, x)
-    return loss.detach(), grad
+        for _ in range(n):
+            loss = F.cross_entropy(heads(model(_differentiable_input(model, x)))[""], y)
+            (grad,) = torch.autograd.grad(loss, x)
+            total_loss, total_grad = total_loss + loss.detach().cpu(), total_grad + grad
+    return total_loss / n, total_grad / n
 
 
-def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, norm: Normalization) -> torch.Tensor:
-    """One signed-gradient step of pixel size ``eps``, clipped to valid images."""
+def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, norm: Normalization,
+         draws: int = 1) -> torch.Tensor:
+    """One signed-gradient step of pixel size ``eps`` (gradient averaged over ``draws`` encoder
+    draws), clipped to valid images."""
     if eps == 0:
         return x
     lo, hi = norm.bounds(x)
-    _, grad = loss_gradient(model, x, y)
+    _, grad = loss_gradient(model, x, y, draws)
     return torch.max(torch.min(x + eps * norm.scale(x) * grad.sign(), hi), lo)
 
 
 def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, norm: Normalization, *,
-        steps: int = 7, alpha: float = 2 / 255, random_start: bool = True,
-        generator: torch.Generator | None = None) -> torch.Tensor:
-    """Projected gradient descent in the pixel-space L-inf ball of radius ``eps``."""
+        steps: int = 7, alpha: float | None = 2 / 255, random_start: bool = True,
+        generator: torch.Generator | None = None, draws: int = 1) -> torch.Tensor:
+    """Projected gradient descent in the pixel-space L-inf ball of radius ``eps``: ``steps``
+    signed-gradient steps of pixel size ``alpha`` (``None``: ``2.5 * eps / steps``), each gradient
+    averaged over ``draws`` encoder draws."""
     if eps == 0:
         return x
+    alpha = 2.5 * eps / steps if alpha is None else alpha
     lo, hi = norm.bounds(x)
     scale = norm.scale(x)
     lower, upper = torch.max(x - eps * scale, lo), torch.min(x + eps * scale, hi)
@@ -103,7 +123,7 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, norm: No
         u = torch.rand(x.shape, generator=generator, dtype=x.dtype).to(x.device)
         adv = torch.max(torch.min(x + (2 * u - 1) * eps * scale, upper), lower)
     for _ in range(steps):
-        _, grad = loss_gradient(model, adv, y)
+        _, grad = loss_gradient(model, adv, y, draws)
         adv = torch.max(torch.min(adv + alpha * scale * grad.sign(), upper), lower)
     return adv
 
@@ -135,9 +155,11 @@ class RobustnessResult:
 def evaluate_robustness(model: nn.Module, loader, norm: Normalization, *, device: torch.device | str = "cpu",
                         eps: Sequence[float] = (0, 2 / 255, 4 / 255, 8 / 255),
                         sigmas: Sequence[float] = (0, 0.05, 0.1, 0.2), pgd_steps: int = 7,
-                        pgd_alpha: float = 2 / 255, attacks: Sequence[str] = ("gaussian", "fgsm", "pgd"),
-                        max_batches: int | None = None, seed: int = 0, progress: bool | None = False) -> RobustnessResult:
-    """Accuracy of ``model`` (eval mode) on ``loader`` under every perturbation strength."""
+                        pgd_alpha: float | None = 2 / 255, attacks: Sequence[str] = ("gaussian", "fgsm", "pgd"),
+                        max_batches: int | None = None, seed: int = 0, progress: bool | None = False,
+                        draws: int = 1) -> RobustnessResult:
+    """Accuracy of ``model`` (eval mode) on ``loader`` under every perturbation strength; FGSM and
+    PGD average each gradient over ``draws`` draws of a stochastic input encoding."""
     unknown = set(attacks) - {"gaussian", "fgsm", "pgd"}
     if unknown:
         raise ConfigError(f"unknown attack(s) {sorted(unknown)}; choose gaussian, fgsm, pgd")
@@ -164,9 +186,9 @@ def evaluate_robustness(model: nn.Module, loader, norm: Normalization, *, device
                     if a == "gaussian":
                         xp = gaussian_noise(x, s, norm, gen)
                     elif a == "fgsm":
-                        xp = fgsm(model, x, y, s, norm)
+                        xp = fgsm(model, x, y, s, norm, draws)
                     else:
-                        xp = pgd(model, x, y, s, norm, steps=pgd_steps, alpha=pgd_alpha, generator=gen)
+                        xp = pgd(model, x, y, s, norm, steps=pgd_steps, alpha=pgd_alpha, generator=gen, draws=draws)
                     correct[a][float(s)] += right(xp)
     finally:
         for p in trainable:

@@ -1,46 +1,53 @@
-"""``fullspike reproduce NAME``: run one experiment of the reproduction study (a set of training
-runs generated from configs/ with overrides), skipping finished runs and resuming partial ones,
-and write its results.json and plots."""
+"""``fullspike reproduce NAME``: a thin entry to the reproduction study, which lives in the
+``studies/`` folder of a source checkout (not in the package): found by walking up from the
+working directory, then from the package's own location."""
 from __future__ import annotations
 
 import argparse
-import shlex
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
+
+from ..errors import ConfigError
+
+
+def find_studies(start: Path | None = None) -> Path | None:
+    """The ``studies/`` folder (holding ``runner.py``) of the checkout above ``start`` (default:
+    the working directory), else above this package; ``None`` outside a source checkout."""
+    for base in [Path(start or Path.cwd()).resolve(), Path(__file__).resolve()]:
+        for folder in [base, *base.parents]:
+            if (folder / "studies" / "runner.py").is_file():
+                return folder / "studies"
+    return None
+
+
+def _studies_cli(folder: Path) -> ModuleType:
+    """``studies.cli`` of ``folder``, imported as the package ``studies``."""
+    if "studies" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("studies", folder / "__init__.py",
+                                                      submodule_search_locations=[str(folder)])
+        package = importlib.util.module_from_spec(spec)
+        sys.modules["studies"] = package
+        spec.loader.exec_module(package)
+    import studies.cli  # noqa: PLC0415 (found above)
+
+    return studies.cli
 
 
 def register(sub) -> None:
-    from ..reproduce import experiment_names
-
-    p = sub.add_parser("reproduce", help="run an experiment of the reproduction study (REPRODUCTION.md)",
-                       description="Run an experiment of the reproduction study: its training runs (finished "
-                                   "ones are skipped, partial ones resumed), then results.json and plots in "
-                                   "OUT/NAME/SCALE/. Experiments: " + ", ".join(experiment_names()) + ".")
-    p.add_argument("name", help="experiment name")
-    p.add_argument("--scale", choices=["cpu", "paper", "smoke"], default="cpu",
-                   help="cpu: sized for one CPU core, about an hour per run; paper: the paper's setting (GPU); "
-                        "smoke: minutes on the bundled digits (tests the machinery only)")
-    p.add_argument("--out", default="runs/reproduce", help="results folder (default runs/reproduce)")
-    p.add_argument("--data-root", nargs="+", metavar="DIR|DATASET=DIR",
-                   help="where the real data are: DIR holding cifar10/, fashion-mnist/, NMNIST-subset/, "
-                        "and/or DATASET=DIR for one dataset (cifar10, fashion_mnist, nmnist)")
-    p.add_argument("--seeds", type=int, nargs="+",
-                   help="train only these seeds (default: the scale's); results cover the scale's seeds as well")
-    p.add_argument("--variants", nargs="+", metavar="VARIANT",
-                   help="train only these variants (e.g. one per process); results cover all")
-    p.add_argument("--configs", help="configs folder (default: the source checkout's configs/)")
-    p.add_argument("--collect-only", action="store_true",
-                   help="train nothing: write results.json and plots from the finished runs")
-    p.set_defaults(func=run)
+    folder = find_studies()
+    p = sub.add_parser("reproduce", help="run an experiment of the reproduction study (REPRODUCTION.md; needs "
+                                         "the studies/ folder of a source checkout)")
+    if folder is None:
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=_no_checkout)
+        return
+    cli = _studies_cli(folder)
+    cli.add_arguments(p)
+    p.set_defaults(func=cli.run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..reproduce import parse_data_roots, run_experiment
-
-    command = " ".join(shlex.quote(a) for a in [
-        "fullspike", "reproduce", args.name, "--scale", args.scale, "--out", args.out,
-        *(["--data-root", *args.data_root] if args.data_root else []),
-        *(["--seeds", *map(str, args.seeds)] if args.seeds else [])])  # what trains the whole experiment
-    run_experiment(args.name, args.scale, Path(args.out), parse_data_roots(args.data_root), args.seeds,
-                   Path(args.configs) if args.configs else None, train=not args.collect_only, command=command,
-                   variants=args.variants)
-    return 0
+def _no_checkout(args: argparse.Namespace) -> int:
+    raise ConfigError("fullspike reproduce needs a source checkout: run it inside a clone of the fullspike "
+                      "repository (it reads the studies/ folder there)")

@@ -1,17 +1,17 @@
-"""Plots of an experiment's results (matplotlib Figure objects, no pyplot state): per-epoch curves,
+"""Plots of an experiment's results (figures without pyplot state): per-epoch curves,
 test accuracy with error bars (against ``x`` per series, or per variant), energy against accuracy,
 firing rate per spiking layer (studies over ``x``), and the early-exit, robustness and per-step
-statistics analyses. Each is a PNG beside results.json."""
+statistics analyses. Each is a PNG beside results.json. Drawn through :mod:`fullspike.viz`."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from matplotlib.figure import Figure
+from fullspike.viz import errorbar_series, figure, save
 
 
-def _save(fig: Figure, folder: Path, name: str) -> str:
-    fig.tight_layout()
-    fig.savefig(folder / name, dpi=110)
+def _save(fig: Any, folder: Path, name: str) -> str:
+    save(fig, folder / name)
     return name
 
 
@@ -19,7 +19,7 @@ def _curves(results: dict, folder: Path) -> str | None:
     runs = [r for r in results["runs"] if r["curves"]]
     if not runs:
         return None
-    fig = Figure(figsize=(7, 4.2))
+    fig = figure(7, 4.2)
     ax = fig.add_subplot()
     colours = {}
     for r in runs:
@@ -41,18 +41,17 @@ def _accuracy(results: dict, folder: Path) -> str | None:
     variants = {k: v for k, v in results["summary"]["variants"].items() if v["test_accuracy"]}
     if not variants:
         return None
-    fig = Figure(figsize=(7, 4.2))
+    fig = figure(7, 4.2)
     ax = fig.add_subplot()
     if all(v["x"] is not None for v in variants.values()):
         for i, series in enumerate(dict.fromkeys(v["series"] for v in variants.values())):
             members = [v for v in variants.values() if v["series"] == series]
             # a dual-stream net's FSNN (the same net without its AAP) is a series of its own, dashed
             for key, label, style in (("test_accuracy", series, "-"), ("fsnn_test_accuracy", f"{series} as FSNN", "--")):
-                pts = sorted((v["x"], v[key]) for v in members if v.get(key))
+                pts = [(v["x"], v[key]) for v in members if v.get(key)]
                 if pts:
-                    ax.errorbar([p[0] for p in pts], [100 * p[1]["mean"] for p in pts],
-                                yerr=[100 * p[1]["std"] for p in pts], marker="o", capsize=4, ls=style,
-                                color=f"C{i % 10}", label=label)
+                    errorbar_series(ax, [p[0] for p in pts], [100 * p[1]["mean"] for p in pts],
+                                    [100 * p[1]["std"] for p in pts], label, ls=style, color=f"C{i % 10}")
         ax.set_xlabel(results.get("x_label") or "x")
         ax.legend(fontsize=8)
     else:
@@ -72,7 +71,7 @@ def _energy(results: dict, folder: Path) -> str | None:
     variants = {k: v for k, v in results["summary"]["variants"].items() if v["energy_mj"] and v["test_accuracy"]}
     if len(variants) < 2:
         return None
-    fig = Figure(figsize=(7, 4.2))
+    fig = figure(7, 4.2)
     ax = fig.add_subplot()
     for i, (name, v) in enumerate(variants.items()):
         acc = 100 * v["test_accuracy"]["mean"]
@@ -99,7 +98,7 @@ def _firing(results: dict, folder: Path) -> str | None:
             runs[r["variant"]] = (r, rates)
     if not runs:
         return None
-    fig = Figure(figsize=(7, 4.2))
+    fig = figure(7, 4.2)
     ax = fig.add_subplot()
     for i, (r, rates) in enumerate(runs.values()):
         ax.plot(range(1, len(rates) + 1), list(rates.values()), marker="o", ms=3, color=f"C{i % 10}",
@@ -125,7 +124,7 @@ def _early_exit(results: dict, folder: Path) -> list[str]:
     if not done:
         return []
     shown = _first_per_variant(results, "early_exit")
-    fig = Figure(figsize=(7 * len(shown), 4.2))
+    fig = figure(7 * len(shown), 4.2)
     for i, r in enumerate(shown):
         ee = r["early_exit"]
         ax = fig.add_subplot(1, len(shown), i + 1)
@@ -140,7 +139,7 @@ def _early_exit(results: dict, folder: Path) -> list[str]:
                      fontsize=9)
         ax.legend(fontsize=6, ncol=2)
     names = [_save(fig, folder, "gamma.png")]
-    fig = Figure(figsize=(7, 4.2))
+    fig = figure(7, 4.2)
     ax = fig.add_subplot()
     for r in done:
         e = r["early_exit"]
@@ -162,7 +161,7 @@ def _time_statistics(results: dict, folder: Path) -> list[str]:
     shown = [r for r in _first_per_variant(results, "time_statistics") if r["time_statistics"]["layers"]]
     if not shown:
         return []
-    fig = Figure(figsize=(11, 3.6 * len(shown)))
+    fig = figure(11, 3.6 * len(shown))
     for i, r in enumerate(shown):
         st = r["time_statistics"]
         for j, (key, what) in enumerate((("shift", "|mu_t - mu| / sigma (pooled)"),
@@ -187,7 +186,7 @@ def _robustness(results: dict, folder: Path) -> list[str]:
     if not done:
         return []
     attacks = list(done[0]["robustness"]["accuracy"])
-    fig = Figure(figsize=(4 * len(attacks), 3.6))
+    fig = figure(4 * len(attacks), 3.6)
     for i, attack in enumerate(attacks):
         ax = fig.add_subplot(1, len(attacks), i + 1)
         for r in done:

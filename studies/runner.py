@@ -1,4 +1,4 @@
-"""Run an experiment of :mod:`fullspike.reproduce.experiments`: plan its runs, train the missing
+"""Run an experiment of :mod:`studies.definitions`: plan its runs, train the missing
 ones (resuming partial ones), and write ``results.json`` (per run: config, seed, per-epoch curves,
 final test accuracy, energy per sample, analyses) after every run, so a study can span sessions.
 
@@ -6,7 +6,10 @@ Layout: ``OUT/<experiment>/<scale>/<variant>_seed<k>/`` is a ``fullspike train``
 (``config.json``, ``metrics.jsonl``, ``metrics.json``, ``checkpoint.pt``) plus ``energy.json`` and
 the analysis JSON; ``OUT/<experiment>/<scale>/results.json`` and the plots sit beside them.
 Training goes only through :func:`train_run` (the config path of ``fullspike train``); results are
-read from the run folder's files.
+read from the run folder's files. Every analysis runs on one class-balanced selection of the test
+split (:func:`fullspike.analysis.selection.analysis_set`), recorded as ``analysis_set`` in its JSON;
+settings (the early-exit margin) are chosen on the same-sized selection of the validation split.
+The study uses fullspike's public API only.
 """
 from __future__ import annotations
 
@@ -19,18 +22,35 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
-from ..train.checkpoint import atomic_write
-from ..train.config import Config, config_from_dict, load_config
-from .experiments import Experiment, Scale, Variant, get_experiment
+import fullspike
+from fullspike.errors import ConfigError
+from fullspike.train import Config, config_from_dict, load_config
+
+from .definitions import Experiment, Scale, Variant, get_experiment
+
+REPO = Path(__file__).resolve().parents[1]
 
 #: folder of each dataset under a plain ``--data-root DIR``
-DATA_SUBDIRS = {"cifar10": "cifar10", "fashion_mnist": "fashion-mnist", "nmnist": "."}
+DATA_SUBDIRS = {"cifar10": "cifar10", "fashion_mnist": "fashion-mnist", "nmnist": ".", "imagenet": "imagenet"}
+
+#: the attacks of the robustness analysis: PGD with expectation over the rate encoding
+ATTACK = {"pgd_steps": 10, "pgd_alpha": "2.5 * eps / steps", "draws": 4}
 
 
-def default_configs_dir() -> Path:
-    """The repository's configs/ folder (the package runs from a source checkout)."""
-    return Path(__file__).resolve().parents[3] / "configs"
+def config_dirs() -> list[Path]:
+    """Where config names are looked up, in order: the package's configs, then the checkout's configs/."""
+    return [Path(fullspike.__file__).resolve().parent / "configs", REPO / "configs"]
+
+
+def config_path(name: str, configs_dir: Path | None = None) -> Path:
+    """The YAML file of config ``name`` (with or without ``.yaml``): in ``configs_dir`` if given,
+    else the first of :func:`config_dirs` that has it."""
+    file = name if name.endswith(".yaml") else f"{name}.yaml"
+    for folder in [configs_dir] if configs_dir else config_dirs():
+        if (Path(folder) / file).is_file():
+            return Path(folder) / file
+    where = configs_dir or " or ".join(map(str, config_dirs()))
+    raise ConfigError(f"config {file} not found in {where}: run from a source checkout or pass --configs DIR")
 
 
 def parse_data_roots(entries: list[str] | None) -> dict[str, str]:
@@ -69,10 +89,25 @@ class PlannedRun:
         return f"{self.variant.name}_seed{self.seed}"
 
 
+def _overrides(v: Variant, sc: Scale, configs_dir: Path | None) -> tuple[Path, list[str]]:
+    """The config file and the overrides of variant ``v`` at scale ``sc`` (before seed and data
+    root): a scale's ``configs`` replace the variant's; its ``epochs_factor`` scales the variant's
+    own epochs."""
+    if sc.configs is not None:
+        return config_path(sc.configs[v.name], configs_dir), list(sc.overrides)
+    path = config_path(v.config, configs_dir)
+    overrides = [*v.overrides, *sc.overrides]
+    if sc.epochs_factor is not None:
+        epochs = load_config(path, list(v.overrides)).train.epochs
+        overrides.append(f"train.epochs={max(1, round(epochs * sc.epochs_factor))}")
+    return path, overrides
+
+
 def plan(exp: Experiment, scale: str, out: Path, data_roots: dict[str, str], seeds: list[int] | None = None,
          configs_dir: Path | None = None) -> list[PlannedRun]:
-    """The runs of ``exp`` at ``scale``, seed by seed (so error bars appear early)."""
-    configs_dir = configs_dir or default_configs_dir()
+    """The runs of ``exp`` at ``scale``, seed by seed (so error bars appear early); a scale with
+    ``configs`` plans only the variants it lists. Two runs training the same config are refused
+    (:func:`check_distinct`)."""
     runs = []
     for seed in seeds if seeds is not None else exp.scale(scale).seeds:
         for v in exp.variants:
@@ -81,15 +116,28 @@ def plan(exp: Experiment, scale: str, out: Path, data_roots: dict[str, str], see
             if hv is None:
                 raise ConfigError(f"experiment '{exp.name}': variant '{v.name}' is not in '{home.name}'")
             hs: Scale = home.scale(scale)
-            overrides = [*hv.overrides, *hs.overrides, f"train.seed={seed}"]
+            if hs.configs is not None and v.name not in hs.configs:
+                continue
+            path, overrides = _overrides(hv, hs, configs_dir)
+            overrides.append(f"train.seed={seed}")
             if hs.uses_data:
-                overrides.append(f"data.root={data_root(home.dataset, data_roots, exp.name)}")
-            path = configs_dir / hv.config
-            if not path.is_file():
-                raise ConfigError(f"config {path} not found: run from a source checkout or pass --configs DIR")
+                overrides.append(f"data.root={data_root(hs.dataset or home.dataset, data_roots, exp.name)}")
             runs.append(PlannedRun(home.name, v, seed, load_config(path, overrides),
                                    Path(out) / home.name / scale / f"{v.name}_seed{seed}"))
+    check_distinct(runs)
     return runs
+
+
+def check_distinct(runs: list[PlannedRun]) -> None:
+    """Refuse a plan in which two runs train the same config (a scale collapsing two variants
+    into one mislabelled pair); labels (:data:`DISPLAY_ONLY`) do not count as a difference."""
+    seen: dict[str, str] = {}
+    for r in runs:
+        key = json.dumps(_plain(r.cfg.to_dict()), sort_keys=True)
+        if key in seen:
+            raise ConfigError(f"{r.key} and {seen[key]} would train the same config: the scale overrides what "
+                              "sets the variants apart; scale their budget (epochs_factor) instead")
+        seen[key] = r.key
 
 
 def _first_difference(a: Any, b: Any, where: str = "") -> str:
@@ -116,8 +164,9 @@ def _plain(cfg: dict) -> dict:
 
 def _write_json(path: Path, data: Any) -> None:
     """Write ``data`` as JSON atomically: processes of one study may share a run or a folder."""
-    text = json.dumps(data, indent=2, default=str).encode()
-    atomic_write(path, lambda f: f.write(text))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    os.replace(tmp, path)
 
 
 #: written into a run folder when its training diverged (the loss became NaN or infinite)
@@ -149,7 +198,7 @@ def train_run(cfg: Config, run_dir: Path) -> str | None:
     from its checkpoint when one is there. A run whose loss becomes NaN or infinite is a result
     of the study (a setting that does not train): it is recorded in :data:`DIVERGED` and its
     message returned, and the study goes on."""
-    from ..train import DivergenceError, fit
+    from fullspike.train import DivergenceError, fit
 
     resume = (run_dir / "checkpoint.pt").is_file()
     try:  # no checkpoint: what a run killed before its first one left (its config, checked by
@@ -184,9 +233,11 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 
 def _cached(path: Path, samples: int, compute) -> dict:
+    """``compute()`` stored at ``path``; recomputed when the samples asked for changed or the stored
+    analysis predates the class-balanced selection (it has no ``analysis_set``)."""
     if path.is_file():
         data = json.loads(path.read_text())
-        if data.get("samples_requested") == samples:
+        if data.get("samples_requested") == samples and "analysis_set" in data:
             return data
     data = {"samples_requested": samples, **compute()}
     _write_json(path, data)
@@ -195,27 +246,27 @@ def _cached(path: Path, samples: int, compute) -> dict:
 
 def load_run(run_dir: Path):
     """``(cfg, data splits, model with the trained weights in eval mode, device)`` of a finished
-    run, from its folder's files (config.json, checkpoint.pt)."""
-    from ..train import build_data, build_model, config_from_dict, load_checkpoint, load_model_state, resolve_device
+    run, from its folder's files (config.json, checkpoint.pt) through ``fullspike.load``."""
+    from fullspike.train import build_data, resolve_device
 
-    cfg = config_from_dict(json.loads((run_dir / "config.json").read_text()))
-    ckpt = load_checkpoint(run_dir / "checkpoint.pt")
-    data = build_data(cfg)
-    model = build_model(cfg, data.info)
-    load_model_state(model, ckpt, cfg.model_name, run_dir / "checkpoint.pt")
+    model, cfg = fullspike.load(run_dir)
     device = resolve_device(cfg.train.device)
-    return cfg, data, model.to(device).eval(), device
+    return cfg, build_data(cfg), model.to(device).eval(), device
 
 
-def _test_loader(run_dir: Path, samples: int):
+def _loader(data, split: str, samples: int, cfg):
+    """A loader of the class-balanced selection of ``samples`` samples of ``split`` (``test`` or
+    ``val``) and that selection's record."""
     from torch.utils.data import Subset
 
-    from ..data import make_loader
+    from fullspike.analysis.selection import analysis_set
+    from fullspike.data import make_loader
 
-    cfg, data, model, device = load_run(run_dir)
-    test = Subset(data.test, range(min(samples, len(data.test))))
-    loader = make_loader(test, data.info, cfg.data.eval_batch_size or cfg.data.batch_size, False)
-    return model, data, loader, device
+    dataset = getattr(data, split)
+    chosen = analysis_set(dataset, samples, data.info.classes, split)
+    loader = make_loader(Subset(dataset, chosen.indices), data.info, cfg.data.eval_batch_size or cfg.data.batch_size,
+                         False)
+    return loader, chosen.to_dict()
 
 
 def _energy_summary(report) -> dict:
@@ -229,12 +280,14 @@ def measure_energy(run_dir: Path, samples: int) -> dict:
     """AC, MAC and energy per sample (all steps) on the first ``samples`` test images, with the
     firing rate of every neuron layer; for dual-stream nets (DSNN) also the FSNN (AAP removed)."""
     def compute() -> dict:
-        from ..dst import has_aap, remove_aap
-        from ..energy import count_synaptic_ops
+        from fullspike.dst import has_aap, remove_aap
+        from fullspike.energy import count_synaptic_ops
 
-        model, _, loader, _ = _test_loader(run_dir, samples)
+        cfg, data, model, _ = load_run(run_dir)
+        loader, chosen = _loader(data, "test", samples, cfg)
         T = getattr(model, "T", None) or 1  # an ANN: one pass, every operation a MAC
-        out = _energy_summary(count_synaptic_ops(model, loader, T=T))
+        out = {"analysis_set": chosen, "test_size": len(data.test),
+               **_energy_summary(count_synaptic_ops(model, loader, T=T))}
         if has_aap(model):
             out["fsnn"] = _energy_summary(count_synaptic_ops(remove_aap(model), loader))
         return out
@@ -244,22 +297,28 @@ def measure_energy(run_dir: Path, samples: int) -> dict:
 
 def analyse(run_dir: Path, kind: str, samples: int) -> dict:
     """The experiment's per-run analysis (``early_exit``, ``robustness`` or ``time_statistics``),
-    cached in the run folder."""
+    cached in the run folder, with the ``analysis_set`` it ran on."""
     def compute() -> dict:
         if kind == "time_statistics":  # from the parameters alone: no data set is built
-            from ..analysis.time_statistics import step_statistics
-            from ..train import load
+            from fullspike.analysis.time_statistics import step_statistics
 
-            return step_statistics(load(run_dir, device="cpu").model)
-        model, data, loader, device = _test_loader(run_dir, samples)
+            return {"analysis_set": None, **step_statistics(fullspike.load(run_dir, device="cpu").model)}
+        cfg, data, model, device = load_run(run_dir)
+        loader, chosen = _loader(data, "test", samples, cfg)
         if kind == "early_exit":
-            from ..analysis.early_exit import analyse_early_exit
+            from fullspike.analysis.early_exit import analyse_early_exit
 
-            res = analyse_early_exit(model, loader, device, energy_batches=1)
-            return {**res.to_dict(), "accuracy_at_exit": res.accuracy_at_exit, "energy_saved": res.energy_saved}
-        from ..analysis.robustness import evaluate_robustness, find_normalization
+            if data.val is None:
+                raise ConfigError(f"{run_dir}: the early-exit margin is chosen on validation data; the run has "
+                                  "no validation split (data.val_fraction=0)")
+            val_loader, val_set = _loader(data, "val", samples, cfg)
+            res = analyse_early_exit(model, loader, device, energy_batches=1, val_loader=val_loader)
+            return {"analysis_set": chosen, "validation_set": val_set, **res.to_dict()}
+        from fullspike.analysis.robustness import evaluate_robustness, find_normalization
 
-        return evaluate_robustness(model, loader, find_normalization(data.test), device=device).to_dict()
+        res = evaluate_robustness(model, loader, find_normalization(data.test), device=device,
+                                  pgd_steps=ATTACK["pgd_steps"], pgd_alpha=None, draws=ATTACK["draws"])
+        return {"analysis_set": chosen, "attack": ATTACK, **res.to_dict()}
 
     return _cached(run_dir / f"{kind}.json", samples, compute)
 
@@ -335,6 +394,7 @@ def collect(exp: Experiment, scale: str, runs: list[PlannedRun], out: Path, comm
     folder.mkdir(parents=True, exist_ok=True)
     results = {
         "experiment": exp.name, "number": exp.number, "title": exp.title, "claim": exp.claim, "scale": scale,
+        "section": exp.section, "dataset": sc.dataset or exp.dataset,
         "setting": sc.note, "target": exp.target, "analysis": exp.analysis, "x_label": exp.x_label,
         "command": command,
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),

@@ -8,7 +8,8 @@ import pytest
 import fullspike.train
 from fullspike.cli import main
 from fullspike.errors import ConfigError
-from fullspike.reproduce import experiment_names, get_experiment, parse_data_roots, plan, run_experiment, run_status
+from studies.definitions import experiment_names, get_experiment
+from studies.runner import parse_data_roots, plan, run_experiment, run_status
 
 
 @pytest.fixture(scope="module")

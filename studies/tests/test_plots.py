@@ -1,5 +1,5 @@
 """reproduce/plots.py: which plots a results dict gets, drawn from its numbers."""
-from fullspike.reproduce.plots import write_plots
+from studies.plots import write_plots
 
 
 def _results(x):
@@ -22,7 +22,7 @@ def test_other_experiments_get_no_firing_plot(tmp_path):
 
 
 def test_accuracy_vs_depth_draws_a_dual_stream_nets_fsnn_as_its_own_series(tmp_path, monkeypatch):
-    from fullspike.reproduce import plots
+    from studies import plots
 
     figures = {}
     monkeypatch.setattr(plots, "_save", lambda fig, folder, name: figures.setdefault(name, fig) and name)

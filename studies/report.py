@@ -5,9 +5,11 @@
    store (``docs/reproduction/<experiment>/<scale>/``), replacing the stored one.
 2. REPRODUCTION.md is written from the store alone: per claim the paper's statement, our setting
    and why it is smaller, the result (mean ± std over seeds) and its plots, the command, date and
-   machine, and a verdict computed from the numbers. Claims without results say "not run yet".
+   machine, and a verdict computed from the numbers by the rule of :data:`RULE` (Welch's t-test,
+   :mod:`studies.stats`). Claims without results say "not run yet". The papers' claims and the
+   project's own benchmarks (95% Wilson intervals) are separate sections.
 
-    python scripts/make_reproduction.py --results runs/reproduce
+    python -m studies.report --results runs/reproduce      (or: python studies/report.py ...)
 """
 from __future__ import annotations
 
@@ -15,11 +17,30 @@ import argparse
 import json
 import shutil
 import statistics
+import sys
 from pathlib import Path
 
-from fullspike.reproduce import experiment_names, get_experiment
+if __package__ in (None, ""):  # run as a file (python studies/report.py): the checkout is the import root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from studies.definitions import experiment_names, get_experiment  # noqa: E402
+from studies.stats import ALPHA, MIN_SEEDS, welch, wilson  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+
+#: the statistical rule, as the document's introduction states it
+RULE = (f"**Statistical rule.** A verdict that rests on a gap between two variants (or two depths) needs at "
+        f"least {MIN_SEEDS} finished seeds on each side and Welch's two-sided t-test at {100 * ALPHA:g}% over "
+        f"the seeds: p < {ALPHA:g} is a gap *shown*, otherwise *not shown* (a trend inside the error bars is "
+        f"never counted, not even in part); with fewer seeds the verdict is *needs {MIN_SEEDS} seeds*. Numbers "
+        "are mean ± standard deviation over seeds. The project's own benchmarks (one test set, one number) "
+        "give 95% Wilson score intervals of the test accuracy; a target inside the interval is *not shown*. "
+        "Every analysis runs on one class-balanced selection of the test split, recorded in its results "
+        "(`analysis_set`); analyses whose stored results predate it ran on the first test images, which are a "
+        "single class, and are marked *pending re-run*.")
+
+#: what a verdict says of an analysis measured on the class-ordered first test images
+ONE_CLASS = "pending re-run: the analysis set was one class"
 
 
 def import_results(results_dirs: list[Path], store: Path, scales: list[str]) -> list[Path]:
@@ -71,18 +92,39 @@ def _done(res: dict) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------ verdicts
-def _gap(a: dict, b: dict) -> tuple[float, bool, str]:
-    """a - b for two mean/std/n accuracies: the gap, whether it is clear (beyond the sum of the two
-    standard deviations, at least two seeds each) and how to say so."""
+def _gap(a: dict, b: dict) -> tuple[float, str, str]:
+    """a - b for two mean/std/n accuracies: the gap, its state by :data:`RULE` (``shown``, ``not
+    shown`` or ``needs 3 seeds``) and how to say so (with the test's p)."""
     gap, n = a["mean"] - b["mean"], min(a["n"], b["n"])
-    clear = n >= 2 and abs(gap) > a["std"] + b["std"]
-    return gap, clear, "clearly" if clear else "within the error bars" if n >= 2 else f"on {n} seed"
+    if n < MIN_SEEDS:
+        return gap, f"needs {MIN_SEEDS} seeds", f"needs {MIN_SEEDS} seeds, n={n}"
+    test = welch(a["mean"], a["std"], a["n"], b["mean"], b["std"], b["n"])
+    state = "shown" if test.shown else "not shown"
+    return gap, state, f"{state}, Welch p={test.p:.2g}"
+
+
+def one_class(res: dict, key: str) -> bool:
+    """Whether the finished runs' ``key`` analysis (or energy count) was measured before the
+    class-balanced selection (no ``analysis_set`` recorded)."""
+    return any(r.get(key) is not None and "analysis_set" not in r[key] for r in _done(res))
+
+
+def _combine(words: list[str]) -> str:
+    """One verdict word from several judged parts: theirs when they agree; else the first that
+    holds the claim back (needs seeds, not reproduced, not shown)."""
+    if len(set(words)) == 1:
+        return words[0]
+    for w in (f"needs {MIN_SEEDS} seeds", "not reproduced", "not shown"):
+        if w in words:
+            return w
+    return words[0]
 
 
 def _norms_verdict(res: dict, variants: dict, where: str, unfinished: str) -> tuple[str, str]:
-    """BNTT against the best other norm at each T; a lead (either way) is clear when it exceeds the
-    sum of the two standard deviations over at least two seeds each. Adds how far the trained BNTT nets'
-    per-step statistics lie from the pooled ones (what one shared BN uses)."""
+    """BNTT against the best other norm at each T, judged by :data:`RULE` (a BNTT lead shown:
+    reproduced at that T; the other norm ahead, shown: not reproduced; else not shown or needs
+    seeds); the word names each T. Adds how far the trained BNTT nets' per-step statistics lie
+    from the pooled ones (what one shared BN uses)."""
     texts, words = [], []
     every = res["summary"]["variants"].values()
     for T in sorted({v["x"] for v in variants.values()}):
@@ -93,22 +135,23 @@ def _norms_verdict(res: dict, variants: dict, where: str, unfinished: str) -> tu
         gone = "".join(f"; {d} diverged" for d in diverged)
         if b and not others and diverged:  # every other norm failed to train: the claim itself
             texts.append(f"T={T:g}: BNTT {100 * b['test_accuracy']['mean']:.2f}%{gone}")
-            words.append("reproduced")
+            words.append(f"T={T:g}: reproduced")
             continue
         if not b or not others:
             continue
         acc = b["test_accuracy"]
         best = max(others, key=lambda o: o["test_accuracy"]["mean"])
-        gap, clear, how = _gap(acc, best["test_accuracy"])
+        gap, state, how = _gap(acc, best["test_accuracy"])
         rest = "".join(f"; {o['series']}: BNTT {100 * (acc['mean'] - o['test_accuracy']['mean']):+.2f} points"
                        for o in others if o is not best)
         texts.append(f"T={T:g}: " + (f"BNTT leads {best['series']} by {100 * gap:.2f} points, {how}" if gap > 0
                                       else f"{best['series']} is {100 * -gap:.2f} points above BNTT, {how}")
                      + rest + gone)
-        words.append(("reproduced" if clear else "partly") if gap > 0 else "not reproduced")
+        judged = ("reproduced" if gap > 0 else "not reproduced") if state == "shown" else state
+        words.append(f"T={T:g}: {judged}")
     if not words:
         return "not run yet", "BNTT and at least one other norm at the same T are needed" + unfinished
-    word = words[0] if len(set(words)) == 1 else "partly"
+    word = "; ".join(words)
     stats = [(r["config"]["model"]["T"], r["time_statistics"]) for r in _done(res)
              if (r.get("time_statistics") or {}).get("layers")]
     why = "; ".join(texts) + f" {where}"
@@ -135,8 +178,9 @@ def _depth_series(variants: dict) -> tuple[dict[str, dict[int, dict]], dict[str,
     trend, parts = {}, []
     for name, at in series.items():
         if len(at) > 1:
-            trend[name], _, how = _gap(at[max(at)], at[min(at)])
-            parts.append(f"{name} {100 * trend[name]:+.2f} ({how})")
+            gap, state, how = _gap(at[max(at)], at[min(at)])
+            trend[name] = (gap, state)
+            parts.append(f"{name} {100 * gap:+.2f} ({how})")
     return series, trend, parts
 
 
@@ -164,8 +208,8 @@ def _depth_controls(variants: dict, claim: dict, dst: str) -> str:
 def _depth_verdict(variants: dict, where: str, unfinished: str) -> tuple[str, str]:
     """The DST claim across depth: DST nets gain accuracy with depth, as DSNN and as FSNN (its
     accumulation pathway removed), where plain Spiking ResNets lose; the FSNN runs at a fraction of
-    SEW's energy. Each series is judged deepest minus shallowest depth, against the error bars;
-    control variants are reported after the verdict's numbers, not judged."""
+    SEW's energy. Each series is judged deepest minus shallowest depth by :data:`RULE`; control
+    variants are reported after the verdict's numbers, not judged."""
     claim = {k: v for k, v in variants.items() if not v.get("control")}
     series, trend, parts = _depth_series(claim)
     dst = next((s for s in series if s.startswith("DST") and not s.endswith("FSNN")), None)
@@ -183,18 +227,136 @@ def _depth_verdict(variants: dict, where: str, unfinished: str) -> tuple[str, st
         text += (f"; the FSNN's energy per sample is {100 * min(share):.0f}..{100 * max(share):.0f}% of "
                  f"SEW's at depth {', '.join(map(str, both))}")
     text += _depth_controls(variants, claim, dst)
-    plain = next((t for s, t in trend.items() if s.startswith("Spiking")), None)
-    fsnn = trend.get(f"{dst} as FSNN")
     text += f" {where}{unfinished}"
-    if trend[dst] < 0 or (plain is not None and plain >= trend[dst]):
+    gap, state = trend[dst]
+    fsnn = trend.get(f"{dst} as FSNN")
+    if state != "shown":
+        return state, text
+    if gap < 0:
         return "not reproduced", text
-    if plain is None or (fsnn is not None and fsnn < 0) or any(x >= 1 for x in share):
-        return "partly", text
+    if fsnn is not None and fsnn[1] != "shown":
+        return f"DSNN reproduced; FSNN {fsnn[1]}", text
+    if (fsnn is not None and fsnn[0] < 0) or any(x >= 1 for x in share):
+        return "DSNN reproduced; FSNN not reproduced", text
     return "reproduced", text
 
 
+def _target_verdict(res: dict, variants: dict, where: str, unfinished: str) -> tuple[str, str]:
+    """A benchmark's target against the chosen variant's test accuracy and its 95% Wilson
+    interval on the test set's size (``test_size``): met (interval above), not met (below), or
+    not shown (the interval holds the target)."""
+    chosen = res["summary"].get("selected") or next(iter(variants))
+    acc = variants[chosen]["test_accuracy"]["mean"]
+    how = " (the variant chosen on validation accuracy)" if res["summary"].get("selected") else ""
+    target = res["target"]
+    n = res.get("test_size")
+    if not n:
+        word = "met" if acc >= target else "not met"
+        return word, f"{100 * acc:.2f}% {'>=' if acc >= target else '<'} the {100 * target:.1f}% target{how} {where}{unfinished}"
+    lo, hi = wilson(acc, n)
+    interval = f"95% Wilson interval {100 * lo:.1f}..{100 * hi:.1f}% on {n} test samples"
+    if lo >= target:
+        return "met", f"{100 * acc:.2f}% ({interval}) is above the {100 * target:.1f}% target{how} {where}{unfinished}"
+    if hi < target:
+        return "not met", f"{100 * acc:.2f}% ({interval}) is below the {100 * target:.1f}% target{how} {where}{unfinished}"
+    return "not shown", (f"{100 * acc:.2f}% ({interval}) holds the {100 * target:.1f}% target: not shown at "
+                         f"this test-set size{how} {where}{unfinished}")
+
+
+def _early_exit_verdict(res: dict, where: str, unfinished: str) -> tuple[str, str]:
+    """The gamma rule (parameters only) in every run; the per-sample exit at the margin chosen on
+    validation, its test accuracy and energy (mean over runs). Stores measured on one class:
+    :data:`ONE_CLASS` (the gamma statistics, from the parameters, are still reported)."""
+    runs = [r["early_exit"] for r in _done(res)]
+    gammas = [g for e in runs for g in e["mean_gamma"]]
+    early = [e for e in runs if e["exit_step"] < e["T"]]
+    rule = (f"the gamma rule exits before T in {len(early)} of {len(runs)} runs; the mean gamma of every step "
+            f"stays within {min(gammas):.3f}..{max(gammas):.3f} (threshold {runs[0]['threshold']}; the scales "
+            f"start at 1 and fall only over long training)")
+    if one_class(res, "early_exit"):
+        return ONE_CLASS, (f"{rule}; the accuracies and the per-sample exit were measured on the first test "
+                           f"images, a single class, with the margin picked on them: not reported {where}{unfinished}")
+    chosen = [(e, next((p for p in e["per_sample"] if p["margin"] == e.get("chosen_margin")), None)) for e in runs]
+    kept = [(e, p) for e, p in chosen if p]
+    text = rule
+    if kept:
+        saved = statistics.fmean(1 - p["energy_mj"] / e["energy_mj"][-1] for e, p in kept if e["energy_mj"])
+        change = statistics.fmean(p["accuracy"] - e["accuracy_full"] for e, p in kept)
+        text += (f"; per-sample exit at the margin chosen on validation ({len(kept)} of {len(runs)} runs had a "
+                 f"margin that kept the validation accuracy): test accuracy {100 * change:+.2f} points against "
+                 f"all T steps, {round(100 * saved)}% less energy (mean over those runs)")
+    else:
+        text += "; no per-sample exit margin kept the validation accuracy"
+    text += f" {where}{unfinished}"
+    if not early:
+        return "not reproduced", text
+    drop = max(e["accuracy_full"] - e["accuracy_at_exit"] for e in early)
+    if len(early) == len(runs) and drop <= 0.01:
+        return "reproduced", text
+    return "not reproduced", text + f"; accuracy drop at the gamma rule's exit up to {100 * drop:.2f} points"
+
+
+def attack_masked(res: dict) -> list[str]:
+    """Models and strengths where PGD (mean over seeds) leaves more accuracy than FGSM at the
+    same eps: a weaker iterative attack means the gradient is masked."""
+    masked = []
+    for variant in dict.fromkeys(r["variant"] for r in _done(res)):
+        rs = [r for r in _done(res) if r["variant"] == variant]
+        acc = rs[0]["robustness"]["accuracy"]
+        for s in acc.get("pgd", {}):
+            if float(s) > 0 and s in acc.get("fgsm", {}):
+                pgd = statistics.fmean(r["robustness"]["accuracy"]["pgd"][s] for r in rs)
+                fgsm = statistics.fmean(r["robustness"]["accuracy"]["fgsm"][s] for r in rs)
+                if pgd > fgsm:
+                    masked.append(f"{rs[0]['label']} at eps {round(float(s) * 255)}/255")
+    return masked
+
+
+def _robustness_verdict(res: dict, where: str, unfinished: str) -> tuple[str, str]:
+    """Per perturbation, the share of clean accuracy the SNN keeps against its ANN twin's, judged
+    by :data:`RULE` over seeds; a masked attack (:func:`attack_masked`) is said first."""
+    if one_class(res, "robustness"):
+        return ONE_CLASS, ("the accuracies under perturbation were measured on the first test images, a single "
+                           f"class, with a 7-step PGD without expectation over the encoding: not reported {where}"
+                           f"{unfinished}")
+    # accuracy retained under each perturbation (accuracy / the same attack's clean accuracy):
+    # the SNN and its ANN twin need not reach the same clean accuracy at a small budget
+    kept: dict[tuple, list[float]] = {}
+    for r in _done(res):
+        for attack, acc in r["robustness"]["accuracy"].items():
+            clean = next((a for s, a in acc.items() if float(s) == 0), None)
+            for s, a in acc.items():
+                if float(s) > 0 and clean:
+                    kept.setdefault((r["variant"], attack, s), []).append(a / clean)
+
+    def ms(values: list[float]) -> dict:
+        return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+                "n": len(values)}
+
+    snn = {k[1:]: ms(v) for k, v in kept.items() if k[0] == "bntt"}
+    ann = {k[1:]: ms(v) for k, v in kept.items() if k[0] == "ann"}
+    common = [k for k in snn if k in ann]
+    if not common:
+        return "not run yet", "needs both the SNN and its ANN twin" + unfinished
+    states = {k: _gap(snn[k], ann[k]) for k in common}
+    shown = [k for k in common if states[k][1] == "shown" and states[k][0] > 0]
+    parts = ", ".join(f"{a} {s}: {100 * states[(a, s)][0]:+.1f} points ({states[(a, s)][2]})" for a, s in common)
+    caveat = " (white-box attacks through the surrogate gradient: an upper bound, see the claim)"
+    text = (f"share of clean accuracy kept, SNN minus ANN: {parts}; the SNN keeps more under {len(shown)} of "
+            f"{len(common)} perturbations{caveat}")
+    masked = attack_masked(res)
+    if masked:
+        text = f"attack masked: PGD is weaker than FGSM for {', '.join(masked)}; " + text
+    text += f" {where}{unfinished}"
+    words = [("reproduced" if g > 0 else "not reproduced") if st == "shown" else st for g, st, _ in states.values()]
+    word = _combine(words)
+    if masked and word == "reproduced":
+        word = "not shown (attack masked)"
+    return word, text
+
+
 def verdict(res: dict) -> tuple[str, str]:
-    """(word, why) from the numbers; ``word`` in reproduced / partly / not reproduced / not run yet."""
+    """(word, why) from the numbers, by :data:`RULE`."""
     variants = {k: v for k, v in res["summary"]["variants"].items() if v["test_accuracy"]}
     where = f"at the {res['scale']} scale"
     if not variants:
@@ -206,58 +368,13 @@ def verdict(res: dict) -> tuple[str, str]:
     unfinished = f"; {missing} of {len(res['runs'])} runs not finished yet" if missing else ""
     name = res["experiment"]
     if res.get("target") is not None:
-        chosen = res["summary"].get("selected") or next(iter(variants))
-        acc = variants[chosen]["test_accuracy"]["mean"]
-        how = " (the variant chosen on validation accuracy)" if res["summary"].get("selected") else ""
-        if acc >= res["target"]:
-            return "reproduced", f"{100 * acc:.2f}% >= {100 * res['target']:.1f}%{how} {where}{unfinished}"
-        return "not reproduced yet", (f"{100 * acc:.2f}% < the {100 * res['target']:.1f}% target{how} "
-                                      f"{where}{unfinished}")
+        return _target_verdict(res, variants, where, unfinished)
     if name == "bntt_norms":
         return _norms_verdict(res, variants, where, unfinished)
     if name == "early_exit":
-        runs = [r["early_exit"] for r in _done(res)]
-        early = [e for e in runs if e["exit_step"] < e["T"]]
-        if not early:
-            gammas = [g for e in runs for g in e["mean_gamma"]]
-            per_sample = [min((p for p in e["per_sample"] if p["accuracy"] >= e["accuracy_full"]),
-                              key=lambda p: p["energy_mj"], default=None) for e in runs]
-            saved = [1 - p["energy_mj"] / e["energy_mj"][-1] for p, e in zip(per_sample, runs) if p]
-            return "not reproduced", (
-                f"the gamma rule exits at the last step T in every run {where}: the mean gamma of every "
-                f"step stays within {min(gammas):.3f}..{max(gammas):.3f} (threshold {runs[0]['threshold']}; "
-                f"the scales start at 1 and fall only over long training)"
-                + (f"; per-sample exit keeps the full accuracy at {round(100 * statistics.fmean(saved))}% less "
-                   f"energy" if saved else "") + unfinished)
-        drop = max(e["accuracy_full"] - e["accuracy_at_exit"] for e in early)
-        if len(early) == len(runs) and drop <= 0.01:
-            saved = statistics.fmean(e["energy_saved"] or 0 for e in early)
-            return "reproduced", (f"exits before T in every run, accuracy within {100 * drop:.2f} points, "
-                                  f"{round(100 * saved)}% energy saved {where}{unfinished}")
-        return "partly", f"early exit in {len(early)}/{len(runs)} runs, accuracy drop up to {100 * drop:.2f} points"
+        return _early_exit_verdict(res, where, unfinished)
     if name == "robustness":
-        # accuracy retained under each perturbation (accuracy / the same attack's clean accuracy):
-        # the SNN and its ANN twin need not reach the same clean accuracy at a small budget
-        kept: dict[tuple, list[float]] = {}
-        for r in _done(res):
-            for attack, acc in r["robustness"]["accuracy"].items():
-                clean = next((a for s, a in acc.items() if float(s) == 0), None)
-                for s, a in acc.items():
-                    if float(s) > 0 and clean:
-                        kept.setdefault((r["variant"], attack, s), []).append(a / clean)
-        snn = {k[1:]: statistics.fmean(v) for k, v in kept.items() if k[0] == "bntt"}
-        ann = {k[1:]: statistics.fmean(v) for k, v in kept.items() if k[0] == "ann"}
-        common = sorted(set(snn) & set(ann))
-        if not common:
-            return "not run yet", "needs both the SNN and its ANN twin" + unfinished
-        wins = [k for k in common if snn[k] > ann[k]]
-        losses = ", ".join(f"{a} {s}" for a, s in common if (a, s) not in wins)
-        caveat = " (white-box attacks through the surrogate gradient: an upper bound, see the claim)"
-        text = (f"the SNN keeps more of its clean accuracy than the ANN under {len(wins)} of {len(common)} "
-                f"perturbations{caveat}" + (f"; not under {losses}" if losses else "") + f" {where}{unfinished}")
-        if len(wins) == len(common):
-            return "reproduced", text
-        return ("partly" if wins else "not reproduced"), text
+        return _robustness_verdict(res, where, unfinished)
     if name == "dst_depth":
         return _depth_verdict(variants, where, unfinished)
     return "not judged", "no rule for this experiment"
@@ -287,14 +404,18 @@ def result_table(res: dict) -> list[str]:
 
 
 def early_exit_table(res: dict) -> list[str]:
+    """Per run: the gamma rule's exit and, at the margin chosen on validation, the per-sample
+    exit's mean step, test accuracy and energy saved."""
     lines = ["| seed | T | exit step (gamma rule) | accuracy at exit | accuracy at T | energy saved | "
-             "per-sample exit (margin: mean step, accuracy, energy saved) |", "|---|---|---|---|---|---|---|"]
+             "per-sample exit at the margin chosen on validation (margin: mean step, test accuracy, energy saved) |",
+             "|---|---|---|---|---|---|---|"]
     for r in _done(res):
         e = r["early_exit"]
         full = e["energy_mj"][-1] if e["energy_mj"] else None
-        ps_text = "; ".join(f"{p['margin']}: {p['mean_latency']:.1f}, {100 * p['accuracy']:.2f}%"
-                            + (f", {round(100 * (1 - p['energy_mj'] / full))}%" if full else "")
-                            for p in e["per_sample"]) or "–"
+        p = next((p for p in e["per_sample"] if p["margin"] == e.get("chosen_margin")), None)
+        ps_text = (f"{p['margin']}: {p['mean_latency']:.1f}, {100 * p['accuracy']:.2f}%"
+                   + (f", {round(100 * (1 - p['energy_mj'] / full))}%" if full else "")) if p else \
+            "no margin kept the validation accuracy"
         saved = "–" if e["energy_saved"] is None else f"{round(100 * e['energy_saved'])}%"
         lines.append(f"| {r['seed']} | {e['T']} | {e['exit_step']} | {100 * e['accuracy_at_exit']:.2f}% | "
                      f"{100 * e['accuracy_full']:.2f}% | {saved} | {ps_text} |")
@@ -311,8 +432,11 @@ def robustness_table(res: dict) -> list[str]:
     lines = [head, "|" + "---|" * (len(cols) + 1)]
     for variant in dict.fromkeys(r["variant"] for r in done):
         rs = [r for r in done if r["variant"] == variant]
-        vals = [statistics.fmean(r["robustness"]["accuracy"][a][s] for r in rs) for a, s in cols]
-        lines.append(f"| {rs[0]['label']} (n={len(rs)}) | " + " | ".join(f"{100 * v:.1f}%" for v in vals) + " |")
+        per_run = [[r["robustness"]["accuracy"][a][s] for r in rs] for a, s in cols]
+        vals = [statistics.fmean(v) for v in per_run]
+        lines.append(f"| {rs[0]['label']} (n={len(rs)}) | " + " | ".join(
+            f"{100 * m:.1f}" + (f" ± {100 * statistics.stdev(v):.1f}%" if len(v) > 1 else "%")
+            for m, v in zip(vals, per_run)) + " |")
         clean = {a: next(v for (b, s), v in zip(cols, vals) if b == a and float(s) == 0) for a, _ in cols}
         lines.append(f"| {rs[0]['label']}: share of clean accuracy kept | "
                      + " | ".join(f"{100 * v / clean[a]:.0f}%" if clean[a] else "–" for (a, _), v in zip(cols, vals))
@@ -359,11 +483,34 @@ def silent_branches(res: dict, below: float = 0.01) -> str | None:
             f"input on; a zero-initialised last BN starts every branch so), mean over seeds: " + ", ".join(parts))
 
 
+def analysis_set_line(res: dict) -> str | None:
+    """What the energy counts and analyses ran on: the class counts of the class-balanced set, or
+    that the stored ones ran on the first test images (one class)."""
+    keys = ["energy"] + ([res["analysis"]] if res.get("analysis") not in (None, "time_statistics") else [])
+    if any(one_class(res, k) for k in keys):
+        which = ("which are a single class (the test folder is stored class by class)" if res.get("dataset") ==
+                 "cifar10" else "in file order, not a class-balanced selection")
+        return (f"the energy counts and analyses of these stored results ran on the first test images, {which}: "
+                "energy per sample may be biased by a few percent; pending re-run on the class-balanced set")
+    sets = [r[k]["analysis_set"] for r in _done(res) for k in keys if (r.get(k) or {}).get("analysis_set")]
+    if not sets:
+        return None
+    first = sets[0]
+    counts = ", ".join(f"{c} {n}" for c, n in first["class_counts"].items())
+    return f"{first['size']} {first.get('split', 'test')} samples, {first['indices_rule']} ({counts})"
+
+
+#: plots drawn from an analysis that a one-class store must not show
+ONE_CLASS_PLOTS = {"early_exit": {"exit_accuracy.png"}, "robustness": {"robustness.png"}}
+
+
 def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list[str], tuple]:
     exp = get_experiment(name)
     found = next((store / name / s / "results.json" for s in scales if (store / name / s / "results.json").is_file()),
                  None)
-    lines = [f"## {exp.number}. {exp.title}", "", f"**Claim.** {exp.claim}", ""]
+    lines = [f"### {exp.number}. {exp.title}", "", f"**Claim.** {exp.claim}", ""]
+    if exp.paper:
+        lines += [f"**What the paper measured.** {exp.paper}.", ""]
     if found is None:
         cpu = exp.scales.get("cpu")
         lines += [f"**Our setting (cpu scale).** {cpu.note}." if cpu else "", "",
@@ -371,50 +518,77 @@ def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list
                   "**Result.** not run yet.", "", "**Verdict.** not run yet.", ""]
         return lines, (exp.number, exp.title, "not run yet", "–")
     res = json.loads(found.read_text())
+    sizes = {(r.get("energy") or {}).get("test_size") for r in _done(res)} - {None}
+    res["test_size"] = sizes.pop() if len(sizes) == 1 else exp.test_size  # measured; else the data set's size
+    res.setdefault("dataset", exp.dataset)
     word, why = verdict(res)
     done = len(_done(res))
-    if done < len(res["runs"]) and word in ("reproduced", "partly", "not reproduced"):
+    if done < len(res["runs"]) and not word.startswith(("needs", "pending", "not run", "not finished")):
         word += " so far"  # provisional while runs of the experiment are still to finish
     lines += [f"**Our setting ({res['scale']} scale).** {res['setting']}.", "",
               f"**Command.** `{res['command']}`  ", f"**Date, machine.** {res['date']}; {res['machine']}", ""]
     lines += [f"**Result** ({done} of {len(res['runs'])} runs finished; mean ± std over seeds):", ""]
-    lines += early_exit_table(res) if res.get("analysis") == "early_exit" else result_table(res)
-    if res.get("analysis") == "robustness":
-        lines += ["", "Accuracy under perturbation (mean over seeds):", ""] + robustness_table(res)
+    analysis = res.get("analysis")
+    stale = analysis in ONE_CLASS_PLOTS and one_class(res, analysis)
+    lines += early_exit_table(res) if analysis == "early_exit" and not stale else result_table(res)
+    if analysis == "robustness" and not stale:
+        lines += ["", "Accuracy under perturbation (mean ± std over seeds):", ""] + robustness_table(res)
+    if stale:
+        lines += ["", f"*{analysis.replace('_', ' ').capitalize()}.* {ONE_CLASS}: the stored analysis ran on the "
+                      "first test images, all of one class, so its numbers are not reported here."]
+    chosen_set = analysis_set_line(res)
+    if chosen_set:
+        lines += ["", f"*Analysis set.* {chosen_set[0].upper()}{chosen_set[1:]}."]
     moved = convergence(res)
     if moved:
         lines += ["", f"*Convergence.* {moved[0]}."]
-        if not moved[1] and word.startswith(("reproduced", "partly")):
+        if not moved[1] and "reproduced" in word:
             why += "; measured before the curves flattened, so longer training may still change the ranking"
     silent = silent_branches(res)
     if silent:
         lines += ["", f"*Residual branches.* {silent[0].upper()}{silent[1:]}."]
     lines.append("")
     rel = found.parent.relative_to(repo) if found.is_relative_to(repo) else found.parent
-    lines += [f"![{p}]({rel / p})" for p in res.get("plots", [])]
+    hidden = ONE_CLASS_PLOTS.get(analysis, set()) if stale else set()
+    lines += [f"![{p}]({rel / p})" for p in res.get("plots", []) if p not in hidden]
     lines += [""] + [f"*Note.* {n}" for n in exp.notes] if exp.notes else []
     lines += ["", f"**Verdict: {word}.** {why}.", ""]
     s = res["summary"]["variants"]
     chosen = res["summary"].get("selected") or next(iter(s))
     one_number = res.get("analysis") is None and all(v.get("x") is None for v in s.values())
     ours = pct(s[chosen]["test_accuracy"]) if one_number else "see table"  # (studies over x: a table)
+    if one_number and res.get("test_size") and s[chosen]["test_accuracy"]:
+        lo, hi = wilson(s[chosen]["test_accuracy"]["mean"], res["test_size"])
+        ours += f", 95% CI {100 * lo:.1f}..{100 * hi:.1f}%"
     return lines, (exp.number, exp.title, word, ours)
 
 
+#: the two parts of the document: the papers' claims, then the project's own benchmarks
+PARTS = {"claims": ("The papers' claims", "Claims of the BNTT and DST/AAP papers, tested at the scale stated in "
+                                          "each section."),
+         "benchmarks": ("Our benchmarks", "The project's own targets, not claims of the papers; accuracies with "
+                                          "95% Wilson score intervals on the test set's size.")}
+
+
 def render(store: Path, scales: list[str], repo: Path = REPO) -> str:
-    sections, rows = [], []
+    parts: dict[str, tuple[list[str], list[tuple]]] = {k: ([], []) for k in PARTS}
     for name in experiment_names():
         lines, row = section(name, store, scales, repo)
+        sections, rows = parts[get_experiment(name).section]
         sections += lines
         rows.append(row)
-    head = ["# Reproduction of the papers' claims", "",
-            "Generated by `scripts/make_reproduction.py` from the JSON results of `fullspike reproduce` "
+    head = ["# Reproduction of the papers' claims, and our benchmarks", "",
+            "Generated by `studies/report.py` from the JSON results of `fullspike reproduce` "
             f"(stored in `{store.relative_to(repo) if store.is_relative_to(repo) else store}/`); "
             "do not edit by hand. Test sets are used only for the final numbers; where settings "
-            "were chosen, they were chosen on a validation split carved from the training set.", "",
-            "| # | claim | our result | verdict |", "|---|---|---|---|"]
-    head += [f"| {n} | {t} | {o} | {w} |" for n, t, w, o in rows]
-    return "\n".join(head + [""] + sections).rstrip() + "\n"
+            "were chosen, they were chosen on a validation split carved from the training set.", "", RULE, ""]
+    body: list[str] = []
+    for key, (title, about) in PARTS.items():
+        sections, rows = parts[key]
+        head += [f"**{title}.**", "", "| # | claim | our result | verdict |", "|---|---|---|---|"]
+        head += [f"| {n} | {t} | {o} | {w} |" for n, t, w, o in rows] + [""]
+        body += [f"## {title}", "", about, ""] + sections
+    return "\n".join(head + body).rstrip() + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:

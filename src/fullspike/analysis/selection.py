@@ -1,0 +1,79 @@
+"""The samples an analysis runs on: a class-balanced, deterministic selection.
+
+Data sets are often stored class by class (an image folder lists every airplane before the first
+automobile), so "the first N samples" can be a single class. :func:`balanced_indices` instead
+gives every class the same share of ``samples`` (the remainder one each to the lowest class
+indices; a class with too few samples gives its share to the others, round-robin), and takes
+each class's share evenly strided over that class's samples in data-set order. The result is
+recorded with the analysis (:meth:`AnalysisSet.to_dict`) so a reader can check what was measured.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+from ..errors import ConfigError
+
+#: how :func:`balanced_indices` chooses, as recorded with every analysis
+INDICES_RULE = ("class-balanced: an equal share per class (remainder to the lowest class indices, round-robin "
+                "over classes with samples left), each share evenly strided over that class's samples in "
+                "data-set order")
+
+
+def dataset_labels(dataset) -> list[int]:
+    """The label of every sample of ``dataset``, in order: from its ``targets`` or ``labels``
+    (looking through ``torch.utils.data.Subset``), else by reading each sample's label."""
+    if hasattr(dataset, "dataset") and hasattr(dataset, "indices"):  # a Subset
+        inner = dataset_labels(dataset.dataset)
+        return [inner[i] for i in dataset.indices]
+    for attr in ("targets", "labels"):
+        values = getattr(dataset, attr, None)
+        if values is not None and len(values) == len(dataset):
+            return [int(v) for v in (values.tolist() if isinstance(values, torch.Tensor) else values)]
+    return [int(dataset[i][1]) for i in range(len(dataset))]
+
+
+def balanced_indices(labels: Sequence[int], samples: int) -> list[int]:
+    """Sorted indices of ``samples`` samples (all of them if there are fewer), balanced over the
+    classes of ``labels`` as :data:`INDICES_RULE` says."""
+    if samples < 1:
+        raise ConfigError(f"an analysis set needs at least 1 sample, not {samples}")
+    members: dict[int, list[int]] = {}
+    for i, y in enumerate(labels):
+        members.setdefault(int(y), []).append(i)
+    classes = sorted(members)
+    quota = dict.fromkeys(classes, 0)
+    left = min(samples, len(labels))
+    while left:  # one per class with samples left, in class order, until the set is full
+        for c in classes:
+            if left and quota[c] < len(members[c]):
+                quota[c] += 1
+                left -= 1
+    picked = [members[c][(k * len(members[c])) // quota[c]] for c in classes for k in range(quota[c])]
+    return sorted(picked)
+
+
+@dataclass(frozen=True)
+class AnalysisSet:
+    """The samples an analysis used: ``indices`` into the split, and how many of each class."""
+    indices: list[int]
+    class_counts: dict[str, int]
+    split: str = "test"
+
+    def to_dict(self) -> dict:
+        """``{"size", "split", "indices_rule", "class_counts"}`` (what results stores record)."""
+        return {"size": len(self.indices), "split": self.split, "indices_rule": INDICES_RULE,
+                "class_counts": self.class_counts}
+
+
+def analysis_set(dataset, samples: int, class_names: Sequence[str] = (), split: str = "test") -> AnalysisSet:
+    """The class-balanced selection of ``samples`` samples of ``dataset``, with its class counts
+    keyed by ``class_names`` (class index as text where a name is missing)."""
+    labels = dataset_labels(dataset)
+    indices = balanced_indices(labels, samples)
+    counts = Counter(labels[i] for i in indices)
+    names = {c: class_names[c] if c < len(class_names) else str(c) for c in counts}
+    return AnalysisSet(indices, {names[c]: counts[c] for c in sorted(counts)}, split)
