@@ -59,7 +59,8 @@ class Scale:
     paper. ``epochs_factor``: each run trains its variant's epochs times this (at least 1).
     ``configs``: at this scale only the listed variants run, each the given config as it is
     (e.g. the ImageNet configs of the depth study); ``dataset``: the data set's key when it
-    differs from the experiment's."""
+    differs from the experiment's; ``variants``: only these run at this scale (e.g. where the
+    scale's data set erases what sets two variants apart)."""
     overrides: tuple[str, ...]
     seeds: tuple[int, ...]
     note: str
@@ -68,6 +69,7 @@ class Scale:
     epochs_factor: float | None = None
     configs: dict[str, str] | None = None
     dataset: str | None = None
+    variants: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,8 @@ def _experiment(data: dict[str, Any], common: dict[str, list[str]], path: Path) 
         if name not in SCALES:
             raise ConfigError(f"{path}: unknown scale '{name}'; scales are {', '.join(SCALES)}")
         scales[name] = Scale(**{**s, "overrides": _expand(s.get("overrides", []), common, str(path)),
-                                "seeds": tuple(s["seeds"])})
+                                "seeds": tuple(s["seeds"]),
+                                "variants": tuple(s["variants"]) if "variants" in s else None})
     if data.get("section", "claims") not in SECTIONS:
         raise ConfigError(f"{path}: section must be one of {', '.join(SECTIONS)}")
     notes = tuple(data.pop("notes", ()))

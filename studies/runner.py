@@ -106,7 +106,7 @@ def _overrides(v: Variant, sc: Scale, configs_dir: Path | None) -> tuple[Path, l
 def plan(exp: Experiment, scale: str, out: Path, data_roots: dict[str, str], seeds: list[int] | None = None,
          configs_dir: Path | None = None) -> list[PlannedRun]:
     """The runs of ``exp`` at ``scale``, seed by seed (so error bars appear early); a scale with
-    ``configs`` plans only the variants it lists. Two runs training the same config are refused
+    ``configs`` or ``variants`` plans only the variants it lists. Two runs training the same config are refused
     (:func:`check_distinct`)."""
     runs = []
     for seed in seeds if seeds is not None else exp.scale(scale).seeds:
@@ -116,7 +116,7 @@ def plan(exp: Experiment, scale: str, out: Path, data_roots: dict[str, str], see
             if hv is None:
                 raise ConfigError(f"experiment '{exp.name}': variant '{v.name}' is not in '{home.name}'")
             hs: Scale = home.scale(scale)
-            if hs.configs is not None and v.name not in hs.configs:
+            if (hs.configs is not None and v.name not in hs.configs) or (hs.variants and v.name not in hs.variants):
                 continue
             path, overrides = _overrides(hv, hs, configs_dir)
             overrides.append(f"train.seed={seed}")
@@ -360,7 +360,8 @@ def summarise(exp: Experiment, records: list[dict]) -> dict:
     energy, CPU time (and, for dual-stream nets, the FSNN's accuracy and energy); plus the variant
     chosen on validation accuracy."""
     out: dict[str, Any] = {}
-    for v in exp.variants:
+    planned = {r["variant"] for r in records}  # a scale may run some variants only
+    for v in (v for v in exp.variants if v.name in planned):
         done = [r for r in records if r["variant"] == v.name and r["status"] == "done"]
         s = {"label": v.label, "x": v.x, "series": v.series, "control": v.control, "seeds_done": [r["seed"] for r in done],
              "seeds_diverged": [r["seed"] for r in records if r["variant"] == v.name and r["status"] == "diverged"],

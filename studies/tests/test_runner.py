@@ -27,10 +27,12 @@ def test_results_json_holds_config_curves_accuracy_and_energy(smoke):
     assert res["machine"] and res["date"]
     run, other = res["runs"]
     assert (run["variant"], run["seed"], run["status"]) == ("w32_aug", 0, "done")
-    assert (other["variant"], other["status"]) == ("w32_aug_e12", "done")  # smoke: 2 epochs for both
+    assert (other["variant"], other["status"]) == ("w32_aug_e12", "done")
     assert run["config"]["model"]["width"] == 32 and run["config"]["data"]["name"] == "digits"
     assert run["config"]["train"]["seed"] == 0 and run["config"]["schedule"]["name"] == "cosine"
-    assert [row["epoch"] for row in run["curves"]] == [1, 2] and "val_accuracy" in run["curves"][0]
+    # the smoke scale trains a quarter of each variant's epochs: 4 -> 1, 12 -> 3 (the variants stay apart)
+    assert [row["epoch"] for row in run["curves"]] == [1] and "val_accuracy" in run["curves"][0]
+    assert [row["epoch"] for row in other["curves"]] == [1, 2, 3]
     metrics = json.loads((Path(run["run_dir"]) / "metrics.json").read_text())
     assert run["test_accuracy"] == metrics["test_accuracy"] and 0 <= run["test_accuracy"] <= 1
     assert run["final_val_accuracy"] == run["curves"][-1]["val_accuracy"]
@@ -75,14 +77,14 @@ def test_partial_run_is_resumed_and_other_configs_refused(smoke, monkeypatch, tm
     assert run_status(r) == "partial"
     cfg["train"]["epochs"] = 7
     (run_dir / "config.json").write_text(json.dumps(cfg))
-    with pytest.raises(ConfigError, match=r"holds a run of another config \(train.epochs: 7 there, 2 planned\)"):
+    with pytest.raises(ConfigError, match=r"holds a run of another config \(train.epochs: 7 there, 1 planned\)"):
         run_experiment("fashion_mnist", "smoke", tmp_path, log=lambda m: None)
 
 
 def test_selection_on_validation_and_analyses(tmp_path):
     res = run_experiment("nmnist", "smoke", tmp_path, log=lambda m: None)
     val = {v: s["final_val_accuracy"]["mean"] for v, s in res["summary"]["variants"].items()}
-    assert len(val) == 4 and res["summary"]["selected"] == max(val, key=val.get)
+    assert len(val) == 3 and res["summary"]["selected"] == max(val, key=val.get)
     ee = run_experiment("early_exit", "smoke", tmp_path, log=lambda m: None)
     assert [(r["variant"], r["config"]["model"]["T"]) for r in ee["runs"]] == [("bntt", 10), ("bntt_t25", 25)]
     for run in ee["runs"]:
@@ -109,11 +111,12 @@ def test_plans_and_data_roots(tmp_path):
     with pytest.raises(ConfigError, match="unknown dataset 'mnist'"):
         parse_data_roots(["mnist=/x"])
     every = plan(get_experiment("dst_depth"), "cpu", tmp_path, roots)
-    assert len(every) == 22 and {r.cfg.data.root for r in every} == {"/d/cifar10"}
+    assert len(every) == 33 and {r.cfg.data.root for r in every} == {"/d/cifar10"}
     # the control: the DST nets at depth 18 and 34, branches' last BN not zero-initialised
     controls = [r for r in every if r.variant.control]
     assert sorted((r.cfg.model_name, r.seed) for r in controls) == [
-        ("dst_resnet18", 0), ("dst_resnet18", 1), ("dst_resnet34", 0), ("dst_resnet34", 1)]
+        ("dst_resnet18", 0), ("dst_resnet18", 1), ("dst_resnet18", 2), ("dst_resnet34", 0), ("dst_resnet34", 1),
+        ("dst_resnet34", 2)]
     assert all(r.cfg.model["zero_init_residual"] is False and "not zero-initialised" in r.cfg.description
                for r in controls)
     runs = [r for r in every if not r.variant.control]
@@ -147,12 +150,12 @@ def test_cli_errors(capsys, tmp_path):
 def test_variants_and_seeds_options_train_only_those(tmp_path, monkeypatch):
     trained = []
     monkeypatch.setattr(fullspike.train, "fit", lambda cfg, out, resume, overwrite: trained.append(Path(out).name))
-    res = run_experiment("nmnist", "smoke", tmp_path, variants=["translate4"], log=lambda m: None)
-    assert trained == ["translate4_seed0"] and len(res["runs"]) == 4  # the results list every variant
+    res = run_experiment("nmnist", "smoke", tmp_path, variants=["translate3_wd5e-4"], log=lambda m: None)
+    assert trained == ["translate3_wd5e-4_seed0"] and len(res["runs"]) == 3  # every variant of the scale
     trained.clear()  # a lane training seed 1 lists the scale's seed 0 too, so lanes never drop each other's runs
     res = run_experiment("nmnist", "smoke", tmp_path, seeds=[1], variants=["translate2"], log=lambda m: None)
     assert trained == ["translate2_seed1"]
-    assert [(r["variant"], r["seed"]) for r in res["runs"]][::4] == [("translate2", 0), ("translate2", 1)]
+    assert [(r["variant"], r["seed"]) for r in res["runs"]][::3] == [("translate2", 0), ("translate2", 1)]
     with pytest.raises(ConfigError, match=r"no variant\(s\) \['translate9'\]"):
         run_experiment("nmnist", "smoke", tmp_path, variants=["translate9"], log=lambda m: None)
 
@@ -188,4 +191,63 @@ def test_a_run_killed_before_its_first_checkpoint_starts_again(smoke, tmp_path):
     r = plan(get_experiment("fashion_mnist"), "smoke", tmp_path, {})[0]
     assert run_status(r) == "new"
     res = run_experiment("fashion_mnist", "smoke", tmp_path, variants=["w32_aug"], log=lambda m: None)
-    assert res["runs"][0]["status"] == "done" and [row["epoch"] for row in res["runs"][0]["curves"]] == [1, 2]
+    assert res["runs"][0]["status"] == "done" and [row["epoch"] for row in res["runs"][0]["curves"]] == [1]
+
+
+def test_every_scale_plans_pairwise_distinct_runs(tmp_path):
+    """A scale scales a variant's budget and never collapses two variants into one run."""
+    roots = parse_data_roots(["/d"])
+    for name in experiment_names():
+        exp = get_experiment(name)
+        for scale in exp.scales:
+            runs = plan(exp, scale, tmp_path, roots)  # check_distinct refuses a plan with two equal configs
+            assert runs and len({r.key for r in runs}) == len(runs), (name, scale)
+    fashion = {r.variant.name: r.cfg.train.epochs for r in plan(get_experiment("fashion_mnist"), "paper", tmp_path, roots)}
+    assert fashion == {"w32_aug": 10, "w32_aug_e12": 30}  # the variants' 4 and 12 epochs, times 2.5
+
+
+def test_a_scale_that_collapses_variants_is_refused(tmp_path):
+    from dataclasses import replace
+
+    exp = get_experiment("fashion_mnist")
+    cpu = exp.scale("cpu")
+    flat = replace(exp, scales={"cpu": replace(cpu, overrides=(*cpu.overrides, "train.epochs=30"))})
+    with pytest.raises(ConfigError, match="w32_aug_e12_seed0 and w32_aug_seed0 would train the same config"):
+        plan(flat, "cpu", tmp_path, parse_data_roots(["/d"]))
+
+
+def test_the_imagenet_scale_trains_the_imagenet_configs(tmp_path):
+    runs = plan(get_experiment("dst_depth"), "imagenet", tmp_path, parse_data_roots(["/d"]))
+    assert sorted(r.cfg.name for r in runs) == sorted(f"{f}_resnet{d}_imagenet" for f in ("sew", "dst")
+                                                      for d in (18, 34, 50))
+    assert {r.cfg.data.name for r in runs} == {"imagenet"} and {r.cfg.data.root for r in runs} == {"/d/imagenet"}
+    assert all(r.cfg.model["stem"] == "imagenet" for r in runs)
+
+
+def test_configs_are_found_by_name_in_the_package_then_the_checkout(tmp_path, monkeypatch):
+    from studies import runner
+
+    assert runner.config_path("nmnist_bntt_convnet").name == "nmnist_bntt_convnet.yaml"
+    (tmp_path / "nmnist_bntt_convnet.yaml").write_text("name: mine\n")
+    monkeypatch.setattr(runner, "config_dirs", lambda: [tmp_path, runner.REPO / "configs"])
+    assert runner.config_path("nmnist_bntt_convnet") == tmp_path / "nmnist_bntt_convnet.yaml"
+    with pytest.raises(ConfigError, match="config nope.yaml not found"):
+        runner.config_path("nope")
+
+
+def test_reproduce_outside_a_checkout_says_so_in_one_line(tmp_path, monkeypatch, capsys):
+    from fullspike.cli import reproduce
+
+    assert reproduce.find_studies(tmp_path) == Path(__file__).resolve().parents[1]  # from the package's location
+    monkeypatch.setattr(reproduce, "find_studies", lambda start=None: None)
+    assert main(["reproduce", "nmnist"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: fullspike reproduce needs a source checkout") and err.count("\n") == 1
+
+
+def test_help_documents_every_scale(capsys):
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "bundled 8x8 digits whatever the experiment's data set" in text
+    assert "for the DST depth study the CIFAR-10 proxy, not ImageNet" in text and "imagenet: the DST depth" in text
