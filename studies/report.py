@@ -523,7 +523,7 @@ def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list
     res.setdefault("dataset", exp.dataset)
     word, why = verdict(res)
     done = len(_done(res))
-    if done < len(res["runs"]) and not word.startswith(("needs", "pending", "not run", "not finished")):
+    if done < len(res["runs"]) and not any(w in word for w in ("needs", "pending", "not run", "not finished")):
         word += " so far"  # provisional while runs of the experiment are still to finish
     lines += [f"**Our setting ({res['scale']} scale).** {res['setting']}.", "",
               f"**Command.** `{res['command']}`  ", f"**Date, machine.** {res['date']}; {res['machine']}", ""]

@@ -90,3 +90,28 @@ def test_analyse_early_exit_end_to_end(tmp_path):
     assert "exit step (threshold 0.1): 2 of 4" in r.summary()
     assert plot_gamma(gamma_statistics(m), tmp_path / "g.png", 0.1).stat().st_size > 0
     assert plot_accuracy_energy(r, tmp_path / "a.png").stat().st_size > 0
+
+
+def test_the_margin_is_chosen_on_validation_outputs():
+    from fullspike.analysis.early_exit import choose_margin
+
+    # 2 samples, 3 steps, 2 classes: sample 0 is sure (and right) from step 1, sample 1 only at step 3
+    steps = torch.tensor([[[4.0, 0.0], [0.2, 0.0]], [[4.0, 0.0], [0.0, 0.1]], [[4.0, 0.0], [0.0, 9.0]]])
+    labels = torch.tensor([0, 1])
+    # margin 0.01: sample 1 exits at step 1, wrong; 0.5: it waits until step 3 and is right
+    assert choose_margin(steps, labels, (0.01, 0.5, 0.99)) == 0.5
+    assert choose_margin(steps, torch.tensor([1, 0]), (0.5,)) == 0.5  # full-T accuracy 0: any margin keeps it
+    wrong_late = steps.clone()
+    wrong_late[2, 1] = torch.tensor([9.0, 0.0])  # sample 1 wrong at T: early exit is right, full T is not
+    assert choose_margin(wrong_late, labels, (0.01,)) == 0.01
+
+
+def test_analyse_early_exit_records_the_margin_chosen_on_a_validation_loader():
+    m = tiny(T=4).eval()
+    g = torch.Generator().manual_seed(0)
+    test = [(torch.rand(6, 1, 8, 8, generator=g), torch.arange(6) % 10)]
+    val = [(torch.rand(6, 1, 8, 8, generator=g), torch.arange(6) % 10)]
+    r = analyse_early_exit(m, test, energy_batches=0, val_loader=val, margins=(0.0, 0.5))
+    assert r.val_samples == 6 and r.chosen_margin in (0.0, 0.5) and r.chosen["margin"] == r.chosen_margin
+    assert r.to_dict()["chosen_margin"] == r.chosen_margin
+    assert analyse_early_exit(m, test, energy_batches=0).chosen_margin is None

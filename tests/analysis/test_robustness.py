@@ -83,3 +83,35 @@ def test_find_normalization_and_table(tmp_path):
     table = robustness_table(res)
     assert "| fgsm | eps=8/255 |" in table and "| gaussian | sigma=0.1 |" in table and "pgd" not in table
     assert plot_robustness(res, tmp_path / "r.png").stat().st_size > 0
+
+
+def test_several_encoder_draws_average_the_gradient():
+    # a rate-coded input draws new spikes every pass: the averaged gradient is the mean of the
+    # single-draw gradients of the same draws, and a deterministic model is passed once
+    model = snn("rate")
+    x, y = batch()
+    torch.manual_seed(3)
+    singles = [loss_gradient(model, x, y)[1] for _ in range(4)]
+    torch.manual_seed(3)
+    _, averaged = loss_gradient(model, x, y, draws=4)
+    assert torch.allclose(averaged, torch.stack(singles).mean(0), atol=1e-6)
+    assert not torch.allclose(singles[0], singles[1])  # the draws differ
+    direct = snn()
+    calls = []
+    direct.register_forward_hook(lambda *a: calls.append(1))
+    loss_gradient(direct, x, y, draws=4)
+    assert len(calls) == 1
+    with pytest.raises(Exception, match="draws must be at least 1"):
+        loss_gradient(model, x, y, draws=0)
+
+
+def test_pgd_step_size_defaults_to_a_share_of_eps():
+    torch.manual_seed(0)
+    model = snn()
+    x, y = batch()
+    estimate_bn_stats(model, x, 1).eval()
+    adv = pgd(model, x, y, 8 / 255, NORM, steps=1, alpha=None, random_start=False)
+    step = ((adv - x) * NORM.std[0]).abs()  # back in pixel units
+    lo, hi = NORM.bounds(x)
+    inside = (adv > lo) & (adv < hi)
+    assert torch.allclose(step[inside], torch.full_like(step[inside], 8 / 255), atol=1e-6)  # min(2.5 eps, eps)

@@ -1,0 +1,41 @@
+"""The class-balanced analysis set: equal shares per class whatever the data set's order, strided
+within each class, deterministic, recorded with its class counts."""
+import pytest
+import torch
+from torch.utils.data import Subset, TensorDataset
+
+from fullspike.analysis.selection import INDICES_RULE, analysis_set, balanced_indices, dataset_labels
+from fullspike.errors import ConfigError
+
+
+def test_a_class_ordered_set_gives_every_class_its_share():
+    labels = [c for c in range(10) for _ in range(1000)]  # stored class by class, as an image folder
+    chosen = balanced_indices(labels, 256)
+    counts = [sum(labels[i] == c for i in chosen) for c in range(10)]
+    assert counts == [26] * 6 + [25] * 4  # 256 = 10 x 25 + 6: the remainder to the lowest classes
+    assert chosen == sorted(set(chosen))
+    # each share strided over its class: airplanes 0, 38, 76, ... rather than the first 26
+    assert [i for i in chosen if labels[i] == 0][:3] == [0, 38, 76]
+    assert balanced_indices(labels, 256) == chosen  # deterministic
+
+
+def test_a_small_class_gives_its_share_to_the_others():
+    labels = [0] * 2 + [1] * 50 + [2] * 50
+    chosen = balanced_indices(labels, 30)
+    assert [sum(labels[i] == c for i in chosen) for c in range(3)] == [2, 14, 14]
+    assert balanced_indices(labels, 500) == list(range(102))  # more than there are: all of them
+    with pytest.raises(ConfigError, match="at least 1 sample"):
+        balanced_indices(labels, 0)
+
+
+def test_labels_are_read_through_subsets_and_recorded_by_class_name():
+    x = torch.zeros(12, 1)
+    y = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
+    ds = TensorDataset(x, y)  # no targets attribute: each sample's label is read
+    assert dataset_labels(ds) == y.tolist()
+    sub = Subset(ds, [8, 9, 0, 4])
+    assert dataset_labels(sub) == [2, 2, 0, 1]
+    s = analysis_set(ds, 6, ["cat", "dog"])
+    assert s.indices == [0, 2, 4, 6, 8, 10]
+    assert s.to_dict() == {"size": 6, "split": "test", "indices_rule": INDICES_RULE,
+                           "class_counts": {"cat": 2, "dog": 2, "2": 2}}
