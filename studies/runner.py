@@ -7,7 +7,7 @@ Layout: ``OUT/<experiment>/<scale>/<variant>_seed<k>/`` is a ``fullspike train``
 the analysis JSON; ``OUT/<experiment>/<scale>/results.json`` and the plots sit beside them.
 Training goes only through :func:`train_run` (the config path of ``fullspike train``); results are
 read from the run folder's files. Every analysis runs on one class-balanced selection of the test
-split (:func:`fullspike.analysis.selection.analysis_set`), recorded as ``analysis_set`` in its JSON;
+split (:func:`fullspike.data.selection.analysis_set`), recorded as ``analysis_set`` in its JSON;
 settings (the early-exit margin) are chosen on the same-sized selection of the validation split.
 The study uses fullspike's public API only.
 """
@@ -259,7 +259,7 @@ def _loader(data, split: str, samples: int, cfg):
     ``val``) and that selection's record."""
     from torch.utils.data import Subset
 
-    from fullspike.analysis.selection import analysis_set
+    from fullspike.data.selection import analysis_set
     from fullspike.data import make_loader
 
     dataset = getattr(data, split)

@@ -39,7 +39,7 @@ def test_tables_from_json_and_not_run_yet(script, tmp_path):
     assert f"`{res['command']}`" in text and res["machine"] in text
     for n, name in [(1, "bntt_norms"), (4, "dst_depth"), (6, "nmnist")]:
         assert f"| {n} | " in text and f"`fullspike reproduce {name} --scale cpu --data-root DIR`" in text
-    assert text.count("**Result.** not run yet.") == 5
+    assert text.count("**Result.** not run yet.") == 6
     assert f"({store / 'fashion_mnist' / 'smoke' / 'accuracy.png'})" in text
 
 

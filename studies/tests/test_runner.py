@@ -136,7 +136,8 @@ def test_plans_and_data_roots(tmp_path):
     assert [r.cfg.model_name for r in rob] == ["vgg9_bntt", "vgg9_ann"]
     assert rob[0].run_dir == tmp_path / "bntt_norms" / "cpu" / "bntt_seed0"  # shared with experiment 1
     assert rob[0].cfg.to_dict() == plan(get_experiment("bntt_norms"), "cpu", tmp_path, roots, [0])[0].cfg.to_dict()
-    assert experiment_names() == ["bntt_norms", "early_exit", "robustness", "dst_depth", "fashion_mnist", "nmnist"]
+    assert experiment_names() == ["bntt_norms", "early_exit", "robustness", "dst_depth", "fashion_mnist", "nmnist",
+                                  "bntt_long"]
 
 
 def test_cli_errors(capsys, tmp_path):

@@ -6,8 +6,9 @@ import torch
 import fullspike
 from fullspike.analysis.robustness import (
     Normalization, evaluate_robustness, fgsm, find_normalization, gaussian_noise, loss_gradient, pgd,
-    plot_robustness, robustness_table,
+    robustness_table,
 )
+from fullspike.viz import plot_robustness
 from fullspike.data import build_dataset
 from fullspike.energy import estimate_bn_stats
 

@@ -23,9 +23,10 @@ SCRIPT = textwrap.dedent("""
     backend, deterministic = matplotlib.get_backend(), torch.are_deterministic_algorithms_enabled()
     benchmark = torch.backends.cudnn.benchmark
 
-    from fullspike.analysis.early_exit import analyse_early_exit, gamma_statistics, plot_accuracy_energy, plot_gamma
+    from fullspike.analysis.early_exit import analyse_early_exit, gamma_statistics
     from fullspike.analysis.gradients import block_statistics, plot_records, random_batches
-    from fullspike.analysis.robustness import Normalization, evaluate_robustness, plot_robustness
+    from fullspike.analysis.robustness import Normalization, evaluate_robustness
+    from fullspike.viz import plot_accuracy_energy, plot_gamma, plot_robustness
     from fullspike.energy import count_synaptic_ops
     from fullspike.train import build_eval_loader, fit, load_config
 

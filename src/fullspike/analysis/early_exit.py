@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -27,7 +26,6 @@ from torch import nn
 from ..errors import ConfigError
 from ..models.base import StepwiseClassifier
 from ..nn import BNTT1d, BNTT2d
-from ..optional import require
 from ..progress import take_batches
 
 
@@ -195,57 +193,3 @@ def analyse_early_exit(model: nn.Module, loader, device: torch.device | str = "c
     return EarlyExitResult(T, threshold, min(exit_step(mg, threshold), T), mg.tolist(),
                            {k: g.mean(1).tolist() for k, g in gammas.items()}, accuracy_per_step(steps, labels),
                            len(labels), energy, per_sample, chosen, val_n, val_full)
-
-
-def plot_gamma(gammas: dict[str, torch.Tensor], path: str | Path, threshold: float | None = None) -> Path:
-    """Gamma over time per layer: the mean over channels (line) and its 10-90% band."""
-    require("matplotlib", extra="plot", purpose="drawing plots")
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig = Figure(figsize=(7, 4.5))
-    ax = fig.subplots()
-    for name, g in gammas.items():
-        t = range(1, g.shape[0] + 1)
-        ax.plot(t, g.mean(1), marker=".", label=name)
-        lo, hi = g.quantile(0.1, dim=1), g.quantile(0.9, dim=1)
-        ax.fill_between(t, lo, hi, alpha=0.15)
-    ax.plot(range(1, len(mean_gamma_per_step(gammas)) + 1), mean_gamma_per_step(gammas), "k--", lw=2,
-            label="mean over layers")
-    if threshold is not None:
-        ax.axhline(threshold, color="red", lw=1, ls=":", label=f"threshold {threshold}")
-    ax.set(xlabel="time step", ylabel="BNTT gamma", title="BNTT gamma over time per layer")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
-
-
-def plot_accuracy_energy(result: EarlyExitResult, path: str | Path) -> Path:
-    """Accuracy and energy per sample against the number of steps run."""
-    require("matplotlib", extra="plot", purpose="drawing plots")
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    t = range(1, result.T + 1)
-    fig = Figure(figsize=(7, 4.5))
-    ax = fig.subplots()
-    ax.plot(t, [100 * a for a in result.accuracy], "o-", color="tab:blue", label="accuracy")
-    ax.axvline(result.exit_step, color="gray", ls=":", label=f"exit step {result.exit_step}")
-    ax.set(xlabel="time steps run (T')", ylabel="accuracy (%)")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if result.energy_mj:
-        ax2 = ax.twinx()
-        ax2.plot(t, result.energy_mj, "s--", color="tab:orange", label="energy")
-        ax2.set_ylabel("energy per sample (mJ)")
-        ax2.legend(loc="lower right")
-    ax.legend(loc="center right")
-    ax.set_title("early exit: accuracy and energy vs time step")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path

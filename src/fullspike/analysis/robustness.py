@@ -17,7 +17,6 @@ dual-stream models, the combined head).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -27,7 +26,6 @@ from torch import nn
 from ..errors import ConfigError
 from ..models.outputs import heads
 from ..nn import RateEncoder
-from ..optional import require
 from ..progress import take_batches
 
 
@@ -213,26 +211,3 @@ def robustness_table(results: dict[str, RobustnessResult]) -> str:
             row = [f"{100 * results[k].accuracy[attack][s]:.2f}" for k in names]
             lines.append(f"| {attack} | {_strength(attack, s)} | " + " | ".join(row) + " |")
     return "\n".join(lines)
-
-
-def plot_robustness(results: dict[str, RobustnessResult], path: str | Path) -> Path:
-    """Accuracy vs strength, one panel per perturbation, one line per model."""
-    require("matplotlib", extra="plot", purpose="drawing plots")
-    from matplotlib.figure import Figure
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    attacks = list(next(iter(results.values())).accuracy)
-    fig = Figure(figsize=(4.5 * len(attacks), 4))
-    axes = fig.subplots(1, len(attacks), squeeze=False)
-    for ax, attack in zip(axes[0], attacks):
-        for name, r in results.items():
-            s = list(r.accuracy[attack])
-            xs = s if attack == "gaussian" else [v * 255 for v in s]
-            ax.plot(xs, [100 * r.accuracy[attack][v] for v in s], "o-", label=name)
-        ax.set(xlabel="noise std (pixels)" if attack == "gaussian" else "eps (/255)", ylabel="accuracy (%)",
-               title=attack.upper() if attack != "gaussian" else "Gaussian noise")
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path

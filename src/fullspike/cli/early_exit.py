@@ -35,7 +35,8 @@ def early_exit_dir(args: argparse.Namespace) -> Path:
 def run_early_exit(args: argparse.Namespace, model, loader, device, progress: bool | None = None) -> int:
     """Run the analysis (bars per :func:`fullspike.progress.show_bars`) and write its files to
     :func:`early_exit_dir` (checked by the caller before loading anything)."""
-    from ..analysis.early_exit import analyse_early_exit, gamma_statistics, plot_accuracy_energy, plot_gamma
+    from ..analysis.early_exit import analyse_early_exit, gamma_statistics
+    from ..viz import plot_accuracy_energy, plot_gamma
     from ..outputs import writing
     from .saving import print_wrote, save_plot
 

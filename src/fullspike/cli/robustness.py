@@ -35,9 +35,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.robustness import (
-        Normalization, evaluate_robustness, find_normalization, plot_robustness, robustness_table,
-    )
+    from ..analysis.robustness import Normalization, evaluate_robustness, find_normalization, robustness_table
+    from ..viz import plot_robustness
     from .. import load
     from ..errors import ConfigError
     from ..outputs import output_dir, writing

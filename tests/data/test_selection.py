@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.utils.data import Subset, TensorDataset
 
-from fullspike.analysis.selection import INDICES_RULE, analysis_set, balanced_indices, dataset_labels
+from fullspike.data.selection import INDICES_RULE, analysis_set, balanced_indices, dataset_labels
 from fullspike.errors import ConfigError
 
 
