@@ -536,6 +536,12 @@ def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list
     if stale:
         lines += ["", f"*{analysis.replace('_', ' ').capitalize()}.* {ONE_CLASS}: the stored analysis ran on the "
                       "first test images, all of one class, so its numbers are not reported here."]
+    planned = exp.scales[res["scale"]].seeds if res["scale"] in exp.scales else ()
+    held = sorted({r["seed"] for r in res["runs"]})
+    if set(planned) - set(held):
+        lines += ["", f"*Plan.* The {res['scale']} scale now plans seeds {', '.join(map(str, planned))}; these results "
+                      f"hold seeds {', '.join(map(str, held))}: `{res['command']}` trains the missing runs (finished "
+                      "runs are skipped)."]
     chosen_set = analysis_set_line(res)
     if chosen_set:
         lines += ["", f"*Analysis set.* {chosen_set[0].upper()}{chosen_set[1:]}."]

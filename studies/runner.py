@@ -259,8 +259,8 @@ def _loader(data, split: str, samples: int, cfg):
     ``val``) and that selection's record."""
     from torch.utils.data import Subset
 
-    from fullspike.data.selection import analysis_set
     from fullspike.data import make_loader
+    from fullspike.data.selection import analysis_set
 
     dataset = getattr(data, split)
     chosen = analysis_set(dataset, samples, data.info.classes, split)

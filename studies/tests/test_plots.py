@@ -1,4 +1,4 @@
-"""reproduce/plots.py: which plots a results dict gets, drawn from its numbers."""
+"""studies/plots.py: which plots a results dict gets, drawn from its numbers."""
 from studies.plots import write_plots
 
 

@@ -1,11 +1,10 @@
-"""scripts/make_reproduction.py: REPRODUCTION.md tables come from the results JSON, claims without
+"""studies/report.py: REPRODUCTION.md tables come from the results JSON, claims without
 results say "not run yet", plots are copied into the store and linked."""
 import json
 
 import pytest
 
 from studies.runner import run_experiment
-
 
 
 @pytest.fixture(scope="module")

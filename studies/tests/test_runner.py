@@ -1,5 +1,6 @@
-"""`fullspike reproduce`: experiments run at the smoke scale (bundled digits), results.json contents,
-skipping finished runs, resuming partial ones, and refusing folders of another config."""
+"""studies/runner.py and `fullspike reproduce`: experiments run at the smoke scale (bundled digits),
+results.json contents, skipping finished runs, resuming partial ones, refusing folders of another
+config, plans whose runs stay distinct at every scale, and the thin CLI entry."""
 import json
 from pathlib import Path
 
