@@ -1,7 +1,7 @@
 """Add a finished ``fullspike reproduce`` run to the model zoo (src/fullspike/zoo/): its weights as
 a float32 state dict ``<name>.pt`` and its card in cards.json, every number measured: test accuracy
 (metrics.json), AC/MAC/energy per sample with firing rates (the run's energy.json), the accuracy of
-the shipped weights on ``--check-samples`` evenly strided test samples (what tests/zoo checks), the
+the shipped weights on ``--check-samples`` class-balanced test samples (what tests/zoo checks), the
 command (the experiment's results.json), date (when training finished) and machine.
 
     python scripts/make_zoo_entry.py --run runs/reproduce/nmnist/cpu/translate4_seed0 --name nmnist_bntt_convnet
@@ -66,12 +66,12 @@ def main(argv: list[str] | None = None) -> None:
     cards_path.write_text(json.dumps(cards, indent=2) + "\n")
     shipped = load(args.name, zoo)  # the shipped weights, SHA-checked
     n = min(args.check_samples, len(data.test))
-    loader = make_loader(Subset(data.test, check_indices(len(data.test), n)), data.info, 256, False)
+    loader = make_loader(Subset(data.test, check_indices(data.test, n)), data.info, 256, False)
     torch.manual_seed(0)  # rate-coded inputs draw spikes: the zoo test seeds the same way
     check = {k: v for k, v in evaluate(shipped, loader, torch.device("cpu")).items() if k.startswith("accuracy")}
     cards[args.name]["check"] = {"test_samples": n, **check}
     cards_path.write_text(json.dumps(cards, indent=2) + "\n")
-    print(f"{args.name}: test accuracy {metrics['test_accuracy']:.4f}, {n} strided test samples {check['accuracy']:.4f}, "
+    print(f"{args.name}: test accuracy {metrics['test_accuracy']:.4f}, {n} class-balanced test samples {check['accuracy']:.4f}, "
           f"{entry['params']} params, {weights.stat().st_size / 1e6:.2f} MB -> {cards_path}")
 
 

@@ -55,7 +55,7 @@ def test_entry_loads_and_has_its_recorded_accuracy(name, shared_data, tmp_path):
                                                          if c["dataset"] == "nmnist" else {})})
     n = c["check"]["test_samples"]
     torch.manual_seed(0)
-    res = evaluate(model, make_loader(Subset(test, check_indices(len(test), n)), info, 256, False),
+    res = evaluate(model, make_loader(Subset(test, check_indices(test, n)), info, 256, False),
                    torch.device("cpu"))
     heads = [k for k in c["check"] if k.startswith("accuracy")]  # DST nets: the FSNN/DSNN heads too
     assert heads == [k for k in res if k.startswith("accuracy")]

@@ -45,10 +45,13 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def check_indices(test_size: int, samples: int) -> range:
-    """The test samples a card's accuracy check uses: ``samples`` of ``test_size``, evenly
-    strided, so a test set stored class by class is checked on every class."""
-    return range(0, test_size, max(1, test_size // samples))[:samples]
+def check_indices(test_set, samples: int) -> list[int]:
+    """The test samples a card's accuracy check uses: the class-balanced selection of ``samples``
+    samples of ``test_set`` that every analysis of the study uses (:mod:`fullspike.data.selection`),
+    so a test set stored class by class is checked on every class alike."""
+    from ..data.selection import balanced_indices, dataset_labels
+
+    return balanced_indices(dataset_labels(test_set), samples)
 
 
 def load(name: str, zoo_dir: Path = ZOO_DIR) -> nn.Module:
