@@ -27,6 +27,8 @@ class Surrogate:
     name = "surrogate"
 
     def grad(self, x: torch.Tensor) -> torch.Tensor:
+        """The surrogate derivative at ``x = h - v_th`` (same shape as ``x``); the forward
+        pass is always the Heaviside step."""
         raise NotImplementedError
 
     def triton_grad(self) -> Optional[tuple[Callable, float, float]]:

@@ -27,6 +27,10 @@ DATASETS: Registry[Callable] = Registry("dataset")
 
 @dataclass
 class DatasetInfo:
+    """What a model needs to know about a dataset: ``num_classes``, ``in_channels``,
+    ``image_size`` (height = width reaching the model), ``kind`` (``"static"`` images
+    ``[C, H, W]`` or ``"frames"`` ``[T, C, H, W]``), ``T`` (frames per sample) and the
+    ``classes`` names."""
     num_classes: int
     in_channels: int
     image_size: int  # height (= width) of what reaches the model
@@ -36,6 +40,8 @@ class DatasetInfo:
 
 
 def register_dataset(name: str):
+    """Decorator registering ``fn(root, train, augment=False, **kwargs) -> (dataset, DatasetInfo)``
+    under ``name`` (see docs/extending.md)."""
     return DATASETS.register(name)
 
 
@@ -70,6 +76,8 @@ def collate_frames(batch):
 def make_loader(ds: Dataset, info: DatasetInfo, batch_size: int, shuffle: bool,
                 num_workers: int = 0, generator: torch.Generator | None = None,
                 sampler=None, drop_last: bool = False) -> DataLoader:
+    """A ``DataLoader`` over ``ds``; frame datasets are batched time-first, ``[T, B, C, H, W]``
+    (:func:`collate_frames`). ``sampler`` (e.g. distributed) replaces ``shuffle``."""
     return DataLoader(
         ds, batch_size=batch_size, shuffle=shuffle if sampler is None else False, sampler=sampler,
         num_workers=num_workers, generator=generator, drop_last=drop_last,

@@ -293,7 +293,8 @@ def count_synaptic_ops(model: nn.Module, inputs, *, e_ac_pj: float = 0.9, e_mac_
         inputs: one input batch (images ``[B, C, H, W]`` or frames ``[T, B, C, H, W]``), or an
             iterable of batches or of ``(x, y, ...)`` tuples (a data loader): the report is the
             mean per sample over all of them.
-        e_ac_pj, e_mac_pj: energy per accumulate / multiply-accumulate in pJ (45 nm defaults).
+        e_ac_pj: energy per accumulate (AC) in pJ (45 nm default).
+        e_mac_pj: energy per multiply-accumulate (MAC) in pJ (45 nm default).
         T: time steps (default: the frames' T, else ``model.T``); needed to split T-folded
             layers into steps.
         batch_size: samples per batch, when the input's layout does not tell it.

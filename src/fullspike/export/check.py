@@ -36,6 +36,7 @@ class DeployReport:
 
     @property
     def exportable(self) -> bool:
+        """Every layer can be exported to NIR."""
         return all(r.ok for r in self.rows)
 
     @property
@@ -50,9 +51,11 @@ class DeployReport:
 
     @property
     def refused(self) -> list[LayerStatus]:
+        """The layers that cannot be exported, with why."""
         return [r for r in self.rows if not r.ok]
 
     def table(self) -> str:
+        """The report as text: one line per layer, the spike-accumulate share and the verdict."""
         width = max([len(r.name) for r in self.rows] + [5])
         kind = max([len(r.kind) for r in self.rows] + [4])
         lines = [f"deployability of {self.model} (NIR, spike-only hardware); input: {self.input_kind}",

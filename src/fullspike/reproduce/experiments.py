@@ -62,6 +62,8 @@ class Experiment:
     notes: tuple[str, ...] = field(default_factory=tuple)  # caveats printed under the results
 
     def scale(self, name: str) -> Scale:
+        """The scale called ``name`` (``"smoke"``, ``"cpu"`` or ``"paper"``); one the experiment
+        lacks is a :class:`~fullspike.errors.ConfigError`."""
         if name not in self.scales:
             raise ConfigError(f"experiment '{self.name}' has no scale '{name}'; it has {', '.join(self.scales)}")
         return self.scales[name]
@@ -254,5 +256,6 @@ def get_experiment(name: str) -> Experiment:
 
 
 def experiment_names() -> list[str]:
+    """The registered experiments' names, in the study's order."""
     return sorted(EXPERIMENTS.names(), key=lambda n: EXPERIMENTS.get(n).number)
 

@@ -28,6 +28,8 @@ LossFn = Callable[[object, torch.Tensor], torch.Tensor]
 
 
 def resolve_device(name: str) -> torch.device:
+    """``"auto"`` (CUDA when available, else CPU) or a torch device name -> ``torch.device``;
+    a CUDA device without CUDA is a :class:`~fullspike.errors.TrainingError`."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(name)
@@ -147,6 +149,7 @@ class Trainer:
 
     @property
     def is_main(self) -> bool:
+        """This process is rank 0 (always true without distributed training): it logs and saves."""
         return self.rank == 0
 
     def _emit(self, hook: str, *args) -> None:

@@ -1,0 +1,9 @@
+"""
+Your first SNN
+==============
+
+A test.
+"""
+import torch
+import fullspike
+print(fullspike.list_models()[:3])
