@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import statistics
 from pathlib import Path
@@ -359,6 +360,14 @@ def silent_branches(res: dict, below: float = 0.01) -> str | None:
             f"input on; a zero-initialised last BN starts every branch so), mean over seeds: " + ", ".join(parts))
 
 
+def public_command(command: str) -> str:
+    """The recorded command with the machine's folders replaced by placeholders (``--out OUT``,
+    ``--data-root DIR``, ``name=DIR``): the page shows how to run it, not where it ran."""
+    command = re.sub(r"--out \S+", "--out OUT", command)
+    command = re.sub(r"--data-root \S+", "--data-root DIR", command)
+    return re.sub(r"(\w+)=/\S+", r"\1=DIR", command)
+
+
 def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list[str], tuple]:
     exp = get_experiment(name)
     found = next((store / name / s / "results.json" for s in scales if (store / name / s / "results.json").is_file()),
@@ -376,7 +385,7 @@ def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list
     if done < len(res["runs"]) and word in ("reproduced", "partly", "not reproduced"):
         word += " so far"  # provisional while runs of the experiment are still to finish
     lines += [f"**Our setting ({res['scale']} scale).** {res['setting']}.", "",
-              f"**Command.** `{res['command']}`  ", f"**Date, machine.** {res['date']}; {res['machine']}", ""]
+              f"**Command.** `{public_command(res['command'])}`  ", f"**Date, machine.** {res['date']}; {res['machine']}", ""]
     lines += [f"**Result** ({done} of {len(res['runs'])} runs finished; mean ± std over seeds):", ""]
     lines += early_exit_table(res) if res.get("analysis") == "early_exit" else result_table(res)
     if res.get("analysis") == "robustness":

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
+import textwrap
+
+import pytest
 
 #: the modules whose public names the site's API reference documents
 PUBLIC_MODULES = [
@@ -92,3 +96,28 @@ def test_the_walk_covers_the_api_the_issue_names():
 def test_every_public_object_has_a_docstring():
     missing = undocumented()
     assert not missing, f"{len(missing)} public objects have no docstring:\n" + "\n".join(missing)
+
+
+def _examples() -> list[tuple[str, str]]:
+    """``(qualified name, code)`` of every fenced Python example in a public docstring."""
+    found = []
+    for qualname, obj in public_objects().items():
+        doc = _own_doc(obj[2] if isinstance(obj, tuple) else obj) or ""
+        for block in re.findall(r"```python\n(.*?)```", inspect.cleandoc(doc), flags=re.S):
+            found.append((qualname, textwrap.dedent(block)))
+    return found
+
+
+def test_the_key_objects_have_an_example():
+    names = {name for name, _ in _examples()}
+    for expected in ["fullspike.create_model", "fullspike.nn.LIF", "fullspike.train.Trainer",
+                     "fullspike.energy.count_synaptic_ops", "fullspike.energy.fold_bn", "fullspike.export.to_nir",
+                     "fullspike.export.check_deployable", "fullspike.data.build_dataset", "fullspike.dst.remove_aap"]:
+        assert expected in names
+
+
+@pytest.mark.parametrize("qualname, code", _examples(), ids=lambda v: v if "\n" not in v else "")
+def test_docstring_example_runs(qualname, code, capsys):
+    if "fullspike.export" in code:
+        pytest.importorskip("nir", reason="the example exports to NIR: pip install 'fullspike[nir]'")
+    exec(compile(code, f"<example of {qualname}>", "exec"), {})

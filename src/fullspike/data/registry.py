@@ -57,7 +57,17 @@ def dataset_builder(name: str) -> Callable:
 
 def build_dataset(name: str, root: str | None, train: bool, augment: bool = False,
                   **options) -> tuple[Dataset, DatasetInfo]:
-    """One split of a registered dataset; unknown options fail with one clear line."""
+    """One split of a registered dataset; unknown options fail with one clear line.
+
+    Example:
+        ```python
+        from fullspike.data import build_dataset, make_loader
+
+        train_set, info = build_dataset("digits", None, train=True)  # bundled with scikit-learn
+        images, labels = next(iter(make_loader(train_set, info, batch_size=32, shuffle=True)))
+        assert images.shape == (32, 1, 8, 8) and info.num_classes == 10
+        ```
+    """
     builder = DATASETS.get(name)
     params = inspect.signature(builder).parameters
     unknown = sorted(set(options) - set(params) - {"root", "train", "augment"})

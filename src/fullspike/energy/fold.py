@@ -106,6 +106,16 @@ def fold_bn(model: nn.Module) -> nn.Module:
     in a :class:`~fullspike.nn.SeqSequential` or the layer is wrapped in ``TimeFolded``.
     The original model is not modified. In evaluation mode the copy computes the same function
     (up to float rounding) and has the same synaptic-operation counts.
+
+    Example:
+        ```python
+        import fullspike
+        from fullspike.energy import count_bn, fold_bn
+
+        model = fullspike.create_model("bntt_convnet", T=4)
+        folded = fold_bn(model)  # each conv/linear + BNTT pair -> a StepwiseSynapse
+        assert count_bn(model) == 3 and count_bn(folded) == 0
+        ```
     """
     folded = copy.deepcopy(model).eval()
     for parent in folded.modules():

@@ -81,6 +81,17 @@ def check_deployable(model: nn.Module, inputs, *, max_batches: int | None = 1, d
     of batches / ``(x, y)`` tuples, of real data (default BN statistics of an untrained network
     make deep layers silent); the first ``max_batches`` are counted. ``name``: the model's name
     in the report (default: its class name). Needs no ``nir`` package.
+
+    Example:
+        ```python
+        import torch
+        import fullspike
+        from fullspike.export import check_deployable
+
+        report = check_deployable(fullspike.create_model("bntt_convnet", T=2), torch.rand(4, 1, 8, 8))
+        print(report.table())  # one line per layer: ok, or why not
+        assert not report.exportable  # BNTT's per-step norm and soft reset have no NIR form
+        ```
     """
     batches = [inputs] if isinstance(inputs, torch.Tensor) else \
         [b if isinstance(b, torch.Tensor) else b[0] for b in take_batches(inputs, max_batches, "checking", progress)]

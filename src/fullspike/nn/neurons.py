@@ -89,6 +89,15 @@ class LIF(SpikingNeuron):
     Default (decay-input form, DST): ``h_t = v_{t-1} + (x_t - (v_{t-1} - v_reset)) / tau``,
     ``tau`` 2 unless given. With ``leak=lambda`` (BNTT's leak-factor form):
     ``h_t = lambda * v_{t-1} + x_t``; ``tau`` is then None.
+
+    Example:
+        ```python
+        import torch
+        from fullspike.nn import LIF
+
+        spikes = LIF(tau=2.0)(torch.full((6, 3), 1.5))  # currents [T=6, B=3] -> spikes [6, 3]
+        assert spikes[:, 0].tolist() == [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]
+        ```
     """
 
     def __init__(self, tau: float | None = None, leak: float | None = None, **kwargs) -> None:
