@@ -139,7 +139,7 @@ print(info, len(train_set))
 fig, axes = plt.subplots(1, 4, figsize=(6, 1.8))
 for q, ax in enumerate(axes):
     index = int((train_set.tensors[1] == q).nonzero()[0])
-    ax.imshow(train_set[index][0][0], cmap="gray")
+    ax.imshow(train_set[index][0][0].numpy(), cmap="gray")
     ax.set(title=info.classes[q], xticks=[], yticks=[])
 fig.tight_layout()
 
