@@ -29,10 +29,13 @@ from fullspike import nn as snn
 
 torch.manual_seed(0)
 T = 40
-current = torch.tensor([0.8, 1.5, 3.0]).repeat(T, 1)  # [T, B=3]: three constant input currents
-lif = snn.LIF(tau=2.0)  # h_t = v_{t-1} + (x_t - v_{t-1}) / tau; spike when h_t >= 1, then v = 0
+# three constant input currents, [T, B=3]
+current = torch.tensor([0.8, 1.5, 3.0]).repeat(T, 1)
+# h_t = v_{t-1} + (x_t - v_{t-1}) / tau; a spike when h_t >= 1, then v = 0
+lif = snn.LIF(tau=2.0)
 spikes = lif(current)
-print("input", tuple(current.shape), "-> spikes", tuple(spikes.shape), "values", spikes.unique().tolist())
+print("input", tuple(current.shape), "-> spikes", tuple(spikes.shape))
+print("values:", spikes.unique().tolist())
 print("spike counts per neuron:", spikes.sum(0).tolist())
 
 # %%
@@ -43,7 +46,8 @@ for b in range(3):
     times = spikes[:, b].nonzero().flatten()
     ax.vlines(times, b - 0.4, b + 0.4)
 ax.set(xlabel="time step", ylabel="neuron", yticks=range(3),
-       yticklabels=[f"x = {c:.1f}" for c in current[0].tolist()], title="LIF spikes, three input currents")
+       yticklabels=[f"x = {c:.1f}" for c in current[0].tolist()],
+       title="LIF spikes, three input currents")
 fig.tight_layout()
 
 # %%
@@ -75,7 +79,7 @@ inputs = torch.full((8, 1), 1.5, requires_grad=True)  # [T=8, B=1]
 out = snn.LIF(tau=2.0, surrogate="atan")(inputs)
 out.sum().backward()
 print("spikes:", out.flatten().tolist())
-print("d(spike count)/d(input) per step:", [round(g, 3) for g in inputs.grad.flatten().tolist()])
+print("d(spike count)/d(input):", [round(g, 3) for g in inputs.grad.flatten().tolist()])
 
 # %%
 # ## Layers over time: `[T, B, ...]`
@@ -112,7 +116,8 @@ test_loader = data.make_loader(test_set, info, batch_size=256, shuffle=False)
 model = fullspike.create_model("bntt_convnet", T=6, width=16, hidden=64)
 print(model)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-trainer = Trainer(model, classification_loss, optimizer, train_loader, test_loader, epochs=5, progress=False)
+trainer = Trainer(model, classification_loss, optimizer, train_loader, test_loader,
+                  epochs=5, progress=False)
 result = trainer.fit()
 print(f"test accuracy after {result['epoch']} epochs: {result['val_accuracy']:.3f}")
 
@@ -120,8 +125,9 @@ print(f"test accuracy after {result['epoch']} epochs: {result['val_accuracy']:.3
 # `trainer.history` has one row per epoch:
 hist = trainer.history
 fig, ax = plt.subplots(figsize=(6, 3))
-ax.plot([r["epoch"] for r in hist], [r["train_loss"] for r in hist], marker="o", label="train loss")
-ax.plot([r["epoch"] for r in hist], [r["val_accuracy"] for r in hist], marker="o", label="test accuracy")
+epochs = [r["epoch"] for r in hist]
+ax.plot(epochs, [r["train_loss"] for r in hist], marker="o", label="train loss")
+ax.plot(epochs, [r["val_accuracy"] for r in hist], marker="o", label="test accuracy")
 ax.set(xlabel="epoch", title="BNTT conv net on the digits")
 ax.legend()
 fig.tight_layout()

@@ -1,5 +1,5 @@
 """
-# 2. BNTT: normalisation through time, early exit, robustness
+# 2. BNTT, early exit and robustness
 
 *Batch Normalization Through Time* (BNTT) gives every time step its own batch-norm
 parameters: the spikes at step 1 and at step 8 have different statistics, and one shared
@@ -35,7 +35,8 @@ def train(model: torch.nn.Module, epochs: int = 4) -> Trainer:
     torch.manual_seed(0)
     loader = data.make_loader(train_set, info, batch_size=64, shuffle=True)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    trainer = Trainer(model, classification_loss, optimizer, loader, test_loader, epochs=epochs, progress=False)
+    trainer = Trainer(model, classification_loss, optimizer, loader, test_loader,
+                      epochs=epochs, progress=False)
     trainer.fit()
     return trainer
 
@@ -49,7 +50,8 @@ for norm in ("bntt", "bn", "none"):
 
 fig, ax = plt.subplots(figsize=(6, 3))
 for norm, (_, trainer) in runs.items():
-    ax.plot([r["epoch"] for r in trainer.history], [r["val_accuracy"] for r in trainer.history],
+    history = trainer.history
+    ax.plot([r["epoch"] for r in history], [r["val_accuracy"] for r in history],
             marker="o", label=norm)
 ax.set(xlabel="epoch", ylabel="test accuracy", title="normalisation of a spiking conv net")
 ax.legend()
@@ -84,7 +86,8 @@ fig.tight_layout()
 # reproduction results measure it). What can always be measured is the accuracy of the
 # prediction after `T' <= T` steps, from one run, and the energy each `T'` costs, and a
 # per-sample exit: stop a sample once its running prediction's confidence passes a margin.
-result = early_exit.analyse_early_exit(bntt_model, test_loader, threshold=0.1, energy_batches=1)
+result = early_exit.analyse_early_exit(bntt_model, test_loader, threshold=0.1,
+                                       energy_batches=1)
 print(result.summary())
 
 fig, ax1 = plt.subplots(figsize=(6, 3))
@@ -122,7 +125,8 @@ fig, axes = plt.subplots(1, 2, figsize=(9, 3))
 for ax, attack in zip(axes, ("gaussian", "fgsm")):
     for name, res in results.items():
         strengths = sorted(res.accuracy[attack])
-        ax.plot(strengths, [res.accuracy[attack][s] for s in strengths], marker="o", label=name)
+        accuracy = [res.accuracy[attack][s] for s in strengths]
+        ax.plot(strengths, accuracy, marker="o", label=name)
     ax.set(xlabel="sigma" if attack == "gaussian" else "eps", ylabel="accuracy", title=attack)
     ax.legend()
 fig.tight_layout()

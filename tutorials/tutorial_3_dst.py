@@ -1,5 +1,5 @@
 """
-# 3. Dual-Stream Training: full-spike residual networks
+# 3. Dual-Stream Training (DST / AAP)
 
 A residual block adds its branch to its shortcut. In a spiking ResNet that sum of two spike
 trains is an integer (0, 1 or 2), so the next layer no longer receives spikes: it must
@@ -48,16 +48,18 @@ from fullspike.models import classification_loss
 from fullspike.train import Trainer
 
 torch.manual_seed(0)
-model = fullspike.create_model("dst_resnet18", num_classes=10, in_channels=1, T=2, stem="cifar",
-                               width=8, connect="iand")
-print(type(model).__name__, "blocks:", sum(isinstance(m, fullspike.dst.DualStreamBlock) for m in model.modules()))
+model = fullspike.create_model("dst_resnet18", num_classes=10, in_channels=1, T=2,
+                               stem="cifar", width=8, connect="iand")
+blocks = [m for m in model.modules() if isinstance(m, fullspike.dst.DualStreamBlock)]
+print(type(model).__name__, "with", len(blocks), "dual-stream blocks")
 
 train_set, info = data.build_dataset("digits", None, train=True)
 test_set, _ = data.build_dataset("digits", None, train=False)
 train_loader = data.make_loader(train_set, info, batch_size=64, shuffle=True)
 test_loader = data.make_loader(test_set, info, batch_size=256, shuffle=False)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-trainer = Trainer(model, classification_loss, optimizer, train_loader, test_loader, epochs=4, progress=False)
+trainer = Trainer(model, classification_loss, optimizer, train_loader, test_loader,
+                  epochs=4, progress=False)
 trainer.fit()
 for row in trainer.history:
     print({k: round(v, 3) for k, v in row.items() if k.startswith(("epoch", "val_acc"))})
@@ -67,7 +69,8 @@ for row in trainer.history:
 # two heads' logits) and of each head alone:
 hist = trainer.history
 fig, ax = plt.subplots(figsize=(6, 3))
-for key, label in (("val_accuracy", "DSNN (both heads)"), ("val_accuracy_spike", "spike head (FSNN)"),
+for key, label in (("val_accuracy", "DSNN (both heads)"),
+                   ("val_accuracy_spike", "spike head (FSNN)"),
                    ("val_accuracy_accum", "accumulation head")):
     ax.plot([r["epoch"] for r in hist], [r[key] for r in hist], marker="o", label=label)
 ax.set(xlabel="epoch", ylabel="test accuracy", title="DST ResNet-18 (IAND) on the digits")
@@ -104,8 +107,14 @@ print(f"accuracy  DSNN {(dual.combined().argmax(1) == y).float().mean():.3f}"
 # A forward hook on each residual block of the FSNN records which values its output takes.
 blocks = [(name, m) for name, m in fsnn.named_modules() if isinstance(m, snn.SEWBlock)]
 values = {}
-hooks = [m.register_forward_hook(lambda m, i, out, name=name: values.__setitem__(name, out.unique()))
-         for name, m in blocks]
+
+
+def record(name: str):
+    """A forward hook storing the distinct values of a module's output under ``name``."""
+    return lambda module, inputs, out: values.__setitem__(name, out.unique())
+
+
+hooks = [m.register_forward_hook(record(name)) for name, m in blocks]
 with torch.no_grad():
     fsnn(x)
 for h in hooks:

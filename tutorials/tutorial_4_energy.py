@@ -1,5 +1,5 @@
 """
-# 4. Energy: counting AC and MAC operations
+# 4. Energy: AC and MAC counts
 
 An SNN saves energy because a layer whose inputs are spikes only *accumulates* (adds a weight
 where a spike arrives: an AC) instead of multiplying and accumulating (a MAC), and only where
@@ -52,8 +52,9 @@ print(report.table())
 # `summary()` gathers them as a dict and `save_json(path)` writes everything, per layer.
 summary = report.summary()
 for key in ("T", "samples", "total_ops", "total_ac", "total_mac", "energy_mj", "ann_energy_mj"):
-    print(f"{key:<14} {summary[key]:.4g}" if isinstance(summary[key], float) else f"{key:<14} {summary[key]}")
-print(f"the SNN needs {summary['energy_mj'] / summary['ann_energy_mj']:.2f}x the energy of the same ANN")
+    print(f"{key:<14} {summary[key]:.4g}")
+ratio = summary["energy_mj"] / summary["ann_energy_mj"]
+print(f"the SNN needs {ratio:.2f}x the energy of the same ANN")
 
 # %%
 # ## Folding the batch norms
@@ -74,7 +75,8 @@ with torch.no_grad():
     after = folded(x)
 print("largest difference of the logits:", float((before - after).abs().max()))
 report_folded = count_synaptic_ops(folded, test_loader, max_batches=2)
-print(f"AC {report.total_ac:.4g} -> {report_folded.total_ac:.4g}; MAC {report.total_mac:.4g} -> {report_folded.total_mac:.4g}")
+print(f"AC  {report.total_ac:.4g} -> {report_folded.total_ac:.4g}")
+print(f"MAC {report.total_mac:.4g} -> {report_folded.total_mac:.4g}")
 
 # %%
 # ## Plots
@@ -110,13 +112,15 @@ fig.tight_layout()
 from fullspike.dst import remove_aap
 
 torch.manual_seed(0)
-dst = fullspike.create_model("dst_resnet18", num_classes=10, in_channels=1, T=2, stem="cifar", width=8)
+dst = fullspike.create_model("dst_resnet18", num_classes=10, in_channels=1, T=2,
+                             stem="cifar", width=8)
 images = next(iter(test_loader))[0][:32]
 dsnn_report = count_synaptic_ops(dst, images)
 fsnn_report = count_synaptic_ops(remove_aap(dst), images)
 for label, r in (("DSNN", dsnn_report), ("FSNN", fsnn_report)):
-    print(f"{label}: AC {r.total_ac:.4g}  MAC {r.total_mac:.4g}  energy {r.energy_mj:.4g} mJ per sample")
-print("rows only the DSNN has:", sorted({r.op for r in dsnn_report.layers} - {r.op for r in fsnn_report.layers}))
+    print(f"{label}: AC {r.total_ac:.4g}  MAC {r.total_mac:.4g}  energy {r.energy_mj:.4g} mJ")
+only_dsnn = {r.op for r in dsnn_report.layers} - {r.op for r in fsnn_report.layers}
+print("rows only the DSNN has:", sorted(only_dsnn))
 
 # %%
 # The counting rules (what is an AC, what the first layer costs, why membrane updates are left

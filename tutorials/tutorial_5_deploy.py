@@ -1,5 +1,5 @@
 """
-# 5. Deploying: the deployability check and NIR export
+# 5. Deploying to NIR
 
 Neuromorphic hardware runs networks whose layers exchange spikes and whose neurons it knows.
 [NIR](https://neuroir.org) (the Neuromorphic Intermediate Representation) is the common format
@@ -37,9 +37,10 @@ train_set, info = data.build_dataset("digits", None, train=True)
 test_set, _ = data.build_dataset("digits", None, train=False)
 train_loader = data.make_loader(train_set, info, batch_size=64, shuffle=True)
 test_loader = data.make_loader(test_set, info, batch_size=64, shuffle=False)
-model = fullspike.create_model("dst_resnet18", num_classes=10, in_channels=1, T=3, stem="cifar", width=4)
-Trainer(model, classification_loss, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
-        train_loader, epochs=2, progress=False).fit()
+model = fullspike.create_model("dst_resnet18", num_classes=10, in_channels=1, T=3,
+                               stem="cifar", width=4)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+Trainer(model, classification_loss, optimizer, train_loader, epochs=2, progress=False).fit()
 model.eval()
 images, labels = next(iter(test_loader))  # a real batch [B, C, H, W]
 
@@ -63,9 +64,11 @@ print(report.table())
 # %%
 # For contrast, a SEW ResNet whose residual connect is an addition sends integers 0..2 into the
 # next block:
-sew = fullspike.create_model("sew_resnet18", num_classes=10, in_channels=1, T=3, stem="cifar", width=4).eval()
+sew = fullspike.create_model("sew_resnet18", num_classes=10, in_channels=1, T=3,
+                             stem="cifar", width=4).eval()
 sew_report = check_deployable(sew, images)
-print("SEW-ADD exportable:", sew_report.exportable, "-", len(sew_report.refused), "layers refused, e.g.")
+print("SEW-ADD exportable:", sew_report.exportable)
+print(len(sew_report.refused), "layers refused, e.g.")
 print(" ", sew_report.refused[0].name, ":", sew_report.refused[0].detail)
 
 # %%
@@ -95,7 +98,8 @@ with torch.no_grad():
     logits = fsnn(images)
 print("graph output", tuple(steps.shape))
 print("max |logit difference|:", float((steps.mean(0) - logits).abs().max()))
-print("same predictions:", int((steps.mean(0).argmax(1) == logits.argmax(1)).sum()), "of", len(images))
+same = int((steps.mean(0).argmax(1) == logits.argmax(1)).sum())
+print("same predictions:", same, "of", len(images))
 
 # %%
 # `net.nodes(x)` returns every node's output sequence; here, the spikes of the neuron nodes,

@@ -70,7 +70,8 @@ class LearnedLeak(snn.SpikingNeuron):
         self.w = nn.Parameter(torch.logit(torch.tensor(float(init_leak))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return SF.neuron_sequence(x, decay=torch.sigmoid(self.w).to(x.dtype), **self._common())
+        decay = torch.sigmoid(self.w).to(x.dtype)
+        return SF.neuron_sequence(x, decay=decay, **self._common())
 
 
 neuron = snn.make_neuron({"name": "learned_leak", "surrogate": "fast_sigmoid"})
@@ -86,10 +87,11 @@ print(neuron(torch.full((6, 1), 0.4)).flatten().tolist())
 
 
 @fullspike.register_model
-def tiny_convnet(num_classes: int = 4, in_channels: int = 1, T: int = 4, neuron: str = "learned_leak",
-                 surrogate: str = "fast_sigmoid") -> nn.Module:
+def tiny_convnet(num_classes: int = 4, in_channels: int = 1, T: int = 4,
+                 neuron: str = "learned_leak", surrogate: str = "fast_sigmoid") -> nn.Module:
     """Direct-coded conv -> neuron -> linear, logits averaged over the ``T`` steps."""
-    return TinyConvNet(num_classes, in_channels, T, snn.make_neuron({"name": neuron, "surrogate": surrogate}))
+    neuron_module = snn.make_neuron({"name": neuron, "surrogate": surrogate})
+    return TinyConvNet(num_classes, in_channels, T, neuron_module)
 
 
 class TinyConvNet(nn.Module):
@@ -97,9 +99,10 @@ class TinyConvNet(nn.Module):
 
     def __init__(self, num_classes: int, in_channels: int, T: int, neuron: nn.Module) -> None:
         super().__init__()
-        self.encoder = snn.DirectEncoder(T)  # the image at every step: [B, ...] -> [T, B, ...]
-        self.body = snn.SeqSequential(nn.Conv2d(in_channels, 8, 3, padding=1), nn.BatchNorm2d(8), neuron,
-                                      nn.Flatten(), nn.Linear(8 * 8 * 8, num_classes))
+        self.encoder = snn.DirectEncoder(T)  # the image at every step: [T, B, ...]
+        self.body = snn.SeqSequential(
+            nn.Conv2d(in_channels, 8, 3, padding=1), nn.BatchNorm2d(8), neuron,
+            nn.Flatten(), nn.Linear(8 * 8 * 8, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(self.encoder(x)).mean(0)
@@ -128,7 +131,8 @@ def quadrant_blobs(root: str | None, train: bool, augment: bool = False, n: int 
     for i, q in enumerate(labels.tolist()):
         r, c = 4 * (q // 2), 4 * (q % 2)
         images[i, 0, r + 1:r + 3, c + 1:c + 3] += 1.0
-    info = data.DatasetInfo(num_classes=4, in_channels=1, image_size=8, classes=["TL", "TR", "BL", "BR"])
+    info = data.DatasetInfo(num_classes=4, in_channels=1, image_size=8,
+                            classes=["TL", "TR", "BL", "BR"])
     return TensorDataset(images, labels), info
 
 
@@ -162,7 +166,8 @@ class NeuronWatcher(Callback):
     def on_fit_start(self, trainer: Trainer) -> None:
         self.rates: list[float] = []
         self.neuron = next(m for m in trainer.model.modules() if isinstance(m, LearnedLeak))
-        self.neuron.register_forward_hook(lambda m, inputs, out: self.rates.append(float(out.detach().mean())))
+        self.neuron.register_forward_hook(
+            lambda module, inputs, out: self.rates.append(float(out.detach().mean())))
 
     def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
         row["firing_rate"] = sum(self.rates) / len(self.rates)
@@ -172,7 +177,8 @@ class NeuronWatcher(Callback):
 
 torch.manual_seed(0)
 model = fullspike.create_model("tiny_convnet", T=4)
-trainer = Trainer(model, smoothed_cross_entropy, torch.optim.Adam(model.parameters(), lr=1e-2),
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+trainer = Trainer(model, smoothed_cross_entropy, optimizer,
                   data.make_loader(train_set, info, batch_size=32, shuffle=True),
                   data.make_loader(test_set, info, batch_size=100, shuffle=False),
                   callbacks=[NeuronWatcher()], epochs=5, progress=False)
