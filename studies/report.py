@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import statistics
 import sys
@@ -504,6 +505,14 @@ def analysis_set_line(res: dict) -> str | None:
 ONE_CLASS_PLOTS = {"early_exit": {"exit_accuracy.png"}, "robustness": {"robustness.png"}}
 
 
+def public_command(command: str) -> str:
+    """The recorded command with the machine's folders replaced by placeholders (``--out OUT``,
+    ``--data-root DIR``, ``name=DIR``): the page shows how to run it, not where it ran."""
+    command = re.sub(r"--out \S+", "--out OUT", command)
+    command = re.sub(r"--data-root \S+", "--data-root DIR", command)
+    return re.sub(r"(\w+)=/\S+", r"\1=DIR", command)
+
+
 def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list[str], tuple]:
     exp = get_experiment(name)
     found = next((store / name / s / "results.json" for s in scales if (store / name / s / "results.json").is_file()),
@@ -526,7 +535,7 @@ def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list
     if done < len(res["runs"]) and not any(w in word for w in ("needs", "pending", "not run", "not finished")):
         word += " so far"  # provisional while runs of the experiment are still to finish
     lines += [f"**Our setting ({res['scale']} scale).** {res['setting']}.", "",
-              f"**Command.** `{res['command']}`  ", f"**Date, machine.** {res['date']}; {res['machine']}", ""]
+              f"**Command.** `{public_command(res['command'])}`  ", f"**Date, machine.** {res['date']}; {res['machine']}", ""]
     lines += [f"**Result** ({done} of {len(res['runs'])} runs finished; mean ± std over seeds):", ""]
     analysis = res.get("analysis")
     stale = analysis in ONE_CLASS_PLOTS and one_class(res, analysis)

@@ -27,6 +27,8 @@ class Surrogate:
     name = "surrogate"
 
     def grad(self, x: torch.Tensor) -> torch.Tensor:
+        """The surrogate derivative at ``x = h - v_th`` (same shape as ``x``); the forward
+        pass is always the Heaviside step."""
         raise NotImplementedError
 
     def triton_grad(self) -> Optional[tuple[Callable, float, float]]:
@@ -151,7 +153,17 @@ class Triangle(Surrogate):
 
 def make_surrogate(spec: "str | Surrogate | Mapping", **kwargs) -> Surrogate:
     """A surrogate from a name (``"sigmoid"``, ``"atan"``, ``"triangle"``) with ``kwargs``, a
-    mapping ``{"name": "sigmoid", "alpha": 4}``, or an instance (returned as it is)."""
+    mapping ``{"name": "sigmoid", "alpha": 4}``, or an instance (returned as it is).
+
+    Example:
+        ```python
+        import torch
+        from fullspike.surrogate import make_surrogate
+
+        atan = make_surrogate({"name": "atan", "alpha": 2.0})
+        assert float(atan.grad(torch.zeros(1))) == 1.0  # alpha / 2 at the threshold
+        ```
+    """
     if isinstance(spec, Surrogate):
         if kwargs:
             raise ConfigError("pass keyword arguments only together with a surrogate name")

@@ -110,6 +110,6 @@ def test_silent_branches_counts_blocks_whose_branch_output_never_fires(script):
 
 def test_committed_reproduction_md_is_what_the_generator_writes(script):
     """REPRODUCTION.md is never typed: it must equal the render of the committed results store
-    (regenerate with `python scripts/make_reproduction.py` after changing either)."""
+    (regenerate with `python studies/report.py` after changing either)."""
     committed = (script.REPO / "REPRODUCTION.md").read_text()
     assert committed == script.render(script.REPO / "docs" / "reproduction", ["paper", "cpu"])

@@ -129,6 +129,7 @@ class EarlyExitResult:
 
     @property
     def accuracy_at_exit(self) -> float:
+        """Accuracy (0..1) of the prediction after the exit step's ``exit_step`` steps."""
         return self.accuracy[self.exit_step - 1]
 
     @property
@@ -139,10 +140,14 @@ class EarlyExitResult:
         return 1.0 - self.energy_mj[self.exit_step - 1] / self.energy_mj[-1]
 
     def to_dict(self) -> dict:
+        """The result as a JSON-ready dict, with the accuracies at the exit step and at ``T`` and the
+        energy saved."""
         return dict(asdict(self), accuracy_at_exit=self.accuracy_at_exit, accuracy_full=self.accuracy[-1],
                     energy_saved=self.energy_saved)
 
     def summary(self) -> str:
+        """The result as text: the mean gamma per step, the exit step, the accuracy per step and
+        the per-sample exits."""
         lines = [f"mean BNTT gamma per step: [{', '.join(f'{g:.3f}' for g in self.mean_gamma)}]",
                  f"exit step (threshold {self.threshold}): {self.exit_step} of {self.T}",
                  f"accuracy at the exit step: {self.accuracy_at_exit:.4f}; at T={self.T}: "

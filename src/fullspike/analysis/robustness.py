@@ -146,6 +146,7 @@ class RobustnessResult:
     samples: int
 
     def to_dict(self) -> dict:
+        """The result as a JSON-ready dict (strengths as strings)."""
         return {"clean": self.clean, "samples": self.samples,
                 "accuracy": {k: {str(s): a for s, a in v.items()} for k, v in self.accuracy.items()}}
 

@@ -27,6 +27,10 @@ DATASETS: Registry[Callable] = Registry("dataset")
 
 @dataclass
 class DatasetInfo:
+    """What a model needs to know about a dataset: ``num_classes``, ``in_channels``,
+    ``image_size`` (height = width reaching the model), ``kind`` (``"static"`` images
+    ``[C, H, W]`` or ``"frames"`` ``[T, C, H, W]``), ``T`` (frames per sample) and the
+    ``classes`` names."""
     num_classes: int
     in_channels: int
     image_size: int  # height (= width) of what reaches the model
@@ -36,6 +40,8 @@ class DatasetInfo:
 
 
 def register_dataset(name: str):
+    """Decorator registering ``fn(root, train, augment=False, **kwargs) -> (dataset, DatasetInfo)``
+    under ``name`` (see docs/extending.md)."""
     return DATASETS.register(name)
 
 
@@ -51,7 +57,17 @@ def dataset_builder(name: str) -> Callable:
 
 def build_dataset(name: str, root: str | None, train: bool, augment: bool = False,
                   **options) -> tuple[Dataset, DatasetInfo]:
-    """One split of a registered dataset; unknown options fail with one clear line."""
+    """One split of a registered dataset; unknown options fail with one clear line.
+
+    Example:
+        ```python
+        from fullspike.data import build_dataset, make_loader
+
+        train_set, info = build_dataset("digits", None, train=True)  # bundled with scikit-learn
+        images, labels = next(iter(make_loader(train_set, info, batch_size=32, shuffle=True)))
+        assert images.shape == (32, 1, 8, 8) and info.num_classes == 10
+        ```
+    """
     builder = DATASETS.get(name)
     params = inspect.signature(builder).parameters
     unknown = sorted(set(options) - set(params) - {"root", "train", "augment"})
@@ -70,6 +86,8 @@ def collate_frames(batch):
 def make_loader(ds: Dataset, info: DatasetInfo, batch_size: int, shuffle: bool,
                 num_workers: int = 0, generator: torch.Generator | None = None,
                 sampler=None, drop_last: bool = False) -> DataLoader:
+    """A ``DataLoader`` over ``ds``; frame datasets are batched time-first, ``[T, B, C, H, W]``
+    (:func:`collate_frames`). ``sampler`` (e.g. distributed) replaces ``shuffle``."""
     return DataLoader(
         ds, batch_size=batch_size, shuffle=shuffle if sampler is None else False, sampler=sampler,
         num_workers=num_workers, generator=generator, drop_last=drop_last,

@@ -42,6 +42,19 @@ def remove_aap(model: nn.Module) -> nn.Module:
 
     Every accumulation-stream module and addition is gone; the spike stream is untouched, so
     its output is bit-identical to the dual-stream model's ``O_s``. The original is not modified.
+
+    Example:
+        ```python
+        import torch
+        import fullspike
+        from fullspike.dst import has_aap, remove_aap
+
+        dsnn = fullspike.create_model("dst_resnet18", num_classes=10, in_channels=1, T=2, stem="cifar", width=4)
+        x = torch.rand(2, 1, 8, 8)
+        both = dsnn.eval()(x)  # DualStreamOutput(spike, accum), each [B, 10]
+        fsnn = remove_aap(dsnn)
+        assert not has_aap(fsnn) and torch.equal(fsnn(x), both.spike)
+        ```
     """
     if not has_aap(model):
         raise ConfigError(f"{type(model).__name__} has no accumulation pathway to remove "

@@ -36,6 +36,7 @@ class CarriesAAP(nn.Module):
         return True
 
     def without_aap(self) -> nn.Module:
+        """The spike-only module that replaces this one when the AAP is removed."""
         raise NotImplementedError
 
 
@@ -58,6 +59,7 @@ class AccumulationDownsampler(AccumulationPath):
         self.relu = nn.ReLU()
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
+        """``[T, B, C_in, H, W] -> [T, B, C_out, H/s, W/s]``: ``ReLU(BN(P(A)))`` at every step."""
         return per_step(self._project, a)
 
     def _project(self, x: torch.Tensor) -> torch.Tensor:
@@ -70,6 +72,7 @@ class Accumulate(AccumulationPath):
     """The accumulation stream's addition ``A_out = A' + O`` (one accumulate per branch spike)."""
 
     def forward(self, a: torch.Tensor, o: torch.Tensor) -> torch.Tensor:
+        """``A' + O`` (both ``[T, B, C, H, W]``)."""
         return a + o
 
 
@@ -90,12 +93,16 @@ class DualStreamBlock(Block, CarriesAAP):
         self.accumulate = Accumulate()
 
     def forward(self, s: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Spikes ``S`` and accumulation ``A`` (both ``[T, B, C, H, W]``) -> ``(S_out, A_out)``,
+        each ``[T, B, C', H', W']``."""
         o = self.branch(s)
         short = s if self.downsample is None else self.downsample(s)
         a = a if self.accum_downsample is None else self.accum_downsample(a)
         return self.connect(o, short), self.accumulate(a, o)
 
     def without_aap(self) -> SEWBlock:
+        """The spike-only :class:`~fullspike.nn.residual.SEWBlock` sharing this block's branch,
+        downsample and connect modules."""
         return SEWBlock(self.branch, self.downsample, self.connect)
 
 

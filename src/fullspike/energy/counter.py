@@ -293,12 +293,25 @@ def count_synaptic_ops(model: nn.Module, inputs, *, e_ac_pj: float = 0.9, e_mac_
         inputs: one input batch (images ``[B, C, H, W]`` or frames ``[T, B, C, H, W]``), or an
             iterable of batches or of ``(x, y, ...)`` tuples (a data loader): the report is the
             mean per sample over all of them.
-        e_ac_pj, e_mac_pj: energy per accumulate / multiply-accumulate in pJ (45 nm defaults).
+        e_ac_pj: energy per accumulate (AC) in pJ (45 nm default).
+        e_mac_pj: energy per multiply-accumulate (MAC) in pJ (45 nm default).
         T: time steps (default: the frames' T, else ``model.T``); needed to split T-folded
             layers into steps.
         batch_size: samples per batch, when the input's layout does not tell it.
         max_batches: stop after this many batches of an iterable.
         name: the model's name in the report (default: its class name).
+
+    Example:
+        ```python
+        import torch
+        import fullspike
+        from fullspike.energy import count_synaptic_ops
+
+        model = fullspike.create_model("bntt_convnet", T=4)
+        report = count_synaptic_ops(model, torch.rand(8, 1, 8, 8))  # one batch [B, C, H, W]
+        print(report.table())  # per layer: dense ops, input rate, AC, MAC; totals and energy (mJ)
+        assert report.total_ac + report.total_mac <= report.total_ops  # per sample, all steps
+        ```
     """
     was_training = model.training
     model.eval()

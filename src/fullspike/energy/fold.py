@@ -51,6 +51,7 @@ class StepwiseSynapse(nn.Module):
                           groups=layer.groups) if isinstance(layer, nn.modules.conv._ConvNd) else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[T', B, ...] -> [T', B, ...]`` for ``T' <= T``: step ``t`` uses ``weight[t]`` and ``bias[t]``."""
         if x.shape[0] > self.T:
             raise ShapeError(f"{type(self).__name__} was folded for T={self.T} steps but got {x.shape[0]}")
         if self.conv is None:
@@ -59,6 +60,7 @@ class StepwiseSynapse(nn.Module):
         return torch.stack([fn(x[t], self.weight[t], self.bias[t], **self.conv) for t in range(x.shape[0])])
 
     def extra_repr(self) -> str:
+        """The layer kind, weight shape and ``T``, for ``repr``."""
         kind = "linear" if self.conv is None else f"conv{self.weight.dim() - 3}d"
         return f"{kind}, weight={tuple(self.weight.shape)}, T={self.T}"
 
@@ -104,6 +106,16 @@ def fold_bn(model: nn.Module) -> nn.Module:
     in a :class:`~fullspike.nn.SeqSequential` or the layer is wrapped in ``TimeFolded``.
     The original model is not modified. In evaluation mode the copy computes the same function
     (up to float rounding) and has the same synaptic-operation counts.
+
+    Example:
+        ```python
+        import fullspike
+        from fullspike.energy import count_bn, fold_bn
+
+        model = fullspike.create_model("bntt_convnet", T=4)
+        folded = fold_bn(model)  # each conv/linear + BNTT pair -> a StepwiseSynapse
+        assert count_bn(model) == 3 and count_bn(folded) == 0
+        ```
     """
     folded = copy.deepcopy(model).eval()
     for parent in folded.modules():

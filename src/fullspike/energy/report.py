@@ -43,18 +43,22 @@ class LayerRow:
 
     @property
     def ops(self) -> float:
+        """Dense operations per sample, all steps plus the once-per-sample part."""
         return sum(self.step_ops) + self.once_ops
 
     @property
     def ac(self) -> float:
+        """Accumulates per sample, all steps plus the once-per-sample part."""
         return sum(self.step_ac) + self.once_ac
 
     @property
     def mac(self) -> float:
+        """Multiply-accumulates per sample, all steps plus the once-per-sample part."""
         return sum(self.step_mac) + self.once_mac
 
     @property
     def ac_ops(self) -> float:
+        """Dense operations of the spike-driven part (``ac`` at firing rate 1)."""
         return sum(self.step_ac_ops) + self.once_ac_ops
 
     @property
@@ -83,9 +87,11 @@ class LayerRow:
         return (sum(self.step_ops) / n if n else 0.0) + self.once_ops
 
     def ac_at(self, t: int) -> float:
+        """Accumulates per sample of the first ``t`` steps (plus the once-per-sample part)."""
         return sum(self.step_ac[:t]) + self.once_ac
 
     def mac_at(self, t: int) -> float:
+        """Multiply-accumulates per sample of the first ``t`` steps (plus the once-per-sample part)."""
         return sum(self.step_mac[:t]) + self.once_mac
 
 
@@ -104,6 +110,7 @@ class NeuronRow:
 
     @property
     def firing_rate(self) -> float:
+        """Mean over the steps of the fraction of this layer's neurons that fired (0 with no steps)."""
         return sum(self.step_rate) / len(self.step_rate) if self.step_rate else 0.0
 
 
@@ -128,22 +135,28 @@ class EnergyReport:
     # ---- totals (per sample) ----
     @property
     def total_ops(self) -> float:
+        """Dense synaptic operations per sample (what an ANN of the same shape would do), all steps."""
         return sum(r.ops for r in self.layers)
 
     @property
     def total_ac(self) -> float:
+        """Accumulates (spike-driven operations) per sample, all steps."""
         return sum(r.ac for r in self.layers)
 
     @property
     def total_mac(self) -> float:
+        """Multiply-accumulates (operations on non-spike inputs) per sample, all steps."""
         return sum(r.mac for r in self.layers)
 
     @property
     def total_ann_ops(self) -> float:
+        """Operations per sample of the equivalent ANN: one time step of each layer plus the
+        once-per-sample parts; accumulation-stream additions left out."""
         return sum(r.ann_ops for r in self.layers)
 
     @property
     def total_neuron_updates(self) -> float:
+        """Membrane updates per sample, all steps (in no energy total)."""
         return sum(n.updates for n in self.neurons)
 
     def _mj(self, ac: float, mac: float) -> float:
@@ -181,6 +194,8 @@ class EnergyReport:
 
     # ---- output ----
     def summary(self) -> dict:
+        """The totals as a JSON-ready dict: counts per sample, energies in mJ, the firing rate and
+        energy after each step."""
         lo, hi = self.ec_range_mj
         return {
             "model": self.model, "T": self.T, "samples": self.samples,
@@ -193,6 +208,7 @@ class EnergyReport:
         }
 
     def to_dict(self) -> dict:
+        """``{"summary": ..., "layers": [...], "neurons": [...]}``, JSON-ready."""
         layers = []
         for r in self.layers:
             d = asdict(r)
@@ -203,6 +219,7 @@ class EnergyReport:
         return {"summary": self.summary(), "layers": layers, "neurons": neurons}
 
     def save_json(self, path: str | Path) -> Path:
+        """Write :meth:`to_dict` to ``path`` (parents created); returns the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.to_dict(), indent=2))

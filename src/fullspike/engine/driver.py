@@ -68,13 +68,17 @@ class Kernels:
     max_steps: Optional[int] = None
 
     def forward(self, x, v, a, b, c, spec: NeuronSpec, keep_h: bool, keep_v: bool):
+        """Walk one segment forward; see the class docstring for the arguments and results."""
         raise NotImplementedError
 
     def backward(self, g_s, g_v, h, x, v0, carry, a, b, c, spec: NeuronSpec,
                  need_a: bool, need_b: bool, need_c: bool):
+        """Walk one segment backward; see the class docstring for the arguments and results."""
         raise NotImplementedError
 
     def reads_norm_input(self, spec: NeuronSpec) -> bool:
+        """Whether these kernels can be saved a compact-saving BN's input and terms instead of
+        its output ``x`` (for neuron ``spec``); False unless the backend reads that form."""
         return False
 
 

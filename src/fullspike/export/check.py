@@ -36,6 +36,7 @@ class DeployReport:
 
     @property
     def exportable(self) -> bool:
+        """Every layer can be exported to NIR."""
         return all(r.ok for r in self.rows)
 
     @property
@@ -50,9 +51,11 @@ class DeployReport:
 
     @property
     def refused(self) -> list[LayerStatus]:
+        """The layers that cannot be exported, with why."""
         return [r for r in self.rows if not r.ok]
 
     def table(self) -> str:
+        """The report as text: one line per layer, the spike-accumulate share and the verdict."""
         width = max([len(r.name) for r in self.rows] + [5])
         kind = max([len(r.kind) for r in self.rows] + [4])
         lines = [f"deployability of {self.model} (NIR, spike-only hardware); input: {self.input_kind}",
@@ -78,6 +81,17 @@ def check_deployable(model: nn.Module, inputs, *, max_batches: int | None = 1, d
     of batches / ``(x, y)`` tuples, of real data (default BN statistics of an untrained network
     make deep layers silent); the first ``max_batches`` are counted. ``name``: the model's name
     in the report (default: its class name). Needs no ``nir`` package.
+
+    Example:
+        ```python
+        import torch
+        import fullspike
+        from fullspike.export import check_deployable
+
+        report = check_deployable(fullspike.create_model("bntt_convnet", T=2), torch.rand(4, 1, 8, 8))
+        print(report.table())  # one line per layer: ok, or why not
+        assert not report.exportable  # BNTT's per-step norm and soft reset have no NIR form
+        ```
     """
     batches = [inputs] if isinstance(inputs, torch.Tensor) else \
         [b if isinstance(b, torch.Tensor) else b[0] for b in take_batches(inputs, max_batches, "checking", progress)]

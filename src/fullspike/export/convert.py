@@ -62,6 +62,20 @@ def to_nir(model: nn.Module, example_input: torch.Tensor, *, dt: float = 1e-4, g
     whose mean over the T steps is the model's logits. ``graph.metadata`` records dt, the
     firing rule (``">="`` or ``">"``), T and the input kind. Raises
     :class:`~fullspike.errors.ExportError` naming the first layer that cannot be deployed.
+
+    Example:
+        ```python
+        import torch
+        import fullspike
+        from fullspike.export import from_nir, to_nir
+
+        net = fullspike.create_model("spiking_resnet18", num_classes=10, in_channels=1, T=2, stem="cifar", width=4)
+        net.eval()
+        images = torch.rand(4, 1, 8, 8)
+        graph = to_nir(net, images)  # a nir.NIRGraph; write_nir(graph, "net.nir") saves it
+        steps = from_nir(graph)(images.expand(2, *images.shape))  # [T, B, C, H, W] -> [T, B, 10]
+        torch.testing.assert_close(steps.mean(0), net(images))
+        ```
     """
     b, _, T, kind = build(model, example_input, dt=dt, gates=gates)
     meta = {"producer": f"fullspike {__version__}", "model": name or type(model).__name__,

@@ -181,6 +181,7 @@ class NIRNetwork(nn.Module):
         self.dt, self.strict = dt, strict
 
     def nodes(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every node's output sequence by node name for input ``x: [T, B, *input]``."""
         out: dict[str, torch.Tensor] = {}
         for n in self.order:
             if n == self.input_name:
@@ -196,6 +197,7 @@ class NIRNetwork(nn.Module):
         return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[T, B, *input] -> [T, B, *output]``: the output node's sequence."""
         if x.dim() < 3:
             raise ExportError(f"a NIR network takes time-first input [T, B, ...]; got shape {tuple(x.shape)}")
         return self.nodes(x)[self.output_name]

@@ -69,5 +69,7 @@ class StepwiseClassifier(SpikingClassifier):
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Images ``[B, C, H, W]`` or frames ``[T, B, C, H, W]`` -> logits ``[B, num_classes]``, the
+        mean over time of :meth:`forward_steps`."""
         with compact_saving(self.compact_saving):
             return self.forward_steps(x).mean(0)

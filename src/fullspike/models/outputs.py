@@ -15,6 +15,9 @@ import torch.nn.functional as F
 
 
 class DualStreamOutput(NamedTuple):
+    """The two heads of a dual-stream network: ``spike`` (``O_s``, logits ``[B, K]`` of the
+    spike stream, the FSNN's prediction) and ``accum`` (``O_a``, ``[B, K]`` of the
+    accumulation stream)."""
     spike: torch.Tensor  # O_s, [B, K]
     accum: torch.Tensor  # O_a, [B, K]
 

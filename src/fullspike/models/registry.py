@@ -45,6 +45,16 @@ def create_model(name: str, checkpoint_path: str | Path | None = None, pretraine
     not fit raises :class:`~fullspike.errors.CheckpointError`. ``pretrained=True``: ``name`` is
     an entry of the model zoo (``fullspike models --pretrained``), returned with its shipped,
     SHA-256-checked weights in evaluation mode (:func:`fullspike.zoo.load`).
+
+    Example:
+        ```python
+        import torch
+        import fullspike
+
+        model = fullspike.create_model("bntt_convnet", T=4)  # 8x8 grey images, 10 classes
+        logits = model(torch.rand(2, 1, 8, 8))  # images [B, C, H, W] -> logits [B, 10]
+        assert logits.shape == (2, 10)
+        ```
     """
     if pretrained:
         if checkpoint_path is not None or kwargs:

@@ -67,6 +67,8 @@ class BatchNorm2d(nn.BatchNorm2d):
     rebuilds instead of keeping inside a compact-saving forward (:func:`batch_norm`)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[N, C, H, W] -> [N, C, H, W]``, as ``torch.nn.BatchNorm2d`` (the same result and
+        running-statistics update); inside compact saving the output is rebuilt for backward."""
         if active_saver() is None or self.momentum is None:
             return super().forward(x)
         self._check_input_dim(x)  # the same decisions as torch's _BatchNorm.forward

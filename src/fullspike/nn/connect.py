@@ -114,12 +114,15 @@ class Connect(nn.Module):
 
     @property
     def full_spike(self) -> bool:
+        """Whether ``g`` maps spikes to spikes (AND, IAND, OR, XOR), so the block's output stays binary."""
         return self.name in FULL_SPIKE
 
     def forward(self, o: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """Branch output ``o`` and shortcut ``s`` (both ``[T, B, ...]``) -> ``g(o, s)``, same shape."""
         if self.validate:
             return connect(self.name, validate=True)(o, s)
         return CONNECTS.get(self.name)(o, s)
 
     def extra_repr(self) -> str:
+        """The connect function's name (and ``validate=True`` when set), for ``repr``."""
         return self.name + (", validate=True" if self.validate else "")

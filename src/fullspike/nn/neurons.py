@@ -65,6 +65,7 @@ class SpikingNeuron(nn.Module):
         )
 
     def extra_repr(self) -> str:
+        """Threshold, reset, surrogate and the non-default options, for ``repr``."""
         reset = "soft" if self.v_reset is None else f"hard({self.v_reset})"
         return (f"v_threshold={self.v_threshold}, reset={reset}, detach_reset={self.detach_reset}, "
                 f"surrogate={self.surrogate!r}" + (", strict=True" if self.strict else "")
@@ -77,6 +78,7 @@ class IF(SpikingNeuron):
     """Integrate-and-fire: ``h_t = v_{t-1} + x_t``."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Input currents ``[T, B, ...]`` -> spikes ``[T, B, ...]`` (0/1, the input's dtype)."""
         return mark_spikes(SF.if_sequence(x, **self._common()))
 
 
@@ -87,6 +89,15 @@ class LIF(SpikingNeuron):
     Default (decay-input form, DST): ``h_t = v_{t-1} + (x_t - (v_{t-1} - v_reset)) / tau``,
     ``tau`` 2 unless given. With ``leak=lambda`` (BNTT's leak-factor form):
     ``h_t = lambda * v_{t-1} + x_t``; ``tau`` is then None.
+
+    Example:
+        ```python
+        import torch
+        from fullspike.nn import LIF
+
+        spikes = LIF(tau=2.0)(torch.full((6, 3), 1.5))  # currents [T=6, B=3] -> spikes [6, 3]
+        assert spikes[:, 0].tolist() == [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]
+        ```
     """
 
     def __init__(self, tau: float | None = None, leak: float | None = None, **kwargs) -> None:
@@ -104,11 +115,13 @@ class LIF(SpikingNeuron):
         self.leak = None if leak is None else float(leak)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Input currents ``[T, B, ...]`` -> spikes ``[T, B, ...]`` (0/1, the input's dtype)."""
         if self.leak is not None:
             return mark_spikes(SF.leaky_sequence(x, self.leak, **self._common()))
         return mark_spikes(SF.lif_sequence(x, self.tau, **self._common()))
 
     def extra_repr(self) -> str:
+        """The leak (``leak`` or ``tau``) and the common neuron arguments, for ``repr``."""
         form = f"leak={self.leak}" if self.leak is not None else f"tau={self.tau}"
         return f"{form}, {super().extra_repr()}"
 
@@ -125,15 +138,18 @@ class PLIF(SpikingNeuron):
 
     @property
     def tau(self) -> float:
+        """The current membrane time constant ``1 / sigmoid(w)`` in time steps (a float, no gradient)."""
         return float(1.0 / torch.sigmoid(self.w.detach()))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Input currents ``[T, B, ...]`` -> spikes ``[T, B, ...]``, with the learned ``k = sigmoid(w)``."""
         k = torch.sigmoid(self.w).to(x.dtype)
         vr = 0.0 if self.v_reset is None else self.v_reset
         return mark_spikes(SF.neuron_sequence(x, decay=1.0 - k, scale=k, bias=k * vr,
                                               **self._common()))
 
     def extra_repr(self) -> str:
+        """The current ``tau`` and the common neuron arguments, for ``repr``."""
         return f"tau={self.tau:.4g}, {super().extra_repr()}"
 
 

@@ -90,6 +90,7 @@ class SpikingBlock(Block):
         self.branch, self.downsample, self.sn = branch, downsample, sn
 
     def forward(self, s: torch.Tensor) -> torch.Tensor:
+        """Spikes ``[T, B, C, H, W]`` -> spikes ``[T, B, C', H', W']``: ``SN(F(S) + S')``."""
         short = s if self.downsample is None else self.downsample(s)
         return self.sn(self.branch(s) + short)
 
@@ -102,5 +103,6 @@ class SEWBlock(Block):
         self.branch, self.downsample, self.connect = branch, downsample, connect
 
     def forward(self, s: torch.Tensor) -> torch.Tensor:
+        """Spikes ``[T, B, C, H, W]`` -> ``g(F(S), S')``, ``[T, B, C', H', W']`` (spikes when ``g`` is full-spike)."""
         short = s if self.downsample is None else self.downsample(s)
         return self.connect(self.branch(s), short)

@@ -17,6 +17,7 @@ class TimeFolded(nn.Module):
         self.module = module
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[T, B, ...] -> [T, B, ...]``: the wrapped module applied to ``[T*B, ...]``."""
         return per_step(self.module, x)
 
 
@@ -29,6 +30,8 @@ class SeqSequential(nn.Sequential):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[T, B, ...] -> [T, B, ...]``: the children in order, folding T into the batch only
+        around the stateless ones."""
         T = x.shape[0]
         folded = False
         for m in self:

@@ -18,6 +18,8 @@ SPLITS = ("train", "val", "test")
 
 @dataclass
 class DataSplits:
+    """The datasets of a config: ``train``, ``val`` (None without a validation split), ``test``,
+    and the :class:`~fullspike.data.DatasetInfo` the model is built from."""
     train: Dataset
     val: Dataset | None
     test: Dataset
@@ -101,6 +103,8 @@ def model_kwargs(cfg: Config, info: DatasetInfo) -> dict:
 
 
 def build_model(cfg: Config, info: DatasetInfo) -> torch.nn.Module:
+    """The config's model, its ``num_classes``/``in_channels``/``image_size`` taken from the data
+    where the config leaves them out."""
     return create_model(cfg.model_name, **model_kwargs(cfg, info))
 
 

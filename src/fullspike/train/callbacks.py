@@ -54,6 +54,7 @@ class Callback:
         return {}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned (on resume); the default does nothing."""
         pass
 
 
@@ -211,6 +212,7 @@ class SurrogateAnnealing(Callback):
         self.start, self.end, self.param = float(start), float(end), param
 
     def value(self, epoch: int, epochs: int) -> float:
+        """The parameter's value in ``epoch`` (0-based) of ``epochs``: linear from ``start`` to ``end``."""
         return self.start + (self.end - self.start) * epoch / max(1, epochs - 1)
 
     def on_fit_start(self, trainer: Trainer) -> None:

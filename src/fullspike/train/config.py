@@ -181,6 +181,9 @@ class TrainConfig(_Section):
 
 
 class Config(_Section):
+    """A whole run's settings, validated: ``model`` (``name`` plus the factory's arguments),
+    ``data``, ``optim``, ``schedule`` and ``train`` sections; the defaults are the quick-start
+    (BNTT conv net on the bundled digits). Read one with :func:`load_config`."""
     name: str = "quickstart"
     description: str = "BNTT conv net on the bundled digits, T=6"
     model: dict[str, Any] = Field(default_factory=lambda: {"name": "bntt_convnet", "T": 6})
@@ -221,14 +224,17 @@ class Config(_Section):
         return self
 
     def to_dict(self) -> dict:
+        """The config as plain Python data (what a checkpoint stores)."""
         return self.model_dump()
 
     @property
     def model_name(self) -> str:
+        """The registered model name, ``model.name``."""
         return self.model["name"]
 
     @property
     def model_kwargs(self) -> dict:
+        """The model factory's arguments: ``model`` without ``name``."""
         return {k: v for k, v in self.model.items() if k != "name"}
 
 

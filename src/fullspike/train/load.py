@@ -15,6 +15,8 @@ from .trainer import resolve_device
 
 
 class Loaded(NamedTuple):
+    """What :func:`~fullspike.train.load` returns: ``model`` (evaluation mode, on the requested
+    device) and the run's ``config``."""
     model: torch.nn.Module  # in evaluation mode, on the requested device
     config: Config  # the run's config (``data.root`` absolute as recorded), overrides applied
 

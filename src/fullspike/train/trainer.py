@@ -28,6 +28,8 @@ LossFn = Callable[[object, torch.Tensor], torch.Tensor]
 
 
 def resolve_device(name: str) -> torch.device:
+    """``"auto"`` (CUDA when available, else CPU) or a torch device name -> ``torch.device``;
+    a CUDA device without CUDA is a :class:`~fullspike.errors.TrainingError`."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(name)
@@ -111,6 +113,22 @@ class Trainer:
     restores weights, optimiser, schedule, RNG states and callback states, and :meth:`fit`
     continues so that the result equals an uninterrupted run. With an initialised process
     group the model is wrapped in DistributedDataParallel; rank 0 evaluates and writes.
+
+    Example:
+        ```python
+        import torch
+        from torch.utils.data import DataLoader, TensorDataset
+        import fullspike
+        from fullspike.models import classification_loss
+        from fullspike.train import Trainer
+
+        model = fullspike.create_model("bntt_convnet", T=2, width=4, hidden=8)
+        batches = DataLoader(TensorDataset(torch.rand(16, 1, 8, 8), torch.randint(0, 10, (16,))), batch_size=8)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        trainer = Trainer(model, classification_loss, optimizer, batches, batches, epochs=2, progress=False)
+        row = trainer.fit()  # the last epoch's metrics: train_loss, val_accuracy, ...
+        assert len(trainer.history) == 2 and "val_accuracy" in row
+        ```
     """
 
     def __init__(self, model: torch.nn.Module, loss_fn: LossFn, optimizer: torch.optim.Optimizer,
@@ -147,6 +165,7 @@ class Trainer:
 
     @property
     def is_main(self) -> bool:
+        """This process is rank 0 (always true without distributed training): it logs and saves."""
         return self.rank == 0
 
     def _emit(self, hook: str, *args) -> None:

@@ -38,6 +38,7 @@ def card(name: str, zoo_dir: Path = ZOO_DIR) -> dict:
 
 
 def sha256(path: Path) -> str:
+    """The SHA-256 hex digest of the file at ``path``."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
