@@ -549,7 +549,7 @@ def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list
     held = sorted({r["seed"] for r in res["runs"]})
     if set(planned) - set(held):
         lines += ["", f"*Plan.* The {res['scale']} scale now plans seeds {', '.join(map(str, planned))}; these results "
-                      f"hold seeds {', '.join(map(str, held))}: `{res['command']}` trains the missing runs (finished "
+                      f"hold seeds {', '.join(map(str, held))}: `{public_command(res['command'])}` trains the missing runs (finished "
                       "runs are skipped)."]
     chosen_set = analysis_set_line(res)
     if chosen_set:
