@@ -3,14 +3,16 @@
 ``help(fullspike.models.resnet.dst_resnet18)`` and grep find it."""
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
 from ..errors import CheckpointError, ConfigError
+from ..params import check_arguments, parameters
 from ..registry import Registry
 
 MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
@@ -19,6 +21,30 @@ MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
 def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
     """Decorator: register a model factory under its function name."""
     return MODELS.register()(fn)
+
+
+def variant(name: str, cls: type[nn.Module], *args: Any, doc: str, drop: tuple[str, ...] = (),
+            **defaults: Any) -> Callable[..., nn.Module]:
+    """A factory ``name(**kwargs) -> cls(*args, **kwargs)``: one variant of a model class (the
+    timm idiom). Its signature is the class's keyword arguments, typed as the class types them,
+    with ``defaults`` changed and ``drop`` left out, so ``help()``, :func:`create_model` and
+    configs see (and check) each variant's own arguments."""
+    params = [p.replace(default=defaults.pop(p.name, p.default)) for n, p in parameters(cls).items()
+              if n not in drop and p.kind is p.KEYWORD_ONLY]
+    if defaults:
+        raise TypeError(f"{cls.__name__} has no keyword argument(s) {sorted(defaults)}")
+    signature = inspect.Signature(params, return_annotation=cls)
+
+    def create(**kwargs: Any) -> nn.Module:
+        bound = signature.bind(**check_arguments(create, kwargs, what=f"model '{name}'"))
+        bound.apply_defaults()
+        return cls(*args, **bound.arguments)
+
+    create.__name__ = create.__qualname__ = name
+    create.__module__ = cls.__module__
+    create.__doc__ = f"{doc}\n\nArguments as :class:`{cls.__name__}`."
+    create.__signature__ = signature  # type: ignore[attr-defined]
+    return create
 
 
 def model_factory(name: str) -> Callable[..., nn.Module]:
@@ -53,8 +79,7 @@ def create_model(name: str, checkpoint_path: str | Path | None = None, pretraine
         from ..zoo import load
 
         return load(name)
-    MODELS.check_kwargs(name, kwargs)
-    model = MODELS.get(name)(**kwargs)
+    model = MODELS.get(name)(**MODELS.check_kwargs(name, kwargs))
     if checkpoint_path is not None:
         load_weights(model, checkpoint_path, name)
     return model
