@@ -44,8 +44,8 @@ def test_create_takes_names_and_mappings_and_checks_arguments():
     assert reg.create("box") == (1, "red")
     assert reg.create({"name": "box", "size": 3}, color="blue") == (3, "blue")
     assert "box" in reg and "Box" not in reg and reg.names("b*") == ["box"]
-    with pytest.raises(ConfigError, match=r"^widget 'box' has no argument\(s\) \['colour'\] \(did you mean 'color'\?\); "
-                                          r"it accepts color, size$"):
+    with pytest.raises(ConfigError, match=r"^widget 'box' has no argument\(s\) \['colour'\] "
+                                          r"\(did you mean 'color'\?\); it accepts color, size$"):
         reg.create("box", colour="blue")
     with pytest.raises(ConfigError, match=r"^widget 'box': argument 'size' must be an integer, got 'big'$"):
         reg.create("box", size="big")  # the annotations are checked too

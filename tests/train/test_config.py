@@ -138,6 +138,16 @@ def test_values_at_the_edge_of_their_range_are_accepted():
     assert cfg.optim.lr == 1e-4 and cfg.schedule.milestones == [0.5, 30]
 
 
+def test_switching_the_optimiser_keeps_the_arguments_it_takes(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("optim: {name: sgd, lr: 0.05, momentum: 0.5, nesterov: true}\nschedule: {name: cosine, min_lr: 0.01}\n")
+    cfg = load_config(p, ["optim.name=adam", "schedule.name=step"])
+    assert cfg.optim.name == "adam" and cfg.optim.arguments == {"lr": 0.05, "betas": (0.9, 0.999), "weight_decay": 1e-4}
+    assert cfg.schedule.arguments == {"step_epochs": 30, "gamma": 0.1}
+    assert error_of(["optim.name=adam", "optim.momentum=0.9"]).startswith(  # given after the switch: refused
+        "unknown config key 'optim.momentum': optimizer 'adam' has no argument(s) ['momentum']")
+
+
 def test_combinations():
     assert error_of(["optim.nesterov=true", "optim.momentum=0"]) == (
         "config key 'optim.nesterov' is true, which needs optim.momentum > 0, got optim.momentum=0")

@@ -1,6 +1,8 @@
 """Model registry in the style of timm: ``create_model(name, **kwargs)``, ``list_models()``,
-``is_model(name)``. Every model is one decorated factory function (``@register_model``), so
-``help(fullspike.models.resnet.dst_resnet18)`` and grep find it."""
+``is_model(name)``. Every model is one registered factory function (``@register_model``, or one
+line ``name = register_model(variant(...))`` for a variant of a model class), so
+``help(fullspike.models.resnet.dst_resnet18)`` and grep find it. A factory's arguments carry their
+types and ranges (:mod:`fullspike.params`); :func:`create_model` and configs check them there."""
 from __future__ import annotations
 
 import inspect

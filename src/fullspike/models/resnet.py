@@ -110,7 +110,8 @@ _BLOCKS = {18: "basic blocks [2, 2, 2, 2]", 34: "basic blocks [3, 4, 6, 3]", 50:
            101: "bottleneck blocks [3, 4, 23, 3]", 152: "bottleneck blocks [3, 8, 36, 3]"}
 _FAMILIES = {"spiking": ("Plain Spiking", "SN after the residual addition", {}),
              "sew": ("SEW", "spike-element-wise connect function (default ADD)", {"connect": "add"}),
-             "dst": ("DST", "dual-stream, full-spike connect function (default IAND) plus the AAP", {"connect": "iand"})}
+             "dst": ("DST", "dual-stream, full-spike connect function (default IAND) plus the AAP",
+                     {"connect": "iand"})}
 
 
 def _create(family: Family, depth: Depth) -> Callable[..., SpikingResNet]:

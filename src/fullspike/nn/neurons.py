@@ -16,7 +16,7 @@ from ..engine.backends import check_backend
 from ..errors import ConfigError
 from ..params import Fraction, Positive, check_arguments, number
 from ..registry import Registry, split_spec
-from ..surrogate import Surrogate, SurrogateSpec, make_surrogate
+from ..surrogate import SurrogateSpec, make_surrogate
 from .memory import mark_spikes
 
 #: neuron classes by name (``"if"``, ``"lif"``, ``"plif"``), case-insensitive

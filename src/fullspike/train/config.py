@@ -334,7 +334,9 @@ def config_from_dict(data: dict) -> Config:
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
-    """Apply ``a.b.c=value`` pairs (values parsed as YAML) to a nested config dict."""
+    """Apply ``a.b.c=value`` pairs (values parsed as YAML) to a nested config dict. An override
+    that changes ``optim.name`` or ``schedule.name`` keeps those of the section's arguments that
+    the newly named optimiser or schedule takes (``lr`` from sgd to adam, not ``momentum``)."""
     data = copy.deepcopy(data)
     for item in overrides:
         if "=" not in item:
@@ -357,6 +359,12 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         last = parts[-1]
         if valid is not None and last not in valid:
             raise _unknown(last, valid, ".".join(parts[:-1]) + ("." if len(parts) > 1 else ""))
+        section = _SECTIONS.get(parts[0]) if len(parts) == 2 else None
+        if section is not None and issubclass(section, _Named) and last == "name" and node.get("name") != value \
+                and isinstance(value, str) and value in section.registry:
+            takes = set(parameters(section.registry.get(value))) | set(section.model_fields)
+            for k in [k for k in node if k not in takes]:
+                del node[k]
         node[last] = value
     return data
 
