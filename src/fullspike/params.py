@@ -21,6 +21,7 @@ from types import NoneType, UnionType
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, WrapValidator
+from pydantic.errors import PydanticErrorMixin
 from pydantic_core import PydanticCustomError
 
 from .errors import ConfigError, FullspikeError, RegistryError
@@ -183,6 +184,8 @@ def check_value(hint: Any, value: Any, key: str) -> Any:
         adapter = _adapter(hint)
     except TypeError:  # an unhashable annotation: not worth caching
         adapter = TypeAdapter(_lax_but_typed(hint), config=ConfigDict(arbitrary_types_allowed=True))
+    except PydanticErrorMixin:  # an annotation pydantic cannot check (unresolved, unsupported): not checked
+        return value
     try:
         return adapter.validate_python(value, context={"key": key})
     except ValidationError as e:
@@ -215,8 +218,9 @@ def parameters(factory: Callable) -> dict[str, inspect.Parameter]:
         try:
             sig = inspect.signature(target, eval_str=True)
         except (TypeError, ValueError, NameError):  # a builtin, or an annotation that cannot be resolved
-            sig = inspect.signature(target)
-        params = list(sig.parameters.values())
+            sig = inspect.signature(target)  # (its unresolved annotations are not checked)
+        params = [p.replace(annotation=p.empty) if isinstance(p.annotation, str) else p
+                  for p in sig.parameters.values()]
         if target is not factory:
             params = params[1:]  # self
         out.update({p.name: p for p in params if p.name not in out

@@ -329,3 +329,13 @@ def test_resnet_variants_carry_the_typed_signature_of_the_class():
         create_model("dst_resnet50", width=0)
     with pytest.raises(ConfigError, match=r"has no argument\(s\) \['connect'\]"):
         model_factory("spiking_resnet18")(connect="add")  # the factory itself checks, not only create_model
+
+
+def test_optimiser_arguments_are_validated_on_assignment_and_a_refused_value_changes_nothing():
+    cfg = load_config(None)
+    cfg.optim.lr = 0.2
+    with pytest.raises(ConfigError, match=r"^config key 'optim.lr' must be a number > 0, got -1$"):
+        cfg.optim.lr = -1
+    with pytest.raises(ConfigError, match=r"^unknown config key 'optim.momentm'"):
+        cfg.optim.momentm = 0.1
+    assert cfg.optim.arguments == {"lr": 0.2, "momentum": 0.9, "weight_decay": 1e-4, "nesterov": False}

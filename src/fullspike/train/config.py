@@ -153,6 +153,15 @@ class _Named(_Section):
         object.__setattr__(self, "__pydantic_extra__", checked)
         return self
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        fields, extra = dict(self.__dict__), dict(self.__pydantic_extra__ or {})
+        try:
+            super().__setattr__(name, value)
+        except ConfigError:  # a refused value leaves the section as it was
+            object.__setattr__(self, "__dict__", fields)
+            object.__setattr__(self, "__pydantic_extra__", extra)
+            raise
+
     @property
     def arguments(self) -> dict[str, Any]:
         """The factory's keyword arguments: every key but ``name`` (and the section's own)."""
