@@ -339,3 +339,20 @@ def test_optimiser_arguments_are_validated_on_assignment_and_a_refused_value_cha
     with pytest.raises(ConfigError, match=r"^unknown config key 'optim.momentm'"):
         cfg.optim.momentm = 0.1
     assert cfg.optim.arguments == {"lr": 0.2, "momentum": 0.9, "weight_decay": 1e-4, "nesterov": False}
+
+
+def test_configs_stored_by_earlier_versions_still_load():
+    """Checkpoints and zoo cards hold every optim/schedule key of the earlier all-keys sections."""
+    stored = {"model": {"name": "bntt_convnet", "T": 2},
+              "optim": {"name": "adam", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0, "nesterov": False,
+                        "betas": [0.8, 0.9]},
+              "schedule": {"name": "cosine", "milestones": [0.5], "gamma": 0.1, "step_epochs": 30, "warmup_epochs": 2,
+                           "min_lr": 0.001}}
+    from fullspike.train import config_from_dict
+
+    cfg = config_from_dict(stored)
+    assert cfg.optim.arguments == {"lr": 0.01, "weight_decay": 0.0, "betas": (0.8, 0.9)}
+    assert cfg.schedule.arguments == {"min_lr": 0.001} and cfg.schedule.warmup_epochs == 2
+    del stored["optim"]["betas"]  # not the stored form: every key is checked
+    with pytest.raises(ConfigError, match="optimizer 'adam' has no argument"):
+        config_from_dict(stored)

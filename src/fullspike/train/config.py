@@ -333,12 +333,31 @@ def _one_line(e: ValidationError, cls: type[_Section]) -> ConfigError:
     return ConfigError(f"config key '{dotted(loc, cls.prefix)}' {describe(err)}")
 
 
+#: every key of the ``optim`` and ``schedule`` sections that configs stored before those took their
+#: factory's own arguments hold (checkpoints, zoo cards): read by keeping the named factory's keys
+_STORED_BEFORE = {"optim": {"name", "lr", "momentum", "weight_decay", "nesterov", "betas"},
+                  "schedule": {"name", "milestones", "gamma", "step_epochs", "warmup_epochs", "min_lr"}}
+
+
+def _keys_of_the_factory(data: dict) -> dict:
+    """``data`` with each section stored in the earlier all-keys form cut to its factory's keys."""
+    data = dict(data)
+    for key, stored in _STORED_BEFORE.items():
+        section, cls = data.get(key), _SECTIONS[key]
+        if isinstance(section, dict) and set(section) == stored and section["name"] in cls.registry:
+            takes = set(parameters(cls.registry.get(section["name"]))) | set(cls.model_fields)
+            data[key] = {k: v for k, v in section.items() if k in takes}
+    return data
+
+
 def config_from_dict(data: dict) -> Config:
-    """A validated :class:`Config` from nested plain data (a parsed YAML file, ``Config.to_dict()``)."""
+    """A validated :class:`Config` from nested plain data (a parsed YAML file, ``Config.to_dict()``,
+    the config stored in a checkpoint, also in the form of earlier versions)."""
     if not isinstance(data, dict):
         raise ConfigError(f"a config must be a mapping of sections (model, data, optim, schedule, train), "
                           f"got {show(data)}")
     # an empty section in YAML (``train:`` with nothing under it) reads as null: all defaults
+    data = _keys_of_the_factory(data)
     return Config(**{k: {} if v is None and k in _SECTIONS else v for k, v in data.items()})
 
 
