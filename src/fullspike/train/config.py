@@ -146,7 +146,7 @@ class _Named(_Section):
             context = next(iter(params), "")
             defaults = {n: p.default for n, p in params.items()
                         if n not in (context, "**") and p.default is not p.empty}
-            given = {k: v for k, v in (self.__pydantic_extra__ or {}).items()}
+            given = dict(self.__pydantic_extra__ or {})
             checked = self.registry.check_kwargs(self.name, {**defaults, **given}, key, reserved=(context,))
         except FullspikeError as e:
             raise _fullspike_error(e) from None
