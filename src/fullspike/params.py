@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from types import NoneType, UnionType
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, WrapValidator
+from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.errors import PydanticErrorMixin
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, core_schema
 
 from .errors import ConfigError, FullspikeError, RegistryError
 
@@ -72,29 +72,40 @@ def _refuse_bool(what: str) -> Callable[[Any], Any]:
     return check
 
 
-def _whole_range(rng: Range) -> Callable:
-    """Report a failed bound as the whole range (``must be a number in (0, 1], got 0``)."""
+_BOUNDS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
 
-    def wrap(value: Any, handler: Callable) -> Any:
+
+@dataclass(frozen=True)
+class _Checked:
+    """Annotation metadata after a number's ``Field`` bounds: refuses booleans and reports a failed
+    bound as the whole range (``must be a number in (0, 1], got 0``)."""
+
+    rng: Range
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Callable) -> core_schema.CoreSchema:
+        return core_schema.no_info_wrap_validator_function(self._validate, handler(source))
+
+    def _validate(self, value: Any, handler: Callable) -> Any:
+        if isinstance(value, bool):
+            raise PydanticCustomError("number_type", "must be {what}", {"what": str(Range(self.rng.kind))})
         try:
             return handler(value)
         except ValidationError as e:
-            if any(err["type"] in ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
-                   for err in e.errors()):
-                raise PydanticCustomError("out_of_range", "must be {range}", {"range": str(rng)}) from None
+            if any(err["type"] in _BOUNDS for err in e.errors()):
+                raise PydanticCustomError("out_of_range", "must be {range}", {"range": str(self.rng)}) from None
             raise
 
-    return wrap
+    def __repr__(self) -> str:
+        return f"checked({self.rng})"
 
 
 def number(kind: type, *, ge: float | None = None, gt: float | None = None, le: float | None = None,
            lt: float | None = None, optional: bool = False) -> Any:
     """``Annotated[kind, Field(ge=..., ...)]`` (``| None`` when ``optional``) that refuses booleans
     and names its whole range when a bound fails."""
-    rng = Range(kind, ge, gt, le, lt, optional)
     base = kind | None if optional else kind
-    return Annotated[base, Field(ge=ge, gt=gt, le=le, lt=lt), WrapValidator(_whole_range(rng)),
-                     BeforeValidator(_refuse_bool("an integer" if kind is int else "a number"))]
+    bounds = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if v is not None}
+    return Annotated[base, Field(**bounds), _Checked(Range(kind, ge, gt, le, lt, optional))]
 
 
 Count = number(int, ge=1)  # a size, a number of steps or classes
@@ -219,8 +230,10 @@ def parameters(factory: Callable) -> dict[str, inspect.Parameter]:
             sig = inspect.signature(target, eval_str=True)
         except (TypeError, ValueError, NameError):  # a builtin, or an annotation that cannot be resolved
             sig = inspect.signature(target)  # (its unresolved annotations are not checked)
-        params = [p.replace(annotation=p.empty) if isinstance(p.annotation, str) else p
+        resolved = getattr(target, "__annotations__", {})  # a signature set by hand: its resolved hints
+        params = [p.replace(annotation=resolved.get(p.name, p.empty)) if isinstance(p.annotation, str) else p
                   for p in sig.parameters.values()]
+        params = [p.replace(annotation=p.empty) if isinstance(p.annotation, str) else p for p in params]
         if target is not factory:
             params = params[1:]  # self
         out.update({p.name: p for p in params if p.name not in out
@@ -254,5 +267,11 @@ def check_arguments(factory: Callable, kwargs: Mapping[str, Any], *, what: str, 
     for name, given in kwargs.items():
         p = params.get(name)
         hint = Any if p is None or p.annotation is inspect.Parameter.empty else p.annotation
-        out[name] = check_value(hint, given, f"{key}.{name}" if key else f"{what}: {noun} '{name}'")
+        out[name] = check_value(hint, given, _subkey(key, name) if key else f"{what}: {noun} '{name}'")
     return out
+
+
+def _subkey(key: str, name: str) -> str:
+    """``model.neuron`` + ``tau`` -> ``model.neuron.tau``; ``model 'x': argument 'neuron'`` + ``tau``
+    -> ``model 'x': argument 'neuron.tau'``."""
+    return f"{key[:-1]}.{name}'" if ": " in key and key.endswith("'") else f"{key}.{name}"

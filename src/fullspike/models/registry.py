@@ -31,11 +31,14 @@ def variant(name: str, cls: type[nn.Module], *args: Any, doc: str, drop: tuple[s
     timm idiom). Its signature is the class's keyword arguments, typed as the class types them,
     with ``defaults`` changed and ``drop`` left out, so ``help()``, :func:`create_model` and
     configs see (and check) each variant's own arguments."""
-    params = [p.replace(default=defaults.pop(p.name, p.default)) for n, p in parameters(cls).items()
-              if n not in drop and p.kind is p.KEYWORD_ONLY]
+    typed = {n: p for n, p in parameters(cls).items() if n not in drop and p.kind is p.KEYWORD_ONLY}
+    written = inspect.signature(cls.__init__).parameters  # the annotations as written, for help()
+    params = [p.replace(default=defaults.pop(n, p.default), annotation=getattr(written.get(n), "annotation",
+                                                                               p.annotation))
+              for n, p in typed.items()]
     if defaults:
         raise TypeError(f"{cls.__name__} has no keyword argument(s) {sorted(defaults)}")
-    signature = inspect.Signature(params, return_annotation=cls)
+    signature = inspect.Signature(params, return_annotation=cls.__name__)
 
     def create(**kwargs: Any) -> nn.Module:
         bound = signature.bind(**check_arguments(create, kwargs, what=f"model '{name}'"))
@@ -46,6 +49,7 @@ def variant(name: str, cls: type[nn.Module], *args: Any, doc: str, drop: tuple[s
     create.__module__ = cls.__module__
     create.__doc__ = f"{doc}\n\nArguments as :class:`{cls.__name__}`."
     create.__signature__ = signature  # type: ignore[attr-defined]
+    create.__annotations__ = {n: p.annotation for n, p in typed.items()}  # resolved: what is checked
     return create
 
 
