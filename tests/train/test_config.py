@@ -140,7 +140,8 @@ def test_values_at_the_edge_of_their_range_are_accepted():
 
 def test_switching_the_optimiser_keeps_the_arguments_it_takes(tmp_path):
     p = tmp_path / "c.yaml"
-    p.write_text("optim: {name: sgd, lr: 0.05, momentum: 0.5, nesterov: true}\nschedule: {name: cosine, min_lr: 0.01}\n")
+    p.write_text("optim: {name: sgd, lr: 0.05, momentum: 0.5, nesterov: true}\n"
+                 "schedule: {name: cosine, min_lr: 0.01}\n")
     cfg = load_config(p, ["optim.name=adam", "schedule.name=step"])
     assert cfg.optim.name == "adam" and cfg.optim.arguments == {"lr": 0.05, "betas": (0.9, 0.999), "weight_decay": 1e-4}
     assert cfg.schedule.arguments == {"step_epochs": 30, "gamma": 0.1}
