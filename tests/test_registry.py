@@ -44,8 +44,11 @@ def test_create_takes_names_and_mappings_and_checks_arguments():
     assert reg.create("box") == (1, "red")
     assert reg.create({"name": "box", "size": 3}, color="blue") == (3, "blue")
     assert "box" in reg and "Box" not in reg and reg.names("b*") == ["box"]
-    with pytest.raises(RegistryError, match=r"widget 'box' has no argument\(s\) \['colour'\]; it accepts \['color', 'size'\]"):
+    with pytest.raises(ConfigError, match=r"^widget 'box' has no argument\(s\) \['colour'\] "
+                                          r"\(did you mean 'color'\?\); it accepts color, size$"):
         reg.create("box", colour="blue")
+    with pytest.raises(ConfigError, match=r"^widget 'box': argument 'size' must be an integer, got 'big'$"):
+        reg.create("box", size="big")  # the annotations are checked too
     with pytest.raises(RegistryError, match="a widget must be a name or a mapping with a 'name' key"):
         reg.create({"size": 3})
     with pytest.raises(RegistryError, match="registered twice"):
@@ -73,9 +76,12 @@ def test_make_neuron_layers_defaults_mapping_and_keywords():
                         v_reset=None)
     assert (n.tau, n.v_threshold, n.detach_reset, n.v_reset) == (4.0, 0.7, True, None)
     assert n.surrogate == ATan()
-    assert isinstance(snn.make_neuron("if", tau=3.0), snn.IF)  # tau is dropped for IF
-    with pytest.raises(ConfigError, match="cannot build neuron 'plif'.*leak"):
+    with pytest.raises(ConfigError, match=r"^neuron 'if' has no argument\(s\) \['tau'\]; it accepts backend"):
+        snn.make_neuron({"name": "if", "tau": 3.0})  # refused, never dropped
+    with pytest.raises(ConfigError, match=r"^neuron 'plif' has no argument\(s\) \['leak'\]"):
         snn.make_neuron("plif", leak=0.5)
+    with pytest.raises(ConfigError, match=r"^neuron 'lif': argument 'tau' must be a number > 1, got 0.5$"):
+        snn.make_neuron("lif", tau=0.5)
 
 
 def test_lif_refuses_tau_and_leak_together():

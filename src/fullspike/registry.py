@@ -3,7 +3,11 @@ neurons, encoders, norms, connect functions, accumulation pools and neuron backe
 
 Unknown names fail with :class:`~fullspike.errors.RegistryError` (one line, the closest names
 suggested). :meth:`Registry.create` also takes ``{"name": ..., **kwargs}`` mappings, the form
-configs use, and checks keyword arguments against the factory's signature.
+configs use, and checks keyword arguments against the factory's signature and its annotations
+(:func:`fullspike.params.check_arguments`, the one argument check of the package).
+:meth:`Registry.name_type` and :meth:`Registry.spec_type` are the annotations of an argument
+that names an entry (``connect: CONNECTS.name_type()``) or names one with its arguments
+(``neuron: NEURONS.spec_type(...)``): validated against whatever is registered when checked.
 """
 from __future__ import annotations
 
@@ -11,9 +15,13 @@ import difflib
 import fnmatch
 import inspect
 from collections.abc import Mapping
-from typing import Any, Callable, Generic, TypeVar
+from typing import Annotated, Any, Callable, Generic, TypeVar
+
+from pydantic import AfterValidator, PlainValidator, ValidationInfo
+from pydantic_core import PydanticCustomError
 
 from .errors import RegistryError
+from .params import check_arguments
 
 F = TypeVar("F", bound=Callable)
 
@@ -69,28 +77,51 @@ class Registry(Generic[F]):
         except (KeyError, TypeError):
             raise unknown_name(self.kind, name, self._items) from None
 
-    def check_kwargs(self, name: str, kwargs: Mapping[str, Any]) -> None:
-        """Raise :class:`RegistryError` when the factory of ``name`` takes none of some ``kwargs``."""
-        factory = self.get(name)
+    def check_kwargs(self, name: str, kwargs: Mapping[str, Any], key: str = "",
+                     reserved: tuple[str, ...] = ()) -> dict[str, Any]:
+        """``kwargs`` validated against the signature and annotations of the factory of ``name``
+        (:func:`~fullspike.params.check_arguments`; ``key``: the config key they live under).
+        Raises :class:`~fullspike.errors.ConfigError` (one line)."""
         try:
-            params = inspect.signature(factory).parameters
+            inspect.signature(self.get(name))
         except (TypeError, ValueError):  # a builtin without a signature: let the call decide
-            return
-        if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            return
-        unknown = sorted(set(kwargs) - set(params))
-        if unknown:
-            accepted = sorted(n for n, p in params.items() if p.kind is not p.VAR_POSITIONAL)
-            raise RegistryError(f"{self.kind} '{name}' has no argument(s) {unknown}; "
-                                f"it accepts {accepted}")
+            return dict(kwargs)
+        return check_arguments(self.get(name), kwargs, what=f"{self.kind} '{name}'", key=key, reserved=reserved)
 
     def create(self, spec: "str | Mapping", *args, **kwargs):
         """Call the factory named by ``spec`` (a name or ``{"name": ..., **kw}``) with ``args``
         and ``kw`` updated by ``kwargs``; keyword arguments are checked against its signature."""
         name, kw = split_spec(spec, self.kind)
         kw.update(kwargs)
-        self.check_kwargs(name, kw)
-        return self.get(name)(*args, **kw)
+        return self.get(name)(*args, **self.check_kwargs(name, kw))
+
+    def name_type(self) -> Any:
+        """The annotation of an argument naming an entry: a string checked against the names
+        registered when it is validated (an unknown one: one line, the closest suggested)."""
+        def known(name: str) -> str:
+            self.get(name)
+            return self._key(name)
+
+        return Annotated[str, AfterValidator(known)]
+
+    def spec_type(self, *instances: type, reserved: tuple[str, ...] = ()) -> Any:
+        """The annotation of an argument naming an entry with its arguments: a name, a mapping
+        ``{"name": ..., **kwargs}`` whose arguments are checked against that entry's signature
+        (a union over the registry, told apart by ``name``), or an object of one of ``instances``
+        (passed as it is). ``reserved``: arguments the caller fills in."""
+        def check(value: Any, info: ValidationInfo) -> Any:
+            if isinstance(value, instances) or (isinstance(value, type) and issubclass(value, instances)):
+                return value
+            if not isinstance(value, (str, Mapping)):
+                raise PydanticCustomError("spec_type", "must be a string or a mapping")
+            key = (info.context or {}).get("key", "")
+            name, kwargs = split_spec(value, self.kind)
+            self.get(name)
+            if isinstance(value, str):
+                return value
+            return {"name": name, **self.check_kwargs(name, kwargs, key, reserved)}
+
+        return Annotated[Any, PlainValidator(check)]
 
     def names(self, pattern: str | None = None) -> list[str]:
         """Registered names, sorted, optionally filtered by a glob ``pattern``."""

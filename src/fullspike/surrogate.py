@@ -16,6 +16,7 @@ from typing import Callable, Optional
 import torch
 
 from .errors import ConfigError
+from .params import Positive
 from .registry import Registry
 
 SURROGATES: Registry = Registry("surrogate")
@@ -92,7 +93,7 @@ def register(name: str):
 class Sigmoid(Surrogate):
     """``alpha * sig(alpha x) * (1 - sig(alpha x))``; alpha = 4 as in DST / SpikingJelly."""
 
-    def __init__(self, alpha: float = 4.0) -> None:
+    def __init__(self, alpha: Positive = 4.0) -> None:
         self.alpha = float(alpha)
 
     def grad(self, x: torch.Tensor) -> torch.Tensor:
@@ -114,7 +115,7 @@ class Sigmoid(Surrogate):
 class ATan(Surrogate):
     """``alpha / 2 / (1 + (pi/2 * alpha * x)^2)``; alpha = 2 as in the SEW ResNet baselines."""
 
-    def __init__(self, alpha: float = 2.0) -> None:
+    def __init__(self, alpha: Positive = 2.0) -> None:
         self.alpha = float(alpha)
 
     def grad(self, x: torch.Tensor) -> torch.Tensor:
@@ -134,7 +135,7 @@ class ATan(Surrogate):
 class Triangle(Surrogate):
     """BNTT's ``gamma * max(0, 1 - |x / width|)``; gamma = 0.3, width = v_th (1.0)."""
 
-    def __init__(self, gamma: float = 0.3, width: float = 1.0) -> None:
+    def __init__(self, gamma: Positive = 0.3, width: Positive = 1.0) -> None:
         self.gamma = float(gamma)
         self.width = float(width)
 
@@ -149,6 +150,11 @@ class Triangle(Surrogate):
     def c_grad(self):
         return ("const float y = 1.0f - fabsf(u / p2);\n"
                 "return p1 * (y > 0.0f ? y : 0.0f);", self.gamma, self.width)
+
+
+#: the annotation of a ``surrogate`` argument: a name, ``{"name": ..., **kwargs}`` checked against
+#: that surrogate's signature, or a :class:`Surrogate` instance
+SurrogateSpec = SURROGATES.spec_type(Surrogate)
 
 
 def make_surrogate(spec: "str | Surrogate | Mapping", **kwargs) -> Surrogate:
@@ -177,4 +183,4 @@ def available() -> list[str]:
 
 
 __all__ = ["Surrogate", "Sigmoid", "ATan", "Triangle", "register", "make_surrogate", "available",
-           "SURROGATES"]
+           "SURROGATES", "SurrogateSpec"]

@@ -40,6 +40,13 @@ def test_unknown_model_argument(capsys, tmp_path):
     one_error_line(capsys, ["train", "--out", str(tmp_path), "model.depth=3"], "has no argument(s) ['depth']")
 
 
+def test_a_bad_model_argument_is_reported_before_the_missing_data(capsys, tmp_path):
+    one_error_line(capsys, ["train", "--out", str(tmp_path / "run"), "model.name=sew_resnet18", "model.stem=cifarr",
+                            "data.name=cifar10", f"data.root={tmp_path / 'nowhere'}"],
+                   "config key 'model.stem' must be one of 'imagenet' or 'cifar', got 'cifarr'")
+    assert not any(tmp_path.iterdir())
+
+
 def test_missing_dataset_files(capsys, tmp_path):
     one_error_line(capsys, ["train", "--out", str(tmp_path), "data.name=fashion_mnist",
                             f"data.root={tmp_path / 'nowhere'}"], "Fashion-MNIST files", "not found")

@@ -75,7 +75,7 @@ def test_convnet_convs_per_stage_stacks_convs_before_each_pooling():
     assert m(torch.randn(2, 1, 28, 28)).shape == (2, 10)
     ann = fullspike.create_model("convnet_ann", width=4, hidden=8, image_size=28, convs_per_stage=2)
     assert sum(isinstance(c, nn.Conv2d) for c in ann.modules()) == 4
-    with pytest.raises(ConfigError, match="convs_per_stage must be >= 1, got 0"):
+    with pytest.raises(ConfigError, match="argument 'convs_per_stage' must be an integer >= 1, got 0"):
         fullspike.create_model("bntt_convnet", convs_per_stage=0)
 
 

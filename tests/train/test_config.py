@@ -87,7 +87,7 @@ def error_of(overrides: list[str]) -> str:
     ("optim.lr=-1e-3", "config key 'optim.lr' must be a number > 0, got -0.001"),
     ("optim.momentum=1", "config key 'optim.momentum' must be a number in [0, 1), got 1"),
     ("optim.weight_decay=-1", "config key 'optim.weight_decay' must be a number >= 0, got -1"),
-    ("optim.betas=[0.9, 1.0]", "config key 'optim.betas[1]' must be a number in [0, 1), got 1.0"),
+    (("optim.name=adam", "optim.betas=[0.9, 1.0]"), "config key 'optim.betas[1]' must be a number in [0, 1), got 1.0"),
     ("train.grad_clip=0", "config key 'train.grad_clip' must be a number > 0 or null, got 0"),
     ("data.train_subset=0", "config key 'data.train_subset' must be an integer >= 1 or null, got 0"),
     ("data.test_subset=-5", "config key 'data.test_subset' must be an integer >= 1 or null, got -5"),
@@ -99,14 +99,15 @@ def error_of(overrides: list[str]) -> str:
     ("train.seed=-1", "config key 'train.seed' must be an integer in [0, 4294967295], got -1"),
     ("train.eval_every=0", "config key 'train.eval_every' must be an integer >= 1, got 0"),
     ("schedule.gamma=0", "config key 'schedule.gamma' must be a number in (0, 1], got 0"),
-    ("schedule.step_epochs=0", "config key 'schedule.step_epochs' must be an integer >= 1, got 0"),
+    (("schedule.name=step", "schedule.step_epochs=0"),
+     "config key 'schedule.step_epochs' must be an integer >= 1, got 0"),
     ("schedule.warmup_epochs=-1", "config key 'schedule.warmup_epochs' must be an integer >= 0, got -1"),
-    ("schedule.min_lr=-1", "config key 'schedule.min_lr' must be a number >= 0, got -1"),
+    (("schedule.name=cosine", "schedule.min_lr=-1"), "config key 'schedule.min_lr' must be a number >= 0, got -1"),
     ("schedule.milestones=[0.5, 1.5]", "config key 'schedule.milestones[1]' must be a fraction of training in "
                                        "(0, 1) or a whole epoch number >= 1, got 1.5"),
 ])
 def test_out_of_range_config_values(override, line):
-    assert error_of([override]) == line
+    assert error_of([override] if isinstance(override, str) else list(override)) == line
 
 
 @pytest.mark.parametrize("override,line", [  # keys whose default is null are type-checked too
@@ -137,13 +138,29 @@ def test_values_at_the_edge_of_their_range_are_accepted():
     assert cfg.optim.lr == 1e-4 and cfg.schedule.milestones == [0.5, 30]
 
 
+def test_switching_the_optimiser_keeps_the_arguments_it_takes(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("optim: {name: sgd, lr: 0.05, momentum: 0.5, nesterov: true}\n"
+                 "schedule: {name: cosine, min_lr: 0.01}\n")
+    cfg = load_config(p, ["optim.name=adam", "schedule.name=step"])
+    assert cfg.optim.name == "adam" and cfg.optim.arguments == {"lr": 0.05, "betas": (0.9, 0.999), "weight_decay": 1e-4}
+    assert cfg.schedule.arguments == {"step_epochs": 30, "gamma": 0.1}
+    assert error_of(["optim.name=adam", "optim.momentum=0.9"]).startswith(  # given after the switch: refused
+        "unknown config key 'optim.momentum': optimizer 'adam' has no argument(s) ['momentum']")
+
+
 def test_combinations():
     assert error_of(["optim.nesterov=true", "optim.momentum=0"]) == (
         "config key 'optim.nesterov' is true, which needs optim.momentum > 0, got optim.momentum=0")
     assert error_of(["schedule.name=cosine", "optim.lr=0.01", "schedule.min_lr=0.1"]) == (
         "config key 'schedule.min_lr' must be <= optim.lr (0.01) for the cosine schedule (a floor it decays to), "
         "got 0.1")
-    load_config(None, ["schedule.name=step", "optim.lr=0.01", "schedule.min_lr=0.1"])  # min_lr unused by "step"
+    assert error_of(["schedule.name=step", "schedule.min_lr=0.1"]) == (  # each schedule takes its own keys
+        "unknown config key 'schedule.min_lr': schedule 'step' has no argument(s) ['min_lr']; "
+        "it accepts gamma, step_epochs")
+    assert error_of(["optim.momentun=0.5"]) == (
+        "unknown config key 'optim.momentun': optimizer 'sgd' has no argument(s) ['momentun'] "
+        "(did you mean 'momentum'?); it accepts lr, momentum, nesterov, weight_decay")
 
 
 @pytest.mark.parametrize("overrides,line", [
@@ -251,3 +268,92 @@ def test_assignment_is_validated_and_to_dict_round_trips():
     assert cfg.train.epochs == 3
     with pytest.raises(ConfigError, match=r"^config key 'train.epochs' must be an integer >= 1, got 0$"):
         cfg.train.epochs = 0
+
+
+@pytest.mark.parametrize("overrides,line", [
+    (["model.name=sew_resnet18", "model.neuron=lifx"],
+     "config key 'model.neuron': unknown neuron 'lifx'; did you mean 'lif', 'plif', 'if'? choose one of if, lif, plif"),
+    (["model.name=sew_resnet18", "model.connect=foo"],
+     "config key 'model.connect': unknown connect function 'foo'; choose one of add, and, iand, or, xor"),
+    (["model.name=sew_resnet18", "model.stem=cifarr"],
+     "config key 'model.stem' must be one of 'imagenet' or 'cifar', got 'cifarr' (did you mean 'cifar'?)"),
+    (["model.norm=bnt"], "config key 'model.norm': unknown norm 'bnt'; did you mean 'bntt', 'bn'? choose one of bn, "
+                         "bntt, none"),
+    (["model.name=sew_7bnet", "model.neuron={name: if, tau: 2.0}"],  # refused, not dropped
+     "unknown config key 'model.neuron.tau': neuron 'if' has no argument(s) ['tau']; it accepts backend, checkpoint, "
+     "detach_reset, strict, surrogate, v_reset, v_threshold"),
+    (["model.name=spiking_resnet18", "model.connect=iand"],  # each variant has its own signature
+     "unknown config key 'model.connect': model 'spiking_resnet18' has no argument(s) ['connect']; it accepts T, "
+     "in_channels, neuron, num_classes, stem, surrogate, width, zero_init_residual"),
+    # found by building the model on the meta device
+    (["model.name=dst_resnet18", "model.connect=add"],
+     "config key 'model': dst_resnet18 cannot be built with these arguments: dual-stream (dst_*) models need a "
+     "full-spike connect function ['and', 'iand', 'or', 'xor']; 'add' makes block outputs non-binary (use the sew_* "
+     "model for ADD)"),
+    (["model.name=spikformer_4_384", "model.heads=5"],
+     "config key 'model': spikformer_4_384 cannot be built with these arguments: dim=384 is not divisible by heads=5"),
+    (["model.image_size=2"],
+     "config key 'model': bntt_convnet cannot be built with these arguments: image_size=2 is too small for 2 poolings"),
+])
+def test_model_errors_surface_when_the_config_is_read_before_any_data(overrides, line, tmp_path, monkeypatch):
+    import fullspike.data.registry as data_registry
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("a dataset was built")
+
+    monkeypatch.setattr(data_registry, "build_dataset", no_data)
+    assert error_of(overrides + ["data.name=cifar10", f"data.root={tmp_path / 'nowhere'}"]) == line
+
+
+def test_the_dry_build_leaves_the_random_generators_alone():
+    import torch
+
+    torch.manual_seed(3)
+    expected = torch.rand(4)
+    torch.manual_seed(3)
+    load_config(None, ["model.name=dst_resnet18"])
+    assert torch.equal(torch.rand(4), expected)
+
+
+def test_resnet_variants_carry_the_typed_signature_of_the_class():
+    import inspect
+
+    from fullspike.models import create_model, model_factory
+
+    params = inspect.signature(model_factory("dst_resnet34")).parameters
+    assert params["connect"].default == "iand" and params["stem"].default == "imagenet"
+    assert inspect.signature(model_factory("sew_resnet34")).parameters["connect"].default == "add"
+    assert "connect" not in inspect.signature(model_factory("spiking_resnet34")).parameters
+    model = create_model("sew_resnet34", num_classes=7, T=2.0, stem="cifar", width=8)
+    assert (model.depth, model.connect_name, model.T, model.fc.out_features) == (34, "add", 2, 7)
+    with pytest.raises(ConfigError, match=r"^model 'dst_resnet50': argument 'width' must be an integer >= 1, got 0$"):
+        create_model("dst_resnet50", width=0)
+    with pytest.raises(ConfigError, match=r"has no argument\(s\) \['connect'\]"):
+        model_factory("spiking_resnet18")(connect="add")  # the factory itself checks, not only create_model
+
+
+def test_optimiser_arguments_are_validated_on_assignment_and_a_refused_value_changes_nothing():
+    cfg = load_config(None)
+    cfg.optim.lr = 0.2
+    with pytest.raises(ConfigError, match=r"^config key 'optim.lr' must be a number > 0, got -1$"):
+        cfg.optim.lr = -1
+    with pytest.raises(ConfigError, match=r"^unknown config key 'optim.momentm'"):
+        cfg.optim.momentm = 0.1
+    assert cfg.optim.arguments == {"lr": 0.2, "momentum": 0.9, "weight_decay": 1e-4, "nesterov": False}
+
+
+def test_configs_stored_by_earlier_versions_still_load():
+    """Checkpoints and zoo cards hold every optim/schedule key of the earlier all-keys sections."""
+    stored = {"model": {"name": "bntt_convnet", "T": 2},
+              "optim": {"name": "adam", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0, "nesterov": False,
+                        "betas": [0.8, 0.9]},
+              "schedule": {"name": "cosine", "milestones": [0.5], "gamma": 0.1, "step_epochs": 30, "warmup_epochs": 2,
+                           "min_lr": 0.001}}
+    from fullspike.train import config_from_dict
+
+    cfg = config_from_dict(stored)
+    assert cfg.optim.arguments == {"lr": 0.01, "weight_decay": 0.0, "betas": (0.8, 0.9)}
+    assert cfg.schedule.arguments == {"min_lr": 0.001} and cfg.schedule.warmup_epochs == 2
+    del stored["optim"]["betas"]  # not the stored form: every key is checked
+    with pytest.raises(ConfigError, match="optimizer 'adam' has no argument"):
+        config_from_dict(stored)

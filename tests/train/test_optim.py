@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 
+from fullspike.errors import ConfigError
 from fullspike.train.builders import build_optimizer, lr_factor
 from fullspike.train.config import load_config
 from fullspike.train.optim import OPTIMIZERS, SCHEDULES
@@ -27,18 +28,25 @@ def test_schedules_by_name():
 
 
 def test_a_registered_optimiser_and_schedule_are_usable_from_a_config():
+    from fullspike.params import Fraction, Positive
+
     @OPTIMIZERS.register("test_rmsprop")
-    def rmsprop(params, o):
-        return torch.optim.RMSprop(params, lr=o.lr)
+    def rmsprop(params, *, lr: Positive = 0.01, alpha: Fraction = 0.99):
+        return torch.optim.RMSprop(params, lr=lr, alpha=alpha)
 
     @SCHEDULES.register("test_halving")
-    def halving(s, step, steps_per_epoch, epochs, lr):
-        return 0.5 ** (step // steps_per_epoch)
+    def halving(p, *, factor: Fraction = 0.5):
+        return factor ** p.epoch
 
-    try:
-        cfg = load_config(None, ["optim.name=test_rmsprop", "schedule.name=test_halving", "optim.lr=0.2"])
+    try:  # each takes its own hyperparameters, checked against its signature
+        cfg = load_config(None, ["optim.name=test_rmsprop", "schedule.name=test_halving", "optim.lr=0.2",
+                                 "optim.alpha=0.9", "schedule.factor=0.25"])
         opt = build_optimizer(cfg, torch.nn.Linear(3, 2))
-        assert isinstance(opt, torch.optim.RMSprop) and opt.defaults["lr"] == 0.2
-        assert [lr_factor(cfg, s, 4) for s in (0, 4, 9)] == [1.0, 0.5, 0.25]
+        assert isinstance(opt, torch.optim.RMSprop) and opt.defaults["lr"] == 0.2 and opt.defaults["alpha"] == 0.9
+        assert [lr_factor(cfg, s, 4) for s in (0, 4, 9)] == [1.0, 0.25, 0.0625]
+        with pytest.raises(ConfigError, match=r"^config key 'optim.alpha' must be a number in \(0, 1\], got 2$"):
+            load_config(None, ["optim.name=test_rmsprop", "optim.alpha=2"])
+        with pytest.raises(ConfigError, match=r"^unknown config key 'optim.momentum': optimizer 'test_rmsprop'"):
+            load_config(None, ["optim.name=test_rmsprop", "optim.momentum=0.9"])
     finally:
         del OPTIMIZERS._items["test_rmsprop"], SCHEDULES._items["test_halving"]

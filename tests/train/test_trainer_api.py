@@ -178,3 +178,57 @@ def test_callback_config_keys_are_validated(override, message):
     with pytest.raises(ConfigError) as e:
         load_config(None, [override])
     assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_step_function_and_metric_objects_replace_the_default_loop():
+    """ignite style: ``step_fn(model, batch) -> (loss, output)`` over dict batches, a regression
+    with its own metric; the default accuracy is not guessed away but asked for."""
+    from fullspike.train.metrics import MeanLoss
+
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(32, 4, generator=g)
+    data = [{"x": x[i:i + 8], "y": x[i:i + 8].sum(1, keepdim=True)} for i in range(0, 32, 8)]
+
+    def step(model, batch):
+        out = model(batch["x"])
+        return nn.functional.mse_loss(out, batch["y"]), out
+
+    class MeanAbsError(MeanLoss):
+        def update(self, output, batch, loss):
+            self._add(loss=float((output - batch["y"]).abs().sum()), count=len(batch["y"]))
+
+    model = nn.Linear(4, 1)
+    trainer = Trainer(model, None, torch.optim.SGD(model.parameters(), lr=0.1), data, data, step_fn=step,
+                      metrics=[MeanAbsError()], eval_metrics=[MeanAbsError()], epochs=20)
+    first = trainer.evaluate(data)["loss"]
+    result = trainer.fit()
+    assert set(result) >= {"train_loss", "val_loss"} and "train_accuracy" not in result
+    assert result["val_loss"] < first / 4  # it learned the sum
+    pairs = [(b["x"], b["y"]) for b in data]
+    with pytest.raises(TrainingError, match="accuracy needs class logits"):  # the default metrics: classification
+        Trainer(model, nn.functional.mse_loss, torch.optim.SGD(model.parameters(), lr=0.1), pairs).fit()
+
+
+def test_distributed_is_asked_for_not_guessed():
+    model = nn.Linear(2, 2)
+    with pytest.raises(TrainingError, match=r"distributed=True\) needs an initialised process group"):
+        Trainer(model, nn.functional.cross_entropy, torch.optim.SGD(model.parameters(), lr=0.1), [],
+                distributed=True)
+
+
+def test_the_train_package_imports_nothing_back_up_its_own_chain():
+    """callbacks do not import the trainer (they see a TrainerState), the optimisers not the config."""
+    import ast
+    from pathlib import Path
+
+    import fullspike.train as train
+
+    root = Path(train.__file__).parent
+
+    def imports(name):
+        tree = ast.parse((root / f"{name}.py").read_text())
+        return {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1}
+
+    assert "trainer" not in imports("callbacks") and "config" not in imports("optim")
+    assert "trainer" not in imports("metrics") and "callbacks" not in imports("metrics")

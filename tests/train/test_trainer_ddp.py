@@ -30,7 +30,8 @@ WORKER = textwrap.dedent("""
         nn.init.zeros_(model[0].weight)
     loader = DataLoader(data, batch_size=8, sampler=DistributedSampler(data, seed=0))
     trainer = Trainer(model, nn.functional.cross_entropy, torch.optim.SGD(model.parameters(), lr=0.1), loader,
-                      DataLoader(data, batch_size=32), callbacks=[Checkpoint(f"{out}/ckpt.pt")], epochs=2)
+                      DataLoader(data, batch_size=32), callbacks=[Checkpoint(f"{out}/ckpt.pt")], epochs=2,
+                      distributed=True)  # explicit: DDP over the process group
     trainer.fit()
     torch.save({"model": model.state_dict(), "history": trainer.history,
                 "checkpoint": str(trainer.last_checkpoint)}, f"{out}/rank{rank}.pt")

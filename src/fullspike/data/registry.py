@@ -12,14 +12,13 @@ Dataset-specific ``options`` are checked against the builder's signature.
 """
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..errors import ConfigError
+from ..params import check_arguments
 from ..registry import Registry
 
 DATASETS: Registry[Callable] = Registry("dataset")
@@ -57,7 +56,8 @@ def dataset_builder(name: str) -> Callable:
 
 def build_dataset(name: str, root: str | None, train: bool, augment: bool = False,
                   **options) -> tuple[Dataset, DatasetInfo]:
-    """One split of a registered dataset; unknown options fail with one clear line.
+    """One split of a registered dataset; unknown or invalid options fail with one clear line
+    (:func:`~fullspike.params.check_arguments`, against the builder's typed signature).
 
     Example:
         ```python
@@ -69,11 +69,8 @@ def build_dataset(name: str, root: str | None, train: bool, augment: bool = Fals
         ```
     """
     builder = DATASETS.get(name)
-    params = inspect.signature(builder).parameters
-    unknown = sorted(set(options) - set(params) - {"root", "train", "augment"})
-    if unknown:
-        allowed = sorted(set(params) - {"root", "train", "augment"})
-        raise ConfigError(f"dataset '{name}' has no option(s) {unknown}; it accepts {allowed or 'none'}")
+    options = check_arguments(builder, options, what=f"dataset '{name}'", noun="option",
+                              reserved=("root", "train", "augment"))
     return builder(root, train, augment, **options)
 
 

@@ -23,6 +23,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import ConfigError, DatasetError
+from ..params import Count
 from .registry import DatasetInfo, register_dataset
 
 CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
@@ -338,7 +339,7 @@ def _streamed_folder(root: Path, train: bool, tf, what: str):
 
 
 @register_dataset("imagenet")
-def imagenet(root: str | None, train: bool, augment: bool = False, image_size: int = 224):
+def imagenet(root: str | None, train: bool, augment: bool = False, image_size: Count = 224):
     """ImageNet (ILSVRC-2012) as ImageFolder trees ``train/<wnid>/`` and ``val/<wnid>/``, streamed.
     Training: random-resized crop + flip; test: resize 256, centre crop 224."""
     from torchvision.transforms import v2
@@ -354,7 +355,7 @@ def imagenet(root: str | None, train: bool, augment: bool = False, image_size: i
 
 
 @register_dataset("imagefolder")
-def imagefolder(root: str | None, train: bool, augment: bool = False, image_size: int = 32,
+def imagefolder(root: str | None, train: bool, augment: bool = False, image_size: Count = 32,
                 mean: tuple = IMAGENET_MEAN, std: tuple = IMAGENET_STD, in_memory: bool = True):
     """Any tree ``root/train/<class>/*`` and ``root/test|val/<class>/*``, resized to ``image_size``.
     Augmentation: crop with padding image_size/8, flip."""

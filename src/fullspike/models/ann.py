@@ -16,6 +16,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..errors import ConfigError, ShapeError
 from ..nn import BNTT1d, BNTT2d, SpikingNeuron, TimeFolded
+from ..params import Count
 from .registry import register_model
 from .vgg_bntt import BNTTVGG, bntt_convnet, vgg9_bntt, vgg11_bntt
 
@@ -56,22 +57,22 @@ def ann_from_snn(model: BNTTVGG) -> ANNClassifier:
 
 
 @register_model
-def vgg9_ann(num_classes: int = 10, in_channels: int = 3, image_size: int = 32, width: int = 64,
-             hidden: int = 1024) -> ANNClassifier:
+def vgg9_ann(num_classes: Count = 10, in_channels: Count = 3, image_size: Count = 32, width: Count = 64,
+             hidden: Count = 1024) -> ANNClassifier:
     """ANN counterpart of ``vgg9_bntt`` (conv-BN-ReLU, AvgPool, FC hidden, FC classes)."""
     return ann_from_snn(vgg9_bntt(num_classes=num_classes, T=1, in_channels=in_channels, image_size=image_size,
                                   width=width, hidden=hidden))
 
 
 @register_model
-def vgg11_ann(num_classes: int = 100, in_channels: int = 3, image_size: int = 32) -> ANNClassifier:
+def vgg11_ann(num_classes: Count = 100, in_channels: Count = 3, image_size: Count = 32) -> ANNClassifier:
     """ANN counterpart of ``vgg11_bntt``."""
     return ann_from_snn(vgg11_bntt(num_classes=num_classes, T=1, in_channels=in_channels, image_size=image_size))
 
 
 @register_model
-def convnet_ann(num_classes: int = 10, in_channels: int = 1, image_size: int = 8, width: int = 32,
-                hidden: int = 128, convs_per_stage: int = 1) -> ANNClassifier:
+def convnet_ann(num_classes: Count = 10, in_channels: Count = 1, image_size: Count = 8, width: Count = 32,
+                hidden: Count = 128, convs_per_stage: Count = 1) -> ANNClassifier:
     """ANN counterpart of ``bntt_convnet`` (width x k, P, 2*width x k, P, FC hidden, FC classes)."""
     return ann_from_snn(bntt_convnet(num_classes=num_classes, T=1, in_channels=in_channels,
                                      image_size=image_size, width=width, hidden=hidden,

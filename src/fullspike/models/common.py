@@ -10,13 +10,15 @@ from torch import nn
 from ..errors import ConfigError
 from ..functional import per_step
 from ..nn import make_neuron
-from ..nn.connect import FULL_SPIKE, connect_name
+from ..nn.connect import CONNECTS, FULL_SPIKE, connect_name
 from ..nn.residual import NeuronFactory
 from ..surrogate import Surrogate, make_surrogate
 
 #: what a ``neuron`` setting of the residual families does not say: threshold 1, hard reset to
 #: 0, detached reset (as in the SEW/DST code)
 NEURON_DEFAULTS = {"v_threshold": 1.0, "v_reset": 0.0, "detach_reset": True}
+#: the annotation of a ``connect`` argument: a registered connect function's name
+ConnectName = CONNECTS.name_type()
 
 
 def neurons(neuron: str | Mapping, surrogate: str | Surrogate | Mapping) -> NeuronFactory:

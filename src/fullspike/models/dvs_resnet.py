@@ -26,7 +26,7 @@ of each non-block layer, its accumulation-stream counterpart (an
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Optional
+from typing import Literal, Optional
 
 import torch
 from torch import nn
@@ -35,17 +35,20 @@ from ..dst.blocks import AccumulationDownsampler, AccumulationPath, residual_blo
 from ..errors import ConfigError
 from ..functional import per_step
 from ..nn import SeqSequential
+from ..nn.neurons import NeuronSpec
+from ..params import Count
 from ..registry import Registry
-from .common import Stem, check_connect, neurons
+from ..surrogate import SurrogateSpec
+from .common import ConnectName, Stem, check_connect, neurons
 from .dual_stream import DualStreamClassifier
-from .registry import register_model
-from .resnet import NeuronArg, SurrogateArg
+from .registry import register_model, variant
 
 PLIF = {"name": "plif", "tau": 2.0}
 #: pooling modules of the accumulation stream by name (``accum_pool``), built as ``cls(2)``
 ACCUM_POOLS: Registry = Registry("accum_pool")
 ACCUM_POOLS.register("max")(nn.MaxPool2d)
 ACCUM_POOLS.register("avg")(nn.AvgPool2d)
+AccumPool = ACCUM_POOLS.name_type()
 
 
 class AccumulationPool(AccumulationPath):
@@ -68,14 +71,14 @@ class DVSResNet(DualStreamClassifier):
     ``[B, num_classes]``; ``DualStreamOutput`` for ``family="dst"``.
     """
 
-    def __init__(self, family: str, channels: list[int], *, num_classes: int, T: int,
-                 in_channels: int, image_size: int, connect: str, neuron, surrogate,
-                 zero_init_residual: bool, accum_pool: str, stem_kernel: int = 1) -> None:
+    def __init__(self, family: Literal["sew", "dst"], channels: list[int], *, num_classes: Count = 11,
+                 T: Count = 16, in_channels: Count = 2, image_size: Count = 128, connect: ConnectName = "add",
+                 neuron: NeuronSpec = PLIF, surrogate: SurrogateSpec = "atan", zero_init_residual: bool = False,
+                 accum_pool: AccumPool = "max", stem_kernel: Count = 1) -> None:
         super().__init__(T, in_channels, num_classes, encoding="direct")
-        if stem_kernel < 1 or stem_kernel % 2 == 0:
+        if stem_kernel % 2 == 0:
             raise ConfigError(f"stem_kernel must be an odd kernel size (1 as in SEW's code, or 3, 5, ...), "
                               f"got {stem_kernel}")
-        ACCUM_POOLS.get(accum_pool)  # unknown names: one line with the closest ones
         size = image_size // 2 ** len(channels)
         if size < 1:
             raise ConfigError(f"image_size={image_size} is too small for {len(channels)} 2x2 poolings")
@@ -116,49 +119,13 @@ class DVSResNet(DualStreamClassifier):
 
 SEVEN_B = [32] * 7
 WIDE_SEVEN_B = [64] * 4 + [128] * 3
+_7B = "SEW ResNet's 7B-Net for DVS128 Gesture (32 channels, 7 stages), PLIF neurons"
+_WIDE = "SEW ResNet's Wide-7B-Net for CIFAR10-DVS (4 stages at 64, 3 at 128), PLIF neurons"
+_DST = "; DST: full-spike connect function (default IAND) plus the accumulation stream"
 
-
-def _build(family: str, channels: list[int], connect: str, **kw) -> DVSResNet:
-    return DVSResNet(family, channels, connect=connect, **kw)
-
-
-@register_model
-def sew_7bnet(num_classes: int = 11, T: int = 16, in_channels: int = 2, image_size: int = 128,
-              connect: str = "add", neuron: NeuronArg = PLIF, surrogate: SurrogateArg = "atan",
-              zero_init_residual: bool = False, stem_kernel: int = 1) -> DVSResNet:
-    """SEW ResNet's 7B-Net for DVS128 Gesture (32 channels, 7 stages), PLIF neurons."""
-    return _build("sew", SEVEN_B, connect, num_classes=num_classes, T=T, in_channels=in_channels,
-                  image_size=image_size, neuron=neuron, surrogate=surrogate,
-                  zero_init_residual=zero_init_residual, accum_pool="max", stem_kernel=stem_kernel)
-
-
-@register_model
-def dst_7bnet(num_classes: int = 11, T: int = 16, in_channels: int = 2, image_size: int = 128,
-              connect: str = "iand", neuron: NeuronArg = PLIF, surrogate: SurrogateArg = "atan",
-              zero_init_residual: bool = False, accum_pool: str = "max", stem_kernel: int = 1) -> DVSResNet:
-    """7B-Net with DST: full-spike connect function (default IAND) plus the accumulation stream."""
-    return _build("dst", SEVEN_B, connect, num_classes=num_classes, T=T, in_channels=in_channels,
-                  image_size=image_size, neuron=neuron, surrogate=surrogate,
-                  zero_init_residual=zero_init_residual, accum_pool=accum_pool, stem_kernel=stem_kernel)
-
-
-@register_model
-def sew_wide7bnet(num_classes: int = 10, T: int = 16, in_channels: int = 2, image_size: int = 128,
-                  connect: str = "add", neuron: NeuronArg = PLIF,
-                  surrogate: SurrogateArg = "atan", zero_init_residual: bool = False,
-                  stem_kernel: int = 1) -> DVSResNet:
-    """SEW ResNet's Wide-7B-Net for CIFAR10-DVS (4 stages at 64, 3 at 128), PLIF neurons."""
-    return _build("sew", WIDE_SEVEN_B, connect, num_classes=num_classes, T=T, in_channels=in_channels,
-                  image_size=image_size, neuron=neuron, surrogate=surrogate,
-                  zero_init_residual=zero_init_residual, accum_pool="max", stem_kernel=stem_kernel)
-
-
-@register_model
-def dst_wide7bnet(num_classes: int = 10, T: int = 16, in_channels: int = 2, image_size: int = 128,
-                  connect: str = "iand", neuron: NeuronArg = PLIF,
-                  surrogate: SurrogateArg = "atan", zero_init_residual: bool = False,
-                  accum_pool: str = "max", stem_kernel: int = 1) -> DVSResNet:
-    """Wide-7B-Net with DST: full-spike connect function (default IAND) plus the accumulation stream."""
-    return _build("dst", WIDE_SEVEN_B, connect, num_classes=num_classes, T=T, in_channels=in_channels,
-                  image_size=image_size, neuron=neuron, surrogate=surrogate,
-                  zero_init_residual=zero_init_residual, accum_pool=accum_pool, stem_kernel=stem_kernel)
+sew_7bnet = register_model(variant("sew_7bnet", DVSResNet, "sew", SEVEN_B, doc=_7B, drop=("accum_pool",)))
+dst_7bnet = register_model(variant("dst_7bnet", DVSResNet, "dst", SEVEN_B, doc=_7B + _DST, connect="iand"))
+sew_wide7bnet = register_model(variant("sew_wide7bnet", DVSResNet, "sew", WIDE_SEVEN_B, doc=_WIDE,
+                                       drop=("accum_pool",), num_classes=10))
+dst_wide7bnet = register_model(variant("dst_wide7bnet", DVSResNet, "dst", WIDE_SEVEN_B, doc=_WIDE + _DST,
+                                       connect="iand", num_classes=10))

@@ -1,16 +1,20 @@
 """Model registry in the style of timm: ``create_model(name, **kwargs)``, ``list_models()``,
-``is_model(name)``. Every model is one decorated factory function (``@register_model``), so
-``help(fullspike.models.resnet.dst_resnet18)`` and grep find it."""
+``is_model(name)``. Every model is one registered factory function (``@register_model``, or one
+line ``name = register_model(variant(...))`` for a variant of a model class), so
+``help(fullspike.models.resnet.dst_resnet18)`` and grep find it. A factory's arguments carry their
+types and ranges (:mod:`fullspike.params`); :func:`create_model` and configs check them there."""
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
 from ..errors import CheckpointError, ConfigError
+from ..params import check_arguments, parameters
 from ..registry import Registry
 
 MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
@@ -19,6 +23,34 @@ MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
 def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
     """Decorator: register a model factory under its function name."""
     return MODELS.register()(fn)
+
+
+def variant(name: str, cls: type[nn.Module], *args: Any, doc: str, drop: tuple[str, ...] = (),
+            **defaults: Any) -> Callable[..., nn.Module]:
+    """A factory ``name(**kwargs) -> cls(*args, **kwargs)``: one variant of a model class (the
+    timm idiom). Its signature is the class's keyword arguments, typed as the class types them,
+    with ``defaults`` changed and ``drop`` left out, so ``help()``, :func:`create_model` and
+    configs see (and check) each variant's own arguments."""
+    typed = {n: p for n, p in parameters(cls).items() if n not in drop and p.kind is p.KEYWORD_ONLY}
+    written = inspect.signature(cls.__init__).parameters  # the annotations as written, for help()
+    params = [p.replace(default=defaults.pop(n, p.default), annotation=getattr(written.get(n), "annotation",
+                                                                               p.annotation))
+              for n, p in typed.items()]
+    if defaults:
+        raise TypeError(f"{cls.__name__} has no keyword argument(s) {sorted(defaults)}")
+    signature = inspect.Signature(params, return_annotation=cls.__name__)
+
+    def create(**kwargs: Any) -> nn.Module:
+        bound = signature.bind(**check_arguments(create, kwargs, what=f"model '{name}'"))
+        bound.apply_defaults()
+        return cls(*args, **bound.arguments)
+
+    create.__name__ = create.__qualname__ = name
+    create.__module__ = cls.__module__
+    create.__doc__ = f"{doc}\n\nArguments as :class:`{cls.__name__}`."
+    create.__signature__ = signature  # type: ignore[attr-defined]
+    create.__annotations__ = {n: p.annotation for n, p in typed.items()}  # resolved: what is checked
+    return create
 
 
 def model_factory(name: str) -> Callable[..., nn.Module]:
@@ -63,8 +95,7 @@ def create_model(name: str, checkpoint_path: str | Path | None = None, pretraine
         from ..zoo import load
 
         return load(name)
-    MODELS.check_kwargs(name, kwargs)
-    model = MODELS.get(name)(**kwargs)
+    model = MODELS.get(name)(**MODELS.check_kwargs(name, kwargs))
     if checkpoint_path is not None:
         load_weights(model, checkpoint_path, name)
     return model

@@ -1,8 +1,9 @@
 """Spiking ResNets: plain Spiking ResNet, SEW ResNet and the dual-stream DST ResNet
 (docs/methods.md, "DST"), at depths 18, 34, 50, 101 and 152.
 
-Registered as ``spiking_resnet{D}``, ``sew_resnet{D}`` and ``dst_resnet{D}``, one factory function
-each. Module structure:
+Registered as ``spiking_resnet{D}``, ``sew_resnet{D}`` and ``dst_resnet{D}``, one line each
+(:func:`~fullspike.models.registry.variant`: the class's typed keyword arguments, the family's
+``connect`` default). Module structure:
 
 - ``stem``: :class:`~fullspike.models.common.Stem` (``conv``, ``bn``, ``sn``, ``pool``). ImageNet
   stem: conv7x7 stride 2 + BN computed once on the static image, repeated T times, IF, MaxPool
@@ -18,20 +19,20 @@ exactly the parameter counts of torchvision's ResNets.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Union
+from typing import Callable, Literal
 
 import torch
 from torch import nn
 
 from ..dst.blocks import residual_block
-from ..errors import ConfigError
 from ..functional import per_step
+from ..nn.neurons import NeuronSpec
 from ..nn.residual import EXPANSION, Block
-from ..surrogate import Surrogate
-from .common import Stem, check_connect, neurons
+from ..params import Count
+from ..surrogate import SurrogateSpec
+from .common import ConnectName, Stem, check_connect, neurons
 from .dual_stream import DualStreamClassifier
-from .registry import register_model
+from .registry import register_model, variant
 
 DEPTHS: dict[int, tuple[str, list[int]]] = {
     18: ("basic", [2, 2, 2, 2]),
@@ -40,9 +41,8 @@ DEPTHS: dict[int, tuple[str, list[int]]] = {
     101: ("bottleneck", [3, 4, 23, 3]),
     152: ("bottleneck", [3, 8, 36, 3]),
 }
-STEMS = ("imagenet", "cifar")
-NeuronArg = Union[str, Mapping]
-SurrogateArg = Union[str, Surrogate, Mapping]
+Family = Literal["spiking", "sew", "dst"]
+Depth = Literal[18, 34, 50, 101, 152]
 
 
 class SpikingResNet(DualStreamClassifier):
@@ -60,16 +60,11 @@ class SpikingResNet(DualStreamClassifier):
     and ``width`` (the first stage's channel count; 64 is the paper's).
     """
 
-    def __init__(self, family: str, depth: int, *, num_classes: int, T: int, in_channels: int,
-                 connect: str, neuron, surrogate, zero_init_residual: bool, stem: str,
-                 width: int) -> None:
+    def __init__(self, family: Family, depth: Depth, *, num_classes: Count = 1000, T: Count = 4,
+                 in_channels: Count = 3, connect: ConnectName = "add", neuron: NeuronSpec = "if",
+                 surrogate: SurrogateSpec = "sigmoid", zero_init_residual: bool = False,
+                 stem: Literal["imagenet", "cifar"] = "imagenet", width: Count = 64) -> None:
         super().__init__(T, in_channels, num_classes, encoding="direct")
-        if depth not in DEPTHS:
-            raise ConfigError(f"no ResNet of depth {depth}; choose one of {sorted(DEPTHS)}")
-        if stem not in STEMS:
-            raise ConfigError(f"unknown stem '{stem}'; choose one of {list(STEMS)}")
-        if width < 1:
-            raise ConfigError(f"width must be a positive channel count, got {width}")
         kind, counts = DEPTHS[depth]
         self.family, self.depth = family, depth
         self.connect_name = None if family == "spiking" else check_connect(family, connect)
@@ -111,179 +106,35 @@ class SpikingResNet(DualStreamClassifier):
         return self.fc(pooled.mean(0))
 
 
-def _resnet(family: str, depth: int, connect: str = "add", **kwargs) -> SpikingResNet:
-    """The network of the ``{family}_resnet{depth}`` factories below."""
-    return SpikingResNet(family, depth, connect=connect, **kwargs)
+_BLOCKS = {18: "basic blocks [2, 2, 2, 2]", 34: "basic blocks [3, 4, 6, 3]", 50: "bottleneck blocks [3, 4, 6, 3]",
+           101: "bottleneck blocks [3, 4, 23, 3]", 152: "bottleneck blocks [3, 8, 36, 3]"}
+_FAMILIES = {"spiking": ("Plain Spiking", "SN after the residual addition", {}),
+             "sew": ("SEW", "spike-element-wise connect function (default ADD)", {"connect": "add"}),
+             "dst": ("DST", "dual-stream, full-spike connect function (default IAND) plus the AAP",
+                     {"connect": "iand"})}
 
 
-@register_model
-def spiking_resnet18(num_classes: int = 1000, T: int = 4, in_channels: int = 3,
-                     neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
-                     zero_init_residual: bool = False, stem: str = "imagenet",
-                     width: int = 64) -> SpikingResNet:
-    """Plain Spiking ResNet-18: SN after the residual addition; basic blocks [2, 2, 2, 2].
-
-    Arguments as :class:`SpikingResNet`."""
-    return _resnet("spiking", 18, **locals())
+def _create(family: Family, depth: Depth) -> Callable[..., SpikingResNet]:
+    """The factory ``{family}_resnet{depth}``: :class:`SpikingResNet`'s arguments (no ``connect``
+    for the plain Spiking ResNet)."""
+    title, what, defaults = _FAMILIES[family]
+    return variant(f"{family}_resnet{depth}", SpikingResNet, family, depth,
+                   doc=f"{title} ResNet-{depth}: {what}; {_BLOCKS[depth]}.",
+                   drop=() if defaults else ("connect",), **defaults)
 
 
-@register_model
-def spiking_resnet34(num_classes: int = 1000, T: int = 4, in_channels: int = 3,
-                     neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
-                     zero_init_residual: bool = False, stem: str = "imagenet",
-                     width: int = 64) -> SpikingResNet:
-    """Plain Spiking ResNet-34: SN after the residual addition; basic blocks [3, 4, 6, 3].
-
-    Arguments as :class:`SpikingResNet`."""
-    return _resnet("spiking", 34, **locals())
-
-
-@register_model
-def spiking_resnet50(num_classes: int = 1000, T: int = 4, in_channels: int = 3,
-                     neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
-                     zero_init_residual: bool = False, stem: str = "imagenet",
-                     width: int = 64) -> SpikingResNet:
-    """Plain Spiking ResNet-50: SN after the residual addition; bottleneck blocks [3, 4, 6, 3].
-
-    Arguments as :class:`SpikingResNet`."""
-    return _resnet("spiking", 50, **locals())
-
-
-@register_model
-def spiking_resnet101(num_classes: int = 1000, T: int = 4, in_channels: int = 3,
-                      neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
-                      zero_init_residual: bool = False, stem: str = "imagenet",
-                      width: int = 64) -> SpikingResNet:
-    """Plain Spiking ResNet-101: SN after the residual addition; bottleneck blocks [3, 4, 23, 3].
-
-    Arguments as :class:`SpikingResNet`."""
-    return _resnet("spiking", 101, **locals())
-
-
-@register_model
-def spiking_resnet152(num_classes: int = 1000, T: int = 4, in_channels: int = 3,
-                      neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
-                      zero_init_residual: bool = False, stem: str = "imagenet",
-                      width: int = 64) -> SpikingResNet:
-    """Plain Spiking ResNet-152: SN after the residual addition; bottleneck blocks [3, 8, 36, 3].
-
-    Arguments as :class:`SpikingResNet`."""
-    return _resnet("spiking", 152, **locals())
-
-
-@register_model
-def sew_resnet18(num_classes: int = 1000, T: int = 4, in_channels: int = 3, connect: str = "add",
-                 neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
-                 zero_init_residual: bool = False, stem: str = "imagenet",
-                 width: int = 64) -> SpikingResNet:
-    """SEW ResNet-18: spike-element-wise connect function (default ADD); basic blocks [2, 2, 2, 2].
-
-    Arguments as :class:`SpikingResNet`."""
-    return _resnet("sew", 18, **locals())
-
-
-@register_model
-def sew_resnet34(num_classes: int = 1000, T: int = 4, in_channels: int = 3, connect: str = "add",
-                 neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
-                 zero_init_residual: bool = False, stem: str = "imagenet",
-                 width: int = 64) -> SpikingResNet:
-    """SEW ResNet-34: spike-element-wise connect function (default ADD); basic blocks [3, 4, 6, 3].
-
-    Arguments as :class:`SpikingResNet`."""
-    return _resnet("sew", 34, **locals())
-
-
-@register_model
-def sew_resnet50(num_classes: int = 1000, T: int = 4, in_channels: int = 3, connect: str = "add",
-                 neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
-                 zero_init_residual: bool = False, stem: str = "imagenet",
-                 width: int = 64) -> SpikingResNet:
-    """SEW ResNet-50: spike-element-wise connect function (default ADD);
-    bottleneck blocks [3, 4, 6, 3].
-
-    Arguments as :class:`SpikingResNet`."""
-    return _resnet("sew", 50, **locals())
-
-
-@register_model
-def sew_resnet101(num_classes: int = 1000, T: int = 4, in_channels: int = 3, connect: str = "add",
-                  neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
-                  zero_init_residual: bool = False, stem: str = "imagenet",
-                  width: int = 64) -> SpikingResNet:
-    """SEW ResNet-101: spike-element-wise connect function (default ADD);
-    bottleneck blocks [3, 4, 23, 3].
-
-    Arguments as :class:`SpikingResNet`."""
-    return _resnet("sew", 101, **locals())
-
-
-@register_model
-def sew_resnet152(num_classes: int = 1000, T: int = 4, in_channels: int = 3, connect: str = "add",
-                  neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
-                  zero_init_residual: bool = False, stem: str = "imagenet",
-                  width: int = 64) -> SpikingResNet:
-    """SEW ResNet-152: spike-element-wise connect function (default ADD);
-    bottleneck blocks [3, 8, 36, 3].
-
-    Arguments as :class:`SpikingResNet`."""
-    return _resnet("sew", 152, **locals())
-
-
-@register_model
-def dst_resnet18(num_classes: int = 1000, T: int = 4, in_channels: int = 3, connect: str = "iand",
-                 neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
-                 zero_init_residual: bool = False, stem: str = "imagenet",
-                 width: int = 64) -> SpikingResNet:
-    """DST ResNet-18: dual-stream, full-spike connect function (default IAND) plus the AAP;
-    basic blocks [2, 2, 2, 2].
-
-    Arguments as :class:`SpikingResNet`."""
-    return _resnet("dst", 18, **locals())
-
-
-@register_model
-def dst_resnet34(num_classes: int = 1000, T: int = 4, in_channels: int = 3, connect: str = "iand",
-                 neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
-                 zero_init_residual: bool = False, stem: str = "imagenet",
-                 width: int = 64) -> SpikingResNet:
-    """DST ResNet-34: dual-stream, full-spike connect function (default IAND) plus the AAP;
-    basic blocks [3, 4, 6, 3].
-
-    Arguments as :class:`SpikingResNet`."""
-    return _resnet("dst", 34, **locals())
-
-
-@register_model
-def dst_resnet50(num_classes: int = 1000, T: int = 4, in_channels: int = 3, connect: str = "iand",
-                 neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
-                 zero_init_residual: bool = False, stem: str = "imagenet",
-                 width: int = 64) -> SpikingResNet:
-    """DST ResNet-50: dual-stream, full-spike connect function (default IAND) plus the AAP;
-    bottleneck blocks [3, 4, 6, 3].
-
-    Arguments as :class:`SpikingResNet`."""
-    return _resnet("dst", 50, **locals())
-
-
-@register_model
-def dst_resnet101(num_classes: int = 1000, T: int = 4, in_channels: int = 3, connect: str = "iand",
-                  neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
-                  zero_init_residual: bool = False, stem: str = "imagenet",
-                  width: int = 64) -> SpikingResNet:
-    """DST ResNet-101: dual-stream, full-spike connect function (default IAND) plus the AAP;
-    bottleneck blocks [3, 4, 23, 3].
-
-    Arguments as :class:`SpikingResNet`."""
-    return _resnet("dst", 101, **locals())
-
-
-@register_model
-def dst_resnet152(num_classes: int = 1000, T: int = 4, in_channels: int = 3, connect: str = "iand",
-                  neuron: NeuronArg = "if", surrogate: SurrogateArg = "sigmoid",
-                  zero_init_residual: bool = False, stem: str = "imagenet",
-                  width: int = 64) -> SpikingResNet:
-    """DST ResNet-152: dual-stream, full-spike connect function (default IAND) plus the AAP;
-    bottleneck blocks [3, 8, 36, 3].
-
-    Arguments as :class:`SpikingResNet`."""
-    return _resnet("dst", 152, **locals())
+spiking_resnet18 = register_model(_create("spiking", 18))
+spiking_resnet34 = register_model(_create("spiking", 34))
+spiking_resnet50 = register_model(_create("spiking", 50))
+spiking_resnet101 = register_model(_create("spiking", 101))
+spiking_resnet152 = register_model(_create("spiking", 152))
+sew_resnet18 = register_model(_create("sew", 18))
+sew_resnet34 = register_model(_create("sew", 34))
+sew_resnet50 = register_model(_create("sew", 50))
+sew_resnet101 = register_model(_create("sew", 101))
+sew_resnet152 = register_model(_create("sew", 152))
+dst_resnet18 = register_model(_create("dst", 18))
+dst_resnet34 = register_model(_create("dst", 34))
+dst_resnet50 = register_model(_create("dst", 50))
+dst_resnet101 = register_model(_create("dst", 101))
+dst_resnet152 = register_model(_create("dst", 152))

@@ -31,10 +31,12 @@ from ..errors import ConfigError
 from ..nn import SeqSequential
 from ..nn.connect import Connect
 from ..nn.residual import NeuronFactory, SEWBlock
-from .common import Stem, check_connect, neurons
+from ..nn.neurons import NeuronSpec
+from ..params import Count, Positive
+from ..surrogate import SurrogateSpec
+from .common import ConnectName, Stem, check_connect, neurons
 from .dual_stream import DualStreamClassifier
 from .registry import register_model
-from .resnet import NeuronArg, SurrogateArg
 
 LIF = {"name": "lif", "tau": 2.0}
 
@@ -163,10 +165,10 @@ class Spikformer(DualStreamClassifier):
 
 
 @register_model
-def spikformer_4_384(num_classes: int = 100, T: int = 4, in_channels: int = 3, connect: str = "add",
-                     dst: bool = False, dim: int = 384, depth: int = 4, heads: int = 12,
-                     mlp_ratio: float = 4.0, neuron: NeuronArg = LIF,
-                     surrogate: SurrogateArg = "sigmoid") -> Spikformer:
+def spikformer_4_384(num_classes: Count = 100, T: Count = 4, in_channels: Count = 3,
+                     connect: ConnectName = "add", dst: bool = False, dim: Count = 384, depth: Count = 4,
+                     heads: Count = 12, mlp_ratio: Positive = 4.0, neuron: NeuronSpec = LIF,
+                     surrogate: SurrogateSpec = "sigmoid") -> Spikformer:
     """Spikformer-4-384 for 32x32 images (patch 4: 64 tokens). ``connect`` 'add' (original) or a
     full-spike function such as 'iand'; ``dst=True`` adds the accumulation stream (needs a
     full-spike connect). ``dim``/``depth``/``heads`` shrink it for tests."""

@@ -12,12 +12,17 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..nn import LIF, SeqSequential, make_norm
+from ..nn.bntt import NORMS
+from ..nn.encoding import ENCODERS
+from ..params import Count, Fraction
 from ..surrogate import Triangle
 from .base import StepwiseClassifier
 from .registry import register_model
 
 VGG9 = [64, 64, "P", 128, 128, "P", 256, 256, 256, "P"]
 VGG11 = [64, "P", 128, "P", 256, 256, "P", 512, 512, "P", 512, 512]
+Norm = NORMS.name_type()  # "bntt", "bn", "none"
+Encoding = ENCODERS.name_type()  # "rate", "direct", ...
 
 
 def bntt_neuron(leak: float, v_threshold: float = 1.0) -> LIF:
@@ -69,9 +74,9 @@ class BNTTVGG(StepwiseClassifier):
 
 
 @register_model
-def vgg9_bntt(num_classes: int = 10, T: int = 25, in_channels: int = 3, image_size: int = 32,
-              norm: str = "bntt", leak: float = 0.95, encoding: str = "rate", width: int = 64,
-              hidden: int = 1024) -> BNTTVGG:
+def vgg9_bntt(num_classes: Count = 10, T: Count = 25, in_channels: Count = 3, image_size: Count = 32,
+              norm: Norm = "bntt", leak: Fraction = 0.95, encoding: Encoding = "rate", width: Count = 64,
+              hidden: Count = 1024) -> BNTTVGG:
     """VGG9 of the BNTT paper (CIFAR-10): 64,64,P,128,128,P,256x3,P, FC 1024, FC classes.
     ``width`` scales every conv (the paper's 64: widths ``width * (1,1,2,2,4,4,4)``)."""
     layers = [v if v == "P" else v * width // 64 for v in VGG9]
@@ -80,8 +85,8 @@ def vgg9_bntt(num_classes: int = 10, T: int = 25, in_channels: int = 3, image_si
 
 
 @register_model
-def vgg11_bntt(num_classes: int = 100, T: int = 30, in_channels: int = 3, image_size: int = 32,
-               norm: str = "bntt", leak: float = 0.99, encoding: str = "rate") -> BNTTVGG:
+def vgg11_bntt(num_classes: Count = 100, T: Count = 30, in_channels: Count = 3, image_size: Count = 32,
+               norm: Norm = "bntt", leak: Fraction = 0.99, encoding: Encoding = "rate") -> BNTTVGG:
     """VGG11 of the BNTT paper (CIFAR-100, Tiny-ImageNet): ..., 512x2, global pool, FC 4096."""
     return BNTTVGG(VGG11, num_classes=num_classes, T=T, in_channels=in_channels,
                    image_size=image_size, hidden=4096, norm=norm, leak=leak, global_pool=True,
@@ -89,13 +94,11 @@ def vgg11_bntt(num_classes: int = 100, T: int = 30, in_channels: int = 3, image_
 
 
 @register_model
-def bntt_convnet(num_classes: int = 10, T: int = 8, in_channels: int = 1, image_size: int = 8,
-                 norm: str = "bntt", leak: float = 0.95, encoding: str = "rate",
-                 width: int = 32, hidden: int = 128, convs_per_stage: int = 1) -> BNTTVGG:
+def bntt_convnet(num_classes: Count = 10, T: Count = 8, in_channels: Count = 1, image_size: Count = 8,
+                 norm: Norm = "bntt", leak: Fraction = 0.95, encoding: Encoding = "rate",
+                 width: Count = 32, hidden: Count = 128, convs_per_stage: Count = 1) -> BNTTVGG:
     """A small BNTT conv net: ``convs_per_stage`` convs of ``width`` channels, P, as many of
     ``2 * width``, P, FC hidden, FC classes (the quick-start's net has one conv per stage)."""
-    if convs_per_stage < 1:
-        raise ConfigError(f"convs_per_stage must be >= 1, got {convs_per_stage}")
     layers = [width] * convs_per_stage + ["P"] + [2 * width] * convs_per_stage + ["P"]
     return BNTTVGG(layers, num_classes=num_classes, T=T, in_channels=in_channels,
                    image_size=image_size, hidden=hidden, norm=norm, leak=leak, encoding=encoding)

@@ -14,8 +14,9 @@ from torch import nn
 from .. import functional as SF
 from ..engine.backends import check_backend
 from ..errors import ConfigError
+from ..params import Fraction, Positive, check_arguments, number
 from ..registry import Registry, split_spec
-from ..surrogate import Surrogate, make_surrogate
+from ..surrogate import SurrogateSpec, make_surrogate
 from .memory import mark_spikes
 
 #: neuron classes by name (``"if"``, ``"lif"``, ``"plif"``), case-insensitive
@@ -23,7 +24,7 @@ NEURONS: Registry = Registry("neuron", lowercase=True)
 
 
 class SpikingNeuron(nn.Module):
-    """Common arguments of all neurons.
+    """Common arguments of all neurons (typed on the arguments: configs check them from here).
 
     Args:
         v_threshold: firing threshold ``v_th``.
@@ -40,10 +41,10 @@ class SpikingNeuron(nn.Module):
 
     def __init__(
         self,
-        v_threshold: float = 1.0,
+        v_threshold: Positive = 1.0,
         v_reset: float | None = 0.0,
         detach_reset: bool = False,
-        surrogate: "str | Surrogate | Mapping" = "sigmoid",
+        surrogate: SurrogateSpec = "sigmoid",
         strict: bool = False,
         backend: str = "auto",
         checkpoint: "bool | int" = False,
@@ -100,7 +101,7 @@ class LIF(SpikingNeuron):
         ```
     """
 
-    def __init__(self, tau: float | None = None, leak: float | None = None, **kwargs) -> None:
+    def __init__(self, tau: number(float, gt=1) | None = None, leak: Fraction | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         if tau is not None and leak is not None:
             raise ConfigError(f"LIF takes tau (decay-input form) or leak (leak-factor form), not "
@@ -130,7 +131,7 @@ class LIF(SpikingNeuron):
 class PLIF(SpikingNeuron):
     """Parametric LIF: ``1/tau = sigmoid(w)`` is one learnable scalar per layer (init ``tau``)."""
 
-    def __init__(self, tau: float = 2.0, **kwargs) -> None:
+    def __init__(self, tau: number(float, gt=1) = 2.0, **kwargs) -> None:
         super().__init__(**kwargs)
         if tau <= 1.0:
             raise ConfigError(f"PLIF needs an initial tau > 1, got tau={tau}")
@@ -169,24 +170,23 @@ def set_backend(model: nn.Module, backend: str, checkpoint: "bool | int | None" 
     return count
 
 
+#: the annotation of a ``neuron`` argument: a name, ``{"name": ..., **kwargs}`` checked against
+#: that neuron's signature (``surrogate`` included), or a :class:`SpikingNeuron` class
+NeuronSpec = NEURONS.spec_type(SpikingNeuron)
+
+
 def make_neuron(spec: "str | Mapping | type[SpikingNeuron]", *, defaults: Mapping | None = None,
                 **kwargs) -> SpikingNeuron:
     """A neuron from a name (``"if"``, ``"lif"``, ``"plif"``), a class, or a mapping such as
     ``{"name": "plif", "tau": 2.0}``.
 
-    Arguments, weakest first: ``defaults``, the mapping's own keys, then ``kwargs``. The
-    surrogate may be a name, a mapping or an instance. ``tau`` is dropped for IF (so one
-    ``neuron`` setting can switch between IF and LIF). Bad arguments raise a
-    :class:`~fullspike.errors.ConfigError`.
+    Arguments, weakest first: ``defaults``, the mapping's own keys, then ``kwargs``, checked
+    against the neuron's signature: an argument it does not take (``tau`` for IF), a wrong type
+    or a value out of range raises a :class:`~fullspike.errors.ConfigError` (one line); none is
+    dropped. The surrogate may be a name, a mapping or an instance.
     """
     if isinstance(spec, type):
-        return spec(**{**(defaults or {}), **kwargs})
+        opts = {**(defaults or {}), **kwargs}
+        return spec(**check_arguments(spec, opts, what=f"neuron {spec.__name__}"))
     name, own = split_spec(spec, "neuron")
-    cls = NEURONS.get(name)
-    opts = {**(defaults or {}), **own, **kwargs}
-    if cls is IF:
-        opts.pop("tau", None)
-    try:
-        return cls(**opts)
-    except TypeError as err:  # an argument the neuron does not take
-        raise ConfigError(f"cannot build neuron {spec!r}: {err}") from None
+    return NEURONS.get(name)(**NEURONS.check_kwargs(name, {**(defaults or {}), **own, **kwargs}))

@@ -11,7 +11,7 @@ from ..data import DatasetInfo, build_dataset, decode_once
 from ..errors import ConfigError
 from ..models import create_model, model_factory
 from .config import Config
-from .optim import OPTIMIZERS, SCHEDULES
+from .optim import OPTIMIZERS, SCHEDULES, Progress
 
 SPLITS = ("train", "val", "test")
 
@@ -109,10 +109,10 @@ def build_model(cfg: Config, info: DatasetInfo) -> torch.nn.Module:
 
 
 def build_optimizer(cfg: Config, model: torch.nn.Module) -> torch.optim.Optimizer:
-    """The optimiser named by ``optim.name`` (:data:`~fullspike.train.optim.OPTIMIZERS`) over the
-    model's trainable parameters."""
+    """The optimiser named by ``optim.name`` (:data:`~fullspike.train.optim.OPTIMIZERS`), with the
+    section's arguments, over the model's trainable parameters."""
     params = [p for p in model.parameters() if p.requires_grad]
-    return OPTIMIZERS.get(cfg.optim.name)(params, cfg.optim)
+    return OPTIMIZERS.get(cfg.optim.name)(params, **cfg.optim.arguments)
 
 
 def lr_factor(cfg: Config, step: int, steps_per_epoch: int) -> float:
@@ -120,10 +120,10 @@ def lr_factor(cfg: Config, step: int, steps_per_epoch: int) -> float:
     linear warm-up over ``schedule.warmup_epochs``, then the schedule named by ``schedule.name``
     (:data:`~fullspike.train.optim.SCHEDULES`)."""
     s = cfg.schedule
-    epoch = step // steps_per_epoch
-    if s.warmup_epochs and epoch < s.warmup_epochs:
-        return (epoch + 1) / s.warmup_epochs
-    return SCHEDULES.get(s.name)(s, step, steps_per_epoch, cfg.train.epochs, cfg.optim.lr)
+    p = Progress(step, steps_per_epoch, cfg.train.epochs, cfg.optim.arguments["lr"], s.warmup_epochs)
+    if s.warmup_epochs and p.epoch < s.warmup_epochs:
+        return (p.epoch + 1) / s.warmup_epochs
+    return SCHEDULES.get(s.name)(p, **s.arguments)
 
 
 def build_scheduler(cfg: Config, optimizer: torch.optim.Optimizer,

@@ -4,6 +4,7 @@ TensorBoard, checkpoints, firing-rate regularisation, surrogate annealing).
 A callback overrides any of the hooks below; the trainer calls them in list order, so put the
 callbacks that add to an epoch's row (regularisers, annealing) before the loggers, and
 :class:`Checkpoint` last. Loggers and checkpoints write only in the main process (rank 0).
+Callbacks see the trainer through :class:`TrainerState` (this module does not import the trainer).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import copy
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 
@@ -20,33 +21,46 @@ from ..nn import SpikingNeuron
 from ..optional import require
 from .checkpoint import FORMAT, VERSION, atomic_save
 
-if TYPE_CHECKING:
-    from .trainer import Trainer
+class TrainerState(Protocol):
+    """What a callback sees of the :class:`~fullspike.train.Trainer` running it."""
+
+    model: torch.nn.Module
+    epoch: int  # epochs completed
+    epochs: int  # of the whole run
+    last_checkpoint: Path | None  # newest checkpoint of the run (set by :class:`Checkpoint`)
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this is the process that evaluates and writes (rank 0)."""
+
+    def state_dict(self) -> dict:
+        """Everything the trainer needs to resume exactly after ``epoch``."""
 
 
 class Callback:
     """Base class: every hook does nothing. ``epoch`` arguments are 0-based."""
 
-    def on_fit_start(self, trainer: Trainer) -> None:
-        """Before the first epoch of :meth:`Trainer.fit` (after any resume)."""
+    def on_fit_start(self, trainer: TrainerState) -> None:
+        """Before the first epoch of :meth:`~fullspike.train.Trainer.fit` (after any resume)."""
 
-    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_start(self, trainer: TrainerState, epoch: int) -> None:
         """Before the epoch's first batch."""
 
-    def on_loss(self, trainer: Trainer, loss: torch.Tensor) -> torch.Tensor:
+    def on_loss(self, trainer: TrainerState, loss: torch.Tensor) -> torch.Tensor:
         """The training loss of a batch before backward; return it, or it plus a penalty."""
         return loss
 
-    def on_step_end(self, trainer: Trainer) -> None:
+    def on_step_end(self, trainer: TrainerState) -> None:
         """After each optimiser (and per-step schedule) step."""
 
-    def on_evaluate(self, trainer: Trainer, split: str, metrics: dict) -> None:
-        """After :meth:`Trainer.evaluate` on ``split`` (``"val"`` each epoch, ``"test"`` at the end)."""
+    def on_evaluate(self, trainer: TrainerState, split: str, metrics: dict) -> None:
+        """After :meth:`~fullspike.train.Trainer.evaluate` on ``split`` (``"val"`` each epoch,
+        ``"test"`` at the end)."""
 
-    def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
+    def on_epoch_end(self, trainer: TrainerState, row: dict) -> None:
         """After the epoch (and its validation): ``row`` holds its metrics and may be added to."""
 
-    def on_fit_end(self, trainer: Trainer) -> None:
+    def on_fit_end(self, trainer: TrainerState) -> None:
         """After the last epoch and the test evaluation."""
 
     def state_dict(self) -> dict:
@@ -73,14 +87,14 @@ class MetricsLogger(Callback):
         self.path = Path(path) if path is not None else None
         self.echo = echo
 
-    def on_fit_start(self, trainer: Trainer) -> None:
+    def on_fit_start(self, trainer: TrainerState) -> None:
         if self.path is None or not trainer.is_main or not self.path.exists():
             return
         rows = [line for line in self.path.read_text().splitlines()
                 if line.strip() and json.loads(line).get("epoch", 0) <= trainer.epoch]
         self.path.write_text("".join(line + "\n" for line in rows))
 
-    def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
+    def on_epoch_end(self, trainer: TrainerState, row: dict) -> None:
         if not trainer.is_main:
             return
         if self.echo:
@@ -104,7 +118,7 @@ class TensorBoardLogger(Callback):
         self.required = required
         self.writer = None
 
-    def on_fit_start(self, trainer: Trainer) -> None:
+    def on_fit_start(self, trainer: TrainerState) -> None:
         if not trainer.is_main:
             return
         try:
@@ -125,20 +139,20 @@ class TensorBoardLogger(Callback):
                 self.writer.add_scalar(prefix + k, v, step)
         self.writer.flush()
 
-    def on_evaluate(self, trainer: Trainer, split: str, metrics: dict) -> None:
+    def on_evaluate(self, trainer: TrainerState, split: str, metrics: dict) -> None:
         self._log(metrics, trainer.epoch, f"{split}_")
 
-    def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
+    def on_epoch_end(self, trainer: TrainerState, row: dict) -> None:
         self._log({k: v for k, v in row.items() if k != "epoch" and not k.startswith("val_")}, row["epoch"])
 
-    def on_fit_end(self, trainer: Trainer) -> None:
+    def on_fit_end(self, trainer: TrainerState) -> None:
         if self.writer is not None:
             self.writer.close()
             self.writer = None
 
 
 class Checkpoint(Callback):
-    """Writes a fullspike checkpoint (format header, ``metadata``, :meth:`Trainer.state_dict`) to
+    """Writes a fullspike checkpoint (format header, ``metadata``, :meth:`~fullspike.train.Trainer.state_dict`) to
     ``path`` after every epoch, atomically; ``trainer.load_state_dict(load_checkpoint(path))``
     resumes it. Sets ``trainer.last_checkpoint``."""
 
@@ -146,7 +160,7 @@ class Checkpoint(Callback):
         self.path = Path(path)
         self.metadata = dict(metadata or {})
 
-    def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
+    def on_epoch_end(self, trainer: TrainerState, row: dict) -> None:
         if trainer.is_main:
             from .. import __version__
 
@@ -176,16 +190,16 @@ class FiringRateRegularizer(Callback):
         if module.training and torch.is_grad_enabled():
             self._rates.append(output.float().mean())
 
-    def on_fit_start(self, trainer: Trainer) -> None:
+    def on_fit_start(self, trainer: TrainerState) -> None:
         neurons = spiking_neurons(trainer.model)
         if not neurons:
             raise ConfigError("FiringRateRegularizer: the model has no spiking neuron layers (fullspike.nn.SpikingNeuron)")
         self._hooks = [m.register_forward_hook(self._record) for m in neurons]
 
-    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_start(self, trainer: TrainerState, epoch: int) -> None:
         self._sum, self._count = 0.0, 0
 
-    def on_loss(self, trainer: Trainer, loss: torch.Tensor) -> torch.Tensor:
+    def on_loss(self, trainer: TrainerState, loss: torch.Tensor) -> torch.Tensor:
         if not self._rates:
             return loss
         rate = torch.stack(self._rates).mean()
@@ -193,11 +207,11 @@ class FiringRateRegularizer(Callback):
         self._sum, self._count = self._sum + float(rate.detach()), self._count + 1
         return loss + self.weight * rate
 
-    def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
+    def on_epoch_end(self, trainer: TrainerState, row: dict) -> None:
         if self._count:
             row["firing_rate"] = self._sum / self._count
 
-    def on_fit_end(self, trainer: Trainer) -> None:
+    def on_fit_end(self, trainer: TrainerState) -> None:
         for h in self._hooks:
             h.remove()
         self._hooks = []
@@ -215,18 +229,18 @@ class SurrogateAnnealing(Callback):
         """The parameter's value in ``epoch`` (0-based) of ``epochs``: linear from ``start`` to ``end``."""
         return self.start + (self.end - self.start) * epoch / max(1, epochs - 1)
 
-    def on_fit_start(self, trainer: Trainer) -> None:
+    def on_fit_start(self, trainer: TrainerState) -> None:
         neurons = spiking_neurons(trainer.model)
         if not any(hasattr(m.surrogate, self.param) for m in neurons):
             raise ConfigError(f"SurrogateAnnealing: no spiking neuron's surrogate has a parameter "
                               f"'{self.param}' (surrogates: {sorted({repr(m.surrogate) for m in neurons})})")
 
-    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_start(self, trainer: TrainerState, epoch: int) -> None:
         value = self.value(epoch, trainer.epochs)
         for m in spiking_neurons(trainer.model):
             if hasattr(m.surrogate, self.param):
                 m.surrogate = copy.copy(m.surrogate)
                 setattr(m.surrogate, self.param, value)
 
-    def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
+    def on_epoch_end(self, trainer: TrainerState, row: dict) -> None:
         row[f"surrogate_{self.param}"] = self.value(trainer.epoch - 1, trainer.epochs)

@@ -1,11 +1,14 @@
 """Experiment configuration: YAML files with ``model``, ``data``, ``optim``, ``schedule`` and
 ``train`` sections, overridable from the command line with dotted ``key=value`` pairs.
 
-The schema is a set of pydantic models. Every key has a type and every number a range (shown in
-the error); unknown keys are errors with the closest valid key suggested. ``model`` holds
-``name`` plus the model factory's keyword arguments and ``data.options`` the dataset builder's
-options: both are checked against the factory's signature, type hints and the shared range table
-(:mod:`fullspike.train.validation`) when the config is read. Any mistake is one
+The schema is a set of pydantic models plus the signatures of what the config names. Every key
+has a type and every number a range (shown in the error); unknown keys are errors with the
+closest valid key suggested. ``model`` holds ``name`` plus the model factory's keyword
+arguments, ``data.options`` the dataset builder's options, ``optim`` and ``schedule`` a ``name``
+plus the registered optimiser's or schedule's own keyword arguments: each is checked against
+that factory's signature and the types and ranges annotated on its arguments
+(:func:`fullspike.params.check_arguments`). The model is then built once on the meta device (no
+memory, no data read), so every model error surfaces when the config is read. Any mistake is one
 :class:`~fullspike.errors.ConfigError` line. The defaults are the quick-start: a small BNTT conv
 net on scikit-learn's bundled digits.
 """
@@ -19,21 +22,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
+import torch
 import yaml
+from torch.overrides import TorchFunctionMode
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
                       ValidationInfo, field_validator, model_validator)
 from pydantic_core import PydanticCustomError
 
 from ..errors import ConfigError, FullspikeError, RegistryError
+from ..params import Count, NonNegative, Positive, check_arguments, describe, dotted, number, parameters, show
 from ..registry import Registry
-from .optim import OPTIMIZERS, SCHEDULES
-from .validation import Count, check_arguments, describe, dotted, number, show
+from .optim import OPTIMIZERS, SCHEDULES, Progress
 
 NonNegativeInt = number(int, ge=0)
 OptionalCount = number(int, ge=1, optional=True)
-Positive = number(float, gt=0)
-NonNegative = number(float, ge=0)
-UnitInterval = number(float, ge=0, lt=1)  # [0, 1): momentum, betas, fractions, label smoothing
+UnitInterval = number(float, ge=0, lt=1)  # [0, 1): fractions, label smoothing
 Seed = number(int, ge=0, le=2**32 - 1)  # numpy's seed range
 Bool = Annotated[bool, Field(strict=True)]
 OptionalBool = Annotated[bool | None, Field(strict=True)]
@@ -50,13 +53,6 @@ def _neuron_backend(value: str | None) -> str | None:
 
     if value is not None and value not in BACKENDS:
         raise PydanticCustomError("backend", "must be one of {choices}", {"choices": ", ".join(BACKENDS)})
-    return value
-
-
-def _milestone(value: float) -> float:
-    if not (0 < value < 1 or (value >= 1 and float(value).is_integer())):
-        raise PydanticCustomError("out_of_range", "must be a fraction of training in (0, 1) or a whole epoch "
-                                  "number >= 1")
     return value
 
 
@@ -134,25 +130,61 @@ class DataConfig(_Section):
             raise _fullspike_error(e) from None
 
 
-class OptimConfig(_Section):
+class _Named(_Section):
+    """A section ``{name, **kwargs}``: ``name`` picks a factory of ``registry``, whose keyword
+    arguments (all but the first, the context it is called with) are the section's other keys,
+    checked against its signature and completed with its defaults."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True, validate_default=True)
+    registry: ClassVar[Registry]
+
+    @model_validator(mode="after")
+    def _check_arguments(self) -> _Named:
+        key = self.prefix.rstrip(".")
+        try:
+            params = parameters(_registered(self.registry, self.name, f"{key}.name"))
+            context = next(iter(params), "")
+            defaults = {n: p.default for n, p in params.items()
+                        if n not in (context, "**") and p.default is not p.empty}
+            given = dict(self.__pydantic_extra__ or {})
+            checked = self.registry.check_kwargs(self.name, {**defaults, **given}, key, reserved=(context,))
+        except FullspikeError as e:
+            raise _fullspike_error(e) from None
+        object.__setattr__(self, "__pydantic_extra__", checked)
+        return self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        fields, extra = dict(self.__dict__), dict(self.__pydantic_extra__ or {})
+        try:
+            super().__setattr__(name, value)
+        except ConfigError:  # a refused value leaves the section as it was
+            object.__setattr__(self, "__dict__", fields)
+            object.__setattr__(self, "__pydantic_extra__", extra)
+            raise
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        """The factory's keyword arguments: every key but ``name`` (and the section's own)."""
+        return dict(self.__pydantic_extra__ or {})
+
+
+class OptimConfig(_Named):
+    """``name`` (:data:`~fullspike.train.optim.OPTIMIZERS`) plus that optimiser's arguments
+    (``lr``, and e.g. ``momentum``, ``weight_decay``, ``nesterov`` for sgd)."""
+
     prefix: ClassVar[str] = "optim."
+    registry: ClassVar[Registry] = OPTIMIZERS
     name: Annotated[str, AfterValidator(lambda n: _known(OPTIMIZERS, n, "optim.name"))] = "sgd"
-    lr: Positive = 0.1
-    momentum: UnitInterval = 0.9  # sgd
-    weight_decay: NonNegative = 1e-4
-    nesterov: Bool = False  # sgd; needs momentum > 0
-    betas: tuple[UnitInterval, UnitInterval] = (0.9, 0.999)  # adam, adamw
 
 
-class ScheduleConfig(_Section):
+class ScheduleConfig(_Named):
+    """``name`` (:data:`~fullspike.train.optim.SCHEDULES`), the linear warm-up applied around
+    any schedule, plus that schedule's arguments (e.g. ``milestones`` and ``gamma`` for multistep)."""
+
     prefix: ClassVar[str] = "schedule."
+    registry: ClassVar[Registry] = SCHEDULES
     name: Annotated[str, AfterValidator(lambda n: _known(SCHEDULES, n, "schedule.name"))] = "multistep"
-    milestones: list[Annotated[Positive, AfterValidator(_milestone)]] = Field(
-        default_factory=lambda: [0.5, 0.7, 0.9])  # fractions of training (or epoch numbers)
-    gamma: number(float, gt=0, le=1) = 0.1  # lr factor at each milestone / step
-    step_epochs: Count = 30  # for "step"
     warmup_epochs: NonNegativeInt = 0  # linear warm-up before any schedule
-    min_lr: NonNegative = 0.0  # cosine floor
 
 
 class SurrogateAnnealConfig(_Section):
@@ -180,17 +212,22 @@ class TrainConfig(_Section):
     surrogate_anneal: SurrogateAnnealConfig | None = None  # SurrogateAnnealing over the epochs
 
 
+#: what the quick-start sets (everything else is a default)
+QUICKSTART: dict[str, Any] = {"name": "quickstart", "description": "BNTT conv net on the bundled digits, T=6",
+                              "model": {"name": "bntt_convnet", "T": 6}, "train": {"epochs": 15}}
+
+
 class Config(_Section):
     """A whole run's settings, validated: ``model`` (``name`` plus the factory's arguments),
     ``data``, ``optim``, ``schedule`` and ``train`` sections; the defaults are the quick-start
     (BNTT conv net on the bundled digits). Read one with :func:`load_config`."""
-    name: str = "quickstart"
-    description: str = "BNTT conv net on the bundled digits, T=6"
-    model: dict[str, Any] = Field(default_factory=lambda: {"name": "bntt_convnet", "T": 6})
+    name: str = QUICKSTART["name"]
+    description: str = QUICKSTART["description"]
+    model: dict[str, Any] = Field(default_factory=lambda: dict(QUICKSTART["model"]))
     data: DataConfig = Field(default_factory=DataConfig)
-    optim: OptimConfig = Field(default_factory=lambda: OptimConfig(lr=0.1, weight_decay=1e-4))
+    optim: OptimConfig = Field(default_factory=OptimConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
-    train: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=15))
+    train: TrainConfig = Field(default_factory=lambda: TrainConfig(**QUICKSTART["train"]))
 
     @field_validator("model")
     @classmethod
@@ -204,23 +241,33 @@ class Config(_Section):
         try:
             if not isinstance(name, str):
                 raise ConfigError(f"config key 'model.name' must be a string, got {show(name)}")
-            factory = _registered(MODELS, name, "model.name")
-            kwargs = check_arguments(factory, {k: v for k, v in model.items() if k != "name"},
-                                     what=f"model '{name}'", key="model")
+            _registered(MODELS, name, "model.name")
+            kwargs = MODELS.check_kwargs(name, {k: v for k, v in model.items() if k != "name"}, "model")
+            _dry_build(name, kwargs)
         except FullspikeError as e:
             raise _fullspike_error(e) from None
         return {"name": name, **kwargs}
 
     @model_validator(mode="after")
     def _check_combinations(self) -> Config:
-        o, s = self.optim, self.schedule
-        if o.name == "sgd" and o.nesterov and o.momentum == 0:
+        o, s = self.optim.arguments, self.schedule.arguments
+        lr = o.get("lr")
+        if not isinstance(lr, float):
+            raise _fullspike_error(ConfigError(f"optimizer '{self.optim.name}' takes no 'lr' (every optimiser "
+                                               f"must: the schedules scale it)"))
+        if o.get("nesterov") and o.get("momentum") == 0:
             raise _fullspike_error(ConfigError(
                 "config key 'optim.nesterov' is true, which needs optim.momentum > 0, got optim.momentum=0"))
-        if s.name == "cosine" and s.min_lr > o.lr:
+        if s.get("min_lr", 0.0) > lr:
             raise _fullspike_error(ConfigError(
-                f"config key 'schedule.min_lr' must be <= optim.lr ({o.lr:g}) for the cosine schedule "
-                f"(a floor it decays to), got {show(s.min_lr)}"))
+                f"config key 'schedule.min_lr' must be <= optim.lr ({lr:g}) for the {self.schedule.name} "
+                f"schedule (a floor it decays to), got {show(s['min_lr'])}"))
+        try:  # the schedule's first factor (building an optimiser here would import torch's compiler)
+            SCHEDULES.get(self.schedule.name)(Progress(0, 1, self.train.epochs, lr, self.schedule.warmup_epochs), **s)
+        except (ValueError, TypeError, ArithmeticError) as e:
+            line = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise _fullspike_error(ConfigError(f"config key 'schedule': {self.schedule.name} refuses its "
+                                               f"arguments: {line}")) from None
         return self
 
     def to_dict(self) -> dict:
@@ -236,6 +283,32 @@ class Config(_Section):
     def model_kwargs(self) -> dict:
         """The model factory's arguments: ``model`` without ``name``."""
         return {k: v for k, v in self.model.items() if k != "name"}
+
+
+class _NoRandomInit(TorchFunctionMode):
+    """Random in-place initialisation of meta tensors does nothing (it would only cost time)."""
+
+    RANDOM = frozenset({torch.Tensor.normal_, torch.Tensor.uniform_})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in self.RANDOM and args and args[0].is_meta:
+            return args[0]
+        return func(*args, **(kwargs or {}))
+
+
+def _dry_build(name: str, kwargs: dict[str, Any]) -> None:
+    """Build the model on the meta device (shapes only: no memory, no data), so any error of its
+    arguments (a DST net with ADD, an image too small for its poolings) surfaces now."""
+    from ..models.registry import MODELS
+
+    try:
+        with torch.device("meta"), _NoRandomInit():
+            MODELS.get(name)(**kwargs)
+    except FullspikeError as e:
+        raise ConfigError(f"config key 'model': {name} cannot be built with these arguments: {e}") from None
+    except (ValueError, TypeError, RuntimeError) as e:
+        line = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ConfigError(f"config key 'model': {name} cannot be built with these arguments: {line}") from None
 
 
 _SECTIONS: dict[str, type[_Section]] = {"data": DataConfig, "optim": OptimConfig, "schedule": ScheduleConfig,
@@ -266,17 +339,38 @@ def _one_line(e: ValidationError, cls: type[_Section]) -> ConfigError:
     return ConfigError(f"config key '{dotted(loc, cls.prefix)}' {describe(err)}")
 
 
+#: every key of the ``optim`` and ``schedule`` sections that configs stored before those took their
+#: factory's own arguments hold (checkpoints, zoo cards): read by keeping the named factory's keys
+_STORED_BEFORE = {"optim": {"name", "lr", "momentum", "weight_decay", "nesterov", "betas"},
+                  "schedule": {"name", "milestones", "gamma", "step_epochs", "warmup_epochs", "min_lr"}}
+
+
+def _keys_of_the_factory(data: dict) -> dict:
+    """``data`` with each section stored in the earlier all-keys form cut to its factory's keys."""
+    data = dict(data)
+    for key, stored in _STORED_BEFORE.items():
+        section, cls = data.get(key), _SECTIONS[key]
+        if isinstance(section, dict) and set(section) == stored and section["name"] in cls.registry:
+            takes = set(parameters(cls.registry.get(section["name"]))) | set(cls.model_fields)
+            data[key] = {k: v for k, v in section.items() if k in takes}
+    return data
+
+
 def config_from_dict(data: dict) -> Config:
-    """A validated :class:`Config` from nested plain data (a parsed YAML file, ``Config.to_dict()``)."""
+    """A validated :class:`Config` from nested plain data (a parsed YAML file, ``Config.to_dict()``,
+    the config stored in a checkpoint, also in the form of earlier versions)."""
     if not isinstance(data, dict):
         raise ConfigError(f"a config must be a mapping of sections (model, data, optim, schedule, train), "
                           f"got {show(data)}")
     # an empty section in YAML (``train:`` with nothing under it) reads as null: all defaults
+    data = _keys_of_the_factory(data)
     return Config(**{k: {} if v is None and k in _SECTIONS else v for k, v in data.items()})
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
-    """Apply ``a.b.c=value`` pairs (values parsed as YAML) to a nested config dict."""
+    """Apply ``a.b.c=value`` pairs (values parsed as YAML) to a nested config dict. An override
+    that changes ``optim.name`` or ``schedule.name`` keeps those of the section's arguments that
+    the newly named optimiser or schedule takes (``lr`` from sgd to adam, not ``momentum``)."""
     data = copy.deepcopy(data)
     for item in overrides:
         if "=" not in item:
@@ -295,10 +389,16 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             if not isinstance(node, dict):
                 raise ConfigError(f"config key '{'.'.join(parts[:i + 1])}' is not a section")
             cls = _SECTIONS.get(p) if i == 0 else None
-            valid = None if p in _FREE_DICTS or cls is None else set(cls.model_fields)
+            valid = None if p in _FREE_DICTS or cls is None or issubclass(cls, _Named) else set(cls.model_fields)
         last = parts[-1]
         if valid is not None and last not in valid:
             raise _unknown(last, valid, ".".join(parts[:-1]) + ("." if len(parts) > 1 else ""))
+        section = _SECTIONS.get(parts[0]) if len(parts) == 2 else None
+        if section is not None and issubclass(section, _Named) and last == "name" and node.get("name") != value \
+                and isinstance(value, str) and value in section.registry:
+            takes = set(parameters(section.registry.get(value))) | set(section.model_fields)
+            for k in [k for k in node if k not in takes]:
+                del node[k]
         node[last] = value
     return data
 
@@ -346,5 +446,5 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         if not isinstance(data, dict):
             raise ConfigError(f"{p} must hold a mapping of sections (model, data, optim, schedule, train)")
     else:
-        data = Config().to_dict()
+        data = copy.deepcopy(QUICKSTART)
     return config_from_dict(apply_overrides(data, overrides or []))

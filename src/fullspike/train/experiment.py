@@ -144,7 +144,9 @@ def build_callbacks(cfg: Config, out: Path, metadata: dict) -> list:
 
 
 def fit(cfg: Config, out_dir: str | Path, resume: bool = False, overwrite: bool = False) -> dict:
-    """Train ``cfg`` into ``out_dir``; returns the final metrics (also written to metrics.json).
+    """Train ``cfg`` into the run folder ``out_dir`` (the config path; :meth:`Trainer.fit
+    <fullspike.train.Trainer.fit>` is the loop it runs); returns the final metrics (also written to
+    metrics.json).
 
     A folder holding another run is refused unless ``overwrite`` (which deletes that run's files),
     and so is a folder another process is training into (:func:`~fullspike.outputs.exclusive_folder`).
@@ -155,10 +157,12 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False, overwrite: bool 
     """
     main = int(os.environ.get("RANK", "0")) == 0  # the ranks of one torchrun job share the folder
     with exclusive_folder(out_dir, "training run") if main else contextlib.nullcontext():
-        return _fit(cfg, Path(out_dir), resume, overwrite, main)
+        return _train_in_folder(cfg, Path(out_dir), resume, overwrite, main)
 
 
-def _fit(cfg: Config, out: Path, resume: bool, overwrite: bool, main: bool) -> dict:
+def _train_in_folder(cfg: Config, out: Path, resume: bool, overwrite: bool, main: bool) -> dict:
+    """:func:`fit`'s work once ``out`` is this process's: build everything from ``cfg``, then
+    :meth:`Trainer.fit <fullspike.train.Trainer.fit>` (the loop itself)."""
     tc = cfg.train
     ckpt_path = out / CHECKPOINT
     ckpt, changes = None, {}
@@ -197,7 +201,7 @@ def _fit(cfg: Config, out: Path, resume: bool, overwrite: bool, main: bool) -> d
         train_loader, val_loader, callbacks=build_callbacks(cfg, out, metadata), scheduler=scheduler,
         epochs=tc.epochs, test_loader=make_loader(data.test, data.info, eval_bs, False, cfg.data.num_workers),
         device=device, amp=tc.amp, grad_clip=tc.grad_clip, eval_every=tc.eval_every,
-        eval_loss_fn=classification_loss, progress=tc.progress,
+        eval_loss_fn=classification_loss, progress=tc.progress, distributed=world > 1,
         divergence_hint="lower optim.lr (now {lr:.3g}) or set train.grad_clip")
     if ckpt is not None:
         load_model_state(model, ckpt, cfg.model_name, ckpt_path)
@@ -249,8 +253,8 @@ def _apply_optim_config(cfg: Config, trainer: Trainer) -> None:
     fresh = build_optimizer(cfg, trainer.model)
     for group, new in zip(trainer.optimizer.param_groups, fresh.param_groups):
         group.update({k: v for k, v in new.items() if k != "params"})
-        group["initial_lr"] = cfg.optim.lr
+        group["initial_lr"] = cfg.optim.arguments["lr"]
     sched = trainer.scheduler
-    sched.base_lrs = [cfg.optim.lr] * len(sched.base_lrs)
+    sched.base_lrs = [cfg.optim.arguments["lr"]] * len(sched.base_lrs)
     for group, base, fn in zip(trainer.optimizer.param_groups, sched.base_lrs, sched.lr_lambdas):
         group["lr"] = base * fn(sched.last_epoch)

@@ -1,74 +1,110 @@
-"""Optimisers and learning-rate schedules by name: ``optim.name`` and ``schedule.name`` of a config.
+"""Optimisers and learning-rate schedules by name: ``optim: {name, **kwargs}`` and
+``schedule: {name, **kwargs}`` of a config.
 
-Both are :class:`~fullspike.registry.Registry` entries, so a project can add its own::
+Both are :class:`~fullspike.registry.Registry` entries whose own typed keyword arguments are the
+config keys (checked against the signature when the config is read), so a project can add its
+own with its own hyperparameters::
 
     @OPTIMIZERS.register("lion")
-    def lion(params, o):          # o: the config's ``optim`` section
-        return Lion(params, lr=o.lr, weight_decay=o.weight_decay)
+    def lion(params, *, lr: Positive = 1e-4, weight_decay: NonNegative = 0.0):
+        return Lion(params, lr=lr, weight_decay=weight_decay)
 
-A schedule maps ``(section, step, steps_per_epoch, epochs, base_lr)`` to the learning-rate
-factor of optimiser step ``step`` (0-based over the whole run); warm-up is applied around it.
+Every optimiser takes ``lr``, the base learning rate the schedule scales. A schedule maps a
+:class:`Progress` (and its keyword arguments) to the learning-rate factor of optimiser step
+``progress.step``; linear warm-up over ``schedule.warmup_epochs`` is applied around it.
 """
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable
+from dataclasses import dataclass
+from typing import Annotated, Callable
 
 import torch
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 
+from ..params import Count, NonNegative, Positive, number
 from ..registry import Registry
 
-if TYPE_CHECKING:
-    from .config import OptimConfig, ScheduleConfig
+UnitInterval = number(float, ge=0, lt=1)  # [0, 1): momentum, betas
 
-OPTIMIZERS: Registry[Callable[[list, "OptimConfig"], torch.optim.Optimizer]] = Registry("optimizer")
-SCHEDULES: Registry[Callable[["ScheduleConfig", int, int, int, float], float]] = Registry("schedule")
+OPTIMIZERS: Registry[Callable[..., torch.optim.Optimizer]] = Registry("optimizer")
+SCHEDULES: Registry[Callable[..., float]] = Registry("schedule")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where optimiser step ``step`` (0-based over the whole run) lies, for a schedule."""
+
+    step: int
+    steps_per_epoch: int
+    epochs: int  # of the whole run
+    base_lr: float  # optim.lr
+    warmup_epochs: int  # schedule.warmup_epochs
+
+    @property
+    def epoch(self) -> int:
+        return self.step // self.steps_per_epoch
 
 
 @OPTIMIZERS.register("sgd")
-def sgd(params: list, o: "OptimConfig") -> torch.optim.Optimizer:
-    """SGD with momentum, weight decay and optional Nesterov momentum."""
-    return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay,
-                           nesterov=o.nesterov)
+def sgd(params: list, *, lr: Positive = 0.1, momentum: UnitInterval = 0.9, weight_decay: NonNegative = 1e-4,
+        nesterov: bool = False) -> torch.optim.Optimizer:
+    """SGD with momentum, weight decay and optional Nesterov momentum (needs momentum > 0)."""
+    return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
 
 
 @OPTIMIZERS.register("adamw")
-def adamw(params: list, o: "OptimConfig") -> torch.optim.Optimizer:
+def adamw(params: list, *, lr: Positive = 0.1, betas: tuple[UnitInterval, UnitInterval] = (0.9, 0.999),
+          weight_decay: NonNegative = 1e-4) -> torch.optim.Optimizer:
     """AdamW (decoupled weight decay)."""
-    return torch.optim.AdamW(params, lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
+    return torch.optim.AdamW(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay)
 
 
 @OPTIMIZERS.register("adam")
-def adam(params: list, o: "OptimConfig") -> torch.optim.Optimizer:
+def adam(params: list, *, lr: Positive = 0.1, betas: tuple[UnitInterval, UnitInterval] = (0.9, 0.999),
+         weight_decay: NonNegative = 1e-4) -> torch.optim.Optimizer:
     """Adam (weight decay added to the gradient)."""
-    return torch.optim.Adam(params, lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
+    return torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay)
+
+
+def _milestone(value: float) -> float:
+    if not (0 < value < 1 or (value >= 1 and float(value).is_integer())):
+        raise PydanticCustomError("out_of_range", "must be a fraction of training in (0, 1) or a whole epoch "
+                                  "number >= 1")
+    return value
+
+
+Milestone = Annotated[Positive, AfterValidator(_milestone)]
 
 
 @SCHEDULES.register("constant")
-def constant(s: "ScheduleConfig", step: int, steps_per_epoch: int, epochs: int, lr: float) -> float:
+def constant(p: Progress) -> float:
     """The base learning rate throughout."""
     return 1.0
 
 
 @SCHEDULES.register("multistep")
-def multistep(s: "ScheduleConfig", step: int, steps_per_epoch: int, epochs: int, lr: float) -> float:
+def multistep(p: Progress, *, milestones: list[Milestone] = (0.5, 0.7, 0.9),
+              gamma: number(float, gt=0, le=1) = 0.1) -> float:
     """Times ``gamma`` at each milestone: below 1 a fraction of the run's steps, else an epoch
     number. The rate drops from the first step at or after the milestone, so short runs drop
     inside an epoch."""
-    marks = [m * epochs * steps_per_epoch if m < 1 else m * steps_per_epoch for m in s.milestones]
-    return s.gamma ** sum(step >= math.ceil(m - 1e-9) for m in marks)
+    marks = [m * p.epochs * p.steps_per_epoch if m < 1 else m * p.steps_per_epoch for m in milestones]
+    return gamma ** sum(p.step >= math.ceil(m - 1e-9) for m in marks)
 
 
 @SCHEDULES.register("step")
-def step_decay(s: "ScheduleConfig", step: int, steps_per_epoch: int, epochs: int, lr: float) -> float:
+def step_decay(p: Progress, *, step_epochs: Count = 30, gamma: number(float, gt=0, le=1) = 0.1) -> float:
     """Times ``gamma`` every ``step_epochs`` epochs (changes once per epoch)."""
-    return s.gamma ** ((step // steps_per_epoch) // max(1, s.step_epochs))
+    return gamma ** (p.epoch // step_epochs)
 
 
 @SCHEDULES.register("cosine")
-def cosine(s: "ScheduleConfig", step: int, steps_per_epoch: int, epochs: int, lr: float) -> float:
-    """Cosine from the base rate down to ``min_lr`` after warm-up (changes once per epoch)."""
-    span = max(1, epochs - s.warmup_epochs)
-    t = (step // steps_per_epoch - s.warmup_epochs) / span
-    floor = s.min_lr / lr if lr else 0.0
+def cosine(p: Progress, *, min_lr: NonNegative = 0.0) -> float:
+    """Cosine from the base rate down to ``min_lr`` (at most ``optim.lr``) after warm-up
+    (changes once per epoch)."""
+    span = max(1, p.epochs - p.warmup_epochs)
+    t = (p.epoch - p.warmup_epochs) / span
+    floor = min_lr / p.base_lr if p.base_lr else 0.0
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))

@@ -1,7 +1,9 @@
-"""The training loop: :class:`Trainer` trains any ``nn.Module`` with any loss, with callbacks for
-the cross-cutting work (:mod:`fullspike.train.callbacks`), exact resume from its
-:meth:`~Trainer.state_dict`, bf16 autocast on CUDA, and data parallelism (DDP) when a process
-group is initialised (``torchrun``).
+"""The training loop: :class:`Trainer` trains any ``nn.Module`` with a step function
+``step_fn(model, batch) -> (loss, output)`` (default: :func:`supervised_step` of a loss), metric
+objects (:mod:`fullspike.train.metrics`), callbacks for the cross-cutting work
+(:mod:`fullspike.train.callbacks`), exact resume from its :meth:`~Trainer.state_dict`, bf16
+autocast on CUDA, and data parallelism (DDP) when asked for (``distributed=True`` under
+``torchrun``).
 
 The trainer changes no process-wide setting (allocator, determinism flags, RNG seeds): the
 caller seeds, and ``fullspike train`` sets the process options it prints.
@@ -11,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import time
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import torch
 import torch.distributed as dist
@@ -19,12 +21,36 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..errors import CheckpointError, TrainingError
-from ..models.outputs import DualStreamOutput, classification_loss, heads
-from .callbacks import Callback
+from ..models.outputs import classification_loss
 from ..progress import show_bars
+from .callbacks import Callback
 from .checkpoint import rng_state, set_rng_state
+from .metrics import Metric, eval_metrics, train_metrics
 
-LossFn = Callable[[object, torch.Tensor], torch.Tensor]
+LossFn = Callable[[Any, torch.Tensor], torch.Tensor]
+StepFn = Callable[[torch.nn.Module, Any], "tuple[torch.Tensor, Any]"]
+
+
+def supervised_step(loss_fn: LossFn) -> StepFn:
+    """The default step: ``(x, y) -> (loss_fn(model(x), y), model(x))``."""
+
+    def step(model: torch.nn.Module, batch: Any) -> tuple[torch.Tensor, Any]:
+        x, y = batch
+        out = model(x)
+        return loss_fn(out, y), out
+
+    return step
+
+
+def to_device(batch: Any, device: torch.device) -> Any:
+    """``batch`` (a tensor, or tuples, lists and dicts of them) moved to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    return batch
 
 
 def resolve_device(name: str) -> torch.device:
@@ -45,34 +71,36 @@ def autocast(device: torch.device, amp: bool):
     return contextlib.nullcontext()
 
 
-def _is_classification(out, y: torch.Tensor) -> bool:
-    return isinstance(out, DualStreamOutput) or (
-        isinstance(out, torch.Tensor) and out.ndim == 2 and y.ndim == 1 and not y.is_floating_point())
+def _computed(metrics: Sequence[Metric]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for m in metrics:
+        out.update(m.compute())
+    return out
 
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, loader: Iterable, device: torch.device, amp: bool = False,
-             progress: bool | None = None, desc: str = "eval", loss_fn: LossFn = classification_loss) -> dict:
-    """Mean ``loss`` over ``loader`` and, for class logits ``[B, K]`` (or dual-stream outputs),
-    the accuracy (0..1) of every head: ``accuracy``, ``accuracy_spike``, ``accuracy_accum``."""
+             progress: bool | None = None, desc: str = "eval", loss_fn: LossFn = classification_loss,
+             step_fn: StepFn | None = None, metrics: Sequence[Metric] | None = None) -> dict:
+    """``metrics`` over ``loader`` (default :func:`~fullspike.train.metrics.eval_metrics`: mean
+    ``loss`` and the accuracy (0..1) of every head, ``accuracy``, ``accuracy_spike``,
+    ``accuracy_accum``), each batch run by ``step_fn`` (default :func:`supervised_step` of ``loss_fn``)."""
     model.eval()
-    correct: dict[str, int] = {}
-    n, loss_sum = 0, 0.0
-    for x, y in tqdm(loader, desc=desc, leave=False, disable=not show_bars(progress)):
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+    step_fn = step_fn or supervised_step(loss_fn)
+    metrics = list(metrics) if metrics is not None else eval_metrics()
+    for m in metrics:
+        m.reset()
+    batches = 0
+    for batch in tqdm(loader, desc=desc, leave=False, disable=not show_bars(progress)):
+        batch = to_device(batch, device)
         with autocast(device, amp):
-            out = model(x)
-        loss_sum += float(loss_fn(out, y)) * len(y)
-        if _is_classification(out, y):
-            for k, logits in heads(out).items():
-                correct[k] = correct.get(k, 0) + int((logits.argmax(1) == y).sum())
-        n += len(y)
-    if n == 0:
+            loss, out = step_fn(model, batch)
+        for m in metrics:
+            m.update(out, batch, loss)
+        batches += 1
+    if batches == 0:
         raise TrainingError("the evaluation split is empty; check data.test_subset / data.val_fraction")
-    res = {"loss": loss_sum / n}
-    for k, c in correct.items():
-        res["accuracy" if not k else f"accuracy_{k}"] = c / n
-    return res
+    return _computed(metrics)
 
 
 class DivergenceError(TrainingError):
@@ -88,11 +116,14 @@ class DivergenceError(TrainingError):
 
 
 class Trainer:
-    """Trains ``model`` on ``train_loader`` with ``loss_fn(output, target)`` and ``optimizer``.
+    """Trains ``model`` on ``train_loader`` with ``loss_fn(output, target)`` (or ``step_fn``) and
+    ``optimizer``.
 
     Args:
-        model: any ``nn.Module``; batches ``(x, y)`` are moved to ``device`` and fed as ``model(x)``.
-        loss_fn: ``loss_fn(model(x), y) -> scalar``; also the evaluation loss unless ``eval_loss_fn``.
+        model: any ``nn.Module``; batches (a tensor or tuples, lists, dicts of them) are moved to
+            ``device`` and given to ``step_fn``.
+        loss_fn: ``loss_fn(model(x), y) -> scalar`` of the default step; also the evaluation loss
+            unless ``eval_loss_fn``. Unused when ``step_fn`` is given.
         optimizer: over ``model``'s parameters.
         train_loader: an iterable of ``(x, y)`` batches, or ``epoch -> iterable`` (0-based) to
             control each epoch's data order. A sampler with ``set_epoch`` (DistributedSampler) is
@@ -107,12 +138,18 @@ class Trainer:
         amp: bf16 autocast on CUDA.
         grad_clip: max global gradient norm.
         progress: progress bars (None: only on a terminal).
+        step_fn: ``step_fn(model, batch) -> (loss, output)`` for training and evaluation
+            (default: :func:`supervised_step` of ``loss_fn`` / ``eval_loss_fn``).
+        metrics: objects with ``reset/update/compute`` (:mod:`fullspike.train.metrics`) over the
+            training batches (``train_<name>`` in the row; default ``loss`` and ``accuracy``), and
+            ``eval_metrics`` over the evaluation batches (default: ``loss``, each head's accuracy).
+        distributed: wrap the model in DistributedDataParallel (needs an initialised process
+            group, e.g. under ``torchrun``); rank 0 evaluates and writes.
 
     Exact resume: ``trainer.load_state_dict(state)`` with a :meth:`state_dict` saved after an
     epoch (the :class:`~fullspike.train.callbacks.Checkpoint` callback saves one per epoch)
     restores weights, optimiser, schedule, RNG states and callback states, and :meth:`fit`
-    continues so that the result equals an uninterrupted run. With an initialised process
-    group the model is wrapped in DistributedDataParallel; rank 0 evaluates and writes.
+    continues so that the result equals an uninterrupted run.
 
     Example:
         ```python
@@ -137,7 +174,9 @@ class Trainer:
                  epochs: int = 1, test_loader: Iterable | None = None, device: str | torch.device | None = None,
                  amp: bool = False, grad_clip: float | None = None, eval_every: int = 1,
                  eval_loss_fn: LossFn | None = None, progress: bool | None = None,
-                 divergence_hint: str | None = None) -> None:
+                 divergence_hint: str | None = None, step_fn: StepFn | None = None,
+                 metrics: Sequence[Metric] | None = None, eval_metrics: Sequence[Metric] | None = None,
+                 distributed: bool = False) -> None:
         if scheduler_interval not in ("step", "epoch"):
             raise TrainingError(f"scheduler_interval must be 'step' or 'epoch', got {scheduler_interval!r}")
         if device is None:
@@ -145,23 +184,33 @@ class Trainer:
         self.device = torch.device(device)
         self.model = model.to(self.device)
         self.loss_fn, self.eval_loss_fn = loss_fn, eval_loss_fn or loss_fn
+        self.step_fn = step_fn or supervised_step(loss_fn)
+        self.eval_step_fn = step_fn or supervised_step(self.eval_loss_fn)
+        self.metrics = list(metrics) if metrics is not None else train_metrics()
+        self.eval_metrics = list(eval_metrics) if eval_metrics is not None else None
         self.optimizer, self.scheduler, self.scheduler_interval = optimizer, scheduler, scheduler_interval
         self.train_loader, self.eval_loader, self.test_loader = train_loader, eval_loader, test_loader
         self.callbacks = list(callbacks)
         self.epochs, self.amp, self.grad_clip = epochs, amp, grad_clip
         self.eval_every, self.progress = max(1, eval_every), progress
         self.divergence_hint = divergence_hint
-        self.distributed = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-        self.rank = dist.get_rank() if self.distributed else 0
-        self.world_size = dist.get_world_size() if self.distributed else 1
-        self.net = model
-        if self.distributed:
-            self.net = torch.nn.parallel.DistributedDataParallel(
-                model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        self.distributed = distributed
+        self.rank, self.world_size, self.net = 0, 1, model
+        if distributed:
+            self._wrap_distributed()
         self.epoch = 0  # epochs completed
         self.history: list[dict] = []
         self.train_seconds = self.train_cpu_seconds = 0.0
         self.last_checkpoint: Path | None = None  # newest checkpoint of this run (Checkpoint callback)
+
+    def _wrap_distributed(self) -> None:
+        """Wrap the model in DistributedDataParallel over the initialised process group."""
+        if not (dist.is_available() and dist.is_initialized()):
+            raise TrainingError("Trainer(distributed=True) needs an initialised process group "
+                                "(torch.distributed.init_process_group, e.g. under torchrun)")
+        self.rank, self.world_size = dist.get_rank(), dist.get_world_size()
+        self.net = torch.nn.parallel.DistributedDataParallel(
+            self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
 
     @property
     def is_main(self) -> bool:
@@ -179,12 +228,16 @@ class Trainer:
             sampler.set_epoch(epoch)
         return loader
 
-    def _sum(self, values: list[float]) -> list[float]:
+    def _sum_metrics(self) -> None:
+        """Add up the metrics' running sums over the processes (each then computes the total)."""
         if not self.distributed:
-            return values
-        t = torch.tensor(values, dtype=torch.float64, device=self.device if self.device.type == "cuda" else "cpu")
+            return
+        keys = [(m, k) for m in self.metrics for k in sorted(getattr(m, "totals", {}))]
+        t = torch.tensor([m.totals[k] for m, k in keys], dtype=torch.float64,
+                         device=self.device if self.device.type == "cuda" else "cpu")
         dist.all_reduce(t)
-        return t.tolist()
+        for (m, k), v in zip(keys, t.tolist()):
+            m.totals[k] = v
 
     def _train_epoch(self, epoch: int) -> dict:
         """One epoch over the training data; the row's ``lr`` is the rate of its first step."""
@@ -192,14 +245,15 @@ class Trainer:
         loader = self._epoch_loader(epoch)
         self.net.train()
         lr = self.optimizer.param_groups[0]["lr"]
-        loss_sum, correct, seen, classify = 0.0, 0, 0, True
+        for m in self.metrics:
+            m.reset()
+        steps = 0
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{self.epochs}", leave=False,
                    disable=not (show_bars(self.progress) and self.is_main))
-        for step, (x, y) in enumerate(bar):
-            x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        for step, batch in enumerate(bar):
+            batch = to_device(batch, self.device)
             with autocast(self.device, self.amp):
-                out = self.net(x)
-                loss = self.loss_fn(out, y)
+                loss, out = self.step_fn(self.net, batch)
                 for cb in self.callbacks:
                     loss = cb.on_loss(self, loss)
             if not torch.isfinite(loss):
@@ -214,22 +268,18 @@ class Trainer:
             if self.scheduler is not None and self.scheduler_interval == "step":
                 self.scheduler.step()
             self._emit("on_step_end")
-            loss_sum += float(loss.detach()) * len(y)
-            classify = classify and _is_classification(out, y)
-            if classify:
-                correct += int((heads(out)[""].argmax(1) == y).sum())
-            seen += len(y)
-            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", **({"acc": f"{correct / seen:.3f}"} if classify else {}))
-        if seen == 0:
+            for m in self.metrics:
+                m.update(out, batch, loss)
+            steps += 1
+            bar.set_postfix({k: f"{v:.4f}" for k, v in _computed(self.metrics).items()})
+        if steps == 0:
             raise TrainingError("the training split gave no batch; check its size and the batch size")
-        loss_sum, correct, seen = self._sum([loss_sum, correct, seen])
+        self._sum_metrics()
         if self.scheduler is not None and self.scheduler_interval == "epoch":
             self.scheduler.step()
         self.train_seconds += time.perf_counter() - t0
         self.train_cpu_seconds += time.process_time() - c0
-        row = {"epoch": epoch + 1, "lr": lr, "train_loss": loss_sum / seen}
-        if classify:
-            row["train_accuracy"] = correct / seen
+        row = {"epoch": epoch + 1, "lr": lr, **{f"train_{k}": v for k, v in _computed(self.metrics).items()}}
         row["epoch_seconds"] = time.perf_counter() - t0
         return row
 
@@ -243,7 +293,8 @@ class Trainer:
         if not self.is_main:
             return {}
         metrics = evaluate(self.model, loader, self.device, self.amp, self.progress, desc=split,
-                           loss_fn=self.eval_loss_fn)
+                           step_fn=self.eval_step_fn,
+                           metrics=self.eval_metrics)
         self._emit("on_evaluate", split, metrics)
         return metrics
 

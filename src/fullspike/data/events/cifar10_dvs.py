@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from ...errors import DatasetError
+from ...params import Count
 from ..registry import register_dataset
 from .datasets import Recording, build_event_split, default_root
 from .readers import DVS128_SENSOR, read_aedat4, tonic_download
@@ -45,8 +46,8 @@ def cifar10_dvs_recordings(directory: Path, train: bool,
 
 
 @register_dataset("cifar10_dvs")
-def cifar10_dvs(root: str | None, train: bool, augment: bool = False, T: int = 16,
-                split_by: str = "count", resize: int | None = None, T_train: int | None = None,
+def cifar10_dvs(root: str | None, train: bool, augment: bool = False, T: Count = 16,
+                split_by: str = "count", resize: Count | None = None, T_train: Count | None = None,
                 translate: int = 0, download: bool = False, cache_dir: str | None = None):
     """CIFAR10-DVS as ``T`` frames of ``2 x S x S`` event counts (``S`` = 128 or ``resize``, e.g.
     48 or 64); 9:1 split per class. ``download=True`` fetches it with Tonic into

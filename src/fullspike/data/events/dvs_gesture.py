@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...errors import DatasetError
+from ...params import Count
 from ..registry import register_dataset
 from .datasets import Recording, build_event_split, default_root
 from .readers import DVS128_SENSOR, read_aedat31, read_gesture_labels
@@ -54,8 +55,8 @@ def dvs_gesture_recordings(directory: Path, train: bool) -> list[Recording]:
 
 
 @register_dataset("dvs_gesture")
-def dvs_gesture(root: str | None, train: bool, augment: bool = False, T: int = 16,
-                split_by: str = "count", resize: int | None = None, T_train: int | None = None,
+def dvs_gesture(root: str | None, train: bool, augment: bool = False, T: Count = 16,
+                split_by: str = "count", resize: Count | None = None, T_train: Count | None = None,
                 translate: int = 0, download: bool = False, cache_dir: str | None = None):
     """DVS128 Gesture as ``T`` frames of ``2 x S x S`` event counts (``S`` = 128 or ``resize``);
     official train/test trials. Random temporal delete ``T_train`` (e.g. 12 of 16) in training.

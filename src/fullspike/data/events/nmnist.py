@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...errors import DatasetError
+from ...params import Count
 from ..registry import register_dataset
 from .datasets import Recording, build_event_split, default_root
 from .readers import NMNIST_SENSOR, read_nmnist, tonic_download
@@ -37,8 +38,8 @@ def nmnist_recordings(directory: Path, train: bool) -> list[Recording]:
 
 
 @register_dataset("nmnist")
-def nmnist(root: str | None, train: bool, augment: bool = False, T: int = 10,
-           split_by: str = "count", resize: int | None = None, T_train: int | None = None,
+def nmnist(root: str | None, train: bool, augment: bool = False, T: Count = 10,
+           split_by: str = "count", resize: Count | None = None, T_train: Count | None = None,
            translate: int = 0, download: bool = False, cache_dir: str | None = None):
     """N-MNIST as ``T`` frames of ``2 x 34 x 34`` event counts (see :func:`build_event_split`).
 
