@@ -20,7 +20,7 @@ PUBLIC_MODULES = [
     "fullspike", "fullspike.nn", "fullspike.functional", "fullspike.surrogate", "fullspike.models",
     "fullspike.train", "fullspike.data", "fullspike.energy", "fullspike.export", "fullspike.dst",
     "fullspike.analysis.early_exit", "fullspike.analysis.robustness", "fullspike.analysis.gradients",
-    "fullspike.analysis.time_statistics", "fullspike.zoo", "fullspike.engine", "fullspike.reproduce",
+    "fullspike.analysis.time_statistics", "fullspike.zoo", "fullspike.engine", "fullspike.viz",
     "fullspike.errors",
 ]
 

@@ -28,11 +28,15 @@ def second(batch: Batch) -> torch.Tensor:
 class Metric(Protocol):
     """What the trainer needs of a metric."""
 
-    def reset(self) -> None: ...
+    def reset(self) -> None:
+        """Forget every batch seen (called before each training epoch and evaluation pass)."""
 
-    def update(self, output: Any, batch: Batch, loss: torch.Tensor) -> None: ...
+    def update(self, output: Any, batch: Batch, loss: torch.Tensor) -> None:
+        """Take one batch: the step function's ``output``, the ``batch`` on the device and its
+        mean ``loss`` (a scalar tensor)."""
 
-    def compute(self) -> dict[str, float]: ...
+    def compute(self) -> dict[str, float]:
+        """``{name: value}`` over the batches since :meth:`reset` (empty when none was seen)."""
 
 
 class SumMetric:
@@ -43,13 +47,19 @@ class SumMetric:
         self.totals: dict[str, float] = {}
 
     def reset(self) -> None:
+        """Empty the running sums."""
         self.totals = {}
+
+    def update(self, output: Any, batch: Batch, loss: torch.Tensor) -> None:
+        """Add one batch's counts to :attr:`totals` (each subclass says which)."""
+        raise NotImplementedError
 
     def _add(self, **values: float) -> None:
         for k, v in values.items():
             self.totals[k] = self.totals.get(k, 0.0) + v
 
     def compute(self) -> dict[str, float]:
+        """The metric's values from :attr:`totals` (each subclass says which)."""
         raise NotImplementedError
 
 
