@@ -45,8 +45,10 @@ def run(args: argparse.Namespace) -> int:
     from ..outputs import output_file, writing
     from ..train import build_eval_loader
     from ..train.load import checkpoint_file
+    from ..zoo import PREFIX
 
-    checkpoint_file(args.run)  # a missing run is the first thing to report
+    if not args.run.startswith(PREFIX):
+        checkpoint_file(args.run)  # a missing run is the first thing to report
     if not args.check and not args.out:
         raise ConfigError("give --out FILE.nir (or --check for the deployability report)")
     if args.samples < 1:

@@ -3,6 +3,7 @@
 
 ``to_nir(model, example_input)`` maps an FSNN onto standard NIR nodes; ``from_nir(graph_or_path)``
 runs a NIR graph as a time-first module (``[T, B, ...] -> [T, B, classes]``);
+``quantize_weights(model, bits)`` is the network a ``to_nir(..., quantize=bits)`` graph describes;
 ``check_deployable(model, inputs)`` reports, per layer, exportable or why not, and the share of
 synaptic operations that are spike accumulates. The ``nir`` package (extra ``fullspike[nir]``)
 is needed only to build, write or read graphs.
@@ -11,6 +12,7 @@ from .check import DeployReport, check_deployable
 from .convert import to_nir, write_nir
 from .graph import GATES, LayerStatus
 from .importer import NIRNetwork, from_nir, read_nir
+from .quantize import quantize_weights
 
 __all__ = ["to_nir", "from_nir", "write_nir", "read_nir", "check_deployable", "DeployReport", "LayerStatus",
-           "NIRNetwork", "GATES"]
+           "NIRNetwork", "GATES", "quantize_weights"]
