@@ -93,7 +93,7 @@ def run_per_sample(net: nn.Module, x_seq: torch.Tensor, names: list[str], pick, 
     for h in hooks:
         h.remove()
     B = x_seq.shape[1]
-    spikes = {n: torch.stack(v).reshape(B, T, *v[0].shape).transpose(0, 1) for n, v in seen.items()}
+    spikes = {n: torch.stack(v).reshape(B, x_seq.shape[0], *v[0].shape).transpose(0, 1) for n, v in seen.items()}
     return torch.stack(outs, 1), spikes
 
 
