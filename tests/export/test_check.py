@@ -119,3 +119,20 @@ def test_file_errors_are_one_clear_line(tmp_path):
         from_nir(tmp_path / "bad.nir")
     with pytest.raises(ExportError, match="unknown gates"):
         to_nir(remove_aap(m), torch.randn(2, 1, 8, 8), gates="xor")
+
+
+def test_event_count_frames_are_counts_not_spikes(nmnist_test):
+    """N-MNIST frames hold event counts (values above 1): the report says so, and the first conv
+    multiplies them; binary frames are spikes."""
+    x = nmnist_test[0][:, :16]
+    assert x.max() > 1
+    model = create_model("spiking_convnet", T=4, width=4, hidden=16).eval()
+    report = check_deployable(model, x)
+    assert report.input_kind.startswith(f"event-count frames (integers 0..{int(x.max())} per pixel, not spikes")
+    first = report.rows[0]
+    assert first.name == "features.0" and "event counts per pixel" in first.detail
+    assert report.exportable and "encoded spike frames" not in report.table()
+    spikes = check_deployable(model, (x > 0).float())
+    assert spikes.input_kind.startswith("spike frames (binary)") and spikes.rows[0].detail == "Conv2d on spikes"
+    rows = {r.name: r for r in report.rows}
+    assert rows["features.1"].detail == "folded into the conv/linear before it"  # the shared BN

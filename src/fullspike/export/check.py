@@ -76,12 +76,16 @@ class DeployReport:
         return "\n".join(lines)
 
     def status(self) -> str:
-        """``"exportable"`` or ``"not exportable: <first layer and reason> (+N more layers)"`` (zoo cards)."""
+        """``"exportable"`` or ``"not exportable (N layers): <layer (type): why>; ..."`` naming the
+        first refused layer of each layer type (zoo cards)."""
         if self.exportable:
             return "exportable"
-        first, more = self.refused[0], len(self.refused) - 1
-        return (f"not exportable: {first.name} ({first.kind}): {first.detail}"
-                + (f" (+{more} more layer{'s' if more > 1 else ''})" if more else ""))
+        first: dict[str, LayerStatus] = {}
+        for r in self.refused:
+            first.setdefault(r.kind, r)
+        n = len(self.refused)
+        return (f"not exportable ({n} layer{'s' if n > 1 else ''}): "
+                + "; ".join(f"{r.name} ({r.kind}): {r.detail}" for r in first.values()))
 
 
 def check_deployable(model: nn.Module, inputs, *, max_batches: int | None = 1, dt: float = 1e-4,
