@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--run", help="a finished run folder of `fullspike reproduce` or `fullspike train`")
     p.add_argument("--name", help="zoo entry name")
+    p.add_argument("--command", help="the training command (default: the experiment's results.json)")
     p.add_argument("--update-nir", metavar="NAME", help="only recompute the NIR line of zoo entry NAME")
     p.add_argument("--data-root", help="with --update-nir: where the entry's data set is")
     p.add_argument("--check-samples", type=int, default=1000, help="test samples the zoo test re-evaluates")
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         "energy": {k: energy[k] for k in ("samples", "T", "ac", "mac", "energy_mj", "ann_energy_mj",
                                           "step_firing_rates", "firing_rates")},
         "epochs": metrics["epochs"], "train_cpu_seconds": metrics["train_cpu_seconds"],
-        "command": results.get("command", ""), "run": f"{run.parent.parent.name}/{run.parent.name}/{run.name}",
+        "command": args.command or results.get("command", ""), "run": f"{run.parent.parent.name}/{run.parent.name}/{run.name}",
         "date": dt.datetime.fromtimestamp((run / "metrics.json").stat().st_mtime, dt.timezone.utc)
         .strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(), "config": cfg.to_dict(),
