@@ -18,10 +18,12 @@ IMPORTERS = ("fullspike", "spikingjelly", "norse", "snntorch")
 
 def _cell(c: dict) -> str:
     if c["status"] == "ok":
-        return f"ok ({c['predictions']}/{c['samples']}, spikes {100 * c['spikes_equal']:.2f}%)"
+        return (f"ok ({c['predictions']}/{c['samples']}, spikes {100 * c['spikes_equal']:.2f}%, "
+                f"max logit diff {c['max_logit_diff']:.2g})")
     if c["status"] == "refuses":
         return f"refuses: {c['reason']}"
-    return f"**SILENTLY WRONG**: {c['reason']}" + (f" (logs: \"{c['logged'][0]}\")" if c.get("logged") else "")
+    logged = "; ".join(f'"{m}"' for m in c.get("logged", []))
+    return f"**SILENTLY WRONG**: {c['reason']}" + (f" (it only logs {logged})" if logged else "")
 
 
 def render(results: dict) -> str:
@@ -31,8 +33,10 @@ def render(results: dict) -> str:
              f"Measured by `{results['generated_by']}` with SpikingJelly {v['spikingjelly']}, Norse {v['norse']}, "
              f"snnTorch {v['snntorch']} (nir {v['nir']}, nirtorch {v['nirtorch']}). Each cell: ok (same "
              "prediction on every sample and >= 99.9% identical spikes in every spiking layer the importer "
-             "exposes; in brackets: same predictions / samples, identical spikes), refuses (the importer "
-             "raises; its message), or silently wrong (it runs and disagrees).", "",
+             "exposes; in brackets: same predictions / samples, identical spikes, largest difference of the "
+             "logits), refuses (the importer raises; its message), or silently wrong (it runs, raises "
+             "nothing and disagrees; Norse's logged warning about `r` is printed for graphs it runs right "
+             "too).", "",
              "| network | gates | graph features | " + " | ".join(IMPORTERS) + " |",
              "|---|---|---|" + "---|" * len(IMPORTERS)]
     for name, net in results["nets"].items():
