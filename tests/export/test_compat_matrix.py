@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import record_spikes
-from harness import DT, chain_net, hook_outputs, run_norse, run_snntorch, run_spikingjelly
+from harness import DT, chain_net, run_norse, run_snntorch, run_spikingjelly
 from torch import nn
 
 from fullspike import zoo
