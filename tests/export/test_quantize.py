@@ -72,3 +72,18 @@ def test_16_bits_is_close_to_float():
     with torch.no_grad():
         ref, q = model(x), quantize_weights(model, 16)(x)
     assert (ref.mean(0).argmax(-1) == q.mean(0).argmax(-1)).float().mean().item() >= 0.95
+
+
+def test_bntt_folded_layers_are_quantised_too():
+    """A BNTT net (not exportable) is quantised alike: one scale over all steps' folded weights."""
+    from fullspike.energy import StepwiseSynapse
+    from fullspike.models import create_model
+
+    model = create_model("bntt_convnet", T=3, width=4, hidden=8).eval()
+    q = quantize_weights(model, 5)
+    layers = [m for m in q.modules() if isinstance(m, (StepwiseSynapse, nn.Conv2d, nn.Linear))]
+    assert any(isinstance(m, StepwiseSynapse) for m in layers)
+    for m in layers:
+        w = m.weight.detach().double()
+        s = w.abs().max().item() / 15
+        assert torch.allclose(w / s, (w / s).round(), atol=1e-4)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..energy import fold_bn
+from ..energy import StepwiseSynapse, fold_bn
 from ..errors import ExportError
 
 #: the weight widths ``quantize`` accepts
@@ -39,11 +39,13 @@ def quantize_tensor(weight: torch.Tensor, bits: int) -> tuple[torch.Tensor, floa
 def quantize_weights(model: nn.Module, bits: int) -> nn.Module:
     """A BN-folded copy of ``model`` (evaluation mode) whose conv/linear weights are ``s * q``
     (per layer, ``bits`` wide; :func:`quantize_tensor`), cast once to the weights' dtype.
-    This is the network a quantised NIR graph (``to_nir(..., quantize=bits)``) describes."""
+    This is the network a quantised NIR graph (``to_nir(..., quantize=bits)``) describes.
+    Layers folded with BNTT (:class:`~fullspike.energy.StepwiseSynapse`) get one scale over
+    all their steps' weights, so a network that cannot be exported is quantised alike."""
     check_bits(bits)
     folded = fold_bn(model)
     for m in folded.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
+        if isinstance(m, (nn.Conv2d, nn.Linear, StepwiseSynapse)):
             q, s = quantize_tensor(m.weight, bits)
             m.weight = nn.Parameter((q.double() * s).to(m.weight.dtype))
     return folded
