@@ -2,9 +2,14 @@
 a float32 state dict ``<name>.pt`` and its card in cards.json, every number measured: test accuracy
 (metrics.json), AC/MAC/energy per sample with firing rates (the run's energy.json), the accuracy of
 the shipped weights on ``--check-samples`` class-balanced test samples (what tests/zoo checks), the
-command (the experiment's results.json), date (when training finished) and machine.
+command (the experiment's results.json), date (when training finished) and machine; and whether it
+deploys (``"nir"``: ``fullspike export --check``'s verdict, :func:`fullspike.export.nir_status`).
 
     python scripts/make_zoo_entry.py --run runs/reproduce/nmnist/cpu/translate4_seed0 --name nmnist_bntt_convnet
+    python scripts/make_zoo_entry.py --update-nir cifar10_bntt_vgg9_w16 --data-root data/cifar10
+
+``--run`` may also be a ``fullspike train`` run folder (config.json and checkpoint.pt). ``--update-nir``
+recomputes the ``"nir"`` line of an entry already in the zoo on its test data.
 """
 from __future__ import annotations
 
@@ -17,8 +22,11 @@ from pathlib import Path
 import torch
 from torch.utils.data import Subset
 
+from fullspike import load as load_network
 from fullspike.data import make_loader
+from fullspike.export import nir_status
 from fullspike.train import evaluate, model_kwargs
+from fullspike.train.builders import build_split
 from fullspike.zoo import ZOO_DIR, check_indices, load, sha256
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's studies/ (a script, not the package)
@@ -27,13 +35,22 @@ from studies.runner import load_run, machine, measure_energy  # noqa: E402
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--run", required=True, help="a finished run folder of `fullspike reproduce`")
-    p.add_argument("--name", required=True, help="zoo entry name")
+    p.add_argument("--run", help="a finished run folder of `fullspike reproduce` or `fullspike train`")
+    p.add_argument("--name", help="zoo entry name")
+    p.add_argument("--command", help="the training command (default: the experiment's results.json)")
+    p.add_argument("--update-nir", metavar="NAME", help="only recompute the NIR line of zoo entry NAME")
+    p.add_argument("--data-root", help="with --update-nir: where the entry's data set is")
     p.add_argument("--check-samples", type=int, default=1000, help="test samples the zoo test re-evaluates")
     p.add_argument("--energy-samples", type=int, default=256)
     p.add_argument("--zoo", default=str(ZOO_DIR))
     args = p.parse_args(argv)
-    run, zoo = Path(args.run), Path(args.zoo)
+    zoo = Path(args.zoo)
+    if args.update_nir:
+        update_nir(args.update_nir, zoo, args.data_root)
+        return
+    if not (args.run and args.name):
+        p.error("give --run and --name (or --update-nir NAME)")
+    run = Path(args.run)
     metrics = json.loads((run / "metrics.json").read_text())
     results = json.loads((run.parent / "results.json").read_text()) if (run.parent / "results.json").is_file() else {}
     cfg, data, model, _ = load_run(run)
@@ -50,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         "energy": {k: energy[k] for k in ("samples", "T", "ac", "mac", "energy_mj", "ann_energy_mj",
                                           "step_firing_rates", "firing_rates")},
         "epochs": metrics["epochs"], "train_cpu_seconds": metrics["train_cpu_seconds"],
-        "command": results.get("command", ""), "run": f"{run.parent.parent.name}/{run.parent.name}/{run.name}",
+        "command": args.command or results.get("command", ""), "run": f"{run.parent.parent.name}/{run.parent.name}/{run.name}",
         "date": dt.datetime.fromtimestamp((run / "metrics.json").stat().st_mtime, dt.timezone.utc)
         .strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(), "config": cfg.to_dict(),
@@ -70,9 +87,23 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(0)  # rate-coded inputs draw spikes: the zoo test seeds the same way
     check = {k: v for k, v in evaluate(shipped, loader, torch.device("cpu")).items() if k.startswith("accuracy")}
     cards[args.name]["check"] = {"test_samples": n, **check}
+    cards[args.name]["nir"] = nir_status(shipped, next(iter(loader))[0])
     cards_path.write_text(json.dumps(cards, indent=2) + "\n")
     print(f"{args.name}: test accuracy {metrics['test_accuracy']:.4f}, {n} class-balanced test samples {check['accuracy']:.4f}, "
           f"{entry['params']} params, {weights.stat().st_size / 1e6:.2f} MB -> {cards_path}")
+
+
+def update_nir(name: str, zoo: Path, data_root: str | None) -> None:
+    """Recompute the ``"nir"`` line of zoo entry ``name`` on a batch of its real test data
+    (up to 32 evenly strided samples; the line depends on the input kind, e.g. event counts)."""
+    model, cfg = load_network(f"zoo:{name}", overrides=[f"data.root={data_root}"] if data_root else [], device="cpu")
+    test, info = build_split(cfg, "test")
+    batch = next(iter(make_loader(Subset(test, check_indices(len(test), min(32, len(test)))), info, 32, False)))[0]
+    cards_path = zoo / "cards.json"
+    cards = json.loads(cards_path.read_text())
+    cards[name]["nir"] = nir_status(model, batch)
+    cards_path.write_text(json.dumps(cards, indent=2) + "\n")
+    print(f"{name}: {cards[name]['nir']}")
 
 
 if __name__ == "__main__":

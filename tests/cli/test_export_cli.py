@@ -1,5 +1,7 @@
-"""`fullspike export`: a trained run to a .nir file, the --check report, and bad input as one line."""
+"""`fullspike export`: a trained run or zoo network to a .nir file, the --check report, quantised
+weights, and bad input as one line."""
 import re
+import tarfile
 
 import pytest
 import yaml
@@ -49,9 +51,43 @@ def test_check_prints_the_report(runs, capsys):
     (["{runs}/dst", "--out", "{runs}/dst/checkpoint.pt/x.nir"], "a file of that name is in the way"),
     (["{runs}/dst"], "give --out FILE.nir"),
     (["{runs}/bntt", "--out", "{runs}/b.nir"], "cannot export layer 'features.0' (Conv2d) to NIR: BNTT"),
+    (["{runs}/dst", "--check", "--quantize", "3"], "quantize needs a weight width of 4..16 bits, got 3"),
+    (["zoo:nothing", "--check"], "unknown pretrained model 'nothing'"),
 ])
 def test_bad_input_is_one_error_line(runs, capsys, args, message):
     args = [a.format(runs=runs) for a in args]
     assert main(["export", *args]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.startswith("error: ") and message.format(runs=runs) in err
+
+
+def test_quantized_export_and_its_accuracy_next_to_float(runs, tmp_path, capsys):
+    out = tmp_path / "q.nir"
+    assert main(["export", str(runs / "dst"), "--check", "--quantize", "8", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    acc = re.search(r"accuracy on 32 test samples: float weights (\S+)% \((\d+)/32\); 8-bit weights (\S+)% "
+                    r"\((\d+)/32\), same prediction as float (\d+)/32", text)
+    assert acc, text
+    assert "8-bit weights" in text and "round trip on 32 test samples against the quantised model" in text
+    diff = float(re.search(r"max \|logit diff\| (\S+),", text).group(1))
+    assert diff < 1e-4 and "same prediction 32/32" in text
+    import numpy as np
+    from fullspike.export import read_nir
+    graph = read_nir(out)
+    w = np.asarray(graph.nodes["layer1.0.branch.conv1"].weight)
+    assert np.array_equal(w, np.round(w)) and np.abs(w).max() == 127
+    assert "layer1.0.branch.conv1.scale" in graph.nodes
+
+
+def test_zoo_fsnn_round_trips_in_float32_on_real_cifar10(shared_data, tmp_path, capsys):
+    """The trained zoo DST ResNet-18 as its FSNN, float32, on 100 CIFAR-10 test images strided
+    over the test set (10 per class): every prediction kept, logits within 1e-4."""
+    with tarfile.open(shared_data / "cifar10-jpg-test.tar.gz") as tar:
+        tar.extractall(tmp_path, filter="data")
+    out = tmp_path / "r18.nir"
+    assert main(["export", "zoo:cifar10_dst_resnet18_w16", f"data.root={tmp_path}", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "float32" in text and "FSNN: accumulation pathway removed" in text
+    diff = float(re.search(r"max \|logit diff\| (\S+),", text).group(1))
+    print(text)
+    assert diff < 1e-4 and "round trip on 100 test samples" in text and "same prediction 100/100" in text

@@ -107,3 +107,19 @@ def test_linear_bn1d_with_bias_folds():
     assert isinstance(f[1], nn.Identity)
     x = torch.randn(5, 6)
     torch.testing.assert_close(f(x), m.eval()(x), rtol=0, atol=1e-5)
+
+
+def test_float32_folds_are_the_float64_fold_rounded_once():
+    """The folded float32 weights and bias are the float64 fold cast once (folding in float32
+    rounds twice and moves membranes near the threshold across it)."""
+    g = torch.Generator().manual_seed(3)
+    conv, bn = nn.Conv2d(3, 8, 3, bias=True), nn.BatchNorm2d(8)
+    bn.running_mean.uniform_(-1, 1, generator=g)
+    bn.running_var.uniform_(1e-3, 50, generator=g)
+    randomise_norms(bn)
+    folded = fold_bn(nn.Sequential(conv, bn))[0]
+    scale = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)
+    exact_w = conv.weight.double() * scale.view(-1, 1, 1, 1)
+    exact_b = (conv.bias.double() - bn.running_mean.double()) * scale + bn.bias.double()
+    assert folded.weight.dtype == torch.float32
+    assert torch.equal(folded.weight, exact_w.float()) and torch.equal(folded.bias, exact_b.float())

@@ -119,3 +119,41 @@ def test_file_errors_are_one_clear_line(tmp_path):
         from_nir(tmp_path / "bad.nir")
     with pytest.raises(ExportError, match="unknown gates"):
         to_nir(remove_aap(m), torch.randn(2, 1, 8, 8), gates="xor")
+
+
+def test_event_count_frames_are_counts_not_spikes(nmnist_test):
+    """N-MNIST frames hold event counts (values above 1): the report says so, and the first conv
+    multiplies them; binary frames are spikes."""
+    x = nmnist_test[0][:, :16]
+    assert x.max() > 1
+    model = create_model("spiking_convnet", T=4, width=4, hidden=16).eval()
+    report = check_deployable(model, x)
+    assert report.input_kind.startswith(f"event-count frames (integers 0..{int(x.max())} per pixel, not spikes")
+    first = report.rows[0]
+    assert first.name == "features.0" and "event counts per pixel" in first.detail
+    assert report.exportable and "encoded spike frames" not in report.table()
+    spikes = check_deployable(model, (x > 0).float())
+    assert spikes.input_kind.startswith("spike frames (binary)") and spikes.rows[0].detail == "Conv2d on spikes"
+    rows = {r.name: r for r in report.rows}
+    assert rows["features.1"].detail == "folded into the conv/linear before it"  # the shared BN
+
+
+@pytest.mark.parametrize("name", sorted(__import__("fullspike.zoo", fromlist=["cards"]).cards()))
+def test_every_zoo_card_says_what_the_check_finds(name, cifar_strided, nmnist_frames, shared_data):
+    """A card's "nir" line is nir_status (the --check code) of its network on its real test data."""
+    from fullspike import zoo
+    from fullspike.data import build_dataset
+    from fullspike.export import nir_status
+
+    card = zoo.card(name)
+    if card["dataset"] == "cifar10":
+        x = cifar_strided[0][::10]
+    elif card["dataset"] == "nmnist":
+        x = nmnist_frames(card["T"])[0][:, ::10]
+    elif card["dataset"] == "fashion_mnist":
+        ds, _ = build_dataset("fashion_mnist", str(shared_data / "fashion-mnist"), False)
+        x = torch.stack([ds[i][0] for i in range(0, 10000, 1000)])
+    else:
+        pytest.skip(f"no real test data wired for {card['dataset']}")
+    torch.manual_seed(0)
+    assert card["nir"] == nir_status(zoo.load(name), x)

@@ -110,3 +110,16 @@ def test_wrong_input_shapes_are_clear_errors():
         m(torch.randn(3, 32, 32))
     with pytest.raises(ShapeError, match="built for T=2"):
         m(torch.randn(5, 2, 3, 32, 32))
+
+
+def test_spiking_convnet_is_the_deployable_layout():
+    """Max-pooling of spikes, LIF with a hard reset, one BN shared over the steps (no BNTT)."""
+    from fullspike.models.vgg_bntt import BNTTVGG
+    model = fullspike.create_model("spiking_convnet", T=4, width=4, hidden=8)
+    mods = list(model.modules())
+    assert any(isinstance(m, nn.MaxPool2d) for m in mods) and not any(isinstance(m, nn.AvgPool2d) for m in mods)
+    assert not any(isinstance(m, (BNTT1d, BNTT2d)) for m in mods)
+    assert all(m.v_reset == 0.0 for m in mods if isinstance(m, LIF))
+    assert model(torch.rand(4, 3, 2, 34, 34)).shape == (3, 10)
+    with pytest.raises(ConfigError, match="unknown pool 'sum'"):
+        BNTTVGG([4, "P"], num_classes=2, T=2, in_channels=1, image_size=8, hidden=4, pool="sum")

@@ -1,8 +1,12 @@
-"""``fullspike export``: a trained run as a NIR graph, or its deployability report (docs/deploy.md).
+"""``fullspike export``: a trained run or zoo network as a NIR graph, or its deployability report
+(docs/deploy.md).
 
 Dual-stream models are exported as their FSNN (accumulation pathway removed). The export
-reads the run's data for one test batch: it gives the input shape and checks the round trip
-(the written file, read back and run with :func:`fullspike.export.from_nir`, against the model).
+reads the run's data for ``--samples`` test samples, evenly strided over the test set (so a test
+set stored class by class gives every class): they give the input shape and check the round trip
+(the written file, read back and run with :func:`fullspike.export.from_nir`, against the model,
+or against the quantised model with ``--quantize``); ``--check`` reports the accuracy on them
+(and that of the quantised weights).
 """
 from __future__ import annotations
 
@@ -10,72 +14,106 @@ import argparse
 import math
 
 
-
 def register(sub) -> None:
     p = sub.add_parser("export", help="export a trained network to NIR, or check it is deployable")
-    p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder (with checkpoint.pt) or a checkpoint file")
+    p.add_argument("run", metavar="RUN_OR_CHECKPOINT",
+                   help="a run folder (with checkpoint.pt), a checkpoint file, or zoo:NAME")
     p.add_argument("--format", choices=["nir"], default="nir", help="export format (default nir)")
     p.add_argument("--out", help="the .nir file to write (needed unless --check)")
     p.add_argument("--check", action="store_true",
-                   help="print per layer: exportable, or why not; and the share of spike accumulates")
+                   help="print per layer: exportable, or why not; the share of spike accumulates; the "
+                        "importers that refuse the graph or run it wrong; the accuracy on the samples")
     p.add_argument("--gates", choices=["threshold", "if"], default="threshold",
                    help="logical residuals / max-pooling as NIR Threshold nodes (default) or as stateless "
                         "IF neurons (for importers without Threshold, e.g. SpikingJelly, Norse)")
     p.add_argument("--dt", type=float, default=1e-4, help="seconds per time step in the graph (default 1e-4)")
-    p.add_argument("--samples", type=int, default=64,
-                   help="test samples for the round-trip check / the operation count (default 64)")
+    p.add_argument("--quantize", type=int, metavar="BITS",
+                   help="integer weights of BITS (4..16) bits with one scale per layer (docs/deploy.md)")
+    p.add_argument("--samples", type=int, default=100,
+                   help="test samples (evenly strided) for the round trip, the accuracy and the operation "
+                        "count (default 100)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (e.g. data.root=...)")
     p.set_defaults(func=run)
 
 
 def load_run(run: str, overrides: list[str]):
-    """``(cfg, model in eval mode on the CPU)`` of a trained run (:func:`fullspike.load`)."""
+    """``(cfg, model in eval mode on the CPU)`` of a trained run or zoo network (:func:`fullspike.load`)."""
     from .. import load
 
     model, cfg = load(run, overrides=overrides, device="cpu")
     return cfg, model
 
 
-def run(args: argparse.Namespace) -> int:
+def _outputs(model, batches) -> "tuple":
+    """``(logits [N, classes], labels [N])`` of ``model`` on ``batches`` of ``(x, y)``."""
     import torch
 
-    from ..dst import has_aap, remove_aap
-    from ..errors import ConfigError
-    from ..export import check_deployable, from_nir, to_nir, write_nir
-    from ..outputs import output_file, writing
-    from ..train import build_eval_loader
-    from ..train.load import checkpoint_file
+    with torch.no_grad():
+        out = [(model(x), y) for x, y in batches]
+    return torch.cat([o for o, _ in out]), torch.cat([y for _, y in out])
 
-    checkpoint_file(args.run)  # a missing run is the first thing to report
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+    from torch.utils.data import Subset
+
+    from ..data import make_loader
+    from ..errors import ConfigError
+    from ..export import check_deployable, deployable, from_nir, quantize_weights, to_nir, write_nir
+    from ..export.quantize import check_bits
+    from ..outputs import output_file, writing
+    from ..train.builders import build_split
+    from ..train.load import checkpoint_file
+    from ..zoo import PREFIX, check_indices
+
+    if not args.run.startswith(PREFIX):
+        checkpoint_file(args.run)  # a missing run is the first thing to report
     if not args.check and not args.out:
         raise ConfigError("give --out FILE.nir (or --check for the deployability report)")
     if args.samples < 1:
         raise ConfigError(f"--samples must be >= 1, got {args.samples}")
+    if args.quantize is not None:
+        check_bits(args.quantize)
     if args.out:
         output_file(args.out, "the NIR graph")  # before the work
     cfg, model = load_run(args.run, args.overrides)
-    name = cfg.model_name
-    if has_aap(model):
-        model, name = remove_aap(model), f"{cfg.model_name} (FSNN: accumulation pathway removed)"
-    bs = min(args.samples, cfg.data.eval_batch_size or cfg.data.batch_size)
-    loader, _ = build_eval_loader(cfg, "test", bs, samples=args.samples)
+    model, name = deployable(model, cfg.model_name)
+    test, info = build_split(cfg, "test")
+    test = Subset(test, check_indices(len(test), min(args.samples, len(test))))
+    bs = min(len(test), cfg.data.eval_batch_size or cfg.data.batch_size)
+    batches = list(make_loader(test, info, bs, False, cfg.data.num_workers))
+    quantized = quantize_weights(model, args.quantize) if args.quantize is not None else None
+    torch.manual_seed(0)  # rate-coded inputs draw spikes
+    ref, labels = _outputs(quantized if quantized is not None else model, batches)
     if args.check:
-        report = check_deployable(model, loader, max_batches=math.ceil(args.samples / bs), dt=args.dt,
+        report = check_deployable(model, batches, max_batches=math.ceil(len(test) / bs), dt=args.dt,
                                   gates=args.gates, progress=cfg.train.progress, name=name)
         print(report.table())
+        torch.manual_seed(0)
+        logits, _ = _outputs(model, batches)
+        n, right = len(labels), int((logits.argmax(-1) == labels).sum())
+        line = f"accuracy on {n} test samples: float weights {100 * right / n:.2f}% ({right}/{n})"
+        if quantized is not None:
+            q = int((ref.argmax(-1) == labels).sum())
+            kept = int((ref.argmax(-1) == logits.argmax(-1)).sum())
+            line += (f"; {args.quantize}-bit weights {100 * q / n:.2f}% ({q}/{n}), "
+                     f"same prediction as float {kept}/{n}")
+        print(line)
         if not args.out:
             return 0
-    x = next(iter(loader))[0]
-    graph = to_nir(model, x, dt=args.dt, gates=args.gates, name=name)
+    graph = to_nir(model, batches[0][0], dt=args.dt, gates=args.gates, name=name, quantize=args.quantize)
     with writing(args.out, "the NIR graph"):
         path = write_nir(graph, args.out)
+    net = from_nir(path)
     with torch.no_grad():
-        steps = from_nir(path)(x.unsqueeze(0).expand(model.T, *x.shape) if x.dim() == 4 else x)
-        ref = model(x)
-    diff = (steps.mean(0) - ref).abs().max().item()
-    agree = int((steps.mean(0).argmax(-1) == ref.argmax(-1)).sum())
+        steps = torch.cat([net(x.unsqueeze(0).expand(model.T, *x.shape) if x.dim() == 4 else x).mean(0)
+                           for x, _ in batches])
+    diff = (steps - ref).abs().max().item()
+    agree = int((steps.argmax(-1) == ref.argmax(-1)).sum())
+    weights = f"{args.quantize}-bit weights" if args.quantize is not None else "real weights"
     print(f"wrote {path}: {len(graph.nodes)} nodes, {len(graph.edges)} edges ({name}; dt={args.dt:g} s, "
-          f"fires on h {graph.metadata['firing']} v_th, T={graph.metadata['time_steps']}, gates={args.gates})")
-    print(f"round trip on {ref.shape[0]} test samples: max |logit diff| "
-          f"{diff:.3g}, same prediction {agree}/{ref.shape[0]}")
+          f"fires on h {graph.metadata['firing']} v_th, T={graph.metadata['time_steps']}, gates={args.gates}, "
+          f"{weights}, {str(ref.dtype).removeprefix('torch.')})")
+    print(f"round trip on {len(labels)} test samples against the {'quantised ' if quantized is not None else ''}"
+          f"model: max |logit diff| {diff:.3g}, same prediction {agree}/{len(labels)}")
     return 0

@@ -9,6 +9,10 @@ its fold is a different weight per step: ``W'_t = W * scale_t``, ``b'_t = -mu_t 
 folded weights to the inputs of step ``t``; the synaptic operations are those of the original
 layer, only the weights differ per step.
 
+The fold is computed in float64 and cast once to the layer's dtype, so a float32 model's folded
+weights are the float32 values nearest the exact ones (folding in float32 rounds twice and moves
+membranes near the threshold across it: a flipped spike changes the logits by ~0.1).
+
 A pair is a conv/linear child immediately followed, in its parent's child order, by a BN child
 over the same channels (the layout of every fullspike model: ``SeqSequential(conv, bn, sn)``,
 ``Stem(conv, bn, ...)``, ``AccumulationDownsampler(dw, pw, bn, relu)``). A conv may be wrapped in
@@ -43,9 +47,9 @@ class StepwiseSynapse(nn.Module):
         super().__init__()
         w = layer.weight.detach()
         view = (*scale.shape, *([1] * (w.dim() - 1)))  # [T, C_out, 1, ...]
-        self.weight = nn.Parameter(w.unsqueeze(0) * scale.view(view))
-        b = layer.bias.detach() if layer.bias is not None else torch.zeros_like(scale[0])
-        self.bias = nn.Parameter(b * scale + shift)
+        self.weight = nn.Parameter((w.double().unsqueeze(0) * scale.view(view)).to(w.dtype))
+        b = layer.bias.detach().double() if layer.bias is not None else torch.zeros_like(scale[0])
+        self.bias = nn.Parameter((b * scale + shift).to(w.dtype))
         self.T = scale.shape[0]
         self.conv = (dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
                           groups=layer.groups) if isinstance(layer, nn.modules.conv._ConvNd) else None)
@@ -70,12 +74,12 @@ def _unwrap(m: nn.Module) -> nn.Module:
 
 
 def _bn_affine(bn: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(scale, shift)`` of an eval-mode BN: ``[C]`` for BN, ``[T, C]`` for BNTT."""
-    mean, var = bn.running_mean, bn.running_var
-    gamma = bn.weight if bn.weight is not None else torch.ones_like(mean)
-    beta = bn.bias if bn.bias is not None else torch.zeros_like(mean)
-    scale = gamma.detach() / torch.sqrt(var + bn.eps)
-    return scale, beta.detach() - mean * scale
+    """``(scale, shift)`` of an eval-mode BN, in float64: ``[C]`` for BN, ``[T, C]`` for BNTT."""
+    mean, var = bn.running_mean.double(), bn.running_var.double()
+    gamma = bn.weight.detach().double() if bn.weight is not None else torch.ones_like(mean)
+    beta = bn.bias.detach().double() if bn.bias is not None else torch.zeros_like(mean)
+    scale = gamma / torch.sqrt(var + bn.eps)
+    return scale, beta - mean * scale
 
 
 def _foldable(layer: nn.Module, bn: nn.Module) -> bool:
@@ -90,10 +94,11 @@ def _foldable(layer: nn.Module, bn: nn.Module) -> bool:
 
 
 def _fold_into(layer: nn.Module, scale: torch.Tensor, shift: torch.Tensor) -> None:
-    w = layer.weight
-    b = layer.bias.detach() if layer.bias is not None else torch.zeros_like(scale)
-    layer.weight = nn.Parameter(w.detach() * scale.view(-1, *([1] * (w.dim() - 1))))
-    layer.bias = nn.Parameter(b * scale + shift)
+    """Fold the float64 ``scale``/``shift`` into ``layer`` in float64, cast once to its dtype."""
+    w = layer.weight.detach()
+    b = layer.bias.detach().double() if layer.bias is not None else torch.zeros_like(scale)
+    layer.weight = nn.Parameter((w.double() * scale.view(-1, *([1] * (w.dim() - 1)))).to(w.dtype))
+    layer.bias = nn.Parameter((b * scale + shift).to(w.dtype))
 
 
 @torch.no_grad()

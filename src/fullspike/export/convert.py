@@ -12,39 +12,53 @@ from ..energy import fold_bn
 from ..errors import ExportError, ShapeError
 from ..nn import RateEncoder
 from ..optional import require
-from .graph import INPUT, GraphBuilder, Ref, walk
+from .graph import COUNTS, INPUT, SPIKES, GraphBuilder, Ref, walk
 
 
-def input_info(model: nn.Module, example_input: torch.Tensor) -> tuple[tuple[int, ...], int, str]:
-    """``(per-step input shape, T, input kind)`` of ``example_input``: images ``[B, C, H, W]``
-    (repeated over ``model.T`` steps) or frames ``[T, B, C, H, W]``."""
+def frame_kind(frames: torch.Tensor) -> tuple[str, str]:
+    """``(Ref kind, description)`` of input frames ``[T, B, C, H, W]``: binary spikes, event
+    counts (non-negative integers, some above 1) or real values."""
+    if bool(((frames == 0) | (frames == 1)).all()):
+        return SPIKES, "spike frames (binary), one per step"
+    if bool(((frames >= 0) & (frames == frames.round())).all()):
+        return COUNTS, (f"event-count frames (integers 0..{int(frames.max())} per pixel, not spikes: "
+                        "the first layer multiplies), one per step")
+    return INPUT, "real-valued frames, one per step"
+
+
+def input_info(model: nn.Module, example_input: torch.Tensor) -> tuple[tuple[int, ...], int, str, str]:
+    """``(per-step input shape, T, input description, Ref kind)`` of ``example_input``: images
+    ``[B, C, H, W]`` (repeated over ``model.T`` steps) or frames ``[T, B, C, H, W]``
+    (:func:`frame_kind`)."""
     if example_input.dim() == 4:
         T = getattr(model, "T", None)
         if T is None:
             raise ShapeError(f"{type(model).__name__} has no `T`: pass frames [T, B, C, H, W] as example input")
         if isinstance(getattr(model, "encoder", None), RateEncoder):
-            return tuple(example_input.shape[1:]), int(T), "images rate-coded into spikes over T steps"
-        return tuple(example_input.shape[1:]), int(T), "static image repeated over T steps"
+            return tuple(example_input.shape[1:]), int(T), "images rate-coded into spikes over T steps", INPUT
+        return tuple(example_input.shape[1:]), int(T), "static image repeated over T steps", INPUT
     if example_input.dim() == 5:
-        return tuple(example_input.shape[2:]), int(example_input.shape[0]), "frames, one per step"
+        kind, text = frame_kind(example_input)
+        return tuple(example_input.shape[2:]), int(example_input.shape[0]), text, kind
     raise ShapeError(f"example input must be images [B, C, H, W] or frames [T, B, C, H, W]; "
                      f"got shape {tuple(example_input.shape)}")
 
 
 def build(model: nn.Module, example_input: torch.Tensor, *, dt: float = 1e-4, gates: str = "threshold",
-          graph: bool = True) -> tuple[GraphBuilder, tuple[int, ...], int, str]:
-    """Walk the BN-folded ``model``: ``(builder, input shape, T, input kind)``."""
-    shape, T, kind = input_info(model, example_input)
+          graph: bool = True, quantize: int | None = None) -> tuple[GraphBuilder, tuple[int, ...], int, str]:
+    """Walk the BN-folded ``model``: ``(builder, input shape, T, input description)``."""
+    shape, T, text, kind = input_info(model, example_input)
     dtype = next((p.dtype for p in model.parameters()), torch.get_default_dtype())
-    b = GraphBuilder(dt=dt, gates=gates, build=graph, dtype=dtype, original=dict(model.named_modules()))
+    b = GraphBuilder(dt=dt, gates=gates, build=graph, dtype=dtype, original=dict(model.named_modules()),
+                     quantize=quantize)
     b.node("input", lambda nir: nir.Input(input_type={"input": np.array(shape)}))
-    out = walk(b, "", fold_bn(model), Ref(("input",), shape, INPUT))
+    out = walk(b, "", fold_bn(model), Ref(("input",), shape, kind))
     b.node("output", lambda nir: nir.Output(output_type={"output": np.array(out.shape)}), out)
-    return b, shape, T, kind
+    return b, shape, T, text
 
 
 def to_nir(model: nn.Module, example_input: torch.Tensor, *, dt: float = 1e-4, gates: str = "threshold",
-           name: str | None = None):
+           name: str | None = None, quantize: int | None = None):
     """The NIR graph (``nir.NIRGraph``) of a full-spike network.
 
     Args:
@@ -57,6 +71,11 @@ def to_nir(model: nn.Module, example_input: torch.Tensor, *, dt: float = 1e-4, g
             weighted sums, weights as Scale nodes) or ``"if"`` (stateless IF neurons and 1x1
             convolutions: for importers without Threshold/Scale).
         name: the model's name in ``graph.metadata`` (default: its class name).
+        quantize: weight bits (4..16): every conv/linear node holds integers ``q`` (bias divided
+            by the scale) and is followed by a node multiplying by its per-layer scale ``s``
+            (:mod:`fullspike.export.quantize`; a Scale node, or a diagonal conv/affine with
+            gates "if"); ``graph.metadata["weights"]`` lists the scales. The graph computes
+            :func:`~fullspike.export.quantize_weights` ``(model, quantize)``. None: real weights.
 
     The graph's input is one step ``[C, H, W]``; its output the classifier's per-step output,
     whose mean over the T steps is the model's logits. ``graph.metadata`` records dt, the
@@ -77,10 +96,13 @@ def to_nir(model: nn.Module, example_input: torch.Tensor, *, dt: float = 1e-4, g
         torch.testing.assert_close(steps.mean(0), net(images))
         ```
     """
-    b, _, T, kind = build(model, example_input, dt=dt, gates=gates)
+    b, _, T, kind = build(model, example_input, dt=dt, gates=gates, quantize=quantize)
     meta = {"producer": f"fullspike {__version__}", "model": name or type(model).__name__,
             "dt": float(dt), "firing": b.firing or ">=", "time_steps": T, "input": kind, "gates": gates,
-            "output": "classifier output per step; its mean over time_steps is the logits"}
+            "output": "classifier output per step; its mean over time_steps is the logits",
+            "weights": "real" if quantize is None else
+            f"{quantize}-bit signed integers; each conv/linear node '<name>' is followed by its "
+            "per-layer scale node '<name>.scale' (bias stored divided by the scale)"}
     return b.nir.NIRGraph(nodes=b.nodes, edges=b.edges, metadata=meta, type_check=False)
 
 

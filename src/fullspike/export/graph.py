@@ -32,17 +32,20 @@ from ..models.spikformer import Spikformer
 from ..models.vgg_bntt import BNTTVGG
 from ..nn import BNTT1d, BNTT2d, IF, LIF, PLIF, RateEncoder, SEWBlock, SpikingBlock, SpikingNeuron, TimeFolded
 from ..optional import require
+from .quantize import check_bits, quantize_tensor
 
 #: how logical residuals and spike max-pooling become standard nodes
 GATES = ("threshold", "if")
 SPIKES, INPUT, REAL = "spikes", "input", "real"
+#: the Ref kind of event-count frames: non-negative integers (counts), not spikes
+COUNTS = "counts"
 
 
 @dataclass(frozen=True)
 class Ref:
     """A value in the graph: the sum of the outputs of ``names``, per-sample ``shape``; ``kind``
-    is ``"spikes"`` (binary), ``"input"`` (the graph input) or ``"real"``; ``origin`` names the
-    layer that made a real value."""
+    is ``"spikes"`` (binary), ``"input"`` (the graph input: a real image), ``"counts"`` (the graph
+    input: event-count frames) or ``"real"``; ``origin`` names the layer that made a real value."""
 
     names: tuple[str, ...]
     shape: tuple[int, ...]
@@ -69,7 +72,8 @@ class GraphBuilder:
 
     ``dt``: seconds per time step of the exported continuous-time neurons; ``gates``:
     ``"threshold"`` (NIR Threshold and Scale nodes) or ``"if"`` (stateless IF neurons and 1x1
-    convolutions, for importers without Threshold/Scale; docs/deploy.md).
+    convolutions, for importers without Threshold/Scale; docs/deploy.md). ``quantize``: weight
+    bits (per-layer symmetric integers + a scale node, :mod:`.quantize`) or None (real weights).
     """
 
     dt: float = 1e-4
@@ -81,8 +85,11 @@ class GraphBuilder:
     edges: list[tuple[str, str]] = field(default_factory=list)
     rows: list[LayerStatus] = field(default_factory=list)
     firing: str | None = None
+    quantize: int | None = None
 
     def __post_init__(self) -> None:
+        if self.quantize is not None:
+            check_bits(self.quantize)
         if self.gates not in GATES:
             raise ExportError(f"unknown gates '{self.gates}'; choose one of {list(GATES)}")
         if not self.dt > 0:
@@ -154,6 +161,7 @@ def _sequence(b: GraphBuilder, name: str, module: nn.Module, x: Ref) -> Ref:
 
 def _identity(b: GraphBuilder, name: str, module: nn.Module, x: Ref) -> Ref:
     was = b.original.get(name)
+    was = was.module if isinstance(was, TimeFolded) else was
     if isinstance(was, (BNTT1d, BNTT2d)):
         return b.refuse(name, was, "BNTT: one scale per time step (folded per step into the layer before it)", x)
     if isinstance(was, _BatchNorm):
@@ -170,7 +178,7 @@ def _resnet(b: GraphBuilder, name: str, m: SpikingResNet, x: Ref) -> Ref:
         x = walk(b, _join(name, f"layer{i}"), getattr(m, f"layer{i}"), x)
     _, h, w = x.shape
     fc = m.fc
-    weight = (fc.weight.detach() / (h * w)).repeat_interleave(h * w, dim=1)  # [classes, C*H*W]
+    weight = (fc.weight.detach().double() / (h * w)).to(fc.weight.dtype).repeat_interleave(h * w, dim=1)  # [classes, C*H*W]
     x = _flatten_node(b, _join(name, "avgpool"), m.avgpool, x,
                       "global average pool per step, folded into fc (Flatten + Affine)")
     return _affine(b, _join(name, "fc"), fc, x, weight, fc.bias)
@@ -188,7 +196,7 @@ def _dvs_resnet(b: GraphBuilder, name: str, m: DVSResNet, x: Ref) -> Ref:
 
 
 def _vgg(b: GraphBuilder, name: str, m: BNTTVGG, x: Ref) -> Ref:
-    if isinstance(m.encoder, RateEncoder):
+    if isinstance(m.encoder, RateEncoder) and x.kind == INPUT:  # images; frames bypass the encoder
         b.ok(_join(name, "encoder"), m.encoder, "rate coding is random and outside the graph: "
              "the graph takes the encoded spike frames as input")
         x = Ref(x.names, x.shape, SPIKES)
@@ -225,12 +233,15 @@ def _sew_block(b: GraphBuilder, name: str, m: SEWBlock, x: Ref) -> Ref:
 
 
 def _weighted(b: GraphBuilder, name: str, ref: Ref, w: float) -> Ref:
-    """``w * ref``: a NIR Scale node (gates "threshold") or a 1x1 diagonal conv (gates "if")."""
+    """``w * ref``: a NIR Scale node (gates "threshold") or a 1x1 diagonal conv / diagonal
+    affine (gates "if")."""
     if w == 1:
         return ref
     shape = ref.shape
     if b.gates == "threshold":
         b.node(name, lambda nir: nir.Scale(scale=b.array(w, shape)), ref)
+    elif len(shape) == 1:
+        b.node(name, lambda nir: nir.Affine(weight=np.diag(b.array(w, shape)), bias=b.array(0, shape)), ref)
     else:
         c = shape[0]
         weight = np.zeros((c, c, 1, 1), dtype=b.np_dtype)
@@ -290,6 +301,27 @@ def _connect(b: GraphBuilder, name: str, m: nn.Module, o: Ref, s: Ref) -> Ref:
 
 
 # ------------------------------------------------------------------ layers
+def _quantized(b: GraphBuilder, weight: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """``(weight, bias, scale)`` of a layer's node: as they are (scale 1), or with ``b.quantize``
+    the integers ``q`` and ``bias / s`` (in float64, cast once), the layer computing ``s (q x + bias / s)``."""
+    if b.quantize is None:
+        return weight, bias, 1.0
+    q, s = quantize_tensor(weight, b.quantize)
+    return q, (bias.detach().double() / s).to(bias.dtype), s
+
+
+def _scale_note(b: GraphBuilder, scale: float) -> str:
+    return "" if b.quantize is None else f", {b.quantize}-bit integer weights x scale {scale:.6g}"
+
+
+def _rescaled(b: GraphBuilder, name: str, ref: Ref, scale: float) -> Ref:
+    """``scale * ref`` as a node after a quantised layer (nothing when not quantising)."""
+    if b.quantize is None:
+        return ref
+    out = _weighted(b, f"{name}.scale", ref, scale)
+    return Ref(out.names, out.shape, REAL, name)
+
+
 def _conv(b: GraphBuilder, name: str, m: nn.Conv2d, x: Ref) -> Ref:
     if x.kind == REAL:
         return b.refuse(name, m, f"its input from {x.origin} is not spikes, so it multiplies (MAC)",
@@ -299,12 +331,14 @@ def _conv(b: GraphBuilder, name: str, m: nn.Conv2d, x: Ref) -> Ref:
                         Ref((name,), _out_shape(m, x.shape, b.dtype), REAL, name))
     out = _out_shape(m, x.shape, b.dtype)
     bias = m.bias if m.bias is not None else torch.zeros(m.out_channels, dtype=m.weight.dtype)
-    b.node(name, lambda nir: nir.Conv2d(input_shape=tuple(x.shape[1:]), weight=_np(m.weight),
+    weight, bias, scale = _quantized(b, m.weight, bias)
+    b.node(name, lambda nir: nir.Conv2d(input_shape=tuple(x.shape[1:]), weight=_np(weight),
                                         stride=tuple(m.stride), padding=tuple(m.padding),
                                         dilation=tuple(m.dilation), groups=m.groups, bias=_np(bias)), x)
-    where = "the graph input (the static image at every step)" if x.kind == INPUT else "spikes"
-    b.ok(name, m, f"Conv2d on {where}")
-    return Ref((name,), out, REAL, name)
+    where = {INPUT: "the graph input (the static image at every step)",
+             COUNTS: "the graph input (event counts per pixel, not spikes: multiply-accumulates)"}.get(x.kind, "spikes")
+    b.ok(name, m, f"Conv2d on {where}{_scale_note(b, scale)}")
+    return _rescaled(b, name, Ref((name,), out, REAL, name), scale)
 
 
 def _affine(b: GraphBuilder, name: str, m: nn.Module, x: Ref, weight: torch.Tensor,
@@ -316,9 +350,10 @@ def _affine(b: GraphBuilder, name: str, m: nn.Module, x: Ref, weight: torch.Tens
         return b.refuse(name, m, f"a linear layer needs flat input, got shape {x.shape}",
                         Ref((name,), (weight.shape[0],), REAL, name))
     bias = bias if bias is not None else torch.zeros(weight.shape[0], dtype=weight.dtype)
+    weight, bias, scale = _quantized(b, weight, bias)
     b.node(name, lambda nir: nir.Affine(weight=_np(weight), bias=_np(bias)), x)
-    b.ok(name, m, "Affine on spikes")
-    return Ref((name,), (weight.shape[0],), REAL, name)
+    b.ok(name, m, f"Affine on spikes{_scale_note(b, scale)}")
+    return _rescaled(b, name, Ref((name,), (weight.shape[0],), REAL, name), scale)
 
 
 def _linear(b: GraphBuilder, name: str, m: nn.Linear, x: Ref) -> Ref:

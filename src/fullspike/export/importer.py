@@ -11,7 +11,6 @@ discretised with forward Euler at step ``dt``::
 """
 from __future__ import annotations
 
-from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ from ..engine import BACKENDS
 from ..errors import ExportError
 from ..nn import TimeFolded
 from ..optional import require
+from .validate import SUPPORTED, check_dt, check_graph
 
 
 def _t(a, dtype: torch.dtype) -> torch.Tensor:
@@ -149,31 +149,25 @@ def _module(nir, name: str, node, dt: float, strict: bool, dtype: torch.dtype, b
                                   _scalar_or_tensor(k * _t(node.v_leak, dtype)))
         return Neuron(decay, scale, bias, vth, vr, strict, backend)
     raise ExportError(f"NIR node '{name}' of type {type(node).__name__} is not supported by from_nir "
-                      "(supported: Input, Output, Conv2d, Affine, Linear, Flatten, SumPool2d, AvgPool2d, "
-                      "Scale, Threshold, IF, LIF)")
+                      f"(supported: {', '.join(SUPPORTED)})")
 
 
 class NIRNetwork(nn.Module):
     """A feed-forward NIR graph run over time: ``forward(x: [T, B, *input]) -> [T, B, *output]``.
 
     ``nodes(x)`` returns every node's output sequence by name (spikes of neuron nodes included).
+    The graph is checked completely before anything is built (:func:`.validate.check_graph`),
+    and every call checks the input's per-sample shape.
     """
 
     def __init__(self, graph, dt: float, strict: bool, dtype: torch.dtype, backend: str = "auto") -> None:
         super().__init__()
         nir = require("nir", extra="nir", purpose="NIR export")
-        preds: dict[str, list[str]] = {n: [] for n in graph.nodes}
-        for src, dst in graph.edges:
-            preds[dst].append(src)
-        try:
-            self.order = list(TopologicalSorter(preds).static_order())
-        except CycleError:
-            raise ExportError("from_nir runs feed-forward graphs only; this NIR graph has a cycle") from None
-        inputs = [n for n, v in graph.nodes.items() if isinstance(v, nir.Input)]
-        outputs = [n for n, v in graph.nodes.items() if isinstance(v, nir.Output)]
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise ExportError(f"from_nir needs one Input and one Output node; got {len(inputs)} and {len(outputs)}")
-        self.input_name, self.output_name = inputs[0], outputs[0]
+        self.order, preds, shapes = check_graph(graph)
+        kinds = {n: type(v).__name__ for n, v in graph.nodes.items()}
+        self.input_name = next(n for n in self.order if kinds[n] == "Input")
+        self.output_name = next(n for n in self.order if kinds[n] == "Output")
+        self.input_shape = shapes[self.input_name]
         self.preds = preds
         self.keys = {n: f"n{i}" for i, n in enumerate(self.order)}  # ModuleDict keys cannot hold '.'
         self.layers = nn.ModuleDict({self.keys[n]: _module(nir, n, graph.nodes[n], dt, strict, dtype, backend)
@@ -188,18 +182,23 @@ class NIRNetwork(nn.Module):
                 inp = x
             else:
                 srcs = self.preds[n]
-                if not srcs:
-                    raise ExportError(f"NIR node '{n}' has no input edge")
                 inp = out[srcs[0]]
                 for s in srcs[1:]:
                     inp = inp + out[s]
             out[n] = self.layers[self.keys[n]](inp)
         return out
 
+    def check_input(self, x: torch.Tensor) -> None:
+        """One ExportError line unless ``x`` is ``[T, B, *input shape]``."""
+        if x.dim() != len(self.input_shape) + 2 or tuple(x.shape[2:]) != self.input_shape:
+            want = ", ".join(["T", "B", *map(str, self.input_shape)])
+            raise ExportError(f"this NIR network takes time-first input [{want}]; got shape {list(x.shape)}"
+                              + (" (add the time axis: x.unsqueeze(0) for one step, or repeat a static "
+                                 "image over T)" if tuple(x.shape[1:]) == self.input_shape else ""))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``[T, B, *input] -> [T, B, *output]``: the output node's sequence."""
-        if x.dim() < 3:
-            raise ExportError(f"a NIR network takes time-first input [T, B, ...]; got shape {tuple(x.shape)}")
+        """``[T, B, *input] -> [T, B, *output]``: the output node's sequence (the input shape is checked)."""
+        self.check_input(x)
         return self.nodes(x)[self.output_name]
 
 
@@ -228,7 +227,7 @@ def from_nir(graph_or_path, *, dt: float | None = None, firing: str | None = Non
     """
     graph = read_nir(graph_or_path) if isinstance(graph_or_path, (str, Path)) else graph_or_path
     meta = getattr(graph, "metadata", None) or {}
-    dt = float(dt if dt is not None else meta.get("dt", 1e-4))
+    dt = check_dt(dt if dt is not None else meta.get("dt", 1e-4))
     firing = str(firing if firing is not None else meta.get("firing", ">"))
     if firing not in (">=", ">"):
         raise ExportError(f"firing must be '>=' or '>', got {firing!r}")

@@ -25,10 +25,15 @@ Norm = NORMS.name_type()  # "bntt", "bn", "none"
 Encoding = ENCODERS.name_type()  # "rate", "direct", ...
 
 
-def bntt_neuron(leak: float, v_threshold: float = 1.0) -> LIF:
-    """BNTT's neuron: leak-factor LIF, soft reset (detached), fires on h > v_th, triangle surrogate."""
-    return LIF(leak=leak, v_threshold=v_threshold, v_reset=None, detach_reset=True,
+def bntt_neuron(leak: float, v_threshold: float = 1.0, v_reset: float | None = None) -> LIF:
+    """BNTT's neuron: leak-factor LIF, soft reset (detached; or a hard reset to ``v_reset``),
+    fires on h > v_th, triangle surrogate."""
+    return LIF(leak=leak, v_threshold=v_threshold, v_reset=v_reset, detach_reset=True,
                surrogate=Triangle(0.3, width=v_threshold), strict=True)
+
+
+#: spike pooling of the VGGs by name: BNTT's average pooling, or max pooling (spikes stay spikes)
+POOLS = {"avg": nn.AvgPool2d, "max": nn.MaxPool2d}
 
 
 class BNTTVGG(StepwiseClassifier):
@@ -40,18 +45,21 @@ class BNTTVGG(StepwiseClassifier):
 
     def __init__(self, layers: Sequence, *, num_classes: int, T: int, in_channels: int,
                  image_size: int, hidden: int, norm: str = "bntt", leak: float = 0.95,
-                 global_pool: bool = False, encoding: str = "rate", v_threshold: float = 1.0) -> None:
+                 global_pool: bool = False, encoding: str = "rate", v_threshold: float = 1.0,
+                 pool: str = "avg", v_reset: float | None = None) -> None:
         super().__init__(T, in_channels, num_classes, encoding, max_T=T if norm == "bntt" else None)
+        if pool not in POOLS:
+            raise ConfigError(f"unknown pool '{pool}'; choose one of {list(POOLS)}")
         self.norm = norm
         feats: list[nn.Module] = []
         c, size = in_channels, image_size
         for v in layers:
             if v == "P":
-                feats.append(nn.AvgPool2d(2))
+                feats.append(POOLS[pool](2))
                 size //= 2
             else:
                 feats += [nn.Conv2d(c, v, 3, padding=1, bias=False), make_norm(norm, v, T, 2),
-                          bntt_neuron(leak, v_threshold)]
+                          bntt_neuron(leak, v_threshold, v_reset)]
                 c = v
         if size < 1:
             raise ConfigError(f"image_size={image_size} is too small for {layers.count('P')} poolings")
@@ -61,7 +69,7 @@ class BNTTVGG(StepwiseClassifier):
         self.features = SeqSequential(*feats)
         self.classifier = SeqSequential(
             nn.Flatten(1), nn.Linear(c * size * size, hidden, bias=False),
-            make_norm(norm, hidden, T, 1), bntt_neuron(leak, v_threshold),
+            make_norm(norm, hidden, T, 1), bntt_neuron(leak, v_threshold, v_reset),
             nn.Linear(hidden, num_classes, bias=False),
         )
         for m in self.modules():
@@ -102,3 +110,14 @@ def bntt_convnet(num_classes: Count = 10, T: Count = 8, in_channels: Count = 1, 
     layers = [width] * convs_per_stage + ["P"] + [2 * width] * convs_per_stage + ["P"]
     return BNTTVGG(layers, num_classes=num_classes, T=T, in_channels=in_channels,
                    image_size=image_size, hidden=hidden, norm=norm, leak=leak, encoding=encoding)
+
+
+@register_model
+def spiking_convnet(num_classes: int = 10, T: int = 8, in_channels: int = 2, image_size: int = 34,
+                    leak: float = 0.95, encoding: str = "rate", width: int = 32, hidden: int = 256) -> BNTTVGG:
+    """A plain full-spike conv net, built to deploy (NIR): conv ``width``, MaxPool, conv
+    ``2 * width``, MaxPool, FC hidden, FC classes; one BN per layer shared over the steps (folded
+    at export), leak-factor LIF neurons with a hard reset to 0 (fire on h > 1)."""
+    layers = [width, "P", 2 * width, "P"]
+    return BNTTVGG(layers, num_classes=num_classes, T=T, in_channels=in_channels, image_size=image_size,
+                   hidden=hidden, norm="bn", leak=leak, encoding=encoding, pool="max", v_reset=0.0)

@@ -1,0 +1,51 @@
+"""Per-layer symmetric weight quantisation for spike-only hardware (docs/deploy.md, "Quantised weights").
+
+Every conv/linear weight ``W`` of the BN-folded network becomes ``s * q`` with integers
+``q = round(W / s)`` in ``[-(2^(bits-1) - 1), 2^(bits-1) - 1]`` and one scale per layer,
+``s = max|W| / (2^(bits-1) - 1)``. Biases stay real. The NIR graph stores ``q`` in the
+Conv2d/Affine node (its bias divided by ``s``) followed by a Scale node ``s`` (gates "threshold"),
+or a diagonal 1x1 conv / affine of ``s`` (gates "if"), so importers run it with standard nodes.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..energy import StepwiseSynapse, fold_bn
+from ..errors import ExportError
+
+#: the weight widths ``quantize`` accepts
+BITS = range(4, 17)
+
+
+def check_bits(bits: int) -> int:
+    """``bits`` if it is a supported weight width (4..16), else one :class:`ExportError` line."""
+    if isinstance(bits, bool) or not isinstance(bits, int) or bits not in BITS:
+        raise ExportError(f"quantize needs a weight width of {BITS.start}..{BITS.stop - 1} bits, got {bits!r}")
+    return bits
+
+
+def quantize_tensor(weight: torch.Tensor, bits: int) -> tuple[torch.Tensor, float]:
+    """``(q, s)``: integer-valued ``q`` (same dtype and shape as ``weight``) and the per-layer
+    scale ``s`` with ``weight ~= s * q``; computed in float64. An all-zero weight has ``s = 1``."""
+    qmax = 2 ** (check_bits(bits) - 1) - 1
+    w = weight.detach().double()
+    peak = w.abs().max().item() if w.numel() else 0.0
+    s = peak / qmax if peak > 0 else 1.0
+    return torch.clamp(torch.round(w / s), -qmax, qmax).to(weight.dtype), s
+
+
+@torch.no_grad()
+def quantize_weights(model: nn.Module, bits: int) -> nn.Module:
+    """A BN-folded copy of ``model`` (evaluation mode) whose conv/linear weights are ``s * q``
+    (per layer, ``bits`` wide; :func:`quantize_tensor`), cast once to the weights' dtype.
+    This is the network a quantised NIR graph (``to_nir(..., quantize=bits)``) describes.
+    Layers folded with BNTT (:class:`~fullspike.energy.StepwiseSynapse`) get one scale over
+    all their steps' weights, so a network that cannot be exported is quantised alike."""
+    check_bits(bits)
+    folded = fold_bn(model)
+    for m in folded.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear, StepwiseSynapse)):
+            q, s = quantize_tensor(m.weight, bits)
+            m.weight = nn.Parameter((q.double() * s).to(m.weight.dtype))
+    return folded
