@@ -31,19 +31,24 @@ def load_state(path: str | Path, what: str = "checkpoint", map_location: str | t
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:  # weights_only refused a global: never load it otherwise
+        if "Weights only load failed" not in str(e) or "Unsupported operand" in str(e):  # not a pickle
+            raise CheckpointError(f"{what} {path} is corrupt or not a PyTorch file ({_first_line(e)}); "
+                                  f"use another file or retrain") from None
         found = re.search(r"GLOBAL ([\w.]+)", str(e))
         asks = f" (it asks for {found.group(1)})" if found else ""
         raise CheckpointError(f"{what} {path} is {UNSAFE}{asks}; fullspike never runs code from a file: "
                               f"use a checkpoint written by fullspike or a state dict of tensors") from None
-    except (MemoryError, KeyboardInterrupt):
+    except MemoryError:
         raise
     except Exception as e:  # truncated zip, not a PyTorch file at all
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        raise CheckpointError(f"{what} {path} is corrupt or not a PyTorch file ({type(e).__name__}"
-                              f"{': ' + _short(first) if first else ''}); use another file or retrain") from None
+        raise CheckpointError(f"{what} {path} is corrupt or not a PyTorch file ({_first_line(e)}); "
+                              f"use another file or retrain") from None
 
 
-def _short(text: str, limit: int = 160) -> str:
+def _first_line(err: Exception, limit: int = 160) -> str:
+    """``Type: first line of the message``, cut to ``limit`` characters."""
+    lines = str(err).strip().splitlines()
+    text = f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
     return text if len(text) <= limit else text[:limit] + "..."
 
 
