@@ -112,8 +112,10 @@ def exclusive_folder(path: str | os.PathLike, what: str = "run") -> Iterator[Pat
     except ImportError:  # Windows
         yield path
         return
-    with writing(path, what):
+    try:
         f = os.fdopen(os.open(path / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666), "r+")
+    except OSError as e:  # a link there (ELOOP) is named as such, not resolved to its target
+        raise _error(e, path, what) from None
     with f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)

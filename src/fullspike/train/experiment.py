@@ -182,8 +182,10 @@ def build_callbacks(cfg: Config, out: Path, metadata: dict, num_classes: int | N
 def fit(cfg: Config, out_dir: str | Path, resume: bool = False, overwrite: bool = False) -> dict:
     """Train ``cfg`` into ``out_dir``; returns the final metrics (also written to metrics.json).
 
-    A folder holding another run is refused unless ``overwrite`` (which deletes that run's files),
-    and so is a folder another process is training into (:func:`~fullspike.outputs.exclusive_folder`).
+    A folder holding another run is refused unless ``overwrite`` (which deletes that run's files
+    once the new run's data, model and optimiser are built, so a start that fails keeps it), and
+    so is a folder another process is training into (:func:`~fullspike.outputs.exclusive_folder`).
+    A resume refuses a checkpoint whose run differs from the folder's ``config.json``.
     With ``resume``, continue from ``out_dir/checkpoint.pt`` exactly where it stopped (weights,
     optimiser, schedule, RNG and data order), so the result equals an uninterrupted run; changed
     optimiser/schedule/epoch values are applied (and recorded), changes of what defines the run
