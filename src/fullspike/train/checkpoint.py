@@ -55,9 +55,12 @@ def atomic_save(obj: Any, path: str | Path) -> None:
     """``torch.save`` to ``path`` atomically (:func:`atomic_write`). The file is serialised in
     memory first, so a failed write (full disk) is the ``OSError`` that ``atomic_write`` turns
     into one :class:`~fullspike.errors.OutputError`, not an error of torch's zip writer."""
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    atomic_write(path, lambda f: f.write(buffer.getbuffer()))
+    def write(f: BinaryIO) -> None:
+        buffer = io.BytesIO()
+        torch.save(obj, buffer)
+        f.write(buffer.getbuffer())
+
+    atomic_write(path, write)
 
 
 def write_text(path: str | Path, text: str) -> None:
