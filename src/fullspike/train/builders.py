@@ -63,9 +63,9 @@ def build_data(cfg: Config) -> DataSplits:
     check_labels(test, info.num_classes, "test")
     train_idx, val_idx = _train_val_indices(len(train_aug), cfg)
     if not train_idx:
-        raise ConfigError(f"the training split is empty: data.val_fraction={d.val_fraction} (and data.train_subset="
-                          f"{d.train_subset}) leave none of the {len(train_aug)} training samples to train on; "
-                          f"lower data.val_fraction (e.g. 0.1)")
+        subset = f" and data.train_subset={d.train_subset}" if d.train_subset is not None else ""
+        raise ConfigError(f"the training split is empty: data.val_fraction={d.val_fraction}{subset} leave none of "
+                          f"the {len(train_aug)} training samples to train on; lower data.val_fraction (e.g. 0.1)")
     train = Subset(train_aug, train_idx) if len(train_idx) < len(train_aug) else train_aug
     val = Subset(train_plain, val_idx) if val_idx else None
     return DataSplits(train, val, _test_subset(test, cfg), info)
