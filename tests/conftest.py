@@ -33,6 +33,15 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache_dir(tmp_path_factory):
+    """The whole session (and the processes it starts) compiles kernels into a temporary
+    FULLSPIKE_CACHE_DIR, never the user's cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FULLSPIKE_CACHE_DIR", str(tmp_path_factory.mktemp("fullspike-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

@@ -26,6 +26,7 @@ _REASONS = {
     errno.EEXIST: "a file of that name is in the way",
     errno.EISDIR: "it is a folder",
     errno.EFBIG: "the file is too large for the file system",
+    errno.ELOOP: "a symbolic link is in the way (fullspike does not write through links there)",
 }
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
@@ -100,15 +101,21 @@ def exclusive_folder(path: str | os.PathLike, what: str = "run") -> Iterator[Pat
     of writing into the same files. The hold is an advisory lock on ``path/.lock`` (its content:
     the holder's pid), which the operating system drops when the process ends, however it ends,
     so a killed run never leaves the folder locked. POSIX only: elsewhere the folder is not held.
+    A symbolic link placed at ``path/.lock`` is refused, never followed. When the block fails and
+    the folder holds nothing but the lock, the lock goes, and so does the folder if this call
+    created it: a failed start leaves no empty folder behind.
     """
+    created = not os.path.lexists(path)
     path = output_dir(path, what)
     try:
         import fcntl
     except ImportError:  # Windows
         yield path
         return
-    with writing(path, what):
-        f = open(path / ".lock", "a+")
+    try:
+        f = os.fdopen(os.open(path / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666), "r+")
+    except OSError as e:  # a link there (ELOOP) is named as such, not resolved to its target
+        raise _error(e, path, what) from None
     with f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -120,4 +127,17 @@ def exclusive_folder(path: str | os.PathLike, what: str = "run") -> Iterator[Pat
         f.truncate(0)
         f.write(str(os.getpid()))
         f.flush()
-        yield path
+        try:
+            yield path
+        except BaseException:
+            if [p.name for p in path.iterdir()] == [".lock"]:
+                (path / ".lock").unlink()
+                if created:
+                    remove_empty_folder(path)
+            raise
+
+
+def remove_empty_folder(path: str | os.PathLike) -> None:
+    """Remove folder ``path`` if it is empty (a failed start's leftover); otherwise leave it."""
+    with contextlib.suppress(OSError):
+        os.rmdir(path)

@@ -89,3 +89,35 @@ def test_wrong_input_shape_message_is_one_line():
     with pytest.raises(ShapeError) as e:
         create_model("bntt_convnet")(torch.randn(4, 3, 8, 8))
     assert "\n" not in str(e.value) and "in_channels=3" in str(e.value)
+
+
+@pytest.mark.parametrize("flag,values", [("--eps", ["nan"]), ("--eps", ["0", "-4"]), ("--sigmas", ["-0.1"]),
+                                         ("--sigmas", ["inf"])])
+def test_robustness_refuses_nan_and_negative_sizes(capsys, trained, flag, values):
+    one_error_line(capsys, ["robustness", "--checkpoint", str(trained), "--samples", "4", flag, *values],
+                   flag, ">= 0")
+    assert not (trained / "robustness.json").exists()  # refused before any attack ran
+
+
+def test_a_config_that_is_not_utf8_is_one_line(capsys, tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("name: caf\u00e9\n".encode("latin-1"))
+    one_error_line(capsys, ["train", "--config", str(path), "--out", str(tmp_path / "r")],
+                   "not UTF-8", "line 1")
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_yaml_alias_bomb_under_a_valid_key_stops_at_once(tmp_path):
+    import subprocess
+    import sys
+
+    # 9 levels of 9 aliases: 9**8 (43 million) values once expanded, in 12 short lines
+    lines = ["name: bomb", "data:", "  options:", "    x0: &x0 [" + ",".join(['"lol"'] * 9) + "]"]
+    lines += [f"    x{i}: &x{i} [" + ",".join([f"*x{i - 1}"] * 9) + "]" for i in range(1, 8)]
+    lines += ["train:", "  epochs: *x7"]
+    (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\n")
+    res = subprocess.run([sys.executable, "-m", "fullspike", "train", "--config", str(tmp_path / "bomb.yaml"),
+                          "--out", str(tmp_path / "r")], capture_output=True, text=True, timeout=120)
+    err = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(err) == 1 and "expands to more than" in err[0], res.stderr[-2000:]
+    assert not (tmp_path / "r").exists()

@@ -196,3 +196,34 @@ def test_decoding_bar_only_on_a_terminal(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("sys.stderr", term)
     _decode_all(paths, None, "decoding test")
     assert "decoding test" in term.getvalue()
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_test_labels_follow_the_training_class_names(tmp_path, in_memory):
+    # the test split lacks "bird": every later class must keep its training label
+    _image_tree(tmp_path, "train", ["ant", "bird", "cat", "dog"], 2)
+    _image_tree(tmp_path, "test", ["ant", "cat", "dog"], 1)
+    train, info = build_dataset("imagefolder", str(tmp_path), True, image_size=12, in_memory=in_memory)
+    test, test_info = build_dataset("imagefolder", str(tmp_path), False, image_size=12, in_memory=in_memory)
+    labels = test.labels.tolist() if in_memory else list(test.targets)
+    assert sorted(labels) == [0, 2, 3]  # ant, cat, dog as in training (the old numbering gave 0, 1, 2)
+    assert list(test.classes) == list(train.classes) == ["ant", "bird", "cat", "dog"]
+    assert test_info.num_classes == info.num_classes == 4
+    if not in_memory:
+        assert sorted(t for _, t in test.samples) == [0, 2, 3]
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_a_test_class_unknown_to_training_is_one_error(tmp_path, in_memory):
+    _image_tree(tmp_path, "train", ["ant", "cat"], 1)
+    _image_tree(tmp_path, "test", ["ant", "cow"], 1)
+    with pytest.raises(DatasetError, match="cow") as err:
+        build_dataset("imagefolder", str(tmp_path), False, image_size=12, in_memory=in_memory)
+    assert "\n" not in str(err.value)
+
+
+def test_a_cifar100_folder_tree_numbers_test_labels_by_training_names(tmp_path):
+    _image_tree(tmp_path, "train", ["a", "b", "c"], 1, size=32)
+    _image_tree(tmp_path, "test", ["c"], 2, size=32)
+    test, info = build_dataset("cifar100", str(tmp_path), False)
+    assert test.labels.tolist() == [2, 2] and info.num_classes == 3

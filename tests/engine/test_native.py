@@ -1,6 +1,7 @@
 """The native backend (C kernels through ctypes) against the eager reference, its choice by
 ``auto``, and the compile cache: built once per machine, loaded by later processes, and a clear
 fallback to ``loop`` when it cannot be built."""
+import hashlib
 import os
 import subprocess
 import sys
@@ -189,7 +190,8 @@ def test_first_use_compiles_once_into_the_cache_and_later_processes_load_it(tmp_
     assert first.stderr.count("BuildNotice") == 1, first.stderr  # said once, naming the folder
     assert str(cache / "native") in first.stderr
     libs = sorted((cache / "native").iterdir())
-    assert len(libs) == 1 and libs[0].suffix == ".so"  # no temporary files left
+    assert [p.suffix for p in libs] == [".so", ".sha256"]  # the library and its digest; no temporary files
+    assert libs[1].read_text().strip() == hashlib.sha256(libs[0].read_bytes()).hexdigest()
     stamp = libs[0].stat().st_mtime_ns
     second = _child({"FULLSPIKE_CACHE_DIR": str(cache)})
     assert second.returncode == 0 and "SAME" in second.stdout, second.stderr
@@ -237,9 +239,8 @@ def test_processes_compiling_the_same_kernel_at_once_all_load_it(tmp_path):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [out.strip() for out, _ in outs] == ["42"] * 3, [err for _, err in outs]
-    assert [p.name for p in (tmp_path / "native").iterdir()] == \
-        [cbuild.library_path("int fs_answer(void) { return 42; }\n/* same */",
-                             cbuild.compiler()).name]
+    lib = cbuild.library_path("int fs_answer(void) { return 42; }\n/* same */", cbuild.compiler())
+    assert sorted(p.name for p in (tmp_path / "native").iterdir()) == [lib.name, lib.name + ".sha256"]
 
 
 @pytest.mark.parametrize("backend", ["loop", "native"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 
 def register(sub) -> None:
@@ -47,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
     out = output_dir(args.out or checkpoint_file(args.checkpoint).parent, "robustness.json")  # before the work
     if (args.mean is None) != (args.std is None):
         raise ConfigError("give both --mean and --std, or neither")
+    for flag, values in (("--eps", args.eps), ("--sigmas", args.sigmas)):
+        bad = [v for v in values if not (math.isfinite(v) and v >= 0)]
+        if bad:
+            raise ConfigError(f"{flag} takes perturbation sizes >= 0 (0 is the clean accuracy), got {bad[0]}")
     snn, cfg = load(args.checkpoint, config=args.config, overrides=args.overrides)
     device = resolve_device(cfg.train.device)
     loader, _ = build_eval_loader(cfg, "test", args.batch_size, samples=args.samples)

@@ -52,13 +52,14 @@ def process_options(cfg) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..outputs import output_dir, writing
-    from ..train import fit, load_config
-    from ..train.experiment import prepare_run_folder, resume_config
+    from ..errors import ConfigError
+    from ..outputs import output_dir, remove_empty_folder
+    from ..train import load_config
+    from ..train.experiment import resume_config
 
+    if args.nproc < 1:
+        raise ConfigError(f"--nproc must be a number of processes of at least 1, got {args.nproc}")
     if args.resume and args.overwrite:
-        from ..errors import ConfigError
-
         raise ConfigError("--resume continues the run in --out and --overwrite replaces it; give one of them")
     if args.resume and not args.config:
         out = Path(args.out) if args.out else Path("runs") / load_config(None).name
@@ -66,7 +67,24 @@ def run(args: argparse.Namespace) -> int:
     else:
         cfg = load_config(args.config, args.overrides)  # validate before launching workers
         out = Path(args.out) if args.out else Path("runs") / cfg.name
+    created = not os.path.lexists(out)
     out = output_dir(out, "the run")  # writable, checked before any work
+    try:
+        status = _train(args, cfg, out)
+    except BaseException:
+        status = 1
+        raise
+    finally:
+        if created and status != 0:  # a failed start leaves no empty folder behind
+            remove_empty_folder(out)
+    return status
+
+
+def _train(args: argparse.Namespace, cfg, out: Path) -> int:
+    from ..outputs import writing
+    from ..train import fit
+    from ..train.experiment import prepare_run_folder
+
     if args.nproc > 1:
         if not (args.resume or args.overwrite):
             prepare_run_folder(out, overwrite=False)  # refuse here, not once per worker

@@ -205,19 +205,49 @@ def _decode_all(paths: list[Path], size: int | None, desc: str) -> torch.Tensor:
 IMG_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".JPEG", ".JPG", ".PNG"}
 
 
-def _scan_folder(split_dir: Path) -> tuple[list[Path], list[int], list[str]]:
-    classes = sorted(d.name for d in split_dir.iterdir() if d.is_dir())
+def _class_folders(split_dir: Path) -> list[str]:
+    return sorted(d.name for d in split_dir.iterdir() if d.is_dir())
+
+
+def _training_classes(split_dir: Path) -> tuple[str, ...] | None:
+    """The class names that number the labels of ``split_dir``: for a test (or val) split, the
+    class folders of the training split beside it (``../train``), so that a test split missing
+    a class keeps every other label; None for the training split itself (its own folders)."""
+    train_dir = split_dir.parent / "train"
+    if split_dir.name == "train" or not train_dir.is_dir():
+        return None
+    return tuple(_class_folders(train_dir))
+
+
+def _class_index(split_dir: Path, found: list[str], classes: tuple[str, ...] | None) -> dict[str, int]:
+    """``{class name: label}``; a class of ``split_dir`` that the training split lacks is one
+    :class:`DatasetError` (its label would mean nothing to the trained network)."""
+    if classes is None:
+        return {c: i for i, c in enumerate(found)}
+    unknown = [c for c in found if c not in classes]
+    if unknown:
+        raise DatasetError(f"{split_dir} has class folder(s) {', '.join(unknown[:5])} that the training split "
+                           f"{split_dir.parent / 'train'} does not have; labels are matched by class folder "
+                           f"name, so give both splits the same classes")
+    return {c: i for i, c in enumerate(classes)}
+
+
+def _scan_folder(split_dir: Path, classes: tuple[str, ...] | None = None) -> tuple[list[Path], list[int], list[str]]:
+    """Image paths, labels and class names of an ImageFolder split; ``classes`` (the training
+    split's, see :func:`_training_classes`) numbers the labels by class name when given."""
+    found = _class_folders(split_dir)
+    index = _class_index(split_dir, found, classes)
     paths, labels = [], []
-    for i, c in enumerate(classes):
+    for c in found:
         files = sorted(p for p in (split_dir / c).rglob("*") if p.suffix in IMG_EXT)
         paths += files
-        labels += [i] * len(files)
-    return paths, labels, classes
+        labels += [index[c]] * len(files)
+    return paths, labels, list(classes) if classes is not None else found
 
 
 @_shared_in_decode_once
 def _folder_in_memory(split_dir: Path, size: int | None):
-    paths, labels, classes = _scan_folder(split_dir)
+    paths, labels, classes = _scan_folder(split_dir, _training_classes(split_dir))
     if not paths:
         raise DatasetError(f"no images found under {split_dir}/<class>/*.jpg|png")
     return _decode_all(paths, size, f"decoding {split_dir}"), torch.tensor(labels), classes
@@ -335,7 +365,14 @@ def _streamed_folder(root: Path, train: bool, tf, what: str):
     from torchvision.datasets import ImageFolder
 
     split = _split_dir(root, train, what, "point data.root at the folder holding train/ and val/")
-    return ImageFolder(str(split), transform=tf)
+    ds = ImageFolder(str(split), transform=tf)
+    classes = _training_classes(split)
+    if classes is not None:  # number the labels by the training split's class names
+        index = _class_index(split, list(ds.classes), classes)
+        ds.samples = [(p, index[ds.classes[t]]) for p, t in ds.samples]
+        ds.imgs, ds.targets = ds.samples, [t for _, t in ds.samples]
+        ds.classes, ds.class_to_idx = list(classes), {c: i for i, c in enumerate(classes)}
+    return ds
 
 
 @register_dataset("imagenet")

@@ -11,12 +11,21 @@ once (:class:`BuildNotice`, naming the folder). No compiler, a compile error or 
 folder makes the source *unavailable*, with the reason (:func:`unavailable`); nothing raises
 but :func:`load` for an unavailable source.
 
+A cached library is loaded only when it can be trusted and is whole: owned by the current user,
+not writable by group or others, and with the SHA-256 recorded beside it at build time
+(``<name>.so.sha256``) matching its bytes. Any other file there (another user's, a truncated or
+edited one, one of an older fullspike without the record) is replaced by a fresh build, so a
+damaged cache never crashes the process. A library without the symbols its user asks for is
+unavailable with one line saying so. Temporary ``.building-*`` files that a compile killed midway
+left behind are removed once they are older than any compile can run (:data:`TIMEOUT_S`).
+
 The compiler is ``$CC`` if set, else ``cc``, ``gcc`` or ``clang`` on the ``PATH``. The flags keep
 float arithmetic exactly as written (no contraction into fused multiply-adds, no fast-math) and
 target the machine's own CPU (:data:`TUNING_FLAGS`; the cache key includes the CPU).
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import hashlib
@@ -24,9 +33,11 @@ import os
 import platform
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Optional, Union
 
@@ -129,10 +140,53 @@ def _compile(source: str, cc: list[str], flags: tuple, out: str) -> subprocess.C
         raise Unavailable(f"the C compiler {cc[0]} could not run ({err})") from None
 
 
+def digest_path(target: Path) -> Path:
+    """Where the SHA-256 of the cached library ``target`` is recorded (``<name>.so.sha256``)."""
+    return target.with_name(target.name + ".sha256")
+
+
+def _sha256(path: Union[str, Path]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _owned_and_private(path: Path) -> bool:
+    """``path`` is a regular file (not a link) of the current user that group and others cannot write."""
+    st = os.lstat(path)
+    return stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
+def trusted(target: Path) -> bool:
+    """Whether the cached library ``target`` may be loaded: it and its recorded SHA-256 are the
+    current user's own files, private to writes (:func:`_owned_and_private`), and its bytes
+    match the record (a truncated or replaced file does not)."""
+    record = digest_path(target)
+    try:
+        if not (_owned_and_private(target) and _owned_and_private(record)):
+            return False
+        return record.read_text().strip() == _sha256(target)
+    except OSError:
+        return False
+
+
+def _remove_stale_builds(folder: Path) -> None:
+    """Delete ``.building-*`` files older than a compile can take: a killed compile's leftovers."""
+    now = time.time()
+    for tmp in folder.glob(".building-*"):
+        with contextlib.suppress(OSError):
+            if now - tmp.lstat().st_mtime > 2 * TIMEOUT_S:
+                tmp.unlink()
+
+
 def _build(source: str, cc: list[str], target: Path) -> None:
     """Compile ``source`` into ``target`` through a temporary file renamed into place, with the
-    first of :data:`TUNING_FLAGS` the compiler accepts."""
+    first of :data:`TUNING_FLAGS` the compiler accepts; records its SHA-256 beside it first."""
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".building-", suffix=".so")
+    os.close(fd)
+    fd, tmp_record = tempfile.mkstemp(dir=target.parent, prefix=".building-", suffix=".sha256")
     os.close(fd)
     try:
         for tuning in TUNING_FLAGS:
@@ -141,20 +195,26 @@ def _build(source: str, cc: list[str], target: Path) -> None:
                 break
         else:
             raise Unavailable(f"the C compiler {cc[0]} failed: {_first_error(res.stderr)}")
+        os.chmod(tmp, 0o700)  # whatever the compiler's umask gave: private to writes
+        Path(tmp_record).write_text(_sha256(tmp) + "\n")
+        os.replace(tmp_record, digest_path(target))
         os.replace(tmp, target)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        for path in (tmp, tmp_record):
+            if os.path.exists(path):
+                os.unlink(path)
 
 
 @functools.lru_cache(maxsize=None)
-def _load(source: str) -> Union[ctypes.CDLL, str]:
+def _load(source: str, symbols: tuple[str, ...] = ()) -> Union[ctypes.CDLL, str]:
     cc = compiler()
     if cc is None:
         return "no C compiler found (install gcc or clang, or set CC)"
     target = library_path(source, cc)
     try:
-        if not target.exists():
+        if target.parent.is_dir():
+            _remove_stale_builds(target.parent)
+        if not trusted(target):  # missing, another user's, writable by others, truncated or edited
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
             except OSError as err:
@@ -167,23 +227,32 @@ def _load(source: str) -> Union[ctypes.CDLL, str]:
                 _build(source, cc, target)
             except OSError as err:  # no space left, the folder gone, ...
                 return f"the cache folder {target.parent} cannot be written ({err})"
-        return ctypes.CDLL(str(target))
+            if not trusted(target):
+                return (f"the compiled kernels in {target} cannot be trusted after a fresh build (the "
+                        f"cache folder is shared?); set FULLSPIKE_CACHE_DIR to a folder of your own")
+        lib = ctypes.CDLL(str(target))
     except Unavailable as err:
         return str(err)
     except OSError as err:
         return f"the compiled kernels in {target} cannot be loaded ({err})"
+    missing = [name for name in symbols if not hasattr(lib, name)]
+    if missing:
+        return (f"the compiled kernels in {target} lack {', '.join(missing)} (not built from this "
+                f"source); delete that file and its .sha256 to rebuild it")
+    return lib
 
 
-def unavailable(source: str) -> Optional[str]:
-    """None when ``source`` is compiled (or loaded from the cache) in this process, else why it
-    cannot be; compiles it on first use. Cached per process."""
-    lib = _load(source)
+def unavailable(source: str, symbols: tuple[str, ...] = ()) -> Optional[str]:
+    """None when ``source`` is compiled (or loaded from the cache) in this process and defines
+    ``symbols``, else why it cannot be used; compiles it on first use. Cached per process."""
+    lib = _load(source, symbols)
     return lib if isinstance(lib, str) else None
 
 
-def load(source: str) -> ctypes.CDLL:
-    """The loaded library of ``source`` (compiled on first use), or :class:`Unavailable`."""
-    lib = _load(source)
+def load(source: str, symbols: tuple[str, ...] = ()) -> ctypes.CDLL:
+    """The loaded library of ``source`` (compiled on first use) defining ``symbols``, or
+    :class:`Unavailable`."""
+    lib = _load(source, symbols)
     if isinstance(lib, str):
         raise Unavailable(lib)
     return lib

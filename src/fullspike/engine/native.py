@@ -88,14 +88,18 @@ def unavailable(spec: NeuronSpec) -> Optional[str]:
     if spec.surrogate.c_grad() is None:
         return (f"the surrogate {type(spec.surrogate).__name__} has no C form (give it a c_grad() "
                 f"method)")
-    why = cbuild.unavailable(_source(spec))
+    why = cbuild.unavailable(_source(spec), SYMBOLS)
     return None if why is None else f"its C kernels cannot be built here: {why}"
+
+
+#: the functions of native_kernel.c that this module calls
+SYMBOLS = ("fs_forward", "fs_backward", "fs_norm_rows")
 
 
 @functools.lru_cache(maxsize=None)
 def _library(source: str) -> tuple:
     """``(fs_forward, fs_backward, fs_norm_rows)`` of the library built from ``source``."""
-    lib = cbuild.load(source)
+    lib = cbuild.load(source, SYMBOLS)
     for fn in (lib.fs_forward, lib.fs_backward):
         fn.argtypes = [ctypes.POINTER(_Args), ctypes.c_int]
         fn.restype = ctypes.c_int

@@ -16,6 +16,7 @@ from torch import nn
 from ..errors import CheckpointError, ConfigError
 from ..params import check_arguments, parameters
 from ..registry import Registry
+from ..safe_load import CHECKPOINT_FORMAT, load_state
 
 MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
 
@@ -104,18 +105,12 @@ def create_model(name: str, checkpoint_path: str | Path | None = None, pretraine
 def load_weights(model: nn.Module, path: str | Path, name: str) -> None:
     """Load a state dict or a fullspike training checkpoint's model weights into ``model``
     (the registered model ``name``); any problem is one :class:`CheckpointError` line."""
-    from ..train.checkpoint import FORMAT, load_checkpoint, load_model_state
-
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} not found")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # not a plain state dict (a training checkpoint holds RNG states)
-        obj = load_checkpoint(path)
-    if isinstance(obj, Mapping) and obj.get("format") == FORMAT:
-        load_model_state(model, dict(obj), name, path)
-        return
+    obj = load_state(path, "checkpoint")  # never runs code from the file (weights_only, no fallback)
+    if isinstance(obj, Mapping) and obj.get("format") == CHECKPOINT_FORMAT:
+        if obj.get("model_name") != name:
+            raise CheckpointError(f"checkpoint {path} holds a '{obj.get('model_name')}' model, not '{name}'; "
+                                  f"pass the model name it was trained with")
+        obj = obj.get("model")
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path} holds neither a state dict nor a fullspike checkpoint")
     try:

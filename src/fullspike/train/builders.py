@@ -8,7 +8,7 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from ..data import DatasetInfo, build_dataset, decode_once
-from ..errors import ConfigError
+from ..errors import ConfigError, DatasetError
 from ..models import create_model, model_factory
 from .config import Config
 from .optim import OPTIMIZERS, SCHEDULES, Progress
@@ -61,10 +61,30 @@ def build_data(cfg: Config) -> DataSplits:
         train_aug, info = _train_split(cfg, d.augment)
         train_plain = _train_split(cfg, False)[0] if d.augment else train_aug
         test, _ = build_dataset(d.name, d.root, False, False, **d.options)
+    check_labels(train_aug, info.num_classes, "training")
+    check_labels(test, info.num_classes, "test")
     train_idx, val_idx = _train_val_indices(len(train_aug), cfg)
+    if not train_idx:
+        subset = f" and data.train_subset={d.train_subset}" if d.train_subset is not None else ""
+        raise ConfigError(f"the training split is empty: data.val_fraction={d.val_fraction}{subset} leave none of "
+                          f"the {len(train_aug)} training samples to train on; lower data.val_fraction (e.g. 0.1)")
     train = Subset(train_aug, train_idx) if len(train_idx) < len(train_aug) else train_aug
     val = Subset(train_plain, val_idx) if val_idx else None
     return DataSplits(train, val, _test_subset(test, cfg), info)
+
+
+def check_labels(dataset: Dataset, num_classes: int, split: str) -> None:
+    """Refuse a split whose labels (its ``targets`` or ``labels``, when it exposes them) fall
+    outside ``[0, num_classes)``: caught when the data are built, not after an epoch."""
+    labels = getattr(dataset, "targets", None)
+    labels = getattr(dataset, "labels", None) if labels is None else labels
+    if labels is None or len(labels) == 0:
+        return
+    labels = torch.as_tensor(labels)
+    bad = labels[(labels < 0) | (labels >= num_classes)]
+    if len(bad):
+        raise DatasetError(f"the {split} split has {len(bad)} label(s) outside 0..{num_classes - 1} (e.g. "
+                           f"{int(bad[0])}) for its {num_classes} classes; fix the dataset's label files")
 
 
 def build_split(cfg: Config, split: str) -> tuple[Dataset, DatasetInfo]:
@@ -75,8 +95,10 @@ def build_split(cfg: Config, split: str) -> tuple[Dataset, DatasetInfo]:
     d = cfg.data
     if split == "test":
         test, info = build_dataset(d.name, d.root, False, False, **d.options)
+        check_labels(test, info.num_classes, "test")
         return _test_subset(test, cfg), info
     full, info = _train_split(cfg, d.augment and split == "train")
+    check_labels(full, info.num_classes, "training")
     train_idx, val_idx = _train_val_indices(len(full), cfg)
     if split == "val":
         if not val_idx:

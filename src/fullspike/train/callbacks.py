@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import os
 import sys
 from pathlib import Path
 from typing import Protocol
@@ -19,7 +21,7 @@ import torch
 from ..errors import ConfigError, MissingDependencyError
 from ..nn import SpikingNeuron
 from ..optional import require
-from .checkpoint import FORMAT, VERSION, atomic_save
+from .checkpoint import FORMAT, VERSION, atomic_save, write_text
 
 class TrainerState(Protocol):
     """What a callback sees of the :class:`~fullspike.train.Trainer` running it."""
@@ -80,7 +82,9 @@ class MetricsLogger(Callback):
     """Prints each epoch's row and appends it as one JSON line to ``path`` (``metrics.jsonl``).
 
     At the start of a run the file keeps only the rows of epochs already trained (none for a
-    fresh run), so a resumed run never repeats an epoch's row.
+    fresh run), so a resumed run never repeats an epoch's row; a half-written row (what a kill
+    in the middle of a write leaves) is dropped with a notice. Rows are appended without
+    following a symbolic link placed at ``path``.
     """
 
     def __init__(self, path: str | Path | None = None, echo: bool = True) -> None:
@@ -90,9 +94,17 @@ class MetricsLogger(Callback):
     def on_fit_start(self, trainer: TrainerState) -> None:
         if self.path is None or not trainer.is_main or not self.path.exists():
             return
-        rows = [line for line in self.path.read_text().splitlines()
-                if line.strip() and json.loads(line).get("epoch", 0) <= trainer.epoch]
-        self.path.write_text("".join(line + "\n" for line in rows))
+        rows = []
+        for number, line in enumerate(self.path.read_text(errors="replace").splitlines(), 1):
+            try:
+                row = json.loads(line) if line.strip() else None
+            except ValueError:
+                print(f"notice: dropped line {number} of {self.path}, a half-written row (left by an "
+                      f"interrupted run)", file=sys.stderr, flush=True)
+                continue
+            if isinstance(row, dict) and row.get("epoch", 0) <= trainer.epoch:
+                rows.append(line)
+        write_text(self.path, "".join(line + "\n" for line in rows))
 
     def on_epoch_end(self, trainer: TrainerState, row: dict) -> None:
         if not trainer.is_main:
@@ -101,7 +113,8 @@ class MetricsLogger(Callback):
             print(format_row(row), flush=True)
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a") as f:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+            with os.fdopen(fd, "a") as f:
                 f.write(json.dumps(row) + "\n")
 
 
@@ -167,6 +180,44 @@ class Checkpoint(Callback):
             header = {"format": FORMAT, "version": VERSION, "fullspike": __version__}
             atomic_save({**header, **self.metadata, **trainer.state_dict()}, self.path)
             trainer.last_checkpoint = self.path
+
+
+class DivergenceWarning(Callback):
+    """Warns when training diverges without the loss becoming NaN (which stops it at once).
+
+    The rule: an epoch's training loss above ``factor`` (10) times a reference, which is
+    ``ln(num_classes)`` for a classifier (the cross-entropy of a uniform guess, what an untrained
+    network scores) and otherwise the first epoch's training loss (then checked from the second
+    epoch on). The first time it holds, one ``warning:`` line goes to the log (stderr) and
+    :attr:`message` keeps it (``metrics.json`` records it as ``divergence_warning``).
+    """
+
+    def __init__(self, num_classes: int | None = None, factor: float = 10.0,
+                 hint: str = "lower the learning rate or clip gradients") -> None:
+        self.reference = math.log(num_classes) if num_classes is not None and num_classes >= 2 else None
+        self.factor, self.hint = float(factor), hint
+        self.message: str | None = None
+        self._first: float | None = None
+
+    def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
+        loss = row.get("train_loss")
+        if loss is None or self.message is not None:
+            return
+        if self._first is None:
+            self._first = float(loss)
+        reference, what = ((self.reference, "ln(number of classes), the loss of a uniform guess")
+                           if self.reference is not None else (self._first, "the first epoch's"))
+        if (self.reference is not None or row["epoch"] > 1) and loss > self.factor * reference:
+            self.message = (f"training diverges: the training loss of epoch {row['epoch']} is {loss:.4g}, more "
+                            f"than {self.factor:g}x {what} ({reference:.4g}); {self.hint}")
+            if trainer.is_main:
+                print(f"warning: {self.message}", file=sys.stderr, flush=True)
+
+    def state_dict(self) -> dict:
+        return {"message": self.message, "first": self._first}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.message, self._first = state.get("message"), state.get("first")
 
 
 def spiking_neurons(model: torch.nn.Module) -> list[SpikingNeuron]:

@@ -2,19 +2,21 @@
 from __future__ import annotations
 
 import glob
+import io
 import os
 import random
 import secrets
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO, Callable, Sequence
 
 import numpy as np
 import torch
 
 from ..errors import CheckpointError
 from ..outputs import writing
+from ..safe_load import CHECKPOINT_FORMAT, load_state
 
-FORMAT = "fullspike-checkpoint"
+FORMAT = CHECKPOINT_FORMAT
 CHECKPOINT = "checkpoint.pt"  # the checkpoint file of a run folder
 VERSION = 1
 
@@ -23,7 +25,8 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
     """Call ``write(file)`` so that a crash leaves either the old or the new ``path``, never half.
 
     The data go to a temporary file beside ``path`` (``.<name>.<random>.tmp``, created with the
-    user's umask like any other file), are flushed to disk, and the file is renamed over ``path``.
+    user's umask like any other file), are flushed to disk, and the file is renamed over ``path``:
+    a symbolic link placed at ``path`` is replaced, never followed.
     A kill in between leaves that temporary file behind: :func:`remove_partial_saves` removes it.
     A failed write (full disk, lost permission) is one :class:`~fullspike.errors.OutputError`.
     """
@@ -49,8 +52,21 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> None:
 
 
 def atomic_save(obj: Any, path: str | Path) -> None:
-    """``torch.save`` to ``path`` atomically (:func:`atomic_write`)."""
-    atomic_write(path, lambda f: torch.save(obj, f))
+    """``torch.save`` to ``path`` atomically (:func:`atomic_write`). The file is serialised in
+    memory first, so a failed write (full disk) is the ``OSError`` that ``atomic_write`` turns
+    into one :class:`~fullspike.errors.OutputError`, not an error of torch's zip writer."""
+    def write(f: BinaryIO) -> None:
+        buffer = io.BytesIO()
+        torch.save(obj, buffer)
+        f.write(buffer.getbuffer())
+
+    atomic_write(path, write)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically (:func:`atomic_write`), never through a
+    symbolic link placed at ``path``."""
+    atomic_write(path, lambda f: f.write(text.encode()))
 
 
 def remove_partial_saves(path: str | Path) -> list[Path]:
@@ -86,20 +102,24 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
-    """Load and validate a fullspike checkpoint; any problem is one clear :class:`CheckpointError`."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} not found")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as e:  # truncated zip, wrong format, unpickling errors
-        raise CheckpointError(
-            f"checkpoint {path} is corrupt or not a PyTorch file ({type(e).__name__}: "
-            f"{str(e).splitlines()[0] if str(e) else ''}); use another checkpoint or retrain"
-        ) from None
+#: what every fullspike checkpoint holds besides its header: a trainer's state
+STATE_KEYS = ("epoch", "model", "optimizer", "rng", "history", "train_seconds", "train_cpu_seconds")
+#: what the checkpoint of a run folder (``fullspike train``) holds in addition
+RUN_KEYS = (*STATE_KEYS, "model_name", "model_kwargs", "config")
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu",
+                    keys: Sequence[str] = STATE_KEYS) -> dict:
+    """Load and validate a fullspike checkpoint, never running code from it
+    (:func:`~fullspike.safe_load.load_state`); a file without the header or without one of
+    ``keys`` (:data:`RUN_KEYS` for a run folder's) is one clear :class:`CheckpointError`."""
+    ckpt = load_state(path, "checkpoint", map_location)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a fullspike checkpoint (no '{FORMAT}' header)")
+    missing = [k for k in keys if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"checkpoint {path} has the fullspike header but lacks {', '.join(missing)} "
+                              f"(damaged or not written by fullspike); use another checkpoint or retrain")
     return ckpt
 
 

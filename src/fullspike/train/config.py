@@ -403,9 +403,40 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     return data
 
 
+#: the most bytes a config file may have, and the most values (scalars, lists, mappings) a YAML
+#: document may expand to with its aliases counted at every use: both checked before anything is
+#: built from it, so an alias bomb (a few lines that expand to billions of values) stops at once
+MAX_CONFIG_BYTES = 1 << 20
+MAX_YAML_NODES = 10_000
+
+
+def _expanded_nodes(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many values ``node`` stands for once every alias in it is expanded (a recursive
+    alias counts as too many)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = MAX_YAML_NODES + 1  # seen again before it is counted: a recursive alias
+    n = 1
+    for child in (node.value if isinstance(node, yaml.SequenceNode) else
+                  [x for pair in node.value for x in pair] if isinstance(node, yaml.MappingNode) else []):
+        n += _expanded_nodes(child, memo)
+        if n > MAX_YAML_NODES:
+            break
+    memo[key] = n
+    return n
+
+
 class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader, except that a key given twice in one mapping is an error (PyYAML
-    keeps the last silently) and ``1e-4`` is a number (YAML 1.1 wants ``1.0e-4``)."""
+    keeps the last silently), ``1e-4`` is a number (YAML 1.1 wants ``1.0e-4``) and a document
+    that expands to more than :data:`MAX_YAML_NODES` values is refused before it is built."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        if _expanded_nodes(node, {}) > MAX_YAML_NODES:
+            raise yaml.YAMLError(f"it expands to more than {MAX_YAML_NODES} values (through its aliases "
+                                 f"&name/*name); a config is a few keys, write them out")
+        return super().construct_document(node)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set = set()
@@ -423,9 +454,23 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?(\d+
 
 
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file; a syntax error (or a duplicated key) is one line with line and column."""
+    """Parse a YAML file (UTF-8, at most :data:`MAX_CONFIG_BYTES`); a syntax error (or a duplicated
+    key, or an alias bomb) is one line with line and column."""
     try:
-        return yaml.load(path.read_text(), Loader=_Loader)
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as e:
+        raise ConfigError(f"config file {path} cannot be read ({e.strerror})") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path} is larger than {MAX_CONFIG_BYTES >> 20} MiB: not a config file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise ConfigError(f"{path}, line {line}: not UTF-8 text (byte 0x{raw[e.start]:02x}); save the "
+                          f"config as UTF-8") from None
+    try:
+        return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
         where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)

@@ -11,21 +11,23 @@ import contextlib
 import functools
 import json
 import os
+import re
 import shutil
 from pathlib import Path
+from typing import Iterator
 
 import torch
 import torch.distributed as dist
 
 from ..data import make_loader
-from ..errors import CheckpointError, ConfigError, TrainingError
+from ..errors import CheckpointError, ConfigError, FullspikeError, TrainingError
 from ..models.outputs import classification_loss
 from ..nn import set_backend
 from ..outputs import exclusive_folder
 from .builders import DataSplits, build_data, build_model, build_optimizer, build_scheduler, model_kwargs
-from .callbacks import (Checkpoint, FiringRateRegularizer, MetricsLogger, SurrogateAnnealing,
+from .callbacks import (Checkpoint, DivergenceWarning, FiringRateRegularizer, MetricsLogger, SurrogateAnnealing,
                         TensorBoardLogger)
-from .checkpoint import CHECKPOINT, load_checkpoint, load_model_state, remove_partial_saves
+from .checkpoint import CHECKPOINT, RUN_KEYS, load_checkpoint, load_model_state, remove_partial_saves, write_text
 from .config import Config, config_from_dict
 from .trainer import Trainer, make_epoch_loader, resolve_device
 
@@ -56,10 +58,34 @@ def resume_changes(saved: dict, cfg: Config) -> dict[str, tuple]:
     old, new = _flatten(config_from_dict(saved).to_dict()), _flatten(cfg.to_dict())
     changed = {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
     for key, (a, b) in changed.items():
-        if any(key == f or key.startswith(f + ".") for f in FIXED_ON_RESUME):
+        if _is_fixed(key):
             raise ConfigError(f"--resume: {key} was {a!r} in this run and cannot change when resuming (now {b!r}); "
                               f"drop that override, or start a fresh run with --overwrite")
     return changed
+
+
+def _is_fixed(key: str) -> bool:
+    return any(key == f or key.startswith(f + ".") for f in FIXED_ON_RESUME)
+
+
+def check_own_checkpoint(out: Path, ckpt: dict) -> None:
+    """Refuse to resume ``out`` from a checkpoint that is not its run's: one whose config differs
+    from the folder's ``config.json`` in what defines the run (a checkpoint copied from another run)."""
+    path = out / "config.json"
+    if not path.is_file():
+        return
+    try:
+        recorded = _flatten(config_from_dict(json.loads(path.read_text())).to_dict())
+    except (ValueError, OSError, FullspikeError) as e:
+        raise CheckpointError(f"--resume: {path} cannot be read ({type(e).__name__}), so {out / CHECKPOINT} "
+                              f"cannot be checked against it; start a fresh run with --overwrite") from None
+    saved = _flatten(config_from_dict(ckpt["config"]).to_dict())
+    for key in sorted(set(recorded) | set(saved)):
+        if _is_fixed(key) and recorded.get(key) != saved.get(key):
+            raise CheckpointError(
+                f"--resume: {out / CHECKPOINT} is not the checkpoint of the run in {out}: it trained "
+                f"{key}={saved.get(key)!r} but {path} records {recorded.get(key)!r}; put that run's own "
+                f"checkpoint back, or start a fresh run with --overwrite")
 
 
 def no_checkpoint_error(out: Path) -> CheckpointError:
@@ -78,22 +104,29 @@ def resume_config(out_dir: str | Path, overrides: list[str] | None = None) -> Co
     path = Path(out_dir) / CHECKPOINT
     if not path.is_file():
         raise no_checkpoint_error(Path(out_dir))
-    return config_from_dict(apply_overrides(load_checkpoint(path)["config"], overrides or []))
+    return config_from_dict(apply_overrides(load_checkpoint(path, keys=RUN_KEYS)["config"], overrides or []))
 
 
-def prepare_run_folder(out: Path, overwrite: bool, main: bool = True) -> None:
-    """Refuse a folder that holds another run's files, or delete them with ``overwrite``."""
-    found = [n for n in RUN_FILES if (out / n).exists()]
-    if not found:
-        return
-    if not overwrite:
+def prepare_run_folder(out: Path, overwrite: bool) -> None:
+    """Refuse a folder that holds another run's files, unless ``overwrite`` (then
+    :func:`clear_run_folder` deletes them, once the new run is built)."""
+    found = [n for n in RUN_FILES if os.path.lexists(out / n)]
+    if found and not overwrite:
         raise ConfigError(f"{out} already holds a run ({', '.join(found)}); continue it with --resume, "
                           f"or pass --overwrite to replace it (or choose another --out)")
-    if main:
-        for n in found:
-            p = out / n
-            shutil.rmtree(p) if p.is_dir() else p.unlink()
-        remove_partial_saves(out / CHECKPOINT)
+
+
+def clear_run_folder(out: Path) -> None:
+    """Delete the run files in ``out`` (``--overwrite``; called only when the new run's data,
+    model and optimiser are built, so a failed start keeps the old run). A symbolic link placed
+    there is removed, never followed."""
+    for n in RUN_FILES:
+        p = out / n
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        elif os.path.lexists(p):
+            p.unlink()
+    remove_partial_saves(out / CHECKPOINT)
 
 
 def with_absolute_root(cfg: Config) -> Config:
@@ -128,8 +161,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def build_callbacks(cfg: Config, out: Path, metadata: dict) -> list:
-    """The config path's callbacks, in order: regularisation, annealing, loggers, checkpoint."""
+def build_callbacks(cfg: Config, out: Path, metadata: dict, num_classes: int | None = None) -> list:
+    """The config path's callbacks, in order: regularisation, annealing, loggers, the divergence
+    warning (``num_classes`` sets its reference, see :class:`DivergenceWarning`), checkpoint."""
     tc, callbacks = cfg.train, []
     if tc.firing_rate_penalty:
         callbacks.append(FiringRateRegularizer(tc.firing_rate_penalty))
@@ -139,6 +173,8 @@ def build_callbacks(cfg: Config, out: Path, metadata: dict) -> list:
     callbacks.append(MetricsLogger(out / "metrics.jsonl"))
     if tc.tensorboard is not False:
         callbacks.append(TensorBoardLogger(out / "tb", required=bool(tc.tensorboard)))
+    callbacks.append(DivergenceWarning(num_classes, hint=f"lower optim.lr (now {cfg.optim.lr:.3g}) or set "
+                                                          f"train.grad_clip"))
     callbacks.append(Checkpoint(out / CHECKPOINT, metadata))
     return callbacks
 
@@ -148,16 +184,36 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False, overwrite: bool 
     <fullspike.train.Trainer.fit>` is the loop it runs); returns the final metrics (also written to
     metrics.json).
 
-    A folder holding another run is refused unless ``overwrite`` (which deletes that run's files),
-    and so is a folder another process is training into (:func:`~fullspike.outputs.exclusive_folder`).
+    A folder holding another run is refused unless ``overwrite`` (which deletes that run's files
+    once the new run's data, model and optimiser are built, so a start that fails keeps it), and
+    so is a folder another process is training into (:func:`~fullspike.outputs.exclusive_folder`).
+    A resume refuses a checkpoint whose run differs from the folder's ``config.json``.
     With ``resume``, continue from ``out_dir/checkpoint.pt`` exactly where it stopped (weights,
     optimiser, schedule, RNG and data order), so the result equals an uninterrupted run; changed
     optimiser/schedule/epoch values are applied (and recorded), changes of what defines the run
     are refused. Seeds the global RNGs with ``train.seed``; sets no other process-wide option.
     """
     main = int(os.environ.get("RANK", "0")) == 0  # the ranks of one torchrun job share the folder
-    with exclusive_folder(out_dir, "training run") if main else contextlib.nullcontext():
+    with exclusive_folder(out_dir, "training run") if main else contextlib.nullcontext(), enough_memory(cfg):
         return _train_in_folder(cfg, Path(out_dir), resume, overwrite, main)
+
+
+@contextlib.contextmanager
+def enough_memory(cfg: Config) -> Iterator[None]:
+    """Turn a failed allocation (``model.T`` or the batch too large for this machine) into one
+    :class:`TrainingError` line that says which keys set the memory."""
+    try:
+        yield
+    except (MemoryError, RuntimeError) as e:
+        text = str(e)
+        if not isinstance(e, (MemoryError, torch.OutOfMemoryError)) and \
+                "can't allocate memory" not in text and "out of memory" not in text:
+            raise
+        tried = re.search(r"tried to allocate ([\d.]+ ?\w+)", text)
+        size = f" ({tried.group(0)})" if tried else ""
+        raise TrainingError(f"not enough memory to train {cfg.model_name}{size}; lower model.T "
+                            f"(now {cfg.model.get('T', 'its default')}) or data.batch_size (now "
+                            f"{cfg.data.batch_size})") from None
 
 
 def _train_in_folder(cfg: Config, out: Path, resume: bool, overwrite: bool, main: bool) -> dict:
@@ -170,13 +226,11 @@ def _train_in_folder(cfg: Config, out: Path, resume: bool, overwrite: bool, main
     if resume:
         if not ckpt_path.is_file():
             raise no_checkpoint_error(out)
-        ckpt = load_checkpoint(ckpt_path)
+        ckpt = load_checkpoint(ckpt_path, keys=RUN_KEYS)
+        check_own_checkpoint(out, ckpt)
         changes = resume_changes(ckpt["config"], cfg)
     else:
-        prepare_run_folder(out, overwrite, main)
-    if main:
-        for tmp in remove_partial_saves(ckpt_path):
-            print(f"removed {tmp}, left by an interrupted checkpoint save", flush=True)
+        prepare_run_folder(out, overwrite)
     world, rank, local = _init_distributed(tc.device)
     device = resolve_device(tc.device)
     if world > 1 and device.type == "cuda":
@@ -198,7 +252,7 @@ def _train_in_folder(cfg: Config, out: Path, resume: bool, overwrite: bool, main
     metadata = {"model_name": cfg.model_name, "model_kwargs": model_kwargs(cfg, data.info), "config": cfg.to_dict()}
     trainer = Trainer(
         model, functools.partial(classification_loss, label_smoothing=tc.label_smoothing), optimizer,
-        train_loader, val_loader, callbacks=build_callbacks(cfg, out, metadata), scheduler=scheduler,
+        train_loader, val_loader, callbacks=build_callbacks(cfg, out, metadata, data.info.num_classes), scheduler=scheduler,
         epochs=tc.epochs, test_loader=make_loader(data.test, data.info, eval_bs, False, cfg.data.num_workers),
         device=device, amp=tc.amp, grad_clip=tc.grad_clip, eval_every=tc.eval_every,
         eval_loss_fn=classification_loss, progress=tc.progress, distributed=world > 1,
@@ -209,12 +263,16 @@ def _train_in_folder(cfg: Config, out: Path, resume: bool, overwrite: bool, main
         _apply_optim_config(cfg, trainer)
         trainer.last_checkpoint = ckpt_path
     if main:
+        if overwrite:  # everything is built: only now replace the old run
+            clear_run_folder(out)
+        for tmp in remove_partial_saves(ckpt_path):
+            print(f"removed {tmp}, left by an interrupted checkpoint save", flush=True)
         if ckpt is not None:
             _log(f"resuming {cfg.name} from {ckpt_path} after epoch {trainer.epoch}")
             for key, (a, b) in changes.items():
                 _log(f"resume: {key} changed from {a!r} to {b!r}; applied from epoch {trainer.epoch + 1}")
         out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2, default=str))
+        write_text(out / "config.json", json.dumps(cfg.to_dict(), indent=2, default=str))
         n_params = sum(p.numel() for p in model.parameters())
         _log(f"{cfg.name}: {cfg.model_name} ({n_params / 1e6:.2f}M params, T={getattr(model, 'T', None)}) on "
              f"{cfg.data.name} [{len(data.train)} train / {len(data.val) if data.val else 0} val / "
@@ -223,8 +281,8 @@ def _train_in_folder(cfg: Config, out: Path, resume: bool, overwrite: bool, main
         result = trainer.fit()
         metrics = _final_metrics(cfg, trainer, result, world, device) if main else {}
         if main:
-            (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-            _log(f"test_accuracy={metrics['test_accuracy']:.4f} (epochs={tc.epochs}, T={metrics['time_steps']}, "
+            write_text(out / "metrics.json", json.dumps(metrics, indent=2))
+            _log(f"test_accuracy={metrics['test_accuracy']:.4f} (epochs={trainer.epoch}, T={metrics['time_steps']}, "
                  f"train_seconds={trainer.train_seconds:.1f}) -> {out / 'metrics.json'}")
         if world > 1:
             dist.barrier()
@@ -239,11 +297,12 @@ def _final_metrics(cfg: Config, trainer: Trainer, result: dict, world: int, devi
     return {
         "name": cfg.name, "model": cfg.model_name, "dataset": cfg.data.name,
         **{k: v for k, v in result.items() if k.startswith("test_")},
-        "epochs": cfg.train.epochs, "time_steps": getattr(trainer.model, "T", None),
+        "epochs": trainer.epoch, "time_steps": getattr(trainer.model, "T", None),
         "train_seconds": trainer.train_seconds,
         "train_cpu_seconds": trainer.train_cpu_seconds,  # CPU time of this process (all threads)
         "processes": world, "device": str(device),
         "best_val_accuracy": max((r["val_accuracy"] for r in trainer.history if "val_accuracy" in r), default=None),
+        "divergence_warning": next((cb.message for cb in trainer.callbacks if isinstance(cb, DivergenceWarning)), None),
     }
 
 

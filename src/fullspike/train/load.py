@@ -9,7 +9,7 @@ import torch
 from .. import zoo
 from ..errors import CheckpointError
 from ..models import create_model
-from .checkpoint import CHECKPOINT, check_model_name, load_checkpoint, load_model_state
+from .checkpoint import CHECKPOINT, RUN_KEYS, check_model_name, load_checkpoint, load_model_state
 from .config import Config, apply_overrides, config_from_dict, load_config
 from .trainer import resolve_device
 
@@ -52,7 +52,7 @@ def load(path: str | Path, *, config: str | Path | None = None, overrides: Seque
         dev = resolve_device(cfg.train.device) if device is None else torch.device(device)
         return Loaded(zoo.load(str(path)).to(dev), cfg)
     ckpt_path = checkpoint_file(path)
-    ckpt = load_checkpoint(ckpt_path)
+    ckpt = load_checkpoint(ckpt_path, keys=RUN_KEYS)
     if config is not None:
         cfg = load_config(config, list(overrides))
     else:

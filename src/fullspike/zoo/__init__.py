@@ -12,11 +12,11 @@ import hashlib
 import json
 from pathlib import Path
 
-import torch
 from torch import nn
 
 from ..errors import CheckpointError
 from ..registry import unknown_name
+from ..safe_load import load_state
 
 ZOO_DIR = Path(__file__).resolve().parent
 PREFIX = "zoo:"
@@ -69,7 +69,7 @@ def load(name: str, zoo_dir: Path = ZOO_DIR) -> nn.Module:
         raise CheckpointError(f"zoo weights {path} are corrupt (SHA-256 {digest[:12]}..., the card says "
                               f"{c['sha256'][:12]}...); reinstall fullspike")
     model = create_model(c["model"], **c["model_kwargs"])
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    model.load_state_dict(load_state(path, "zoo weights"))
     return model.eval()
 
 

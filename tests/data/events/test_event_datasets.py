@@ -86,7 +86,8 @@ def test_nmnist_builder_and_cache(tmp_path):
     assert len(ds) == 6 and ds.targets == [0, 0, 1, 1, 2, 2] and info.image_size == 34
     assert all(ds[i][0].sum() == 30 for i in range(6))
     cache_dir = tmp_path / "NMNIST" / "frames" / "nmnist" / "T5-time-34x34-v1" / "train"
-    assert sorted(p.name for p in cache_dir.iterdir())[:2] == ["0-00000.npz", "0-00001.npz"]
+    # one entry per recording: its name and the fingerprint of its file (path, size, mtime)
+    assert [p.name.split(".")[0] for p in sorted(cache_dir.iterdir())][:2] == ["0-00000", "0-00001"]
     # cached: a second build decodes nothing; another T gets its own entries
     assert build_dataset("nmnist", str(tmp_path), True, T=5, split_by="time")[0].prepare() == 0
     ds8, _ = build_dataset("nmnist", str(tmp_path), True, T=8, cache_dir=str(tmp_path / "elsewhere"))
@@ -196,3 +197,17 @@ def test_cifar10_dvs_builder_on_real_aedat4(tmp_path):
 def test_cifar10_dvs_not_found(tmp_path):
     with pytest.raises(DatasetError, match="CIFAR10-DVS not found"):
         build_dataset("cifar10_dvs", str(tmp_path), True)
+
+
+def test_a_replaced_recording_is_framed_again(tmp_path):
+    # the frame cache is keyed by the file (path, size, mtime), not by the recording's name only
+    nmnist_tree(tmp_path / "NMNIST", per_digit=1)
+    before = build_dataset("nmnist", str(tmp_path), True, T=4)[0][0][0].clone()
+    rec = sorted((tmp_path / "NMNIST" / "Train" / "0").iterdir())[0]
+    rng = np.random.default_rng(7)
+    t = np.sort(rng.integers(0, 300_000, 90))
+    write_nmnist(rec, rng.integers(0, 34, 90), rng.integers(0, 34, 90), t, rng.integers(0, 2, 90))
+    after = build_dataset("nmnist", str(tmp_path), True, T=4)[0][0][0]
+    assert before.sum() == 30 and after.sum() == 90  # the new file's events, not the stale frames
+    assert torch.equal(after, torch.from_numpy(build_dataset(
+        "nmnist", str(tmp_path), True, T=4, cache_dir=str(tmp_path / "fresh"))[0].frames(0)).float())

@@ -2,6 +2,7 @@
 the builder logic the registered event datasets (N-MNIST, CIFAR10-DVS, DVS128 Gesture) share."""
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,9 @@ class EventFrames(Dataset):
     """Recordings -> ``(frames [T, 2, H, W] float32 event counts, label)``.
 
     Frames are computed once per recording (``reader`` + :func:`events_to_frames`) and kept in
-    ``cache``; ``transform`` (e.g. :class:`RandomTemporalDelete`) is applied on every access.
+    ``cache`` under the recording's name and a fingerprint of its file (absolute path, size and
+    modification time, :func:`source_key`), so a replaced recording is framed again;
+    ``transform`` (e.g. :class:`RandomTemporalDelete`) is applied on every access.
     """
 
     def __init__(self, recordings: Sequence[Recording], reader: Reader, T: int, split_by: str,
@@ -43,6 +46,7 @@ class EventFrames(Dataset):
         self.recordings = list(recordings)
         self.reader, self.T, self.split_by, self.size = reader, T, split_by, size
         self.cache, self.classes, self.transform = cache, list(classes), transform
+        self._keys = [f"{r.name}.{source_key(r.path)}" for r in self.recordings]  # cache entry names
 
     def __len__(self) -> int:
         return len(self.recordings)
@@ -61,7 +65,7 @@ class EventFrames(Dataset):
     def frames(self, index: int) -> np.ndarray:
         """Event counts ``[T, 2, H, W]`` (int32) of sample ``index``, from the cache."""
         rec = self.recordings[index]
-        return self.cache.get(rec.name, lambda: self._frame(rec))
+        return self.cache.get(self._keys[index], lambda: self._frame(rec))
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         x = torch.from_numpy(self.frames(index)).float()
@@ -73,16 +77,24 @@ class EventFrames(Dataset):
         """Frame and cache every recording not cached yet, decoding each file once (a file may
         hold several samples). ``progress``: a progress bar (None: only on a terminal).
         Returns how many entries were built."""
-        missing = [r for r in self.recordings if not self.cache.has(r.name)]
+        missing = [(r, k) for r, k in zip(self.recordings, self._keys) if not self.cache.has(k)]
         if not missing:
             return 0
         decoded: tuple[Path, tuple] | None = None
-        for rec in bar(sorted(missing, key=lambda r: str(r.path)), f"framing {len(missing)} recordings",
-                       progress=progress, unit="rec", leave=True):
+        for rec, key in bar(sorted(missing, key=lambda m: str(m[0].path)), f"framing {len(missing)} recordings",
+                            progress=progress, unit="rec", leave=True):
             if decoded is None or decoded[0] != rec.path:
                 decoded = (rec.path, self.reader(rec.path))
-            self.cache.save(rec.name, self._frame(rec, decoded[1]))
+            self.cache.save(key, self._frame(rec, decoded[1]))
         return len(missing)
+
+
+def source_key(path: Path) -> str:
+    """A fingerprint of a recording file: a hash of its absolute path, size and modification
+    time (ns), which changes when the file is replaced or edited."""
+    st = os.stat(path)
+    text = f"{Path(path).resolve()}\0{st.st_size}\0{st.st_mtime_ns}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _chain(transforms: list[Callable[[torch.Tensor], torch.Tensor]]) -> Callable[[torch.Tensor], torch.Tensor] | None:

@@ -1,0 +1,218 @@
+"""A failed start never deletes anything and never leaves an empty folder; a resume continues only
+its own run; what a kill or a full disk leaves is one line, not a traceback; bad input is refused
+before the work (labels, empty splits, memory, --nproc); divergence without NaN is flagged."""
+import gzip
+import json
+import os
+import shutil
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fullspike.cli import main
+
+TINY = ["model.T=2", "model.width=8", "model.hidden=32", "data.train_subset=256", "data.test_subset=64",
+        "train.epochs=2", "train.tensorboard=false"]
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    return err[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    run = tmp_path_factory.mktemp("trained") / "run"
+    assert main(["train", "--out", str(run), *TINY]) == 0
+    return run
+
+
+@pytest.fixture
+def run(trained, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(trained, copy)
+    return copy
+
+
+@pytest.mark.parametrize("bad", [["data.name=fashion_mnist", "data.root=/no/such/folder"],
+                                 ["data.val_fraction=0.9999", "data.train_subset=null"]],
+                         ids=["missing-data", "empty-training-split"])
+def test_overwrite_that_cannot_start_keeps_the_old_run(run, capsys, bad):
+    before = _tree(run)
+    assert main(["train", "--out", str(run), "--overwrite", *TINY, *bad]) == 2
+    _error_line(capsys)
+    assert _tree(run) == before  # every file of the trained run, byte for byte
+
+
+def test_overwrite_replaces_the_run_once_the_new_one_is_built(run, capsys):
+    (run / ".checkpoint.pt.abc.tmp").write_bytes(b"half")
+    assert main(["train", "--out", str(run), "--overwrite", *TINY, "train.epochs=1"]) == 0
+    assert json.loads((run / "metrics.json").read_text())["epochs"] == 1
+    assert not (run / ".checkpoint.pt.abc.tmp").exists()
+
+
+def test_a_failed_start_leaves_no_folder_behind(tmp_path, capsys):
+    fresh = tmp_path / "fresh"
+    assert main(["train", "--out", str(fresh), *TINY, "data.name=fashion_mnist", "data.root=/no/such"]) == 2
+    _error_line(capsys)
+    assert not fresh.exists()
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    assert main(["train", "--out", str(existing), *TINY, "data.name=fashion_mnist", "data.root=/no/such"]) == 2
+    assert existing.is_dir() and list(existing.iterdir()) == []  # the user's folder stays, without a .lock
+
+
+@pytest.mark.parametrize("nproc", ["0", "-2"])
+def test_nproc_below_one_is_refused(tmp_path, capsys, nproc):
+    assert main(["train", "--out", str(tmp_path / "r"), "--nproc", nproc, *TINY]) == 2
+    assert "--nproc" in _error_line(capsys)
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_checkpoint_of_another_run_is_refused_on_resume(run, tmp_path, capsys):
+    other = tmp_path / "other"
+    assert main(["train", "--out", str(other), *TINY, "model.width=4", "train.epochs=1"]) == 0
+    capsys.readouterr()
+    shutil.copy(other / "checkpoint.pt", run / "checkpoint.pt")
+    rows = (run / "metrics.jsonl").read_text()
+    assert main(["train", "--out", str(run), "--resume", "train.epochs=3"]) == 2
+    line = _error_line(capsys)
+    assert "not the checkpoint of the run" in line and "model.width" in line
+    assert (run / "metrics.jsonl").read_text() == rows  # nothing mixed in
+
+
+def test_metrics_json_records_the_epochs_trained(run, capsys):
+    assert main(["train", "--out", str(run), "--resume", "train.epochs=1"]) == 0  # 2 already trained
+    assert json.loads((run / "metrics.json").read_text())["epochs"] == 2
+
+
+def test_a_half_written_metrics_row_is_dropped_with_a_notice_on_resume(run, capsys):
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write('{"epoch": 3, "lr": 0.0')  # what a kill in the middle of a write leaves
+    assert main(["train", "--out", str(run), "--resume", "train.epochs=3"]) == 0
+    assert "notice: dropped line 3" in capsys.readouterr().err
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+
+
+def test_a_checkpoint_with_the_header_but_missing_keys_is_one_line(run, capsys):
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    del ckpt["optimizer"], ckpt["rng"]
+    torch.save(ckpt, run / "checkpoint.pt")
+    for argv in (["train", "--out", str(run), "--resume"], ["evaluate", "--checkpoint", str(run)]):
+        assert main(argv) == 2
+        line = _error_line(capsys)
+        assert "lacks optimizer, rng" in line
+
+
+def test_a_full_disk_during_a_checkpoint_save_is_one_line(tmp_path, capsys, monkeypatch):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("needs /dev/full (every write fails with ENOSPC, as on a full disk)")
+    real_open = os.open
+
+    def full_disk_for_checkpoints(path, flags, *args, **kwargs):  # the checkpoint's file is on a full disk
+        if Path(path).name.startswith(".checkpoint.pt."):
+            return real_open("/dev/full", os.O_WRONLY)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", full_disk_for_checkpoints)
+    out = tmp_path / "run"
+    # a checkpoint larger than the file buffer: torch's zip writer meets the failed write itself
+    assert main(["train", "--out", str(out), *TINY, "model.hidden=1024", "train.epochs=1"]) == 2
+    line = _error_line(capsys)
+    assert line.startswith("error: cannot write checkpoint.pt") and "the disk is full" in line
+    assert not (out / "checkpoint.pt").exists()
+
+
+def test_a_model_too_large_for_memory_is_one_line(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "r"), *TINY, f"model.T={10 ** 13}"]) == 2
+    line = _error_line(capsys)
+    assert "not enough memory" in line and "model.T" in line
+
+
+def _write_idx(path: Path, arr: np.ndarray) -> None:
+    header = struct.pack(">HBB", 0, 8, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + arr.astype(np.uint8).tobytes())
+
+
+def test_labels_outside_the_classes_are_refused_when_the_data_are_built(tmp_path, capsys, monkeypatch):
+    root = tmp_path / "fmnist"
+    root.mkdir()
+    for prefix, labels in (("train", [0, 1, 12, 3]), ("t10k", [0, 1, 2, 3])):
+        _write_idx(root / f"{prefix}-images-idx3-ubyte.gz", np.zeros((4, 28, 28), np.uint8))
+        _write_idx(root / f"{prefix}-labels-idx1-ubyte.gz", np.array(labels))
+    from fullspike.train import trainer
+
+    def never(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(trainer.Trainer, "fit", never)
+    assert main(["train", "--out", str(tmp_path / "r"), *TINY, "data.name=fashion_mnist", f"data.root={root}",
+                 "data.train_subset=null", "data.batch_size=2"]) == 2
+    line = _error_line(capsys)
+    assert "label(s) outside 0..9" in line and "12" in line
+    assert not (tmp_path / "r").exists()
+
+
+def test_writes_into_a_run_folder_do_not_follow_symbolic_links(run, tmp_path, capsys):
+    victims = {}
+    for name in ("config.json", "metrics.jsonl", "metrics.json"):
+        victim = tmp_path / f"victim-{name}"
+        victim.write_bytes((run / name).read_bytes())  # readable, so the resume goes on
+        (run / name).unlink()
+        (run / name).symlink_to(victim)
+        victims[victim] = victim.read_bytes()
+    assert main(["train", "--out", str(run), "--resume", "train.epochs=3"]) == 0
+    for victim, content in victims.items():
+        assert victim.read_bytes() == content
+    assert not any((run / n).is_symlink() for n in ("config.json", "metrics.jsonl", "metrics.json"))
+    assert [json.loads(r)["epoch"] for r in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3]
+    victim = tmp_path / "victim-lock"
+    victim.write_text("precious")
+    (run / ".lock").unlink()
+    (run / ".lock").symlink_to(victim)
+    assert main(["train", "--out", str(run), "--resume", "train.epochs=4"]) == 2
+    assert "symbolic link" in _error_line(capsys)
+    assert victim.read_text() == "precious"
+
+
+def test_a_diverging_run_is_flagged_in_the_log_and_in_metrics_json(tmp_path, capsys):
+    out = tmp_path / "lr1000"
+    assert main(["train", "--out", str(out), *TINY, "optim.lr=1000"]) == 0
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if line.startswith("warning: training diverges")]
+    assert len(warnings) == 1 and "optim.lr" in warnings[0]
+    metrics = json.loads((out / "metrics.json").read_text())
+    first_loss = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])["train_loss"]
+    assert first_loss > 10 * np.log(10) and metrics["divergence_warning"].startswith("training diverges")
+
+
+def test_a_healthy_run_has_no_divergence_warning(trained, capsys):
+    assert json.loads((trained / "metrics.json").read_text())["divergence_warning"] is None
+
+
+def test_the_divergence_rule_without_classes_compares_with_the_first_epoch(capsys):
+    from types import SimpleNamespace
+
+    from fullspike.train.callbacks import DivergenceWarning
+
+    trainer = SimpleNamespace(is_main=True)
+    cb = DivergenceWarning(None)
+    for epoch, loss in ((1, 2.0), (2, 19.0)):  # up to 10x the first epoch's loss: no warning
+        cb.on_epoch_end(trainer, {"epoch": epoch, "train_loss": loss})
+    assert cb.message is None
+    cb.on_epoch_end(trainer, {"epoch": 3, "train_loss": 21.0})
+    assert cb.message is not None and "epoch 3" in cb.message
+    restored = DivergenceWarning(None)
+    restored.load_state_dict(cb.state_dict())  # a resumed run keeps the warning
+    assert restored.message == cb.message
+    assert capsys.readouterr().err.count("warning: training diverges") == 1
