@@ -159,7 +159,7 @@ def test_neuron_backend_sets_every_neuron_and_keeps_the_numbers(tmp_path, monkey
 def test_a_folder_another_process_trains_into_is_refused(tmp_path, capsys):
     import os
 
-    from fullspike.outputs import exclusive_folder
+    from fullspike.output_paths import exclusive_folder
 
     run = tmp_path / "run"
     with exclusive_folder(run):  # as a second `fullspike train --out run` would find it

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from ..dst import has_aap, remove_aap
     from ..errors import ConfigError
     from ..export import check_deployable, from_nir, to_nir, write_nir
-    from ..outputs import output_file, writing
+    from ..output_paths import output_file, writing
     from ..train import build_eval_loader
     from ..train.load import checkpoint_file
 

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from .. import load
     from ..errors import ConfigError
-    from ..outputs import output_dir, writing
+    from ..output_paths import output_dir, writing
     from ..train import build_eval_loader, resolve_device
     from ..train.load import checkpoint_file
     from .saving import print_wrote, save_plot

@@ -52,7 +52,7 @@ def process_options(cfg) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..outputs import output_dir, writing
+    from ..output_paths import output_dir, writing
     from ..train import fit, load_config
     from ..train.experiment import prepare_run_folder, resume_config
 

@@ -7,8 +7,8 @@
 * :mod:`.loop` (``"loop"``), :mod:`.native` (``"native"``, C compiled by :mod:`.cbuild`),
   :mod:`.inductor` (``"inductor"``), :mod:`.triton_kernels` (``"triton"``): the segment kernels.
 """
-from .backends import BACKENDS, KERNELS, auto_choice, check_backend, resolve
+from .backends import BACKENDS, auto_choice, check_backend, resolve
 from .driver import Kernels, run_sequence
 
-__all__ = ["BACKENDS", "KERNELS", "auto_choice", "check_backend", "resolve",
+__all__ = ["BACKENDS", "auto_choice", "check_backend", "resolve",
            "Kernels", "run_sequence"]

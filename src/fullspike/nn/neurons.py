@@ -16,7 +16,7 @@ from ..engine.backends import check_backend
 from ..errors import ConfigError
 from ..registry import Registry, split_spec
 from ..surrogate import Surrogate, make_surrogate
-from .memory import mark_spikes
+from .memory import active_saver, mark_spikes
 
 #: neuron classes by name (``"if"``, ``"lif"``, ``"plif"``), case-insensitive
 NEURONS: Registry = Registry("neuron", lowercase=True)
@@ -58,10 +58,11 @@ class SpikingNeuron(nn.Module):
         self.checkpoint = checkpoint
 
     def _common(self) -> dict:
+        saver = active_saver()  # its lookup lets the engine save a batch norm's input instead
         return dict(
             v_threshold=self.v_threshold, v_reset=self.v_reset, detach_reset=self.detach_reset,
             surrogate=self.surrogate, strict=self.strict, backend=self.backend,
-            checkpoint=self.checkpoint,
+            checkpoint=self.checkpoint, norm_input_of=None if saver is None else saver.norm_input,
         )
 
     def extra_repr(self) -> str:
@@ -142,7 +143,7 @@ def set_backend(model: nn.Module, backend: str, checkpoint: "bool | int | None" 
 
     Returns how many neurons were changed. E.g. ``set_backend(model, "loop")`` to avoid compiling.
     """
-    check_backend(backend)
+    backend = check_backend(backend)
     count = 0
     for m in model.modules():
         if isinstance(m, SpikingNeuron):

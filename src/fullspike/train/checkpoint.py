@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ..errors import CheckpointError
-from ..outputs import writing
+from ..output_paths import writing
 
 FORMAT = "fullspike-checkpoint"
 CHECKPOINT = "checkpoint.pt"  # the checkpoint file of a run folder

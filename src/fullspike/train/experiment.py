@@ -21,7 +21,7 @@ from ..data import make_loader
 from ..errors import CheckpointError, ConfigError, TrainingError
 from ..models.outputs import classification_loss
 from ..nn import set_backend
-from ..outputs import exclusive_folder
+from ..output_paths import exclusive_folder
 from .builders import DataSplits, build_data, build_model, build_optimizer, build_scheduler, model_kwargs
 from .callbacks import (Checkpoint, FiringRateRegularizer, MetricsLogger, SurrogateAnnealing,
                         TensorBoardLogger)
@@ -147,7 +147,7 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False, overwrite: bool 
     """Train ``cfg`` into ``out_dir``; returns the final metrics (also written to metrics.json).
 
     A folder holding another run is refused unless ``overwrite`` (which deletes that run's files),
-    and so is a folder another process is training into (:func:`~fullspike.outputs.exclusive_folder`).
+    and so is a folder another process is training into (:func:`~fullspike.output_paths.exclusive_folder`).
     With ``resume``, continue from ``out_dir/checkpoint.pt`` exactly where it stopped (weights,
     optimiser, schedule, RNG and data order), so the result equals an uninterrupted run; changed
     optimiser/schedule/epoch values are applied (and recorded), changes of what defines the run
