@@ -44,7 +44,8 @@ def test_create_takes_names_and_mappings_and_checks_arguments():
     assert reg.create("box") == (1, "red")
     assert reg.create({"name": "box", "size": 3}, color="blue") == (3, "blue")
     assert "box" in reg and "Box" not in reg and reg.names("b*") == ["box"]
-    with pytest.raises(RegistryError, match=r"widget 'box' has no argument\(s\) \['colour'\]; it accepts \['color', 'size'\]"):
+    with pytest.raises(RegistryError,
+                       match=r"widget 'box' has no argument\(s\) \['colour'\]; it accepts \['color', 'size'\]"):
         reg.create("box", colour="blue")
     with pytest.raises(RegistryError, match="a widget must be a name or a mapping with a 'name' key"):
         reg.create({"size": 3})

@@ -2,8 +2,8 @@
 
 Time convention: every sequence tensor is ``[T, B, ...]``; stateless layers fold T into batch.
 """
-from ._version import __version__
 from . import functional, nn, surrogate
+from ._version import __version__
 from .errors import FullspikeError
 from .models import create_model, is_model, list_models, register_model
 from .train.load import load

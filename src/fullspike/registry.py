@@ -2,16 +2,16 @@
 neurons, encoders, norms, connect functions, accumulation pools and neuron backends.
 
 Unknown names fail with :class:`~fullspike.errors.RegistryError` (one line, the closest names
-suggested); an alias (a former or shorter name) stands for a registered name everywhere. :meth:`Registry.create` also takes ``{"name": ..., **kwargs}`` mappings, the form
-configs use, and checks keyword arguments against the factory's signature.
+suggested); an alias (a former or shorter name) stands for a registered name everywhere.
+:meth:`Registry.create` also takes ``{"name": ..., **kwargs}`` mappings, the form configs use,
+and checks keyword arguments against the factory's signature.
 """
 from __future__ import annotations
 
 import difflib
 import fnmatch
 import inspect
-from collections.abc import Mapping
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Callable, Generic, TypeVar
 
 from .errors import RegistryError

@@ -4,8 +4,15 @@ import torch
 
 import fullspike
 from fullspike.analysis.early_exit import (
-    accuracy_per_step, analyse_early_exit, exit_step, gamma_statistics, mean_gamma_per_step,
-    per_sample_exit, plot_accuracy_energy, plot_gamma, running_logits,
+    accuracy_per_step,
+    analyse_early_exit,
+    exit_step,
+    gamma_statistics,
+    mean_gamma_per_step,
+    per_sample_exit,
+    plot_accuracy_energy,
+    plot_gamma,
+    running_logits,
 )
 from fullspike.errors import ConfigError
 from fullspike.nn import BNTT1d, BNTT2d

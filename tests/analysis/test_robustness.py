@@ -5,8 +5,15 @@ import torch
 
 import fullspike
 from fullspike.analysis.robustness import (
-    Normalization, evaluate_robustness, fgsm, find_normalization, gaussian_noise, loss_gradient, pgd,
-    plot_robustness, robustness_table,
+    Normalization,
+    evaluate_robustness,
+    fgsm,
+    find_normalization,
+    gaussian_noise,
+    loss_gradient,
+    pgd,
+    plot_robustness,
+    robustness_table,
 )
 from fullspike.data import build_dataset
 from fullspike.energy import estimate_bn_stats

@@ -7,7 +7,6 @@ import pytest
 from fullspike.reproduce import run_experiment
 
 
-
 @pytest.fixture(scope="module")
 def script(load_script):
     return load_script("make_reproduction")
@@ -58,7 +57,8 @@ def test_verdict_rules(script):
     word, why = script.verdict(res("bntt_norms", mixed))
     assert word == "partly" and "T=25: no normalisation is 10.00 points above BNTT, clearly" in why
     single = {"bntt": norm(0.6, 0, 10, n=1), "bn": norm(0.5, 0, 10, "one shared BN", n=1)}
-    assert script.verdict(res("bntt_norms", single))[1].startswith("T=10: BNTT leads one shared BN by 10.00 points, on 1 seed")
+    assert script.verdict(res("bntt_norms", single))[1].startswith(
+        "T=10: BNTT leads one shared BN by 10.00 points, on 1 seed")
     assert script.verdict(res("bntt_norms", {"bntt": norm(0.5, 0.0, 10), "none": norm(0.6, 0.0, 10, "none")}))[0] \
         == "not reproduced"
     # a norm whose every run diverged did not train: the claim itself

@@ -37,7 +37,7 @@ def test_remove_partial_saves_removes_only_temporaries_of_that_file(tmp_path):
 
 
 @pytest.mark.parametrize("resume", [False, True])
-def test_training_removes_the_temporary_a_killed_save_left(tmp_path, capsys, resume):
+def test_training_removes_the_temporary_a_killed_save_left(tmp_path, caplog, resume):
     cfg = load_config(None, TINY)
     if resume:
         fit(cfg, tmp_path)
@@ -46,4 +46,4 @@ def test_training_removes_the_temporary_a_killed_save_left(tmp_path, capsys, res
     orphan.write_bytes(b"half a checkpoint")
     fit(cfg, tmp_path, resume=resume)
     assert not orphan.exists()
-    assert f"removed {orphan}, left by an interrupted checkpoint save" in capsys.readouterr().out
+    assert f"removed {orphan}, left by an interrupted checkpoint save" in caplog.messages

@@ -17,7 +17,7 @@ TINY = ["model.T=2", "model.width=8", "model.hidden=32", "data.train_subset=256"
 
 
 def _rows(run):
-    return [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
 @pytest.mark.parametrize("epochs,milestones,drops", [
@@ -95,7 +95,8 @@ def test_resume_without_a_checkpoint_says_how_to_start(tmp_path, capsys):
     stopped = tmp_path / "stopped"  # killed before its first checkpoint: config.json, no checkpoint
     stopped.mkdir()
     (stopped / "config.json").write_text("{}")
-    for argv in (["--resume"], ["--resume", "--config", str(Path(__file__).parents[2] / "configs" / "quickstart.yaml"), *TINY]):
+    quickstart = str(Path(__file__).parents[2] / "configs" / "quickstart.yaml")
+    for argv in (["--resume"], ["--resume", "--config", quickstart, *TINY]):
         assert main(["train", "--out", str(stopped), *argv]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "stopped before its first checkpoint; start it again with --overwrite" in err[0]

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
-from ..models.outputs import heads
+from ..models.outputs import prediction
 from ..nn import RateEncoder
 from ..optional import require
 from ..progress import take_batches
@@ -75,7 +75,7 @@ def loss_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[t
     """``(loss, d loss / d x)``: cross-entropy of the model's prediction, per batch mean."""
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
-        loss = F.cross_entropy(heads(model(_differentiable_input(model, x)))[""], y)
+        loss = F.cross_entropy(prediction(model(_differentiable_input(model, x))), y)
         (grad,) = torch.autograd.grad(loss, x)
     return loss.detach(), grad
 
@@ -136,7 +136,8 @@ def evaluate_robustness(model: nn.Module, loader, norm: Normalization, *, device
                         eps: Sequence[float] = (0, 2 / 255, 4 / 255, 8 / 255),
                         sigmas: Sequence[float] = (0, 0.05, 0.1, 0.2), pgd_steps: int = 7,
                         pgd_alpha: float = 2 / 255, attacks: Sequence[str] = ("gaussian", "fgsm", "pgd"),
-                        max_batches: int | None = None, seed: int = 0, progress: bool | None = False) -> RobustnessResult:
+                        max_batches: int | None = None, seed: int = 0,
+                        progress: bool | None = False) -> RobustnessResult:
     """Accuracy of ``model`` (eval mode) on ``loader`` under every perturbation strength."""
     unknown = set(attacks) - {"gaussian", "fgsm", "pgd"}
     if unknown:
@@ -155,7 +156,7 @@ def evaluate_robustness(model: nn.Module, loader, norm: Normalization, *, device
 
             def right(inp: torch.Tensor) -> int:
                 with torch.no_grad():
-                    return int((heads(model(inp))[""].argmax(1) == y).sum())
+                    return int((prediction(model(inp)).argmax(1) == y).sum())
 
             clean += right(x)
             n += len(y)

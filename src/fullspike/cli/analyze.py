@@ -15,7 +15,8 @@ from pathlib import Path
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", nargs="+", metavar="NAME",
-                   help="registered model name(s); put key=value model arguments before --model or after another option")
+                   help="registered model name(s); put key=value model arguments before --model or "
+                        "after another option")
     p.add_argument("--batches", type=int, default=2, help="batches to average over (default 2)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--data", metavar="DATASET", help="a registered dataset (default: random images)")

@@ -10,7 +10,6 @@ import argparse
 import math
 
 
-
 def register(sub) -> None:
     p = sub.add_parser("export", help="export a trained network to NIR, or check it is deployable")
     p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder (with checkpoint.pt) or a checkpoint file")

@@ -35,10 +35,14 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.robustness import (
-        Normalization, evaluate_robustness, find_normalization, plot_robustness, robustness_table,
-    )
     from .. import load
+    from ..analysis.robustness import (
+        Normalization,
+        evaluate_robustness,
+        find_normalization,
+        plot_robustness,
+        robustness_table,
+    )
     from ..errors import ConfigError
     from ..output_paths import output_dir, writing
     from ..train import build_eval_loader, resolve_device

@@ -38,9 +38,9 @@ from typing import Callable, Optional, Union
 
 import torch
 
-from .spec import NeuronSpec
 from .buffers import empty_like_steps, empty_steps
 from .norm_input import NormInput
+from .spec import NeuronSpec
 
 Scalar = Union[float, torch.Tensor]
 #: how to find an input as a batch norm's output: ``lookup(x)`` -> its :class:`NormInput` or None

@@ -23,9 +23,9 @@ from typing import Callable
 
 import torch
 
-from .spec import NeuronSpec
 from .driver import Kernels
 from .loop import backward_loop, forward_loop
+from .spec import NeuronSpec
 from .toolchain import import_cpp_extension
 
 _ids = itertools.count()

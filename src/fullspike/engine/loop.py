@@ -18,9 +18,9 @@ from typing import Optional, Union
 
 import torch
 
-from .spec import NeuronSpec, fire, reset
 from .buffers import empty_steps
 from .driver import Kernels
+from .spec import NeuronSpec, fire, reset
 
 Scalar = Union[float, torch.Tensor]
 
@@ -109,13 +109,15 @@ def backward_loop(g_s: Optional[torch.Tensor], g_v: Optional[torch.Tensor],
         if gh is None:
             gh = torch.zeros_like(ht)
         g_x[t] = gh if skip_scale else scale * gh  # per step, so a compiled kernel writes g_x directly
-        acc_decay, acc_scale, acc_bias = _coefficient_sums(acc_decay, acc_scale, acc_bias, gh, t, h, x, v0, spec, need_decay, need_scale, need_bias)
+        acc_decay, acc_scale, acc_bias = _coefficient_sums(acc_decay, acc_scale, acc_bias, gh, t, h, x, v0, spec,
+                                                           need_decay, need_scale, need_bias)
         carry = gh if skip_decay else decay * gh
     return torch.stack(g_x), carry, acc_decay, acc_scale, acc_bias
 
 
 def _coefficient_sums(acc_decay, acc_scale, acc_bias, gh: torch.Tensor, t: int, h, x: torch.Tensor,
-                      v0: Optional[torch.Tensor], spec: NeuronSpec, need_decay: bool, need_scale: bool, need_bias: bool):
+                      v0: Optional[torch.Tensor], spec: NeuronSpec, need_decay: bool, need_scale: bool,
+                      need_bias: bool):
     """Add step ``t``'s terms to the per-neuron sums of the coefficient gradients (None: not yet
     started): ``dL/ddecay += gh * v_{t-1}``, ``dL/dscale += gh * x_t``, ``dL/dbias += gh``; ``h``: the
     charged membranes (list or ``[K, ...]``), from which ``v_{t-1}`` is reset."""
@@ -242,7 +244,7 @@ class LoopKernels(Kernels):
             if gh is None:
                 gh = torch.zeros_like(ht)
             torch.mul(gh, scale, out=out[t]) if not skips[1] else out[t].copy_(gh)
-            acc_decay, acc_scale, acc_bias = _coefficient_sums(acc_decay, acc_scale, acc_bias, gh, t, work, x, v0, spec,
-                                                    need_decay, need_scale, need_bias)
+            acc_decay, acc_scale, acc_bias = _coefficient_sums(acc_decay, acc_scale, acc_bias, gh, t, work, x, v0,
+                                                               spec, need_decay, need_scale, need_bias)
             carry = gh if skips[0] else decay * gh
         return out, carry, acc_decay, acc_scale, acc_bias

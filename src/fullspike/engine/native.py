@@ -30,11 +30,11 @@ from typing import Optional
 
 import torch
 
-from .spec import NeuronSpec
 from . import cbuild
 from .buffers import empty_steps
 from .driver import Kernels
 from .norm_input import NormInput
+from .spec import NeuronSpec
 
 #: neurons per block: a block's rows are 2 KiB, and backward's [K, BLOCK] charged membranes at
 #: most 128 KiB (K <= max_steps), in L2 (2^20 neurons: 256-neuron blocks ran 1.3x slower at

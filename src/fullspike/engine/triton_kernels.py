@@ -18,8 +18,8 @@ import torch
 import triton
 import triton.language as tl
 
-from .spec import NeuronSpec
 from .driver import Kernels
+from .spec import NeuronSpec
 
 BLOCK = 1024
 
@@ -200,7 +200,8 @@ class TritonKernels(Kernels):
                 spec.v_threshold, spec.v_init, float(p1), float(p2),
                 STRICT=spec.strict, SOFT=spec.v_reset is None, DETACH=spec.detach_reset,
                 SURROGATE=grad_fn, HAS_GS=g_s is not None, HAS_GV=g_v is not None,
-                HAS_CARRY=carry is not None, HAS_V0=v0 is not None, NEED_DECAY=need_decay, NEED_SCALE=need_scale, NEED_BIAS=need_bias)
+                HAS_CARRY=carry is not None, HAS_V0=v0 is not None, NEED_DECAY=need_decay, NEED_SCALE=need_scale,
+                NEED_BIAS=need_bias)
         accs = [acc[i * N:(i + 1) * N].view(shape[1:]) if need else None
                 for i, need in enumerate((need_decay, need_scale, need_bias))]
         return (g_x.view(shape), carry_out.to(h.dtype).view(shape[1:]), *accs)

@@ -30,9 +30,9 @@ import torch
 
 from ..engine import resolve, run_sequence
 from ..engine.driver import NormInputLookup
+from ..engine.spec import NeuronSpec
 from ..errors import ConfigError, ShapeError
 from ..surrogate import Sigmoid, Surrogate
-from ..engine.spec import NeuronSpec
 
 Scalar = Union[float, torch.Tensor]
 

@@ -12,6 +12,7 @@ variant of the same name (early exit and robustness analyse the BNTT network of 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 from ..errors import ConfigError
 from ..registry import Registry
 

@@ -47,7 +47,8 @@ def _accuracy(results: dict, folder: Path) -> str | None:
         for i, series in enumerate(dict.fromkeys(v["series"] for v in variants.values())):
             members = [v for v in variants.values() if v["series"] == series]
             # a dual-stream net's FSNN (the same net without its AAP) is a series of its own, dashed
-            for key, label, style in (("test_accuracy", series, "-"), ("fsnn_test_accuracy", f"{series} as FSNN", "--")):
+            for key, label, style in (("test_accuracy", series, "-"),
+                                      ("fsnn_test_accuracy", f"{series} as FSNN", "--")):
                 pts = sorted((v["x"], v[key]) for v in members if v.get(key))
                 if pts:
                     ax.errorbar([p[0] for p in pts], [100 * p[1]["mean"] for p in pts],

@@ -303,7 +303,8 @@ def summarise(exp: Experiment, records: list[dict]) -> dict:
     out: dict[str, Any] = {}
     for v in exp.variants:
         done = [r for r in records if r["variant"] == v.name and r["status"] == "done"]
-        s = {"label": v.label, "x": v.x, "series": v.series, "control": v.control, "seeds_done": [r["seed"] for r in done],
+        s = {"label": v.label, "x": v.x, "series": v.series, "control": v.control,
+             "seeds_done": [r["seed"] for r in done],
              "seeds_diverged": [r["seed"] for r in records if r["variant"] == v.name and r["status"] == "diverged"],
              "test_accuracy": _mean_std([r["test_accuracy"] for r in done]),
              "final_val_accuracy": _mean_std([r["final_val_accuracy"] for r in done

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,8 @@ from .checkpoint import FORMAT, VERSION, atomic_save
 
 if TYPE_CHECKING:
     from .trainer import Trainer
+
+_LOG = logging.getLogger(__name__)
 
 
 class Callback:
@@ -83,7 +85,7 @@ class MetricsLogger(Callback):
         if not trainer.is_main:
             return
         if self.echo:
-            print(format_row(row), flush=True)
+            _LOG.info(format_row(row))
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a") as f:
@@ -111,8 +113,7 @@ class TensorBoardLogger(Callback):
             from torch.utils.tensorboard import SummaryWriter
         except MissingDependencyError as e:  # an optional extra: train on, metrics.jsonl has them all
             if self.required:
-                print(f"warning: {e}; metrics go to metrics.jsonl only (train.tensorboard=false hides this)",
-                      file=sys.stderr)
+                _LOG.warning(f"{e}; metrics go to metrics.jsonl only (train.tensorboard=false hides this)")
             return
         self.writer = SummaryWriter(str(self.log_dir), purge_step=trainer.epoch + 1 if trainer.epoch else None)
 
@@ -178,7 +179,8 @@ class FiringRateRegularizer(Callback):
     def on_fit_start(self, trainer: Trainer) -> None:
         neurons = spiking_neurons(trainer.model)
         if not neurons:
-            raise ConfigError("FiringRateRegularizer: the model has no spiking neuron layers (fullspike.nn.SpikingNeuron)")
+            raise ConfigError("FiringRateRegularizer: the model has no spiking neuron layers "
+                              "(fullspike.nn.SpikingNeuron)")
         self._hooks = [m.register_forward_hook(self._record) for m in neurons]
 
     def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:

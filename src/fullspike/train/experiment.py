@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -23,8 +24,7 @@ from ..models.outputs import classification_loss
 from ..nn import set_backend
 from ..output_paths import exclusive_folder
 from .builders import DataSplits, build_data, build_model, build_optimizer, build_scheduler, model_kwargs
-from .callbacks import (Checkpoint, FiringRateRegularizer, MetricsLogger, SurrogateAnnealing,
-                        TensorBoardLogger)
+from .callbacks import Checkpoint, FiringRateRegularizer, MetricsLogger, SurrogateAnnealing, TensorBoardLogger
 from .checkpoint import CHECKPOINT, load_checkpoint, load_model_state, remove_partial_saves
 from .config import Config, config_from_dict
 from .trainer import Trainer, make_epoch_loader, resolve_device
@@ -36,8 +36,11 @@ FIXED_ON_RESUME = ("model", "data.name", "data.options", "data.batch_size", "dat
                    "train.neuron_backend")  # backends agree on spikes, on gradients only to rounding
 
 
+_LOG = logging.getLogger(__name__)
+
+
 def _log(msg: str) -> None:
-    print(msg, flush=True)
+    _LOG.info(msg)
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -172,7 +175,7 @@ def _fit(cfg: Config, out: Path, resume: bool, overwrite: bool, main: bool) -> d
         prepare_run_folder(out, overwrite, main)
     if main:
         for tmp in remove_partial_saves(ckpt_path):
-            print(f"removed {tmp}, left by an interrupted checkpoint save", flush=True)
+            _log(f"removed {tmp}, left by an interrupted checkpoint save")
     world, rank, local = _init_distributed(tc.device)
     device = resolve_device(tc.device)
     if world > 1 and device.type == "cuda":

@@ -19,9 +19,9 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..errors import CheckpointError, TrainingError
-from ..models.outputs import DualStreamOutput, classification_loss, heads
-from .callbacks import Callback
+from ..models.outputs import PREDICTION, DualStreamOutput, classification_loss, heads, prediction
 from ..progress import show_bars
+from .callbacks import Callback
 from .checkpoint import rng_state, set_rng_state
 
 LossFn = Callable[[object, torch.Tensor], torch.Tensor]
@@ -69,7 +69,7 @@ def evaluate(model: torch.nn.Module, loader: Iterable, device: torch.device, amp
         raise TrainingError("the evaluation split is empty; check data.test_subset / data.val_fraction")
     res = {"loss": loss_sum / n}
     for k, c in correct.items():
-        res["accuracy" if not k else f"accuracy_{k}"] = c / n
+        res["accuracy" if k == PREDICTION else f"accuracy_{k}"] = c / n
     return res
 
 
@@ -198,7 +198,7 @@ class Trainer:
             loss_sum += float(loss.detach()) * len(y)
             classify = classify and _is_classification(out, y)
             if classify:
-                correct += int((heads(out)[""].argmax(1) == y).sum())
+                correct += int((prediction(out).argmax(1) == y).sum())
             seen += len(y)
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", **({"acc": f"{correct / seen:.3f}"} if classify else {}))
         if seen == 0:
