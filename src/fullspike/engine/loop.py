@@ -97,8 +97,7 @@ def backward_loop(g_s: Optional[torch.Tensor], g_v: Optional[torch.Tensor],
     for t in range(len(h) - 1, -1, -1):
         ht = h[t]
         sg = spec.surrogate.grad(ht - th)
-        gh = None if g_s is None else g_s[t] * sg
-        gv = carry if g_v is None else (g_v[t] if carry is None else carry + g_v[t])
+        gh, gv = _arriving(g_s, g_v, carry, t, sg)
         if gv is not None:
             if vr is None:
                 term = gv if spec.detach_reset else gv * (1.0 - th * sg)
@@ -113,6 +112,15 @@ def backward_loop(g_s: Optional[torch.Tensor], g_v: Optional[torch.Tensor],
                                                            need_decay, need_scale, need_bias)
         carry = gh if skip_decay else decay * gh
     return torch.stack(g_x), carry, acc_decay, acc_scale, acc_bias
+
+
+def _arriving(g_s: Optional[torch.Tensor], g_v: Optional[torch.Tensor], carry: Optional[torch.Tensor],
+              t: int, sg: torch.Tensor) -> tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+    """The gradients arriving at step ``t``: through its spike, ``g_s[t] * sg`` (dL/dh so far),
+    and at its membrane, ``carry + g_v[t]`` (dL/dv); None where they are zero."""
+    gh = None if g_s is None else g_s[t] * sg
+    gv = carry if g_v is None else (g_v[t] if carry is None else carry + g_v[t])
+    return gh, gv
 
 
 def _coefficient_sums(acc_decay, acc_scale, acc_bias, gh: torch.Tensor, t: int, h, x: torch.Tensor,
@@ -229,8 +237,7 @@ class LoopKernels(Kernels):
         for t in range(K - 1, -1, -1):
             ht = work[t]
             sg = spec.surrogate.grad(ht - th)
-            gh = None if g_s is None else g_s[t] * sg
-            gv = carry if g_v is None else (g_v[t] if carry is None else carry + g_v[t])
+            gh, gv = _arriving(g_s, g_v, carry, t, sg)
             if gv is not None:
                 if vr is None:
                     term = gv if spec.detach_reset else gv * (1.0 - th * sg)
