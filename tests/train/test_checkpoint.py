@@ -1,4 +1,5 @@
 """Checkpoint files: written with the user's umask, and temporaries of a killed save removed."""
+import logging
 import os
 
 import pytest
@@ -38,6 +39,7 @@ def test_remove_partial_saves_removes_only_temporaries_of_that_file(tmp_path):
 
 @pytest.mark.parametrize("resume", [False, True])
 def test_training_removes_the_temporary_a_killed_save_left(tmp_path, caplog, resume):
+    caplog.set_level(logging.INFO, logger="fullspike")
     cfg = load_config(None, TINY)
     if resume:
         fit(cfg, tmp_path)

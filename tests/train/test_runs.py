@@ -2,6 +2,7 @@
 no mixing of two runs in one folder, and decoding shared only within one build."""
 import gc
 import json
+import logging
 import weakref
 from pathlib import Path
 
@@ -50,13 +51,14 @@ def test_per_step_scheduler_and_metrics_record_the_first_step_lr(tmp_path):
     assert [r["lr"] for r in _rows(tmp_path / "three")] == pytest.approx([0.1, 0.1, 0.01])
 
 
-def test_resume_applies_and_records_changed_optimiser_and_schedule_values(tmp_path, capsys):
+def test_resume_applies_and_records_changed_optimiser_and_schedule_values(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="fullspike")
     run = tmp_path / "run"
     fit(load_config(None, TINY + ["train.epochs=1", "schedule.milestones=[0.9]"]), run)
     cfg = load_config(None, TINY + ["train.epochs=2", "schedule.milestones=[0.9]", "optim.lr=0.05",
                                     "optim.momentum=0.5"])
     fit(cfg, run, resume=True)
-    out = capsys.readouterr().out
+    out = caplog.text
     assert "resume: optim.lr changed from 0.1 to 0.05; applied from epoch 2" in out
     assert "resume: optim.momentum changed from 0.9 to 0.5" in out
     saved = json.loads((run / "config.json").read_text())
