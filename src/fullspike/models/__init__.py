@@ -1,10 +1,10 @@
 """Registered models. Importing this package registers every family."""
 from . import (
-           ann,  # noqa: F401  (registers vgg9_ann, vgg11_ann, convnet_ann: ANN counterparts)
-           dvs_resnet,  # noqa: F401  (registers sew_7bnet, dst_7bnet, sew_wide7bnet, dst_wide7bnet)
-           resnet,  # noqa: F401  (registers spiking_resnet*, sew_resnet*, dst_resnet*)
-           spikformer,  # noqa: F401  (registers spikformer_4_384)
-           vgg_bntt,  # noqa: F401  (registers the BNTT VGGs)
+    ann,  # noqa: F401  (registers vgg9_ann, vgg11_ann, convnet_ann: ANN counterparts)
+    dvs_resnet,  # noqa: F401  (registers sew_7bnet, dst_7bnet, sew_wide7bnet, dst_wide7bnet)
+    resnet,  # noqa: F401  (registers spiking_resnet*, sew_resnet*, dst_resnet*)
+    spikformer,  # noqa: F401  (registers spikformer_4_384)
+    vgg_bntt,  # noqa: F401  (registers the BNTT VGGs)
 )
 from .base import SpikingClassifier, StepwiseClassifier
 from .dual_stream import DualStreamClassifier
