@@ -47,8 +47,9 @@ def _accuracy(results: dict, folder: Path) -> str | None:
         for i, series in enumerate(dict.fromkeys(v["series"] for v in variants.values())):
             members = [v for v in variants.values() if v["series"] == series]
             # a dual-stream net's FSNN (the same net without its AAP) is a series of its own, dashed
-            for key, label, style in (("test_accuracy", series, "-"), ("fsnn_test_accuracy", f"{series} as FSNN", "--")):
-                pts = [(v["x"], v[key]) for v in members if v.get(key)]
+            for key, label, style in (("test_accuracy", series, "-"),
+                                      ("fsnn_test_accuracy", f"{series} as FSNN", "--")):
+                pts = sorted((v["x"], v[key]) for v in members if v.get(key))
                 if pts:
                     errorbar_series(ax, [p[0] for p in pts], [100 * p[1]["mean"] for p in pts],
                                     [100 * p[1]["std"] for p in pts], label, ls=style, color=f"C{i % 10}")

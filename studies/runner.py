@@ -363,7 +363,8 @@ def summarise(exp: Experiment, records: list[dict]) -> dict:
     planned = {r["variant"] for r in records}  # a scale may run some variants only
     for v in (v for v in exp.variants if v.name in planned):
         done = [r for r in records if r["variant"] == v.name and r["status"] == "done"]
-        s = {"label": v.label, "x": v.x, "series": v.series, "control": v.control, "seeds_done": [r["seed"] for r in done],
+        s = {"label": v.label, "x": v.x, "series": v.series, "control": v.control,
+             "seeds_done": [r["seed"] for r in done],
              "seeds_diverged": [r["seed"] for r in records if r["variant"] == v.name and r["status"] == "diverged"],
              "test_accuracy": _mean_std([r["test_accuracy"] for r in done]),
              "final_val_accuracy": _mean_std([r["final_val_accuracy"] for r in done

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from fullspike import nn as snn
-from fullspike.engine import KERNELS, check_backend
+from fullspike.engine import BACKENDS, check_backend
 from fullspike.errors import ConfigError, RegistryError
 from fullspike.models.dvs_resnet import ACCUM_POOLS
 from fullspike.registry import Registry
@@ -17,7 +17,7 @@ from fullspike.surrogate import ATan, make_surrogate
     (lambda: snn.make_norm("bnt", 4, 2), "unknown norm 'bnt'; did you mean 'bntt'"),
     (lambda: snn.connect("iandd"), "unknown connect function 'iandd'; did you mean 'iand'"),
     (lambda: ACCUM_POOLS.get("mx"), "unknown accum_pool 'mx'; did you mean 'max'"),
-    (lambda: KERNELS.get("loops"), "unknown neuron backend 'loops'; did you mean 'loop'"),
+    (lambda: BACKENDS.get("loops"), "unknown neuron backend 'loops'; did you mean 'loop'"),
     (lambda: make_surrogate("sigmod"), "unknown surrogate 'sigmod'; did you mean 'sigmoid'"),
 ])
 def test_unknown_names_suggest_the_closest(lookup, message):
@@ -27,9 +27,9 @@ def test_unknown_names_suggest_the_closest(lookup, message):
     assert isinstance(err.value, ConfigError) and isinstance(err.value, KeyError)
 
 
-def test_backend_names_fail_as_config_errors():
-    with pytest.raises(ConfigError, match=r"unknown neuron backend 'bptt' \(now called 'loop'\); choose one of auto, eager"):
-        check_backend("bptt")
+def test_backend_names_fail_as_config_errors_and_former_names_are_aliases():
+    assert check_backend("bptt") == "loop" and check_backend("compiled") == "inductor"
+    assert "bptt" in BACKENDS and list(BACKENDS) == ["auto", "eager", "inductor", "loop", "native", "triton"]
     with pytest.raises(ConfigError, match="unknown neuron backend 'inductr'; did you mean 'inductor'"):
         check_backend("inductr")
 
@@ -93,3 +93,22 @@ def test_lif_refuses_tau_and_leak_together():
     assert snn.LIF(leak=0.9).tau is None and snn.LIF().tau == 2.0 and snn.LIF().leak is None
     x = torch.rand(4, 2, 3) * 2
     assert torch.equal(snn.LIF(leak=0.9)(x), snn.LIF(leak=0.9, tau=None)(x))
+
+
+def test_aliases_stand_for_a_registered_name_and_are_not_listed():
+    reg = Registry("widget", lowercase=True)
+
+    @reg.register("box", aliases=["crate"])
+    def box(size: int = 1):
+        return size
+
+    reg.alias("Chest", "crate")  # an alias of an alias stands for the registered name
+    assert reg.create("CRATE", size=2) == 2 and reg.get("chest") is box
+    assert reg.canonical("crate") == "box" and reg.names() == ["box"] and list(reg) == ["box"]
+    assert "chest" in reg and "bag" not in reg
+    with pytest.raises(RegistryError, match="widget 'box' is registered; it cannot be an alias too"):
+        reg.alias("box", "box")
+    with pytest.raises(RegistryError, match="unknown widget 'bag'"):
+        reg.alias("sack", "bag")
+    with pytest.raises(RegistryError, match="unknown widget 'boxx'; did you mean 'box'"):
+        reg.canonical("boxx")

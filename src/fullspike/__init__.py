@@ -2,12 +2,11 @@
 
 Time convention: every sequence tensor is ``[T, B, ...]``; stateless layers fold T into batch.
 """
-__version__ = "0.1.0"
-
-from . import functional, nn, surrogate  # noqa: E402
-from .errors import FullspikeError  # noqa: E402
-from .models import create_model, is_model, list_models, register_model  # noqa: E402
-from .train.load import load  # noqa: E402
+from . import functional, nn, surrogate
+from ._version import __version__
+from .errors import FullspikeError
+from .models import create_model, is_model, list_models, register_model
+from .train.load import load
 
 __all__ = ["create_model", "list_models", "is_model", "register_model", "load", "functional", "nn",
            "surrogate",

@@ -2,7 +2,8 @@
 neurons, encoders, norms, connect functions, accumulation pools and neuron backends.
 
 Unknown names fail with :class:`~fullspike.errors.RegistryError` (one line, the closest names
-suggested). :meth:`Registry.create` also takes ``{"name": ..., **kwargs}`` mappings, the form
+suggested); an alias (a former or shorter name) stands for a registered name everywhere.
+:meth:`Registry.create` also takes ``{"name": ..., **kwargs}`` mappings, the form
 configs use, and checks keyword arguments against the factory's signature and its annotations
 (:func:`fullspike.params.check_arguments`, the one argument check of the package).
 :meth:`Registry.name_type` and :meth:`Registry.spec_type` are the annotations of an argument
@@ -14,7 +15,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import inspect
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Annotated, Any, Callable, Generic, TypeVar
 
 from pydantic import AfterValidator, PlainValidator, ValidationInfo
@@ -55,23 +56,42 @@ class Registry(Generic[F]):
         self.kind = kind
         self.lowercase = lowercase
         self._items: dict[str, F] = {}
+        self._aliases: dict[str, str] = {}
 
     def _key(self, name: str) -> str:
-        return str(name).lower() if self.lowercase else str(name)
+        key = str(name).lower() if self.lowercase else str(name)
+        return self._aliases.get(key, key)
 
-    def register(self, name: str | None = None) -> Callable[[F], F]:
-        """Decorator: register a factory under ``name`` (default: its ``__name__``)."""
+    def register(self, name: str | None = None, aliases: Iterable[str] = ()) -> Callable[[F], F]:
+        """Decorator: register a factory under ``name`` (default: its ``__name__``) and
+        ``aliases`` (other names that stand for it)."""
         def deco(fn: F) -> F:
             key = self._key(name or fn.__name__)
             if key in self._items:
                 raise RegistryError(f"{self.kind} '{key}' is registered twice")
             self._items[key] = fn
+            for alias in aliases:
+                self.alias(alias, key)
             return fn
 
         return deco
 
+    def alias(self, alias: str, name: str) -> None:
+        """Let ``alias`` stand for the registered ``name`` (``names()`` lists ``name`` alone)."""
+        key, target = self._key(alias), self.canonical(name)
+        if key in self._items:
+            raise RegistryError(f"{self.kind} '{key}' is registered; it cannot be an alias too")
+        self._aliases[key] = target
+
+    def canonical(self, name: str) -> str:
+        """The registered name that ``name`` (a name or an alias) stands for."""
+        key = self._key(name)
+        if key not in self._items:
+            raise unknown_name(self.kind, name, self._items)
+        return key
+
     def get(self, name: str) -> F:
-        """The factory registered as ``name``."""
+        """The factory registered as ``name`` (or the name the alias ``name`` stands for)."""
         try:
             return self._items[self._key(name)]
         except (KeyError, TypeError):
@@ -129,3 +149,7 @@ class Registry(Generic[F]):
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self._key(name) in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        """The registered names, sorted (aliases not included)."""
+        return iter(self.names())

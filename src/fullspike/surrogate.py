@@ -101,7 +101,7 @@ class Sigmoid(Surrogate):
         return self.alpha * s * (1.0 - s)
 
     def triton_grad(self):
-        from .engine.triton_surrogates import sigmoid_grad
+        from .surrogate_triton import sigmoid_grad
 
         return sigmoid_grad, self.alpha, 0.0
 
@@ -122,7 +122,7 @@ class ATan(Surrogate):
         return self.alpha / 2.0 / (1.0 + (math.pi / 2.0 * self.alpha * x) ** 2)
 
     def triton_grad(self):
-        from .engine.triton_surrogates import atan_grad
+        from .surrogate_triton import atan_grad
 
         return atan_grad, self.alpha, 0.0
 
@@ -143,7 +143,7 @@ class Triangle(Surrogate):
         return self.gamma * torch.clamp(1.0 - torch.abs(x / self.width), min=0.0)
 
     def triton_grad(self):
-        from .engine.triton_surrogates import triangle_grad
+        from .surrogate_triton import triangle_grad
 
         return triangle_grad, self.gamma, self.width
 

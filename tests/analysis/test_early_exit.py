@@ -4,12 +4,17 @@ import torch
 
 import fullspike
 from fullspike.analysis.early_exit import (
-    accuracy_per_step, analyse_early_exit, exit_step, gamma_statistics, mean_gamma_per_step,
-    per_sample_exit, running_logits,
+    accuracy_per_step,
+    analyse_early_exit,
+    exit_step,
+    gamma_statistics,
+    mean_gamma_per_step,
+    per_sample_exit,
+    running_logits,
 )
-from fullspike.viz import plot_accuracy_energy, plot_gamma
 from fullspike.errors import ConfigError
 from fullspike.nn import BNTT1d, BNTT2d
+from fullspike.viz import plot_accuracy_energy, plot_gamma
 
 
 def tiny(T=5, **kw):

@@ -5,12 +5,18 @@ import torch
 
 import fullspike
 from fullspike.analysis.robustness import (
-    Normalization, evaluate_robustness, fgsm, find_normalization, gaussian_noise, loss_gradient, pgd,
+    Normalization,
+    evaluate_robustness,
+    fgsm,
+    find_normalization,
+    gaussian_noise,
+    loss_gradient,
+    pgd,
     robustness_table,
 )
-from fullspike.viz import plot_robustness
 from fullspike.data import build_dataset
 from fullspike.energy import estimate_bn_stats
+from fullspike.viz import plot_robustness
 
 NORM = Normalization((0.3,), (0.4,))
 

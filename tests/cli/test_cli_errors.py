@@ -62,7 +62,7 @@ def trained(tmp_path_factory):
 def test_evaluate_prints_accuracy(trained, capsys):
     assert main(["evaluate", "--checkpoint", str(trained / "checkpoint.pt")]) == 0
     out = capsys.readouterr().out
-    acc = float(next(l for l in out.splitlines() if l.startswith("accuracy:")).split()[1])
+    acc = float(next(line for line in out.splitlines() if line.startswith("accuracy:")).split()[1])
     assert 0.0 <= acc <= 1.0
 
 

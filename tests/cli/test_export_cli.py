@@ -72,6 +72,7 @@ def test_quantized_export_and_its_accuracy_next_to_float(runs, tmp_path, capsys)
     diff = float(re.search(r"max \|logit diff\| (\S+),", text).group(1))
     assert diff < 1e-4 and "same prediction 32/32" in text
     import numpy as np
+
     from fullspike.export import read_nir
     graph = read_nir(out)
     w = np.asarray(graph.nodes["layer1.0.branch.conv1"].weight)

@@ -1,7 +1,7 @@
 """Commands that write files check the location before the work and report write failures in
 one line; progress bars go to terminals only and never share a line with an error."""
-import importlib
 import errno
+import importlib
 import io
 import json
 import os
@@ -111,7 +111,7 @@ def rendered(text: str) -> list[str]:
             line = lines[-1]
             line[col:col + 1] = [ch]
             col += 1
-    return ["".join(l).rstrip() for l in lines]
+    return ["".join(row).rstrip() for row in lines]
 
 
 @pytest.mark.parametrize("command", ["energy", "early-exit", "robustness"])

@@ -131,7 +131,8 @@ def test_tiny_imagenet_layout(tmp_path):
     (tmp_path / "val" / "images").mkdir(parents=True)
     rows = []
     for i, w in enumerate(["n02", "n01", "n02"]):
-        Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "val" / "images" / f"val_{i}.JPEG")
+        image = Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))
+        image.save(tmp_path / "val" / "images" / f"val_{i}.JPEG")
         rows.append(f"val_{i}.JPEG\t{w}\t0\t0\t63\t63")
     (tmp_path / "val" / "val_annotations.txt").write_text("\n".join(rows))
     train, info = build_dataset("tiny_imagenet", str(tmp_path), True)

@@ -6,7 +6,7 @@ from torch import nn
 from fullspike.dst import Accumulate
 from fullspike.energy import count_synaptic_ops
 from fullspike.models.common import Stem
-from fullspike.nn import IF, Connect, SEWBlock, SeqSequential
+from fullspike.nn import IF, Connect, SeqSequential, SEWBlock
 
 
 def spikes(T, B, *shape, counts):

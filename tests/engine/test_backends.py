@@ -11,8 +11,8 @@ import torch
 
 from fullspike import functional as SF
 from fullspike import nn as snn
-from fullspike.errors import ConfigError
 from fullspike.engine import backends
+from fullspike.errors import ConfigError
 from fullspike.surrogate import ATan, Sigmoid, Surrogate, Triangle
 
 KINDS = ("if", "lif", "plif", "leaky")

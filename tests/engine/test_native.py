@@ -10,14 +10,13 @@ import warnings
 
 import pytest
 import torch
+from test_backends import Box, _spec, assert_same, neuron_grid, sample
 
 from fullspike import functional as SF
 from fullspike import nn as snn
 from fullspike.engine import backends, cbuild, native
 from fullspike.errors import ConfigError
 from fullspike.surrogate import ATan, Sigmoid, Surrogate, Triangle
-
-from test_backends import Box, _spec, assert_same, neuron_grid, sample
 
 pytestmark = pytest.mark.skipif(
     cbuild.compiler() is None,

@@ -5,6 +5,8 @@ import copy
 
 import pytest
 import torch
+from test_backends import _spec
+from test_native import _no_notice, pytestmark  # noqa: F401 (the same skip and notice filter)
 
 import fullspike.nn as snn
 from fullspike.engine import native
@@ -12,8 +14,6 @@ from fullspike.engine.norm_input import NormInput
 from fullspike.nn.batch_norm import batch_norm
 from fullspike.nn.memory import compact_saving
 
-from test_backends import _spec
-from test_native import _no_notice, pytestmark  # noqa: F401 (the same skip and notice filter)
 
 def _norm(shape=(6, 5, 7, 7), bias=True, seed=0):
     g = torch.Generator().manual_seed(seed)

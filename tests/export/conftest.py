@@ -10,8 +10,7 @@ import torch
 from torch import nn
 
 from fullspike.data import build_dataset
-from fullspike.nn import Connect
-from fullspike.nn import SpikingNeuron
+from fullspike.nn import Connect, SpikingNeuron
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import record_spikes
 from harness import DT, chain_net, run_norse, run_snntorch, run_spikingjelly
 from torch import nn
 
+from conftest import record_spikes
 from fullspike import zoo
 from fullspike.energy import estimate_bn_stats
 from fullspike.export.peers import OK, PEERS, REFUSES, WRONG, graph_features, peer_status

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import record_spikes
 from harness import DT, agreement, run_spikingjelly
 from torch import nn
 
+from conftest import record_spikes
 from fullspike.dst import remove_aap
 from fullspike.energy import estimate_bn_stats
 from fullspike.models import create_model

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 import fullspike
-from fullspike.nn import SpikingNeuron
 from fullspike.models.outputs import classification_loss
+from fullspike.nn import SpikingNeuron
 
 SMALL = {
     "vgg9_bntt": dict(T=6, width=16, hidden=32),

@@ -2,11 +2,10 @@ import pytest
 import torch
 
 from fullspike.dst import AccumulationPath, DualStreamBlock, remove_aap
-from fullspike.nn import SEWBlock, named_blocks
 from fullspike.errors import ConfigError
 from fullspike.models import DualStreamOutput, create_model
 from fullspike.models.dvs_resnet import AccumulationPool
-from fullspike.nn import PLIF
+from fullspike.nn import PLIF, SEWBlock, named_blocks
 
 
 def events(seed=0, T=2, B=1):

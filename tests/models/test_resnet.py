@@ -3,11 +3,10 @@ import torch
 import torchvision
 
 from fullspike.dst import DualStreamBlock, remove_aap
-from fullspike.nn import Block, SEWBlock, SpikingBlock, named_blocks
 from fullspike.errors import ConfigError, ShapeError
 from fullspike.models import DualStreamOutput, classification_loss, create_model, list_models
 from fullspike.models.resnet import DEPTHS
-from fullspike.nn import IF
+from fullspike.nn import IF, Block, SEWBlock, SpikingBlock, named_blocks
 
 TINY = dict(num_classes=5, T=2, width=4)  # imagenet stem on 32x32: 8x8 after the stem
 

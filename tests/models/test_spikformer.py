@@ -2,11 +2,10 @@ import pytest
 import torch
 
 from fullspike.dst import DualStreamBlock, remove_aap
-from fullspike.nn import SEWBlock, named_blocks
 from fullspike.errors import ConfigError
 from fullspike.models import DualStreamOutput, create_model
 from fullspike.models.spikformer import MatMul, SpikingSelfAttention
-from fullspike.nn import LIF
+from fullspike.nn import LIF, SEWBlock, named_blocks
 
 SMALL = dict(num_classes=10, T=2, dim=32, depth=2, heads=4)
 

@@ -5,7 +5,7 @@ from torch import nn
 
 import fullspike
 from fullspike.errors import ConfigError, RegistryError, ShapeError
-from fullspike.nn import BNTT1d, BNTT2d, LIF
+from fullspike.nn import LIF, BNTT1d, BNTT2d
 
 
 def test_registry_lists_and_creates():
@@ -20,15 +20,16 @@ def test_registry_lists_and_creates():
 
 def test_vgg9_architecture_matches_spec():
     m = fullspike.create_model("vgg9_bntt", T=25)
-    convs = [l for l in m.modules() if isinstance(l, nn.Conv2d)]
+    convs = [mod for mod in m.modules() if isinstance(mod, nn.Conv2d)]
     assert [c.out_channels for c in convs] == [64, 64, 128, 128, 256, 256, 256]
     assert all(c.kernel_size == (3, 3) and c.padding == (1, 1) and c.bias is None for c in convs)
-    fcs = [l for l in m.modules() if isinstance(l, nn.Linear)]
+    fcs = [mod for mod in m.modules() if isinstance(mod, nn.Linear)]
     assert [(f.in_features, f.out_features) for f in fcs] == [(256 * 4 * 4, 1024), (1024, 10)]
-    assert sum(isinstance(l, BNTT2d) for l in m.modules()) == 7
-    assert sum(isinstance(l, BNTT1d) for l in m.modules()) == 1
-    lifs = [l for l in m.modules() if isinstance(l, LIF)]
-    assert len(lifs) == 8 and all(l.leak == 0.95 and l.v_reset is None and l.strict and l.detach_reset for l in lifs)
+    assert sum(isinstance(mod, BNTT2d) for mod in m.modules()) == 7
+    assert sum(isinstance(mod, BNTT1d) for mod in m.modules()) == 1
+    lifs = [mod for mod in m.modules() if isinstance(mod, LIF)]
+    assert len(lifs) == 8
+    assert all(lif.leak == 0.95 and lif.v_reset is None and lif.strict and lif.detach_reset for lif in lifs)
     n_conv = 3 * 64 * 9 + 64 * 64 * 9 + 64 * 128 * 9 + 128 * 128 * 9 + 128 * 256 * 9 + 2 * 256 * 256 * 9
     n_fc = 4096 * 1024 + 1024 * 10
     n_gamma = 25 * (64 * 2 + 128 * 2 + 256 * 3 + 1024)
@@ -37,7 +38,7 @@ def test_vgg9_architecture_matches_spec():
 
 def test_vgg9_reduced_width():
     m = fullspike.create_model("vgg9_bntt", T=2, width=16, hidden=128, image_size=28, in_channels=1)
-    convs = [l.out_channels for l in m.modules() if isinstance(l, nn.Conv2d)]
+    convs = [mod.out_channels for mod in m.modules() if isinstance(mod, nn.Conv2d)]
     assert convs == [16, 16, 32, 32, 64, 64, 64]
     fcs = [(f.in_features, f.out_features) for f in m.modules() if isinstance(f, nn.Linear)]
     assert fcs == [(64 * 3 * 3, 128), (128, 10)]  # 28 -> 14 -> 7 -> 3
@@ -46,7 +47,7 @@ def test_vgg9_reduced_width():
 
 def test_vgg11_architecture_matches_spec():
     m = fullspike.create_model("vgg11_bntt", T=2, image_size=64, num_classes=200)
-    convs = [l.out_channels for l in m.modules() if isinstance(l, nn.Conv2d)]
+    convs = [mod.out_channels for mod in m.modules() if isinstance(mod, nn.Conv2d)]
     assert convs == [64, 128, 256, 256, 512, 512, 512, 512]
     fcs = [(f.in_features, f.out_features) for f in m.modules() if isinstance(f, nn.Linear)]
     assert fcs == [(512, 4096), (4096, 200)]

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from fullspike.nn import CONNECTS, FULL_SPIKE, Connect, SpikeValueError, check_binary, connect
 from fullspike.errors import ConfigError
+from fullspike.nn import CONNECTS, FULL_SPIKE, Connect, SpikeValueError, check_binary, connect
 
-O = torch.tensor([0.0, 0.0, 1.0, 1.0])
+O = torch.tensor([0.0, 0.0, 1.0, 1.0])  # noqa: E741 (the paper's O and S)
 S = torch.tensor([0.0, 1.0, 0.0, 1.0])
 
 # rows (O, S') = (0,0), (0,1), (1,0), (1,1): docs/methods.md, "DST"

@@ -1,4 +1,5 @@
 """Checkpoint files: written with the user's umask, and temporaries of a killed save removed."""
+import logging
 import os
 
 import pytest
@@ -37,7 +38,8 @@ def test_remove_partial_saves_removes_only_temporaries_of_that_file(tmp_path):
 
 
 @pytest.mark.parametrize("resume", [False, True])
-def test_training_removes_the_temporary_a_killed_save_left(tmp_path, capsys, resume):
+def test_training_removes_the_temporary_a_killed_save_left(tmp_path, caplog, resume):
+    caplog.set_level(logging.INFO, logger="fullspike")
     cfg = load_config(None, TINY)
     if resume:
         fit(cfg, tmp_path)
@@ -46,4 +48,4 @@ def test_training_removes_the_temporary_a_killed_save_left(tmp_path, capsys, res
     orphan.write_bytes(b"half a checkpoint")
     fit(cfg, tmp_path, resume=resume)
     assert not orphan.exists()
-    assert f"removed {orphan}, left by an interrupted checkpoint save" in capsys.readouterr().out
+    assert f"removed {orphan}, left by an interrupted checkpoint save" in caplog.messages

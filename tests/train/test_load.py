@@ -55,7 +55,7 @@ def test_the_run_records_the_absolute_data_root_and_evaluation_uses_it(run, tmp_
     monkeypatch.chdir(elsewhere)
     assert main(["evaluate", "--checkpoint", str(run)]) == 0
     out = capsys.readouterr().out
-    acc = float(next(l for l in out.splitlines() if l.startswith("accuracy:")).split()[1])
+    acc = float(next(line for line in out.splitlines() if line.startswith("accuracy:")).split()[1])
     assert acc == pytest.approx(json.loads((run / "metrics.json").read_text())["test_accuracy"], abs=1e-4)
     assert "samples: 6" in out
 

@@ -2,6 +2,7 @@
 no mixing of two runs in one folder, and decoding shared only within one build."""
 import gc
 import json
+import logging
 import weakref
 from pathlib import Path
 
@@ -17,7 +18,7 @@ TINY = ["model.T=2", "model.width=8", "model.hidden=32", "data.train_subset=256"
 
 
 def _rows(run):
-    return [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
 @pytest.mark.parametrize("epochs,milestones,drops", [
@@ -50,13 +51,14 @@ def test_per_step_scheduler_and_metrics_record_the_first_step_lr(tmp_path):
     assert [r["lr"] for r in _rows(tmp_path / "three")] == pytest.approx([0.1, 0.1, 0.01])
 
 
-def test_resume_applies_and_records_changed_optimiser_and_schedule_values(tmp_path, capsys):
+def test_resume_applies_and_records_changed_optimiser_and_schedule_values(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="fullspike")
     run = tmp_path / "run"
     fit(load_config(None, TINY + ["train.epochs=1", "schedule.milestones=[0.9]"]), run)
     cfg = load_config(None, TINY + ["train.epochs=2", "schedule.milestones=[0.9]", "optim.lr=0.05",
                                     "optim.momentum=0.5"])
     fit(cfg, run, resume=True)
-    out = capsys.readouterr().out
+    out = caplog.text
     assert "resume: optim.lr changed from 0.1 to 0.05; applied from epoch 2" in out
     assert "resume: optim.momentum changed from 0.9 to 0.5" in out
     saved = json.loads((run / "config.json").read_text())
@@ -95,7 +97,8 @@ def test_resume_without_a_checkpoint_says_how_to_start(tmp_path, capsys):
     stopped = tmp_path / "stopped"  # killed before its first checkpoint: config.json, no checkpoint
     stopped.mkdir()
     (stopped / "config.json").write_text("{}")
-    for argv in (["--resume"], ["--resume", "--config", str(Path(__file__).parents[2] / "configs" / "quickstart.yaml"), *TINY]):
+    quickstart = str(Path(__file__).parents[2] / "configs" / "quickstart.yaml")
+    for argv in (["--resume"], ["--resume", "--config", quickstart, *TINY]):
         assert main(["train", "--out", str(stopped), *argv]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "stopped before its first checkpoint; start it again with --overwrite" in err[0]
@@ -159,7 +162,7 @@ def test_neuron_backend_sets_every_neuron_and_keeps_the_numbers(tmp_path, monkey
 def test_a_folder_another_process_trains_into_is_refused(tmp_path, capsys):
     import os
 
-    from fullspike.outputs import exclusive_folder
+    from fullspike.output_paths import exclusive_folder
 
     run = tmp_path / "run"
     with exclusive_folder(run):  # as a second `fullspike train --out run` would find it

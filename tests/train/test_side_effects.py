@@ -60,8 +60,8 @@ def test_fit_load_create_model_plots_and_energy_change_no_process_state(tmp_path
     r = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, cwd=tmp_path,
                        timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
-    lines = dict(l.split(" ", 1) for l in r.stdout.splitlines()
-                 if l.split(" ", 1)[0] in ("backend", "deterministic", "benchmark", "mallopt", "pyplot"))
+    lines = dict(line.split(" ", 1) for line in r.stdout.splitlines()
+                 if line.split(" ", 1)[0] in ("backend", "deterministic", "benchmark", "mallopt", "pyplot"))
     assert lines["backend"] == "svg svg"
     assert lines["deterministic"] == "False False"
     assert lines["benchmark"] == "False False"

@@ -32,7 +32,7 @@ def test_fit_writes_metrics_checkpoint_and_is_deterministic(tmp_path):
     assert saved == m1
     assert 0.0 <= m1["test_accuracy"] <= 1.0
     assert m1["epochs"] == 2 and m1["time_steps"] == 2 and m1["train_seconds"] > 0
-    rows = [json.loads(l) for l in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2] and all("val_accuracy" in r for r in rows)
     assert any((tmp_path / "a" / "tb").iterdir())
     assert m1["test_accuracy"] == m2["test_accuracy"]
@@ -63,7 +63,7 @@ def test_kill_and_resume_equals_uninterrupted_run(tmp_path):
     straight = fit(cfg, tmp_path / "straight")
     assert _equal_states(_weights(killed / "checkpoint.pt"), _weights(tmp_path / "straight" / "checkpoint.pt"))
     assert resumed["test_accuracy"] == straight["test_accuracy"]
-    rows = [json.loads(l)["epoch"] for l in (killed / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line)["epoch"] for line in (killed / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1] == 5
 
 
@@ -76,7 +76,8 @@ def test_nan_loss_stops_with_a_clear_error(tmp_path, monkeypatch):
     import fullspike.train.experiment as experiment
 
     real = experiment.classification_loss
-    monkeypatch.setattr(experiment, "classification_loss", lambda out, y, label_smoothing=0.0: real(out, y) * float("nan"))
+    monkeypatch.setattr(experiment, "classification_loss",
+                        lambda out, y, label_smoothing=0.0: real(out, y) * float("nan"))
     with pytest.raises(TrainingError, match="training diverged; lower optim.lr"):
         fit(load_config(None, TINY), tmp_path)
 
@@ -92,7 +93,7 @@ def test_cpu_training_tunes_the_allocator_unless_told_not_to(tmp_path, monkeypat
     assert main(["train", "--out", str(tmp_path), *TINY, "train.epochs=1", "train.device=cpu",
                  f"train.tune_cpu_allocator={flag}"]) == 0
     assert len(seen) == calls
-    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("process settings:"))
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("process settings:"))
     assert ("CPU allocator keeps freed memory (train.tune_cpu_allocator)" in line) == (flag == "true")
 
 

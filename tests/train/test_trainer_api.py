@@ -9,8 +9,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from fullspike.errors import TrainingError
 from fullspike.nn import LIF
-from fullspike.train import (Callback, Checkpoint, FiringRateRegularizer, Trainer, fit, load_checkpoint,
-                             load_config)
+from fullspike.train import Callback, Checkpoint, FiringRateRegularizer, Trainer, fit, load_checkpoint, load_config
 
 TINY = ["model.T=2", "model.width=8", "model.hidden=32", "data.train_subset=256", "data.test_subset=128",
         "train.epochs=2", "train.tensorboard=false"]
@@ -148,7 +147,7 @@ def test_config_path_uses_regularizer_annealing_and_tensorboard_callbacks(tmp_pa
                                     "train.firing_rate_penalty=0.01",
                                     "train.surrogate_anneal={start: 0.3, end: 0.9, param: gamma}"])
     fit(cfg, tmp_path)
-    rows = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["surrogate_gamma"] for r in rows] == pytest.approx([0.3, 0.6, 0.9])
     assert all(0.0 < r["firing_rate"] < 1.0 for r in rows)
     acc = EventAccumulator(str(tmp_path / "tb"))

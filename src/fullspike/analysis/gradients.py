@@ -24,9 +24,9 @@ from torch import nn
 
 from ..data import DatasetInfo, build_dataset, make_loader
 from ..dst.blocks import spike_stream_parameters
-from ..nn.residual import named_blocks
 from ..errors import ConfigError
 from ..models.outputs import classification_loss
+from ..nn.residual import named_blocks
 from ..optional import require
 
 Batch = tuple[torch.Tensor, torch.Tensor]

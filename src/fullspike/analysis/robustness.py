@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
-from ..models.outputs import heads
+from ..models.outputs import prediction
 from ..nn import RateEncoder
 from ..progress import take_batches
 
@@ -87,7 +87,7 @@ def loss_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, draws: int
     n = draws if stochastic_input(model) else 1
     with torch.enable_grad():
         for _ in range(n):
-            loss = F.cross_entropy(heads(model(_differentiable_input(model, x)))[""], y)
+            loss = F.cross_entropy(prediction(model(_differentiable_input(model, x))), y)
             (grad,) = torch.autograd.grad(loss, x)
             total_loss, total_grad = total_loss + loss.detach().cpu(), total_grad + grad
     return total_loss / n, total_grad / n
@@ -176,7 +176,7 @@ def evaluate_robustness(model: nn.Module, loader, norm: Normalization, *, device
 
             def right(inp: torch.Tensor) -> int:
                 with torch.no_grad():
-                    return int((heads(model(inp))[""].argmax(1) == y).sum())
+                    return int((prediction(model(inp)).argmax(1) == y).sum())
 
             clean += right(x)
             n += len(y)

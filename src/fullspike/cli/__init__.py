@@ -1,12 +1,17 @@
 """The ``fullspike`` command line. Each subcommand is a module of this package exposing
 ``register(subparsers)``, which adds its parser and sets ``func`` to the handler
-``func(args) -> int``. Errors a user can cause (:class:`FullspikeError`) print as one line."""
+``func(args) -> int``. Errors a user can cause (:class:`FullspikeError`) print as one line.
+The library logs through :mod:`logging` (the ``fullspike`` logger); while a command runs, its
+INFO lines go to stdout and its warnings to stderr (``warning: ...``)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
 import os
 import sys
+from typing import Iterator
 
 from ..errors import FullspikeError
 
@@ -28,6 +33,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _ConsoleHandler(logging.StreamHandler):
+    """Writes each record to ``sys.<name>`` as it is at that moment (tests swap the streams)."""
+
+    def __init__(self, name: str, fmt: str) -> None:
+        self._stream_name = name
+        super().__init__()
+        self.setFormatter(logging.Formatter(fmt))
+
+    @property
+    def stream(self):
+        return getattr(sys, self._stream_name)
+
+    @stream.setter
+    def stream(self, value) -> None:  # looked up per record instead
+        pass
+
+
+@contextlib.contextmanager
+def _library_log_shown() -> Iterator[None]:
+    """While a command runs, the library's INFO lines go to stdout, its warnings to stderr."""
+    out = _ConsoleHandler("stdout", "%(message)s")
+    out.addFilter(lambda record: record.levelno < logging.WARNING)
+    err = _ConsoleHandler("stderr", "warning: %(message)s")
+    err.setLevel(logging.WARNING)
+    logger, level = logging.getLogger("fullspike"), logging.getLogger("fullspike").level
+    for handler in (out, err):
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for handler in (out, err):
+            logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:  # `fullspike` alone: train the quick-start
@@ -38,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        with _library_log_shown():
+            return int(args.func(args) or 0)
     except FullspikeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

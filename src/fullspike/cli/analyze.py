@@ -15,7 +15,8 @@ from pathlib import Path
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", nargs="+", metavar="NAME",
-                   help="registered model name(s); put key=value model arguments before --model or after another option")
+                   help="registered model name(s); put key=value model arguments before --model or "
+                        "after another option")
     p.add_argument("--batches", type=int, default=2, help="batches to average over (default 2)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--data", metavar="DATASET", help="a registered dataset (default: random images)")
@@ -79,7 +80,7 @@ def _need_models(args) -> None:
 
 def _write(records, summary, args, kind: str, title: str) -> None:
     from ..analysis.gradients import plot_records, write_records
-    from ..outputs import writing
+    from ..output_paths import writing
     from .saving import print_wrote, save_plot
 
     with writing(args.out, f"{kind}.csv and {kind}.json"):
@@ -103,7 +104,7 @@ def summary_table(summary: list[dict]) -> str:
 
 def run_gradients(args: argparse.Namespace) -> int:
     from ..analysis.gradients import gradient_study, summarize
-    from ..outputs import output_dir
+    from ..output_paths import output_dir
 
     _need_models(args)
     output_dir(args.out, "gradients.csv")  # before the work
@@ -124,7 +125,7 @@ def run_firing(args: argparse.Namespace) -> int:
     from ..analysis.gradients import block_statistics, summarize
     from ..errors import ConfigError
     from ..models import create_model
-    from ..outputs import output_dir
+    from ..output_paths import output_dir
 
     output_dir(args.out, "firing.csv")  # before the work
     records = []

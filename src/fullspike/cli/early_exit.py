@@ -36,8 +36,8 @@ def run_early_exit(args: argparse.Namespace, model, loader, device, progress: bo
     """Run the analysis (bars per :func:`fullspike.progress.show_bars`) and write its files to
     :func:`early_exit_dir` (checked by the caller before loading anything)."""
     from ..analysis.early_exit import analyse_early_exit, gamma_statistics
+    from ..output_paths import writing
     from ..viz import plot_accuracy_energy, plot_gamma
-    from ..outputs import writing
     from .saving import print_wrote, save_plot
 
     out = early_exit_dir(args)

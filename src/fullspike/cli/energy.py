@@ -67,7 +67,7 @@ def _out_dir(args: argparse.Namespace) -> Path | None:
 def run(args: argparse.Namespace) -> int:
     from ..dst import has_aap, remove_aap
     from ..energy import count_synaptic_ops, estimate_bn_stats, fold_bn
-    from ..outputs import output_dir, writing
+    from ..output_paths import output_dir, writing
     from .saving import print_wrote, save_plot
 
     out = _out_dir(args)

@@ -22,7 +22,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import load
-    from ..outputs import output_dir, output_file, writing
+    from ..output_paths import output_dir, output_file, writing
     from ..train import build_eval_loader, evaluate, resolve_device
 
     if args.early_exit:  # check the output location before the work

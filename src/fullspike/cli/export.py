@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..export import check_deployable, deployable, from_nir, quantize_weights, to_nir, write_nir
     from ..export.quantize import check_bits
-    from ..outputs import output_file, writing
+    from ..output_paths import output_file, writing
     from ..train.builders import build_split
     from ..train.load import checkpoint_file
     from ..zoo import PREFIX, check_indices

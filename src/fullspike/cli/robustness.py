@@ -36,13 +36,18 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.robustness import Normalization, evaluate_robustness, find_normalization, robustness_table
-    from ..viz import plot_robustness
     from .. import load
+    from ..analysis.robustness import (
+        Normalization,
+        evaluate_robustness,
+        find_normalization,
+        robustness_table,
+    )
     from ..errors import ConfigError
-    from ..outputs import output_dir, writing
+    from ..output_paths import output_dir, writing
     from ..train import build_eval_loader, resolve_device
     from ..train.load import checkpoint_file
+    from ..viz import plot_robustness
     from .saving import print_wrote, save_plot
 
     out = output_dir(args.out or checkpoint_file(args.checkpoint).parent, "robustness.json")  # before the work

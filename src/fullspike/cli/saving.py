@@ -1,5 +1,5 @@
 """Writing a command's result files: plots skipped with a note when matplotlib is missing,
-write failures as one line (:mod:`fullspike.outputs`), and the closing ``wrote ...`` line."""
+write failures as one line (:mod:`fullspike.output_paths`), and the closing ``wrote ...`` line."""
 from __future__ import annotations
 
 import sys
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import MissingDependencyError
-from ..outputs import writing
+from ..output_paths import writing
 
 
 def save_plot(draw: Callable[[Path], Path], path: Path) -> Path | None:

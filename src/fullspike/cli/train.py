@@ -53,7 +53,7 @@ def process_options(cfg) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..outputs import output_dir, remove_empty_folder
+    from ..output_paths import output_dir, remove_empty_folder
     from ..train import load_config
     from ..train.experiment import resume_config
 
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, cfg, out: Path) -> int:
-    from ..outputs import writing
+    from ..output_paths import writing
     from ..train import fit
     from ..train.experiment import prepare_run_folder
 

@@ -15,8 +15,17 @@ from torch import nn
 from ..errors import ConfigError
 from ..functional import per_step
 from ..nn.connect import Connect
-from ..nn.residual import (EXPANSION, Block, NeuronFactory, SEWBlock, SpikingBlock, conv, last_bn,
-                           residual_branch, shortcut_projection)
+from ..nn.residual import (
+    EXPANSION,
+    Block,
+    NeuronFactory,
+    SEWBlock,
+    SpikingBlock,
+    conv,
+    last_bn,
+    residual_branch,
+    shortcut_projection,
+)
 
 FAMILIES = ("spiking", "sew", "dst")
 

@@ -42,38 +42,45 @@ from typing import Optional
 import torch
 
 from ..errors import ConfigError
-from ..functional.spec import NeuronSpec
-from ..registry import Registry, unknown_name
+from ..registry import Registry
 from .driver import Kernels
 from .loop import LoopKernels
 from .native import NativeKernels
 from .native import unavailable as native_unavailable
 from .notices import warn_at_caller
+from .spec import NeuronSpec
 from .toolchain import import_cpp_extension
 
-#: the fused backends: name -> a zero-argument factory of its :class:`Kernels`
-KERNELS: Registry = Registry("neuron backend")
-BACKENDS = ("auto", "eager", "loop", "native", "inductor", "triton")
+#: every backend name -> a zero-argument factory of its :class:`Kernels`; ``"eager"`` (the
+#: autograd reference) and ``"auto"`` (one of the others, chosen per call by
+#: :func:`auto_choice`) have none of their own and give None. Former names are aliases.
+BACKENDS: Registry = Registry("neuron backend")
 
 
-@KERNELS.register("loop")
+@BACKENDS.register("auto")
+@BACKENDS.register("eager")
+def _no_kernels() -> None:
+    return None
+
+
+@BACKENDS.register("loop", aliases=["bptt"])
 def _loop() -> Kernels:
     return LoopKernels()
 
 
-@KERNELS.register("native")
+@BACKENDS.register("native")
 def _native() -> Kernels:
     return NativeKernels()
 
 
-@KERNELS.register("inductor")
+@BACKENDS.register("inductor", aliases=["compiled"])
 def _inductor() -> Kernels:
     from .inductor import InductorKernels
 
     return InductorKernels()
 
 
-@KERNELS.register("triton")
+@BACKENDS.register("triton")
 def _triton() -> Kernels:
     from .triton_kernels import TritonKernels
 
@@ -81,22 +88,16 @@ def _triton() -> Kernels:
 
 
 @functools.lru_cache(maxsize=None)
-def kernels(name: str) -> Kernels:
-    """The kernel object of a fused backend, one per process (it holds the compiled kernels)."""
-    return KERNELS.get(name)()
-
-
-#: former names of backends, named in the error for them
-RENAMED = {"bptt": "loop", "compiled": "inductor"}
+def kernels(name: str) -> Optional[Kernels]:
+    """The kernel object of backend ``name``, one per process (it holds the compiled kernels);
+    None for ``"eager"`` and ``"auto"``."""
+    return BACKENDS.get(name)()
 
 
 def check_backend(backend: str) -> str:
-    """``backend`` if it names a backend, else a :class:`~fullspike.errors.RegistryError` (a
-    ConfigError) suggesting the closest names."""
-    if backend not in BACKENDS:
-        note = f" (now called '{RENAMED[backend]}')" if backend in RENAMED else ""
-        raise unknown_name("neuron backend", backend, BACKENDS, note)
-    return backend
+    """The backend ``backend`` names (a former name gives today's), else a
+    :class:`~fullspike.errors.RegistryError` (a ConfigError) suggesting the closest names."""
+    return BACKENDS.canonical(backend)
 
 
 def _first_line(err: BaseException) -> str:
@@ -202,11 +203,11 @@ def _say_once(message: str) -> None:
 
 def resolve(backend: str, x: torch.Tensor, coeffs, spec: NeuronSpec) -> Optional[Kernels]:
     """The kernels that run this call, or None for the eager reference."""
-    check_backend(backend)
+    backend = check_backend(backend)
     if backend == "auto":
         backend = auto_choice(x, coeffs, spec)
     elif backend != "eager":
         why = _why_not(backend, x, *_coefficients_fit(x, coeffs), spec)
         if why is not None:
             raise ConfigError(f"neuron backend '{backend}' cannot run: {why}; use backend='auto'")
-    return None if backend == "eager" else kernels(backend)
+    return kernels(backend)

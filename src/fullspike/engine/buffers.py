@@ -6,8 +6,8 @@ and that is unmapped again when freed: a new 64 MiB tensor costs 16384 page faul
 training step (docs/performance.md, "The CPU allocator"). :func:`empty_steps` (contiguous) and
 :func:`empty_like_steps` (in a given tensor's layout) allocate such buffers once per call and
 ask the kernel (``madvise(MADV_HUGEPAGE)``) to back them with 2 MiB pages where transparent huge
-pages are enabled in ``madvise`` or ``always`` mode, 512 times fewer faults. The advice concerns only the buffer's own pages, which are unmapped with it; it
-changes no setting of the process or of the allocator.
+pages are enabled in ``madvise`` or ``always`` mode, 512 times fewer faults. The advice concerns
+only the buffer's own pages, which are unmapped with it; it changes no setting of the process or of the allocator.
 """
 from __future__ import annotations
 

@@ -20,8 +20,9 @@ the whole sequence is a single :class:`torch.autograd.Function`:
   neurons of ``g_h * v_{t-1}``, ``g_h * x_t`` and ``g_h``;
 * ``checkpoint``: save the input and the membrane every ``k`` steps instead of ``h``; backward
   recomputes ``h`` one segment at a time (one more forward; peak extra memory ``k`` steps);
-* an input that a compact-saving forward knows as a batch norm's output is saved as that
-  norm's input and terms (:class:`~.norm_input.NormInput`) when the kernels read that form
+* an input that the caller's lookup (``norm_input_of``, passed in by the neuron modules inside a
+  compact-saving forward) knows as a batch norm's output is saved as that norm's input and
+  terms (:class:`~.norm_input.NormInput`) when the kernels read that form
   (``Kernels.reads_norm_input``), so backward neither keeps nor rebuilds it.
 
 The step kernels come from a :class:`Kernels` object, so the same driver serves every fused
@@ -33,23 +34,27 @@ the charge is computed with the same operations in the same order.
 from __future__ import annotations
 
 import math
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 import torch
 
-from ..functional.spec import NeuronSpec
 from .buffers import empty_like_steps, empty_steps
 from .norm_input import NormInput
+from .spec import NeuronSpec
 
 Scalar = Union[float, torch.Tensor]
+#: how to find an input as a batch norm's output: ``lookup(x)`` -> its :class:`NormInput` or None
+NormInputLookup = Callable[[torch.Tensor], Optional[NormInput]]
 
 
 class Kernels:
     """The segment kernels one backend provides (subclasses: :class:`~.loop.LoopKernels`, ...).
 
-    ``forward(x, v, a, b, c, spec, keep_h, keep_v) -> (spikes, h, v or None, v_last)`` and
-    ``backward(g_s, g_v, h, x, v0, carry, a, b, c, spec, need_a, need_b, need_c) ->
-    (g_x, carry_out, acc_a, acc_b, acc_c)`` walk one segment ``[K, ...]`` of time; their
+    ``forward(x, v, decay, scale, bias, spec, keep_h, keep_v) -> (spikes, h, v or None, v_last)``
+    and ``backward(g_s, g_v, h, x, v0, carry, decay, scale, bias, spec, need_decay, need_scale,
+    need_bias) -> (g_x, carry_out, acc_decay, acc_scale, acc_bias)`` walk one segment
+    ``[K, ...]`` of time (``decay``/``scale``/``bias``: the charge coefficients, ``h = decay * v
+    + scale * x + bias``; ``need_*``: which coefficient gradients to sum); their
     arguments are those of :func:`~.loop.forward_loop` / :func:`~.loop.backward_loop`.
     ``recompute``: forward saves the input instead of ``h`` and backward recomputes ``h`` (a
     fused kernel does that in registers, so it costs no memory and little time). ``writes_into``:
@@ -67,12 +72,12 @@ class Kernels:
     uses_work = False
     max_steps: Optional[int] = None
 
-    def forward(self, x, v, a, b, c, spec: NeuronSpec, keep_h: bool, keep_v: bool):
+    def forward(self, x, v, decay, scale, bias, spec: NeuronSpec, keep_h: bool, keep_v: bool):
         """Walk one segment forward; see the class docstring for the arguments and results."""
         raise NotImplementedError
 
-    def backward(self, g_s, g_v, h, x, v0, carry, a, b, c, spec: NeuronSpec,
-                 need_a: bool, need_b: bool, need_c: bool):
+    def backward(self, g_s, g_v, h, x, v0, carry, decay, scale, bias, spec: NeuronSpec,
+                 need_decay: bool, need_scale: bool, need_bias: bool):
         """Walk one segment backward; see the class docstring for the arguments and results."""
         raise NotImplementedError
 
@@ -80,14 +85,6 @@ class Kernels:
         """Whether these kernels can be saved a compact-saving BN's input and terms instead of
         its output ``x`` (for neuron ``spec``); False unless the backend reads that form."""
         return False
-
-
-def _norm_input(x: torch.Tensor) -> Optional[NormInput]:
-    """``x`` as the batch norm output the enclosing compact-saving forward marked, or None."""
-    from ..nn.memory import active_saver  # here, not at import: fullspike.nn imports the engine
-
-    saver = active_saver()
-    return None if saver is None else saver.norm_input(x)
 
 
 def _segments(T: int, checkpoint: Union[bool, int]) -> list[tuple[int, int]]:
@@ -119,9 +116,10 @@ def _reduce(acc: Optional[torch.Tensor], like: Scalar) -> Optional[torch.Tensor]
 
 class _SequenceNode(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, a, b, c, kernels: Kernels, spec: NeuronSpec, checkpoint, return_membrane):
-        need_x, need_a, need_b, need_c = ctx.needs_input_grad[:4]
-        training = any((need_x, need_a, need_b, need_c))
+    def forward(ctx, x, decay, scale, bias, kernels: Kernels, spec: NeuronSpec, checkpoint,
+                return_membrane, norm_input_of: Optional[NormInputLookup]):
+        need_x, need_decay, need_scale, need_bias = ctx.needs_input_grad[:4]
+        training = any((need_x, need_decay, need_scale, need_bias))
         segments = _split(_segments(x.shape[0], checkpoint) if training else [(0, x.shape[0])],
                           kernels.max_steps)
         save_h = training and not (checkpoint or kernels.recompute)
@@ -131,20 +129,21 @@ class _SequenceNode(torch.autograd.Function):
         for s0, s1 in segments:
             starts.append(v)
             into = {} if out is None else {"out": out[s0:s1]}
-            s, h, vm, v = kernels.forward(x[s0:s1], v, a, b, c, spec, save_h, return_membrane, **into)
+            s, h, vm, v = kernels.forward(x[s0:s1], v, decay, scale, bias, spec, save_h, return_membrane, **into)
             spikes.append(s)
             hs.append(h)
             vs.append(vm)
         ctx.set_materialize_grads(False)
         ctx.kernels, ctx.spec, ctx.segments = kernels, spec, segments
-        ctx.coeffs = (a, b, c)
+        ctx.coeffs = (decay, scale, bias)
         if training:
-            save_x = not save_h or need_b
+            save_x = not save_h or need_scale
             h = hs[0] if save_h else None  # a [T, ...] tensor or a list of steps
             ctx.h_is_list = isinstance(h, list)
-            coefs = [t for t in (a, b, c) if isinstance(t, torch.Tensor)]
+            coefs = [t for t in (decay, scale, bias) if isinstance(t, torch.Tensor)]
             ctx.n_coefs = len(coefs)
-            norm = _norm_input(x) if save_x and kernels.reads_norm_input(spec) else None
+            norm = (norm_input_of(x) if norm_input_of is not None and save_x
+                    and kernels.reads_norm_input(spec) else None)
             # (the norm's tensors are saved, not kept on ctx, so that autograd frees them
             # after this node's backward, as it frees x)
             ctx.x_geometry = None if norm is None else (x.size(), x.stride(), x.storage_offset())
@@ -161,13 +160,13 @@ class _SequenceNode(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g_s, g_v=None):
-        x, starts, base, scale, mean, bias, *rest = ctx.saved_tensors
+        x, starts, base, norm_scale, norm_mean, norm_bias, *rest = ctx.saved_tensors
         if ctx.x_geometry is not None:
-            x = NormInput(base.as_strided(*ctx.x_geometry), base, scale, mean, bias)
+            x = NormInput(base.as_strided(*ctx.x_geometry), base, norm_scale, norm_mean, norm_bias)
         it, h = iter(rest[:ctx.n_coefs]), rest[ctx.n_coefs:]
         h = (list(h) if ctx.h_is_list else h[0]) if h else None
-        a, b, c = (next(it) if isinstance(t, torch.Tensor) else t for t in ctx.coeffs)
-        need_x, need_a, need_b, need_c = ctx.needs_input_grad[:4]
+        decay, scale, bias = (next(it) if isinstance(t, torch.Tensor) else t for t in ctx.coeffs)
+        need_x, need_decay, need_scale, need_bias = ctx.needs_input_grad[:4]
         g_x = [None] * len(ctx.segments)
         totals = [None, None, None]
         carry = None
@@ -186,8 +185,8 @@ class _SequenceNode(torch.autograd.Function):
                 gx, carry, *accs = ctx.kernels.backward(
                     None if g_s is None else g_s[s0:s1], None if g_v is None else g_v[s0:s1],
                     None if h is None else h[s0:s1], None if x is None else x[s0:s1],
-                    None if i == 0 else starts[i - 1], carry, a, b, c, ctx.spec,
-                    need_a, need_b, need_c, **into)
+                    None if i == 0 else starts[i - 1], carry, decay, scale, bias, ctx.spec,
+                    need_decay, need_scale, need_bias, **into)
                 g_x[i] = gx
                 totals = [acc if tot is None else (tot if acc is None else tot + acc)
                           for tot, acc in zip(totals, accs)]
@@ -196,16 +195,20 @@ class _SequenceNode(torch.autograd.Function):
         else:
             grad_x = (out if out is not None else g_x[0] if len(g_x) == 1
                       else torch.cat(g_x, out=empty_steps(g_x[0], sum(g.shape[0] for g in g_x))))
-        ga, gb, gc = (_reduce(acc, coef) for acc, coef in zip(totals, (a, b, c)))
-        return grad_x, ga, gb, gc, None, None, None, None
+        g_decay, g_scale, g_bias = (_reduce(acc, coef) for acc, coef in zip(totals, (decay, scale, bias)))
+        return grad_x, g_decay, g_scale, g_bias, None, None, None, None, None
 
 
-def run_sequence(x: torch.Tensor, a: Scalar, b: Scalar, c: Scalar, spec: NeuronSpec,
+def run_sequence(x: torch.Tensor, decay: Scalar, scale: Scalar, bias: Scalar, spec: NeuronSpec,
                  kernels: Kernels, checkpoint: Union[bool, int] = False,
-                 return_membrane: bool = False):
+                 return_membrane: bool = False, norm_input_of: Optional[NormInputLookup] = None):
     """Run the neuron over ``x: [T, ...]`` as one autograd node with ``kernels``.
 
-    ``a``/``b``/``c``: decay, input scale, bias (Python numbers or tensors broadcastable to
-    ``x.shape[1:]``). Returns spikes ``[T, ...]``, or ``(spikes, v)`` with ``return_membrane``.
+    ``decay``/``scale``/``bias``: the charge coefficients (Python numbers or tensors
+    broadcastable to ``x.shape[1:]``). Returns spikes ``[T, ...]``, or ``(spikes, v)`` with
+    ``return_membrane``. ``norm_input_of``: the caller's lookup of ``x`` as a batch norm's output
+    (inside a compact-saving forward, :meth:`fullspike.nn.memory.CompactSaver.norm_input`); with
+    it, kernels that read that form save the norm's input instead of ``x`` (None: never).
     """
-    return _SequenceNode.apply(x, a, b, c, kernels, spec, checkpoint, return_membrane)
+    return _SequenceNode.apply(x, decay, scale, bias, kernels, spec, checkpoint, return_membrane,
+                               norm_input_of)

@@ -23,9 +23,9 @@ from typing import Callable
 
 import torch
 
-from ..functional.spec import NeuronSpec
 from .driver import Kernels
 from .loop import backward_loop, forward_loop
+from .spec import NeuronSpec
 from .toolchain import import_cpp_extension
 
 _ids = itertools.count()
@@ -50,18 +50,18 @@ def _own_code(fn: Callable) -> Callable:
 
 
 def _forward_variant(spec: NeuronSpec, keep_v: bool) -> Callable:
-    def sf_neuron_forward(x, v, a, b, c):
-        spikes, _, vs, v_last = forward_loop(x, v, a, b, c, spec, False, keep_v)
+    def sf_neuron_forward(x, v, decay, scale, bias):
+        spikes, _, vs, v_last = forward_loop(x, v, decay, scale, bias, spec, False, keep_v)
         return spikes, vs, v_last
 
     return sf_neuron_forward
 
 
 def _backward_variant(spec: NeuronSpec, has_gs: bool, has_gv: bool, has_carry: bool,
-                      need_a: bool, need_b: bool, need_c: bool) -> Callable:
-    def sf_neuron_backward(g_s, g_v, x, v0, carry, a, b, c):
+                      need_decay: bool, need_scale: bool, need_bias: bool) -> Callable:
+    def sf_neuron_backward(g_s, g_v, x, v0, carry, decay, scale, bias):
         return backward_loop(g_s if has_gs else None, g_v if has_gv else None, None, x, v0,
-                             carry if has_carry else None, a, b, c, spec, need_a, need_b, need_c)
+                             carry if has_carry else None, decay, scale, bias, spec, need_decay, need_scale, need_bias)
 
     return sf_neuron_backward
 
@@ -111,8 +111,8 @@ class InductorKernels(Kernels):
 
     @staticmethod
     def _scalars(x: torch.Tensor, *coeffs):
-        return tuple(c.detach().reshape(()).to(x.device, x.dtype) if isinstance(c, torch.Tensor)
-                     else torch.full((), float(c), dtype=x.dtype, device=x.device) for c in coeffs)
+        return tuple(coef.detach().reshape(()).to(x.device, x.dtype) if isinstance(coef, torch.Tensor)
+                     else torch.full((), float(coef), dtype=x.dtype, device=x.device) for coef in coeffs)
 
     @staticmethod
     def _layout(x: torch.Tensor) -> tuple:
@@ -144,23 +144,23 @@ class InductorKernels(Kernels):
 
         return ([view(t, layout) for t in seqs], [view(t, layout[1:]) for t in steps])
 
-    def forward(self, x, v, a, b, c, spec, keep_h, keep_v):
+    def forward(self, x, v, decay, scale, bias, spec, keep_h, keep_v):
         if keep_h:
             raise AssertionError("compiled kernels recompute h; the driver never asks to keep it")
         shape, layout, variant = x.shape, self._layout(x), self._variant(x)
         fn = self._get(("fwd", spec, keep_v, v is None, len(layout), variant),
                        lambda: _forward_variant(spec, keep_v))
         (xs,), (vs0,) = self._views(layout, [x], [v])
-        spikes, vs, v_last = fn(xs, vs0, *self._scalars(x, a, b, c))
+        spikes, vs, v_last = fn(xs, vs0, *self._scalars(x, decay, scale, bias))
         return (spikes.reshape(shape), None, None if vs is None else vs.reshape(shape),
                 v_last.reshape(shape[1:]))
 
-    def backward(self, g_s, g_v, h, x, v0, carry, a, b, c, spec, need_a, need_b, need_c):
+    def backward(self, g_s, g_v, h, x, v0, carry, decay, scale, bias, spec, need_decay, need_scale, need_bias):
         shape, layout = x.shape, self._layout(x)
-        flags = (g_s is not None, g_v is not None, carry is not None, need_a, need_b, need_c)
+        flags = (g_s is not None, g_v is not None, carry is not None, need_decay, need_scale, need_bias)
         fn = self._get(("bwd", spec, flags, v0 is None, len(layout), self._variant(x)),
                        lambda: _backward_variant(spec, *flags))
         (gs, gv, xs), (v0s, cs) = self._views(layout, [g_s, g_v, x], [v0, carry])
-        g_x, carry, *accs = fn(gs, gv, xs, v0s, cs, *self._scalars(x, a, b, c))
+        g_x, carry, *accs = fn(gs, gv, xs, v0s, cs, *self._scalars(x, decay, scale, bias))
         return (g_x.reshape(shape), carry.reshape(shape[1:]),
                 *(None if acc is None else acc.reshape(shape[1:]) for acc in accs))

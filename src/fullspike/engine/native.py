@@ -30,11 +30,11 @@ from typing import Optional
 
 import torch
 
-from ..functional.spec import NeuronSpec
 from . import cbuild
 from .buffers import empty_steps
 from .driver import Kernels
 from .norm_input import NormInput
+from .spec import NeuronSpec
 
 #: neurons per block: a block's rows are 2 KiB, and backward's [K, BLOCK] charged membranes at
 #: most 128 KiB (K <= max_steps), in L2 (2^20 neurons: 256-neuron blocks ran 1.3x slower at
@@ -54,9 +54,9 @@ class _Args(ctypes.Structure):  # fs_args of native_kernel.c, field for field
                 + [(n, _Seq) for n in ("x", "gs", "gv")]
                 + [(n, ctypes.c_void_p) for n in ("v0", "carry", "out")]
                 + [(n, ctypes.c_int64) for n in ("out_st", "out_sb")]
-                + [(n, ctypes.c_void_p) for n in ("vs", "last", "acc_a", "acc_b", "acc_c")]
-                + [(n, ctypes.c_float) for n in ("a", "b", "c", "th", "vr", "p1", "p2")]
-                + [(n, ctypes.c_void_p) for n in ("z", "scale", "mean", "bias")]
+                + [(n, ctypes.c_void_p) for n in ("vs", "last", "acc_decay", "acc_scale", "acc_bias")]
+                + [(n, ctypes.c_float) for n in ("decay", "scale", "bias", "th", "vr", "p1", "p2")]
+                + [(n, ctypes.c_void_p) for n in ("z", "norm_scale", "norm_mean", "norm_bias")]
                 + [(n, ctypes.c_int64) for n in ("group", "channels")])
 
 
@@ -195,12 +195,12 @@ class NativeKernels(Kernels):
     max_steps = 64
 
     @staticmethod
-    def _args(spec: NeuronSpec, a, b, c, K: int, B: int, M: int) -> _Args:
+    def _args(spec: NeuronSpec, decay, scale, bias, K: int, B: int, M: int) -> _Args:
         _, p1, p2 = spec.surrogate.c_grad()
         args = _Args()
         args.K, args.B, args.M = K, B, M
         args.block = max(1, min(M, BLOCK))
-        args.a, args.b, args.c = (float(t) for t in (a, b, c))
+        args.decay, args.scale, args.bias = (float(t) for t in (decay, scale, bias))
         args.th, args.vr, args.p1, args.p2 = spec.v_threshold, spec.v_init, float(p1), float(p2)
         return args
 
@@ -220,7 +220,7 @@ class NativeKernels(Kernels):
         args.out, args.out_st, args.out_sb = o3.data_ptr(), o3.stride(0), o3.stride(1)
         return o3
 
-    def forward(self, x, v, a, b, c, spec, keep_h, keep_v, out=None):
+    def forward(self, x, v, decay, scale, bias, spec, keep_h, keep_v, out=None):
         if keep_h:
             raise AssertionError("the native kernels recompute h; the driver never asks to keep it")
         x3, B, M = _layout(x)
@@ -229,7 +229,7 @@ class NativeKernels(Kernels):
         vs = empty_steps(x) if keep_v else None
         last = torch.empty(x.shape[1:], dtype=x.dtype)
         v = _flat(v)
-        args = self._args(spec, a, b, c, K, B, M)
+        args = self._args(spec, decay, scale, bias, K, B, M)
         args.x = _Seq(x3.data_ptr(), *x3.stride())
         written = self._output(args, out, B, M)
         args.v0, args.vs, args.last = _ptr(v), _ptr(vs), last.data_ptr()
@@ -241,7 +241,7 @@ class NativeKernels(Kernels):
     def reads_norm_input(self, spec: NeuronSpec) -> bool:
         return _norm_matches_torch(_source(spec))
 
-    def backward(self, g_s, g_v, h, x, v0, carry, a, b, c, spec, need_a, need_b, need_c,
+    def backward(self, g_s, g_v, h, x, v0, carry, decay, scale, bias, spec, need_decay, need_scale, need_bias,
                  out=None):
         norm = x if isinstance(x, NormInput) else None
         x = x if norm is None else norm.z  # (x's geometry)
@@ -251,20 +251,20 @@ class NativeKernels(Kernels):
             norm = None
         K = x.shape[0]
         out = empty_steps(x) if out is None else out
-        args = self._args(spec, a, b, c, K, B, M)
+        args = self._args(spec, decay, scale, bias, K, B, M)
         args.x = _Seq(x3.data_ptr(), *x3.stride())
         if norm is not None:
-            args.z, args.scale, args.mean = (t.data_ptr() for t in (norm.base, norm.scale, norm.mean))
-            args.bias, args.group, args.channels = _ptr(norm.bias), norm.group, norm.channels
+            args.z, args.norm_scale, args.norm_mean = (t.data_ptr() for t in (norm.base, norm.scale, norm.mean))
+            args.norm_bias, args.group, args.channels = _ptr(norm.bias), norm.group, norm.channels
         args.gs, keep_gs = _seq(g_s, B, M)  # keep_*: the tensors the pointers point into
         args.gv, keep_gv = _seq(g_v, B, M)
         written = self._output(args, out, B, M)
         v0, carry = _flat(v0), _flat(carry)
         carry_out = torch.empty(x.shape[1:], dtype=x.dtype)
         accs = [torch.empty(x.shape[1:], dtype=x.dtype) if need else None
-                for need in (need_a, need_b, need_c)]
+                for need in (need_decay, need_scale, need_bias)]
         args.v0, args.carry, args.last = _ptr(v0), _ptr(carry), carry_out.data_ptr()
-        args.acc_a, args.acc_b, args.acc_c = (_ptr(t) for t in accs)
+        args.acc_decay, args.acc_scale, args.acc_bias = (_ptr(t) for t in accs)
         self._call(_library(_source(spec))[1], args, K * B * M)
         del keep_gs, keep_gv  # alive up to here, through the call
         if written.data_ptr() != out.data_ptr():

@@ -11,7 +11,7 @@
  * The neurons are walked in blocks with the time loop inside, so a block's state stays in cache:
  * forward reads x and writes the spikes (and, on request, the membranes); backward recomputes
  * the block's charged membranes h into a [K, block] scratch buffer, then runs the reverse
- * recurrence and writes the input gradient. The charge is ((a * v) + (b * x)) + c in float32,
+ * recurrence and writes the input gradient. The charge is ((decay * v) + (scale * x)) + bias in float32,
  * in the eager reference's order; the build switches off floating-point contraction, so the
  * spikes are the reference's bit for bit. Blocks are shared out over threads that live only
  * for the call.
@@ -65,13 +65,14 @@ typedef struct {
     int64_t out_st, out_sb;       /* with element (t, b, m) at out[t * out_st + b * out_sb + m] */
     float *vs;                    /* [K, N] post-reset membranes (NULL: not kept) */
     float *last;                  /* [N] last membrane (forward) or dL/dv before the segment */
-    float *acc_a, *acc_b, *acc_c; /* [N] coefficient-gradient sums (NULL: not needed) */
-    float a, b, c, th, vr, p1, p2;
+    float *acc_decay, *acc_scale, *acc_bias; /* [N] coefficient-gradient sums (NULL: not needed) */
+    float decay, scale, bias, th, vr, p1, p2; /* h = decay * v + scale * x + bias */
     /* x given as a batch norm's input z (x.p points into z): the value at z's storage offset o
-     * is fs_norm(z, scale[k], mean[k], bias[k]) with k = (o / group) % channels (scale NULL: x
+     * is fs_norm(z, norm_scale[k], norm_mean[k], norm_bias[k]) with k = (o / group) % channels
+     * (norm_scale NULL: x
      * is read as it is) */
     const float *z;               /* the start of z's storage */
-    const float *scale, *mean, *bias; /* [channels] (bias NULL: zero) */
+    const float *norm_scale, *norm_mean, *norm_bias; /* [channels] (norm_bias NULL: zero) */
     int64_t group, channels;
 } fs_args;
 
@@ -103,7 +104,7 @@ static inline float fs_norm(float z, float scale, float mean, float bias) {
  * channel at a time */
 static const float *fs_x_row(const fs_args *A, int64_t t, int64_t b, int64_t m0, int64_t len,
                              float *buf) {
-    if (!A->scale)
+    if (!A->norm_scale)
         return fs_row(&A->x, t, b, m0, len, buf);
     const fs_seq *s = &A->x;
     const float *src = s->p + t * s->st + b * s->sb + m0 * s->sm;
@@ -113,7 +114,8 @@ static const float *fs_x_row(const fs_args *A, int64_t t, int64_t b, int64_t m0,
         int64_t run = sm == 1 ? A->group - o % A->group : 1;
         if (run > len - i)
             run = len - i;
-        const float scale = A->scale[k], mean = A->mean[k], bias = A->bias ? A->bias[k] : 0.0f;
+        const float scale = A->norm_scale[k], mean = A->norm_mean[k],
+                    bias = A->norm_bias ? A->norm_bias[k] : 0.0f;
         if (sm == 1) { /* (a loop of its own, so that it vectorises) */
             const float *restrict in = src + i;
             float *restrict to = buf + i;
@@ -166,15 +168,15 @@ static inline float fs_reset(float h, float th, float vr) {
     return fs_fire(h, th) ? (FS_SOFT ? h - th : vr) : h;
 }
 
-/* one step over a block: h <- ((a v) + (b x)) + c; out <- the spikes (forward) or h (backward);
+/* one step over a block: h <- ((decay v) + (scale x)) + bias; out <- the spikes (forward) or h (backward);
  * v <- reset(h) */
 static inline __attribute__((always_inline)) void
 fs_charge(const fs_args *A, const float *restrict x, float *restrict v, float *restrict out,
           int64_t len, const int spikes) {
-    const float a = A->a, b = A->b, c = A->c, th = A->th, vr = A->vr;
+    const float decay = A->decay, scale = A->scale, bias = A->bias, th = A->th, vr = A->vr;
     for (int64_t i = 0; i < len; i++) {
-        float h = a * v[i] + b * x[i];
-        h = h + c;
+        float h = decay * v[i] + scale * x[i];
+        h = h + bias;
         const float s = fs_fire(h, th) ? 1.0f : 0.0f;
         out[i] = spikes ? s : h;
         v[i] = fs_reset(h, th, vr);
@@ -182,11 +184,11 @@ fs_charge(const fs_args *A, const float *restrict x, float *restrict v, float *r
 }
 
 /* one reverse step over a block, in one pass: sg = surrogate(h - th);
- * gh = g_s sg + (g + g_v) dv/dh; g_x = b gh; g <- a gh */
+ * gh = g_s sg + (g + g_v) dv/dh; g_x = scale gh; g <- decay gh */
 static void fs_grad(const fs_args *A, const float *restrict ht, const float *restrict gs,
                     const float *restrict gv, float *restrict g, float *restrict gh,
                     float *restrict gx, int64_t len) {
-    const float a = A->a, b = A->b, th = A->th, vr = A->vr, p1 = A->p1, p2 = A->p2;
+    const float decay = A->decay, scale = A->scale, th = A->th, vr = A->vr, p1 = A->p1, p2 = A->p2;
     for (int64_t i = 0; i < len; i++) {
         const float h = ht[i];
         const float sg = fs_surrogate(h - th, p1, p2);
@@ -197,8 +199,8 @@ static void fs_grad(const fs_args *A, const float *restrict ht, const float *res
                                      : (FS_SOFT ? 1.0f - th * sg : keep + (vr - h) * sg);
         const float ghi = gs[i] * sg + (g[i] + gv[i]) * dvdh;
         gh[i] = ghi;
-        gx[i] = b * ghi;
-        g[i] = a * ghi;
+        gx[i] = scale * ghi;
+        g[i] = decay * ghi;
     }
 }
 
@@ -238,19 +240,20 @@ static void fs_forward_block(const fs_args *A, int64_t b, int64_t m0, int64_t le
     memcpy(A->last + n0, v, (size_t)len * sizeof(float));
 }
 
-/* the coefficient-gradient sums of one step: acc_a += gh v_{t-1}, acc_b += gh x_t, acc_c += gh
+/* the coefficient-gradient sums of one step: acc_decay += gh v_{t-1}, acc_scale += gh x_t,
+ * acc_bias += gh
  * (v_{t-1}: reset(h_{t-1}), or the starting membrane at the first step) */
 static void fs_accumulate(const fs_args *A, const float *restrict gh, const float *restrict hp,
                           const float *restrict v_first, int first, const float *restrict x,
-                          float *restrict acc_a, float *restrict acc_b, float *restrict acc_c,
+                          float *restrict acc_decay, float *restrict acc_scale, float *restrict acc_bias,
                           int64_t len) {
     const float th = A->th, vr = A->vr;
     for (int64_t i = 0; i < len; i++) {
         const float start = v_first[i], reset = fs_reset(hp[i], th, vr);
         const float v_prev = first ? start : reset;
-        acc_a[i] += gh[i] * v_prev;
-        acc_b[i] += gh[i] * x[i];
-        acc_c[i] += gh[i];
+        acc_decay[i] += gh[i] * v_prev;
+        acc_scale[i] += gh[i] * x[i];
+        acc_bias[i] += gh[i];
     }
 }
 
@@ -264,7 +267,7 @@ static void fs_backward_block(const fs_args *A, int64_t b, int64_t m0, int64_t l
     float *gh = g + L, *zero = gh + L;
     float *buf_s = zero + L, *buf_v = buf_s + L, *buf_x = buf_v + L;
     float *acc = buf_x + L;          /* [3, L] coefficient-gradient sums */
-    const int sums = A->acc_a || A->acc_b || A->acc_c;
+    const int sums = A->acc_decay || A->acc_scale || A->acc_bias;
 
     fs_start(A, n0, len, v_first);
     memcpy(v, v_first, (size_t)len * sizeof(float));
@@ -300,11 +303,11 @@ static void fs_backward_block(const fs_args *A, int64_t b, int64_t m0, int64_t l
         fs_grad(A, ht, gs, gv, g, gh, A->out + t * A->out_st + b * A->out_sb + m0, len);
         if (sums)
             fs_accumulate(A, gh, t > 0 ? ht - L : ht, v_first, t == 0,
-                          A->acc_b ? fs_x_row(A, t, b, m0, len, buf_x) : zero, acc, acc + L,
+                          A->acc_scale ? fs_x_row(A, t, b, m0, len, buf_x) : zero, acc, acc + L,
                           acc + 2 * L, len);
     }
     memcpy(A->last + n0, g, (size_t)len * sizeof(float));
-    float *outs[3] = {A->acc_a, A->acc_b, A->acc_c};
+    float *outs[3] = {A->acc_decay, A->acc_scale, A->acc_bias};
     for (int k = 0; k < 3; k++)
         if (outs[k])
             memcpy(outs[k] + n0, acc + k * L, (size_t)len * sizeof(float));

@@ -18,8 +18,8 @@ import torch
 import triton
 import triton.language as tl
 
-from ..functional.spec import NeuronSpec
 from .driver import Kernels
+from .spec import NeuronSpec
 
 BLOCK = 1024
 
@@ -53,9 +53,9 @@ def _forward_kernel(x_ptr, v_ptr, coef_ptr, s_ptr, h_ptr, vs_ptr, vlast_ptr, T, 
                     KEEP_V: tl.constexpr, HAS_V0: tl.constexpr, BLOCK: tl.constexpr):
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)  # int64: T * N may pass 2^31
     mask = offs < N
-    a = tl.load(coef_ptr)
-    b = tl.load(coef_ptr + 1)
-    c = tl.load(coef_ptr + 2)
+    decay = tl.load(coef_ptr)
+    scale = tl.load(coef_ptr + 1)
+    bias = tl.load(coef_ptr + 2)
     if HAS_V0:
         v = tl.load(v_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     else:
@@ -63,7 +63,7 @@ def _forward_kernel(x_ptr, v_ptr, coef_ptr, s_ptr, h_ptr, vs_ptr, vlast_ptr, T, 
     for t in range(T):
         row = tl.cast(t, tl.int64) * N
         x = tl.load(x_ptr + row + offs, mask=mask, other=0.0).to(tl.float32)
-        h = a * v + b * x + c
+        h = decay * v + scale * x + bias
         m = _fire(h, th, STRICT)
         v = _reset(h, m, th, vr, SOFT)
         tl.store(s_ptr + row + offs, m.to(s_ptr.dtype.element_ty), mask=mask)
@@ -79,19 +79,19 @@ def _backward_kernel(gs_ptr, gs_st, gs_sn, gv_ptr, gv_st, gv_sn, h_ptr, x_ptr, v
                      coef_ptr, gx_ptr, carry_out_ptr, acc_ptr, T, N, th, vr, p1, p2,
                      STRICT: tl.constexpr, SOFT: tl.constexpr, DETACH: tl.constexpr,
                      SURROGATE: tl.constexpr, HAS_GS: tl.constexpr, HAS_GV: tl.constexpr,
-                     HAS_CARRY: tl.constexpr, HAS_V0: tl.constexpr, NEED_A: tl.constexpr,
-                     NEED_B: tl.constexpr, NEED_C: tl.constexpr, BLOCK: tl.constexpr):
+                     HAS_CARRY: tl.constexpr, HAS_V0: tl.constexpr, NEED_DECAY: tl.constexpr,
+                     NEED_SCALE: tl.constexpr, NEED_BIAS: tl.constexpr, BLOCK: tl.constexpr):
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
-    a = tl.load(coef_ptr)
-    b = tl.load(coef_ptr + 1)
+    decay = tl.load(coef_ptr)
+    scale = tl.load(coef_ptr + 1)
     if HAS_CARRY:
         carry = tl.load(carry_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     else:
         carry = tl.zeros([BLOCK], dtype=tl.float32)
-    acc_a = tl.zeros([BLOCK], dtype=tl.float32)
-    acc_b = tl.zeros([BLOCK], dtype=tl.float32)
-    acc_c = tl.zeros([BLOCK], dtype=tl.float32)
+    acc_decay = tl.zeros([BLOCK], dtype=tl.float32)
+    acc_scale = tl.zeros([BLOCK], dtype=tl.float32)
+    acc_bias = tl.zeros([BLOCK], dtype=tl.float32)
     for i in range(T):
         t = tl.cast(T - 1 - i, tl.int64)
         h = tl.load(h_ptr + t * N + offs, mask=mask, other=0.0).to(tl.float32)
@@ -112,8 +112,8 @@ def _backward_kernel(gs_ptr, gs_st, gs_sn, gv_ptr, gv_st, gv_sn, h_ptr, x_ptr, v
                 gh = gv * (keep + (vr - h) * sg)
         if HAS_GS:
             gh += tl.load(gs_ptr + t * gs_st + offs * gs_sn, mask=mask, other=0.0).to(tl.float32) * sg
-        tl.store(gx_ptr + t * N + offs, (b * gh).to(gx_ptr.dtype.element_ty), mask=mask)
-        if NEED_A:
+        tl.store(gx_ptr + t * N + offs, (scale * gh).to(gx_ptr.dtype.element_ty), mask=mask)
+        if NEED_DECAY:
             if t > 0:
                 hp = tl.load(h_ptr + (t - 1) * N + offs, mask=mask, other=0.0).to(tl.float32)
                 v_prev = _reset(hp, _fire(hp, th, STRICT), th, vr, SOFT)
@@ -121,25 +121,25 @@ def _backward_kernel(gs_ptr, gs_st, gs_sn, gv_ptr, gv_st, gv_sn, h_ptr, x_ptr, v
                 v_prev = tl.load(v0_ptr + offs, mask=mask, other=0.0).to(tl.float32)
             else:
                 v_prev = tl.zeros([BLOCK], dtype=tl.float32) + vr
-            acc_a += gh * v_prev
-        if NEED_B:
-            acc_b += gh * tl.load(x_ptr + t * N + offs, mask=mask, other=0.0).to(tl.float32)
-        if NEED_C:
-            acc_c += gh
-        carry = a * gh
+            acc_decay += gh * v_prev
+        if NEED_SCALE:
+            acc_scale += gh * tl.load(x_ptr + t * N + offs, mask=mask, other=0.0).to(tl.float32)
+        if NEED_BIAS:
+            acc_bias += gh
+        carry = decay * gh
     tl.store(carry_out_ptr + offs, carry, mask=mask)
-    if NEED_A:
-        tl.store(acc_ptr + offs, acc_a, mask=mask)
-    if NEED_B:
-        tl.store(acc_ptr + N + offs, acc_b, mask=mask)
-    if NEED_C:
-        tl.store(acc_ptr + 2 * N + offs, acc_c, mask=mask)
+    if NEED_DECAY:
+        tl.store(acc_ptr + offs, acc_decay, mask=mask)
+    if NEED_SCALE:
+        tl.store(acc_ptr + N + offs, acc_scale, mask=mask)
+    if NEED_BIAS:
+        tl.store(acc_ptr + 2 * N + offs, acc_bias, mask=mask)
 
 
-def _coefficients(x: torch.Tensor, a, b, c) -> torch.Tensor:
-    """``[a, b, c]`` as a float32 tensor on x's device, built there (no host-device copy)."""
+def _coefficients(x: torch.Tensor, decay, scale, bias) -> torch.Tensor:
+    """``[decay, scale, bias]`` as a float32 tensor on x's device, built there (no host-device copy)."""
     parts = [t.detach().reshape(()).to(x.device, torch.float32) if isinstance(t, torch.Tensor)
-             else torch.full((), float(t), device=x.device) for t in (a, b, c)]
+             else torch.full((), float(t), device=x.device) for t in (decay, scale, bias)]
     return torch.stack(parts)
 
 
@@ -155,7 +155,7 @@ class TritonKernels(Kernels):
     name = "triton"
     recompute = False
 
-    def forward(self, x, v, a, b, c, spec: NeuronSpec, keep_h, keep_v):
+    def forward(self, x, v, decay, scale, bias, spec: NeuronSpec, keep_h, keep_v):
         K, shape = x.shape[0], x.shape
         xf = x.reshape(K, -1).contiguous()
         N = xf.shape[1]
@@ -165,16 +165,16 @@ class TritonKernels(Kernels):
         v_last = torch.empty(N, dtype=x.dtype, device=x.device)
         th, vr = spec.v_threshold, spec.v_init
         _launch(_forward_kernel, N, xf, xf if v is None else v.reshape(-1).contiguous(),
-                _coefficients(x, a, b, c), spikes, h, vs, v_last, K, N, th, vr,
+                _coefficients(x, decay, scale, bias), spikes, h, vs, v_last, K, N, th, vr,
                 STRICT=spec.strict, SOFT=spec.v_reset is None, KEEP_H=keep_h, KEEP_V=keep_v,
                 HAS_V0=v is not None)
         return (spikes.view(shape), h.view(shape) if keep_h else None,
                 vs.view(shape) if keep_v else None, v_last.view(shape[1:]))
 
-    def backward(self, g_s, g_v, h, x, v0, carry, a, b, c, spec: NeuronSpec,
-                 need_a, need_b, need_c):
+    def backward(self, g_s, g_v, h, x, v0, carry, decay, scale, bias, spec: NeuronSpec,
+                 need_decay, need_scale, need_bias):
         if h is None:  # checkpointed segment: recompute h first
-            h = self.forward(x, v0, a, b, c, spec, True, False)[1]
+            h = self.forward(x, v0, decay, scale, bias, spec, True, False)[1]
         K, shape = h.shape[0], h.shape
         hf = h.reshape(K, -1).contiguous()
         N = hf.shape[1]
@@ -190,17 +190,18 @@ class TritonKernels(Kernels):
         gv, gv_st, gv_sn = seq(g_v)
         g_x = torch.empty_like(hf)
         carry_out = torch.empty(N, dtype=torch.float32, device=h.device)
-        acc = torch.empty(3 * N if (need_a or need_b or need_c) else 1, dtype=torch.float32,
+        acc = torch.empty(3 * N if (need_decay or need_scale or need_bias) else 1, dtype=torch.float32,
                           device=h.device)
-        xf = x.reshape(K, -1).contiguous() if need_b else hf
+        xf = x.reshape(K, -1).contiguous() if need_scale else hf
         _launch(_backward_kernel, N, gs, gs_st, gs_sn, gv, gv_st, gv_sn, hf, xf,
                 hf if v0 is None else v0.reshape(-1).contiguous(),
                 carry_out if carry is None else carry.reshape(-1).contiguous(),
-                _coefficients(h, a, b, c), g_x, carry_out, acc, K, N,
+                _coefficients(h, decay, scale, bias), g_x, carry_out, acc, K, N,
                 spec.v_threshold, spec.v_init, float(p1), float(p2),
                 STRICT=spec.strict, SOFT=spec.v_reset is None, DETACH=spec.detach_reset,
                 SURROGATE=grad_fn, HAS_GS=g_s is not None, HAS_GV=g_v is not None,
-                HAS_CARRY=carry is not None, HAS_V0=v0 is not None, NEED_A=need_a, NEED_B=need_b, NEED_C=need_c)
+                HAS_CARRY=carry is not None, HAS_V0=v0 is not None, NEED_DECAY=need_decay, NEED_SCALE=need_scale,
+                NEED_BIAS=need_bias)
         accs = [acc[i * N:(i + 1) * N].view(shape[1:]) if need else None
-                for i, need in enumerate((need_a, need_b, need_c))]
+                for i, need in enumerate((need_decay, need_scale, need_bias))]
         return (g_x.view(shape), carry_out.to(h.dtype).view(shape[1:]), *accs)

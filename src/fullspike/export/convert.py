@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import __version__
+from .._version import __version__
 from ..energy import fold_bn
 from ..errors import ExportError, ShapeError
 from ..nn import RateEncoder

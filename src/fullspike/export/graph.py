@@ -30,7 +30,7 @@ from ..models.dvs_resnet import DVSResNet
 from ..models.resnet import SpikingResNet
 from ..models.spikformer import Spikformer
 from ..models.vgg_bntt import BNTTVGG
-from ..nn import BNTT1d, BNTT2d, IF, LIF, PLIF, RateEncoder, SEWBlock, SpikingBlock, SpikingNeuron, TimeFolded
+from ..nn import IF, LIF, PLIF, BNTT1d, BNTT2d, RateEncoder, SEWBlock, SpikingBlock, SpikingNeuron, TimeFolded
 from ..optional import require
 from .quantize import check_bits, quantize_tensor
 

@@ -24,14 +24,15 @@ give the same spikes; membranes and gradients agree to float rounding.
 """
 from __future__ import annotations
 
-from typing import Union
+from typing import Optional, Union
 
 import torch
 
 from ..engine import resolve, run_sequence
+from ..engine.driver import NormInputLookup
+from ..engine.spec import NeuronSpec
 from ..errors import ConfigError, ShapeError
 from ..surrogate import Sigmoid, Surrogate
-from .spec import NeuronSpec
 
 Scalar = Union[float, torch.Tensor]
 
@@ -50,6 +51,7 @@ def neuron_sequence(
     return_membrane: bool = False,
     backend: str = "auto",
     checkpoint: Union[bool, int] = False,
+    norm_input_of: Optional[NormInputLookup] = None,
 ):
     """Run the generic integrate-and-fire recurrence over ``x: [T, ...]``.
 
@@ -59,7 +61,10 @@ def neuron_sequence(
     ``"loop"``, ``"native"``, ``"inductor"`` or ``"triton"`` (see :mod:`fullspike.engine.backends`).
     ``checkpoint`` (fused backends): keep the input and the membrane every ``k`` steps
     (``True``: ``k = ceil(sqrt(T))``) instead of the charged membranes, and recompute them in
-    backward one segment at a time.
+    backward one segment at a time. ``norm_input_of`` (fused backends): a lookup of ``x`` as a
+    batch norm's output (its :class:`~fullspike.engine.norm_input.NormInput`, or None); kernels
+    that read that form then save the norm's input instead of ``x``. The neuron modules pass
+    the enclosing compact-saving forward's.
     """
     if x.dim() < 2:
         raise ShapeError(
@@ -74,7 +79,8 @@ def neuron_sequence(
                       bool(detach_reset), bool(strict), surrogate)
     kernels = resolve(backend, x, (decay, scale, bias), spec)
     if kernels is not None:
-        return run_sequence(x, decay, scale, bias, spec, kernels, checkpoint, return_membrane)
+        return run_sequence(x, decay, scale, bias, spec, kernels, checkpoint, return_membrane,
+                            norm_input_of)
     return _eager_sequence(x, decay, scale, bias, spec, return_membrane)
 
 

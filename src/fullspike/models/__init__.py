@@ -1,9 +1,11 @@
 """Registered models. Importing this package registers every family."""
-from . import vgg_bntt  # noqa: F401  (registers the BNTT VGGs)
-from . import resnet  # noqa: F401  (registers spiking_resnet*, sew_resnet*, dst_resnet*)
-from . import dvs_resnet  # noqa: F401  (registers sew_7bnet, dst_7bnet, sew_wide7bnet, dst_wide7bnet)
-from . import spikformer  # noqa: F401  (registers spikformer_4_384)
-from . import ann  # noqa: F401  (registers vgg9_ann, vgg11_ann, convnet_ann: ANN counterparts)
+from . import (
+    ann,  # noqa: F401  (registers vgg9_ann, vgg11_ann, convnet_ann: ANN counterparts)
+    dvs_resnet,  # noqa: F401  (registers sew_7bnet, dst_7bnet, sew_wide7bnet, dst_wide7bnet)
+    resnet,  # noqa: F401  (registers spiking_resnet*, sew_resnet*, dst_resnet*)
+    spikformer,  # noqa: F401  (registers spikformer_4_384)
+    vgg_bntt,  # noqa: F401  (registers the BNTT VGGs)
+)
 from .base import SpikingClassifier, StepwiseClassifier
 from .dual_stream import DualStreamClassifier
 from .outputs import DualStreamOutput, classification_loss

@@ -37,11 +37,22 @@ def classification_loss(out: ModelOutput, target: torch.Tensor, label_smoothing:
     return F.cross_entropy(out, target, label_smoothing=label_smoothing)
 
 
-def heads(out: ModelOutput) -> dict[str, torch.Tensor]:
-    """The logits to report accuracy for: ``{"": logits}`` or ``{"": combined, "spike": O_s, "accum": O_a}``.
+#: the key of the model's own prediction in :func:`heads`
+PREDICTION = "prediction"
 
-    The ``""`` entry is the model's prediction (``test_accuracy`` in metrics).
+
+def prediction(out: ModelOutput) -> torch.Tensor:
+    """The model's prediction ``[B, K]``: the logits, or the DSNN's combined heads."""
+    return out.combined() if isinstance(out, DualStreamOutput) else out
+
+
+def heads(out: ModelOutput) -> dict[str, torch.Tensor]:
+    """The logits ``[B, K]`` to report accuracy for: ``{"prediction": logits}``, or for
+    dual-stream outputs ``{"prediction": combined, "spike": O_s, "accum": O_a}``.
+
+    The :data:`PREDICTION` entry is the model's prediction (``accuracy`` / ``test_accuracy`` in
+    metrics; the others ``accuracy_spike``, ``accuracy_accum``).
     """
     if isinstance(out, DualStreamOutput):
-        return {"": out.combined(), "spike": out.spike, "accum": out.accum}
-    return {"": out}
+        return {PREDICTION: prediction(out), "spike": out.spike, "accum": out.accum}
+    return {PREDICTION: out}

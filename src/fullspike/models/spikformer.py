@@ -30,8 +30,8 @@ from ..dst.blocks import DualStreamBlock
 from ..errors import ConfigError
 from ..nn import SeqSequential
 from ..nn.connect import Connect
-from ..nn.residual import NeuronFactory, SEWBlock
 from ..nn.neurons import NeuronSpec
+from ..nn.residual import NeuronFactory, SEWBlock
 from ..params import Count, Positive
 from ..surrogate import SurrogateSpec
 from .common import ConnectName, Stem, check_connect, neurons

@@ -65,7 +65,8 @@ class _BNTT(nn.Module):
         return self.weight.detach()
 
     def extra_repr(self) -> str:
-        return f"{self.num_features}, T={self.T}, eps={self.eps}, momentum={self.momentum}, bias={self.bias is not None}"
+        return (f"{self.num_features}, T={self.T}, eps={self.eps}, momentum={self.momentum}, "
+                f"bias={self.bias is not None}")
 
 
 class BNTT1d(_BNTT):

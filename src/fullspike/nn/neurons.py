@@ -17,7 +17,7 @@ from ..errors import ConfigError
 from ..params import Fraction, Positive, check_arguments, number
 from ..registry import Registry, split_spec
 from ..surrogate import SurrogateSpec, make_surrogate
-from .memory import mark_spikes
+from .memory import active_saver, mark_spikes
 
 #: neuron classes by name (``"if"``, ``"lif"``, ``"plif"``), case-insensitive
 NEURONS: Registry = Registry("neuron", lowercase=True)
@@ -59,10 +59,11 @@ class SpikingNeuron(nn.Module):
         self.checkpoint = checkpoint
 
     def _common(self) -> dict:
+        saver = active_saver()  # its lookup lets the engine save a batch norm's input instead
         return dict(
             v_threshold=self.v_threshold, v_reset=self.v_reset, detach_reset=self.detach_reset,
             surrogate=self.surrogate, strict=self.strict, backend=self.backend,
-            checkpoint=self.checkpoint,
+            checkpoint=self.checkpoint, norm_input_of=None if saver is None else saver.norm_input,
         )
 
     def extra_repr(self) -> str:
@@ -159,7 +160,7 @@ def set_backend(model: nn.Module, backend: str, checkpoint: "bool | int | None" 
 
     Returns how many neurons were changed. E.g. ``set_backend(model, "loop")`` to avoid compiling.
     """
-    check_backend(backend)
+    backend = check_backend(backend)
     count = 0
     for m in model.modules():
         if isinstance(m, SpikingNeuron):

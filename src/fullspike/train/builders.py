@@ -152,7 +152,8 @@ def build_scheduler(cfg: Config, optimizer: torch.optim.Optimizer,
                     steps_per_epoch: int) -> torch.optim.lr_scheduler.LambdaLR:
     """The schedule as a per-step ``LambdaLR`` (step it after every optimiser step)."""
     if steps_per_epoch < 1:
-        raise ConfigError("the training split gives no batch per epoch; raise data.train_subset or lower data.batch_size")
+        raise ConfigError("the training split gives no batch per epoch; raise data.train_subset or lower "
+                          "data.batch_size")
     lr_factor(cfg, 0, steps_per_epoch)  # validate the schedule name now, not after an epoch
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(cfg, step, steps_per_epoch))
 

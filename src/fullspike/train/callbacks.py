@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import math
 import os
-import sys
 from pathlib import Path
 from typing import Protocol
 
@@ -22,6 +22,7 @@ from ..errors import ConfigError, MissingDependencyError
 from ..nn import SpikingNeuron
 from ..optional import require
 from .checkpoint import FORMAT, VERSION, atomic_save, write_text
+
 
 class TrainerState(Protocol):
     """What a callback sees of the :class:`~fullspike.train.Trainer` running it."""
@@ -37,6 +38,8 @@ class TrainerState(Protocol):
 
     def state_dict(self) -> dict:
         """Everything the trainer needs to resume exactly after ``epoch``."""
+
+_LOG = logging.getLogger(__name__)
 
 
 class Callback:
@@ -99,8 +102,8 @@ class MetricsLogger(Callback):
             try:
                 row = json.loads(line) if line.strip() else None
             except ValueError:
-                print(f"notice: dropped line {number} of {self.path}, a half-written row (left by an "
-                      f"interrupted run)", file=sys.stderr, flush=True)
+                _LOG.warning(f"dropped line {number} of {self.path}, a half-written row (left by an "
+                             f"interrupted run)")
                 continue
             if isinstance(row, dict) and row.get("epoch", 0) <= trainer.epoch:
                 rows.append(line)
@@ -110,7 +113,7 @@ class MetricsLogger(Callback):
         if not trainer.is_main:
             return
         if self.echo:
-            print(format_row(row), flush=True)
+            _LOG.info(format_row(row))
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
@@ -139,8 +142,7 @@ class TensorBoardLogger(Callback):
             from torch.utils.tensorboard import SummaryWriter
         except MissingDependencyError as e:  # an optional extra: train on, metrics.jsonl has them all
             if self.required:
-                print(f"warning: {e}; metrics go to metrics.jsonl only (train.tensorboard=false hides this)",
-                      file=sys.stderr)
+                _LOG.warning(f"{e}; metrics go to metrics.jsonl only (train.tensorboard=false hides this)")
             return
         self.writer = SummaryWriter(str(self.log_dir), purge_step=trainer.epoch + 1 if trainer.epoch else None)
 
@@ -199,7 +201,7 @@ class DivergenceWarning(Callback):
         self.message: str | None = None
         self._first: float | None = None
 
-    def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
+    def on_epoch_end(self, trainer: TrainerState, row: dict) -> None:
         loss = row.get("train_loss")
         if loss is None or self.message is not None:
             return
@@ -211,7 +213,7 @@ class DivergenceWarning(Callback):
             self.message = (f"training diverges: the training loss of epoch {row['epoch']} is {loss:.4g}, more "
                             f"than {self.factor:g}x {what} ({reference:.4g}); {self.hint}")
             if trainer.is_main:
-                print(f"warning: {self.message}", file=sys.stderr, flush=True)
+                _LOG.warning(self.message)
 
     def state_dict(self) -> dict:
         return {"message": self.message, "first": self._first}
@@ -244,7 +246,8 @@ class FiringRateRegularizer(Callback):
     def on_fit_start(self, trainer: TrainerState) -> None:
         neurons = spiking_neurons(trainer.model)
         if not neurons:
-            raise ConfigError("FiringRateRegularizer: the model has no spiking neuron layers (fullspike.nn.SpikingNeuron)")
+            raise ConfigError("FiringRateRegularizer: the model has no spiking neuron layers "
+                              "(fullspike.nn.SpikingNeuron)")
         self._hooks = [m.register_forward_hook(self._record) for m in neurons]
 
     def on_epoch_start(self, trainer: TrainerState, epoch: int) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..errors import CheckpointError
-from ..outputs import writing
+from ..output_paths import writing
 from ..safe_load import CHECKPOINT_FORMAT, load_state
 
 FORMAT = CHECKPOINT_FORMAT

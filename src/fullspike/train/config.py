@@ -24,10 +24,19 @@ from typing import Annotated, Any, ClassVar
 
 import torch
 import yaml
-from torch.overrides import TorchFunctionMode
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
-                      ValidationInfo, field_validator, model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
+from torch.overrides import TorchFunctionMode
 
 from ..errors import ConfigError, FullspikeError, RegistryError
 from ..params import Count, NonNegative, Positive, check_arguments, describe, dotted, number, parameters, show

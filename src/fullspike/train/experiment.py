@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import re
 import shutil
@@ -23,10 +24,16 @@ from ..data import make_loader
 from ..errors import CheckpointError, ConfigError, FullspikeError, TrainingError
 from ..models.outputs import classification_loss
 from ..nn import set_backend
-from ..outputs import exclusive_folder
+from ..output_paths import exclusive_folder
 from .builders import DataSplits, build_data, build_model, build_optimizer, build_scheduler, model_kwargs
-from .callbacks import (Checkpoint, DivergenceWarning, FiringRateRegularizer, MetricsLogger, SurrogateAnnealing,
-                        TensorBoardLogger)
+from .callbacks import (
+    Checkpoint,
+    DivergenceWarning,
+    FiringRateRegularizer,
+    MetricsLogger,
+    SurrogateAnnealing,
+    TensorBoardLogger,
+)
 from .checkpoint import CHECKPOINT, RUN_KEYS, load_checkpoint, load_model_state, remove_partial_saves, write_text
 from .config import Config, config_from_dict
 from .trainer import Trainer, make_epoch_loader, resolve_device
@@ -38,8 +45,11 @@ FIXED_ON_RESUME = ("model", "data.name", "data.options", "data.batch_size", "dat
                    "train.neuron_backend")  # backends agree on spikes, on gradients only to rounding
 
 
+_LOG = logging.getLogger(__name__)
+
+
 def _log(msg: str) -> None:
-    print(msg, flush=True)
+    _LOG.info(msg)
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -186,7 +196,7 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False, overwrite: bool 
 
     A folder holding another run is refused unless ``overwrite`` (which deletes that run's files
     once the new run's data, model and optimiser are built, so a start that fails keeps it), and
-    so is a folder another process is training into (:func:`~fullspike.outputs.exclusive_folder`).
+    so is a folder another process is training into (:func:`~fullspike.output_paths.exclusive_folder`).
     A resume refuses a checkpoint whose run differs from the folder's ``config.json``.
     With ``resume``, continue from ``out_dir/checkpoint.pt`` exactly where it stopped (weights,
     optimiser, schedule, RNG and data order), so the result equals an uninterrupted run; changed
@@ -266,7 +276,7 @@ def _train_in_folder(cfg: Config, out: Path, resume: bool, overwrite: bool, main
         if overwrite:  # everything is built: only now replace the old run
             clear_run_folder(out)
         for tmp in remove_partial_saves(ckpt_path):
-            print(f"removed {tmp}, left by an interrupted checkpoint save", flush=True)
+            _log(f"removed {tmp}, left by an interrupted checkpoint save")
         if ckpt is not None:
             _log(f"resuming {cfg.name} from {ckpt_path} after epoch {trainer.epoch}")
             for key, (a, b) in changes.items():

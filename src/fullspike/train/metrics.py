@@ -14,7 +14,7 @@ from typing import Any, Callable, Protocol
 import torch
 
 from ..errors import TrainingError
-from ..models.outputs import heads
+from ..models.outputs import PREDICTION, heads, prediction
 
 Batch = Any
 Target = Callable[[Batch], torch.Tensor]
@@ -94,7 +94,7 @@ class Accuracy(SumMetric):
         self.target = target
 
     def update(self, output: Any, batch: Batch, loss: torch.Tensor) -> None:
-        y, logits = self.target(batch), heads(output)[""]
+        y, logits = self.target(batch), prediction(output)
         _logits_and_labels(logits, y)
         self._add(correct=int((logits.argmax(1) == y).sum()), count=len(y))
 
@@ -116,7 +116,7 @@ class HeadAccuracies(SumMetric):
         y = self.target(batch)
         for head, logits in heads(output).items():
             _logits_and_labels(logits, y)
-            self._add(**{f"accuracy_{head}" if head else "accuracy": int((logits.argmax(1) == y).sum())})
+            self._add(**{f"accuracy_{head}" if head != PREDICTION else "accuracy": int((logits.argmax(1) == y).sum())})
         self._add(count=len(y))
 
     def compute(self) -> dict[str, float]:

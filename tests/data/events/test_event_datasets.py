@@ -4,8 +4,8 @@ import tarfile
 import numpy as np
 import pytest
 import torch
-
 from event_files import shared_file, write_nmnist
+
 from fullspike.data import build_dataset, make_loader
 from fullspike.data.events.cache import FrameCache
 from fullspike.data.events.cifar10_dvs import CLASSES as CIFAR_CLASSES

@@ -2,10 +2,9 @@ import sys
 
 import numpy as np
 import pytest
-
 from event_files import aedat31_packet, polarity_words, shared_file, write_aedat31, write_nmnist
-from fullspike.data.events.readers import (read_aedat4, read_aedat31, read_gesture_labels,
-                                            read_nmnist)
+
+from fullspike.data.events.readers import read_aedat4, read_aedat31, read_gesture_labels, read_nmnist
 from fullspike.errors import DatasetError, MissingDependencyError
 
 
@@ -46,7 +45,8 @@ def test_nmnist_truncated_and_missing(tmp_path):
 def test_missing_tonic_is_one_clear_error(tmp_path, monkeypatch):
     write_nmnist(tmp_path / "a.bin", [1], [1], [0], [0])
     monkeypatch.setitem(sys.modules, "tonic", None)  # import tonic -> ImportError
-    with pytest.raises(MissingDependencyError, match=r"event datasets needs tonic.*: pip install 'fullspike\[events\]'"):
+    with pytest.raises(MissingDependencyError,
+                       match=r"event datasets needs tonic.*: pip install 'fullspike\[events\]'"):
         read_nmnist(tmp_path / "a.bin")
 
 

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from fullspike.errors import DatasetError, OutputError
-from fullspike.outputs import exclusive_folder, output_dir, output_file, writing
+from fullspike.output_paths import exclusive_folder, output_dir, output_file, writing
 
 
 def test_output_dir_creates_and_returns_a_writable_folder(tmp_path):
@@ -77,7 +77,7 @@ def test_a_held_folder_is_refused_until_its_holder_ends(tmp_path):
         pass
     holder = subprocess.Popen([sys.executable, "-c", f"""
 import sys, time
-from fullspike.outputs import exclusive_folder
+from fullspike.output_paths import exclusive_folder
 with exclusive_folder({str(run)!r}):
     print("held", flush=True)
     time.sleep(60)
