@@ -98,7 +98,7 @@ def update_nir(name: str, zoo: Path, data_root: str | None) -> None:
     (up to 32 evenly strided samples; the line depends on the input kind, e.g. event counts)."""
     model, cfg = load_network(f"zoo:{name}", overrides=[f"data.root={data_root}"] if data_root else [], device="cpu")
     test, info = build_split(cfg, "test")
-    batch = next(iter(make_loader(Subset(test, check_indices(len(test), min(32, len(test)))), info, 32, False)))[0]
+    batch = next(iter(make_loader(Subset(test, check_indices(test, min(32, len(test)))), info, 32, False)))[0]
     cards_path = zoo / "cards.json"
     cards = json.loads(cards_path.read_text())
     cards[name]["nir"] = nir_status(model, batch)

@@ -96,8 +96,9 @@ def test_fullspike_load_and_create_model_refuse_the_pickle(evil_run, tmp_path):
     assert not (tmp_path / "MARKER").exists()
 
 
-def test_the_study_runner_refuses_the_pickle(evil_run, tmp_path):
-    from fullspike.reproduce.runner import load_run
+def test_the_study_runner_refuses_the_pickle(evil_run, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))  # the checkout's studies/
+    from studies.runner import load_run
 
     with pytest.raises(CheckpointError, match=UNSAFE):
         load_run(evil_run)

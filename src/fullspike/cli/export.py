@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     cfg, model = load_run(args.run, args.overrides)
     model, name = deployable(model, cfg.model_name)
     test, info = build_split(cfg, "test")
-    test = Subset(test, check_indices(len(test), min(args.samples, len(test))))
+    test = Subset(test, check_indices(test, min(args.samples, len(test))))
     bs = min(len(test), cfg.data.eval_batch_size or cfg.data.batch_size)
     batches = list(make_loader(test, info, bs, False, cfg.data.num_workers))
     quantized = quantize_weights(model, args.quantize) if args.quantize is not None else None
