@@ -2,7 +2,9 @@
 a float32 state dict ``<name>.pt`` and its card in cards.json, every number measured: test accuracy
 (metrics.json), AC/MAC/energy per sample with firing rates (the run's energy.json), the accuracy of
 the shipped weights on ``--check-samples`` evenly strided test samples (what tests/zoo checks), the
-command (the experiment's results.json), date (when training finished) and machine.
+command (the experiment's results.json), date (when training finished) and machine. The card
+holds no path of this machine: the config's ``data.root`` is dropped (users give theirs, or the
+default location, ``fullspike.data.roots``) and the command's folders are placeholders.
 
     python scripts/make_zoo_entry.py --run runs/reproduce/nmnist/cpu/translate4_seed0 --name nmnist_bntt_convnet
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shlex
 from pathlib import Path
 
 import torch
@@ -20,6 +23,31 @@ from fullspike.data import make_loader
 from fullspike.reproduce.runner import load_run, machine, measure_energy
 from fullspike.train import evaluate, model_kwargs
 from fullspike.zoo import ZOO_DIR, check_indices, load, sha256
+
+
+def portable_command(command: str) -> str:
+    """``command`` without this machine's folders: ``--out`` dropped (the default is used) and each
+    ``--data-root`` folder written ``DATA`` (``DATASET=DIR`` as ``DATASET=DATA/<DIR's name>``)."""
+    words, kept, data_root, skip = shlex.split(command), [], False, False
+    for w in words:
+        if skip:
+            skip = False
+            continue
+        if w.startswith("--"):
+            data_root = w == "--data-root"
+            if w == "--out":
+                skip = True
+                continue
+        elif data_root:
+            key, sep, folder = w.rpartition("=")
+            w = f"{key}=DATA/{Path(folder).name}" if sep else "DATA"
+        kept.append(w)
+    return " ".join(shlex.quote(w) for w in kept)
+
+
+def portable_config(config: dict) -> dict:
+    """The run's config without its machine's data folder (``data.root`` back to the default)."""
+    return {**config, "data": {**config["data"], "root": None}}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -47,10 +75,10 @@ def main(argv: list[str] | None = None) -> None:
         "energy": {k: energy[k] for k in ("samples", "T", "ac", "mac", "energy_mj", "ann_energy_mj",
                                           "step_firing_rates", "firing_rates")},
         "epochs": metrics["epochs"], "train_cpu_seconds": metrics["train_cpu_seconds"],
-        "command": results.get("command", ""), "run": f"{run.parent.parent.name}/{run.parent.name}/{run.name}",
+        "command": portable_command(results.get("command", "")), "run": f"{run.parent.parent.name}/{run.parent.name}/{run.name}",
         "date": dt.datetime.fromtimestamp((run / "metrics.json").stat().st_mtime, dt.timezone.utc)
         .strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(), "config": cfg.to_dict(),
+        "machine": machine(), "config": portable_config(cfg.to_dict()),
     }
     if "fsnn" in energy:
         entry["energy"]["fsnn"] = energy["fsnn"]

@@ -13,7 +13,7 @@ import math
 
 def register(sub) -> None:
     p = sub.add_parser("export", help="export a trained network to NIR, or check it is deployable")
-    p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder (with checkpoint.pt) or a checkpoint file")
+    p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder (with checkpoint.pt), a checkpoint file, or zoo:NAME")
     p.add_argument("--format", choices=["nir"], default="nir", help="export format (default nir)")
     p.add_argument("--out", help="the .nir file to write (needed unless --check)")
     p.add_argument("--check", action="store_true",
@@ -44,9 +44,9 @@ def run(args: argparse.Namespace) -> int:
     from ..export import check_deployable, from_nir, to_nir, write_nir
     from ..outputs import output_file, writing
     from ..train import build_eval_loader
-    from ..train.load import checkpoint_file
+    from ..train.load import resolve_checkpoint
 
-    checkpoint_file(args.run)  # a missing run is the first thing to report
+    resolve_checkpoint(args.run)  # a missing run is the first thing to report
     if not args.check and not args.out:
         raise ConfigError("give --out FILE.nir (or --check for the deployability report)")
     if args.samples < 1:

@@ -19,8 +19,9 @@ from typing import Callable
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DatasetError
 from ..registry import Registry
+from .roots import missing_data_hint
 
 DATASETS: Registry[Callable] = Registry("dataset")
 
@@ -58,7 +59,13 @@ def build_dataset(name: str, root: str | None, train: bool, augment: bool = Fals
     if unknown:
         allowed = sorted(set(params) - {"root", "train", "augment"})
         raise ConfigError(f"dataset '{name}' has no option(s) {unknown}; it accepts {allowed or 'none'}")
-    return builder(root, train, augment, **options)
+    try:
+        return builder(root, train, augment, **options)
+    except DatasetError as e:  # the data are not where they were looked for: say where else to look
+        hint = missing_data_hint(root)
+        if not hint:
+            raise
+        raise DatasetError(f"{e}{hint}") from None
 
 
 def collate_frames(batch):

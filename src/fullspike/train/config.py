@@ -269,9 +269,25 @@ def config_from_dict(data: dict) -> Config:
     return Config(**{k: {} if v is None and k in _SECTIONS else v for k, v in data.items()})
 
 
+def _switch_dataset(data: dict, name: Any, given: set[str]) -> None:
+    """``data.name`` is set to ``name``: when that is another dataset, drop the previous one's
+    ``data.options`` and ``data.root`` (the ones not given by an earlier override)."""
+    section = data.get("data")
+    if not isinstance(section, dict) or section.get("name", DataConfig.model_fields["name"].default) == name:
+        return
+    options = section.get("options")
+    if isinstance(options, dict):
+        section["options"] = {k: v for k, v in options.items() if f"data.options.{k}" in given}
+    if "data.root" not in given:
+        section.pop("root", None)
+
+
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
-    """Apply ``a.b.c=value`` pairs (values parsed as YAML) to a nested config dict."""
+    """Apply ``a.b.c=value`` pairs (values parsed as YAML) to a nested config dict, in order.
+    ``data.name=OTHER`` drops the previous dataset's ``data.options`` and ``data.root`` (except
+    those set by earlier pairs)."""
     data = copy.deepcopy(data)
+    given: set[str] = set()
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override '{item}' is not of the form key=value (e.g. train.epochs=5)")
@@ -293,7 +309,10 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         last = parts[-1]
         if valid is not None and last not in valid:
             raise _unknown(last, valid, ".".join(parts[:-1]) + ("." if len(parts) > 1 else ""))
+        if parts == ["data", "name"]:
+            _switch_dataset(data, value, given)
         node[last] = value
+        given.add(".".join(parts))
     return data
 
 

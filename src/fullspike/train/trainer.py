@@ -48,11 +48,38 @@ def _is_classification(out, y: torch.Tensor) -> bool:
         isinstance(out, torch.Tensor) and out.ndim == 2 and y.ndim == 1 and not y.is_floating_point())
 
 
+#: the seed of evaluation's random draws (rate-coded inputs) unless one is given
+EVAL_SEED = 0
+
+
+@contextlib.contextmanager
+def seeded_draws(seed: int, device: torch.device):
+    """Run the block with torch's generators (CPU, and ``device``'s when CUDA) seeded with ``seed``
+    and restore their states afterwards: the draws inside (an encoder's spikes) repeat exactly,
+    and the caller's random streams (training's) neither advance nor change."""
+    devices = [device.index if device.index is not None else torch.cuda.current_device()] \
+        if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, loader: Iterable, device: torch.device, amp: bool = False,
-             progress: bool | None = None, desc: str = "eval", loss_fn: LossFn = classification_loss) -> dict:
+             progress: bool | None = None, desc: str = "eval", loss_fn: LossFn = classification_loss,
+             seed: int = EVAL_SEED) -> dict:
     """Mean ``loss`` over ``loader`` and, for class logits ``[B, K]`` (or dual-stream outputs),
-    the accuracy (0..1) of every head: ``accuracy``, ``accuracy_spike``, ``accuracy_accum``."""
+    the accuracy (0..1) of every head: ``accuracy``, ``accuracy_spike``, ``accuracy_accum``.
+
+    Random draws during evaluation (rate coding's spikes) come from generators seeded with
+    ``seed`` (:func:`seeded_draws`), so the same model, loader and seed give the same numbers:
+    ``fullspike evaluate`` on a finished run repeats the ``test_accuracy`` its training recorded."""
+    with seeded_draws(seed, torch.device(device)):
+        return _evaluate(model, loader, device, amp, progress, desc, loss_fn)
+
+
+def _evaluate(model: torch.nn.Module, loader: Iterable, device: torch.device, amp: bool,
+              progress: bool | None, desc: str, loss_fn: LossFn) -> dict:
     model.eval()
     correct: dict[str, int] = {}
     n, loss_sum = 0, 0.0

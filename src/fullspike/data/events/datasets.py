@@ -2,7 +2,6 @@
 the builder logic the registered event datasets (N-MNIST, CIFAR10-DVS, DVS128 Gesture) share."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -94,9 +93,6 @@ def _chain(transforms: list[Callable[[torch.Tensor], torch.Tensor]]) -> Callable
     return v2.Compose(transforms)
 
 
-def default_root(root: str | os.PathLike | None, name: str) -> Path:
-    """The dataset folder: ``root``, or ``data/<name>`` under the working directory."""
-    return Path(root if root is not None else os.path.join("data", name)).expanduser()
 
 
 def build_event_split(name: str, recordings: Sequence[Recording], reader: Reader,
