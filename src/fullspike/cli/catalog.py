@@ -1,4 +1,5 @@
-"""``fullspike models [PATTERN]`` and ``fullspike datasets``: what can be named in a config;
+"""``fullspike models [PATTERN]``, ``fullspike datasets`` and ``fullspike configs [PATTERN]``: what
+can be named in a config, and the shipped configs ``--config NAME`` takes;
 ``fullspike models --pretrained`` / ``--card NAME``: the model zoo's entries and a whole card."""
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ def register(sub) -> None:
     p.set_defaults(func=_models)
     d = sub.add_parser("datasets", help="list the registered datasets")
     d.set_defaults(func=_datasets)
+    c = sub.add_parser("configs", help="list the experiment configs shipped with the package (--config NAME)")
+    c.add_argument("pattern", nargs="?", help="glob filter, e.g. 'dst_*'")
+    c.set_defaults(func=_configs)
 
 
 def _first_line(fn) -> str:
@@ -111,6 +115,16 @@ def card_text(c: dict) -> str:
         f"fullspike evaluate --checkpoint zoo:{c['name']} data.root=DIR",
     ]
     return "\n".join(lines)
+
+
+def _configs(args: argparse.Namespace) -> int:
+    from ..configs import config_file, list_configs
+    from ..train.config import read_yaml
+
+    for name in list_configs(args.pattern):
+        data = read_yaml(config_file(name)) or {}
+        print(f"{name:32s} {data.get('description', '') if isinstance(data, dict) else ''}")
+    return 0
 
 
 def _datasets(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 
 
@@ -15,7 +16,7 @@ def register(sub) -> None:
     p = sub.add_parser("export", help="export a trained network to NIR, or check it is deployable")
     p.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder (with checkpoint.pt), a checkpoint file, or zoo:NAME")
     p.add_argument("--format", choices=["nir"], default="nir", help="export format (default nir)")
-    p.add_argument("--out", help="the .nir file to write (needed unless --check)")
+    p.add_argument("--out", help="the .nir file to write, in an existing folder (needed unless --check)")
     p.add_argument("--check", action="store_true",
                    help="print per layer: exportable, or why not; and the share of spike accumulates")
     p.add_argument("--gates", choices=["threshold", "if"], default="threshold",
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..dst import has_aap, remove_aap
-    from ..errors import ConfigError
+    from ..errors import ConfigError, OutputError
     from ..export import check_deployable, from_nir, to_nir, write_nir
     from ..outputs import output_file, writing
     from ..train import build_eval_loader
@@ -51,8 +52,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give --out FILE.nir (or --check for the deployability report)")
     if args.samples < 1:
         raise ConfigError(f"--samples must be >= 1, got {args.samples}")
-    if args.out:
-        output_file(args.out, "the NIR graph")  # before the work
+    if args.out:  # before the work; like write_nir, no folder is created (docs/deploy.md)
+        if not Path(args.out).parent.exists():
+            raise OutputError(f"cannot write the NIR graph to {args.out}: folder {Path(args.out).parent} "
+                              "does not exist; create it or choose another --out")
+        output_file(args.out, "the NIR graph")
     cfg, model = load_run(args.run, args.overrides)
     name = cfg.model_name
     if has_aap(model):

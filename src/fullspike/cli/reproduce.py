@@ -1,5 +1,5 @@
 """``fullspike reproduce NAME``: run one experiment of the reproduction study (a set of training
-runs generated from configs/ with overrides), skipping finished runs and resuming partial ones,
+runs generated from the shipped configs, fullspike/configs/, with overrides), skipping finished runs and resuming partial ones,
 and write its results.json and plots."""
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def register(sub) -> None:
                    help="train only these seeds (default: the scale's); results cover the scale's seeds as well")
     p.add_argument("--variants", nargs="+", metavar="VARIANT",
                    help="train only these variants (e.g. one per process); results cover all")
-    p.add_argument("--configs", help="configs folder (default: the source checkout's configs/)")
+    p.add_argument("--configs", help="configs folder (default: the configs shipped with the package)")
     p.add_argument("--collect-only", action="store_true",
                    help="train nothing: write results.json and plots from the finished runs")
     p.set_defaults(func=run)

@@ -1,5 +1,5 @@
 """The reproduction study of the papers' claims (docs/methods.md): each experiment is a set of
-training runs generated from the repository's YAML configs with overrides, at a scale:
+training runs generated from the package's YAML configs (fullspike/configs/) with overrides, at a scale:
 
 - ``smoke``: minutes on the bundled digits (for tests; says nothing about the claims),
 - ``cpu``: what one CPU core affords within about an hour per run (the settings are reduced, the
@@ -20,7 +20,7 @@ SCALES = ("smoke", "cpu", "paper")
 
 @dataclass(frozen=True)
 class Variant:
-    """One network/setting of an experiment: ``config`` (a file of configs/) plus ``overrides``.
+    """One network/setting of an experiment: ``config`` (a file of fullspike/configs/) plus ``overrides``.
     ``x`` and ``series`` place it in plots (e.g. depth and family); ``home``: see the module doc;
     ``control``: an ablation reported beside the claim's variants, not judged with them."""
     name: str

@@ -29,8 +29,10 @@ DATA_SUBDIRS = {"cifar10": "cifar10", "fashion_mnist": "fashion-mnist", "nmnist"
 
 
 def default_configs_dir() -> Path:
-    """The repository's configs/ folder (the package runs from a source checkout)."""
-    return Path(__file__).resolve().parents[3] / "configs"
+    """The configs shipped with the package (:mod:`fullspike.configs`)."""
+    from ..configs import CONFIGS_DIR
+
+    return CONFIGS_DIR
 
 
 def parse_data_roots(entries: list[str] | None) -> dict[str, str]:
@@ -86,7 +88,7 @@ def plan(exp: Experiment, scale: str, out: Path, data_roots: dict[str, str], see
                 overrides.append(f"data.root={data_root(home.dataset, data_roots, exp.name)}")
             path = configs_dir / hv.config
             if not path.is_file():
-                raise ConfigError(f"config {path} not found: run from a source checkout or pass --configs DIR")
+                raise ConfigError(f"config {path} not found; pass --configs DIR holding {hv.config}")
             runs.append(PlannedRun(home.name, v, seed, load_config(path, overrides),
                                    Path(out) / home.name / scale / f"{v.name}_seed{seed}"))
     return runs

@@ -348,13 +348,30 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from None
 
 
+def config_path(path: str | Path) -> Path:
+    """A config file: ``path`` itself when it is a file, else the shipped config of that name
+    (``"bntt_vgg9_cifar10"``, :mod:`fullspike.configs`). Neither is one :class:`ConfigError` line
+    (the closest shipped names suggested)."""
+    from ..configs import CONFIGS, config_file
+
+    p = Path(path)
+    if p.is_file():
+        return p
+    if len(p.parts) > 1 or p.suffix not in ("", ".yaml"):  # meant as a path
+        shipped = f"; the shipped config '{p.stem}' is --config {p.stem}" if p.stem in CONFIGS else ""
+        raise ConfigError(f"config file {p} not found{shipped or '; give a YAML file or the name of a shipped config (fullspike configs)'}")
+    try:
+        return config_file(str(path))
+    except RegistryError as e:
+        raise ConfigError(f"{e} (a shipped config's name or a YAML file; fullspike configs lists them)") from None
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Read a YAML config (or the quick-start defaults when ``path`` is None) and apply overrides."""
+    """Read a YAML config (a file, or a shipped config by name: :func:`config_path`; the
+    quick-start defaults when ``path`` is None) and apply overrides."""
     data: dict[str, Any] = {}
     if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"config file {p} not found (configs live in the repository's configs/ folder)")
+        p = config_path(path)
         data = read_yaml(p) or {}
         if not isinstance(data, dict):
             raise ConfigError(f"{p} must hold a mapping of sections (model, data, optim, schedule, train)")
