@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     shipped = load(args.name, zoo)  # the shipped weights, SHA-checked
     n = min(args.check_samples, len(data.test))
     loader = make_loader(Subset(data.test, check_indices(len(data.test), n)), data.info, 256, False)
-    torch.manual_seed(0)  # rate-coded inputs draw spikes: the zoo test seeds the same way
+    # evaluate draws rate-coded spikes from generators seeded with 0, as tests/zoo's evaluation does
     check = {k: v for k, v in evaluate(shipped, loader, torch.device("cpu")).items() if k.startswith("accuracy")}
     cards[args.name]["check"] = {"test_samples": n, **check}
     cards_path.write_text(json.dumps(cards, indent=2) + "\n")
