@@ -60,7 +60,9 @@ def seeded_draws(seed: int, device: torch.device):
     devices = [device.index if device.index is not None else torch.cuda.current_device()] \
         if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+        torch.default_generator.manual_seed(seed)
+        for index in devices:  # only the evaluating device's generator: other GPUs' streams stay as they are
+            torch.cuda.default_generators[index].manual_seed(seed)
         yield
 
 
