@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, MissingDependencyError
+from ..optional import require
 from ..train.checkpoint import atomic_write
 from ..train.config import Config, config_from_dict, load_config
 from .experiments import Experiment, Scale, Variant, get_experiment
@@ -328,9 +329,8 @@ def summarise(exp: Experiment, records: list[dict]) -> dict:
 
 
 def collect(exp: Experiment, scale: str, runs: list[PlannedRun], out: Path, command: str) -> dict:
-    """Write ``results.json`` and the plots of what has finished; returns the results."""
-    from .plots import write_plots
-
+    """Write ``results.json`` and the plots of what has finished (no plots without the ``plot``
+    extra: :func:`plots_missing` says why); returns the results."""
     sc = exp.scale(scale)
     records = [run_record(exp, r, sc.samples) for r in runs]
     folder = Path(out) / exp.name / scale
@@ -342,9 +342,23 @@ def collect(exp: Experiment, scale: str, runs: list[PlannedRun], out: Path, comm
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
         "runs": records, "summary": summarise(exp, records),
     }
-    results["plots"] = write_plots(results, folder)
+    if plots_missing() is None:
+        from .plots import write_plots
+
+        results["plots"] = write_plots(results, folder)
+    else:
+        results["plots"] = []
     _write_json(folder / "results.json", results)
     return results
+
+
+def plots_missing() -> str | None:
+    """Why the experiments' plots cannot be drawn (matplotlib missing), or None when they can."""
+    try:
+        require("matplotlib", extra="plot", purpose="the experiment's plots")
+    except MissingDependencyError as e:
+        return str(e)
+    return None
 
 
 def run_experiment(name: str, scale: str, out: str | Path, data_roots: dict[str, str] | None = None,
@@ -378,4 +392,7 @@ def run_experiment(name: str, scale: str, out: str | Path, data_roots: dict[str,
             collect(exp, scale, runs, Path(out), command)
     results = collect(exp, scale, runs, Path(out), command)
     log(f"[{exp.name}] results: {Path(out) / exp.name / scale / 'results.json'}")
+    note = plots_missing()
+    if note:
+        log(f"note: plots not drawn: {note}")
     return results
