@@ -45,3 +45,9 @@ def test_fullspike_configs_lists_names_and_descriptions(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == ["bntt_vgg9_cifar10", "bntt_vgg9_cifar10_dvs"]
     assert "BNTT VGG9 on CIFAR-10" in lines[0]
+
+
+def test_shipped_configs_fix_no_data_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("FULLSPIKE_DATA", str(tmp_path))
+    for name in list_configs():
+        assert load_config(name).data.root is None, name  # data.root=DIR, else the default location
