@@ -355,7 +355,7 @@ def collect(exp: Experiment, scale: str, runs: list[PlannedRun], out: Path, comm
 def plots_missing() -> str | None:
     """Why the experiments' plots cannot be drawn (matplotlib missing), or None when they can."""
     try:
-        require("matplotlib", extra="plot", purpose="the experiment's plots")
+        require("matplotlib", extra="plot", purpose="drawing the experiment's plots")
     except MissingDependencyError as e:
         return str(e)
     return None
