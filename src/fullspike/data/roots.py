@@ -25,6 +25,6 @@ def missing_data_hint(root: str | os.PathLike | None) -> str:
     """What to add to a "data not found" message: how to point at the data when ``root`` was not given."""
     if root is not None:
         return ""
-    return (f" (no data.root given, so the default location was used: ${DATA_ENV}/<dataset>, else "
-            "~/.cache/fullspike/data/<dataset>; pass data.root=DIR or --data-root DIR, or set "
+    return (f" (no data.root given, so the default location was used: ${DATA_ENV}/<folder>, else "
+            "~/.cache/fullspike/data/<folder>; pass data.root=DIR or --data-root DIR, or set "
             f"{DATA_ENV})")
