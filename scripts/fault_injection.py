@@ -7,7 +7,7 @@ uninterrupted run.
 
 writes ``fault_injection.json`` and ``fault_injection.md`` (one row per kill) to ``--out``.
 
-Each kill is a fresh run of ``configs/quickstart.yaml`` shrunk by :data:`TRAIN` (a few seconds).
+Each kill is a fresh run of the shipped ``quickstart`` config shrunk by :data:`TRAIN` (a few seconds).
 Training runs in a child process that pauses ``--pause`` seconds between writing the checkpoint's
 temporary file and renaming it over ``checkpoint.pt``, so that kills inside a save can be aimed;
 the pause changes no numbers. A kill is aimed either at a random time in the training window
@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIG = REPO / "configs" / "quickstart.yaml"
+CONFIG = REPO / "src" / "fullspike" / "configs" / "quickstart.yaml"
 TRAIN = ["model.T=2", "model.width=8", "model.hidden=32", "data.train_subset=512", "data.test_subset=64",
          "data.batch_size=32", "train.epochs=6", "train.tensorboard=false"]
 CHECKPOINT = "checkpoint.pt"
@@ -199,7 +199,7 @@ def _epochs(epochs: list[int]) -> str:
 def markdown(report: dict) -> str:
     lines = [f"Command: `{report['command']}`  ", f"Date: {report['date']}  ",
              f"Machine: {report['machine']}  ",
-             f"Run: `fullspike train --config configs/quickstart.yaml {' '.join(report['overrides'])}`; "
+             f"Run: `fullspike train --config quickstart {' '.join(report['overrides'])}`; "
              f"uninterrupted: {report['reference']['total_seconds']:.1f} s "
              f"({report['reference']['training_seconds']:.1f} s after config.json), "
              f"save pause {report['pause']} s", "",

@@ -4,6 +4,8 @@ a float32 state dict ``<name>.pt`` and its card in cards.json, every number meas
 the shipped weights on ``--check-samples`` class-balanced test samples (what tests/zoo checks), the
 command (the experiment's results.json), date (when training finished) and machine; and whether it
 deploys (``"nir"``: ``fullspike export --check``'s verdict, :func:`fullspike.export.nir_status`).
+The card holds no path of this machine: the config's ``data.root`` is dropped (users give theirs,
+or the default location, ``fullspike.data.roots``) and the command's folders are placeholders.
 
     python scripts/make_zoo_entry.py --run runs/reproduce/nmnist/cpu/translate4_seed0 --name nmnist_bntt_convnet
     python scripts/make_zoo_entry.py --update-nir cifar10_bntt_vgg9_w16 --data-root data/cifar10
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -31,6 +34,31 @@ from fullspike.zoo import ZOO_DIR, check_indices, load, sha256
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's studies/ (a script, not the package)
 from studies.runner import load_run, machine, measure_energy  # noqa: E402
+
+
+def portable_command(command: str) -> str:
+    """``command`` without this machine's folders: ``--out`` dropped (the default is used) and each
+    ``--data-root`` folder written ``DATA`` (``DATASET=DIR`` as ``DATASET=DATA/<DIR's name>``)."""
+    words, kept, data_root, skip = shlex.split(command), [], False, False
+    for w in words:
+        if skip:
+            skip = False
+            continue
+        if w.startswith("--"):
+            data_root = w == "--data-root"
+            if w == "--out":
+                skip = True
+                continue
+        elif data_root:
+            key, sep, folder = w.rpartition("=")
+            w = f"{key}=DATA/{Path(folder).name}" if sep else "DATA"
+        kept.append(w)
+    return " ".join(shlex.quote(w) for w in kept)
+
+
+def portable_config(config: dict) -> dict:
+    """The run's config without its machine's data folder (``data.root`` back to the default)."""
+    return {**config, "data": {**config["data"], "root": None}}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -67,10 +95,10 @@ def main(argv: list[str] | None = None) -> None:
         "energy": {k: energy[k] for k in ("samples", "T", "ac", "mac", "energy_mj", "ann_energy_mj",
                                           "step_firing_rates", "firing_rates")},
         "epochs": metrics["epochs"], "train_cpu_seconds": metrics["train_cpu_seconds"],
-        "command": args.command or results.get("command", ""), "run": f"{run.parent.parent.name}/{run.parent.name}/{run.name}",
+        "command": portable_command(args.command or results.get("command", "")), "run": f"{run.parent.parent.name}/{run.parent.name}/{run.name}",
         "date": dt.datetime.fromtimestamp((run / "metrics.json").stat().st_mtime, dt.timezone.utc)
         .strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(), "config": cfg.to_dict(),
+        "machine": machine(), "config": portable_config(cfg.to_dict()),
     }
     if "fsnn" in energy:
         entry["energy"]["fsnn"] = energy["fsnn"]
@@ -84,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     shipped = load(args.name, zoo)  # the shipped weights, SHA-checked
     n = min(args.check_samples, len(data.test))
     loader = make_loader(Subset(data.test, check_indices(data.test, n)), data.info, 256, False)
-    torch.manual_seed(0)  # rate-coded inputs draw spikes: the zoo test seeds the same way
+    # evaluate draws rate-coded spikes from generators seeded with 0, as tests/zoo's evaluation does
     check = {k: v for k, v in evaluate(shipped, loader, torch.device("cpu")).items() if k.startswith("accuracy")}
     cards[args.name]["check"] = {"test_samples": n, **check}
     cards[args.name]["nir"] = nir_status(shipped, next(iter(loader))[0])

@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="train only these seeds (default: the scale's); results cover the scale's seeds as well")
     p.add_argument("--variants", nargs="+", metavar="VARIANT",
                    help="train only these variants (e.g. one per process); results cover all")
-    p.add_argument("--configs", help="configs folder (default: the package's configs, then the checkout's configs/)")
+    p.add_argument("--configs", help="configs folder (default: the configs shipped with the package)")
     p.add_argument("--collect-only", action="store_true",
                    help="train nothing: write results.json and plots from the finished runs")
 

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import fullspike
-from fullspike.errors import ConfigError
+from fullspike.errors import ConfigError, MissingDependencyError
+from fullspike.optional import require
 from fullspike.train import Config, config_from_dict, load_config
 
 from .definitions import Experiment, Scale, Variant, get_experiment
@@ -38,8 +39,8 @@ ATTACK = {"pgd_steps": 10, "pgd_alpha": "2.5 * eps / steps", "draws": 4}
 
 
 def config_dirs() -> list[Path]:
-    """Where config names are looked up, in order: the package's configs, then the checkout's configs/."""
-    return [Path(fullspike.__file__).resolve().parent / "configs", REPO / "configs"]
+    """Where config names are looked up: the configs shipped with the package."""
+    return [Path(fullspike.__file__).resolve().parent / "configs"]
 
 
 def config_path(name: str, configs_dir: Path | None = None) -> Path:
@@ -387,9 +388,8 @@ def summarise(exp: Experiment, records: list[dict]) -> dict:
 
 
 def collect(exp: Experiment, scale: str, runs: list[PlannedRun], out: Path, command: str) -> dict:
-    """Write ``results.json`` and the plots of what has finished; returns the results."""
-    from .plots import write_plots
-
+    """Write ``results.json`` and the plots of what has finished (no plots without the ``plot``
+    extra: :func:`plots_missing` says why); returns the results."""
     sc = exp.scale(scale)
     records = [run_record(exp, r, sc.samples) for r in runs]
     folder = Path(out) / exp.name / scale
@@ -402,9 +402,23 @@ def collect(exp: Experiment, scale: str, runs: list[PlannedRun], out: Path, comm
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
         "runs": records, "summary": summarise(exp, records),
     }
-    results["plots"] = write_plots(results, folder)
+    if plots_missing() is None:
+        from .plots import write_plots
+
+        results["plots"] = write_plots(results, folder)
+    else:
+        results["plots"] = []
     _write_json(folder / "results.json", results)
     return results
+
+
+def plots_missing() -> str | None:
+    """Why the experiments' plots cannot be drawn (matplotlib missing), or None when they can."""
+    try:
+        require("matplotlib", extra="plot", purpose="drawing the experiment's plots")
+    except MissingDependencyError as e:
+        return str(e)
+    return None
 
 
 def run_experiment(name: str, scale: str, out: str | Path, data_roots: dict[str, str] | None = None,
@@ -438,4 +452,7 @@ def run_experiment(name: str, scale: str, out: str | Path, data_roots: dict[str,
             collect(exp, scale, runs, Path(out), command)
     results = collect(exp, scale, runs, Path(out), command)
     log(f"[{exp.name}] results: {Path(out) / exp.name / scale / 'results.json'}")
+    note = plots_missing()
+    if note:
+        log(f"note: plots not drawn: {note}")
     return results

@@ -3,6 +3,7 @@
 Time convention: every sequence tensor is ``[T, B, ...]``; stateless layers fold T into batch.
 """
 from . import functional, nn, surrogate
+from . import zoo  # noqa: F401  (registers the zoo as create_model's source of pretrained weights)
 from ._version import __version__
 from .errors import FullspikeError
 from .models import create_model, is_model, list_models, register_model

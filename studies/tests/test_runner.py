@@ -226,12 +226,13 @@ def test_the_imagenet_scale_trains_the_imagenet_configs(tmp_path):
     assert all(r.cfg.model["stem"] == "imagenet" for r in runs)
 
 
-def test_configs_are_found_by_name_in_the_package_then_the_checkout(tmp_path, monkeypatch):
+def test_configs_are_found_by_name_in_the_given_folders_in_order(tmp_path, monkeypatch):
     from studies import runner
 
     assert runner.config_path("nmnist_bntt_convnet").name == "nmnist_bntt_convnet.yaml"
     (tmp_path / "nmnist_bntt_convnet.yaml").write_text("name: mine\n")
-    monkeypatch.setattr(runner, "config_dirs", lambda: [tmp_path, runner.REPO / "configs"])
+    shipped = runner.config_dirs()
+    monkeypatch.setattr(runner, "config_dirs", lambda: [tmp_path, *shipped])
     assert runner.config_path("nmnist_bntt_convnet") == tmp_path / "nmnist_bntt_convnet.yaml"
     with pytest.raises(ConfigError, match="config nope.yaml not found"):
         runner.config_path("nope")

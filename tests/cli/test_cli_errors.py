@@ -75,7 +75,7 @@ def test_corrupt_checkpoint(capsys, trained, tmp_path):
 
 
 def test_checkpoint_from_another_model(capsys, trained):
-    one_error_line(capsys, ["evaluate", "--config", "configs/quickstart.yaml", "--checkpoint",
+    one_error_line(capsys, ["evaluate", "--config", "quickstart", "--checkpoint",
                             str(trained / "checkpoint.pt"), "model.name=vgg9_bntt"],
                    "holds a 'bntt_convnet' model but the config builds 'vgg9_bntt'")
     one_error_line(capsys, ["evaluate", "--checkpoint", str(trained / "checkpoint.pt"), "model.width=16"],

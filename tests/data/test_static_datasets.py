@@ -1,17 +1,16 @@
 """Static-image datasets: real files from ../shared/data and small trees the tests write."""
 import gzip
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from fullspike.configs import CONFIGS_DIR as CONFIGS
 from fullspike.data import build_dataset, list_datasets, make_loader
 from fullspike.errors import ConfigError, DatasetError
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def test_registry():

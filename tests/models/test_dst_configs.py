@@ -1,16 +1,15 @@
 """Every DST-paper config loads, names a registered dataset with valid options, and builds its model."""
 import inspect
-from pathlib import Path
 
 import pytest
 import torch
 
+from fullspike.configs import CONFIGS_DIR as CONFIGS
 from fullspike.data import DatasetInfo, list_datasets
 from fullspike.data.registry import dataset_builder
 from fullspike.models import DualStreamOutput, create_model
 from fullspike.train import fit, load_config, model_kwargs
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 INFO = {"imagenet": DatasetInfo(1000, 3, 224), "cifar10": DatasetInfo(10, 3, 32),
         "cifar100": DatasetInfo(100, 3, 32), "dvs_gesture": DatasetInfo(11, 2, 128, "frames", 16),
         "cifar10_dvs": DatasetInfo(10, 2, 128, "frames", 16)}

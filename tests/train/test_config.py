@@ -1,12 +1,12 @@
 """Configs: strict keys, typed values, overrides, and every shipped config loads."""
-from pathlib import Path
 
 import pytest
 
+from fullspike.configs import CONFIGS_DIR
 from fullspike.errors import ConfigError
 from fullspike.train import load_config
 
-CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
+CONFIGS = sorted(CONFIGS_DIR.glob("*.yaml"))
 
 
 def test_defaults_are_the_quickstart():

@@ -4,7 +4,6 @@ import gc
 import json
 import logging
 import weakref
-from pathlib import Path
 
 import pytest
 import torch
@@ -97,8 +96,7 @@ def test_resume_without_a_checkpoint_says_how_to_start(tmp_path, capsys):
     stopped = tmp_path / "stopped"  # killed before its first checkpoint: config.json, no checkpoint
     stopped.mkdir()
     (stopped / "config.json").write_text("{}")
-    quickstart = str(Path(__file__).parents[2] / "configs" / "quickstart.yaml")
-    for argv in (["--resume"], ["--resume", "--config", quickstart, *TINY]):
+    for argv in (["--resume"], ["--resume", "--config", "quickstart", *TINY]):
         assert main(["train", "--out", str(stopped), *argv]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "stopped before its first checkpoint; start it again with --overwrite" in err[0]

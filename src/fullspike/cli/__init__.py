@@ -1,8 +1,11 @@
 """The ``fullspike`` command line. Each subcommand is a module of this package exposing
 ``register(subparsers)``, which adds its parser and sets ``func`` to the handler
 ``func(args) -> int``. Errors a user can cause (:class:`FullspikeError`) print as one line.
-The library logs through :mod:`logging` (the ``fullspike`` logger); while a command runs, its
-INFO lines go to stdout and its warnings to stderr (``warning: ...``)."""
+
+Every command parses alike (:class:`CommandParser`): its ``key=value`` arguments (config
+overrides, model arguments) may stand anywhere after the command's name. The library logs
+through :mod:`logging` (the ``fullspike`` logger); while a command runs, its INFO lines go to
+stdout and its warnings to stderr (``warning: ...``)."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +13,7 @@ import contextlib
 import importlib
 import logging
 import os
+import re
 import sys
 from typing import Iterator
 
@@ -17,6 +21,39 @@ from ..errors import FullspikeError
 
 # subcommand modules, in the order `fullspike --help` lists them
 COMMANDS = ["train", "evaluate", "catalog", "analyze", "energy", "robustness", "export", "reproduce"]
+
+
+#: the metavar a command gives its positional that collects ``key=value`` arguments
+KEY_VALUE = "key=value"
+_KEY_VALUE_TOKEN = re.compile(r"[A-Za-z_][\w.-]*=")
+
+
+class CommandParser(argparse.ArgumentParser):
+    """The parser of every subcommand: ``key=value`` tokens anywhere among the arguments go to the
+    command's positional whose metavar is :data:`KEY_VALUE`, in their order (argparse alone
+    rejects them after an option's values, or lets a multi-value option such as ``--eps`` swallow
+    them). The value of a single-value option (``--out X``) and everything after ``--`` is left alone."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        target = next((a for a in self._get_positional_actions() if a.metavar == KEY_VALUE), None)
+        if target is None or args is None:
+            return super().parse_known_args(args, namespace)
+        pairs, rest, value_next, literal = [], [], False, False
+        for token in args:
+            if value_next or literal:
+                value_next = False
+            elif token == "--":
+                literal = True
+            elif _KEY_VALUE_TOKEN.match(token):
+                pairs.append(token)
+                continue
+            elif token.startswith("-") and "=" not in token:
+                action = self._option_string_actions.get(token)
+                value_next = action is not None and action.nargs is None
+            rest.append(token)
+        namespace, extras = super().parse_known_args(rest, namespace)
+        setattr(namespace, target.dest, list(getattr(namespace, target.dest, None) or []) + pairs)
+        return namespace, extras
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train, evaluate and analyse deep spiking neural networks (BNTT, DST/AAP).",
     )
     parser.add_argument("--version", action="version", version=f"fullspike {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     for name in COMMANDS:
         importlib.import_module(f".{name}", __name__).register(sub)
     return parser

@@ -2,8 +2,10 @@
 
 - ``analyze gradients --model NAME [NAME ...] --alpha 1 4 8``: per-block gradient norms (and
   firing rates) of freshly initialised networks over a few batches, for each surrogate alpha.
-- ``analyze firing --model NAME ...`` or ``--config C --checkpoint K``: per-block firing rates of
-  a fresh network (training-mode BN) or of a trained one (evaluation mode, test split).
+- ``analyze firing --model NAME ...`` or ``--checkpoint K [--config C]``: per-block firing rates of
+  a fresh network (training-mode BN) or of a trained one (a run folder, checkpoint or
+  ``zoo:NAME``; evaluation mode, test split; ``key=value`` are then config overrides and
+  ``--data-root DIR`` is ``data.root=DIR``).
 
 Both write ``<kind>.csv``, ``<kind>.json`` and ``<kind>.png`` to ``--out``.
 """
@@ -15,19 +17,20 @@ from pathlib import Path
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", nargs="+", metavar="NAME",
-                   help="registered model name(s); put key=value model arguments before --model or "
-                        "after another option")
+                   help="registered model name(s); key=value model arguments may stand anywhere")
     p.add_argument("--batches", type=int, default=2, help="batches to average over (default 2)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--data", metavar="DATASET", help="a registered dataset (default: random images)")
-    p.add_argument("--data-root", help="dataset folder (default data/<dataset>)")
+    p.add_argument("--data-root", help="dataset folder (default $FULLSPIKE_DATA/<dataset>, else "
+                                       "~/.cache/fullspike/data/<dataset>); with --checkpoint: data.root")
     p.add_argument("--image-size", type=int, default=32, help="random images: side length (default 32)")
     p.add_argument("--in-channels", type=int, default=3, help="random images: channels (default 3)")
     p.add_argument("--num-classes", type=int, default=10, help="random labels: classes (default 10)")
     p.add_argument("--seed", type=int, default=0, help="seeds the weights and the batches")
     p.add_argument("--out", default="runs/analysis", help="output folder (default runs/analysis)")
     p.add_argument("model_args", nargs="*", metavar="key=value",
-                   help="model keyword arguments, e.g. stem=cifar width=16 T=4")
+                   help="model keyword arguments, e.g. stem=cifar width=16 T=4 (with --checkpoint: "
+                        "config overrides, e.g. data.root=DIR)")
 
 
 def register(sub) -> None:
@@ -41,7 +44,8 @@ def register(sub) -> None:
     f = kinds.add_parser("firing", help="per-block firing rates (fresh or trained network)")
     _common(f)
     f.add_argument("--config", help="config of a trained model (with --checkpoint)")
-    f.add_argument("--checkpoint", help="checkpoint.pt of a trained model: evaluation mode, test split")
+    f.add_argument("--checkpoint", help="a trained model (run folder, checkpoint.pt or zoo:NAME): evaluation mode, "
+                                        "test split")
     f.set_defaults(func=run_firing)
 
 
@@ -135,7 +139,8 @@ def run_firing(args: argparse.Namespace) -> int:
         from .. import load
         from ..train import build_eval_loader, resolve_device
 
-        model, cfg = load(args.checkpoint, config=args.config)
+        overrides = [*args.model_args, *([f"data.root={args.data_root}"] if args.data_root else [])]
+        model, cfg = load(args.checkpoint, config=args.config, overrides=overrides)
         device = resolve_device(cfg.train.device)
         loader, _ = build_eval_loader(cfg, "test", args.batch_size)
         batches = [(x.to(device), y.to(device)) for x, y in islice(loader, args.batches)]

@@ -1,7 +1,10 @@
-"""``fullspike models [PATTERN]`` and ``fullspike datasets``: what can be named in a config."""
+"""``fullspike models [PATTERN]``, ``fullspike datasets`` and ``fullspike configs [PATTERN]``: what
+can be named in a config, and the shipped configs ``--config NAME`` takes;
+``fullspike models --pretrained`` / ``--card NAME``: the model zoo's entries and a whole card."""
 from __future__ import annotations
 
 import argparse
+import math
 import re
 
 
@@ -10,9 +13,14 @@ def register(sub) -> None:
     p.add_argument("pattern", nargs="?", help="glob filter, e.g. '*resnet50'")
     p.add_argument("--pretrained", action="store_true",
                    help="list the model zoo instead: trained networks shipped with the package, with their cards")
+    p.add_argument("--card", metavar="NAME",
+                   help="print the whole card of a zoo entry (or of the one zoo entry of an architecture)")
     p.set_defaults(func=_models)
     d = sub.add_parser("datasets", help="list the registered datasets")
     d.set_defaults(func=_datasets)
+    c = sub.add_parser("configs", help="list the experiment configs shipped with the package (--config NAME)")
+    c.add_argument("pattern", nargs="?", help="glob filter, e.g. 'dst_*'")
+    c.set_defaults(func=_configs)
 
 
 def _first_line(fn) -> str:
@@ -26,6 +34,11 @@ def _first_line(fn) -> str:
 def _models(args: argparse.Namespace) -> int:
     from ..models import list_models, model_factory
 
+    if args.card:
+        from ..zoo import card
+
+        print(card_text(card(args.card)))
+        return 0
     if args.pretrained:
         return _zoo(args.pattern)
     for name in list_models(args.pattern):
@@ -49,6 +62,68 @@ def _zoo(pattern: str | None) -> int:
         print(f"{n:{w}s} {c['model']:14s} {c['dataset']:14s} {100 * c['test_accuracy']:7.2f}% {c['T'] or '-':>3} "
               f"{c['params'] / 1e6:7.2f}M {c['energy']['energy_mj']:10.4f} mJ  "
               f"fullspike.create_model('{n}', pretrained=True)")
+    return 0
+
+
+def wilson_interval(correct: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion ``correct / n`` (``z=1.96``: 95%), as fractions."""
+    p = correct / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def card_text(c: dict) -> str:
+    """A zoo card (:func:`fullspike.zoo.card`) as text: every recorded number and where it came from."""
+    n, acc = c["test_samples"], c["test_accuracy"]
+    lo, hi = wilson_interval(round(acc * n), n)
+    e = c["energy"]
+    kwargs = ", ".join(f"{k}={v!r}" for k, v in c["model_kwargs"].items())
+    lines = [
+        f"{c['name']}",
+        f"  model          {c['model']}({kwargs})",
+        f"  dataset        {c['dataset']} (options {c['data_options'] or 'none'}), test set {n} samples",
+        f"  test accuracy  {100 * acc:.2f}% (95% Wilson interval {100 * lo:.2f}-{100 * hi:.2f}% over {n} samples)",
+    ]
+    for head, a in c.get("test_accuracy_heads", {}).items():
+        hl, hh = wilson_interval(round(a * n), n)
+        lines.append(f"    head {head:8s} {100 * a:.2f}% (95% Wilson {100 * hl:.2f}-{100 * hh:.2f}%)")
+    lines += [
+        f"  time steps T   {c['T']}",
+        f"  parameters     {c['params']:,}",
+        f"  per sample     {e['ac']:.4g} AC, {e['mac']:.4g} MAC, {e['energy_mj']:.4g} mJ (an ANN of the same "
+        f"shape: {e['ann_energy_mj']:.4g} mJ; BN folded, {e['samples']} test samples)",
+    ]
+    if "fsnn" in e:
+        f = e["fsnn"]
+        lines.append(f"  FSNN           {f['ac']:.4g} AC, {f['mac']:.4g} MAC, {f['energy_mj']:.4g} mJ per sample "
+                     "(accumulation pathway removed)")
+    lines.append("  firing rate    per step " + " ".join(f"{r:.3f}" for r in e["step_firing_rates"]))
+    lines += [f"    {layer:24s} {rate:.3f}" for layer, rate in e["firing_rates"].items()]
+    check = c.get("check")
+    if check:
+        lines.append(f"  check          {100 * check['accuracy']:.2f}% on {check['test_samples']} evenly strided "
+                     "test samples (what tests/zoo re-evaluates)")
+    lines += [
+        f"  training       {c['epochs']} epochs, {c['train_cpu_seconds'] / 3600:.2f} CPU hours",
+        f"  command        {c['command']}",
+        f"  run            {c['run']}",
+        f"  date           {c['date']}",
+        f"  machine        {c['machine']}",
+        f"  weights        {c['file']} (SHA-256 {c['sha256']})",
+        f"  load with      fullspike.create_model('{c['name']}', pretrained=True); "
+        f"fullspike evaluate --checkpoint zoo:{c['name']} data.root=DIR",
+    ]
+    return "\n".join(lines)
+
+
+def _configs(args: argparse.Namespace) -> int:
+    from ..configs import config_file, list_configs
+    from ..train.config import read_yaml
+
+    for name in list_configs(args.pattern):
+        data = read_yaml(config_file(name)) or {}
+        print(f"{name:32s} {data.get('description', '') if isinstance(data, dict) else ''}")
     return 0
 
 

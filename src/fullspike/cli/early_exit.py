@@ -22,14 +22,14 @@ def add_early_exit_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--energy-batches", type=int, default=2,
                    help="batches to count the energy per step on (0: skip; default 2)")
     g.add_argument("--early-exit-dir", help="folder for early_exit.json and the plots "
-                                            "(default: <checkpoint folder>/early_exit)")
+                                            "(default: <checkpoint folder>/early_exit; runs/zoo/<entry>/early_exit for zoo:NAME)")
 
 
 def early_exit_dir(args: argparse.Namespace) -> Path:
-    """--early-exit-dir, else ``<run folder>/early_exit``."""
-    from ..train.load import checkpoint_file
+    """--early-exit-dir, else ``<run folder>/early_exit`` (``runs/zoo/<entry>/early_exit`` for the zoo)."""
+    from ..train.load import resolve_checkpoint
 
-    return Path(args.early_exit_dir) if args.early_exit_dir else checkpoint_file(args.checkpoint).parent / "early_exit"
+    return Path(args.early_exit_dir) if args.early_exit_dir else resolve_checkpoint(args.checkpoint).folder / "early_exit"
 
 
 def run_early_exit(args: argparse.Namespace, model, loader, device, progress: bool | None = None) -> int:

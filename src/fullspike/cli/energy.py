@@ -15,7 +15,8 @@ from pathlib import Path
 def register(sub) -> None:
     p = sub.add_parser("energy", help="count synaptic operations (AC/MAC) and energy per layer")
     p.add_argument("--config", help="YAML config (default: the one stored in the checkpoint)")
-    p.add_argument("--checkpoint", help="trained weights; without it, a fresh model with estimated BN statistics")
+    p.add_argument("--checkpoint", help="trained weights: a run folder, checkpoint.pt or zoo:NAME; without it, a fresh model "
+                        "with estimated BN statistics")
     p.add_argument("--split", choices=["test", "val", "train"], default="test")
     p.add_argument("--samples", type=int, default=256, help="samples to count over (default 256)")
     p.add_argument("--batch-size", type=int, help="batch size (default: the config's)")
@@ -26,7 +27,7 @@ def register(sub) -> None:
     p.add_argument("--e-ac", type=float, default=0.9, help="energy per accumulate, pJ (default 0.9)")
     p.add_argument("--e-mac", type=float, default=4.6, help="energy per multiply-accumulate, pJ (default 4.6)")
     p.add_argument("--out", help="folder for energy.json / energy.png (default: the checkpoint's "
-                                 "folder, or runs/<config name>)")
+                                 "folder, runs/zoo/<entry> for zoo:NAME, or runs/<config name>)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
     p.set_defaults(func=run)
 
@@ -55,12 +56,12 @@ def open_model(config: str | None, checkpoint: str | None, overrides: list[str],
 def _out_dir(args: argparse.Namespace) -> Path | None:
     """--out, else the checkpoint's folder, else runs/<config name> (None: no config to name it)."""
     from ..train import load_config
-    from ..train.load import checkpoint_file
+    from ..train.load import resolve_checkpoint
 
     if args.out:
         return Path(args.out)
     if args.checkpoint:
-        return checkpoint_file(args.checkpoint).parent
+        return resolve_checkpoint(args.checkpoint).folder
     return Path("runs") / load_config(args.config, args.overrides).name if args.config else None
 
 

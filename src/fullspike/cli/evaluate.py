@@ -1,4 +1,8 @@
-"""``fullspike evaluate``: test accuracy of a checkpoint."""
+"""``fullspike evaluate``: test accuracy of a checkpoint.
+
+Random draws (rate-coded inputs) come from generators seeded with ``--seed`` (default 0, the seed
+training's final test evaluation uses), so evaluating a finished run repeats its recorded
+``test_accuracy`` exactly; the seed is printed with the results."""
 from __future__ import annotations
 
 import argparse
@@ -12,9 +16,12 @@ def register(sub) -> None:
     p = sub.add_parser("evaluate", help="evaluate a checkpoint on the test (or validation) split")
     p.add_argument("--config", help="YAML config (default: the config stored in the checkpoint)")
     p.add_argument("--checkpoint", required=True,
-                   help="checkpoint.pt written by `fullspike train`, or its run folder")
+                   help="checkpoint.pt written by `fullspike train`, its run folder, or zoo:NAME (the model zoo)")
     p.add_argument("--split", choices=["test", "val"], default="test")
     p.add_argument("--out", help="write the results as JSON to this file")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the evaluation's random draws, e.g. rate coding (default 0: what training's "
+                        "test evaluation used)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
     add_early_exit_args(p)
     p.set_defaults(func=run)
@@ -24,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from .. import load
     from ..output_paths import output_dir, output_file, writing
     from ..train import build_eval_loader, evaluate, resolve_device
+    from ..train.trainer import EVAL_SEED, seeded_draws
 
     if args.early_exit:  # check the output location before the work
         output_dir(early_exit_dir(args), "early_exit.json")
@@ -32,10 +40,14 @@ def run(args: argparse.Namespace) -> int:
     model, cfg = load(args.checkpoint, config=args.config, overrides=args.overrides)
     device = resolve_device(cfg.train.device)
     loader, _ = build_eval_loader(cfg, args.split)
+    seed = EVAL_SEED if args.seed is None else args.seed
     if args.early_exit:
-        return run_early_exit(args, model, loader, device, cfg.train.progress)
-    res = evaluate(model, loader, device, cfg.train.amp, cfg.train.progress, desc=args.split)
-    res = {"checkpoint": str(args.checkpoint), "split": args.split, "samples": len(loader.dataset), **res}
+        print(f"seed: {seed}")
+        with seeded_draws(seed, device):
+            return run_early_exit(args, model, loader, device, cfg.train.progress)
+    res = evaluate(model, loader, device, cfg.train.amp, cfg.train.progress, desc=args.split, seed=seed)
+    res = {"checkpoint": str(args.checkpoint), "split": args.split, "samples": len(loader.dataset), "seed": seed,
+           **res}
     for k, v in res.items():
         print(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
     if args.out:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 
 def register(sub) -> None:
@@ -19,7 +20,7 @@ def register(sub) -> None:
     p.add_argument("run", metavar="RUN_OR_CHECKPOINT",
                    help="a run folder (with checkpoint.pt), a checkpoint file, or zoo:NAME")
     p.add_argument("--format", choices=["nir"], default="nir", help="export format (default nir)")
-    p.add_argument("--out", help="the .nir file to write (needed unless --check)")
+    p.add_argument("--out", help="the .nir file to write, in an existing folder (needed unless --check)")
     p.add_argument("--check", action="store_true",
                    help="print per layer: exportable, or why not; the share of spike accumulates; the "
                         "importers that refuse the graph or run it wrong; the accuracy on the samples")
@@ -58,24 +59,26 @@ def run(args: argparse.Namespace) -> int:
     from torch.utils.data import Subset
 
     from ..data import make_loader
-    from ..errors import ConfigError
+    from ..errors import ConfigError, OutputError
     from ..export import check_deployable, deployable, from_nir, quantize_weights, to_nir, write_nir
     from ..export.quantize import check_bits
     from ..output_paths import output_file, writing
     from ..train.builders import build_split
-    from ..train.load import checkpoint_file
-    from ..zoo import PREFIX, check_indices
+    from ..train.load import resolve_checkpoint
+    from ..zoo import check_indices
 
-    if not args.run.startswith(PREFIX):
-        checkpoint_file(args.run)  # a missing run is the first thing to report
+    resolve_checkpoint(args.run)  # a missing run is the first thing to report
     if not args.check and not args.out:
         raise ConfigError("give --out FILE.nir (or --check for the deployability report)")
     if args.samples < 1:
         raise ConfigError(f"--samples must be >= 1, got {args.samples}")
     if args.quantize is not None:
         check_bits(args.quantize)
-    if args.out:
-        output_file(args.out, "the NIR graph")  # before the work
+    if args.out:  # before the work; like write_nir, no folder is created (docs/deploy.md)
+        if not Path(args.out).parent.exists():
+            raise OutputError(f"cannot write the NIR graph to {args.out}: folder {Path(args.out).parent} "
+                              "does not exist; create it or choose another --out")
+        output_file(args.out, "the NIR graph")
     cfg, model = load_run(args.run, args.overrides)
     model, name = deployable(model, cfg.model_name)
     test, info = build_split(cfg, "test")

@@ -15,7 +15,7 @@ import math
 def register(sub) -> None:
     p = sub.add_parser("robustness", help="accuracy under Gaussian noise, FGSM and PGD (SNN vs ANN)")
     p.add_argument("--config", help="YAML config of the SNN (default: the one stored in the checkpoint)")
-    p.add_argument("--checkpoint", required=True, help="the SNN's checkpoint.pt (or its run folder)")
+    p.add_argument("--checkpoint", required=True, help="the SNN's checkpoint.pt, its run folder, or zoo:NAME")
     p.add_argument("--ann-checkpoint", help="checkpoint of the ANN counterpart (e.g. model vgg9_ann / convnet_ann)")
     p.add_argument("--ann-config", help="YAML config of the ANN (default: the one stored in its checkpoint)")
     p.add_argument("--eps", type=float, nargs="+", default=[0, 2, 4, 8], help="L-inf radii in /255 (default 0 2 4 8)")
@@ -46,11 +46,11 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..output_paths import output_dir, writing
     from ..train import build_eval_loader, resolve_device
-    from ..train.load import checkpoint_file
+    from ..train.load import resolve_checkpoint
     from ..viz import plot_robustness
     from .saving import print_wrote, save_plot
 
-    out = output_dir(args.out or checkpoint_file(args.checkpoint).parent, "robustness.json")  # before the work
+    out = output_dir(args.out or resolve_checkpoint(args.checkpoint).folder, "robustness.json")  # before the work
     if (args.mean is None) != (args.std is None):
         raise ConfigError("give both --mean and --std, or neither")
     for flag, values in (("--eps", args.eps), ("--sigmas", args.sigmas)):

@@ -17,7 +17,7 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train a model from a YAML config",
                        description="Train a model. With no --config, trains the quick-start "
                                    "(a BNTT conv net on the bundled digits) and prints test accuracy.")
-    p.add_argument("--config", help="YAML config (see configs/); default: the quick-start, or with "
+    p.add_argument("--config", help="a shipped config's name (fullspike configs) or a YAML file; default: the quick-start, or with "
                                     "--resume the config stored in the checkpoint")
     p.add_argument("--out", help="output folder (default: runs/<config name>)")
     p.add_argument("--resume", action="store_true",

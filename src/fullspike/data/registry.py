@@ -18,8 +18,10 @@ from typing import Callable
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ..errors import DatasetError
 from ..params import check_arguments
 from ..registry import Registry
+from .roots import missing_data_hint
 
 DATASETS: Registry[Callable] = Registry("dataset")
 
@@ -71,7 +73,13 @@ def build_dataset(name: str, root: str | None, train: bool, augment: bool = Fals
     builder = DATASETS.get(name)
     options = check_arguments(builder, options, what=f"dataset '{name}'", noun="option",
                               reserved=("root", "train", "augment"))
-    return builder(root, train, augment, **options)
+    try:
+        return builder(root, train, augment, **options)
+    except DatasetError as e:  # the data are not where they were looked for: say where else to look
+        hint = missing_data_hint(root)
+        if not hint:
+            raise
+        raise DatasetError(f"{e}{hint}") from None
 
 
 def collate_frames(batch):

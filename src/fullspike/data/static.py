@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import gzip
-import os
 import struct
 from contextvars import ContextVar
 from pathlib import Path
@@ -25,6 +24,7 @@ from torch.utils.data import Dataset
 from ..errors import ConfigError, DatasetError
 from ..params import Count
 from .registry import DatasetInfo, register_dataset
+from .roots import default_root
 
 CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
 CIFAR100_MEAN, CIFAR100_STD = (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)
@@ -85,7 +85,7 @@ class TensorImageDataset(Dataset):
 
 
 def _root(root: str | None, name: str, default: str) -> Path:
-    return Path(root if root is not None else os.path.join("data", default)).expanduser()
+    return default_root(root, default)
 
 
 # ------------------------------------------------------------------ digits (embedded default)
@@ -170,7 +170,7 @@ def _fashion_mnist(root: Path, train: bool, download: bool):
 
 @register_dataset("fashion_mnist")
 def fashion_mnist(root: str | None, train: bool, augment: bool = False, download: bool = False):
-    """Fashion-MNIST from its four idx files (gzipped or not) in ``root`` (default data/fashion-mnist).
+    """Fashion-MNIST from its four idx files (gzipped or not) in ``root`` (default ``fashion-mnist/`` in :func:`~fullspike.data.roots.data_home`).
     Augmentation: random crop 28 with padding 2 and horizontal flip."""
     from torchvision.transforms import v2
 

@@ -9,8 +9,10 @@ from . import (
 from .base import SpikingClassifier, StepwiseClassifier
 from .dual_stream import DualStreamClassifier
 from .outputs import DualStreamOutput, classification_loss
-from .registry import MODELS, create_model, is_model, list_models, model_factory, register_model
+from .registry import (MODELS, PretrainedSource, create_model, is_model, list_models, model_factory, register_model,
+                       set_pretrained_resolver)
 
 __all__ = ["create_model", "list_models", "is_model", "model_factory", "register_model", "MODELS",
+           "PretrainedSource", "set_pretrained_resolver",
            "SpikingClassifier", "StepwiseClassifier", "DualStreamClassifier", "DualStreamOutput",
            "classification_loss"]

@@ -5,10 +5,11 @@ line ``name = register_model(variant(...))`` for a variant of a model class), so
 types and ranges (:mod:`fullspike.params`); :func:`create_model` and configs check them there."""
 from __future__ import annotations
 
+import fnmatch
 import inspect
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import torch
 from torch import nn
@@ -64,8 +65,41 @@ def is_model(name: str) -> bool:
     return name in MODELS
 
 
-def list_models(pattern: str | None = None) -> list[str]:
-    """Registered model names, optionally filtered by a glob pattern (``"*resnet*"``)."""
+class PretrainedSource(Protocol):
+    """Where ``create_model(..., pretrained=True)`` finds trained weights (the model zoo registers
+    itself with :func:`set_pretrained_resolver` when :mod:`fullspike.zoo` is imported)."""
+
+    def names(self) -> list[str]:
+        """The names ``create_model(name, pretrained=True)`` accepts as exact entries, sorted."""
+        ...
+
+    def load(self, name: str) -> nn.Module:
+        """The trained network ``name`` (an entry, or an architecture with one entry) in evaluation mode."""
+        ...
+
+
+_pretrained: PretrainedSource | None = None
+
+
+def set_pretrained_resolver(source: PretrainedSource | None) -> None:
+    """Register where pretrained weights come from (None: unregister). The models layer knows no
+    weights of its own; :mod:`fullspike.zoo` calls this when imported (``import fullspike`` does)."""
+    global _pretrained
+    _pretrained = source
+
+
+def _pretrained_source() -> PretrainedSource:
+    if _pretrained is None:
+        raise ConfigError("no source of pretrained weights is registered; `import fullspike.zoo` "
+                          "(or `import fullspike`) registers the model zoo")
+    return _pretrained
+
+
+def list_models(pattern: str | None = None, pretrained: bool = False) -> list[str]:
+    """Registered model names, optionally filtered by a glob pattern (``"*resnet*"``);
+    ``pretrained=True``: the names of the networks with trained weights (the model zoo's entries)."""
+    if pretrained:
+        return [n for n in _pretrained_source().names() if pattern is None or fnmatch.fnmatch(n, pattern)]
     return MODELS.names(pattern)
 
 
@@ -76,8 +110,9 @@ def create_model(name: str, checkpoint_path: str | Path | None = None, pretraine
     ``checkpoint_path``: load weights into it, from a state dict saved with ``torch.save`` or
     from a fullspike training checkpoint (which must hold this model); a checkpoint that does
     not fit raises :class:`~fullspike.errors.CheckpointError`. ``pretrained=True``: ``name`` is
-    an entry of the model zoo (``fullspike models --pretrained``), returned with its shipped,
-    SHA-256-checked weights in evaluation mode (:func:`fullspike.zoo.load`).
+    an entry of the model zoo (``fullspike models --pretrained``), or an architecture with exactly
+    one zoo entry, returned with its trained weights in evaluation mode (from the source
+    registered with :func:`set_pretrained_resolver`: the zoo, SHA-256-checked).
 
     Example:
         ```python
@@ -93,9 +128,7 @@ def create_model(name: str, checkpoint_path: str | Path | None = None, pretraine
         if checkpoint_path is not None or kwargs:
             raise ConfigError(f"create_model('{name}', pretrained=True) builds the zoo entry exactly as trained; "
                               f"drop checkpoint_path and the model arguments {sorted(kwargs)}")
-        from ..zoo import load
-
-        return load(name)
+        return _pretrained_source().load(name)
     model = MODELS.get(name)(**MODELS.check_kwargs(name, kwargs))
     if checkpoint_path is not None:
         load_weights(model, checkpoint_path, name)

@@ -376,11 +376,27 @@ def config_from_dict(data: dict) -> Config:
     return Config(**{k: {} if v is None and k in _SECTIONS else v for k, v in data.items()})
 
 
+def _switch_dataset(data: dict, name: Any, given: set[str]) -> None:
+    """``data.name`` is set to ``name``: when that is another dataset, drop the previous one's
+    ``data.options`` and ``data.root`` (the ones not given by an earlier override)."""
+    section = data.get("data")
+    if not isinstance(section, dict) or section.get("name", DataConfig.model_fields["name"].default) == name:
+        return
+    options = section.get("options")
+    if isinstance(options, dict):
+        section["options"] = {k: v for k, v in options.items() if f"data.options.{k}" in given}
+    if "data.root" not in given:
+        section.pop("root", None)
+
+
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
-    """Apply ``a.b.c=value`` pairs (values parsed as YAML) to a nested config dict. An override
-    that changes ``optim.name`` or ``schedule.name`` keeps those of the section's arguments that
-    the newly named optimiser or schedule takes (``lr`` from sgd to adam, not ``momentum``)."""
+    """Apply ``a.b.c=value`` pairs (values parsed as YAML) to a nested config dict, in order. An
+    override that changes ``optim.name`` or ``schedule.name`` keeps those of the section's
+    arguments that the newly named optimiser or schedule takes (``lr`` from sgd to adam, not
+    ``momentum``); ``data.name=OTHER`` drops the previous dataset's ``data.options`` and
+    ``data.root`` (except those set by earlier pairs)."""
     data = copy.deepcopy(data)
+    given: set[str] = set()
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override '{item}' is not of the form key=value (e.g. train.epochs=5)")
@@ -408,7 +424,10 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             takes = set(parameters(section.registry.get(value))) | set(section.model_fields)
             for k in [k for k in node if k not in takes]:
                 del node[k]
+        if parts == ["data", "name"]:
+            _switch_dataset(data, value, given)
         node[last] = value
+        given.add(".".join(parts))
     return data
 
 
@@ -489,13 +508,30 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from None
 
 
+def config_path(path: str | Path) -> Path:
+    """A config file: ``path`` itself when it is a file, else the shipped config of that name
+    (``"bntt_vgg9_cifar10"``, :mod:`fullspike.configs`). Neither is one :class:`ConfigError` line
+    (the closest shipped names suggested)."""
+    from ..configs import CONFIGS, config_file
+
+    p = Path(path)
+    if p.is_file():
+        return p
+    if len(p.parts) > 1 or p.suffix not in ("", ".yaml"):  # meant as a path
+        shipped = f"; the shipped config '{p.stem}' is --config {p.stem}" if p.stem in CONFIGS else ""
+        raise ConfigError(f"config file {p} not found{shipped or '; give a YAML file or the name of a shipped config (fullspike configs)'}")
+    try:
+        return config_file(str(path))
+    except RegistryError as e:
+        raise ConfigError(f"{e} (a shipped config's name or a YAML file; fullspike configs lists them)") from None
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Read a YAML config (or the quick-start defaults when ``path`` is None) and apply overrides."""
+    """Read a YAML config (a file, or a shipped config by name: :func:`config_path`; the
+    quick-start defaults when ``path`` is None) and apply overrides."""
     data: dict[str, Any] = {}
     if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"config file {p} not found (configs live in the repository's configs/ folder)")
+        p = config_path(path)
         data = read_yaml(p) or {}
         if not isinstance(data, dict):
             raise ConfigError(f"{p} must hold a mapping of sections (model, data, optim, schedule, train)")

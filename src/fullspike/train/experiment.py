@@ -36,7 +36,7 @@ from .callbacks import (
 )
 from .checkpoint import CHECKPOINT, RUN_KEYS, load_checkpoint, load_model_state, remove_partial_saves, write_text
 from .config import Config, config_from_dict
-from .trainer import Trainer, make_epoch_loader, resolve_device
+from .trainer import EVAL_SEED, Trainer, make_epoch_loader, resolve_device
 
 RUN_FILES = ("config.json", "metrics.jsonl", "metrics.json", CHECKPOINT, "tb")
 # keys that define what a run trains on; a resumed run cannot change them
@@ -307,6 +307,7 @@ def _final_metrics(cfg: Config, trainer: Trainer, result: dict, world: int, devi
     return {
         "name": cfg.name, "model": cfg.model_name, "dataset": cfg.data.name,
         **{k: v for k, v in result.items() if k.startswith("test_")},
+        "test_seed": EVAL_SEED,  # the seed of the test evaluation's draws (`fullspike evaluate --seed`)
         "epochs": trainer.epoch, "time_steps": getattr(trainer.model, "T", None),
         "train_seconds": trainer.train_seconds,
         "train_cpu_seconds": trainer.train_cpu_seconds,  # CPU time of this process (all threads)

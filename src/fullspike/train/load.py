@@ -18,21 +18,35 @@ class Loaded(NamedTuple):
     """What :func:`~fullspike.train.load` returns: ``model`` (evaluation mode, on the requested
     device) and the run's ``config``."""
     model: torch.nn.Module  # in evaluation mode, on the requested device
-    config: Config  # the run's config (``data.root`` absolute as recorded), overrides applied
+    config: Config  # the run's config (``data.root`` absolute as recorded; none for the zoo), overrides applied
 
 
-def checkpoint_file(path: str | Path) -> Path:
-    """``path`` itself, or the ``checkpoint.pt`` inside it when it is a run folder; a missing
-    file is one :class:`~fullspike.errors.CheckpointError` line."""
-    p = Path(path)
+class Source(NamedTuple):
+    """What a command's checkpoint argument names (:func:`resolve_checkpoint`)."""
+    zoo_entry: str | None  # the model zoo's entry, or None for a checkpoint file
+    checkpoint: Path | None  # the checkpoint file, or None for a zoo entry
+    folder: Path  # where the command writes by default: the run folder, or runs/zoo/<entry>
+
+
+def resolve_checkpoint(spec: str | Path) -> Source:
+    """The one reading of every command's checkpoint argument: ``zoo:NAME`` (an entry of the
+    model zoo, or an architecture with one entry), a run folder (its ``checkpoint.pt``) or a
+    checkpoint file. Anything else is one :class:`~fullspike.errors.CheckpointError` (or, for an
+    unknown zoo name, :class:`~fullspike.errors.RegistryError`) line."""
+    if str(spec).startswith(zoo.PREFIX):
+        entry = zoo.entry_name(str(spec))
+        return Source(entry, None, Path("runs") / "zoo" / entry)
+    p = Path(spec)
     if p.is_dir():
         if not (p / CHECKPOINT).is_file():
             raise CheckpointError(f"run folder {p} has no {CHECKPOINT}; give a run folder written by "
-                                  "`fullspike train` or a checkpoint file")
-        return p / CHECKPOINT
+                                  "`fullspike train`, a checkpoint file or zoo:NAME")
+        return Source(None, p / CHECKPOINT, p)
     if not p.is_file():
-        raise CheckpointError(f"checkpoint {p} not found; give a run folder or a checkpoint file")
-    return p
+        hint = f" (the model zoo's network is zoo:{spec})" if str(spec) in zoo.cards() else ""
+        raise CheckpointError(f"checkpoint {p} not found; give a run folder, a checkpoint file or zoo:NAME "
+                              f"(fullspike models --pretrained){hint}")
+    return Source(None, p, p.parent)
 
 
 def load(path: str | Path, *, config: str | Path | None = None, overrides: Sequence[str] = (),
@@ -45,13 +59,14 @@ def load(path: str | Path, *, config: str | Path | None = None, overrides: Seque
     top. Args: ``config``: a YAML config instead of the stored one; ``overrides``: ``key=value``
     pairs (e.g. ``data.root=/elsewhere``); ``device``: default ``train.device`` of the config.
     """
-    if str(path).startswith(zoo.PREFIX):
-        stored = zoo.card(str(path))["config"]
+    source = resolve_checkpoint(path)
+    if source.zoo_entry is not None:
+        stored = zoo.card(source.zoo_entry)["config"]
         cfg = load_config(config, list(overrides)) if config is not None else \
             config_from_dict(apply_overrides(stored, list(overrides)))
         dev = resolve_device(cfg.train.device) if device is None else torch.device(device)
-        return Loaded(zoo.load(str(path)).to(dev), cfg)
-    ckpt_path = checkpoint_file(path)
+        return Loaded(zoo.load(source.zoo_entry).to(dev), cfg)
+    ckpt_path = source.checkpoint
     ckpt = load_checkpoint(ckpt_path, keys=RUN_KEYS)
     if config is not None:
         cfg = load_config(config, list(overrides))

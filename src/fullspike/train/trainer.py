@@ -78,13 +78,44 @@ def _computed(metrics: Sequence[Metric]) -> dict[str, float]:
     return out
 
 
+#: the seed of evaluation's random draws (rate-coded inputs) unless one is given
+EVAL_SEED = 0
+
+
+@contextlib.contextmanager
+def seeded_draws(seed: int, device: torch.device):
+    """Run the block with torch's generators (CPU, and ``device``'s when CUDA) seeded with ``seed``
+    and restore their states afterwards: the draws inside (an encoder's spikes) repeat exactly,
+    and the caller's random streams (training's) neither advance nor change."""
+    devices = [device.index if device.index is not None else torch.cuda.current_device()] \
+        if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.default_generator.manual_seed(seed)
+        for index in devices:  # only the evaluating device's generator: other GPUs' streams stay as they are
+            torch.cuda.default_generators[index].manual_seed(seed)
+        yield
+
+
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, loader: Iterable, device: torch.device, amp: bool = False,
              progress: bool | None = None, desc: str = "eval", loss_fn: LossFn = classification_loss,
-             step_fn: StepFn | None = None, metrics: Sequence[Metric] | None = None) -> dict:
+             step_fn: StepFn | None = None, metrics: Sequence[Metric] | None = None,
+             seed: int = EVAL_SEED) -> dict:
     """``metrics`` over ``loader`` (default :func:`~fullspike.train.metrics.eval_metrics`: mean
     ``loss`` and the accuracy (0..1) of every head, ``accuracy``, ``accuracy_spike``,
-    ``accuracy_accum``), each batch run by ``step_fn`` (default :func:`supervised_step` of ``loss_fn``)."""
+    ``accuracy_accum``), each batch run by ``step_fn`` (default :func:`supervised_step` of ``loss_fn``).
+
+    Random draws during evaluation (rate coding's spikes) come from generators seeded with
+    ``seed`` (:func:`seeded_draws`), so the same model, loader and seed give the same numbers:
+    ``fullspike evaluate`` on a finished run repeats the ``test_accuracy`` its training recorded."""
+    with seeded_draws(seed, torch.device(device)):
+        return _evaluate(model, loader, device, amp, progress, desc, loss_fn, step_fn, metrics)
+
+
+def _evaluate(model: torch.nn.Module, loader: Iterable, device: torch.device, amp: bool,
+              progress: bool | None, desc: str, loss_fn: LossFn, step_fn: StepFn | None,
+              metrics: Sequence[Metric] | None) -> dict:
+    """:func:`evaluate`'s pass over ``loader``, its draws seeded by the caller."""
     model.eval()
     step_fn = step_fn or supervised_step(loss_fn)
     metrics = list(metrics) if metrics is not None else eval_metrics()

@@ -4,6 +4,8 @@ accuracy, T, parameters, AC/MAC/energy per sample with firing rates, the command
 them, date and machine. Weights are checked against the card's SHA-256 before loading, offline.
 
     model = fullspike.create_model("nmnist_bntt_convnet", pretrained=True)
+    model = fullspike.create_model("dst_resnet18", pretrained=True)      # the one trained dst_resnet18
+    fullspike.list_models(pretrained=True)                               # the entries
     model, cfg = fullspike.load("zoo:nmnist_bntt_convnet")      # with the config that trained it
 """
 from __future__ import annotations
@@ -14,7 +16,8 @@ from pathlib import Path
 
 from torch import nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, RegistryError
+from ..models import create_model, is_model, set_pretrained_resolver
 from ..registry import unknown_name
 from ..safe_load import load_state
 
@@ -28,13 +31,35 @@ def cards(zoo_dir: Path = ZOO_DIR) -> dict[str, dict]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def card(name: str, zoo_dir: Path = ZOO_DIR) -> dict:
-    """The card of zoo entry ``name`` (``zoo:`` prefix optional); unknown names: one line listing them."""
+def names(zoo_dir: Path = ZOO_DIR) -> list[str]:
+    """The entries' names, sorted."""
+    return sorted(cards(zoo_dir))
+
+
+def entry_name(name: str, zoo_dir: Path = ZOO_DIR) -> str:
+    """The entry ``name`` means (``zoo:`` prefix optional): the entry of that name, else the one
+    entry whose architecture is ``name`` (``"dst_resnet18"``). An architecture with several
+    entries, or none, and an unknown name are one :class:`RegistryError` line."""
     name = name[len(PREFIX):] if name.startswith(PREFIX) else name
     all_cards = cards(zoo_dir)
-    if name not in all_cards:
-        raise unknown_name("pretrained model", name, all_cards, "" if all_cards else " (the zoo is empty)")
-    return {"name": name, **all_cards[name]}
+    if name in all_cards:
+        return name
+    fits = sorted(n for n, c in all_cards.items() if c["model"] == name)
+    if len(fits) == 1:
+        return fits[0]
+    if fits:
+        raise RegistryError(f"the zoo has {len(fits)} trained '{name}' networks: {', '.join(fits)}; "
+                            f"name one, e.g. create_model('{fits[0]}', pretrained=True)")
+    if is_model(name):
+        raise RegistryError(f"the zoo has no trained '{name}'; the trained networks are "
+                            f"{', '.join(sorted(all_cards)) or 'none'} (fullspike models --pretrained)")
+    raise unknown_name("pretrained model", name, all_cards, "" if all_cards else " (the zoo is empty)")
+
+
+def card(name: str, zoo_dir: Path = ZOO_DIR) -> dict:
+    """The card of the zoo entry ``name`` means (:func:`entry_name`), with its ``name``."""
+    name = entry_name(name, zoo_dir)
+    return {"name": name, **cards(zoo_dir)[name]}
 
 
 def sha256(path: Path) -> str:
@@ -56,10 +81,9 @@ def check_indices(test_set, samples: int) -> list[int]:
 
 
 def load(name: str, zoo_dir: Path = ZOO_DIR) -> nn.Module:
-    """The zoo network ``name`` (``"zoo:NAME"`` or ``"NAME"``) with its trained weights, in
-    evaluation mode. Weights whose SHA-256 differs from the card's raise one CheckpointError line."""
-    from ..models import create_model
-
+    """The zoo network ``name`` (``"zoo:NAME"``, ``"NAME"`` or an architecture with one entry,
+    :func:`entry_name`) with its trained weights, in evaluation mode. Weights whose SHA-256
+    differs from the card's raise one CheckpointError line."""
     c = card(name, zoo_dir)
     path = Path(zoo_dir) / c["file"]
     if not path.is_file():
@@ -73,4 +97,16 @@ def load(name: str, zoo_dir: Path = ZOO_DIR) -> nn.Module:
     return model.eval()
 
 
-__all__ = ["ZOO_DIR", "PREFIX", "cards", "card", "check_indices", "load", "sha256"]
+class _Zoo:
+    """The zoo as the models layer's source of pretrained weights (:func:`set_pretrained_resolver`)."""
+
+    def names(self) -> list[str]:
+        return names()
+
+    def load(self, name: str) -> nn.Module:
+        return load(name)
+
+
+set_pretrained_resolver(_Zoo())  # create_model(..., pretrained=True) and list_models(pretrained=True)
+
+__all__ = ["ZOO_DIR", "PREFIX", "cards", "card", "check_indices", "entry_name", "load", "names", "sha256"]

@@ -1,17 +1,16 @@
-"""The event-data configs in configs/ load, their dataset options are accepted, their models build
+"""The event-data configs in fullspike/configs/ load, their dataset options are accepted, their models build
 from the dataset's info and take the frames the loader makes."""
 import inspect
-from pathlib import Path
 
 import pytest
 import torch
 
+from fullspike.configs import CONFIGS_DIR as CONFIGS
 from fullspike.data import DatasetInfo, make_loader
 from fullspike.data.registry import dataset_builder
 from fullspike.train import build_data, build_model, load_config
 from fullspike.train.builders import model_kwargs
 
-CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 EVENT_CONFIGS = {  # config -> (model, dataset, classes, native frame size)
     "dst_7bnet_dvsgesture.yaml": ("dst_7bnet", "dvs_gesture", 11, 128),
     "sew_7bnet_dvsgesture.yaml": ("sew_7bnet", "dvs_gesture", 11, 128),

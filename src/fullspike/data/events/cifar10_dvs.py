@@ -13,7 +13,8 @@ from pathlib import Path
 from ...errors import DatasetError
 from ...params import Count
 from ..registry import register_dataset
-from .datasets import Recording, build_event_split, default_root
+from ..roots import default_root
+from .datasets import Recording, build_event_split
 from .readers import DVS128_SENSOR, read_aedat4, tonic_download
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]

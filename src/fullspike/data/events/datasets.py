@@ -106,9 +106,6 @@ def _chain(transforms: list[Callable[[torch.Tensor], torch.Tensor]]) -> Callable
     return v2.Compose(transforms)
 
 
-def default_root(root: str | os.PathLike | None, name: str) -> Path:
-    """The dataset folder: ``root``, or ``data/<name>`` under the working directory."""
-    return Path(root if root is not None else os.path.join("data", name)).expanduser()
 
 
 def build_event_split(name: str, recordings: Sequence[Recording], reader: Reader,

@@ -14,7 +14,8 @@ from pathlib import Path
 from ...errors import DatasetError
 from ...params import Count
 from ..registry import register_dataset
-from .datasets import Recording, build_event_split, default_root
+from ..roots import default_root
+from .datasets import Recording, build_event_split
 from .readers import DVS128_SENSOR, read_aedat31, read_gesture_labels
 
 CLASSES = ["hand_clapping", "right_hand_wave", "left_hand_wave", "right_arm_clockwise",

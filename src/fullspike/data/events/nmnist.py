@@ -11,7 +11,8 @@ from pathlib import Path
 from ...errors import DatasetError
 from ...params import Count
 from ..registry import register_dataset
-from .datasets import Recording, build_event_split, default_root
+from ..roots import default_root
+from .datasets import Recording, build_event_split
 from .readers import NMNIST_SENSOR, read_nmnist, tonic_download
 
 CLASSES = [str(d) for d in range(10)]
