@@ -12,6 +12,7 @@ with that folder (every later process); ``inductor-cold`` runs with an empty Ind
 directory of its own, ``inductor-warm`` right after it with the same directory. The machine's
 load average is printed alongside, since the numbers depend on it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,11 +45,15 @@ print("RESULT " + json.dumps({"first_s": first, "second_s": time.perf_counter() 
 
 
 def run_child(shape: list[int], backend: str, cache_dir: str) -> dict:
-    env = dict(os.environ, FULLSPIKE_CACHE_DIR=os.path.join(cache_dir, "fullspike"),
-               TORCHINDUCTOR_CACHE_DIR=os.path.join(cache_dir, "inductor"))
+    env = dict(
+        os.environ,
+        FULLSPIKE_CACHE_DIR=os.path.join(cache_dir, "fullspike"),
+        TORCHINDUCTOR_CACHE_DIR=os.path.join(cache_dir, "inductor"),
+    )
     t0 = time.perf_counter()
-    res = subprocess.run([sys.executable, "-c", CHILD, json.dumps(shape), backend],
-                         capture_output=True, text=True, env=env)
+    res = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(shape), backend], capture_output=True, text=True, env=env
+    )
     wall = time.perf_counter() - t0
     for line in res.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -60,10 +65,12 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--shape", default="8,32,16,28,28")
-    p.add_argument("--backends",
-                   default="eager,loop,native-cold,native-warm,auto,inductor-cold,inductor-warm")
-    p.add_argument("--output", default=str(Path(__file__).resolve().parent / "results" / "cold_start_cpu.md"),
-                   help="where the table goes (markdown; BENCHMARKS.md includes it)")
+    p.add_argument("--backends", default="eager,loop,native-cold,native-warm,auto,inductor-cold,inductor-warm")
+    p.add_argument(
+        "--output",
+        default=str(Path(__file__).resolve().parent / "results" / "cold_start_cpu.md"),
+        help="where the table goes (markdown; BENCHMARKS.md includes it)",
+    )
     p.add_argument("--no-write", action="store_true")
     args = p.parse_args(argv)
     shape = [int(s) for s in args.shape.split(",")]
@@ -83,12 +90,16 @@ def main(argv=None) -> int:
 
     command = "python benchmarks/cold_start.py " + " ".join(map(shlex.quote, argv or sys.argv[1:]))
     v = versions()
-    lines = [f"{device_name('cpu')}; torch {v['torch']}; shape {shape}; {args.rounds} rounds "
-             f"interleaved, medians; load average {load[0]:.1f}; "
-             f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}. Produced by:", "",
-             f"    {command.strip()}    # {datetime.date.today().isoformat()}", "",
-             f"| backend | first fwd+bwd (s) | vs {names[0]} | second fwd+bwd (s) | whole process (s) |",
-             "|---|---:|---:|---:|---:|"]
+    lines = [
+        f"{device_name('cpu')}; torch {v['torch']}; shape {shape}; {args.rounds} rounds "
+        f"interleaved, medians; load average {load[0]:.1f}; "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}. Produced by:",
+        "",
+        f"    {command.strip()}    # {datetime.date.today().isoformat()}",
+        "",
+        f"| backend | first fwd+bwd (s) | vs {names[0]} | second fwd+bwd (s) | whole process (s) |",
+        "|---|---:|---:|---:|---:|",
+    ]
     base = statistics.median(r["first_s"] for r in rows[names[0]])
     for name in names:
         first = statistics.median(r["first_s"] for r in rows[name])

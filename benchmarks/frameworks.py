@@ -27,6 +27,7 @@ Neuron mapping (fullspike -> peer), as far as each library allows:
   ``surrogate.sigmoid(slope=alpha)``, ``surrogate.atan(alpha)``, and BNTT's triangle exactly
   through ``surrogate.custom_surrogate``.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,8 +40,16 @@ from fullspike.models.outputs import classification_loss
 from fullspike.nn import IF, LIF, PLIF, SeqSequential, SpikingNeuron, set_backend
 from fullspike.surrogate import ATan, Sigmoid, Triangle
 
-FRAMEWORKS = ("fullspike", "fullspike-loop", "fullspike-inductor", "fullspike-eager", "spikingjelly",
-              "spikingjelly-torch", "snntorch", "ann")
+FRAMEWORKS = (
+    "fullspike",
+    "fullspike-loop",
+    "fullspike-inductor",
+    "fullspike-eager",
+    "spikingjelly",
+    "spikingjelly-torch",
+    "snntorch",
+    "ann",
+)
 
 
 class SequenceModule(nn.Module):
@@ -102,12 +111,19 @@ def to_spikingjelly(n: SpikingNeuron, simple: bool) -> nn.Module:
     from spikingjelly.activation_based import neuron, surrogate
 
     sj_surrogate = _peer_surrogate(
-        n.surrogate, "SpikingJelly",
+        n.surrogate,
+        "SpikingJelly",
         sigmoid=lambda s: surrogate.Sigmoid(alpha=s.alpha),
         atan=lambda s: surrogate.ATan(alpha=s.alpha),
-        triangle=lambda s: surrogate.PiecewiseQuadratic(alpha=1.0 / s.width))
-    common = dict(v_threshold=n.v_threshold, v_reset=n.v_reset, surrogate_function=sj_surrogate,
-                  detach_reset=n.detach_reset, step_mode="m")
+        triangle=lambda s: surrogate.PiecewiseQuadratic(alpha=1.0 / s.width),
+    )
+    common = dict(
+        v_threshold=n.v_threshold,
+        v_reset=n.v_reset,
+        surrogate_function=sj_surrogate,
+        detach_reset=n.detach_reset,
+        step_mode="m",
+    )
     leak, _, decay_input = _leak_and_scale(n)
     if isinstance(n, IF):
         node = (neuron.SimpleIFNode if simple else neuron.IFNode)(**common)
@@ -127,15 +143,23 @@ def to_snntorch(n: SpikingNeuron) -> nn.Module:
 
         return surrogate.custom_surrogate(grad_fn)
 
-    grad = _peer_surrogate(n.surrogate, "snnTorch",
-                           sigmoid=lambda s: surrogate.sigmoid(slope=s.alpha),
-                           atan=lambda s: surrogate.atan(alpha=s.alpha), triangle=triangle)
+    grad = _peer_surrogate(
+        n.surrogate,
+        "snnTorch",
+        sigmoid=lambda s: surrogate.sigmoid(slope=s.alpha),
+        atan=lambda s: surrogate.atan(alpha=s.alpha),
+        triangle=triangle,
+    )
     if n.v_reset not in (None, 0.0):
         raise ValueError("snnTorch resets to zero or by subtraction only")
     leak, scale, _ = _leak_and_scale(n)
-    leaky = snntorch.Leaky(beta=leak, threshold=n.v_threshold, spike_grad=grad,
-                           reset_mechanism="subtract" if n.v_reset is None else "zero",
-                           reset_delay=False)
+    leaky = snntorch.Leaky(
+        beta=leak,
+        threshold=n.v_threshold,
+        spike_grad=grad,
+        reset_mechanism="subtract" if n.v_reset is None else "zero",
+        reset_delay=False,
+    )
     return SnnTorchNeuron(leaky, scale)
 
 

@@ -16,6 +16,7 @@ tensor PyTorch allocates for any framework, independently of how the C allocator
 (RSS is not used: glibc keeps freed memory, which hides a step's true peak). On CUDA:
 ``torch.cuda.max_memory_allocated`` minus the allocation before the step.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -32,8 +33,9 @@ def _sync(device: torch.device) -> None:
 def make_step(model, inputs, loss_fn, has_parameters: bool):
     """A training step of ``model`` on ``inputs`` (puts the model in training mode)."""
     model.train()
-    optimiser = (torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-                 if has_parameters else None)
+    optimiser = (
+        torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4) if has_parameters else None
+    )
 
     def step() -> None:
         if optimiser is not None:
@@ -68,8 +70,7 @@ def time_steps(step, device: torch.device, warmup: int, reps: int) -> dict:
         _sync(device)
         times.append(time.perf_counter() - t0)
     timed = times[warmup:]
-    return {"first_s": times[0], "median_s": statistics.median(timed), "min_s": min(timed),
-            "times_s": timed}
+    return {"first_s": times[0], "median_s": statistics.median(timed), "min_s": min(timed), "times_s": timed}
 
 
 def time_interleaved(steps: dict, device: torch.device, warmup: int, reps: int) -> dict:
@@ -89,8 +90,7 @@ def time_interleaved(steps: dict, device: torch.device, warmup: int, reps: int) 
     out = {}
     for name, ts in times.items():
         timed = ts[warmup:]
-        out[name] = {"first_s": ts[0], "median_s": statistics.median(timed), "min_s": min(timed),
-                     "times_s": timed}
+        out[name] = {"first_s": ts[0], "median_s": statistics.median(timed), "min_s": min(timed), "times_s": timed}
     return out
 
 

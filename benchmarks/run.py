@@ -30,6 +30,7 @@ its defaults (what a user's own script gets); with ``--allocator tuned`` every w
 its framework, first calls :func:`fullspike.cpu_allocator.tune_cpu_allocator` (glibc keeps freed
 memory instead of unmapping it), and those rows are kept apart, in a second set of tables.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,11 +50,18 @@ sys.path.insert(0, str(HERE))  # frameworks.py and measure.py, imported where ne
 RESULTS = HERE / "results"
 PEERS = {"spikingjelly": "spikingjelly", "spikingjelly-torch": "spikingjelly", "snntorch": "snntorch"}
 DEFAULT_FRAMEWORKS = {
-    "lif": ["fullspike", "fullspike-loop", "fullspike-inductor", "fullspike-eager", "spikingjelly",
-            "spikingjelly-torch", "snntorch", "ann"],
+    "lif": [
+        "fullspike",
+        "fullspike-loop",
+        "fullspike-inductor",
+        "fullspike-eager",
+        "spikingjelly",
+        "spikingjelly-torch",
+        "snntorch",
+        "ann",
+    ],
     "vgg9": ["fullspike", "fullspike-loop", "fullspike-inductor", "spikingjelly", "snntorch", "ann"],
-    "resnet18": ["fullspike", "fullspike-loop", "fullspike-inductor", "spikingjelly", "snntorch",
-                 "ann"],
+    "resnet18": ["fullspike", "fullspike-loop", "fullspike-inductor", "spikingjelly", "snntorch", "ann"],
 }
 MODES = ("train", "inference")
 CASE_MODES = {"lif": ("train",), "vgg9": MODES, "resnet18": MODES}
@@ -76,6 +84,7 @@ def configs(args) -> list[tuple[str, int, int]]:
 
 # --------------------------------------------------------------------------- worker side
 
+
 def worker(spec: dict) -> dict:
     """Measure one (case, framework, mode) in this process; returns a JSON-able row.
 
@@ -85,7 +94,6 @@ def worker(spec: dict) -> dict:
     (``measure.time_interleaved``); returns ``{"status": "ok", "rows": {framework: row}}``.
     """
     import torch
-
     from measure import peak_bytes, time_interleaved, time_steps
 
     device = torch.device(spec["device"])
@@ -115,7 +123,6 @@ def worker(spec: dict) -> dict:
 def _build_step(spec: dict, framework: str, device):
     """The step of ``framework``'s network for ``spec``, or a row saying why there is none."""
     import torch
-
     from frameworks import SkipCase, build_case, for_framework
     from measure import make_inference_step, make_step
 
@@ -140,6 +147,7 @@ def _row(timing: dict, peak: int) -> dict:
 
 # --------------------------------------------------------------------------- parent side
 
+
 def run_worker(spec: dict, timeout: float) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
     try:
@@ -158,10 +166,16 @@ def merge_rounds(rows: list[dict]) -> dict:
     if not ok:
         return rows[-1]
     times = [t for r in ok for t in r["times_s"]]
-    return {"status": "ok", "median_s": statistics.median(times), "min_s": min(times),
-            "first_s": statistics.median(r["first_s"] for r in ok),
-            "peak_mb": statistics.median(r["peak_mb"] for r in ok),
-            "steps": len(times), "rounds": len(ok), "threads": ok[0]["threads"]}
+    return {
+        "status": "ok",
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "first_s": statistics.median(r["first_s"] for r in ok),
+        "peak_mb": statistics.median(r["peak_mb"] for r in ok),
+        "steps": len(times),
+        "rounds": len(ok),
+        "threads": ok[0]["threads"],
+    }
 
 
 def device_name(device: str) -> str:
@@ -194,24 +208,26 @@ def table(rows: dict, mode: str = "train") -> list[str]:
     """Markdown table lines for one (case, T, batch, mode); ratios are relative to fullspike."""
     base = rows.get("fullspike", {})
     what = "step" if mode == "train" else "forward"
-    lines = [f"| framework | {what} time (ms, median) | time vs fullspike | peak memory (MiB) "
-             f"| memory vs fullspike | first {what} (s) |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"| framework | {what} time (ms, median) | time vs fullspike | peak memory (MiB) "
+        f"| memory vs fullspike | first {what} (s) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for fw, r in rows.items():
         if r.get("status") != "ok":
             lines.append(f"| {fw} | {r.get('status')}: {r.get('note', '')} | | | | |")
             continue
-        t_ratio = (f"{r['median_s'] / base['median_s']:.2f}x"
-                   if base.get("status") == "ok" else "-")
-        m_ratio = (f"{r['peak_mb'] / base['peak_mb']:.2f}x"
-                   if base.get("status") == "ok" and base["peak_mb"] > 0 else "-")
-        lines.append(f"| {fw} | {r['median_s'] * 1e3:.0f} | {t_ratio} | {r['peak_mb']:.0f} "
-                     f"| {m_ratio} | {r['first_s']:.1f} |")
+        t_ratio = f"{r['median_s'] / base['median_s']:.2f}x" if base.get("status") == "ok" else "-"
+        m_ratio = (
+            f"{r['peak_mb'] / base['peak_mb']:.2f}x" if base.get("status") == "ok" and base["peak_mb"] > 0 else "-"
+        )
+        lines.append(
+            f"| {fw} | {r['median_s'] * 1e3:.0f} | {t_ratio} | {r['peak_mb']:.0f} | {m_ratio} | {r['first_s']:.1f} |"
+        )
     return lines
 
 
-def row_key(case: str, T: int, batch: int, fw: str, alloc: str, mode: str,
-            process: str = "fresh") -> str:
+def row_key(case: str, T: int, batch: int, fw: str, alloc: str, mode: str, process: str = "fresh") -> str:
     """A row's key in ``benchmarks/results/<device>.json``."""
     return f"{case}|{T}|{batch}|{fw}|{alloc}|{mode}|{process}"
 
@@ -238,12 +254,15 @@ def normalise(store: dict) -> dict:
 def render(device: str, store: dict) -> str:
     store = normalise(store)
     meta = store["meta"]
-    runs = sorted({(r.get("date", "?"), r.get("command", "?"), r.get("load", "?"))
-                   for r in store["rows"].values()})
-    out = [f"## {device.upper()}: {meta['device_name']}", "",
-           f"torch {meta['versions']['torch']}, spikingjelly {meta['versions']['spikingjelly']}, "
-           f"snntorch {meta['versions']['snntorch']}; float32; {meta.get('threads', '?')} threads. "
-           f"Rows produced by:", ""]
+    runs = sorted({(r.get("date", "?"), r.get("command", "?"), r.get("load", "?")) for r in store["rows"].values()})
+    out = [
+        f"## {device.upper()}: {meta['device_name']}",
+        "",
+        f"torch {meta['versions']['torch']}, spikingjelly {meta['versions']['spikingjelly']}, "
+        f"snntorch {meta['versions']['snntorch']}; float32; {meta.get('threads', '?')} threads. "
+        f"Rows produced by:",
+        "",
+    ]
     out += [f"    {cmd}    # {date}, load average {load}" for date, cmd, load in runs] + [""]
     groups: dict = {}
     for key, row in store["rows"].items():
@@ -251,23 +270,31 @@ def render(device: str, store: dict) -> str:
         groups.setdefault((case, int(T), int(batch), alloc, mode, process), {})[fw] = row
     order = {"lif": 0, "vgg9": 1, "resnet18": 2}
     for (case, T, batch, alloc, mode, process), rows in sorted(
-            groups.items(), key=lambda kv: (kv[0][3] == "tuned", kv[0][5] == "shared",
-                                            order[kv[0][0]], kv[0][1], kv[0][2],
-                                            MODES.index(kv[0][4]))):
+        groups.items(),
+        key=lambda kv: (
+            kv[0][3] == "tuned",
+            kv[0][5] == "shared",
+            order[kv[0][0]],
+            kv[0][1],
+            kv[0][2],
+            MODES.index(kv[0][4]),
+        ),
+    ):
         out += [f"### {heading(case, T, batch, alloc, mode, process)}", "", *table(rows, mode), ""]
     return "\n".join(out)
 
 
-def heading(case: str, T: int, batch: int, alloc: str, mode: str = "train",
-            process: str = "fresh") -> str:
+def heading(case: str, T: int, batch: int, alloc: str, mode: str = "train", process: str = "fresh") -> str:
     """A table's title: the case, the mode; rows with glibc malloc tuned, or with the frameworks
     in one process, say so."""
     from frameworks import describe
 
     what = "training step" if mode == "train" else "inference (eval, no grad)"
-    return (f"{describe(case, T, batch)}: {what}"
-            + (" (glibc malloc tuned)" if alloc == "tuned" else "")
-            + (" (one process, frameworks in turn)" if process == "shared" else ""))
+    return (
+        f"{describe(case, T, batch)}: {what}"
+        + (" (glibc malloc tuned)" if alloc == "tuned" else "")
+        + (" (one process, frameworks in turn)" if process == "shared" else "")
+    )
 
 
 PREAMBLE = """# Benchmarks
@@ -297,45 +324,59 @@ def write_markdown(path: Path) -> None:
     parts = [PREAMBLE]
     cold = RESULTS / "cold_start_cpu.md"
     if cold.exists():
-        parts.append("## Cold start (CPU)\n\nA fresh process's first forward + backward of a default "
-                     "`LIF()`, each backend in new processes (`benchmarks/cold_start.py`; "
-                     "`native-cold`: the native kernels compiled into an empty cache folder (the "
-                     "first process on a machine), `native-warm` and `auto`: the next processes, "
-                     "which load them; `inductor-cold`: empty Inductor cache, `inductor-warm`: "
-                     "the next process with that cache).\n\n" + cold.read_text())
+        parts.append(
+            "## Cold start (CPU)\n\nA fresh process's first forward + backward of a default "
+            "`LIF()`, each backend in new processes (`benchmarks/cold_start.py`; "
+            "`native-cold`: the native kernels compiled into an empty cache folder (the "
+            "first process on a machine), `native-warm` and `auto`: the next processes, "
+            "which load them; `inductor-cold`: empty Inductor cache, `inductor-warm`: "
+            "the next process with that cache).\n\n" + cold.read_text()
+        )
     for device in ("cpu", "cuda"):
         f = RESULTS / f"{device}.json"
         if f.exists():
             parts.append(render(device, json.loads(f.read_text())))
         else:
-            parts.append(f"## {device.upper()}\n\nNot measured yet: run "
-                         f"`python benchmarks/run.py --device {device}` on a machine with one.\n")
+            parts.append(
+                f"## {device.upper()}\n\nNot measured yet: run "
+                f"`python benchmarks/run.py --device {device}` on a machine with one.\n"
+            )
     path.write_text("\n".join(parts))
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--worker", help=argparse.SUPPRESS)
-    p.add_argument("--quick", action="store_true",
-                   help="small batches, T in {4, 16}, 1 warm-up + 3 timed steps; prints only")
+    p.add_argument(
+        "--quick", action="store_true", help="small batches, T in {4, 16}, 1 warm-up + 3 timed steps; prints only"
+    )
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--cases", default="lif,vgg9,resnet18")
-    p.add_argument("--frameworks", default=None,
-                   help="comma-separated subset (default: all for each case)")
+    p.add_argument("--frameworks", default=None, help="comma-separated subset (default: all for each case)")
     p.add_argument("--lif-T", default="4,16,64")
     p.add_argument("--vgg-batch", type=int, default=8)
     p.add_argument("--resnet-batch", type=int, default=8)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--rounds", type=int, default=1, help="worker runs per framework, interleaved")
-    p.add_argument("--mode", default=",".join(MODES),
-                   help="comma-separated: train (SGD step), inference (eval + no_grad forward); "
-                        "the lif case is train only")
-    p.add_argument("--allocator", default="default", choices=["default", "tuned"],
-                   help="CPU: leave glibc malloc at its defaults, or tune it in every worker")
-    p.add_argument("--process", default="fresh", choices=["fresh", "shared"],
-                   help="each framework in processes of its own (fresh), or all frameworks of a "
-                        "case built in one process and stepped in turn (shared), per round")
+    p.add_argument(
+        "--mode",
+        default=",".join(MODES),
+        help="comma-separated: train (SGD step), inference (eval + no_grad forward); the lif case is train only",
+    )
+    p.add_argument(
+        "--allocator",
+        default="default",
+        choices=["default", "tuned"],
+        help="CPU: leave glibc malloc at its defaults, or tune it in every worker",
+    )
+    p.add_argument(
+        "--process",
+        default="fresh",
+        choices=["fresh", "shared"],
+        help="each framework in processes of its own (fresh), or all frameworks of a "
+        "case built in one process and stepped in turn (shared), per round",
+    )
     p.add_argument("--timeout", type=float, default=1800, help="seconds per worker")
     p.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     p.add_argument("--output", default=str(REPO / "BENCHMARKS.md"))
@@ -353,8 +394,10 @@ def main(argv=None) -> int:
     args.mode = [m.strip() for m in args.mode.split(",") if m.strip()]
     unknown = [m for m in args.mode if m not in MODES]
     if unknown or not args.mode:
-        print(f"error: --mode takes a comma-separated subset of {', '.join(MODES)} "
-              f"(got '{','.join(args.mode)}')", file=sys.stderr)
+        print(
+            f"error: --mode takes a comma-separated subset of {', '.join(MODES)} (got '{','.join(args.mode)}')",
+            file=sys.stderr,
+        )
         return 2
     args.lif_T = [int(t) for t in args.lif_T.split(",")]
     if args.quick:
@@ -364,13 +407,20 @@ def main(argv=None) -> int:
     wanted = None if args.frameworks is None else args.frameworks.split(",")
     from tqdm import tqdm
 
-    jobs = [(cfg, mode, fw) for cfg in configs(args) for mode in args.mode
-            if mode in CASE_MODES[cfg[0]]
-            for fw in DEFAULT_FRAMEWORKS[cfg[0]] if wanted is None or fw in wanted]
+    jobs = [
+        (cfg, mode, fw)
+        for cfg in configs(args)
+        for mode in args.mode
+        if mode in CASE_MODES[cfg[0]]
+        for fw in DEFAULT_FRAMEWORKS[cfg[0]]
+        if wanted is None or fw in wanted
+    ]
     if not jobs:
-        print(f"error: nothing to run for --cases {','.join(args.cases)} --mode "
-              f"{','.join(args.mode)} (the lif case is train only) and the chosen frameworks",
-              file=sys.stderr)
+        print(
+            f"error: nothing to run for --cases {','.join(args.cases)} --mode "
+            f"{','.join(args.mode)} (the lif case is train only) and the chosen frameworks",
+            file=sys.stderr,
+        )
         return 2
     raw: dict = {}
     if args.process == "shared":  # one worker per (case, mode) and round, frameworks in turn
@@ -382,13 +432,20 @@ def main(argv=None) -> int:
         for _ in range(args.rounds):
             for (case, T, batch), mode, fw in jobs:
                 bar.set_postfix_str(f"{case} T={T} {mode} {fw if isinstance(fw, str) else 'all'}")
-                spec = dict(case=case, T=T, batch=batch, device=args.device, warmup=args.warmup,
-                            reps=args.reps, allocator=args.allocator, mode=mode,
-                            **({"framework": fw} if isinstance(fw, str) else {"frameworks": fw}))
+                spec = dict(
+                    case=case,
+                    T=T,
+                    batch=batch,
+                    device=args.device,
+                    warmup=args.warmup,
+                    reps=args.reps,
+                    allocator=args.allocator,
+                    mode=mode,
+                    **({"framework": fw} if isinstance(fw, str) else {"frameworks": fw}),
+                )
                 row = run_worker(spec, args.timeout)
                 for name in [fw] if isinstance(fw, str) else fw:
-                    raw.setdefault((case, T, batch, mode, name), []).append(
-                        row["rows"][name] if "rows" in row else row)
+                    raw.setdefault((case, T, batch, mode, name), []).append(row["rows"][name] if "rows" in row else row)
                 bar.update()
     results = {key: merge_rounds(rows) for key, rows in raw.items()}
 
@@ -407,14 +464,17 @@ def main(argv=None) -> int:
     store_path = RESULTS / f"{args.device}.json"
     store = load_store(store_path)
     threads = next((r["threads"] for r in results.values() if r.get("status") == "ok"), None)
-    store["meta"] = {"device_name": device_name(args.device), "versions": versions(),
-                     "threads": threads}
+    store["meta"] = {"device_name": device_name(args.device), "versions": versions(), "threads": threads}
     command = "python benchmarks/run.py " + " ".join(map(shlex.quote, argv or sys.argv[1:]))
     load = f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "?"
     for (case, T, batch, mode, fw), row in results.items():
         store["rows"][row_key(case, T, batch, fw, alloc, mode, process)] = {
-            **row, "mode": mode, "date": datetime.date.today().isoformat(),
-            "command": command.strip(), "load": load}
+            **row,
+            "mode": mode,
+            "date": datetime.date.today().isoformat(),
+            "command": command.strip(),
+            "load": load,
+        }
     store_path.write_text(json.dumps(store, indent=1))
     write_markdown(Path(args.output))
     print(f"\nwrote {store_path.relative_to(REPO)} and {args.output}")

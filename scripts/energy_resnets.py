@@ -11,6 +11,7 @@ this table shows. The table goes into docs/energy.md between the markers, the ra
 
     flock /tmp/fullspike-heavy.lock python scripts/energy_resnets.py --depths 18 34 50 101
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,26 +65,45 @@ def measure(depth: int, batch: int, bn_batches: int, batches: int, T: int, size:
             model = remove_aap(model)
         t0 = time.time()
         r = count_synaptic_ops(model, images, max_batches=batches)
-        rows.append({"depth": depth, "model": label, "name": f"{family}_resnet{depth}", "ac": r.total_ac,
-                     "mac": r.total_mac, "ops": r.total_ops, "energy_mj": r.energy_mj,
-                     "ann_energy_mj": r.ann_energy_mj, "mac_sources": mac_sources(r),
-                     "samples": r.samples, "seconds": time.time() - t0})
-        print(f"ResNet-{depth} {label}: AC {r.total_ac / 1e9:.3f}G MAC {r.total_mac / 1e9:.3f}G "
-              f"({', '.join(f'{k} {v / 1e9:.3f}G' for k, v in rows[-1]['mac_sources'].items())}) "
-              f"[{rows[-1]['seconds']:.0f}s]", flush=True)
+        rows.append(
+            {
+                "depth": depth,
+                "model": label,
+                "name": f"{family}_resnet{depth}",
+                "ac": r.total_ac,
+                "mac": r.total_mac,
+                "ops": r.total_ops,
+                "energy_mj": r.energy_mj,
+                "ann_energy_mj": r.ann_energy_mj,
+                "mac_sources": mac_sources(r),
+                "samples": r.samples,
+                "seconds": time.time() - t0,
+            }
+        )
+        print(
+            f"ResNet-{depth} {label}: AC {r.total_ac / 1e9:.3f}G MAC {r.total_mac / 1e9:.3f}G "
+            f"({', '.join(f'{k} {v / 1e9:.3f}G' for k, v in rows[-1]['mac_sources'].items())}) "
+            f"[{rows[-1]['seconds']:.0f}s]",
+            flush=True,
+        )
     return rows
 
 
 def table(rows: list[dict], T: int, size: int, batch: int, batches: int, bn_batches: int) -> str:
-    lines = [f"ImageNet, {size}x{size}, T = {T}, random initialisation, BN statistics estimated on "
-             f"{bn_batches} batch(es) of {batch} standard-normal images, counted on {batches} batch(es) "
-             f"of {batch}; per sample, all steps. Produced by `scripts/energy_resnets.py`.", "",
-             "| depth | model | AC (G) | MAC (G) | energy (mJ) | where the MACs are (G) |",
-             "|---:|---|---:|---:|---:|---|"]
+    lines = [
+        f"ImageNet, {size}x{size}, T = {T}, random initialisation, BN statistics estimated on "
+        f"{bn_batches} batch(es) of {batch} standard-normal images, counted on {batches} batch(es) "
+        f"of {batch}; per sample, all steps. Produced by `scripts/energy_resnets.py`.",
+        "",
+        "| depth | model | AC (G) | MAC (G) | energy (mJ) | where the MACs are (G) |",
+        "|---:|---|---:|---:|---:|---|",
+    ]
     for r in rows:
         src = ", ".join(f"{k} {v / 1e9:.3f}" for k, v in r["mac_sources"].items())
-        lines.append(f"| {r['depth']} | {r['model']} | {r['ac'] / 1e9:.3f} | {r['mac'] / 1e9:.3f} | "
-                     f"{r['energy_mj']:.3f} | {src} |")
+        lines.append(
+            f"| {r['depth']} | {r['model']} | {r['ac'] / 1e9:.3f} | {r['mac'] / 1e9:.3f} | "
+            f"{r['energy_mj']:.3f} | {src} |"
+        )
     return "\n".join(lines)
 
 

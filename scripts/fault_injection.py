@@ -16,6 +16,7 @@ random moment while its temporary file exists). After the kill the run is resume
 ``--resume`` (started again with ``--overwrite``, as ``--resume`` then tells a user, when it was
 killed before its first checkpoint).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "src" / "fullspike" / "configs" / "quickstart.yaml"
-TRAIN = ["model.T=2", "model.width=8", "model.hidden=32", "data.train_subset=512", "data.test_subset=64",
-         "data.batch_size=32", "train.epochs=6", "train.tensorboard=false"]
+TRAIN = [
+    "model.T=2",
+    "model.width=8",
+    "model.hidden=32",
+    "data.train_subset=512",
+    "data.test_subset=64",
+    "data.batch_size=32",
+    "train.epochs=6",
+    "train.tensorboard=false",
+]
 CHECKPOINT = "checkpoint.pt"
 
 
@@ -60,10 +69,19 @@ def _env() -> dict:
     return env
 
 
-def train_command(out: Path, resume: bool = False, pause: float | None = None,
-                  overrides: list[str] = TRAIN, overwrite: bool = False) -> list[str]:
-    argv = ["train", "--config", str(CONFIG), "--out", str(out), *(["--resume"] if resume else []),
-            *(["--overwrite"] if overwrite else []), *overrides]
+def train_command(
+    out: Path, resume: bool = False, pause: float | None = None, overrides: list[str] = TRAIN, overwrite: bool = False
+) -> list[str]:
+    argv = [
+        "train",
+        "--config",
+        str(CONFIG),
+        "--out",
+        str(out),
+        *(["--resume"] if resume else []),
+        *(["--overwrite"] if overwrite else []),
+        *overrides,
+    ]
     if pause is None:
         return [sys.executable, "-m", "fullspike", *argv]
     return [sys.executable, str(Path(__file__).resolve()), "child", "--pause", str(pause), "--", *argv]
@@ -94,8 +112,13 @@ def saved_epoch(out: Path) -> int | None:
 def reference_run(out: Path, pause: float, overrides: list[str] = TRAIN) -> dict:
     """The uninterrupted run: its weights and the seconds from ``config.json`` to the end."""
     start = time.monotonic()
-    proc = subprocess.Popen(train_command(out, pause=pause, overrides=overrides), env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        train_command(out, pause=pause, overrides=overrides),
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     config_seen = None
     while proc.poll() is None:
         if config_seen is None and (out / "config.json").exists():
@@ -104,8 +127,12 @@ def reference_run(out: Path, pause: float, overrides: list[str] = TRAIN) -> dict
     if proc.returncode != 0:
         raise RuntimeError(f"the reference run failed:\n{proc.stderr.read()}")
     end = time.monotonic()
-    return {"weights": weights(out), "startup_seconds": (config_seen or end) - start,
-            "training_seconds": end - (config_seen or end), "total_seconds": end - start}
+    return {
+        "weights": weights(out),
+        "startup_seconds": (config_seen or end) - start,
+        "training_seconds": end - (config_seen or end),
+        "total_seconds": end - start,
+    }
 
 
 def _config_written(out: Path, since: float) -> bool:
@@ -116,14 +143,19 @@ def _config_written(out: Path, since: float) -> bool:
         return False
 
 
-def kill_run(out: Path, pause: float, aim: dict, rng: random.Random, overrides: list[str] = TRAIN,
-             resume: bool = False) -> dict:
+def kill_run(
+    out: Path, pause: float, aim: dict, rng: random.Random, overrides: list[str] = TRAIN, resume: bool = False
+) -> dict:
     """Start a run (``--resume`` with ``resume``) and SIGKILL it where ``aim`` says:
     ``{"kind": "time", "after": s}`` (seconds after the trainer writes ``config.json``) or
     ``{"kind": "save", "save": k}`` (inside the k-th checkpoint save of this process)."""
     start, wall = time.monotonic(), time.time() - 0.01
-    proc = subprocess.Popen(train_command(out, resume=resume, pause=pause, overrides=overrides), env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        train_command(out, resume=resume, pause=pause, overrides=overrides),
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     seen: set[str] = set()
     config_seen = None
     while proc.poll() is None:
@@ -143,36 +175,50 @@ def kill_run(out: Path, pause: float, aim: dict, rng: random.Random, overrides: 
         proc.send_signal(signal.SIGKILL)
     proc.wait()
     left = temporaries(out)
-    return {"killed_at_s": round(time.monotonic() - start, 3), "finished_before_kill": finished,
-            "inside_save": bool(left), "checkpoint_epoch_at_kill": saved_epoch(out),
-            "temporaries_left": len(left)}
+    return {
+        "killed_at_s": round(time.monotonic() - start, 3),
+        "finished_before_kill": finished,
+        "inside_save": bool(left),
+        "checkpoint_epoch_at_kill": saved_epoch(out),
+        "temporaries_left": len(left),
+    }
 
 
 def resume_run(out: Path, overrides: list[str] = TRAIN) -> dict:
     """``fullspike train --config ... --out OUT --resume`` to the end; with no checkpoint yet, the
     run is started again with ``--overwrite`` (what ``--resume`` tells the user to do then)."""
     fresh = not (out / CHECKPOINT).is_file()
-    proc = subprocess.run(train_command(out, resume=not fresh, overrides=overrides, overwrite=fresh), env=_env(),
-                          capture_output=True, text=True)
-    return {"resume": "started again with --overwrite (no checkpoint yet)" if fresh else "resumed", "resume_rc": proc.returncode,
-            "resume_error": proc.stderr.strip().splitlines()[-1] if proc.returncode else "",
-            "orphans_removed": proc.stdout.count("left by an interrupted checkpoint save"),
-            "temporaries_after": len(temporaries(out))}
+    proc = subprocess.run(
+        train_command(out, resume=not fresh, overrides=overrides, overwrite=fresh),
+        env=_env(),
+        capture_output=True,
+        text=True,
+    )
+    return {
+        "resume": "started again with --overwrite (no checkpoint yet)" if fresh else "resumed",
+        "resume_rc": proc.returncode,
+        "resume_error": proc.stderr.strip().splitlines()[-1] if proc.returncode else "",
+        "orphans_removed": proc.stdout.count("left by an interrupted checkpoint save"),
+        "temporaries_after": len(temporaries(out)),
+    }
 
 
 def metrics_epochs(out: Path) -> list[int]:
     path = out / "metrics.jsonl"
-    return [json.loads(l)["epoch"] for l in path.read_text().splitlines()] if path.is_file() else []
+    return [json.loads(row)["epoch"] for row in path.read_text().splitlines()] if path.is_file() else []
 
 
-def run_trials(root: Path, aims: list[dict], pause: float, seed: int, reference: dict,
-               overrides: list[str] = TRAIN) -> list[dict]:
+def run_trials(
+    root: Path, aims: list[dict], pause: float, seed: int, reference: dict, overrides: list[str] = TRAIN
+) -> list[dict]:
     rng = random.Random(seed)
     rows = []
     for i, aim in enumerate(aims, 1):
         out = root / f"kill{i:02d}"
-        row = {"kill": i, "aim": (f"inside save {aim['save']}" if aim["kind"] == "save"
-                                  else f"{aim['after']:.2f} s into training")}
+        row = {
+            "kill": i,
+            "aim": (f"inside save {aim['save']}" if aim["kind"] == "save" else f"{aim['after']:.2f} s into training"),
+        }
         row.update(kill_run(out, pause, aim, rng, overrides))
         row.update(resume_run(out, overrides))
         row["bit_identical"] = row["resume_rc"] == 0 and identical(weights(out), reference["weights"])
@@ -182,7 +228,9 @@ def run_trials(root: Path, aims: list[dict], pause: float, seed: int, reference:
     return rows
 
 
-def random_aims(n: int, saves: int, training_seconds: float, rng: random.Random, share_in_saves: float = 0.3) -> list[dict]:
+def random_aims(
+    n: int, saves: int, training_seconds: float, rng: random.Random, share_in_saves: float = 0.3
+) -> list[dict]:
     """``n`` kill aims: about ``share_in_saves`` of them inside a random save, the rest at
     uniformly random times in the training window."""
     n_save = max(1, round(n * share_in_saves))
@@ -197,26 +245,39 @@ def _epochs(epochs: list[int]) -> str:
 
 
 def markdown(report: dict) -> str:
-    lines = [f"Command: `{report['command']}`  ", f"Date: {report['date']}  ",
-             f"Machine: {report['machine']}  ",
-             f"Run: `fullspike train --config quickstart {' '.join(report['overrides'])}`; "
-             f"uninterrupted: {report['reference']['total_seconds']:.1f} s "
-             f"({report['reference']['training_seconds']:.1f} s after config.json), "
-             f"save pause {report['pause']} s", "",
-             "| kill | aimed at | killed at (s) | state at kill | checkpoint epoch | resume | orphan tmp removed "
-             "| metrics.jsonl epochs | final weights |",
-             "|---:|---|---:|---|---:|---|---:|---|---|"]
+    lines = [
+        f"Command: `{report['command']}`  ",
+        f"Date: {report['date']}  ",
+        f"Machine: {report['machine']}  ",
+        f"Run: `fullspike train --config quickstart {' '.join(report['overrides'])}`; "
+        f"uninterrupted: {report['reference']['total_seconds']:.1f} s "
+        f"({report['reference']['training_seconds']:.1f} s after config.json), "
+        f"save pause {report['pause']} s",
+        "",
+        "| kill | aimed at | killed at (s) | state at kill | checkpoint epoch | resume | orphan tmp removed "
+        "| metrics.jsonl epochs | final weights |",
+        "|---:|---|---:|---|---:|---|---:|---|---|",
+    ]
     for r in report["trials"]:
-        state = ("finished before the kill" if r["finished_before_kill"] else
-                 "inside a save (tmp file left)" if r["inside_save"] else "between saves")
+        state = (
+            "finished before the kill"
+            if r["finished_before_kill"]
+            else "inside a save (tmp file left)"
+            if r["inside_save"]
+            else "between saves"
+        )
         resume = r["resume"] if r["resume_rc"] == 0 else f"FAILED rc={r['resume_rc']}: {r['resume_error']}"
-        lines.append(f"| {r['kill']} | {r['aim']} | {r['killed_at_s']:.2f} | {state} | "
-                     f"{r['checkpoint_epoch_at_kill'] if r['checkpoint_epoch_at_kill'] is not None else '-'} | "
-                     f"{resume} | {r['orphans_removed']} | {_epochs(r['metrics_epochs'])} | "
-                     f"{'bit-identical' if r['bit_identical'] else 'DIFFERENT'} |")
+        lines.append(
+            f"| {r['kill']} | {r['aim']} | {r['killed_at_s']:.2f} | {state} | "
+            f"{r['checkpoint_epoch_at_kill'] if r['checkpoint_epoch_at_kill'] is not None else '-'} | "
+            f"{resume} | {r['orphans_removed']} | {_epochs(r['metrics_epochs'])} | "
+            f"{'bit-identical' if r['bit_identical'] else 'DIFFERENT'} |"
+        )
     ok = sum(r["bit_identical"] for r in report["trials"])
-    lines += ["", f"{ok} of {len(report['trials'])} killed runs resumed to weights bit-identical to the "
-                  f"uninterrupted run's."]
+    lines += [
+        "",
+        f"{ok} of {len(report['trials'])} killed runs resumed to weights bit-identical to the uninterrupted run's.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -243,12 +304,16 @@ def main(argv: list[str] | None = None) -> int:
     trials = run_trials(root, aims, a.pause, a.seed, reference)
     import torch
 
-    report = {"command": "OMP_NUM_THREADS=1 python scripts/fault_injection.py " + " ".join(argv),
-              "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-              "machine": f"{platform.node()}, {platform.machine()}, {os.cpu_count()} CPUs, "
-                         f"Python {platform.python_version()}, torch {torch.__version__}",
-              "overrides": TRAIN, "pause": a.pause,
-              "reference": {k: round(v, 3) for k, v in reference.items() if k != "weights"}, "trials": trials}
+    report = {
+        "command": "OMP_NUM_THREADS=1 python scripts/fault_injection.py " + " ".join(argv),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.node()}, {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, torch {torch.__version__}",
+        "overrides": TRAIN,
+        "pause": a.pause,
+        "reference": {k: round(v, 3) for k, v in reference.items() if k != "weights"},
+        "trials": trials,
+    }
     (root / "fault_injection.json").write_text(json.dumps(report, indent=2))
     (root / "fault_injection.md").write_text(markdown(report))
     print(markdown(report))

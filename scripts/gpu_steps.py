@@ -4,6 +4,7 @@ on CUDA). Part of ``scripts/gpu_check.sh``; ``--tiny`` shrinks the network for t
 
     python scripts/gpu_steps.py --config dst_resnet34_cifar10 --steps 300 --batch 128 --device cuda
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,11 +73,21 @@ def main(argv: list[str] | None = None) -> dict:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - start
-    result = {"config": args.config, "model": cfg.model_name, "device": str(device), "batch": args.batch,
-              "steps": args.steps, "image_size": size, "T": getattr(model, "T", None), "final_loss": loss,
-              "seconds": seconds, "images_per_second": args.steps * args.batch / seconds,
-              "max_memory_allocated_mib": (torch.cuda.max_memory_allocated(device) / 2 ** 20
-                                           if device.type == "cuda" else None)}
+    result = {
+        "config": args.config,
+        "model": cfg.model_name,
+        "device": str(device),
+        "batch": args.batch,
+        "steps": args.steps,
+        "image_size": size,
+        "T": getattr(model, "T", None),
+        "final_loss": loss,
+        "seconds": seconds,
+        "images_per_second": args.steps * args.batch / seconds,
+        "max_memory_allocated_mib": (
+            torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+        ),
+    }
     print(json.dumps(result))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2))

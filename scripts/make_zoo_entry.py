@@ -13,6 +13,7 @@ or the default location, ``fullspike.data.roots``) and the command's folders are
 ``--run`` may also be a ``fullspike train`` run folder (config.json and checkpoint.pt). ``--update-nir``
 recomputes the ``"nir"`` line of an entry already in the zoo on its test data.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,26 +84,38 @@ def main(argv: list[str] | None = None) -> None:
     results = json.loads((run.parent / "results.json").read_text()) if (run.parent / "results.json").is_file() else {}
     cfg, data, model, _ = load_run(run)
     weights = zoo / f"{args.name}.pt"
-    torch.save({k: v.cpu().float() if v.is_floating_point() else v.cpu() for k, v in model.state_dict().items()},
-               weights)
+    torch.save(
+        {k: v.cpu().float() if v.is_floating_point() else v.cpu() for k, v in model.state_dict().items()}, weights
+    )
     energy = measure_energy(run, args.energy_samples)
     entry = {
-        "file": weights.name, "sha256": sha256(weights), "model": cfg.model_name,
-        "model_kwargs": model_kwargs(cfg, data.info), "dataset": cfg.data.name,
-        "data_options": cfg.data.options, "test_accuracy": metrics["test_accuracy"],
-        "test_samples": len(data.test), "T": metrics.get("time_steps"),
+        "file": weights.name,
+        "sha256": sha256(weights),
+        "model": cfg.model_name,
+        "model_kwargs": model_kwargs(cfg, data.info),
+        "dataset": cfg.data.name,
+        "data_options": cfg.data.options,
+        "test_accuracy": metrics["test_accuracy"],
+        "test_samples": len(data.test),
+        "T": metrics.get("time_steps"),
         "params": sum(p.numel() for p in model.parameters()),
-        "energy": {k: energy[k] for k in ("samples", "T", "ac", "mac", "energy_mj", "ann_energy_mj",
-                                          "step_firing_rates", "firing_rates")},
-        "epochs": metrics["epochs"], "train_cpu_seconds": metrics["train_cpu_seconds"],
-        "command": portable_command(args.command or results.get("command", "")), "run": f"{run.parent.parent.name}/{run.parent.name}/{run.name}",
-        "date": dt.datetime.fromtimestamp((run / "metrics.json").stat().st_mtime, dt.timezone.utc)
-        .strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(), "config": portable_config(cfg.to_dict()),
+        "energy": {
+            k: energy[k]
+            for k in ("samples", "T", "ac", "mac", "energy_mj", "ann_energy_mj", "step_firing_rates", "firing_rates")
+        },
+        "epochs": metrics["epochs"],
+        "train_cpu_seconds": metrics["train_cpu_seconds"],
+        "command": portable_command(args.command or results.get("command", "")),
+        "run": f"{run.parent.parent.name}/{run.parent.name}/{run.name}",
+        "date": dt.datetime.fromtimestamp((run / "metrics.json").stat().st_mtime, dt.timezone.utc).strftime(
+            "%Y-%m-%d %H:%M UTC"
+        ),
+        "machine": machine(),
+        "config": portable_config(cfg.to_dict()),
     }
     if "fsnn" in energy:
         entry["energy"]["fsnn"] = energy["fsnn"]
-    heads = {k[len("test_accuracy_"):]: v for k, v in metrics.items() if k.startswith("test_accuracy_")}
+    heads = {k[len("test_accuracy_") :]: v for k, v in metrics.items() if k.startswith("test_accuracy_")}
     if heads:  # a dual-stream (DST) net: its spike stream is the FSNN, its accumulation stream the DSNN's
         entry["test_accuracy_heads"] = heads
     cards_path = zoo / "cards.json"
@@ -117,8 +130,11 @@ def main(argv: list[str] | None = None) -> None:
     cards[args.name]["check"] = {"test_samples": n, **check}
     cards[args.name]["nir"] = nir_status(shipped, next(iter(loader))[0])
     cards_path.write_text(json.dumps(cards, indent=2) + "\n")
-    print(f"{args.name}: test accuracy {metrics['test_accuracy']:.4f}, {n} class-balanced test samples {check['accuracy']:.4f}, "
-          f"{entry['params']} params, {weights.stat().st_size / 1e6:.2f} MB -> {cards_path}")
+    print(
+        f"{args.name}: test accuracy {metrics['test_accuracy']:.4f}, {n} class-balanced test samples "
+        f"{check['accuracy']:.4f}, "
+        f"{entry['params']} params, {weights.stat().st_size / 1e6:.2f} MB -> {cards_path}"
+    )
 
 
 def update_nir(name: str, zoo: Path, data_root: str | None) -> None:

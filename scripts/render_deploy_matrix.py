@@ -3,6 +3,7 @@ tests/export/test_compat_matrix.py) into docs/deploy.md between its markers.
 
     python scripts/render_deploy_matrix.py
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,10 @@ IMPORTERS = ("fullspike", "spikingjelly", "norse", "snntorch")
 
 def _cell(c: dict) -> str:
     if c["status"] == "ok":
-        return (f"ok ({c['predictions']}/{c['samples']}, spikes {100 * c['spikes_equal']:.2f}%, "
-                f"max logit diff {c['max_logit_diff']:.2g})")
+        return (
+            f"ok ({c['predictions']}/{c['samples']}, spikes {100 * c['spikes_equal']:.2f}%, "
+            f"max logit diff {c['max_logit_diff']:.2g})"
+        )
     if c["status"] == "refuses":
         return f"refuses: {c['reason']}"
     logged = "; ".join(f'"{m}"' for m in c.get("logged", []))
@@ -29,22 +32,28 @@ def _cell(c: dict) -> str:
 def render(results: dict) -> str:
     """The markdown between the markers."""
     v = results["versions"]
-    lines = [BEGIN, "",
-             f"Measured by `{results['generated_by']}` with SpikingJelly {v['spikingjelly']}, Norse {v['norse']}, "
-             f"snnTorch {v['snntorch']} (nir {v['nir']}, nirtorch {v['nirtorch']}). Each cell: ok (same "
-             "prediction on every sample and >= 99.9% identical spikes in every spiking layer the importer "
-             "exposes; in brackets: same predictions / samples, identical spikes, largest difference of the "
-             "logits), refuses (the importer raises; its message), or silently wrong (it runs, raises "
-             "nothing and disagrees; Norse's logged warning about `r` is printed for graphs it runs right "
-             "too).", "",
-             "| network | gates | graph features | " + " | ".join(IMPORTERS) + " |",
-             "|---|---|---|" + "---|" * len(IMPORTERS)]
+    lines = [
+        BEGIN,
+        "",
+        f"Measured by `{results['generated_by']}` with SpikingJelly {v['spikingjelly']}, Norse {v['norse']}, "
+        f"snnTorch {v['snntorch']} (nir {v['nir']}, nirtorch {v['nirtorch']}). Each cell: ok (same "
+        "prediction on every sample and >= 99.9% identical spikes in every spiking layer the importer "
+        "exposes; in brackets: same predictions / samples, identical spikes, largest difference of the "
+        "logits), refuses (the importer raises; its message), or silently wrong (it runs, raises "
+        "nothing and disagrees; Norse's logged warning about `r` is printed for graphs it runs right "
+        "too).",
+        "",
+        "| network | gates | graph features | " + " | ".join(IMPORTERS) + " |",
+        "|---|---|---|" + "---|" * len(IMPORTERS),
+    ]
     for name, net in results["nets"].items():
         for row in net["rows"].values():
             feats = ", ".join(row["features"]) or "none"
             cells = " | ".join(_cell(row["cells"][i]).replace("|", "\\|") for i in IMPORTERS)
-            lines.append(f"| `{name}` ({net['kind']}; {net['samples']} test samples, T={net['T']}) | "
-                         f"{row['gates']} | {feats} | {cells} |")
+            lines.append(
+                f"| `{name}` ({net['kind']}; {net['samples']} test samples, T={net['T']}) | "
+                f"{row['gates']} | {feats} | {cells} |"
+            )
     lines += ["", END]
     return "\n".join(lines)
 
@@ -54,7 +63,7 @@ def current_block(doc: Path = DOC) -> str:
     text = doc.read_text()
     if BEGIN not in text or END not in text:
         raise SystemExit(f"{doc} has no compatibility-matrix markers")
-    return text[text.index(BEGIN):text.index(END) + len(END)]
+    return text[text.index(BEGIN) : text.index(END) + len(END)]
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
 """``python -m studies NAME ...``: the same as ``fullspike reproduce NAME ...``."""
+
 import sys
 
 from fullspike.cli import main

@@ -1,5 +1,6 @@
 """The arguments and the run of ``fullspike reproduce NAME`` (the CLI's thin entry finds this
 folder in a source checkout and hands the sub-command to :func:`add_arguments` and :func:`run`)."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,40 +9,75 @@ from pathlib import Path
 
 from .definitions import experiment_names
 
-SCALE_HELP = ("smoke: minutes on the bundled 8x8 digits whatever the experiment's data set (tests the machinery, "
-              "says nothing about a claim); cpu (default): sized for one CPU core, about an hour per run, reduced "
-              "width, images and epochs as each experiment's note says; paper: the experiment's own data set at the "
-              "configs' full width and epochs (for the DST depth study the CIFAR-10 proxy, not ImageNet; GPU); "
-              "imagenet: the DST depth study's ImageNet configs, the paper's setting (GPUs and ImageNet data)")
+SCALE_HELP = (
+    "smoke: minutes on the bundled 8x8 digits whatever the experiment's data set (tests the machinery, "
+    "says nothing about a claim); cpu (default): sized for one CPU core, about an hour per run, reduced "
+    "width, images and epochs as each experiment's note says; paper: the experiment's own data set at the "
+    "configs' full width and epochs (for the DST depth study the CIFAR-10 proxy, not ImageNet; GPU); "
+    "imagenet: the DST depth study's ImageNet configs, the paper's setting (GPUs and ImageNet data)"
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.description = ("Run an experiment of the reproduction study (studies/ of a source checkout): its training "
-                     "runs (finished ones are skipped, partial ones resumed), then results.json and plots in "
-                     "OUT/NAME/SCALE/. Experiments: " + ", ".join(experiment_names()) + ". Scales: " + SCALE_HELP + ".")
+    p.description = (
+        "Run an experiment of the reproduction study (studies/ of a source checkout): its training "
+        "runs (finished ones are skipped, partial ones resumed), then results.json and plots in "
+        "OUT/NAME/SCALE/. Experiments: " + ", ".join(experiment_names()) + ". Scales: " + SCALE_HELP + "."
+    )
     p.add_argument("name", help="experiment name")
     p.add_argument("--scale", choices=["smoke", "cpu", "paper", "imagenet"], default="cpu", help=SCALE_HELP)
     p.add_argument("--out", default="runs/reproduce", help="results folder (default runs/reproduce)")
-    p.add_argument("--data-root", nargs="+", metavar="DIR|DATASET=DIR",
-                   help="where the real data are: DIR holding cifar10/, fashion-mnist/, NMNIST-subset/, imagenet/, "
-                        "and/or DATASET=DIR for one dataset (cifar10, fashion_mnist, nmnist, imagenet)")
-    p.add_argument("--seeds", type=int, nargs="+",
-                   help="train only these seeds (default: the scale's); results cover the scale's seeds as well")
-    p.add_argument("--variants", nargs="+", metavar="VARIANT",
-                   help="train only these variants (e.g. one per process); results cover all")
+    p.add_argument(
+        "--data-root",
+        nargs="+",
+        metavar="DIR|DATASET=DIR",
+        help="where the real data are: DIR holding cifar10/, fashion-mnist/, NMNIST-subset/, imagenet/, "
+        "and/or DATASET=DIR for one dataset (cifar10, fashion_mnist, nmnist, imagenet)",
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        help="train only these seeds (default: the scale's); results cover the scale's seeds as well",
+    )
+    p.add_argument(
+        "--variants",
+        nargs="+",
+        metavar="VARIANT",
+        help="train only these variants (e.g. one per process); results cover all",
+    )
     p.add_argument("--configs", help="configs folder (default: the configs shipped with the package)")
-    p.add_argument("--collect-only", action="store_true",
-                   help="train nothing: write results.json and plots from the finished runs")
+    p.add_argument(
+        "--collect-only", action="store_true", help="train nothing: write results.json and plots from the finished runs"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from .runner import parse_data_roots, run_experiment
 
-    command = " ".join(shlex.quote(a) for a in [
-        "fullspike", "reproduce", args.name, "--scale", args.scale, "--out", args.out,
-        *(["--data-root", *args.data_root] if args.data_root else []),
-        *(["--seeds", *map(str, args.seeds)] if args.seeds else [])])  # what trains the whole experiment
-    run_experiment(args.name, args.scale, Path(args.out), parse_data_roots(args.data_root), args.seeds,
-                   Path(args.configs) if args.configs else None, train=not args.collect_only, command=command,
-                   variants=args.variants)
+    command = " ".join(
+        shlex.quote(a)
+        for a in [
+            "fullspike",
+            "reproduce",
+            args.name,
+            "--scale",
+            args.scale,
+            "--out",
+            args.out,
+            *(["--data-root", *args.data_root] if args.data_root else []),
+            *(["--seeds", *map(str, args.seeds)] if args.seeds else []),
+        ]
+    )  # what trains the whole experiment
+    run_experiment(
+        args.name,
+        args.scale,
+        Path(args.out),
+        parse_data_roots(args.data_root),
+        args.seeds,
+        Path(args.configs) if args.configs else None,
+        train=not args.collect_only,
+        command=command,
+        variants=args.variants,
+    )
     return 0

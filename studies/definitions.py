@@ -19,6 +19,7 @@ A scale scales a variant's budget (``epochs_factor``), never collapses two varia
 Lists of overrides shared by several files live in ``experiments/_common.yaml``; an entry
 ``"@name"`` of an ``overrides`` list stands for that list.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ class Variant:
     :func:`studies.runner.config_path`) plus ``overrides``. ``x`` and ``series`` place it in plots
     (e.g. depth and family); ``home``: see the module doc; ``control``: an ablation reported
     beside the claim's variants, not judged with them."""
+
     name: str
     label: str
     config: str
@@ -61,6 +63,7 @@ class Scale:
     (e.g. the ImageNet configs of the depth study); ``dataset``: the data set's key when it
     differs from the experiment's; ``variants``: only these run at this scale (e.g. where the
     scale's data set erases what sets two variants apart)."""
+
     overrides: tuple[str, ...]
     seeds: tuple[int, ...]
     note: str
@@ -75,6 +78,7 @@ class Scale:
 @dataclass(frozen=True)
 class Experiment:
     """A claim and the runs that test it."""
+
     name: str
     number: int  # item of the study (issue order)
     title: str
@@ -110,15 +114,21 @@ def _expand(overrides: list[str], common: dict[str, list[str]], where: str) -> t
 
 
 def _experiment(data: dict[str, Any], common: dict[str, list[str]], path: Path) -> Experiment:
-    variants = tuple(Variant(**{**v, "overrides": _expand(v.get("overrides", []), common, str(path))})
-                     for v in data.pop("variants"))
+    variants = tuple(
+        Variant(**{**v, "overrides": _expand(v.get("overrides", []), common, str(path))}) for v in data.pop("variants")
+    )
     scales = {}
     for name, s in data.pop("scales").items():
         if name not in SCALES:
             raise ConfigError(f"{path}: unknown scale '{name}'; scales are {', '.join(SCALES)}")
-        scales[name] = Scale(**{**s, "overrides": _expand(s.get("overrides", []), common, str(path)),
-                                "seeds": tuple(s["seeds"]),
-                                "variants": tuple(s["variants"]) if "variants" in s else None})
+        scales[name] = Scale(
+            **{
+                **s,
+                "overrides": _expand(s.get("overrides", []), common, str(path)),
+                "seeds": tuple(s["seeds"]),
+                "variants": tuple(s["variants"]) if "variants" in s else None,
+            }
+        )
     if data.get("section", "claims") not in SECTIONS:
         raise ConfigError(f"{path}: section must be one of {', '.join(SECTIONS)}")
     notes = tuple(data.pop("notes", ()))

@@ -2,6 +2,7 @@
 test accuracy with error bars (against ``x`` per series, or per variant), energy against accuracy,
 firing rate per spiking layer (studies over ``x``), and the early-exit, robustness and per-step
 statistics analyses. Each is a PNG beside results.json. Drawn through :mod:`fullspike.viz`."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,15 @@ def _curves(results: dict, folder: Path) -> str | None:
         key = "val_accuracy" if "val_accuracy" in r["curves"][0] else "train_accuracy"
         ep = [row["epoch"] for row in r["curves"] if key in row]
         acc = [100 * row[key] for row in r["curves"] if key in row]
-        ax.plot(ep, acc, color=c, marker="o", ms=3, ls="-" if r["seed"] == runs[0]["seed"] else "--",
-                label=f"{r['label']} (seed {r['seed']}, {key.split('_')[0]})")
+        ax.plot(
+            ep,
+            acc,
+            color=c,
+            marker="o",
+            ms=3,
+            ls="-" if r["seed"] == runs[0]["seed"] else "--",
+            label=f"{r['label']} (seed {r['seed']}, {key.split('_')[0]})",
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy (%)")
     ax.set_title(f"{results['experiment']} ({results['scale']}): per-epoch accuracy")
@@ -47,18 +55,32 @@ def _accuracy(results: dict, folder: Path) -> str | None:
         for i, series in enumerate(dict.fromkeys(v["series"] for v in variants.values())):
             members = [v for v in variants.values() if v["series"] == series]
             # a dual-stream net's FSNN (the same net without its AAP) is a series of its own, dashed
-            for key, label, style in (("test_accuracy", series, "-"),
-                                      ("fsnn_test_accuracy", f"{series} as FSNN", "--")):
+            for key, label, style in (
+                ("test_accuracy", series, "-"),
+                ("fsnn_test_accuracy", f"{series} as FSNN", "--"),
+            ):
                 pts = sorted((v["x"], v[key]) for v in members if v.get(key))
                 if pts:
-                    errorbar_series(ax, [p[0] for p in pts], [100 * p[1]["mean"] for p in pts],
-                                    [100 * p[1]["std"] for p in pts], label, ls=style, color=f"C{i % 10}")
+                    errorbar_series(
+                        ax,
+                        [p[0] for p in pts],
+                        [100 * p[1]["mean"] for p in pts],
+                        [100 * p[1]["std"] for p in pts],
+                        label,
+                        ls=style,
+                        color=f"C{i % 10}",
+                    )
         ax.set_xlabel(results.get("x_label") or "x")
         ax.legend(fontsize=8)
     else:
         names = list(variants)
-        ax.bar(range(len(names)), [100 * variants[n]["test_accuracy"]["mean"] for n in names],
-               yerr=[100 * variants[n]["test_accuracy"]["std"] for n in names], capsize=5, color="C0")
+        ax.bar(
+            range(len(names)),
+            [100 * variants[n]["test_accuracy"]["mean"] for n in names],
+            yerr=[100 * variants[n]["test_accuracy"]["std"] for n in names],
+            capsize=5,
+            color="C0",
+        )
         ax.set_xticks(range(len(names)), [variants[n]["label"] for n in names], fontsize=8)
     if results.get("target"):
         ax.axhline(100 * results["target"], color="k", ls=":", label="target")
@@ -76,11 +98,19 @@ def _energy(results: dict, folder: Path) -> str | None:
     ax = fig.add_subplot()
     for i, (name, v) in enumerate(variants.items()):
         acc = 100 * v["test_accuracy"]["mean"]
-        ax.errorbar(v["energy_mj"]["mean"], acc, yerr=100 * v["test_accuracy"]["std"], marker="o",
-                    color=f"C{i % 10}", capsize=3, label=v["label"])
+        ax.errorbar(
+            v["energy_mj"]["mean"],
+            acc,
+            yerr=100 * v["test_accuracy"]["std"],
+            marker="o",
+            color=f"C{i % 10}",
+            capsize=3,
+            label=v["label"],
+        )
         if v.get("fsnn_energy_mj") and v.get("fsnn_test_accuracy"):
-            ax.scatter(v["fsnn_energy_mj"]["mean"], 100 * v["fsnn_test_accuracy"]["mean"], marker="x",
-                       color=f"C{i % 10}")
+            ax.scatter(
+                v["fsnn_energy_mj"]["mean"], 100 * v["fsnn_test_accuracy"]["mean"], marker="x", color=f"C{i % 10}"
+            )
     ax.set_xlabel("energy per sample (mJ; x: FSNN, the same net without its AAP)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(f"{results['experiment']} ({results['scale']}): energy vs accuracy")
@@ -102,8 +132,14 @@ def _firing(results: dict, folder: Path) -> str | None:
     fig = figure(7, 4.2)
     ax = fig.add_subplot()
     for i, (r, rates) in enumerate(runs.values()):
-        ax.plot(range(1, len(rates) + 1), list(rates.values()), marker="o", ms=3, color=f"C{i % 10}",
-                label=f"{r['label']} (seed {r['seed']})")
+        ax.plot(
+            range(1, len(rates) + 1),
+            list(rates.values()),
+            marker="o",
+            ms=3,
+            color=f"C{i % 10}",
+            label=f"{r['label']} (seed {r['seed']})",
+        )
     ax.set_xlabel("spiking layer, input to output")
     ax.set_ylabel("firing rate (spikes per neuron and step)")
     ax.set_title(f"{results['experiment']} ({results['scale']}): firing rate per layer")
@@ -136,16 +172,20 @@ def _early_exit(results: dict, folder: Path) -> list[str]:
         ax.axhline(ee["threshold"], color="k", ls=":")
         ax.set_xlabel("time step t")
         ax.set_ylabel("mean BNTT gamma_t")
-        ax.set_title(f"{r['label']} (seed {r['seed']}): BNTT scales per layer; exit step {ee['exit_step']}",
-                     fontsize=9)
+        ax.set_title(f"{r['label']} (seed {r['seed']}): BNTT scales per layer; exit step {ee['exit_step']}", fontsize=9)
         ax.legend(fontsize=6, ncol=2)
     names = [_save(fig, folder, "gamma.png")]
     fig = figure(7, 4.2)
     ax = fig.add_subplot()
     for r in done:
         e = r["early_exit"]
-        line, = ax.plot(range(1, e["T"] + 1), [100 * a for a in e["accuracy"]], marker="o", ms=3,
-                        label=f"{r['label']}, seed {r['seed']}")
+        (line,) = ax.plot(
+            range(1, e["T"] + 1),
+            [100 * a for a in e["accuracy"]],
+            marker="o",
+            ms=3,
+            label=f"{r['label']}, seed {r['seed']}",
+        )
         ax.axvline(e["exit_step"], ls=":", color=line.get_color())
     ax.set_xlabel("exit step T'")
     ax.set_ylabel("test accuracy (%)")
@@ -165,8 +205,9 @@ def _time_statistics(results: dict, folder: Path) -> list[str]:
     fig = figure(11, 3.6 * len(shown))
     for i, r in enumerate(shown):
         st = r["time_statistics"]
-        for j, (key, what) in enumerate((("shift", "|mu_t - mu| / sigma (pooled)"),
-                                         ("scale", "sigma_t / sigma (pooled)"))):
+        for j, (key, what) in enumerate(
+            (("shift", "|mu_t - mu| / sigma (pooled)"), ("scale", "sigma_t / sigma (pooled)"))
+        ):
             ax = fig.add_subplot(len(shown), 2, 2 * i + j + 1)
             steps = range(1, len(st[key]) + 1)
             for layer, v in st["layers"].items():
@@ -193,8 +234,13 @@ def _robustness(results: dict, folder: Path) -> list[str]:
         for r in done:
             acc = r["robustness"]["accuracy"][attack]
             xs = [float(s) * (1 if attack == "gaussian" else 255) for s in acc]
-            ax.plot(xs, [100 * a for a in acc.values()], marker="o", ls="-" if r["seed"] == done[0]["seed"] else "--",
-                    label=f"{r['label']} s{r['seed']}")
+            ax.plot(
+                xs,
+                [100 * a for a in acc.values()],
+                marker="o",
+                ls="-" if r["seed"] == done[0]["seed"] else "--",
+                label=f"{r['label']} s{r['seed']}",
+            )
         ax.set_xlabel("sigma" if attack == "gaussian" else "eps (/255)")
         ax.set_title(attack)
         ax.grid(alpha=0.3)
@@ -206,7 +252,10 @@ def _robustness(results: dict, folder: Path) -> list[str]:
 
 def write_plots(results: dict, folder: Path) -> list[str]:
     """Draw every plot the results support into ``folder``; returns the file names."""
-    names = [_curves(results, folder), _accuracy(results, folder), _energy(results, folder),
-             _firing(results, folder)]
-    return ([n for n in names if n] + _early_exit(results, folder) + _robustness(results, folder)
-            + _time_statistics(results, folder))
+    names = [_curves(results, folder), _accuracy(results, folder), _energy(results, folder), _firing(results, folder)]
+    return (
+        [n for n in names if n]
+        + _early_exit(results, folder)
+        + _robustness(results, folder)
+        + _time_statistics(results, folder)
+    )

@@ -11,6 +11,7 @@
 
     python -m studies.report --results runs/reproduce      (or: python studies/report.py ...)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,15 +31,17 @@ from studies.stats import ALPHA, MIN_SEEDS, welch, wilson  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 
 #: the statistical rule, as the document's introduction states it
-RULE = (f"**Statistical rule.** A verdict that rests on a gap between two variants (or two depths) needs at "
-        f"least {MIN_SEEDS} finished seeds on each side and Welch's two-sided t-test at {100 * ALPHA:g}% over "
-        f"the seeds: p < {ALPHA:g} is a gap *shown*, otherwise *not shown* (a trend inside the error bars is "
-        f"never counted, not even in part); with fewer seeds the verdict is *needs {MIN_SEEDS} seeds*. Numbers "
-        "are mean ± standard deviation over seeds. The project's own benchmarks (one test set, one number) "
-        "give 95% Wilson score intervals of the test accuracy; a target inside the interval is *not shown*. "
-        "Every analysis runs on one class-balanced selection of the test split, recorded in its results "
-        "(`analysis_set`); analyses whose stored results predate it ran on the first test images, which are a "
-        "single class, and are marked *pending re-run*.")
+RULE = (
+    f"**Statistical rule.** A verdict that rests on a gap between two variants (or two depths) needs at "
+    f"least {MIN_SEEDS} finished seeds on each side and Welch's two-sided t-test at {100 * ALPHA:g}% over "
+    f"the seeds: p < {ALPHA:g} is a gap *shown*, otherwise *not shown* (a trend inside the error bars is "
+    f"never counted, not even in part); with fewer seeds the verdict is *needs {MIN_SEEDS} seeds*. Numbers "
+    "are mean ± standard deviation over seeds. The project's own benchmarks (one test set, one number) "
+    "give 95% Wilson score intervals of the test accuracy; a target inside the interval is *not shown*. "
+    "Every analysis runs on one class-balanced selection of the test split, recorded in its results "
+    "(`analysis_set`); analyses whose stored results predate it ran on the first test images, which are a "
+    "single class, and are marked *pending re-run*."
+)
 
 #: what a verdict says of an analysis measured on the class-ordered first test images
 ONE_CLASS = "pending re-run: the analysis set was one class"
@@ -143,27 +146,42 @@ def _norms_verdict(res: dict, variants: dict, where: str, unfinished: str) -> tu
         acc = b["test_accuracy"]
         best = max(others, key=lambda o: o["test_accuracy"]["mean"])
         gap, state, how = _gap(acc, best["test_accuracy"])
-        rest = "".join(f"; {o['series']}: BNTT {100 * (acc['mean'] - o['test_accuracy']['mean']):+.2f} points"
-                       for o in others if o is not best)
-        texts.append(f"T={T:g}: " + (f"BNTT leads {best['series']} by {100 * gap:.2f} points, {how}" if gap > 0
-                                      else f"{best['series']} is {100 * -gap:.2f} points above BNTT, {how}")
-                     + rest + gone)
+        rest = "".join(
+            f"; {o['series']}: BNTT {100 * (acc['mean'] - o['test_accuracy']['mean']):+.2f} points"
+            for o in others
+            if o is not best
+        )
+        texts.append(
+            f"T={T:g}: "
+            + (
+                f"BNTT leads {best['series']} by {100 * gap:.2f} points, {how}"
+                if gap > 0
+                else f"{best['series']} is {100 * -gap:.2f} points above BNTT, {how}"
+            )
+            + rest
+            + gone
+        )
         judged = ("reproduced" if gap > 0 else "not reproduced") if state == "shown" else state
         words.append(f"T={T:g}: {judged}")
     if not words:
         return "not run yet", "BNTT and at least one other norm at the same T are needed" + unfinished
     word = "; ".join(words)
-    stats = [(r["config"]["model"]["T"], r["time_statistics"]) for r in _done(res)
-             if (r.get("time_statistics") or {}).get("layers")]
+    stats = [
+        (r["config"]["model"]["T"], r["time_statistics"])
+        for r in _done(res)
+        if (r.get("time_statistics") or {}).get("layers")
+    ]
     why = "; ".join(texts) + f" {where}"
     for T in sorted({t for t, _ in stats if t > 1}):
         at = [st for t, st in stats if t == T]
         late = statistics.fmean(x for st in at for x in st["shift"][1:])
         first = statistics.fmean(st["shift"][0] for st in at)
-        why += (f". Trained BNTT nets, T={T}: the per-step means lie {first:.2f} "
-                f"pooled standard deviations from the pooled mean at step 1 and {late:.2f} on average at "
-                f"steps 2..{T} (spread ratio {min(x for st in at for x in st['scale']):.2f}.."
-                f"{max(x for st in at for x in st['scale']):.2f})")
+        why += (
+            f". Trained BNTT nets, T={T}: the per-step means lie {first:.2f} "
+            f"pooled standard deviations from the pooled mean at step 1 and {late:.2f} on average at "
+            f"steps 2..{T} (spread ratio {min(x for st in at for x in st['scale']):.2f}.."
+            f"{max(x for st in at for x in st['scale']):.2f})"
+        )
     return word, why + unfinished
 
 
@@ -216,17 +234,27 @@ def _depth_verdict(variants: dict, where: str, unfinished: str) -> tuple[str, st
     dst = next((s for s in series if s.startswith("DST") and not s.endswith("FSNN")), None)
     if dst is None or len(series[dst]) < 2:
         depths = sorted({v["x"] for v in claim.values()})
-        return ("not finished yet", f"the trend needs DST nets at two depths at least; finished so "
-                f"far at depth {', '.join(map(str, depths))}" + unfinished)
+        return (
+            "not finished yet",
+            f"the trend needs DST nets at two depths at least; finished so "
+            f"far at depth {', '.join(map(str, depths))}" + unfinished,
+        )
     text = f"deepest minus shallowest depth: {', '.join(parts)}"
-    energy = {"fsnn": {v["x"]: v["fsnn_energy_mj"]["mean"] for v in claim.values() if v.get("fsnn_energy_mj")},
-              "sew": {v["x"]: v["energy_mj"]["mean"] for v in claim.values()
-                      if v["series"].startswith("SEW") and v.get("energy_mj")}}
+    energy = {
+        "fsnn": {v["x"]: v["fsnn_energy_mj"]["mean"] for v in claim.values() if v.get("fsnn_energy_mj")},
+        "sew": {
+            v["x"]: v["energy_mj"]["mean"]
+            for v in claim.values()
+            if v["series"].startswith("SEW") and v.get("energy_mj")
+        },
+    }
     both = sorted(set(energy["fsnn"]) & set(energy["sew"]))
     share = [energy["fsnn"][d] / energy["sew"][d] for d in both]
     if share:
-        text += (f"; the FSNN's energy per sample is {100 * min(share):.0f}..{100 * max(share):.0f}% of "
-                 f"SEW's at depth {', '.join(map(str, both))}")
+        text += (
+            f"; the FSNN's energy per sample is {100 * min(share):.0f}..{100 * max(share):.0f}% of "
+            f"SEW's at depth {', '.join(map(str, both))}"
+        )
     text += _depth_controls(variants, claim, dst)
     text += f" {where}{unfinished}"
     gap, state = trend[dst]
@@ -253,15 +281,24 @@ def _target_verdict(res: dict, variants: dict, where: str, unfinished: str) -> t
     n = res.get("test_size")
     if not n:
         word = "met" if acc >= target else "not met"
-        return word, f"{100 * acc:.2f}% {'>=' if acc >= target else '<'} the {100 * target:.1f}% target{how} {where}{unfinished}"
+        return (
+            word,
+            f"{100 * acc:.2f}% {'>=' if acc >= target else '<'} the {100 * target:.1f}% target{how} "
+            f"{where}{unfinished}",
+        )
     lo, hi = wilson(acc, n)
     interval = f"95% Wilson interval {100 * lo:.1f}..{100 * hi:.1f}% on {n} test samples"
     if lo >= target:
         return "met", f"{100 * acc:.2f}% ({interval}) is above the {100 * target:.1f}% target{how} {where}{unfinished}"
     if hi < target:
-        return "not met", f"{100 * acc:.2f}% ({interval}) is below the {100 * target:.1f}% target{how} {where}{unfinished}"
-    return "not shown", (f"{100 * acc:.2f}% ({interval}) holds the {100 * target:.1f}% target: not shown at "
-                         f"this test-set size{how} {where}{unfinished}")
+        return (
+            "not met",
+            f"{100 * acc:.2f}% ({interval}) is below the {100 * target:.1f}% target{how} {where}{unfinished}",
+        )
+    return "not shown", (
+        f"{100 * acc:.2f}% ({interval}) holds the {100 * target:.1f}% target: not shown at "
+        f"this test-set size{how} {where}{unfinished}"
+    )
 
 
 def _early_exit_verdict(res: dict, where: str, unfinished: str) -> tuple[str, str]:
@@ -271,21 +308,27 @@ def _early_exit_verdict(res: dict, where: str, unfinished: str) -> tuple[str, st
     runs = [r["early_exit"] for r in _done(res)]
     gammas = [g for e in runs for g in e["mean_gamma"]]
     early = [e for e in runs if e["exit_step"] < e["T"]]
-    rule = (f"the gamma rule exits before T in {len(early)} of {len(runs)} runs; the mean gamma of every step "
-            f"stays within {min(gammas):.3f}..{max(gammas):.3f} (threshold {runs[0]['threshold']}; the scales "
-            f"start at 1 and fall only over long training)")
+    rule = (
+        f"the gamma rule exits before T in {len(early)} of {len(runs)} runs; the mean gamma of every step "
+        f"stays within {min(gammas):.3f}..{max(gammas):.3f} (threshold {runs[0]['threshold']}; the scales "
+        f"start at 1 and fall only over long training)"
+    )
     if one_class(res, "early_exit"):
-        return ONE_CLASS, (f"{rule}; the accuracies and the per-sample exit were measured on the first test "
-                           f"images, a single class, with the margin picked on them: not reported {where}{unfinished}")
+        return ONE_CLASS, (
+            f"{rule}; the accuracies and the per-sample exit were measured on the first test "
+            f"images, a single class, with the margin picked on them: not reported {where}{unfinished}"
+        )
     chosen = [(e, next((p for p in e["per_sample"] if p["margin"] == e.get("chosen_margin")), None)) for e in runs]
     kept = [(e, p) for e, p in chosen if p]
     text = rule
     if kept:
         saved = statistics.fmean(1 - p["energy_mj"] / e["energy_mj"][-1] for e, p in kept if e["energy_mj"])
         change = statistics.fmean(p["accuracy"] - e["accuracy_full"] for e, p in kept)
-        text += (f"; per-sample exit at the margin chosen on validation ({len(kept)} of {len(runs)} runs had a "
-                 f"margin that kept the validation accuracy): test accuracy {100 * change:+.2f} points against "
-                 f"all T steps, {round(100 * saved)}% less energy (mean over those runs)")
+        text += (
+            f"; per-sample exit at the margin chosen on validation ({len(kept)} of {len(runs)} runs had a "
+            f"margin that kept the validation accuracy): test accuracy {100 * change:+.2f} points against "
+            f"all T steps, {round(100 * saved)}% less energy (mean over those runs)"
+        )
     else:
         text += "; no per-sample exit margin kept the validation accuracy"
     text += f" {where}{unfinished}"
@@ -317,9 +360,11 @@ def _robustness_verdict(res: dict, where: str, unfinished: str) -> tuple[str, st
     """Per perturbation, the share of clean accuracy the SNN keeps against its ANN twin's, judged
     by :data:`RULE` over seeds; a masked attack (:func:`attack_masked`) is said first."""
     if one_class(res, "robustness"):
-        return ONE_CLASS, ("the accuracies under perturbation were measured on the first test images, a single "
-                           f"class, with a 7-step PGD without expectation over the encoding: not reported {where}"
-                           f"{unfinished}")
+        return ONE_CLASS, (
+            "the accuracies under perturbation were measured on the first test images, a single "
+            f"class, with a 7-step PGD without expectation over the encoding: not reported {where}"
+            f"{unfinished}"
+        )
     # accuracy retained under each perturbation (accuracy / the same attack's clean accuracy):
     # the SNN and its ANN twin need not reach the same clean accuracy at a small budget
     kept: dict[tuple, list[float]] = {}
@@ -331,8 +376,11 @@ def _robustness_verdict(res: dict, where: str, unfinished: str) -> tuple[str, st
                     kept.setdefault((r["variant"], attack, s), []).append(a / clean)
 
     def ms(values: list[float]) -> dict:
-        return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-                "n": len(values)}
+        return {
+            "mean": statistics.fmean(values),
+            "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "n": len(values),
+        }
 
     snn = {k[1:]: ms(v) for k, v in kept.items() if k[0] == "bntt"}
     ann = {k[1:]: ms(v) for k, v in kept.items() if k[0] == "ann"}
@@ -343,8 +391,10 @@ def _robustness_verdict(res: dict, where: str, unfinished: str) -> tuple[str, st
     shown = [k for k in common if states[k][1] == "shown" and states[k][0] > 0]
     parts = ", ".join(f"{a} {s}: {100 * states[(a, s)][0]:+.1f} points ({states[(a, s)][2]})" for a, s in common)
     caveat = " (white-box attacks through the surrogate gradient: an upper bound, see the claim)"
-    text = (f"share of clean accuracy kept, SNN minus ANN: {parts}; the SNN keeps more under {len(shown)} of "
-            f"{len(common)} perturbations{caveat}")
+    text = (
+        f"share of clean accuracy kept, SNN minus ANN: {parts}; the SNN keeps more under {len(shown)} of "
+        f"{len(common)} perturbations{caveat}"
+    )
     masked = attack_masked(res)
     if masked:
         text = f"attack masked: PGD is weaker than FGSM for {', '.join(masked)}; " + text
@@ -391,12 +441,14 @@ def result_table(res: dict) -> list[str]:
     lines = [head, "|" + "---|" * head.count(" |")]
     for name, v in s.items():
         mark = " (chosen on val)" if res["summary"].get("selected") == name else ""
-        seeds = ', '.join(map(str, v['seeds_done'])) or 'none'
+        seeds = ", ".join(map(str, v["seeds_done"])) or "none"
         if v.get("seeds_diverged"):
             seeds += f" (diverged: {', '.join(map(str, v['seeds_diverged']))})"
-        row = (f"| {v['label']}{mark} | {seeds} | {pct(v['test_accuracy'])} | "
-               f"{pct(v['final_val_accuracy'])} | {count(v['ac'])} | {count(v['mac'])} | "
-               f"{num(v['energy_mj'], digits=3)} |")
+        row = (
+            f"| {v['label']}{mark} | {seeds} | {pct(v['test_accuracy'])} | "
+            f"{pct(v['final_val_accuracy'])} | {count(v['ac'])} | {count(v['mac'])} | "
+            f"{num(v['energy_mj'], digits=3)} |"
+        )
         if fsnn:
             row += f" {pct(v.get('fsnn_test_accuracy'))} | {num(v.get('fsnn_energy_mj'), digits=3)} |"
         row += f" {num(v['train_cpu_seconds'], 1 / 60, ' min', 3)} |"
@@ -407,19 +459,28 @@ def result_table(res: dict) -> list[str]:
 def early_exit_table(res: dict) -> list[str]:
     """Per run: the gamma rule's exit and, at the margin chosen on validation, the per-sample
     exit's mean step, test accuracy and energy saved."""
-    lines = ["| seed | T | exit step (gamma rule) | accuracy at exit | accuracy at T | energy saved | "
-             "per-sample exit at the margin chosen on validation (margin: mean step, test accuracy, energy saved) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| seed | T | exit step (gamma rule) | accuracy at exit | accuracy at T | energy saved | "
+        "per-sample exit at the margin chosen on validation (margin: mean step, test accuracy, energy saved) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in _done(res):
         e = r["early_exit"]
         full = e["energy_mj"][-1] if e["energy_mj"] else None
         p = next((p for p in e["per_sample"] if p["margin"] == e.get("chosen_margin")), None)
-        ps_text = (f"{p['margin']}: {p['mean_latency']:.1f}, {100 * p['accuracy']:.2f}%"
-                   + (f", {round(100 * (1 - p['energy_mj'] / full))}%" if full else "")) if p else \
-            "no margin kept the validation accuracy"
+        ps_text = (
+            (
+                f"{p['margin']}: {p['mean_latency']:.1f}, {100 * p['accuracy']:.2f}%"
+                + (f", {round(100 * (1 - p['energy_mj'] / full))}%" if full else "")
+            )
+            if p
+            else "no margin kept the validation accuracy"
+        )
         saved = "–" if e["energy_saved"] is None else f"{round(100 * e['energy_saved'])}%"
-        lines.append(f"| {r['seed']} | {e['T']} | {e['exit_step']} | {100 * e['accuracy_at_exit']:.2f}% | "
-                     f"{100 * e['accuracy_full']:.2f}% | {saved} | {ps_text} |")
+        lines.append(
+            f"| {r['seed']} | {e['T']} | {e['exit_step']} | {100 * e['accuracy_at_exit']:.2f}% | "
+            f"{100 * e['accuracy_full']:.2f}% | {saved} | {ps_text} |"
+        )
     return lines
 
 
@@ -428,20 +489,33 @@ def robustness_table(res: dict) -> list[str]:
     if not done:
         return []
     cols = [(a, s) for a, acc in done[0]["robustness"]["accuracy"].items() for s in acc]
-    head = "| model | " + " | ".join(f"{a} {float(s) if a == 'gaussian' else round(float(s) * 255)}"
-                                      f"{'' if a == 'gaussian' else '/255'}" for a, s in cols) + " |"
+    head = (
+        "| model | "
+        + " | ".join(
+            f"{a} {float(s) if a == 'gaussian' else round(float(s) * 255)}{'' if a == 'gaussian' else '/255'}"
+            for a, s in cols
+        )
+        + " |"
+    )
     lines = [head, "|" + "---|" * (len(cols) + 1)]
     for variant in dict.fromkeys(r["variant"] for r in done):
         rs = [r for r in done if r["variant"] == variant]
         per_run = [[r["robustness"]["accuracy"][a][s] for r in rs] for a, s in cols]
         vals = [statistics.fmean(v) for v in per_run]
-        lines.append(f"| {rs[0]['label']} (n={len(rs)}) | " + " | ".join(
-            f"{100 * m:.1f}" + (f" ± {100 * statistics.stdev(v):.1f}%" if len(v) > 1 else "%")
-            for m, v in zip(vals, per_run)) + " |")
+        lines.append(
+            f"| {rs[0]['label']} (n={len(rs)}) | "
+            + " | ".join(
+                f"{100 * m:.1f}" + (f" ± {100 * statistics.stdev(v):.1f}%" if len(v) > 1 else "%")
+                for m, v in zip(vals, per_run)
+            )
+            + " |"
+        )
         clean = {a: next(v for (b, s), v in zip(cols, vals) if b == a and float(s) == 0) for a, _ in cols}
-        lines.append(f"| {rs[0]['label']}: share of clean accuracy kept | "
-                     + " | ".join(f"{100 * v / clean[a]:.0f}%" if clean[a] else "–" for (a, _), v in zip(cols, vals))
-                     + " |")
+        lines.append(
+            f"| {rs[0]['label']}: share of clean accuracy kept | "
+            + " | ".join(f"{100 * v / clean[a]:.0f}%" if clean[a] else "–" for (a, _), v in zip(cols, vals))
+            + " |"
+        )
     return lines
 
 
@@ -458,9 +532,11 @@ def convergence(res: dict) -> tuple[str, bool] | None:
     mid = round(statistics.median(gains), 1)
     flat = abs(mid) <= 1.0
     state = "the median change is within 1 point" if flat else "the curves have not flattened"
-    return (f"Over the last epoch of each finished run the validation accuracy changed by "
-            f"{min(gains):+.1f}..{max(gains):+.1f} points (median {mid:+.1f}, {len(gains)} runs); {state}",
-            flat)
+    return (
+        f"Over the last epoch of each finished run the validation accuracy changed by "
+        f"{min(gains):+.1f}..{max(gains):+.1f} points (median {mid:+.1f}, {len(gains)} runs); {state}",
+        flat,
+    )
 
 
 def silent_branches(res: dict, below: float = 0.01) -> str | None:
@@ -480,8 +556,10 @@ def silent_branches(res: dict, below: float = 0.01) -> str | None:
     if not counts:
         return None
     parts = [f"{label} {statistics.fmean(c[0] for c in cs):.3g} of {cs[0][1]}" for label, cs in counts.items()]
-    return (f"blocks whose residual branch ends in a neuron firing below {below:g} (the block passes its "
-            f"input on; a zero-initialised last BN starts every branch so), mean over seeds: " + ", ".join(parts))
+    return (
+        f"blocks whose residual branch ends in a neuron firing below {below:g} (the block passes its "
+        f"input on; a zero-initialised last BN starts every branch so), mean over seeds: " + ", ".join(parts)
+    )
 
 
 def analysis_set_line(res: dict) -> str | None:
@@ -489,10 +567,15 @@ def analysis_set_line(res: dict) -> str | None:
     that the stored ones ran on the first test images (one class)."""
     keys = ["energy"] + ([res["analysis"]] if res.get("analysis") not in (None, "time_statistics") else [])
     if any(one_class(res, k) for k in keys):
-        which = ("which are a single class (the test folder is stored class by class)" if res.get("dataset") ==
-                 "cifar10" else "in file order, not a class-balanced selection")
-        return (f"the energy counts and analyses of these stored results ran on the first test images, {which}: "
-                "energy per sample may be biased by a few percent; pending re-run on the class-balanced set")
+        which = (
+            "which are a single class (the test folder is stored class by class)"
+            if res.get("dataset") == "cifar10"
+            else "in file order, not a class-balanced selection"
+        )
+        return (
+            f"the energy counts and analyses of these stored results ran on the first test images, {which}: "
+            "energy per sample may be biased by a few percent; pending re-run on the class-balanced set"
+        )
     sets = [r[k]["analysis_set"] for r in _done(res) for k in keys if (r.get(k) or {}).get("analysis_set")]
     if not sets:
         return None
@@ -515,16 +598,24 @@ def public_command(command: str) -> str:
 
 def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list[str], tuple]:
     exp = get_experiment(name)
-    found = next((store / name / s / "results.json" for s in scales if (store / name / s / "results.json").is_file()),
-                 None)
+    found = next(
+        (store / name / s / "results.json" for s in scales if (store / name / s / "results.json").is_file()), None
+    )
     lines = [f"### {exp.number}. {exp.title}", "", f"**Claim.** {exp.claim}", ""]
     if exp.paper:
         lines += [f"**What the paper measured.** {exp.paper}.", ""]
     if found is None:
         cpu = exp.scales.get("cpu")
-        lines += [f"**Our setting (cpu scale).** {cpu.note}." if cpu else "", "",
-                  f"**Command.** `fullspike reproduce {name} --scale cpu --data-root DIR`", "",
-                  "**Result.** not run yet.", "", "**Verdict.** not run yet.", ""]
+        lines += [
+            f"**Our setting (cpu scale).** {cpu.note}." if cpu else "",
+            "",
+            f"**Command.** `fullspike reproduce {name} --scale cpu --data-root DIR`",
+            "",
+            "**Result.** not run yet.",
+            "",
+            "**Verdict.** not run yet.",
+            "",
+        ]
         return lines, (exp.number, exp.title, "not run yet", "–")
     res = json.loads(found.read_text())
     sizes = {(r.get("energy") or {}).get("test_size") for r in _done(res)} - {None}
@@ -534,8 +625,13 @@ def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list
     done = len(_done(res))
     if done < len(res["runs"]) and not any(w in word for w in ("needs", "pending", "not run", "not finished")):
         word += " so far"  # provisional while runs of the experiment are still to finish
-    lines += [f"**Our setting ({res['scale']} scale).** {res['setting']}.", "",
-              f"**Command.** `{public_command(res['command'])}`  ", f"**Date, machine.** {res['date']}; {res['machine']}", ""]
+    lines += [
+        f"**Our setting ({res['scale']} scale).** {res['setting']}.",
+        "",
+        f"**Command.** `{public_command(res['command'])}`  ",
+        f"**Date, machine.** {res['date']}; {res['machine']}",
+        "",
+    ]
     lines += [f"**Result** ({done} of {len(res['runs'])} runs finished; mean ± std over seeds):", ""]
     analysis = res.get("analysis")
     stale = analysis in ONE_CLASS_PLOTS and one_class(res, analysis)
@@ -543,14 +639,21 @@ def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list
     if analysis == "robustness" and not stale:
         lines += ["", "Accuracy under perturbation (mean ± std over seeds):", ""] + robustness_table(res)
     if stale:
-        lines += ["", f"*{analysis.replace('_', ' ').capitalize()}.* {ONE_CLASS}: the stored analysis ran on the "
-                      "first test images, all of one class, so its numbers are not reported here."]
+        lines += [
+            "",
+            f"*{analysis.replace('_', ' ').capitalize()}.* {ONE_CLASS}: the stored analysis ran on the "
+            "first test images, all of one class, so its numbers are not reported here.",
+        ]
     planned = exp.scales[res["scale"]].seeds if res["scale"] in exp.scales else ()
     held = sorted({r["seed"] for r in res["runs"]})
     if set(planned) - set(held):
-        lines += ["", f"*Plan.* The {res['scale']} scale now plans seeds {', '.join(map(str, planned))}; these results "
-                      f"hold seeds {', '.join(map(str, held))}: `{public_command(res['command'])}` trains the missing runs (finished "
-                      "runs are skipped)."]
+        lines += [
+            "",
+            f"*Plan.* The {res['scale']} scale now plans seeds {', '.join(map(str, planned))}; these results "
+            f"hold seeds {', '.join(map(str, held))}: `{public_command(res['command'])}` trains the missing "
+            "runs (finished "
+            "runs are skipped).",
+        ]
     chosen_set = analysis_set_line(res)
     if chosen_set:
         lines += ["", f"*Analysis set.* {chosen_set[0].upper()}{chosen_set[1:]}."]
@@ -579,10 +682,17 @@ def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list
 
 
 #: the two parts of the document: the papers' claims, then the project's own benchmarks
-PARTS = {"claims": ("The papers' claims", "Claims of the BNTT and DST/AAP papers, tested at the scale stated in "
-                                          "each section."),
-         "benchmarks": ("Our benchmarks", "The project's own targets, not claims of the papers; accuracies with "
-                                          "95% Wilson score intervals on the test set's size.")}
+PARTS = {
+    "claims": (
+        "The papers' claims",
+        "Claims of the BNTT and DST/AAP papers, tested at the scale stated in each section.",
+    ),
+    "benchmarks": (
+        "Our benchmarks",
+        "The project's own targets, not claims of the papers; accuracies with "
+        "95% Wilson score intervals on the test set's size.",
+    ),
+}
 
 
 def render(store: Path, scales: list[str], repo: Path = REPO) -> str:
@@ -592,11 +702,17 @@ def render(store: Path, scales: list[str], repo: Path = REPO) -> str:
         sections, rows = parts[get_experiment(name).section]
         sections += lines
         rows.append(row)
-    head = ["# Reproduction of the papers' claims, and our benchmarks", "",
-            "Generated by `studies/report.py` from the JSON results of `fullspike reproduce` "
-            f"(stored in `{store.relative_to(repo) if store.is_relative_to(repo) else store}/`); "
-            "do not edit by hand. Test sets are used only for the final numbers; where settings "
-            "were chosen, they were chosen on a validation split carved from the training set.", "", RULE, ""]
+    head = [
+        "# Reproduction of the papers' claims, and our benchmarks",
+        "",
+        "Generated by `studies/report.py` from the JSON results of `fullspike reproduce` "
+        f"(stored in `{store.relative_to(repo) if store.is_relative_to(repo) else store}/`); "
+        "do not edit by hand. Test sets are used only for the final numbers; where settings "
+        "were chosen, they were chosen on a validation split carved from the training set.",
+        "",
+        RULE,
+        "",
+    ]
     body: list[str] = []
     for key, (title, about) in PARTS.items():
         sections, rows = parts[key]

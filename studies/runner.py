@@ -11,6 +11,7 @@ split (:func:`fullspike.data.selection.analysis_set`), recorded as ``analysis_se
 settings (the early-exit margin) are chosen on the same-sized selection of the validation split.
 The study uses fullspike's public API only.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -60,8 +61,10 @@ def parse_data_roots(entries: list[str] | None) -> dict[str, str]:
     for e in entries or []:
         key, sep, path = e.partition("=")
         if sep and key not in DATA_SUBDIRS:
-            raise ConfigError(f"--data-root {e}: unknown dataset '{key}'; use DIR or one of "
-                              f"{', '.join(f'{k}=DIR' for k in DATA_SUBDIRS)}")
+            raise ConfigError(
+                f"--data-root {e}: unknown dataset '{key}'; use DIR or one of "
+                f"{', '.join(f'{k}=DIR' for k in DATA_SUBDIRS)}"
+            )
         roots[key if sep else "*"] = path if sep else e
     return roots
 
@@ -73,8 +76,10 @@ def data_root(dataset: str, roots: dict[str, str], experiment: str) -> str:
         return os.path.abspath(roots[dataset])
     if "*" in roots:
         return os.path.abspath(os.path.join(roots["*"], DATA_SUBDIRS[dataset]))
-    raise ConfigError(f"experiment '{experiment}' trains on real {dataset} data: pass --data-root DIR "
-                      f"(holding {DATA_SUBDIRS[dataset]}/) or --data-root {dataset}=DIR")
+    raise ConfigError(
+        f"experiment '{experiment}' trains on real {dataset} data: pass --data-root DIR "
+        f"(holding {DATA_SUBDIRS[dataset]}/) or --data-root {dataset}=DIR"
+    )
 
 
 @dataclass
@@ -104,8 +109,14 @@ def _overrides(v: Variant, sc: Scale, configs_dir: Path | None) -> tuple[Path, l
     return path, overrides
 
 
-def plan(exp: Experiment, scale: str, out: Path, data_roots: dict[str, str], seeds: list[int] | None = None,
-         configs_dir: Path | None = None) -> list[PlannedRun]:
+def plan(
+    exp: Experiment,
+    scale: str,
+    out: Path,
+    data_roots: dict[str, str],
+    seeds: list[int] | None = None,
+    configs_dir: Path | None = None,
+) -> list[PlannedRun]:
     """The runs of ``exp`` at ``scale``, seed by seed (so error bars appear early); a scale with
     ``configs`` or ``variants`` plans only the variants it lists. Two runs training the same config are refused
     (:func:`check_distinct`)."""
@@ -123,8 +134,15 @@ def plan(exp: Experiment, scale: str, out: Path, data_roots: dict[str, str], see
             overrides.append(f"train.seed={seed}")
             if hs.uses_data:
                 overrides.append(f"data.root={data_root(hs.dataset or home.dataset, data_roots, exp.name)}")
-            runs.append(PlannedRun(home.name, v, seed, load_config(path, overrides),
-                                   Path(out) / home.name / scale / f"{v.name}_seed{seed}"))
+            runs.append(
+                PlannedRun(
+                    home.name,
+                    v,
+                    seed,
+                    load_config(path, overrides),
+                    Path(out) / home.name / scale / f"{v.name}_seed{seed}",
+                )
+            )
     check_distinct(runs)
     return runs
 
@@ -136,8 +154,10 @@ def check_distinct(runs: list[PlannedRun]) -> None:
     for r in runs:
         key = json.dumps(_plain(r.cfg.to_dict()), sort_keys=True)
         if key in seen:
-            raise ConfigError(f"{r.key} and {seen[key]} would train the same config: the scale overrides what "
-                              "sets the variants apart; scale their budget (epochs_factor) instead")
+            raise ConfigError(
+                f"{r.key} and {seen[key]} would train the same config: the scale overrides what "
+                "sets the variants apart; scale their budget (epochs_factor) instead"
+            )
         seen[key] = r.key
 
 
@@ -185,8 +205,10 @@ def run_status(run: PlannedRun) -> str:
         there = _plain(config_from_dict(json.loads(stored.read_text())).to_dict())
         planned = _plain(run.cfg.to_dict())
         if there != planned:
-            raise ConfigError(f"{run.run_dir} holds a run of another config ({_first_difference(there, planned)}); "
-                              f"delete it or use another --out")
+            raise ConfigError(
+                f"{run.run_dir} holds a run of another config ({_first_difference(there, planned)}); "
+                f"delete it or use another --out"
+            )
     if (run.run_dir / "metrics.json").is_file():
         return "done"
     if (run.run_dir / DIVERGED).is_file():
@@ -265,21 +287,29 @@ def _loader(data, split: str, samples: int, cfg):
 
     dataset = getattr(data, split)
     chosen = analysis_set(dataset, samples, data.info.classes, split)
-    loader = make_loader(Subset(dataset, chosen.indices), data.info, cfg.data.eval_batch_size or cfg.data.batch_size,
-                         False)
+    loader = make_loader(
+        Subset(dataset, chosen.indices), data.info, cfg.data.eval_batch_size or cfg.data.batch_size, False
+    )
     return loader, chosen.to_dict()
 
 
 def _energy_summary(report) -> dict:
-    return {"samples": report.samples, "T": report.T, "ac": report.total_ac, "mac": report.total_mac,
-            "energy_mj": report.energy_mj, "ann_energy_mj": report.ann_energy_mj,
-            "step_firing_rates": report.step_firing_rates,
-            "firing_rates": {n.name: n.firing_rate for n in report.neurons}}
+    return {
+        "samples": report.samples,
+        "T": report.T,
+        "ac": report.total_ac,
+        "mac": report.total_mac,
+        "energy_mj": report.energy_mj,
+        "ann_energy_mj": report.ann_energy_mj,
+        "step_firing_rates": report.step_firing_rates,
+        "firing_rates": {n.name: n.firing_rate for n in report.neurons},
+    }
 
 
 def measure_energy(run_dir: Path, samples: int) -> dict:
     """AC, MAC and energy per sample (all steps) on the first ``samples`` test images, with the
     firing rate of every neuron layer; for dual-stream nets (DSNN) also the FSNN (AAP removed)."""
+
     def compute() -> dict:
         from fullspike.dst import has_aap, remove_aap
         from fullspike.energy import count_synaptic_ops
@@ -287,8 +317,11 @@ def measure_energy(run_dir: Path, samples: int) -> dict:
         cfg, data, model, _ = load_run(run_dir)
         loader, chosen = _loader(data, "test", samples, cfg)
         T = getattr(model, "T", None) or 1  # an ANN: one pass, every operation a MAC
-        out = {"analysis_set": chosen, "test_size": len(data.test),
-               **_energy_summary(count_synaptic_ops(model, loader, T=T))}
+        out = {
+            "analysis_set": chosen,
+            "test_size": len(data.test),
+            **_energy_summary(count_synaptic_ops(model, loader, T=T)),
+        }
         if has_aap(model):
             out["fsnn"] = _energy_summary(count_synaptic_ops(remove_aap(model), loader))
         return out
@@ -299,6 +332,7 @@ def measure_energy(run_dir: Path, samples: int) -> dict:
 def analyse(run_dir: Path, kind: str, samples: int) -> dict:
     """The experiment's per-run analysis (``early_exit``, ``robustness`` or ``time_statistics``),
     cached in the run folder, with the ``analysis_set`` it ran on."""
+
     def compute() -> dict:
         if kind == "time_statistics":  # from the parameters alone: no data set is built
             from fullspike.analysis.time_statistics import step_statistics
@@ -310,15 +344,24 @@ def analyse(run_dir: Path, kind: str, samples: int) -> dict:
             from fullspike.analysis.early_exit import analyse_early_exit
 
             if data.val is None:
-                raise ConfigError(f"{run_dir}: the early-exit margin is chosen on validation data; the run has "
-                                  "no validation split (data.val_fraction=0)")
+                raise ConfigError(
+                    f"{run_dir}: the early-exit margin is chosen on validation data; the run has "
+                    "no validation split (data.val_fraction=0)"
+                )
             val_loader, val_set = _loader(data, "val", samples, cfg)
             res = analyse_early_exit(model, loader, device, energy_batches=1, val_loader=val_loader)
             return {"analysis_set": chosen, "validation_set": val_set, **res.to_dict()}
         from fullspike.analysis.robustness import evaluate_robustness, find_normalization
 
-        res = evaluate_robustness(model, loader, find_normalization(data.test), device=device,
-                                  pgd_steps=ATTACK["pgd_steps"], pgd_alpha=None, draws=ATTACK["draws"])
+        res = evaluate_robustness(
+            model,
+            loader,
+            find_normalization(data.test),
+            device=device,
+            pgd_steps=ATTACK["pgd_steps"],
+            pgd_alpha=None,
+            draws=ATTACK["draws"],
+        )
         return {"analysis_set": chosen, "attack": ATTACK, **res.to_dict()}
 
     return _cached(run_dir / f"{kind}.json", samples, compute)
@@ -326,9 +369,15 @@ def analyse(run_dir: Path, kind: str, samples: int) -> dict:
 
 def run_record(exp: Experiment, run: PlannedRun, samples: int) -> dict:
     """What results.json says about one run (read from its folder)."""
-    rec: dict[str, Any] = {"variant": run.variant.name, "label": run.variant.label, "seed": run.seed,
-                           "x": run.variant.x, "series": run.variant.series,
-                           "run_dir": str(run.run_dir), "config": run.cfg.to_dict()}
+    rec: dict[str, Any] = {
+        "variant": run.variant.name,
+        "label": run.variant.label,
+        "seed": run.seed,
+        "x": run.variant.x,
+        "series": run.variant.series,
+        "run_dir": str(run.run_dir),
+        "config": run.cfg.to_dict(),
+    }
     status = run_status(run)
     curves = _read_jsonl(run.run_dir / "metrics.jsonl")
     rec.update(status=status, curves=curves)
@@ -339,10 +388,14 @@ def run_record(exp: Experiment, run: PlannedRun, samples: int) -> dict:
     metrics = json.loads((run.run_dir / "metrics.json").read_text())
     if "test_accuracy_spike" in metrics:  # dual-stream: the spike stream alone is the FSNN
         rec["fsnn_test_accuracy"] = metrics["test_accuracy_spike"]
-    rec.update(metrics=metrics, test_accuracy=metrics["test_accuracy"],
-               final_val_accuracy=curves[-1].get("val_accuracy") if curves else None,
-               best_val_accuracy=metrics.get("best_val_accuracy"),
-               train_cpu_seconds=metrics.get("train_cpu_seconds"), epochs=metrics.get("epochs"))
+    rec.update(
+        metrics=metrics,
+        test_accuracy=metrics["test_accuracy"],
+        final_val_accuracy=curves[-1].get("val_accuracy") if curves else None,
+        best_val_accuracy=metrics.get("best_val_accuracy"),
+        train_cpu_seconds=metrics.get("train_cpu_seconds"),
+        epochs=metrics.get("epochs"),
+    )
     rec["energy"] = measure_energy(run.run_dir, samples)
     if exp.analysis:
         rec[exp.analysis] = analyse(run.run_dir, exp.analysis, samples)
@@ -352,8 +405,11 @@ def run_record(exp: Experiment, run: PlannedRun, samples: int) -> dict:
 def _mean_std(values: list[float]) -> dict | None:
     if not values:
         return None
-    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "n": len(values)}
+    return {
+        "mean": statistics.fmean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "n": len(values),
+    }
 
 
 def summarise(exp: Experiment, records: list[dict]) -> dict:
@@ -364,13 +420,19 @@ def summarise(exp: Experiment, records: list[dict]) -> dict:
     planned = {r["variant"] for r in records}  # a scale may run some variants only
     for v in (v for v in exp.variants if v.name in planned):
         done = [r for r in records if r["variant"] == v.name and r["status"] == "done"]
-        s = {"label": v.label, "x": v.x, "series": v.series, "control": v.control,
-             "seeds_done": [r["seed"] for r in done],
-             "seeds_diverged": [r["seed"] for r in records if r["variant"] == v.name and r["status"] == "diverged"],
-             "test_accuracy": _mean_std([r["test_accuracy"] for r in done]),
-             "final_val_accuracy": _mean_std([r["final_val_accuracy"] for r in done
-                                              if r["final_val_accuracy"] is not None]),
-             "train_cpu_seconds": _mean_std([r["train_cpu_seconds"] for r in done if r["train_cpu_seconds"]])}
+        s = {
+            "label": v.label,
+            "x": v.x,
+            "series": v.series,
+            "control": v.control,
+            "seeds_done": [r["seed"] for r in done],
+            "seeds_diverged": [r["seed"] for r in records if r["variant"] == v.name and r["status"] == "diverged"],
+            "test_accuracy": _mean_std([r["test_accuracy"] for r in done]),
+            "final_val_accuracy": _mean_std(
+                [r["final_val_accuracy"] for r in done if r["final_val_accuracy"] is not None]
+            ),
+            "train_cpu_seconds": _mean_std([r["train_cpu_seconds"] for r in done if r["train_cpu_seconds"]]),
+        }
         fsnn_acc = [r["fsnn_test_accuracy"] for r in done if "fsnn_test_accuracy" in r]
         if fsnn_acc:
             s["fsnn_test_accuracy"] = _mean_std(fsnn_acc)
@@ -395,12 +457,22 @@ def collect(exp: Experiment, scale: str, runs: list[PlannedRun], out: Path, comm
     folder = Path(out) / exp.name / scale
     folder.mkdir(parents=True, exist_ok=True)
     results = {
-        "experiment": exp.name, "number": exp.number, "title": exp.title, "claim": exp.claim, "scale": scale,
-        "section": exp.section, "dataset": sc.dataset or exp.dataset,
-        "setting": sc.note, "target": exp.target, "analysis": exp.analysis, "x_label": exp.x_label,
+        "experiment": exp.name,
+        "number": exp.number,
+        "title": exp.title,
+        "claim": exp.claim,
+        "scale": scale,
+        "section": exp.section,
+        "dataset": sc.dataset or exp.dataset,
+        "setting": sc.note,
+        "target": exp.target,
+        "analysis": exp.analysis,
+        "x_label": exp.x_label,
         "command": command,
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
-        "runs": records, "summary": summarise(exp, records),
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "runs": records,
+        "summary": summarise(exp, records),
     }
     if plots_missing() is None:
         from .plots import write_plots
@@ -421,9 +493,18 @@ def plots_missing() -> str | None:
     return None
 
 
-def run_experiment(name: str, scale: str, out: str | Path, data_roots: dict[str, str] | None = None,
-                   seeds: list[int] | None = None, configs_dir: Path | None = None, train: bool = True,
-                   command: str = "", variants: list[str] | None = None, log=print) -> dict:
+def run_experiment(
+    name: str,
+    scale: str,
+    out: str | Path,
+    data_roots: dict[str, str] | None = None,
+    seeds: list[int] | None = None,
+    configs_dir: Path | None = None,
+    train: bool = True,
+    command: str = "",
+    variants: list[str] | None = None,
+    log=print,
+) -> dict:
     """Train the missing runs of experiment ``name`` (skipping finished ones, resuming partial
     ones) and write its results after each; ``train=False`` only collects what is there.
     ``variants``, ``seeds``: train only these (e.g. one per process); the results cover every
@@ -434,8 +515,9 @@ def run_experiment(name: str, scale: str, out: str | Path, data_roots: dict[str,
     runs = plan(exp, scale, Path(out), data_roots or {}, every, configs_dir)
     unknown = sorted(set(variants or []) - {v.name for v in exp.variants})
     if unknown:
-        raise ConfigError(f"experiment '{name}' has no variant(s) {unknown}; it has "
-                          f"{', '.join(v.name for v in exp.variants)}")
+        raise ConfigError(
+            f"experiment '{name}' has no variant(s) {unknown}; it has {', '.join(v.name for v in exp.variants)}"
+        )
     statuses = [run_status(r) for r in runs]  # refuses a folder of another config before any training
     for r, status in zip(runs, statuses):
         if (variants and r.variant.name not in variants) or (seeds is not None and r.seed not in seeds):

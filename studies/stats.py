@@ -1,6 +1,7 @@
 """The statistics of the study's verdicts: Welch's two-sided t-test at 5% for a gap between two
 variants (means, standard deviations and seed counts), and Wilson's 95% score interval for an
 accuracy measured on a test set of n samples. Plain Python (math only)."""
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,10 @@ def _beta_fraction(a: float, b: float, x: float) -> float:
     d = 1.0 / (d if abs(d) > tiny else tiny)
     result = d
     for m in range(1, 500):
-        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
             d = 1.0 + numerator * d
             d = 1.0 / (d if abs(d) > tiny else tiny)
             c = 1.0 + numerator / c
@@ -52,6 +55,7 @@ def t_two_sided_p(t: float, df: float) -> float:
 @dataclass(frozen=True)
 class Welch:
     """Welch's t-test of mean a - mean b: the statistic, its degrees of freedom and two-sided p."""
+
     t: float
     df: float
     p: float
@@ -67,12 +71,12 @@ def welch(mean_a: float, std_a: float, n_a: int, mean_b: float, std_b: float, n_
     two constant sides: p = 0."""
     if min(n_a, n_b) < 2:
         raise ValueError("Welch's t-test needs at least two values on each side")
-    va, vb = std_a ** 2 / n_a, std_b ** 2 / n_b
+    va, vb = std_a**2 / n_a, std_b**2 / n_b
     gap = mean_a - mean_b
     if va + vb == 0:
         return Welch(0.0 if gap == 0 else math.copysign(math.inf, gap), math.inf, 1.0 if gap == 0 else 0.0)
     t = gap / math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va ** 2 / (n_a - 1) + vb ** 2 / (n_b - 1))
+    df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
     return Welch(t, df, t_two_sided_p(t, df))
 
 

@@ -1,5 +1,6 @@
 """Shared fixtures. Real datasets are read from ../shared/data beside the repository; tests that
 need them skip with a clear reason when it is absent."""
+
 from __future__ import annotations
 
 import importlib.util

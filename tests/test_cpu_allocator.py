@@ -1,4 +1,5 @@
 """fullspike.cpu_allocator: glibc keeps freed memory once tuned."""
+
 import platform
 import subprocess
 import sys
@@ -8,8 +9,10 @@ import pytest
 
 from fullspike import cpu_allocator
 
-glibc = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
-                           reason="the allocator tuning applies to glibc only")
+glibc = pytest.mark.skipif(
+    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
+    reason="the allocator tuning applies to glibc only",
+)
 
 # allocate and free a 256 MiB tensor, then report how much of it the process still holds
 PROBE = textwrap.dedent("""
@@ -26,8 +29,9 @@ PROBE = textwrap.dedent("""
 
 
 def _probe(tune: bool) -> tuple[str, str, int]:
-    out = subprocess.run([sys.executable, "-c", PROBE, "1" if tune else "0"], capture_output=True,
-                         text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, "1" if tune else "0"], capture_output=True, text=True, check=True
+    ).stdout.split()
     return out[0], out[1], int(out[2])
 
 
@@ -58,8 +62,7 @@ def test_tuning_sets_mmap_max_and_trim_threshold_once(monkeypatch):
     monkeypatch.setattr(cpu_allocator, "_mallopt", lambda: mallopt)
     assert cpu_allocator.tune_cpu_allocator() is True
     assert cpu_allocator.tune_cpu_allocator() is True  # idempotent: no second round of calls
-    assert mallopt.calls == [(cpu_allocator.M_MMAP_MAX, 0),
-                          (cpu_allocator.M_TRIM_THRESHOLD, 2**31 - 1)]
+    assert mallopt.calls == [(cpu_allocator.M_MMAP_MAX, 0), (cpu_allocator.M_TRIM_THRESHOLD, 2**31 - 1)]
     assert cpu_allocator._tuned
 
 

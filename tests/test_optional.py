@@ -1,5 +1,6 @@
 """Optional extras (events, plot, tensorboard): never imported by `import fullspike`, and a
 missing one is a clear hint naming the extra to install."""
+
 import json
 import logging
 import os
@@ -30,10 +31,12 @@ def test_a_missing_module_names_the_extra(monkeypatch):
 
 
 def test_importing_fullspike_imports_no_optional_package():
-    code = ("import sys, fullspike, fullspike.train, fullspike.energy, fullspike.analysis, fullspike.data, "
-            "fullspike.dst, fullspike.cli, fullspike.data.events\n"
-            "from fullspike.cli import build_parser; build_parser()\n"
-            f"print([m for m in {OPTIONAL!r} if m in sys.modules])")
+    code = (
+        "import sys, fullspike, fullspike.train, fullspike.energy, fullspike.analysis, fullspike.data, "
+        "fullspike.dst, fullspike.cli, fullspike.data.events\n"
+        "from fullspike.cli import build_parser; build_parser()\n"
+        f"print([m for m in {OPTIONAL!r} if m in sys.modules])"
+    )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
@@ -44,18 +47,45 @@ def test_without_matplotlib_energy_writes_its_json_and_notes_the_plot(tmp_path, 
     from fullspike.cli import main
     from fullspike.train import fit, load_config
 
-    fit(load_config(None, ["model.T=2", "model.width=4", "model.hidden=16", "data.train_subset=32",
-                           "data.test_subset=16", "train.epochs=1", "train.tensorboard=false"]), tmp_path / "run")
+    fit(
+        load_config(
+            None,
+            [
+                "model.T=2",
+                "model.width=4",
+                "model.hidden=16",
+                "data.train_subset=32",
+                "data.test_subset=16",
+                "train.epochs=1",
+                "train.tensorboard=false",
+            ],
+        ),
+        tmp_path / "run",
+    )
     capsys.readouterr()
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    assert main(["energy", "--checkpoint", str(tmp_path / "run" / "checkpoint.pt"), "--samples", "16",
-                 "--out", str(tmp_path / "e")]) == 0
+    assert (
+        main(
+            [
+                "energy",
+                "--checkpoint",
+                str(tmp_path / "run" / "checkpoint.pt"),
+                "--samples",
+                "16",
+                "--out",
+                str(tmp_path / "e"),
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     assert json.loads((tmp_path / "e" / "energy.json").read_text())["summary"]["samples"] == 16
     assert not (tmp_path / "e" / "energy.png").exists()
-    assert captured.err.strip() == ("note: energy.png not drawn: drawing plots needs matplotlib, which is not "
-                                    "installed (import of matplotlib halted; None in sys.modules): "
-                                    "pip install 'fullspike[plot]'")
+    assert captured.err.strip() == (
+        "note: energy.png not drawn: drawing plots needs matplotlib, which is not "
+        "installed (import of matplotlib halted; None in sys.modules): "
+        "pip install 'fullspike[plot]'"
+    )
     assert f"wrote {tmp_path / 'e' / 'energy.json'}\n" in captured.out
 
 
@@ -63,20 +93,41 @@ def test_without_tensorboard_training_warns_once_and_goes_on(tmp_path, caplog, m
     from fullspike.train import fit, load_config
 
     monkeypatch.setitem(sys.modules, "tensorboard", None)
-    metrics = fit(load_config(None, ["model.T=2", "model.width=4", "model.hidden=16", "data.train_subset=32",
-                                     "data.test_subset=16", "train.epochs=1", "train.tensorboard=true"]), tmp_path)
+    metrics = fit(
+        load_config(
+            None,
+            [
+                "model.T=2",
+                "model.width=4",
+                "model.hidden=16",
+                "data.train_subset=32",
+                "data.test_subset=16",
+                "train.epochs=1",
+                "train.tensorboard=true",
+            ],
+        ),
+        tmp_path,
+    )
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert warnings == ["train.tensorboard=true needs tensorboard, which is not installed (import of "
-                   "tensorboard halted; None in sys.modules): pip install 'fullspike[tensorboard]'; metrics go to "
-                   "metrics.jsonl only (train.tensorboard=false hides this)"]
+    assert warnings == [
+        "train.tensorboard=true needs tensorboard, which is not installed (import of "
+        "tensorboard halted; None in sys.modules): pip install 'fullspike[tensorboard]'; metrics go to "
+        "metrics.jsonl only (train.tensorboard=false hides this)"
+    ]
     assert 0 <= metrics["test_accuracy"] <= 1 and not (tmp_path / "tb").exists()
 
 
 def test_by_default_training_without_tensorboard_is_quiet_and_with_it_logs(tmp_path, caplog, monkeypatch):
     from fullspike.train import fit, load_config
 
-    tiny = ["model.T=2", "model.width=4", "model.hidden=16", "data.train_subset=32", "data.test_subset=16",
-            "train.epochs=1"]
+    tiny = [
+        "model.T=2",
+        "model.width=4",
+        "model.hidden=16",
+        "data.train_subset=32",
+        "data.test_subset=16",
+        "train.epochs=1",
+    ]
     with monkeypatch.context() as m:
         m.setitem(sys.modules, "tensorboard", None)
         fit(load_config(None, tiny), tmp_path / "without")

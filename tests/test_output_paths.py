@@ -1,4 +1,5 @@
 """Output locations: checked up front, write failures as one OutputError naming what and where."""
+
 import errno
 import os
 
@@ -18,8 +19,10 @@ def test_a_folder_under_a_file_is_one_line(tmp_path):
     with pytest.raises(OutputError) as e:
         output_dir(tmp_path / "file" / "out", "energy.json")
     msg = str(e.value)
-    assert msg == (f"cannot write energy.json to {tmp_path / 'file' / 'out'}: a part of the path is a file, "
-                   f"not a folder; choose another location")
+    assert msg == (
+        f"cannot write energy.json to {tmp_path / 'file' / 'out'}: a part of the path is a file, "
+        f"not a folder; choose another location"
+    )
 
 
 def test_read_only_file_system_is_one_line(tmp_path, monkeypatch):
@@ -29,8 +32,11 @@ def test_read_only_file_system_is_one_line(tmp_path, monkeypatch):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
     monkeypatch.setattr(tempfile, "TemporaryFile", read_only)  # root ignores chmod; fake the mount
-    with pytest.raises(OutputError, match=r"cannot write results to .*out: the file system is read-only; "
-                                          r"choose another location"):
+    with pytest.raises(
+        OutputError,
+        match=r"cannot write results to .*out: the file system is read-only; "
+        r"choose another location",
+    ):
         output_dir(tmp_path / "out", "results")
 
 
@@ -44,8 +50,9 @@ def test_full_disk_while_writing_is_one_line(tmp_path):
     with pytest.raises(OutputError) as e:
         with writing(tmp_path, "energy.json"):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-    assert str(e.value) == (f"cannot write energy.json to {tmp_path}: the disk is full; free some space or "
-                            f"choose another location")
+    assert str(e.value) == (
+        f"cannot write energy.json to {tmp_path}: the disk is full; free some space or choose another location"
+    )
     with pytest.raises(OutputError, match=r"to .*x\.json: the disk is full"):  # names the file when known
         with writing(tmp_path, "x.json"):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "x.json"))
@@ -69,19 +76,30 @@ def test_a_held_folder_is_refused_until_its_holder_ends(tmp_path):
 
     run = tmp_path / "run"
     with exclusive_folder(run):
-        with pytest.raises(OutputError, match=rf"^{run} is in use by another process \(pid {os.getpid()}\) "
-                                              r"writing a run there; wait for it to end"):
+        with pytest.raises(
+            OutputError,
+            match=rf"^{run} is in use by another process \(pid {os.getpid()}\) "
+            r"writing a run there; wait for it to end",
+        ):
             with exclusive_folder(run):
                 pass
     with exclusive_folder(run):  # released when the block ended
         pass
-    holder = subprocess.Popen([sys.executable, "-c", f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"""
 import sys, time
 from fullspike.output_paths import exclusive_folder
 with exclusive_folder({str(run)!r}):
     print("held", flush=True)
     time.sleep(60)
-"""], stdout=subprocess.PIPE, text=True)
+""",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(OutputError, match=f"pid {holder.pid}"):

@@ -1,5 +1,6 @@
 """One registry mechanism for everything configs name: unknown names are one RegistryError line
 (a ConfigError and a KeyError) with the closest names suggested; bad arguments likewise."""
+
 import pytest
 import torch
 
@@ -11,15 +12,18 @@ from fullspike.registry import Registry
 from fullspike.surrogate import ATan, make_surrogate
 
 
-@pytest.mark.parametrize("lookup,message", [
-    (lambda: snn.make_neuron("lifx"), "unknown neuron 'lifx'; did you mean 'lif'"),
-    (lambda: snn.make_encoder("rates", 4), "unknown encoding 'rates'; did you mean 'rate'"),
-    (lambda: snn.make_norm("bnt", 4, 2), "unknown norm 'bnt'; did you mean 'bntt'"),
-    (lambda: snn.connect("iandd"), "unknown connect function 'iandd'; did you mean 'iand'"),
-    (lambda: ACCUM_POOLS.get("mx"), "unknown accum_pool 'mx'; did you mean 'max'"),
-    (lambda: BACKENDS.get("loops"), "unknown neuron backend 'loops'; did you mean 'loop'"),
-    (lambda: make_surrogate("sigmod"), "unknown surrogate 'sigmod'; did you mean 'sigmoid'"),
-])
+@pytest.mark.parametrize(
+    "lookup,message",
+    [
+        (lambda: snn.make_neuron("lifx"), "unknown neuron 'lifx'; did you mean 'lif'"),
+        (lambda: snn.make_encoder("rates", 4), "unknown encoding 'rates'; did you mean 'rate'"),
+        (lambda: snn.make_norm("bnt", 4, 2), "unknown norm 'bnt'; did you mean 'bntt'"),
+        (lambda: snn.connect("iandd"), "unknown connect function 'iandd'; did you mean 'iand'"),
+        (lambda: ACCUM_POOLS.get("mx"), "unknown accum_pool 'mx'; did you mean 'max'"),
+        (lambda: BACKENDS.get("loops"), "unknown neuron backend 'loops'; did you mean 'loop'"),
+        (lambda: make_surrogate("sigmod"), "unknown surrogate 'sigmod'; did you mean 'sigmoid'"),
+    ],
+)
 def test_unknown_names_suggest_the_closest(lookup, message):
     with pytest.raises(RegistryError) as err:
         lookup()
@@ -44,8 +48,11 @@ def test_create_takes_names_and_mappings_and_checks_arguments():
     assert reg.create("box") == (1, "red")
     assert reg.create({"name": "box", "size": 3}, color="blue") == (3, "blue")
     assert "box" in reg and "Box" not in reg and reg.names("b*") == ["box"]
-    with pytest.raises(ConfigError, match=r"^widget 'box' has no argument\(s\) \['colour'\] "
-                                          r"\(did you mean 'color'\?\); it accepts color, size$"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^widget 'box' has no argument\(s\) \['colour'\] "
+        r"\(did you mean 'color'\?\); it accepts color, size$",
+    ):
         reg.create("box", colour="blue")
     with pytest.raises(ConfigError, match=r"^widget 'box': argument 'size' must be an integer, got 'big'$"):
         reg.create("box", size="big")  # the annotations are checked too
@@ -71,9 +78,11 @@ def test_surrogates_from_names_mappings_and_instances():
 
 
 def test_make_neuron_layers_defaults_mapping_and_keywords():
-    n = snn.make_neuron({"name": "lif", "tau": 4.0, "v_threshold": 0.7},
-                        defaults={"v_threshold": 1.0, "detach_reset": True, "surrogate": "atan"},
-                        v_reset=None)
+    n = snn.make_neuron(
+        {"name": "lif", "tau": 4.0, "v_threshold": 0.7},
+        defaults={"v_threshold": 1.0, "detach_reset": True, "surrogate": "atan"},
+        v_reset=None,
+    )
     assert (n.tau, n.v_threshold, n.detach_reset, n.v_reset) == (4.0, 0.7, True, None)
     assert n.surrogate == ATan()
     with pytest.raises(ConfigError, match=r"^neuron 'if' has no argument\(s\) \['tau'\]; it accepts backend"):

@@ -1,6 +1,7 @@
 """Opening a file never runs code: a checkpoint whose unpickling would write a marker file is
 refused in one line by every entry point that opens a user's checkpoint, and the marker never
 appears; fullspike's own checkpoints (RNG, NumPy, Python and optimiser states) still load."""
+
 import shutil
 from pathlib import Path
 
@@ -12,8 +13,15 @@ from fullspike.cli import main
 from fullspike.errors import CheckpointError
 from fullspike.safe_load import CHECKPOINT_FORMAT, UNSAFE, load_state
 
-TINY = ["model.T=2", "model.width=8", "model.hidden=32", "data.train_subset=64", "data.test_subset=32",
-        "train.epochs=1", "train.tensorboard=false"]
+TINY = [
+    "model.T=2",
+    "model.width=8",
+    "model.hidden=32",
+    "data.train_subset=64",
+    "data.test_subset=32",
+    "train.epochs=1",
+    "train.tensorboard=false",
+]
 
 
 class _RunsCode:
@@ -66,17 +74,29 @@ def test_load_state_refuses_in_one_line_and_runs_nothing(tmp_path, header):
     assert not (tmp_path / "MARKER").exists()
 
 
-@pytest.mark.parametrize("argv", [
-    lambda run: ["evaluate", "--checkpoint", str(run / "checkpoint.pt")],
-    lambda run: ["evaluate", "--checkpoint", str(run)],
-    lambda run: ["energy", "--checkpoint", str(run / "checkpoint.pt"), "--samples", "4"],
-    lambda run: ["robustness", "--checkpoint", str(run), "--samples", "4", "--attacks", "gaussian"],
-    lambda run: ["export", str(run), "--out", str(run / "net.nir")],
-    lambda run: ["export", str(run), "--check"],
-    lambda run: ["train", "--out", str(run), "--resume"],
-    lambda run: ["train", "--out", str(run), "--resume", "train.epochs=2"],
-], ids=["evaluate-file", "evaluate-run", "energy", "robustness", "export", "export-check", "resume",
-        "resume-overrides"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        lambda run: ["evaluate", "--checkpoint", str(run / "checkpoint.pt")],
+        lambda run: ["evaluate", "--checkpoint", str(run)],
+        lambda run: ["energy", "--checkpoint", str(run / "checkpoint.pt"), "--samples", "4"],
+        lambda run: ["robustness", "--checkpoint", str(run), "--samples", "4", "--attacks", "gaussian"],
+        lambda run: ["export", str(run), "--out", str(run / "net.nir")],
+        lambda run: ["export", str(run), "--check"],
+        lambda run: ["train", "--out", str(run), "--resume"],
+        lambda run: ["train", "--out", str(run), "--resume", "train.epochs=2"],
+    ],
+    ids=[
+        "evaluate-file",
+        "evaluate-run",
+        "energy",
+        "robustness",
+        "export",
+        "export-check",
+        "resume",
+        "resume-overrides",
+    ],
+)
 def test_every_command_refuses_the_pickle_without_running_it(evil_run, tmp_path, capsys, argv):
     assert main(argv(evil_run)) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -85,12 +105,14 @@ def test_every_command_refuses_the_pickle_without_running_it(evil_run, tmp_path,
 
 
 def test_fullspike_load_and_create_model_refuse_the_pickle(evil_run, tmp_path):
-    for call in (lambda: fullspike.load(evil_run),
-                 lambda: fullspike.load(evil_run / "checkpoint.pt"),
-                 lambda: fullspike.create_model("bntt_convnet", checkpoint_path=evil_run / "checkpoint.pt"),
-                 lambda: fullspike.create_model("bntt_convnet",
-                                                checkpoint_path=_evil(tmp_path / "sd.pt", tmp_path / "MARKER",
-                                                                      header=False))):
+    for call in (
+        lambda: fullspike.load(evil_run),
+        lambda: fullspike.load(evil_run / "checkpoint.pt"),
+        lambda: fullspike.create_model("bntt_convnet", checkpoint_path=evil_run / "checkpoint.pt"),
+        lambda: fullspike.create_model(
+            "bntt_convnet", checkpoint_path=_evil(tmp_path / "sd.pt", tmp_path / "MARKER", header=False)
+        ),
+    ):
         with pytest.raises(CheckpointError, match=UNSAFE):
             call()
     assert not (tmp_path / "MARKER").exists()
@@ -110,7 +132,8 @@ def test_the_zoo_refuses_a_pickle_even_with_a_matching_card(tmp_path):
 
     path = _evil(tmp_path / "net.pt", tmp_path / "MARKER", header=False)
     (tmp_path / "cards.json").write_text(
-        '{"net": {"file": "net.pt", "sha256": "%s", "model": "bntt_convnet", "model_kwargs": {}}}' % zoo.sha256(path))
+        '{"net": {"file": "net.pt", "sha256": "%s", "model": "bntt_convnet", "model_kwargs": {}}}' % zoo.sha256(path)
+    )
     with pytest.raises(CheckpointError, match=UNSAFE):
         zoo.load("net", tmp_path)
     assert not (tmp_path / "MARKER").exists()

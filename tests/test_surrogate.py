@@ -1,4 +1,5 @@
 """Surrogate gradients against their formulas (docs/methods.md, "Neurons")."""
+
 import math
 
 import pytest

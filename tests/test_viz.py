@@ -1,5 +1,6 @@
 """fullspike.viz: figures without pyplot state, error-bar series sorted by x, and one line naming the
 plot extra when matplotlib is missing."""
+
 import sys
 
 import pytest

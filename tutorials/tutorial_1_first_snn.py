@@ -45,9 +45,13 @@ fig, ax = plt.subplots(figsize=(7, 2.4))
 for b in range(3):
     times = spikes[:, b].nonzero().flatten()
     ax.vlines(times, b - 0.4, b + 0.4)
-ax.set(xlabel="time step", ylabel="neuron", yticks=range(3),
-       yticklabels=[f"x = {c:.1f}" for c in current[0].tolist()],
-       title="LIF spikes, three input currents")
+ax.set(
+    xlabel="time step",
+    ylabel="neuron",
+    yticks=range(3),
+    yticklabels=[f"x = {c:.1f}" for c in current[0].tolist()],
+    title="LIF spikes, three input currents",
+)
 fig.tight_layout()
 
 # %%
@@ -90,8 +94,9 @@ print("d(spike count)/d(input):", [round(g, 3) for g in inputs.grad.flatten().to
 # fresh random spikes at every step, each pixel firing with a probability set by its intensity.
 from torch import nn
 
-net = snn.SeqSequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), snn.LIF(tau=2.0),
-                        nn.Flatten(), nn.Linear(8 * 8 * 8, 10))
+net = snn.SeqSequential(
+    nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), snn.LIF(tau=2.0), nn.Flatten(), nn.Linear(8 * 8 * 8, 10)
+)
 images = torch.rand(4, 1, 8, 8)  # [B, C, H, W]
 seq = snn.RateEncoder(T=6)(images)
 print("encoded", tuple(seq.shape), "-> logits per step", tuple(net(seq).shape))
@@ -116,8 +121,7 @@ test_loader = data.make_loader(test_set, info, batch_size=256, shuffle=False)
 model = fullspike.create_model("bntt_convnet", T=6, width=16, hidden=64)
 print(model)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-trainer = Trainer(model, classification_loss, optimizer, train_loader, test_loader,
-                  epochs=5, progress=False)
+trainer = Trainer(model, classification_loss, optimizer, train_loader, test_loader, epochs=5, progress=False)
 result = trainer.fit()
 print(f"test accuracy after {result['epoch']} epochs: {result['val_accuracy']:.3f}")
 

@@ -35,8 +35,7 @@ def train(model: torch.nn.Module, epochs: int = 4) -> Trainer:
     torch.manual_seed(0)
     loader = data.make_loader(train_set, info, batch_size=64, shuffle=True)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    trainer = Trainer(model, classification_loss, optimizer, loader, test_loader,
-                      epochs=epochs, progress=False)
+    trainer = Trainer(model, classification_loss, optimizer, loader, test_loader, epochs=epochs, progress=False)
     trainer.fit()
     return trainer
 
@@ -51,8 +50,7 @@ for norm in ("bntt", "bn", "none"):
 fig, ax = plt.subplots(figsize=(6, 3))
 for norm, (_, trainer) in runs.items():
     history = trainer.history
-    ax.plot([r["epoch"] for r in history], [r["val_accuracy"] for r in history],
-            marker="o", label=norm)
+    ax.plot([r["epoch"] for r in history], [r["val_accuracy"] for r in history], marker="o", label=norm)
 ax.set(xlabel="epoch", ylabel="test accuracy", title="normalisation of a spiking conv net")
 ax.legend()
 fig.tight_layout()
@@ -86,8 +84,7 @@ fig.tight_layout()
 # reproduction results measure it). What can always be measured is the accuracy of the
 # prediction after `T' <= T` steps, from one run, and the energy each `T'` costs, and a
 # per-sample exit: stop a sample once its running prediction's confidence passes a margin.
-result = early_exit.analyse_early_exit(bntt_model, test_loader, threshold=0.1,
-                                       energy_batches=1)
+result = early_exit.analyse_early_exit(bntt_model, test_loader, threshold=0.1, energy_batches=1)
 print(result.summary())
 
 fig, ax1 = plt.subplots(figsize=(6, 3))
@@ -117,8 +114,14 @@ norm = robustness.find_normalization(test_set)
 results = {}
 for name, model in (("SNN (BNTT)", bntt_model), ("ANN", ann)):
     results[name] = robustness.evaluate_robustness(
-        model, test_loader, norm, eps=(0, 0.05, 0.1, 0.2), sigmas=(0, 0.2, 0.4, 0.8),
-        attacks=("gaussian", "fgsm"), max_batches=1)
+        model,
+        test_loader,
+        norm,
+        eps=(0, 0.05, 0.1, 0.2),
+        sigmas=(0, 0.2, 0.4, 0.8),
+        attacks=("gaussian", "fgsm"),
+        max_batches=1,
+    )
 print(robustness.robustness_table(results))
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))

@@ -48,8 +48,9 @@ from fullspike.models import classification_loss
 from fullspike.train import Trainer
 
 torch.manual_seed(0)
-model = fullspike.create_model("dst_resnet18", num_classes=10, in_channels=1, T=2,
-                               stem="cifar", width=8, connect="iand")
+model = fullspike.create_model(
+    "dst_resnet18", num_classes=10, in_channels=1, T=2, stem="cifar", width=8, connect="iand"
+)
 blocks = [m for m in model.modules() if isinstance(m, fullspike.dst.DualStreamBlock)]
 print(type(model).__name__, "with", len(blocks), "dual-stream blocks")
 
@@ -58,8 +59,7 @@ test_set, _ = data.build_dataset("digits", None, train=False)
 train_loader = data.make_loader(train_set, info, batch_size=64, shuffle=True)
 test_loader = data.make_loader(test_set, info, batch_size=256, shuffle=False)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-trainer = Trainer(model, classification_loss, optimizer, train_loader, test_loader,
-                  epochs=4, progress=False)
+trainer = Trainer(model, classification_loss, optimizer, train_loader, test_loader, epochs=4, progress=False)
 trainer.fit()
 for row in trainer.history:
     print({k: round(v, 3) for k, v in row.items() if k.startswith(("epoch", "val_acc"))})
@@ -69,9 +69,11 @@ for row in trainer.history:
 # two heads' logits) and of each head alone:
 hist = trainer.history
 fig, ax = plt.subplots(figsize=(6, 3))
-for key, label in (("val_accuracy", "DSNN (both heads)"),
-                   ("val_accuracy_spike", "spike head (FSNN)"),
-                   ("val_accuracy_accum", "accumulation head")):
+for key, label in (
+    ("val_accuracy", "DSNN (both heads)"),
+    ("val_accuracy_spike", "spike head (FSNN)"),
+    ("val_accuracy_accum", "accumulation head"),
+):
     ax.plot([r["epoch"] for r in hist], [r[key] for r in hist], marker="o", label=label)
 ax.set(xlabel="epoch", ylabel="test accuracy", title="DST ResNet-18 (IAND) on the digits")
 ax.legend()
@@ -95,8 +97,10 @@ with torch.no_grad():
     spike_only = fsnn(x)
 print("AAP left:", has_aap(fsnn))
 print("FSNN output equals the spike head:", torch.equal(spike_only, dual.spike))
-print(f"accuracy  DSNN {(dual.combined().argmax(1) == y).float().mean():.3f}"
-      f"  FSNN {(spike_only.argmax(1) == y).float().mean():.3f}")
+print(
+    f"accuracy  DSNN {(dual.combined().argmax(1) == y).float().mean():.3f}"
+    f"  FSNN {(spike_only.argmax(1) == y).float().mean():.3f}"
+)
 
 # %%
 # After four epochs on 8x8 digits the spike head still lags the two-stream prediction; with

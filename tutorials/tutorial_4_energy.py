@@ -33,8 +33,14 @@ test_set, _ = data.build_dataset("digits", None, train=False)
 train_loader = data.make_loader(train_set, info, batch_size=64, shuffle=True)
 test_loader = data.make_loader(test_set, info, batch_size=128, shuffle=False)
 model = fullspike.create_model("bntt_convnet", T=6, width=16, hidden=64)
-Trainer(model, classification_loss, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
-        train_loader, epochs=3, progress=False).fit()
+Trainer(
+    model,
+    classification_loss,
+    torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+    train_loader,
+    epochs=3,
+    progress=False,
+).fit()
 
 # %%
 # ## The report
@@ -112,8 +118,7 @@ fig.tight_layout()
 from fullspike.dst import remove_aap
 
 torch.manual_seed(0)
-dst = fullspike.create_model("dst_resnet18", num_classes=10, in_channels=1, T=2,
-                             stem="cifar", width=8)
+dst = fullspike.create_model("dst_resnet18", num_classes=10, in_channels=1, T=2, stem="cifar", width=8)
 images = next(iter(test_loader))[0][:32]
 dsnn_report = count_synaptic_ops(dst, images)
 fsnn_report = count_synaptic_ops(remove_aap(dst), images)

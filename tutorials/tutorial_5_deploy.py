@@ -37,8 +37,7 @@ train_set, info = data.build_dataset("digits", None, train=True)
 test_set, _ = data.build_dataset("digits", None, train=False)
 train_loader = data.make_loader(train_set, info, batch_size=64, shuffle=True)
 test_loader = data.make_loader(test_set, info, batch_size=64, shuffle=False)
-model = fullspike.create_model("dst_resnet18", num_classes=10, in_channels=1, T=3,
-                               stem="cifar", width=4)
+model = fullspike.create_model("dst_resnet18", num_classes=10, in_channels=1, T=3, stem="cifar", width=4)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
 Trainer(model, classification_loss, optimizer, train_loader, epochs=2, progress=False).fit()
 model.eval()
@@ -64,8 +63,7 @@ print(report.table())
 # %%
 # For contrast, a SEW ResNet whose residual connect is an addition sends integers 0..2 into the
 # next block:
-sew = fullspike.create_model("sew_resnet18", num_classes=10, in_channels=1, T=3,
-                             stem="cifar", width=4).eval()
+sew = fullspike.create_model("sew_resnet18", num_classes=10, in_channels=1, T=3, stem="cifar", width=4).eval()
 sew_report = check_deployable(sew, images)
 print("SEW-ADD exportable:", sew_report.exportable)
 print(len(sew_report.refused), "layers refused, e.g.")
@@ -106,8 +104,9 @@ print("same predictions:", same, "of", len(images))
 # averaged over time and samples, for each layer of the graph:
 with torch.no_grad():
     nodes = net.nodes(sequence)
-rates = {name: float(out.mean()) for name, out in nodes.items()
-         if type(graph_back.nodes[name]).__name__ in ("IF", "LIF")}
+rates = {
+    name: float(out.mean()) for name, out in nodes.items() if type(graph_back.nodes[name]).__name__ in ("IF", "LIF")
+}
 fig, ax = plt.subplots(figsize=(8, 3))
 ax.bar(range(len(rates)), list(rates.values()))
 ax.set_xticks(range(len(rates)), list(rates), rotation=90, fontsize=6)
@@ -135,8 +134,10 @@ print(f"float weights: accuracy {float((logits.argmax(1) == labels).float().mean
 for bits in (16, 8, 4):
     with torch.no_grad():
         predicted = quantize_weights(fsnn, bits)(images).argmax(1)
-    print(f"{bits:2d}-bit weights: accuracy {float((predicted == labels).float().mean()):.3f}, "
-          f"same prediction as float on {int((predicted == logits.argmax(1)).sum())} of {len(images)} images")
+    print(
+        f"{bits:2d}-bit weights: accuracy {float((predicted == labels).float().mean()):.3f}, "
+        f"same prediction as float on {int((predicted == logits.argmax(1)).sum())} of {len(images)} images"
+    )
 
 # %%
 # This two-epoch network is barely trained and near chance, so many of its predictions sit on a

@@ -87,8 +87,13 @@ print(neuron(torch.full((6, 1), 0.4)).flatten().tolist())
 
 
 @fullspike.register_model
-def tiny_convnet(num_classes: int = 4, in_channels: int = 1, T: int = 4,
-                 neuron: str = "learned_leak", surrogate: str = "fast_sigmoid") -> nn.Module:
+def tiny_convnet(
+    num_classes: int = 4,
+    in_channels: int = 1,
+    T: int = 4,
+    neuron: str = "learned_leak",
+    surrogate: str = "fast_sigmoid",
+) -> nn.Module:
     """Direct-coded conv -> neuron -> linear, logits averaged over the ``T`` steps."""
     neuron_module = snn.make_neuron({"name": neuron, "surrogate": surrogate})
     return TinyConvNet(num_classes, in_channels, T, neuron_module)
@@ -101,8 +106,12 @@ class TinyConvNet(nn.Module):
         super().__init__()
         self.encoder = snn.DirectEncoder(T)  # the image at every step: [T, B, ...]
         self.body = snn.SeqSequential(
-            nn.Conv2d(in_channels, 8, 3, padding=1), nn.BatchNorm2d(8), neuron,
-            nn.Flatten(), nn.Linear(8 * 8 * 8, num_classes))
+            nn.Conv2d(in_channels, 8, 3, padding=1),
+            nn.BatchNorm2d(8),
+            neuron,
+            nn.Flatten(),
+            nn.Linear(8 * 8 * 8, num_classes),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(self.encoder(x)).mean(0)
@@ -130,9 +139,8 @@ def quadrant_blobs(root: str | None, train: bool, augment: bool = False, n: int 
     images = 0.6 * torch.randn(n, 1, 8, 8, generator=g)
     for i, q in enumerate(labels.tolist()):
         r, c = 4 * (q // 2), 4 * (q % 2)
-        images[i, 0, r + 1:r + 3, c + 1:c + 3] += 1.0
-    info = data.DatasetInfo(num_classes=4, in_channels=1, image_size=8,
-                            classes=["TL", "TR", "BL", "BR"])
+        images[i, 0, r + 1 : r + 3, c + 1 : c + 3] += 1.0
+    info = data.DatasetInfo(num_classes=4, in_channels=1, image_size=8, classes=["TL", "TR", "BL", "BR"])
     return TensorDataset(images, labels), info
 
 
@@ -166,8 +174,7 @@ class NeuronWatcher(Callback):
     def on_fit_start(self, trainer: Trainer) -> None:
         self.rates: list[float] = []
         self.neuron = next(m for m in trainer.model.modules() if isinstance(m, LearnedLeak))
-        self.neuron.register_forward_hook(
-            lambda module, inputs, out: self.rates.append(float(out.detach().mean())))
+        self.neuron.register_forward_hook(lambda module, inputs, out: self.rates.append(float(out.detach().mean())))
 
     def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
         row["firing_rate"] = sum(self.rates) / len(self.rates)
@@ -178,14 +185,22 @@ class NeuronWatcher(Callback):
 torch.manual_seed(0)
 model = fullspike.create_model("tiny_convnet", T=4)
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-trainer = Trainer(model, smoothed_cross_entropy, optimizer,
-                  data.make_loader(train_set, info, batch_size=32, shuffle=True),
-                  data.make_loader(test_set, info, batch_size=100, shuffle=False),
-                  callbacks=[NeuronWatcher()], epochs=5, progress=False)
+trainer = Trainer(
+    model,
+    smoothed_cross_entropy,
+    optimizer,
+    data.make_loader(train_set, info, batch_size=32, shuffle=True),
+    data.make_loader(test_set, info, batch_size=100, shuffle=False),
+    callbacks=[NeuronWatcher()],
+    epochs=5,
+    progress=False,
+)
 trainer.fit()
 for row in trainer.history:
-    print(f"epoch {row['epoch']}: test accuracy {row['val_accuracy']:.3f}, "
-          f"firing rate {row['firing_rate']:.3f}, leak {row['leak']:.3f}")
+    print(
+        f"epoch {row['epoch']}: test accuracy {row['val_accuracy']:.3f}, "
+        f"firing rate {row['firing_rate']:.3f}, leak {row['leak']:.3f}"
+    )
 
 fig, ax = plt.subplots(figsize=(6, 3))
 epochs = [r["epoch"] for r in trainer.history]

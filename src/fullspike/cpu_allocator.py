@@ -15,6 +15,7 @@ is what a training process wants anyway. It changes the allocator of the whole p
 library in it (torch and any peer framework) gets the same treatment. Elsewhere (macOS, musl,
 Windows) it does nothing and returns False.
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -4,6 +4,7 @@ The core (models, training, evaluation, energy counting) needs only the runtime 
 event datasets need the ``events`` extra (tonic, aedat), plots the ``plot`` extra (matplotlib),
 TensorBoard logging the ``tensorboard`` extra. A missing one is one clear error naming the extra.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -5,6 +5,7 @@ computes anything, so an unwritable, read-only or missing location stops at once
 writes in :func:`writing`, which turns an ``OSError`` (full disk, lost permission) into one
 :class:`~fullspike.errors.OutputError` that says what could not be written and where.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -122,8 +123,10 @@ def exclusive_folder(path: str | os.PathLike, what: str = "run") -> Iterator[Pat
         except BlockingIOError:
             f.seek(0)
             holder = f.read().strip()
-            raise OutputError(f"{path} is in use by another process{f' (pid {holder})' if holder else ''} "
-                              f"writing a {what} there; wait for it to end or choose another folder") from None
+            raise OutputError(
+                f"{path} is in use by another process{f' (pid {holder})' if holder else ''} "
+                f"writing a {what} there; wait for it to end or choose another folder"
+            ) from None
         f.truncate(0)
         f.write(str(os.getpid()))
         f.flush()

@@ -9,6 +9,7 @@ from the signature, so a config, :func:`~fullspike.models.create_model` and ever
 ``Registry.create`` check arguments the same way. Every failure is one
 :class:`~fullspike.errors.ConfigError` line naming the dotted key, the value and what is allowed.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -99,8 +100,15 @@ class _Checked:
         return f"checked({self.rng})"
 
 
-def number(kind: type, *, ge: float | None = None, gt: float | None = None, le: float | None = None,
-           lt: float | None = None, optional: bool = False) -> Any:
+def number(
+    kind: type,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    optional: bool = False,
+) -> Any:
     """``Annotated[kind, Field(ge=..., ...)]`` (``| None`` when ``optional``) that refuses booleans
     and names its whole range when a bound fails."""
     base = kind | None if optional else kind
@@ -114,11 +122,19 @@ NonNegative = number(float, ge=0)
 Fraction = number(float, gt=0, le=1)  # (0, 1]: leak factors, decay factors
 
 _PHRASES = {
-    "int_parsing": "must be an integer", "int_type": "must be an integer", "int_from_float": "must be an integer",
-    "float_parsing": "must be a number", "float_type": "must be a number",
-    "bool_parsing": "must be true or false", "bool_type": "must be true or false",
-    "string_type": "must be a string", "dict_type": "must be a mapping", "model_type": "must be a mapping",
-    "mapping_type": "must be a mapping", "list_type": "must be a list", "tuple_type": "must be a list",
+    "int_parsing": "must be an integer",
+    "int_type": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string",
+    "dict_type": "must be a mapping",
+    "model_type": "must be a mapping",
+    "mapping_type": "must be a mapping",
+    "list_type": "must be a list",
+    "tuple_type": "must be a list",
     "missing": "is required",
 }
 
@@ -130,8 +146,9 @@ def describe(error: Mapping[str, Any]) -> str:
         phrase = error["msg"]
     elif kind == "literal_error":
         phrase = f"must be one of {ctx['expected']}"
-        close = difflib.get_close_matches(str(error["input"]), [s.strip("'") for s in
-                                          ctx["expected"].replace(" or ", ", ").split(", ")], n=1)
+        close = difflib.get_close_matches(
+            str(error["input"]), [s.strip("'") for s in ctx["expected"].replace(" or ", ", ").split(", ")], n=1
+        )
         if close:
             return f"{phrase}, got {show(error['input'])} (did you mean '{close[0]}'?)"
     elif kind in ("too_short", "too_long") and "max_length" in ctx:
@@ -159,8 +176,17 @@ def _type_name(hint: Any) -> str:
     if typing.get_origin(hint) in (typing.Union, UnionType):
         return " or ".join(_type_name(h) for h in typing.get_args(hint))
     origin = typing.get_origin(hint) or hint
-    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string", NoneType: "null",
-             dict: "a mapping", Mapping: "a mapping", list: "a list", tuple: "a list"}
+    names = {
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        str: "a string",
+        NoneType: "null",
+        dict: "a mapping",
+        Mapping: "a mapping",
+        list: "a list",
+        tuple: "a list",
+    }
     return names.get(origin) or f"a {getattr(origin, '__name__', origin)}"
 
 
@@ -222,8 +248,11 @@ def parameters(factory: Callable) -> dict[str, inspect.Parameter]:
     """The keyword parameters of ``factory`` with resolved annotations; for a class, those of its
     ``__init__`` and, while an ``__init__`` passes ``**kwargs`` on, of its bases' too (a key
     ``"**"`` when the last one still takes any keyword). Cached: do not modify the result."""
-    targets = [k.__init__ for k in factory.__mro__ if "__init__" in vars(k)] if isinstance(factory, type) \
-        and not hasattr(factory, "__signature__") else [factory]
+    targets = (
+        [k.__init__ for k in factory.__mro__ if "__init__" in vars(k)]
+        if isinstance(factory, type) and not hasattr(factory, "__signature__")
+        else [factory]
+    )
     out: dict[str, inspect.Parameter] = {}
     for target in targets:
         try:
@@ -231,21 +260,31 @@ def parameters(factory: Callable) -> dict[str, inspect.Parameter]:
         except (TypeError, ValueError, NameError):  # a builtin, or an annotation that cannot be resolved
             sig = inspect.signature(target)  # (its unresolved annotations are not checked)
         resolved = getattr(target, "__annotations__", {})  # a signature set by hand: its resolved hints
-        params = [p.replace(annotation=resolved.get(p.name, p.empty)) if isinstance(p.annotation, str) else p
-                  for p in sig.parameters.values()]
+        params = [
+            p.replace(annotation=resolved.get(p.name, p.empty)) if isinstance(p.annotation, str) else p
+            for p in sig.parameters.values()
+        ]
         params = [p.replace(annotation=p.empty) if isinstance(p.annotation, str) else p for p in params]
         if target is not factory:
             params = params[1:]  # self
-        out.update({p.name: p for p in params if p.name not in out
-                    and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)})
+        out.update(
+            {p.name: p for p in params if p.name not in out and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        )
         if not any(p.kind is p.VAR_KEYWORD for p in params):
             return out
     out["**"] = inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)
     return out
 
 
-def check_arguments(factory: Callable, kwargs: Mapping[str, Any], *, what: str, key: str = "",
-                    noun: str = "argument", reserved: tuple[str, ...] = ()) -> dict[str, Any]:
+def check_arguments(
+    factory: Callable,
+    kwargs: Mapping[str, Any],
+    *,
+    what: str,
+    key: str = "",
+    noun: str = "argument",
+    reserved: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """Check keyword arguments against ``factory``'s signature and its annotations; return them
     validated (``4.0`` for an ``int`` becomes ``4``).
 
@@ -261,8 +300,9 @@ def check_arguments(factory: Callable, kwargs: Mapping[str, Any], *, what: str, 
         close = difflib.get_close_matches(unknown[0], list(params), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         where = f"unknown config key '{key}.{unknown[0]}': " if key and ": " not in key else ""
-        raise ConfigError(f"{where}{what} has no {noun}(s) {unknown}{hint}; "
-                          f"it accepts {', '.join(sorted(params)) or 'none'}")
+        raise ConfigError(
+            f"{where}{what} has no {noun}(s) {unknown}{hint}; it accepts {', '.join(sorted(params)) or 'none'}"
+        )
     out = {}
     for name, given in kwargs.items():
         p = params.get(name)

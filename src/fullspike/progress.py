@@ -4,6 +4,7 @@
 draws a bar, ``False`` never, ``None`` only when standard error is a terminal, so logs
 redirected to a file or a pipe hold no bars.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -22,8 +23,7 @@ def show_bars(progress: bool | None) -> bool:
     return bool(progress)
 
 
-def bar(items: Iterable, desc: str = "", total: int | None = None, progress: bool | None = None,
-        **options) -> tqdm:
+def bar(items: Iterable, desc: str = "", total: int | None = None, progress: bool | None = None, **options) -> tqdm:
     """``items`` wrapped in a transient bar (``leave=False``) drawn per :func:`show_bars`."""
     options.setdefault("leave", False)
     return tqdm(items, desc=desc, total=total, disable=not show_bars(progress), file=sys.stderr, **options)
@@ -37,4 +37,3 @@ def take_batches(inputs, max_batches: int | None = None, desc: str = "", progres
         total = max_batches if total is None else min(total, max_batches)
         items = itertools.islice(items, max_batches)
     return bar(items, desc, total, progress)
-

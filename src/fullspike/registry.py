@@ -10,6 +10,7 @@ configs use, and checks keyword arguments against the factory's signature and it
 that names an entry (``connect: CONNECTS.name_type()``) or names one with its arguments
 (``neuron: NEURONS.spec_type(...)``): validated against whatever is registered when checked.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -41,8 +42,9 @@ def split_spec(spec: "str | Mapping", kind: str) -> tuple[str, dict]:
     if isinstance(spec, Mapping) and "name" in spec:
         kwargs = dict(spec)
         return str(kwargs.pop("name")), kwargs
-    raise RegistryError(f"a {kind} must be a name or a mapping with a 'name' key (e.g. "
-                        f"{{name: ..., ...}}); got {spec!r}")
+    raise RegistryError(
+        f"a {kind} must be a name or a mapping with a 'name' key (e.g. {{name: ..., ...}}); got {spec!r}"
+    )
 
 
 class Registry(Generic[F]):
@@ -65,6 +67,7 @@ class Registry(Generic[F]):
     def register(self, name: str | None = None, aliases: Iterable[str] = ()) -> Callable[[F], F]:
         """Decorator: register a factory under ``name`` (default: its ``__name__``) and
         ``aliases`` (other names that stand for it)."""
+
         def deco(fn: F) -> F:
             key = self._key(name or fn.__name__)
             if key in self._items:
@@ -97,8 +100,9 @@ class Registry(Generic[F]):
         except (KeyError, TypeError):
             raise unknown_name(self.kind, name, self._items) from None
 
-    def check_kwargs(self, name: str, kwargs: Mapping[str, Any], key: str = "",
-                     reserved: tuple[str, ...] = ()) -> dict[str, Any]:
+    def check_kwargs(
+        self, name: str, kwargs: Mapping[str, Any], key: str = "", reserved: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
         """``kwargs`` validated against the signature and annotations of the factory of ``name``
         (:func:`~fullspike.params.check_arguments`; ``key``: the config key they live under).
         Raises :class:`~fullspike.errors.ConfigError` (one line)."""
@@ -118,6 +122,7 @@ class Registry(Generic[F]):
     def name_type(self) -> Any:
         """The annotation of an argument naming an entry: a string checked against the names
         registered when it is validated (an unknown one: one line, the closest suggested)."""
+
         def known(name: str) -> str:
             self.get(name)
             return self._key(name)
@@ -129,6 +134,7 @@ class Registry(Generic[F]):
         ``{"name": ..., **kwargs}`` whose arguments are checked against that entry's signature
         (a union over the registry, told apart by ``name``), or an object of one of ``instances``
         (passed as it is). ``reserved``: arguments the caller fills in."""
+
         def check(value: Any, info: ValidationInfo) -> Any:
             if isinstance(value, instances) or (isinstance(value, type) and issubclass(value, instances)):
                 return value

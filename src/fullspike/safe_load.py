@@ -6,6 +6,7 @@ dict holds. A file that needs anything else (a pickled object, whose unpickling 
 command) is refused, never retried with the unrestricted loader. Imports only torch, the
 standard library and :mod:`fullspike.errors` (a low-level module every layer may use).
 """
+
 from __future__ import annotations
 
 import pickle
@@ -32,17 +33,21 @@ def load_state(path: str | Path, what: str = "checkpoint", map_location: str | t
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:  # weights_only refused a global: never load it otherwise
         if "Weights only load failed" not in str(e) or "Unsupported operand" in str(e):  # not a pickle
-            raise CheckpointError(f"{what} {path} is corrupt or not a PyTorch file ({_first_line(e)}); "
-                                  f"use another file or retrain") from None
+            raise CheckpointError(
+                f"{what} {path} is corrupt or not a PyTorch file ({_first_line(e)}); use another file or retrain"
+            ) from None
         found = re.search(r"GLOBAL ([\w.]+)", str(e))
         asks = f" (it asks for {found.group(1)})" if found else ""
-        raise CheckpointError(f"{what} {path} is {UNSAFE}{asks}; fullspike never runs code from a file: "
-                              f"use a checkpoint written by fullspike or a state dict of tensors") from None
+        raise CheckpointError(
+            f"{what} {path} is {UNSAFE}{asks}; fullspike never runs code from a file: "
+            f"use a checkpoint written by fullspike or a state dict of tensors"
+        ) from None
     except MemoryError:
         raise
     except Exception as e:  # truncated zip, not a PyTorch file at all
-        raise CheckpointError(f"{what} {path} is corrupt or not a PyTorch file ({_first_line(e)}); "
-                              f"use another file or retrain") from None
+        raise CheckpointError(
+            f"{what} {path} is corrupt or not a PyTorch file ({_first_line(e)}); use another file or retrain"
+        ) from None
 
 
 def _first_line(err: Exception, limit: int = 160) -> str:

@@ -7,6 +7,7 @@ neuron backends run; optionally :meth:`~Surrogate.c_grad` for the native CPU ker
 :meth:`~Surrogate.triton_grad` for the Triton kernels) and, optionally, registering it with
 :func:`register` so configs can name it.
 """
+
 from __future__ import annotations
 
 import math
@@ -107,8 +108,7 @@ class Sigmoid(Surrogate):
 
     def c_grad(self):
         # s (1 - s) = e / (1 + e)^2 with e = exp(-|alpha x|), symmetric in x
-        return ("const float e = fs_exp(-fabsf(p1 * u));\n"
-                "return p1 * e / ((1.0f + e) * (1.0f + e));", self.alpha, 0.0)
+        return ("const float e = fs_exp(-fabsf(p1 * u));\nreturn p1 * e / ((1.0f + e) * (1.0f + e));", self.alpha, 0.0)
 
 
 @register("atan")
@@ -127,8 +127,7 @@ class ATan(Surrogate):
         return atan_grad, self.alpha, 0.0
 
     def c_grad(self):
-        return ("const float z = 1.5707963267948966f * p1 * u;\n"
-                "return p1 / 2.0f / (1.0f + z * z);", self.alpha, 0.0)
+        return ("const float z = 1.5707963267948966f * p1 * u;\nreturn p1 / 2.0f / (1.0f + z * z);", self.alpha, 0.0)
 
 
 @register("triangle")
@@ -148,8 +147,7 @@ class Triangle(Surrogate):
         return triangle_grad, self.gamma, self.width
 
     def c_grad(self):
-        return ("const float y = 1.0f - fabsf(u / p2);\n"
-                "return p1 * (y > 0.0f ? y : 0.0f);", self.gamma, self.width)
+        return ("const float y = 1.0f - fabsf(u / p2);\nreturn p1 * (y > 0.0f ? y : 0.0f);", self.gamma, self.width)
 
 
 #: the annotation of a ``surrogate`` argument: a name, ``{"name": ..., **kwargs}`` checked against
@@ -182,5 +180,14 @@ def available() -> list[str]:
     return SURROGATES.names()
 
 
-__all__ = ["Surrogate", "Sigmoid", "ATan", "Triangle", "register", "make_surrogate", "available",
-           "SURROGATES", "SurrogateSpec"]
+__all__ = [
+    "Surrogate",
+    "Sigmoid",
+    "ATan",
+    "Triangle",
+    "register",
+    "make_surrogate",
+    "available",
+    "SURROGATES",
+    "SurrogateSpec",
+]

@@ -5,6 +5,7 @@ parameters, the same formula as the surrogate's torch ``grad``; a surrogate hand
 parameters to the Triton kernels through :meth:`~fullspike.surrogate.Surrogate.triton_grad`.
 Importing this module needs :mod:`triton`.
 """
+
 import triton
 import triton.language as tl
 

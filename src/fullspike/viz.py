@@ -2,6 +2,7 @@
 state, and the error-bar series most result plots are made of. matplotlib is imported only when a
 function here is called; without it, one :class:`~fullspike.errors.MissingDependencyError` line
 says how to install it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,12 +31,20 @@ def save(fig: Any, path: str | Path, dpi: int = 110) -> Path:
     return path
 
 
-def errorbar_series(ax: Any, x: Sequence[float], mean: Sequence[float], spread: Sequence[float], label: str,
-                    **style: Any) -> Any:
+def errorbar_series(
+    ax: Any, x: Sequence[float], mean: Sequence[float], spread: Sequence[float], label: str, **style: Any
+) -> Any:
     """One series of means with symmetric error bars ``spread`` at ``x`` (sorted by ``x``)."""
     order = sorted(range(len(x)), key=lambda i: x[i])
-    return ax.errorbar([x[i] for i in order], [mean[i] for i in order], yerr=[spread[i] for i in order],
-                       marker="o", capsize=4, label=label, **style)
+    return ax.errorbar(
+        [x[i] for i in order],
+        [mean[i] for i in order],
+        yerr=[spread[i] for i in order],
+        marker="o",
+        capsize=4,
+        label=label,
+        **style,
+    )
 
 
 # ---------------------------------------------------------------- plots of the analyses (fullspike.analysis)
@@ -57,8 +66,7 @@ def plot_gamma(gammas: dict[str, torch.Tensor], path: str | Path, threshold: flo
         lo, hi = g.quantile(0.1, dim=1), g.quantile(0.9, dim=1)
         ax.fill_between(t, lo, hi, alpha=0.15)
     mean = mean_gamma_per_step(gammas)
-    ax.plot(range(1, len(mean) + 1), mean, "k--", lw=2,
-            label="mean over layers")
+    ax.plot(range(1, len(mean) + 1), mean, "k--", lw=2, label="mean over layers")
     if threshold is not None:
         ax.axhline(threshold, color="red", lw=1, ls=":", label=f"threshold {threshold}")
     ax.set(xlabel="time step", ylabel="BNTT gamma", title="BNTT gamma over time per layer")
@@ -111,8 +119,11 @@ def plot_robustness(results: dict[str, RobustnessResult], path: str | Path) -> P
             s = list(r.accuracy[attack])
             xs = s if attack == "gaussian" else [v * 255 for v in s]
             ax.plot(xs, [100 * r.accuracy[attack][v] for v in s], "o-", label=name)
-        ax.set(xlabel="noise std (pixels)" if attack == "gaussian" else "eps (/255)", ylabel="accuracy (%)",
-               title=attack.upper() if attack != "gaussian" else "Gaussian noise")
+        ax.set(
+            xlabel="noise std (pixels)" if attack == "gaussian" else "eps (/255)",
+            ylabel="accuracy (%)",
+            title=attack.upper() if attack != "gaussian" else "Gaussian noise",
+        )
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)

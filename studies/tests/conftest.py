@@ -1,4 +1,5 @@
 """Fixtures of the study's tests (collected with the package's: pyproject's testpaths)."""
+
 from __future__ import annotations
 
 from pathlib import Path

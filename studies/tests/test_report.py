@@ -1,5 +1,6 @@
 """studies/report.py: REPRODUCTION.md tables come from the results JSON, claims without
 results say "not run yet", plots are copied into the store and linked."""
+
 import json
 
 import pytest
@@ -26,9 +27,15 @@ def test_tables_from_json_and_not_run_yet(script, tmp_path):
     assert res["runs"][0]["energy"]["test_size"] == 100
     row = f"| 5 | {res['title']} | {100 * acc:.2f}% (n=1), 95% CI {100 * lo:.1f}..{100 * hi:.1f}% | not met |"
     assert row in text  # below the 94.5% target (a few epochs on digits)
-    assert f"{100 * acc:.2f}% (95% Wilson interval {100 * lo:.1f}..{100 * hi:.1f}% on 100 test samples) is below" in text
-    assert text.index("## The papers' claims") < text.index("### 4. ") < text.index("## Our benchmarks") \
+    assert (
+        f"{100 * acc:.2f}% (95% Wilson interval {100 * lo:.1f}..{100 * hi:.1f}% on 100 test samples) is below" in text
+    )
+    assert (
+        text.index("## The papers' claims")
+        < text.index("### 4. ")
+        < text.index("## Our benchmarks")
         < text.index("### 5. ")
+    )
     assert "Welch's two-sided t-test at 5%" in text.split("## The papers' claims")[0]
     # the energy count ran on the class-balanced selection of the test set, and says so
     counts = res["runs"][0]["energy"]["analysis_set"]["class_counts"]
@@ -66,8 +73,9 @@ def test_convergence_reads_the_last_epoch_of_each_finished_run(script):
     def run(vals, status="done"):
         return {"status": status, "curves": [{"epoch": i + 1, "val_accuracy": v} for i, v in enumerate(vals)]}
 
-    res = {"runs": [run([0.30, 0.40, 0.46]), run([0.2, 0.3, 0.32]), run([0.1, 0.5, 0.9], "partial"),
-                    run([0.3, 0.5, 0.45])]}
+    res = {
+        "runs": [run([0.30, 0.40, 0.46]), run([0.2, 0.3, 0.32]), run([0.1, 0.5, 0.9], "partial"), run([0.3, 0.5, 0.45])]
+    }
     text, flat = script.convergence(res)
     assert "changed by -5.0..+6.0 points (median +2.0, 3 runs); the curves have not flattened" in text
     assert not flat
@@ -97,12 +105,25 @@ def test_silent_branches_counts_blocks_whose_branch_output_never_fires(script):
     def run(label, rates):
         return {"status": "done", "label": label, "energy": {"firing_rates": rates}}
 
-    dst = {"stem.sn": 0.3, "layer1.0.branch.sn1": 0.2, "layer1.0.branch.sn2": 0.0,   # silent: passes its input on
-           "layer1.1.branch.sn1": 0.0, "layer1.1.branch.sn2": 0.05,                   # the branch's last neuron fires
-           "layer2.0.branch.sn1": 0.2, "layer2.0.branch.sn2": 0.1, "layer2.0.branch.sn3": 0.004}
+    dst = {
+        "stem.sn": 0.3,
+        "layer1.0.branch.sn1": 0.2,
+        "layer1.0.branch.sn2": 0.0,  # silent: passes its input on
+        "layer1.1.branch.sn1": 0.0,
+        "layer1.1.branch.sn2": 0.05,  # the branch's last neuron fires
+        "layer2.0.branch.sn1": 0.2,
+        "layer2.0.branch.sn2": 0.1,
+        "layer2.0.branch.sn3": 0.004,
+    }
     plain = {"layer1.0.branch.sn1": 0.0, "layer1.0.sn": 0.2}  # a Spiking ResNet: its branch ends in BN, not judged
-    res = {"runs": [run("DST-18", dst), run("DST-18", {**dst, "layer1.1.branch.sn2": 0.001}), run("Spiking-18", plain),
-                    {"status": "failed", "label": "x", "energy": {"firing_rates": dst}}]}
+    res = {
+        "runs": [
+            run("DST-18", dst),
+            run("DST-18", {**dst, "layer1.1.branch.sn2": 0.001}),
+            run("Spiking-18", plain),
+            {"status": "failed", "label": "x", "energy": {"firing_rates": dst}},
+        ]
+    }
     text = script.silent_branches(res)
     assert text.endswith("mean over seeds: DST-18 2.5 of 3")
     assert script.silent_branches({"runs": [run("Spiking-18", plain)]}) is None

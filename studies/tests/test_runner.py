@@ -1,6 +1,7 @@
 """studies/runner.py and `fullspike reproduce`: experiments run at the smoke scale (bundled digits),
 results.json contents, skipping finished runs, resuming partial ones, refusing folders of another
 config, plans whose runs stay distinct at every scale, and the thin CLI entry."""
+
 import json
 from pathlib import Path
 
@@ -116,10 +117,16 @@ def test_plans_and_data_roots(tmp_path):
     # the control: the DST nets at depth 18 and 34, branches' last BN not zero-initialised
     controls = [r for r in every if r.variant.control]
     assert sorted((r.cfg.model_name, r.seed) for r in controls) == [
-        ("dst_resnet18", 0), ("dst_resnet18", 1), ("dst_resnet18", 2), ("dst_resnet34", 0), ("dst_resnet34", 1),
-        ("dst_resnet34", 2)]
-    assert all(r.cfg.model["zero_init_residual"] is False and "not zero-initialised" in r.cfg.description
-               for r in controls)
+        ("dst_resnet18", 0),
+        ("dst_resnet18", 1),
+        ("dst_resnet18", 2),
+        ("dst_resnet34", 0),
+        ("dst_resnet34", 1),
+        ("dst_resnet34", 2),
+    ]
+    assert all(
+        r.cfg.model["zero_init_residual"] is False and "not zero-initialised" in r.cfg.description for r in controls
+    )
     runs = [r for r in every if not r.variant.control]
     assert all(r.cfg.model["zero_init_residual"] is True for r in runs)
     families = ("spiking", "sew", "dst")
@@ -131,14 +138,24 @@ def test_plans_and_data_roots(tmp_path):
             assert f"ResNet-{r.variant.x} " in r.cfg.description
     norms = plan(get_experiment("bntt_norms"), "cpu", tmp_path, roots, seeds=[0])
     assert [(r.variant.name, r.cfg.model["norm"], r.cfg.model["T"], r.variant.x) for r in norms][::3] == [
-        ("bntt", "bntt", 10, 10), ("bntt_t25", "bntt", 25, 25), ("bntt_t4", "bntt", 4, 4)]
+        ("bntt", "bntt", 10, 10),
+        ("bntt_t25", "bntt", 25, 25),
+        ("bntt_t4", "bntt", 4, 4),
+    ]
     assert {r.cfg.model["width"] for r in norms} == {16} and len(norms) == 9
     rob = plan(get_experiment("robustness"), "cpu", tmp_path, roots, seeds=[0])
     assert [r.cfg.model_name for r in rob] == ["vgg9_bntt", "vgg9_ann"]
     assert rob[0].run_dir == tmp_path / "bntt_norms" / "cpu" / "bntt_seed0"  # shared with experiment 1
     assert rob[0].cfg.to_dict() == plan(get_experiment("bntt_norms"), "cpu", tmp_path, roots, [0])[0].cfg.to_dict()
-    assert experiment_names() == ["bntt_norms", "early_exit", "robustness", "dst_depth", "fashion_mnist", "nmnist",
-                                  "bntt_long"]
+    assert experiment_names() == [
+        "bntt_norms",
+        "early_exit",
+        "robustness",
+        "dst_depth",
+        "fashion_mnist",
+        "nmnist",
+        "bntt_long",
+    ]
 
 
 def test_cli_errors(capsys, tmp_path):
@@ -204,7 +221,9 @@ def test_every_scale_plans_pairwise_distinct_runs(tmp_path):
         for scale in exp.scales:
             runs = plan(exp, scale, tmp_path, roots)  # check_distinct refuses a plan with two equal configs
             assert runs and len({r.key for r in runs}) == len(runs), (name, scale)
-    fashion = {r.variant.name: r.cfg.train.epochs for r in plan(get_experiment("fashion_mnist"), "paper", tmp_path, roots)}
+    fashion = {
+        r.variant.name: r.cfg.train.epochs for r in plan(get_experiment("fashion_mnist"), "paper", tmp_path, roots)
+    }
     assert fashion == {"w32_aug": 10, "w32_aug_e12": 30}  # the variants' 4 and 12 epochs, times 2.5
 
 
@@ -220,8 +239,9 @@ def test_a_scale_that_collapses_variants_is_refused(tmp_path):
 
 def test_the_imagenet_scale_trains_the_imagenet_configs(tmp_path):
     runs = plan(get_experiment("dst_depth"), "imagenet", tmp_path, parse_data_roots(["/d"]))
-    assert sorted(r.cfg.name for r in runs) == sorted(f"{f}_resnet{d}_imagenet" for f in ("sew", "dst")
-                                                      for d in (18, 34, 50))
+    assert sorted(r.cfg.name for r in runs) == sorted(
+        f"{f}_resnet{d}_imagenet" for f in ("sew", "dst") for d in (18, 34, 50)
+    )
     assert {r.cfg.data.name for r in runs} == {"imagenet"} and {r.cfg.data.root for r in runs} == {"/d/imagenet"}
     assert all(r.cfg.model["stem"] == "imagenet" for r in runs)
 

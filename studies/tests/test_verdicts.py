@@ -1,12 +1,18 @@
 """studies/report.py's verdicts: gaps judged by Welch's t-test at 5% with 3 seeds a side (never
 "partly"), benchmarks against 95% Wilson intervals, the early-exit margin chosen on validation,
 robustness over seeds with the attack-strength check, and stores measured on one class pending."""
+
 import pytest
 
 
 def _res(name, variants, selected=None, target=None, runs=None):
-    return {"experiment": name, "scale": "cpu", "target": target, "runs": runs or [{"status": "done"}],
-            "summary": {"variants": variants, "selected": selected}}
+    return {
+        "experiment": name,
+        "scale": "cpu",
+        "target": target,
+        "runs": runs or [{"status": "done"}],
+        "summary": {"variants": variants, "selected": selected},
+    }
 
 
 def _v(mean, std, x=None, series=None, n=3):
@@ -26,39 +32,64 @@ def test_gaps_are_judged_by_welch_at_5_percent_with_3_seeds(report):
 def test_norms_verdict_per_time_step(report):
     clear = {"bntt": _v(0.6, 0.01, 10, "BNTT"), "bn": _v(0.5, 0.01, 10, "one shared BN")}
     word, why = report.verdict(_res("bntt_norms", clear))
-    assert word == "T=10: reproduced" and why.startswith("T=10: BNTT leads one shared BN by 10.00 points, shown, Welch p=")
-    close = {"bntt": _v(0.6, 0.05, 10, "BNTT"), "bn": _v(0.58, 0.05, 10, "one shared BN"),
-             "none": _v(0.3, 0.05, 10, "no normalisation")}
+    assert word == "T=10: reproduced" and why.startswith(
+        "T=10: BNTT leads one shared BN by 10.00 points, shown, Welch p="
+    )
+    close = {
+        "bntt": _v(0.6, 0.05, 10, "BNTT"),
+        "bn": _v(0.58, 0.05, 10, "one shared BN"),
+        "none": _v(0.3, 0.05, 10, "no normalisation"),
+    }
     word, why = report.verdict(_res("bntt_norms", close))
     assert word == "T=10: not shown" and "by 2.00 points, not shown, Welch p=" in why
     # each T judged on its own; two seeds: no verdict
-    mixed = {**clear, "bntt_t25": _v(0.5, 0.01, 25, "BNTT"), "none_t25": _v(0.6, 0.01, 25, "no normalisation"),
-             "bntt_t4": _v(0.6, 0.0, 4, "BNTT", n=2), "bn_t4": _v(0.5, 0.0, 4, "one shared BN", n=2)}
+    mixed = {
+        **clear,
+        "bntt_t25": _v(0.5, 0.01, 25, "BNTT"),
+        "none_t25": _v(0.6, 0.01, 25, "no normalisation"),
+        "bntt_t4": _v(0.6, 0.0, 4, "BNTT", n=2),
+        "bn_t4": _v(0.5, 0.0, 4, "one shared BN", n=2),
+    }
     word, why = report.verdict(_res("bntt_norms", mixed))
     assert word == "T=4: needs 3 seeds; T=10: reproduced; T=25: not reproduced"
     assert "T=25: no normalisation is 10.00 points above BNTT, shown" in why and "needs 3 seeds, n=2" in why
     # a norm whose every run diverged did not train: the claim itself
-    failed = {"bntt": _v(0.6, 0.01, 10, "BNTT"), "none": {**_v(0, 0, 10, "no normalisation"), "test_accuracy": None,
-                                                          "seeds_diverged": [0, 1]}}
+    failed = {
+        "bntt": _v(0.6, 0.01, 10, "BNTT"),
+        "none": {**_v(0, 0, 10, "no normalisation"), "test_accuracy": None, "seeds_diverged": [0, 1]},
+    }
     assert report.verdict(_res("bntt_norms", failed)) == (
-        "T=10: reproduced", "T=10: BNTT 60.00%; no normalisation diverged at the cpu scale")
+        "T=10: reproduced",
+        "T=10: BNTT 60.00%; no normalisation diverged at the cpu scale",
+    )
     stats = {"layers": {"a": {}}, "shift": [0.4, 0.1, 0.0], "scale": [0.5, 1.0, 1.5]}
     r = _res("bntt_norms", clear, runs=[{"status": "done", "config": {"model": {"T": 3}}, "time_statistics": stats}])
-    assert report.verdict(r)[1].endswith(". Trained BNTT nets, T=3: the per-step means lie 0.40 pooled standard "
-                                         "deviations from the pooled mean at step 1 and 0.05 on average at steps "
-                                         "2..3 (spread ratio 0.50..1.50)")
+    assert report.verdict(r)[1].endswith(
+        ". Trained BNTT nets, T=3: the per-step means lie 0.40 pooled standard "
+        "deviations from the pooled mean at step 1 and 0.05 on average at steps "
+        "2..3 (spread ratio 0.50..1.50)"
+    )
 
 
 def test_depth_verdict(report):
     def dst(acc, fsnn, depth, std=0.01):
-        return {**_v(acc, std, depth, "DST (IAND + AAP)"), "fsnn_test_accuracy": {"mean": fsnn, "std": std, "n": 3},
-                "fsnn_energy_mj": {"mean": 0.1 * depth / 18, "std": 0, "n": 3}}
+        return {
+            **_v(acc, std, depth, "DST (IAND + AAP)"),
+            "fsnn_test_accuracy": {"mean": fsnn, "std": std, "n": 3},
+            "fsnn_energy_mj": {"mean": 0.1 * depth / 18, "std": 0, "n": 3},
+        }
 
     def sew(acc, depth):
         return {**_v(acc, 0.01, depth, "SEW ResNet (ADD)"), "energy_mj": {"mean": depth / 18, "std": 0, "n": 3}}
 
-    both = {"s18": _v(0.8, 0.01, 18, "Spiking ResNet"), "s50": _v(0.7, 0.01, 50, "Spiking ResNet"),
-            "d18": dst(0.8, 0.7, 18), "d50": dst(0.85, 0.75, 50), "e18": sew(0.8, 18), "e50": sew(0.8, 50)}
+    both = {
+        "s18": _v(0.8, 0.01, 18, "Spiking ResNet"),
+        "s50": _v(0.7, 0.01, 50, "Spiking ResNet"),
+        "d18": dst(0.8, 0.7, 18),
+        "d50": dst(0.85, 0.75, 50),
+        "e18": sew(0.8, 18),
+        "e50": sew(0.8, 50),
+    }
     word, why = report.verdict(_res("dst_depth", both))
     assert word == "reproduced" and "DST (IAND + AAP) +5.00 (shown, Welch p=" in why
     assert "SEW ResNet (ADD) +0.00 (not shown, Welch p=1)" in why and "10..10% of SEW's at depth 18, 50" in why
@@ -73,16 +104,25 @@ def test_depth_verdict(report):
     # a control is reported after the claim's numbers and never lends its energy to the FSNN's share
     both["d50"] = dst(0.85, 0.75, 50)
     ctl = "DST, no zero-init (control)"
-    both |= {"c18": {**dst(0.7, 0.75, 18), "series": ctl, "control": True, "label": "c18"},
-             "c50": {**dst(0.6, 0.5, 50), "series": ctl, "control": True, "label": "c50",
-                     "fsnn_energy_mj": {"mean": 9.0, "std": 0, "n": 3}}}
+    both |= {
+        "c18": {**dst(0.7, 0.75, 18), "series": ctl, "control": True, "label": "c18"},
+        "c50": {
+            **dst(0.6, 0.5, 50),
+            "series": ctl,
+            "control": True,
+            "label": "c50",
+            "fsnn_energy_mj": {"mean": 9.0, "std": 0, "n": 3},
+        },
+    }
     both["d18"]["label"], both["d50"]["label"] = "d18", "d50"
     word, why = report.verdict(_res("dst_depth", both))
     assert word == "reproduced" and "of SEW's at depth 18, 50" in why and "c50 minus d50: -25.00" in why
     assert "10..10% of SEW's" in why
     shallow = {k: both[k] for k in ("s18", "d18")}  # one depth finished: no trend to judge yet
     assert report.verdict(_res("dst_depth", shallow)) == (
-        "not finished yet", "the trend needs DST nets at two depths at least; finished so far at depth 18")
+        "not finished yet",
+        "the trend needs DST nets at two depths at least; finished so far at depth 18",
+    )
 
 
 def test_benchmark_targets_with_wilson_intervals(report):
@@ -97,23 +137,51 @@ def test_benchmark_targets_with_wilson_intervals(report):
 
 
 def _ee(gammas, acc_full, per_sample, chosen, balanced=True):
-    e = {"T": 4, "exit_step": 4, "threshold": 0.1, "mean_gamma": gammas, "accuracy_full": acc_full,
-         "accuracy_at_exit": acc_full, "energy_saved": 0.0, "energy_mj": [1.0, 2.0, 3.0, 4.0],
-         "per_sample": per_sample, "chosen_margin": chosen}
+    e = {
+        "T": 4,
+        "exit_step": 4,
+        "threshold": 0.1,
+        "mean_gamma": gammas,
+        "accuracy_full": acc_full,
+        "accuracy_at_exit": acc_full,
+        "energy_saved": 0.0,
+        "energy_mj": [1.0, 2.0, 3.0, 4.0],
+        "per_sample": per_sample,
+        "chosen_margin": chosen,
+    }
     if balanced:
         e["analysis_set"] = {"size": 4, "indices_rule": "r", "class_counts": {"a": 2, "b": 2}}
     return {"status": "done", "seed": 0, "early_exit": e}
 
 
 def test_early_exit_verdict_reports_the_margin_chosen_on_validation(report):
-    runs = [_ee([0.95, 0.96, 0.97, 0.98], 0.5, [{"margin": 0.5, "accuracy": 0.45, "energy_mj": 3.0, "mean_latency": 3},
-                                                 {"margin": 0.9, "accuracy": 0.5, "energy_mj": 3.6, "mean_latency": 3.6}],
-                0.9),
-            _ee([0.9, 0.99, 0.99, 0.99], 0.6, [{"margin": 0.5, "accuracy": 0.6, "energy_mj": 2.0, "mean_latency": 2},
-                                               {"margin": 0.9, "accuracy": 0.6, "energy_mj": 2.0, "mean_latency": 2}],
-                0.5)]
-    res = {"experiment": "early_exit", "scale": "cpu", "target": None, "runs": runs,
-           "summary": {"variants": {"bntt": {"test_accuracy": {"mean": 0.55, "std": 0.05, "n": 2}}}}}
+    runs = [
+        _ee(
+            [0.95, 0.96, 0.97, 0.98],
+            0.5,
+            [
+                {"margin": 0.5, "accuracy": 0.45, "energy_mj": 3.0, "mean_latency": 3},
+                {"margin": 0.9, "accuracy": 0.5, "energy_mj": 3.6, "mean_latency": 3.6},
+            ],
+            0.9,
+        ),
+        _ee(
+            [0.9, 0.99, 0.99, 0.99],
+            0.6,
+            [
+                {"margin": 0.5, "accuracy": 0.6, "energy_mj": 2.0, "mean_latency": 2},
+                {"margin": 0.9, "accuracy": 0.6, "energy_mj": 2.0, "mean_latency": 2},
+            ],
+            0.5,
+        ),
+    ]
+    res = {
+        "experiment": "early_exit",
+        "scale": "cpu",
+        "target": None,
+        "runs": runs,
+        "summary": {"variants": {"bntt": {"test_accuracy": {"mean": 0.55, "std": 0.05, "n": 2}}}},
+    }
     word, why = report.verdict(res)
     assert word == "not reproduced" and "within 0.900..0.990 (threshold 0.1" in why
     # the test numbers at the margins chosen on validation (0.9 and 0.5): 10% and 50% saved, no accuracy lost
@@ -128,16 +196,26 @@ def test_early_exit_verdict_reports_the_margin_chosen_on_validation(report):
 
 def test_robustness_verdict_compares_the_accuracy_kept_over_seeds(report):
     def run(variant, clean, noisy, fgsm=None, balanced=True):
-        rob = {"accuracy": {"fgsm": {"0.0": clean, "0.03": noisy if fgsm is None else fgsm},
-                            "pgd": {"0.0": clean, "0.03": noisy}, "gaussian": {"0.0": clean, "0.1": noisy}}}
+        rob = {
+            "accuracy": {
+                "fgsm": {"0.0": clean, "0.03": noisy if fgsm is None else fgsm},
+                "pgd": {"0.0": clean, "0.03": noisy},
+                "gaussian": {"0.0": clean, "0.1": noisy},
+            }
+        }
         if balanced:
             rob["analysis_set"] = {"size": 4, "indices_rule": "r", "class_counts": {}}
         return {"status": "done", "variant": variant, "label": variant, "robustness": rob}
 
     snn = [run("bntt", 0.8, 0.40 + d) for d in (0, 0.01, 0.02)]
     ann = [run("ann", 0.5, 0.10 + d) for d in (0, 0.01, 0.02)]
-    res = {"experiment": "robustness", "scale": "cpu", "target": None, "runs": snn + ann,
-           "summary": {"variants": {"bntt": {"test_accuracy": {"mean": 0.8, "std": 0, "n": 3}}}}}
+    res = {
+        "experiment": "robustness",
+        "scale": "cpu",
+        "target": None,
+        "runs": snn + ann,
+        "summary": {"variants": {"bntt": {"test_accuracy": {"mean": 0.8, "std": 0, "n": 3}}}},
+    }
     word, why = report.verdict(res)
     assert word == "reproduced" and "the SNN keeps more under 3 of 3 perturbations" in why
     for r, keep in zip(ann, (0.25, 0.26, 0.27)):  # under noise the ANN keeps as large a share (0.25..0.27 of 0.5)

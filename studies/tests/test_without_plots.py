@@ -1,5 +1,6 @@
 """Without the plot extra, ``fullspike reproduce`` writes results.json and says in one line why
 there are no plots (it used to stop with matplotlib's ImportError)."""
+
 import json
 
 from fullspike.errors import MissingDependencyError
@@ -8,7 +9,9 @@ from studies import runner
 
 def test_results_are_written_and_the_missing_plots_are_one_note(tmp_path, monkeypatch):
     def no_matplotlib(module, extra, purpose=None):
-        raise MissingDependencyError(f"{purpose} needs {module}, which is not installed: pip install 'fullspike[{extra}]'")
+        raise MissingDependencyError(
+            f"{purpose} needs {module}, which is not installed: pip install 'fullspike[{extra}]'"
+        )
 
     monkeypatch.setattr(runner, "require", no_matplotlib)
     logs = []

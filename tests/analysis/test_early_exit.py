@@ -1,4 +1,5 @@
 """BNTT early exit: the exit rule on hand-set gammas, one-pass accuracy per step, per-sample exit."""
+
 import pytest
 import torch
 
@@ -27,13 +28,16 @@ def set_gammas(model, per_step):
             m.weight.data[:] = torch.tensor(per_step).view(-1, 1)
 
 
-@pytest.mark.parametrize("gammas, threshold, expected", [
-    ([1.0, 0.8, 0.5, 0.05, 0.02], 0.1, 3),
-    ([1.0, 0.05, 0.5, 0.05, 0.01], 0.1, 3),  # dips below, then back above: must *stay* below
-    ([1.0, 0.8, 0.5, 0.05, 0.02], 0.6, 2),  # threshold configurable
-    ([1.0, 0.8, 0.5, 0.3, 0.2], 0.1, 5),  # never collapses: run all steps
-    ([0.05, 0.05, 0.05, 0.05, 0.05], 0.1, 1),
-])
+@pytest.mark.parametrize(
+    "gammas, threshold, expected",
+    [
+        ([1.0, 0.8, 0.5, 0.05, 0.02], 0.1, 3),
+        ([1.0, 0.05, 0.5, 0.05, 0.01], 0.1, 3),  # dips below, then back above: must *stay* below
+        ([1.0, 0.8, 0.5, 0.05, 0.02], 0.6, 2),  # threshold configurable
+        ([1.0, 0.8, 0.5, 0.3, 0.2], 0.1, 5),  # never collapses: run all steps
+        ([0.05, 0.05, 0.05, 0.05, 0.05], 0.1, 1),
+    ],
+)
 def test_exit_step_rule_on_hand_set_gammas(gammas, threshold, expected):
     m = tiny()
     set_gammas(m, gammas)
@@ -69,9 +73,13 @@ def test_running_mean_equals_a_shorter_run():
 
 def test_accuracy_and_per_sample_exit_by_hand():
     # 3 steps, 2 samples, 2 classes; labels [0, 1]
-    steps = torch.tensor([[[0.0, 10.0], [0.0, 10.0]],   # step 1: both say class 1, very sure
-                          [[40.0, 0.0], [0.0, 0.0]],    # step 2: running means [20, 5], [0, 5]
-                          [[0.0, 0.0], [0.0, 0.0]]])
+    steps = torch.tensor(
+        [
+            [[0.0, 10.0], [0.0, 10.0]],  # step 1: both say class 1, very sure
+            [[40.0, 0.0], [0.0, 0.0]],  # step 2: running means [20, 5], [0, 5]
+            [[0.0, 0.0], [0.0, 0.0]],
+        ]
+    )
     labels = torch.tensor([0, 1])
     assert accuracy_per_step(steps, labels) == pytest.approx([0.5, 1.0, 1.0])
     latency, correct = per_sample_exit(steps, labels, margin=0.99)

@@ -29,8 +29,10 @@ def test_block_statistics_match_a_manual_computation():
     x, y = batches[0]
     model.zero_grad()
     outs = {}
-    hooks = [model.layer1[0].register_forward_hook(lambda m, i, o: outs.__setitem__("first", o[0])),
-             model.layer4[1].register_forward_hook(lambda m, i, o: outs.__setitem__("last", o[0]))]
+    hooks = [
+        model.layer1[0].register_forward_hook(lambda m, i, o: outs.__setitem__("first", o[0])),
+        model.layer4[1].register_forward_hook(lambda m, i, o: outs.__setitem__("last", o[0])),
+    ]
     classification_loss(model(x), y).backward()
     for h in hooks:
         h.remove()
@@ -67,8 +69,10 @@ def test_gradient_study_varies_only_alpha_and_summarizes(tmp_path):
     first, last = by[("spiking_resnet18", 1.0, 0)], by[("spiking_resnet18", 1.0, 7)]
     assert s["ratio_first_last"] == pytest.approx(first["param_grad_norm"] / last["param_grad_norm"])
     paths = write_records(recs, summary, tmp_path, "g")
-    assert paths["csv"].read_text().splitlines()[0] == \
-        "model,alpha,index,block,param_grad_norm,output_grad_norm,firing_rate"
+    assert (
+        paths["csv"].read_text().splitlines()[0]
+        == "model,alpha,index,block,param_grad_norm,output_grad_norm,firing_rate"
+    )
     assert len(paths["csv"].read_text().splitlines()) == 1 + len(recs)
     assert json.loads(paths["json"].read_text())["summary"][0]["blocks"] == 8
     png = plot_records(recs, tmp_path / "g.png")

@@ -1,5 +1,6 @@
 """Robustness: attack sanity on tiny models (FGSM raises the loss, strong attacks flip
 predictions that zero-strength ones keep, PGD stays in the pixel-space ball and in valid images)."""
+
 import pytest
 import torch
 
@@ -22,8 +23,7 @@ NORM = Normalization((0.3,), (0.4,))
 
 
 def snn(encoding="direct"):
-    return fullspike.create_model("bntt_convnet", T=3, width=4, hidden=8, image_size=8,
-                                   encoding=encoding).eval()
+    return fullspike.create_model("bntt_convnet", T=3, width=4, hidden=8, image_size=8, encoding=encoding).eval()
 
 
 def batch():
@@ -85,8 +85,10 @@ def test_find_normalization_and_table(tmp_path):
     ds, _ = build_dataset("digits", None, False)
     assert find_normalization(torch.utils.data.Subset(ds, [0, 1])) == Normalization((0.3,), (0.4,))
     loader = [batch()]
-    res = {k: evaluate_robustness(m, loader, NORM, eps=(0.0, 8 / 255), sigmas=(0.1,), attacks=("gaussian", "fgsm"))
-           for k, m in (("SNN", snn()), ("ANN", fullspike.create_model("convnet_ann", width=4, hidden=8)))}
+    res = {
+        k: evaluate_robustness(m, loader, NORM, eps=(0.0, 8 / 255), sigmas=(0.1,), attacks=("gaussian", "fgsm"))
+        for k, m in (("SNN", snn()), ("ANN", fullspike.create_model("convnet_ann", width=4, hidden=8)))
+    }
     table = robustness_table(res)
     assert "| fgsm | eps=8/255 |" in table and "| gaussian | sigma=0.1 |" in table and "pgd" not in table
     assert plot_robustness(res, tmp_path / "r.png").stat().st_size > 0

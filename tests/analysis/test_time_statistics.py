@@ -1,5 +1,6 @@
 """fullspike.analysis.time_statistics: per-step shift and spread of a BNTT layer's running
 statistics against the statistics pooled over steps, computed by hand."""
+
 import math
 
 import pytest

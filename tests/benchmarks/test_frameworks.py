@@ -2,6 +2,7 @@
 
 SpikingJelly and snnTorch are test dependencies (the ``dev`` extra): these tests run in CI and
 fail, never skip, when a peer is missing."""
+
 import sys
 from pathlib import Path
 
@@ -48,8 +49,9 @@ def test_bntt_neuron_peers_fire_alike(peer):
 def test_ann_floor_swaps_every_neuron_for_relu():
     import fullspike
 
-    model = frameworks.for_framework(fullspike.create_model("bntt_convnet", T=2, width=4, hidden=8,
-                                                             image_size=8), "ann")
+    model = frameworks.for_framework(
+        fullspike.create_model("bntt_convnet", T=2, width=4, hidden=8, image_size=8), "ann"
+    )
     assert frameworks.neuron_count(model) == 0
     assert sum(isinstance(m, frameworks.ReLUSequence) for m in model.modules()) == 3
     assert model(torch.randn(2, 1, 8, 8)).shape == (2, 10)

@@ -2,6 +2,7 @@
 nothing for backward and leaves the model's state alone, the worker measures either mode, and
 the rendering keeps each (case, mode) in its own table, old training-only result files included.
 Tiny shapes; no timing is asserted."""
+
 import importlib.util
 import sys
 from pathlib import Path
@@ -49,8 +50,7 @@ def test_training_step_puts_the_model_back_in_training_mode():
     x = torch.randn(2, 1, 8, 8)
     labels = torch.tensor([1, 3])
     before = state(model)
-    step = measure.make_step(model, (x,), lambda out: torch.nn.functional.cross_entropy(out, labels),
-                             True)
+    step = measure.make_step(model, (x,), lambda out: torch.nn.functional.cross_entropy(out, labels), True)
     step()
     assert model.training
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
@@ -62,8 +62,19 @@ ROW_KEYS = {"status", "first_s", "median_s", "min_s", "times_s", "peak_mb", "thr
 
 
 def worker_row(mode):
-    return run.worker(dict(case="vgg9", T=2, batch=2, framework="fullspike", device="cpu",
-                           warmup=0, reps=1, allocator="default", mode=mode))
+    return run.worker(
+        dict(
+            case="vgg9",
+            T=2,
+            batch=2,
+            framework="fullspike",
+            device="cpu",
+            warmup=0,
+            reps=1,
+            allocator="default",
+            mode=mode,
+        )
+    )
 
 
 def test_worker_measures_inference_with_less_memory_than_training():
@@ -81,22 +92,33 @@ def test_worker_rejects_an_unknown_mode():
 
 
 def ok_row(ms, mb, **extra):
-    return {"status": "ok", "median_s": ms / 1e3, "min_s": ms / 1e3, "first_s": 1.0,
-            "peak_mb": mb, "steps": 3, "rounds": 1, "threads": 1, "date": "2026-11-30",
-            "command": "python benchmarks/run.py", "load": "1.0", **extra}
+    return {
+        "status": "ok",
+        "median_s": ms / 1e3,
+        "min_s": ms / 1e3,
+        "first_s": 1.0,
+        "peak_mb": mb,
+        "steps": 3,
+        "rounds": 1,
+        "threads": 1,
+        "date": "2026-11-30",
+        "command": "python benchmarks/run.py",
+        "load": "1.0",
+        **extra,
+    }
 
 
 def store_with_old_training_rows():
-    meta = {"device_name": "test cpu", "versions": {"torch": "t", "spikingjelly": "s",
-                                                    "snntorch": "n"}, "threads": 1}
-    return {"meta": meta, "rows": {
-        "vgg9|25|4|fullspike|default": ok_row(100, 200),  # written before --mode existed
-        "vgg9|25|4|ann|default": ok_row(110, 300),
-        run.row_key("vgg9", 25, 4, "fullspike", "default", "inference"): ok_row(40, 20,
-                                                                                mode="inference"),
-        run.row_key("vgg9", 25, 4, "ann", "default", "inference"): ok_row(20, 10,
-                                                                          mode="inference"),
-    }}
+    meta = {"device_name": "test cpu", "versions": {"torch": "t", "spikingjelly": "s", "snntorch": "n"}, "threads": 1}
+    return {
+        "meta": meta,
+        "rows": {
+            "vgg9|25|4|fullspike|default": ok_row(100, 200),  # written before --mode existed
+            "vgg9|25|4|ann|default": ok_row(110, 300),
+            run.row_key("vgg9", 25, 4, "fullspike", "default", "inference"): ok_row(40, 20, mode="inference"),
+            run.row_key("vgg9", 25, 4, "ann", "default", "inference"): ok_row(20, 10, mode="inference"),
+        },
+    }
 
 
 def test_rendering_puts_inference_rows_in_their_own_table():
@@ -127,10 +149,13 @@ def test_old_rows_load_as_training_rows_that_a_new_run_replaces(tmp_path):
     assert "| fullspike | 90 |" in text and "| fullspike | 100 |" not in text
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--mode", "predict"], "--mode takes a comma-separated subset of train, inference"),
-    (["--cases", "lif", "--mode", "inference"], "nothing to run"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--mode", "predict"], "--mode takes a comma-separated subset of train, inference"),
+        (["--cases", "lif", "--mode", "inference"], "nothing to run"),
+    ],
+)
 def test_main_refuses_modes_with_nothing_to_measure(argv, message, capsys):
     assert run.main(argv + ["--no-write"]) == 2
     assert message in capsys.readouterr().err
@@ -146,8 +171,19 @@ def test_time_interleaved_takes_the_steps_in_turn_starting_one_further_each_roun
 
 
 def test_a_shared_worker_measures_every_framework_in_one_process():
-    row = run.worker(dict(case="vgg9", T=2, batch=2, frameworks=["fullspike", "ann"],
-                          device="cpu", warmup=0, reps=2, allocator="default", mode="inference"))
+    row = run.worker(
+        dict(
+            case="vgg9",
+            T=2,
+            batch=2,
+            frameworks=["fullspike", "ann"],
+            device="cpu",
+            warmup=0,
+            reps=2,
+            allocator="default",
+            mode="inference",
+        )
+    )
     assert row["status"] == "ok" and list(row["rows"]) == ["fullspike", "ann"]
     for r in row["rows"].values():
         assert set(r) == ROW_KEYS and r["status"] == "ok" and len(r["times_s"]) == 2

@@ -1,4 +1,5 @@
 """``fullspike models`` / ``fullspike datasets``: one plain-text line per registered name."""
+
 import pytest
 
 from fullspike.cli import main

@@ -1,11 +1,19 @@
 """Every user mistake gives one clear ``error:`` line (and exit status 2), never a traceback."""
+
 import pytest
 import torch
 
 from fullspike.cli import main
 
-FAST = ["model.T=2", "model.width=8", "model.hidden=32", "data.train_subset=64", "data.test_subset=32",
-        "train.epochs=1", "train.tensorboard=false"]
+FAST = [
+    "model.T=2",
+    "model.width=8",
+    "model.hidden=32",
+    "data.train_subset=64",
+    "data.test_subset=32",
+    "train.epochs=1",
+    "train.tensorboard=false",
+]
 
 
 def one_error_line(capsys, argv, *needles):
@@ -19,21 +27,30 @@ def one_error_line(capsys, argv, *needles):
 
 
 def test_unknown_config_key(capsys, tmp_path):
-    one_error_line(capsys, ["train", "--out", str(tmp_path), "train.epoch=1"],
-                   "unknown config key 'train.epoch'", "did you mean 'epochs'")
+    one_error_line(
+        capsys,
+        ["train", "--out", str(tmp_path), "train.epoch=1"],
+        "unknown config key 'train.epoch'",
+        "did you mean 'epochs'",
+    )
 
 
 def test_out_of_range_value(capsys, tmp_path):
-    one_error_line(capsys, ["train", "--out", str(tmp_path), "train.epochs=0"],
-                   "config key 'train.epochs' must be an integer >= 1, got 0")
-    one_error_line(capsys, ["train", "--out", str(tmp_path), "model.T=-2"],
-                   "config key 'model.T' must be an integer >= 1, got -2")
+    one_error_line(
+        capsys,
+        ["train", "--out", str(tmp_path), "train.epochs=0"],
+        "config key 'train.epochs' must be an integer >= 1, got 0",
+    )
+    one_error_line(
+        capsys, ["train", "--out", str(tmp_path), "model.T=-2"], "config key 'model.T' must be an integer >= 1, got -2"
+    )
     assert not any(tmp_path.iterdir())  # refused before anything was written
 
 
 def test_unknown_model(capsys, tmp_path):
-    one_error_line(capsys, ["train", "--out", str(tmp_path), "model.name=vgg9_bnt"],
-                   "unknown model 'vgg9_bnt'", "vgg9_bntt")
+    one_error_line(
+        capsys, ["train", "--out", str(tmp_path), "model.name=vgg9_bnt"], "unknown model 'vgg9_bnt'", "vgg9_bntt"
+    )
 
 
 def test_unknown_model_argument(capsys, tmp_path):
@@ -41,15 +58,29 @@ def test_unknown_model_argument(capsys, tmp_path):
 
 
 def test_a_bad_model_argument_is_reported_before_the_missing_data(capsys, tmp_path):
-    one_error_line(capsys, ["train", "--out", str(tmp_path / "run"), "model.name=sew_resnet18", "model.stem=cifarr",
-                            "data.name=cifar10", f"data.root={tmp_path / 'nowhere'}"],
-                   "config key 'model.stem' must be one of 'imagenet' or 'cifar', got 'cifarr'")
+    one_error_line(
+        capsys,
+        [
+            "train",
+            "--out",
+            str(tmp_path / "run"),
+            "model.name=sew_resnet18",
+            "model.stem=cifarr",
+            "data.name=cifar10",
+            f"data.root={tmp_path / 'nowhere'}",
+        ],
+        "config key 'model.stem' must be one of 'imagenet' or 'cifar', got 'cifarr'",
+    )
     assert not any(tmp_path.iterdir())
 
 
 def test_missing_dataset_files(capsys, tmp_path):
-    one_error_line(capsys, ["train", "--out", str(tmp_path), "data.name=fashion_mnist",
-                            f"data.root={tmp_path / 'nowhere'}"], "Fashion-MNIST files", "not found")
+    one_error_line(
+        capsys,
+        ["train", "--out", str(tmp_path), "data.name=fashion_mnist", f"data.root={tmp_path / 'nowhere'}"],
+        "Fashion-MNIST files",
+        "not found",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -75,11 +106,16 @@ def test_corrupt_checkpoint(capsys, trained, tmp_path):
 
 
 def test_checkpoint_from_another_model(capsys, trained):
-    one_error_line(capsys, ["evaluate", "--config", "quickstart", "--checkpoint",
-                            str(trained / "checkpoint.pt"), "model.name=vgg9_bntt"],
-                   "holds a 'bntt_convnet' model but the config builds 'vgg9_bntt'")
-    one_error_line(capsys, ["evaluate", "--checkpoint", str(trained / "checkpoint.pt"), "model.width=16"],
-                   "does not fit this 'bntt_convnet'")
+    one_error_line(
+        capsys,
+        ["evaluate", "--config", "quickstart", "--checkpoint", str(trained / "checkpoint.pt"), "model.name=vgg9_bntt"],
+        "holds a 'bntt_convnet' model but the config builds 'vgg9_bntt'",
+    )
+    one_error_line(
+        capsys,
+        ["evaluate", "--checkpoint", str(trained / "checkpoint.pt"), "model.width=16"],
+        "does not fit this 'bntt_convnet'",
+    )
 
 
 def test_wrong_input_shape_message_is_one_line():
@@ -91,19 +127,18 @@ def test_wrong_input_shape_message_is_one_line():
     assert "\n" not in str(e.value) and "in_channels=3" in str(e.value)
 
 
-@pytest.mark.parametrize("flag,values", [("--eps", ["nan"]), ("--eps", ["0", "-4"]), ("--sigmas", ["-0.1"]),
-                                         ("--sigmas", ["inf"])])
+@pytest.mark.parametrize(
+    "flag,values", [("--eps", ["nan"]), ("--eps", ["0", "-4"]), ("--sigmas", ["-0.1"]), ("--sigmas", ["inf"])]
+)
 def test_robustness_refuses_nan_and_negative_sizes(capsys, trained, flag, values):
-    one_error_line(capsys, ["robustness", "--checkpoint", str(trained), "--samples", "4", flag, *values],
-                   flag, ">= 0")
+    one_error_line(capsys, ["robustness", "--checkpoint", str(trained), "--samples", "4", flag, *values], flag, ">= 0")
     assert not (trained / "robustness.json").exists()  # refused before any attack ran
 
 
 def test_a_config_that_is_not_utf8_is_one_line(capsys, tmp_path):
     path = tmp_path / "latin1.yaml"
     path.write_bytes("name: caf\u00e9\n".encode("latin-1"))
-    one_error_line(capsys, ["train", "--config", str(path), "--out", str(tmp_path / "r")],
-                   "not UTF-8", "line 1")
+    one_error_line(capsys, ["train", "--config", str(path), "--out", str(tmp_path / "r")], "not UTF-8", "line 1")
     assert not (tmp_path / "r").exists()
 
 
@@ -116,8 +151,21 @@ def test_a_yaml_alias_bomb_under_a_valid_key_stops_at_once(tmp_path):
     lines += [f"    x{i}: &x{i} [" + ",".join([f"*x{i - 1}"] * 9) + "]" for i in range(1, 8)]
     lines += ["train:", "  epochs: *x7"]
     (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\n")
-    res = subprocess.run([sys.executable, "-m", "fullspike", "train", "--config", str(tmp_path / "bomb.yaml"),
-                          "--out", str(tmp_path / "r")], capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fullspike",
+            "train",
+            "--config",
+            str(tmp_path / "bomb.yaml"),
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     err = res.stderr.strip().splitlines()
     assert res.returncode == 2 and len(err) == 1 and "expands to more than" in err[0], res.stderr[-2000:]
     assert not (tmp_path / "r").exists()

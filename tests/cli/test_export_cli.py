@@ -1,5 +1,6 @@
 """`fullspike export`: a trained run or zoo network to a .nir file, the --check report, quantised
 weights, and bad input as one line."""
+
 import re
 import tarfile
 
@@ -11,11 +12,22 @@ from fullspike.train import fit, load_config
 
 pytest.importorskip("nir")
 
-DST = {"name": "dst", "model": {"name": "dst_resnet18", "stem": "cifar", "width": 4, "T": 3},
-       "data": {"name": "digits", "batch_size": 32, "train_subset": 64, "test_subset": 32},
-       "optim": {"name": "sgd", "lr": 0.1, "momentum": 0.9}, "train": {"epochs": 1, "tensorboard": False}}
-BNTT = ["model.T=3", "model.width=4", "model.hidden=16", "data.train_subset=64", "data.test_subset=32",
-        "train.epochs=1", "train.tensorboard=false"]
+DST = {
+    "name": "dst",
+    "model": {"name": "dst_resnet18", "stem": "cifar", "width": 4, "T": 3},
+    "data": {"name": "digits", "batch_size": 32, "train_subset": 64, "test_subset": 32},
+    "optim": {"name": "sgd", "lr": 0.1, "momentum": 0.9},
+    "train": {"epochs": 1, "tensorboard": False},
+}
+BNTT = [
+    "model.T=3",
+    "model.width=4",
+    "model.hidden=16",
+    "data.train_subset=64",
+    "data.test_subset=32",
+    "train.epochs=1",
+    "train.tensorboard=false",
+]
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +48,7 @@ def test_export_a_dst_run_writes_its_fsnn_and_checks_the_round_trip(runs, tmp_pa
     diff = float(re.search(r"max \|logit diff\| (\S+),", text).group(1))
     assert diff < 1e-5 and "same prediction 32/32" in text
     from fullspike.export import from_nir
+
     assert from_nir(out).dt == 1e-4
 
 
@@ -45,16 +58,19 @@ def test_check_prints_the_report(runs, capsys):
     assert "layer4.1.connect" in text and "spike accumulates:" in text and "verdict: exportable to NIR" in text
 
 
-@pytest.mark.parametrize("args, message", [
-    (["{runs}/absent"], "checkpoint {runs}/absent not found"),
-    (["{runs}"], "has no checkpoint.pt"),
-    (["{runs}/dst", "--out", "{runs}/dst/checkpoint.pt/x.nir"], "a file of that name is in the way"),
-    (["{runs}/dst", "--out", "{runs}/missing/x.nir"], "folder {runs}/missing does not exist"),
-    (["{runs}/dst"], "give --out FILE.nir"),
-    (["{runs}/bntt", "--out", "{runs}/b.nir"], "cannot export layer 'features.0' (Conv2d) to NIR: BNTT"),
-    (["{runs}/dst", "--check", "--quantize", "3"], "quantize needs a weight width of 4..16 bits, got 3"),
-    (["zoo:nothing", "--check"], "unknown pretrained model 'nothing'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["{runs}/absent"], "checkpoint {runs}/absent not found"),
+        (["{runs}"], "has no checkpoint.pt"),
+        (["{runs}/dst", "--out", "{runs}/dst/checkpoint.pt/x.nir"], "a file of that name is in the way"),
+        (["{runs}/dst", "--out", "{runs}/missing/x.nir"], "folder {runs}/missing does not exist"),
+        (["{runs}/dst"], "give --out FILE.nir"),
+        (["{runs}/bntt", "--out", "{runs}/b.nir"], "cannot export layer 'features.0' (Conv2d) to NIR: BNTT"),
+        (["{runs}/dst", "--check", "--quantize", "3"], "quantize needs a weight width of 4..16 bits, got 3"),
+        (["zoo:nothing", "--check"], "unknown pretrained model 'nothing'"),
+    ],
+)
 def test_bad_input_is_one_error_line(runs, capsys, args, message):
     args = [a.format(runs=runs) for a in args]
     assert main(["export", *args]) == 2
@@ -66,8 +82,11 @@ def test_quantized_export_and_its_accuracy_next_to_float(runs, tmp_path, capsys)
     out = tmp_path / "q.nir"
     assert main(["export", str(runs / "dst"), "--check", "--quantize", "8", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    acc = re.search(r"accuracy on 32 test samples: float weights (\S+)% \((\d+)/32\); 8-bit weights (\S+)% "
-                    r"\((\d+)/32\), same prediction as float (\d+)/32", text)
+    acc = re.search(
+        r"accuracy on 32 test samples: float weights (\S+)% \((\d+)/32\); 8-bit weights (\S+)% "
+        r"\((\d+)/32\), same prediction as float (\d+)/32",
+        text,
+    )
     assert acc, text
     assert "8-bit weights" in text and "round trip on 32 test samples against the quantised model" in text
     diff = float(re.search(r"max \|logit diff\| (\S+),", text).group(1))
@@ -75,6 +94,7 @@ def test_quantized_export_and_its_accuracy_next_to_float(runs, tmp_path, capsys)
     import numpy as np
 
     from fullspike.export import read_nir
+
     graph = read_nir(out)
     w = np.asarray(graph.nodes["layer1.0.branch.conv1"].weight)
     assert np.array_equal(w, np.round(w)) and np.abs(w).max() == 127

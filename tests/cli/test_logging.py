@@ -1,4 +1,5 @@
 """The library logs through `logging`; the command line shows its lines while a command runs."""
+
 import logging
 
 from fullspike.cli import _library_log_shown
@@ -18,4 +19,3 @@ def test_a_command_shows_info_on_stdout_and_warnings_on_stderr_then_leaves_loggi
     assert root.handlers == handlers and root.level == level
     logger.info("after the command")  # the library alone configures nothing
     assert capsys.readouterr().out == ""
-

@@ -1,5 +1,6 @@
 """Commands that write files check the location before the work and report write failures in
 one line; progress bars go to terminals only and never share a line with an error."""
+
 import errno
 import importlib
 import io
@@ -12,8 +13,15 @@ import pytest
 from fullspike.cli import main
 from fullspike.train import fit, load_config
 
-TINY = ["model.T=2", "model.width=4", "model.hidden=16", "data.train_subset=64", "data.test_subset=48",
-        "train.epochs=1", "train.tensorboard=false"]
+TINY = [
+    "model.T=2",
+    "model.width=4",
+    "model.hidden=16",
+    "data.train_subset=64",
+    "data.test_subset=48",
+    "train.epochs=1",
+    "train.tensorboard=false",
+]
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +49,7 @@ def one_error(capsys, argv, *needles):
 
 def _no_work(monkeypatch):
     """Make every long computation fail loudly: the location must be refused before it."""
+
     def boom(*args, **kwargs):
         raise AssertionError("the work started before the output location was checked")
 
@@ -51,9 +60,16 @@ def _no_work(monkeypatch):
     import fullspike.train as train
 
     load_module = importlib.import_module("fullspike.train.load")
-    for module, name in [(energy, "count_synaptic_ops"), (ee, "analyse_early_exit"), (rob, "evaluate_robustness"),
-                         (grad, "gradient_study"), (grad, "block_statistics"), (train, "fit"),
-                         (train, "load_checkpoint"), (load_module, "load_checkpoint")]:
+    for module, name in [
+        (energy, "count_synaptic_ops"),
+        (ee, "analyse_early_exit"),
+        (rob, "evaluate_robustness"),
+        (grad, "gradient_study"),
+        (grad, "block_statistics"),
+        (train, "fit"),
+        (train, "load_checkpoint"),
+        (load_module, "load_checkpoint"),
+    ]:
         monkeypatch.setattr(module, name, boom)
 
 
@@ -76,8 +92,13 @@ def test_full_disk_while_writing_energy_json(checkpoint, tmp_path, capsys, monke
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(pathlib.Path, "write_text", full)
-    one_error(capsys, ["energy", "--checkpoint", checkpoint, "--samples", "8", "--out", str(tmp_path)],
-              "energy.json", str(tmp_path), "the disk is full; free some space")
+    one_error(
+        capsys,
+        ["energy", "--checkpoint", checkpoint, "--samples", "8", "--out", str(tmp_path)],
+        "energy.json",
+        str(tmp_path),
+        "the disk is full; free some space",
+    )
 
 
 def test_full_disk_during_a_checkpoint_save_is_one_line(tmp_path, capsys, monkeypatch):
@@ -109,18 +130,41 @@ def rendered(text: str) -> list[str]:
             col = 0
         else:
             line = lines[-1]
-            line[col:col + 1] = [ch]
+            line[col : col + 1] = [ch]
             col += 1
     return ["".join(row).rstrip() for row in lines]
 
 
 @pytest.mark.parametrize("command", ["energy", "early-exit", "robustness"])
 def test_no_bars_in_redirected_stderr(command, checkpoint, tmp_path, capsys):
-    argv = {"energy": ["energy", "--checkpoint", checkpoint, "--samples", "16", "--out", str(tmp_path)],
-            "early-exit": ["evaluate", "--checkpoint", checkpoint, "--early-exit", "--energy-batches", "1",
-                           "--early-exit-dir", str(tmp_path)],
-            "robustness": ["robustness", "--checkpoint", checkpoint, "--eps", "0", "--sigmas", "0",
-                           "--pgd-steps", "1", "--samples", "16", "--out", str(tmp_path)]}[command]
+    argv = {
+        "energy": ["energy", "--checkpoint", checkpoint, "--samples", "16", "--out", str(tmp_path)],
+        "early-exit": [
+            "evaluate",
+            "--checkpoint",
+            checkpoint,
+            "--early-exit",
+            "--energy-batches",
+            "1",
+            "--early-exit-dir",
+            str(tmp_path),
+        ],
+        "robustness": [
+            "robustness",
+            "--checkpoint",
+            checkpoint,
+            "--eps",
+            "0",
+            "--sigmas",
+            "0",
+            "--pgd-steps",
+            "1",
+            "--samples",
+            "16",
+            "--out",
+            str(tmp_path),
+        ],
+    }[command]
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert "\r" not in err and "it/s" not in err and "█" not in err, err
@@ -154,18 +198,76 @@ def test_a_failing_command_logs_the_error_as_a_line_of_its_own(checkpoint, tmp_p
 
 # ------------------------------------------------------------------ robustness, analyze firing
 def test_robustness_evaluates_exactly_the_samples_asked(checkpoint, tmp_path):
-    assert main(["robustness", "--checkpoint", checkpoint, "--eps", "0", "--sigmas", "0", "--attacks", "fgsm",
-                 "--samples", "20", "--batch-size", "16", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "robustness",
+                "--checkpoint",
+                checkpoint,
+                "--eps",
+                "0",
+                "--sigmas",
+                "0",
+                "--attacks",
+                "fgsm",
+                "--samples",
+                "20",
+                "--batch-size",
+                "16",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     res = json.loads((tmp_path / "robustness.json").read_text())
     assert res["SNN (bntt_convnet)"]["samples"] == 20  # not two whole batches of 16
-    assert main(["robustness", "--checkpoint", checkpoint, "--eps", "0", "--sigmas", "0", "--attacks", "fgsm",
-                 "--samples", "1000", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "robustness",
+                "--checkpoint",
+                checkpoint,
+                "--eps",
+                "0",
+                "--sigmas",
+                "0",
+                "--attacks",
+                "fgsm",
+                "--samples",
+                "1000",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     assert json.loads((tmp_path / "robustness.json").read_text())["SNN (bntt_convnet)"]["samples"] == 48
 
 
 def test_analyze_firing_prints_no_empty_column(tmp_path, capsys):
-    assert main(["analyze", "firing", "--model", "spiking_resnet18", "--batches", "1", "--batch-size", "2",
-                 "--image-size", "8", "--out", str(tmp_path), "stem=cifar", "width=4", "T=2"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "firing",
+                "--model",
+                "spiking_resnet18",
+                "--batches",
+                "1",
+                "--batch-size",
+                "2",
+                "--image-size",
+                "8",
+                "--out",
+                str(tmp_path),
+                "stem=cifar",
+                "width=4",
+                "T=2",
+            ]
+        )
+        == 0
+    )
     header, row = capsys.readouterr().out.splitlines()[:2]
     assert header.split() == ["model", "blocks", "mean_firing_rate"]
     assert row.split()[:2] == ["spiking_resnet18", "8"] and 0 <= float(row.split()[2]) <= 1

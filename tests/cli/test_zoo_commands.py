@@ -1,5 +1,6 @@
 """Every command that takes a trained model takes ``zoo:NAME`` (one resolver), with the data
 from ``data.root`` / ``--data-root``; outputs default to runs/zoo/<entry>."""
+
 import json
 import tarfile
 
@@ -26,8 +27,26 @@ def test_every_command_takes_a_zoo_name(root, tmp_path, monkeypatch, capsys):
     assert (tmp_path / "runs" / "zoo" / NAME / "early_exit" / "early_exit.json").is_file()
     assert main(["energy", "--checkpoint", zoo, "--samples", "16", *data]) == 0
     assert json.loads((tmp_path / "runs" / "zoo" / NAME / "energy.json").read_text())
-    assert main(["robustness", "--checkpoint", zoo, "--samples", "16", "--eps", "0", "2", *data,
-                 "--sigmas", "0", "--pgd-steps", "1"]) == 0
+    assert (
+        main(
+            [
+                "robustness",
+                "--checkpoint",
+                zoo,
+                "--samples",
+                "16",
+                "--eps",
+                "0",
+                "2",
+                *data,
+                "--sigmas",
+                "0",
+                "--pgd-steps",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "runs" / "zoo" / NAME / "robustness.json").is_file()
     assert main(["export", zoo, "--check", "--samples", "8", *data]) == 0
     out = capsys.readouterr().out
@@ -41,8 +60,24 @@ def test_analyze_firing_on_a_zoo_resnet_with_data_root_or_data_root_option(share
     with tarfile.open(shared_data / "cifar10-jpg-test.tar.gz") as tar:
         tar.extractall(tmp_path, filter="data")
     for i, how in enumerate((["--data-root", str(tmp_path)], [f"data.root={tmp_path}"])):
-        assert main(["analyze", "firing", "--checkpoint", f"zoo:{dst}", *how, "--batches", "1",
-                     "--batch-size", "4", "--out", str(tmp_path / f"firing{i}")]) == 0
+        assert (
+            main(
+                [
+                    "analyze",
+                    "firing",
+                    "--checkpoint",
+                    f"zoo:{dst}",
+                    *how,
+                    "--batches",
+                    "1",
+                    "--batch-size",
+                    "4",
+                    "--out",
+                    str(tmp_path / f"firing{i}"),
+                ]
+            )
+            == 0
+        )
         rows = json.loads((tmp_path / f"firing{i}" / "firing.json").read_text())["records"]
         assert rows and all(0 <= r["firing_rate"] <= 1 for r in rows)
 

@@ -1,4 +1,5 @@
 """The experiment configs ship with the package and are named by their file's stem."""
+
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,11 @@ def test_unknown_names_and_paths_are_one_line_with_suggestions():
     with pytest.raises(ConfigError) as e:
         load_config("bntt_vgg9_cifar1")
     assert "did you mean 'bntt_vgg9_cifar10'" in str(e.value) and "\n" not in str(e.value)
-    with pytest.raises(ConfigError, match=r"configs/quickstart.yaml not found; the shipped config 'quickstart' "
-                                          r"is --config quickstart"):
+    with pytest.raises(
+        ConfigError,
+        match=r"configs/quickstart.yaml not found; the shipped config 'quickstart' "
+        r"is --config quickstart",
+    ):
         load_config("configs/quickstart.yaml")
     with pytest.raises(ConfigError, match="not found; give a YAML file"):
         load_config("elsewhere/none.yaml")

@@ -1,4 +1,5 @@
 """Where data are looked for without a data.root, and the one line that says so when they are missing."""
+
 from pathlib import Path
 
 import pytest

@@ -1,5 +1,6 @@
 """The class-balanced analysis set: equal shares per class whatever the data set's order, strided
 within each class, deterministic, recorded with its class counts."""
+
 import pytest
 import torch
 from torch.utils.data import Subset, TensorDataset
@@ -37,5 +38,9 @@ def test_labels_are_read_through_subsets_and_recorded_by_class_name():
     assert dataset_labels(sub) == [2, 2, 0, 1]
     s = analysis_set(ds, 6, ["cat", "dog"])
     assert s.indices == [0, 2, 4, 6, 8, 10]
-    assert s.to_dict() == {"size": 6, "split": "test", "indices_rule": INDICES_RULE,
-                           "class_counts": {"cat": 2, "dog": 2, "2": 2}}
+    assert s.to_dict() == {
+        "size": 6,
+        "split": "test",
+        "indices_rule": INDICES_RULE,
+        "class_counts": {"cat": 2, "dog": 2, "2": 2},
+    }

@@ -1,4 +1,5 @@
 """Static-image datasets: real files from ../shared/data and small trees the tests write."""
+
 import gzip
 import struct
 
@@ -12,10 +13,10 @@ from fullspike.data import build_dataset, list_datasets, make_loader
 from fullspike.errors import ConfigError, DatasetError
 
 
-
 def test_registry():
-    assert {"digits", "fashion_mnist", "cifar10", "cifar100", "tiny_imagenet", "imagenet",
-            "imagefolder"} <= set(list_datasets())
+    assert {"digits", "fashion_mnist", "cifar10", "cifar100", "tiny_imagenet", "imagenet", "imagefolder"} <= set(
+        list_datasets()
+    )
 
 
 def test_digits_embedded_split():
@@ -91,8 +92,11 @@ def test_cifar100_normalization_option(tmp_path):
 
     _image_tree(tmp_path, "test", ["x", "y"], 1, size=32)
     raw = torch.from_numpy(np.array(Image.open(tmp_path / "test" / "x" / "0.png"))).permute(2, 0, 1) / 255.0
-    for norm, mean, std in [(None, CIFAR100_MEAN, CIFAR100_STD), ("cifar100", CIFAR100_MEAN, CIFAR100_STD),
-                            ("cifar10", CIFAR10_MEAN, CIFAR10_STD)]:
+    for norm, mean, std in [
+        (None, CIFAR100_MEAN, CIFAR100_STD),
+        ("cifar100", CIFAR100_MEAN, CIFAR100_STD),
+        ("cifar10", CIFAR10_MEAN, CIFAR10_STD),
+    ]:
         opts = {} if norm is None else {"normalization": norm}
         ds, _ = build_dataset("cifar100", str(tmp_path), False, **opts)
         expected = (raw - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(std).view(3, 1, 1)
@@ -108,8 +112,9 @@ def test_cifar10_real_jpeg_subset(shared_data, tmp_path):
     import tarfile
 
     with tarfile.open(shared_data / "cifar10-jpg-test.tar.gz") as tar:
-        members = [m for m in tar.getmembers() if m.isfile()][:40] + \
-                  [m for m in tar.getmembers() if m.isfile() and "/truck/" in m.name][:5]
+        members = [m for m in tar.getmembers() if m.isfile()][:40] + [
+            m for m in tar.getmembers() if m.isfile() and "/truck/" in m.name
+        ][:5]
         tar.extractall(tmp_path, members=members, filter="data")
     ds, info = build_dataset("cifar10", str(tmp_path), False)
     assert len(ds) == 45 and info.num_classes == 10 and ds.classes[9] == "truck"
@@ -146,8 +151,12 @@ def test_tiny_imagenet_real_subset(shared_data, tmp_path):
     with tarfile.open(shared_data / "tiny-imagenet-200-subset.tar.gz") as tar:
         names = tar.getnames()
         top = names[0].split("/")[0]
-        keep = [m for m in tar.getmembers() if m.name.endswith(("wnids.txt", "val_annotations.txt"))
-                or "/val/images/val_1" == m.name[len(top):len(top) + 17]]
+        keep = [
+            m
+            for m in tar.getmembers()
+            if m.name.endswith(("wnids.txt", "val_annotations.txt"))
+            or "/val/images/val_1" == m.name[len(top) : len(top) + 17]
+        ]
         tar.extractall(tmp_path, members=keep, filter="data")
     root = next(p.parent for p in tmp_path.rglob("wnids.txt"))
     ann = (root / "val" / "val_annotations.txt").read_text().splitlines()

@@ -6,6 +6,7 @@ properties of those classes. A method that overrides a documented method of a fu
 (a callback hook, a surrogate's ``grad``) shares that docstring, as ``inspect.getdoc`` does;
 one that overrides a torch method (``forward``) needs its own, since it is where the shapes are.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -17,10 +18,23 @@ import pytest
 
 #: the modules whose public names the site's API reference documents
 PUBLIC_MODULES = [
-    "fullspike", "fullspike.nn", "fullspike.functional", "fullspike.surrogate", "fullspike.models",
-    "fullspike.train", "fullspike.data", "fullspike.energy", "fullspike.export", "fullspike.dst",
-    "fullspike.analysis.early_exit", "fullspike.analysis.robustness", "fullspike.analysis.gradients",
-    "fullspike.analysis.time_statistics", "fullspike.zoo", "fullspike.engine", "fullspike.viz",
+    "fullspike",
+    "fullspike.nn",
+    "fullspike.functional",
+    "fullspike.surrogate",
+    "fullspike.models",
+    "fullspike.train",
+    "fullspike.data",
+    "fullspike.energy",
+    "fullspike.export",
+    "fullspike.dst",
+    "fullspike.analysis.early_exit",
+    "fullspike.analysis.robustness",
+    "fullspike.analysis.gradients",
+    "fullspike.analysis.time_statistics",
+    "fullspike.zoo",
+    "fullspike.engine",
+    "fullspike.viz",
     "fullspike.errors",
 ]
 
@@ -29,8 +43,11 @@ def _public_names(module) -> list[str]:
     names = getattr(module, "__all__", None)
     if names is not None:
         return list(names)
-    return [n for n, v in vars(module).items() if not n.startswith("_")
-            and (inspect.isclass(v) or inspect.isfunction(v)) and v.__module__ == module.__name__]
+    return [
+        n
+        for n, v in vars(module).items()
+        if not n.startswith("_") and (inspect.isclass(v) or inspect.isfunction(v)) and v.__module__ == module.__name__
+    ]
 
 
 def _own_doc(obj) -> str | None:
@@ -46,8 +63,11 @@ def _own_doc(obj) -> str | None:
 
 def _inherits_doc(cls: type, name: str) -> bool:
     """``name`` overrides a documented member of a fullspike base class of ``cls``."""
-    return any(name in vars(base) and _own_doc(vars(base)[name])
-               for base in cls.__mro__[1:] if base.__module__.startswith("fullspike"))
+    return any(
+        name in vars(base) and _own_doc(vars(base)[name])
+        for base in cls.__mro__[1:]
+        if base.__module__.startswith("fullspike")
+    )
 
 
 def public_objects() -> dict[str, object]:
@@ -63,8 +83,9 @@ def public_objects() -> dict[str, object]:
             found[f"{module_name}.{name}"] = obj
             if inspect.isclass(obj) and obj.__module__.startswith("fullspike"):
                 for member, value in vars(obj).items():
-                    if not member.startswith("_") and (inspect.isfunction(value) or isinstance(
-                            value, (property, classmethod, staticmethod))):
+                    if not member.startswith("_") and (
+                        inspect.isfunction(value) or isinstance(value, (property, classmethod, staticmethod))
+                    ):
                         found[f"{module_name}.{name}.{member}"] = (obj, member, value)
     return found
 
@@ -83,12 +104,23 @@ def undocumented() -> list[str]:
 
 def test_the_walk_covers_the_api_the_issue_names():
     names = public_objects()
-    for expected in ["fullspike.create_model", "fullspike.list_models", "fullspike.load", "fullspike.nn.LIF",
-                     "fullspike.nn.LIF.forward", "fullspike.surrogate.ATan", "fullspike.train.Trainer.fit",
-                     "fullspike.train.Checkpoint", "fullspike.energy.count_synaptic_ops",
-                     "fullspike.energy.EnergyReport.summary", "fullspike.export.to_nir",
-                     "fullspike.export.from_nir", "fullspike.export.check_deployable",
-                     "fullspike.analysis.early_exit.exit_step", "fullspike.data.build_dataset"]:
+    for expected in [
+        "fullspike.create_model",
+        "fullspike.list_models",
+        "fullspike.load",
+        "fullspike.nn.LIF",
+        "fullspike.nn.LIF.forward",
+        "fullspike.surrogate.ATan",
+        "fullspike.train.Trainer.fit",
+        "fullspike.train.Checkpoint",
+        "fullspike.energy.count_synaptic_ops",
+        "fullspike.energy.EnergyReport.summary",
+        "fullspike.export.to_nir",
+        "fullspike.export.from_nir",
+        "fullspike.export.check_deployable",
+        "fullspike.analysis.early_exit.exit_step",
+        "fullspike.data.build_dataset",
+    ]:
         assert expected in names
     assert len(names) > 300
 
@@ -110,9 +142,17 @@ def _examples() -> list[tuple[str, str]]:
 
 def test_the_key_objects_have_an_example():
     names = {name for name, _ in _examples()}
-    for expected in ["fullspike.create_model", "fullspike.nn.LIF", "fullspike.train.Trainer",
-                     "fullspike.energy.count_synaptic_ops", "fullspike.energy.fold_bn", "fullspike.export.to_nir",
-                     "fullspike.export.check_deployable", "fullspike.data.build_dataset", "fullspike.dst.remove_aap"]:
+    for expected in [
+        "fullspike.create_model",
+        "fullspike.nn.LIF",
+        "fullspike.train.Trainer",
+        "fullspike.energy.count_synaptic_ops",
+        "fullspike.energy.fold_bn",
+        "fullspike.export.to_nir",
+        "fullspike.export.check_deployable",
+        "fullspike.data.build_dataset",
+        "fullspike.dst.remove_aap",
+    ]:
         assert expected in names
 
 

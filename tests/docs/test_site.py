@@ -5,6 +5,7 @@ next to the pages, so building in place would write into docs/). mkdocs-gallery 
 ``tutorials/tutorial_*.py`` during the build; the tests check that each ran (its page holds its
 printed output and its figures), so the tutorials are run in CI exactly once, by the build.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,10 +37,21 @@ def site(tmp_path_factory) -> tuple[Path, str]:
     shutil.copytree(REPO / "docs", work / "docs", ignore=shutil.ignore_patterns("tutorials"))
     shutil.copytree(REPO / "tutorials", work / "tutorials", ignore=shutil.ignore_patterns("__pycache__"))
     (work / "src").symlink_to(REPO / "src")
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg",
-               PYTHONPATH=os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(work / "site")],
-                          cwd=work, env=env, capture_output=True, text=True, timeout=1200)
+    env = dict(
+        os.environ,
+        NO_MKDOCS_2_WARNING="1",
+        OMP_NUM_THREADS="1",
+        MPLBACKEND="Agg",
+        PYTHONPATH=os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(work / "site")],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     log = done.stdout + done.stderr
     assert done.returncode == 0, log[-6000:]
     return work / "site", log

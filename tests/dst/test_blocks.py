@@ -26,8 +26,9 @@ def spikes(*shape, p=0.4, seed=0):
 @pytest.mark.parametrize("connect", ["iand", "or", "xor"])
 def test_zero_init_dual_stream_block_is_an_identity_on_both_streams(kind, connect):
     ch = 8 if kind == "basic" else 16  # bottleneck: planes 4 -> 16 channels out
-    block = residual_block("dst", kind, ch, ch // (1 if kind == "basic" else 4), 1, make_if, connect,
-                           zero_init_residual=True)
+    block = residual_block(
+        "dst", kind, ch, ch // (1 if kind == "basic" else 4), 1, make_if, connect, zero_init_residual=True
+    )
     s = spikes(2, 2, ch, 6, 6)
     a = torch.randn(2, 2, ch, 6, 6)
     s_out, a_out = block(s, a)

@@ -1,4 +1,5 @@
 """BN-statistics estimation before counting an untrained network."""
+
 import pytest
 import torch
 from torch import nn

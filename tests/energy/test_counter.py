@@ -1,4 +1,5 @@
 """Hand-counted cases for the synaptic-operation counter (docs/methods.md, "Energy accounting")."""
+
 import pytest
 import torch
 from torch import nn
@@ -23,7 +24,7 @@ def test_conv_on_spikes_counts_ac_at_the_firing_rate():
     x = spikes(2, 1, 2, 4, 4, counts=[8, 4])  # 32 inputs per step: rates 1/4 and 1/8
     r = count_synaptic_ops(conv, x)  # frames: T=2, B=1
     ops = 2 * 9 * 3 * 16  # C_in * k*k * C_out * H_out * W_out per step
-    row, = r.layers
+    (row,) = r.layers
     assert row.step_ops == [ops, ops]
     assert row.step_ac == pytest.approx([ops * 8 / 32, ops * 4 / 32])
     assert r.total_ac == pytest.approx(ops * 12 / 32) and r.total_mac == 0
@@ -36,6 +37,7 @@ def test_conv_on_spikes_counts_ac_at_the_firing_rate():
 
 class Direct(nn.Module):
     """A network that repeats an analogue image over T steps (conv runs T times on real values)."""
+
     T = 3
 
     def __init__(self):
@@ -67,15 +69,16 @@ def test_grouped_conv_and_linear():
 
 def test_linear_on_signed_spikes_is_ac_and_mixed_steps_decide_per_step():
     lin = nn.Linear(4, 3, bias=False)
-    x = torch.tensor([[[1., 0, -1, 0]], [[0.5, 0, 0, 0]]])  # step 0 signed spikes, step 1 real
+    x = torch.tensor([[[1.0, 0, -1, 0]], [[0.5, 0, 0, 0]]])  # step 0 signed spikes, step 1 real
     r = count_synaptic_ops(SeqSequential(lin), x, T=2, batch_size=1)
-    row, = r.layers
+    (row,) = r.layers
     assert row.step_ac == pytest.approx([12 * 0.5, 0.0])
     assert row.step_mac == pytest.approx([0.0, 12.0])
 
 
 class Attention(nn.Module):
     """Spikformer-style products: ``(Q K^T) V`` with functional matmuls on [T, B, N, d]."""
+
     T = 2
 
     def forward(self, qkv):
@@ -112,7 +115,7 @@ class AfterSEW(nn.Module):
 def test_conv_after_a_sew_add_block_holding_twos_is_mac():
     x = spikes(2, 1, 1, 2, 2, counts=[1, 3])
     r = count_synaptic_ops(AfterSEW(), x)
-    row, = r.layers
+    (row,) = r.layers
     assert row.step_mac == pytest.approx([8.0, 8.0]) and row.ac == 0  # 1*1*2*2*2 ops per step
 
 
@@ -128,7 +131,7 @@ class Dual(nn.Module):
 def test_accumulation_stream_addition_is_one_ac_per_incoming_spike():
     x = spikes(2, 2, 3, 2, 2, counts=[5, 7])  # 24 values per step (B=2)
     r = count_synaptic_ops(Dual(), x)
-    row, = r.layers
+    (row,) = r.layers
     assert row.op == "accumulate" and row.name == "accumulate"
     assert row.step_ac == pytest.approx([5 / 2, 7 / 2])  # per sample
     assert row.mac == 0 and row.ann_ops == 0

@@ -1,4 +1,5 @@
 """BN folding: folded networks equal the originals (eval mode) and count the same operations."""
+
 import pytest
 import torch
 from torch import nn
@@ -57,8 +58,14 @@ def test_bntt_vgg_folds_exactly(norm):
 
 def test_time_folded_pairs_fold():
     torch.manual_seed(0)
-    m = nn.Sequential(TimeFolded(nn.Conv2d(2, 3, 3, padding=1)), TimeFolded(nn.BatchNorm2d(3)), IF(),
-                      TimeFolded(nn.Conv2d(3, 2, 1, bias=False)), BNTT2d(2, T=2), IF())
+    m = nn.Sequential(
+        TimeFolded(nn.Conv2d(2, 3, 3, padding=1)),
+        TimeFolded(nn.BatchNorm2d(3)),
+        IF(),
+        TimeFolded(nn.Conv2d(3, 2, 1, bias=False)),
+        BNTT2d(2, T=2),
+        IF(),
+    )
     randomise_norms(m)
     x = (torch.rand(2, 4, 2, 5, 5) < 0.3).float()
     estimate_bn_stats(m, x, 1)
@@ -82,12 +89,16 @@ def test_residual_families_fold_exactly(name):
     assert_same(m, f, x)
 
 
-@pytest.mark.parametrize("name, kwargs, x", [
-    ("spikformer_4_384", dict(dim=16, depth=1, heads=2, connect="iand", dst=True), torch.randn(2, 3, 16, 16)),
-    ("spikformer_4_384", dict(dim=16, depth=1, heads=2), torch.randn(2, 3, 16, 16)),
-    pytest.param("dst_7bnet", dict(image_size=128), (torch.rand(2, 1, 2, 128, 128) < 0.1).float(),
-                 marks=pytest.mark.slow),
-])
+@pytest.mark.parametrize(
+    "name, kwargs, x",
+    [
+        ("spikformer_4_384", dict(dim=16, depth=1, heads=2, connect="iand", dst=True), torch.randn(2, 3, 16, 16)),
+        ("spikformer_4_384", dict(dim=16, depth=1, heads=2), torch.randn(2, 3, 16, 16)),
+        pytest.param(
+            "dst_7bnet", dict(image_size=128), (torch.rand(2, 1, 2, 128, 128) < 0.1).float(), marks=pytest.mark.slow
+        ),
+    ],
+)
 def test_spikformer_and_dvs_nets_fold_exactly(name, kwargs, x):
     torch.manual_seed(0)
     m = fullspike.create_model(name, T=2, **kwargs)

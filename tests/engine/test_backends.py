@@ -1,5 +1,6 @@
 """Execution backends of the neuron recurrence against the eager reference: identical spikes, membranes and gradients
 equal to float rounding (IF/LIF/PLIF/leaky x hard/soft x detach x strict x surrogates)."""
+
 import os
 import subprocess
 import sys
@@ -65,24 +66,26 @@ def sample(T=6, shape=(3, 5), dtype=torch.float64, device="cpu", seed=0):
 
 def neuron_grid(test):
     """Every neuron kind x reset x detach x strict x surrogate: the grid a backend is checked on."""
-    for name, values, ids in (("surrogate", SURROGATES, lambda s: type(s).__name__), ("strict", [False, True], None),
-                              ("detach_reset", [False, True], None), ("v_reset", [0.0, None, -0.2], None),
-                              ("kind", KINDS, None)):
+    for name, values, ids in (
+        ("surrogate", SURROGATES, lambda s: type(s).__name__),
+        ("strict", [False, True], None),
+        ("detach_reset", [False, True], None),
+        ("v_reset", [0.0, None, -0.2], None),
+        ("kind", KINDS, None),
+    ):
         test = pytest.mark.parametrize(name, values, ids=ids)(test)
     return test
 
 
 @neuron_grid
 def test_loop_matches_eager(kind, v_reset, detach_reset, strict, surrogate):
-    assert_same("loop", sample(), kind, v_reset=v_reset, detach_reset=detach_reset, strict=strict,
-                surrogate=surrogate)
+    assert_same("loop", sample(), kind, v_reset=v_reset, detach_reset=detach_reset, strict=strict, surrogate=surrogate)
 
 
 @pytest.mark.parametrize("checkpoint", [True, 1, 4])
 @pytest.mark.parametrize("kind", ["plif", "leaky"])
 def test_loop_checkpoint_matches_eager(kind, checkpoint):
-    assert_same("loop", sample(T=9), kind, v_reset=None if kind == "leaky" else 0.0,
-                checkpoint=checkpoint)
+    assert_same("loop", sample(T=9), kind, v_reset=None if kind == "leaky" else 0.0, checkpoint=checkpoint)
 
 
 def test_float32_spikes_are_bit_identical_on_many_neurons():
@@ -128,8 +131,7 @@ def test_a_user_surrogate_compiles_on_inductor():
         pytest.skip(f"torch.compile cannot run here: {backends.inductor_unavailable('cpu')}")
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # compiled, not the uncompiled fallback
-        assert_same("inductor", sample(T=5, shape=(8, 9), dtype=torch.float32), "lif", tol=1e-5,
-                    surrogate=Box())
+        assert_same("inductor", sample(T=5, shape=(8, 9), dtype=torch.float32), "lif", tol=1e-5, surrogate=Box())
 
 
 def test_loop_saves_only_the_input_and_a_membrane_per_segment():
@@ -171,8 +173,7 @@ def test_loop_walks_segments_of_a_time_transposed_input(kind, v_reset, detach):
     T = 2 * LoopKernels.max_steps + 3
     x = sample(T=T, shape=(6, 3, 5), dtype=torch.float32).transpose(0, 1).contiguous().transpose(0, 1)
     assert not x.is_contiguous()
-    assert_same("loop", x, kind, tol=1e-5, v_reset=v_reset, detach_reset=detach, strict=True,
-                surrogate=Triangle())
+    assert_same("loop", x, kind, tol=1e-5, v_reset=v_reset, detach_reset=detach, strict=True, surrogate=Triangle())
 
 
 def test_modules_take_a_backend_and_agree():
@@ -229,6 +230,7 @@ def test_inductor_that_cannot_compile_warns_and_runs_the_same_loop(monkeypatch):
     def broken_compile(fn, **kwargs):
         def call(*args):
             raise RuntimeError("no C++ compiler")
+
         return call
 
     monkeypatch.setattr(inductor.torch, "compile", broken_compile)
@@ -306,10 +308,14 @@ def test_auto_choice_does_not_depend_on_what_ran_before():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", [
-    dict(kind="plif", v_reset=0.0, surrogate=ATan()),
-    dict(kind="leaky", v_reset=None, detach_reset=True, strict=True, surrogate=Triangle(), checkpoint=3),
-], ids=["plif-hard-atan", "bntt-leaky-checkpoint"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        dict(kind="plif", v_reset=0.0, surrogate=ATan()),
+        dict(kind="leaky", v_reset=None, detach_reset=True, strict=True, surrogate=Triangle(), checkpoint=3),
+    ],
+    ids=["plif-hard-atan", "bntt-leaky-checkpoint"],
+)
 def test_inductor_matches_eager(case):
     if backends.inductor_unavailable("cpu"):
         pytest.skip(f"torch.compile cannot run here: {backends.inductor_unavailable('cpu')}")
@@ -358,8 +364,7 @@ def test_inductor_reads_a_time_transposed_input():
         pytest.skip(f"torch.compile cannot run here: {backends.inductor_unavailable('cpu')}")
     x = sample(T=4, shape=(6, 3, 5, 5), dtype=torch.float32).transpose(0, 1).contiguous().transpose(0, 1)
     assert not x.is_contiguous()
-    assert_same("inductor", x, "leaky", tol=1e-5, v_reset=None, detach_reset=True, strict=True,
-                surrogate=Triangle())
+    assert_same("inductor", x, "leaky", tol=1e-5, v_reset=None, detach_reset=True, strict=True, surrogate=Triangle())
 
 
 @pytest.mark.slow
@@ -397,16 +402,16 @@ def test_triton_kernels_in_the_triton_interpreter():
     pytest.importorskip("triton")
     script = TRITON_SCRIPT.format(tests=os.path.dirname(__file__))
     env = {**os.environ, "TRITON_INTERPRET": "1"}
-    res = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                         timeout=600)
+    res = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0 and res.stdout.strip().endswith("ok"), res.stderr[-3000:]
 
 
 @pytest.mark.gpu
 @needs_cuda
 @pytest.mark.parametrize("backend", ["triton", "inductor", "loop"])
-@pytest.mark.parametrize("kind,v_reset,detach", [("lif", 0.0, False), ("plif", 0.0, True),
-                                                  ("leaky", None, True), ("if", None, False)])
+@pytest.mark.parametrize(
+    "kind,v_reset,detach", [("lif", 0.0, False), ("plif", 0.0, True), ("leaky", None, True), ("if", None, False)]
+)
 def test_gpu_backends_match_eager(backend, kind, v_reset, detach):
     x = sample(T=8, shape=(32, 33), dtype=torch.float32, device="cuda")
     assert_same(backend, x, kind, tol=1e-5, v_reset=v_reset, detach_reset=detach)

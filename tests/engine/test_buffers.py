@@ -1,4 +1,5 @@
 """Output buffers of the engine: shapes, and huge-page advice only for large CPU tensors."""
+
 import os
 import sys
 
@@ -19,9 +20,10 @@ def test_only_large_cpu_tensors_are_advised():
     assert advise_huge_pages(torch.empty(1024)) is False
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux")
-                    or not os.path.exists("/sys/kernel/mm/transparent_hugepage/enabled"),
-                    reason="transparent huge pages are a Linux feature")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not os.path.exists("/sys/kernel/mm/transparent_hugepage/enabled"),
+    reason="transparent huge pages are a Linux feature",
+)
 def test_a_large_buffer_is_advised_and_works():
     t = torch.empty(HUGE_ADVICE_MIN // 4)
     assert advise_huge_pages(t) is True

@@ -2,6 +2,7 @@
 edited, group-writable or foreign library is rebuilt (never loaded, never a crash), a killed
 compile's temporary files go, a library without the asked-for symbols is one line, and the
 test session never writes to the user's cache."""
+
 import os
 import subprocess
 import sys
@@ -16,11 +17,14 @@ from fullspike.engine import cbuild
 pytestmark = pytest.mark.skipif(cbuild.compiler() is None, reason="no C compiler")
 
 SOURCE = "int fs_answer(void) { return 42; }\n/* %s */"
-CHILD = textwrap.dedent("""
+CHILD = textwrap.dedent(
+    """
     import sys
     from fullspike.engine import cbuild
     print(cbuild.load(%r %% sys.argv[1]).fs_answer())
-""" % SOURCE)
+"""
+    % SOURCE
+)
 
 
 def _child(cache: Path, tag: str) -> subprocess.CompletedProcess:
@@ -50,8 +54,12 @@ def _damage_replace(lib: Path) -> None:
     # another (valid) library under the cached name, as an attacker with write access would put
     # there: its recorded digest no longer matches, so it is never loaded
     other = lib.with_name("other.so")
-    subprocess.run([*cbuild.compiler(), "-shared", "-fPIC", "-x", "c", "-", "-o", str(other)],
-                   input="int fs_answer(void) { return 13; }", text=True, check=True)
+    subprocess.run(
+        [*cbuild.compiler(), "-shared", "-fPIC", "-x", "c", "-", "-o", str(other)],
+        input="int fs_answer(void) { return 13; }",
+        text=True,
+        check=True,
+    )
     os.replace(other, lib)
 
 

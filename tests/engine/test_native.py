@@ -1,6 +1,7 @@
 """The native backend (C kernels through ctypes) against the eager reference, its choice by
 ``auto``, and the compile cache: built once per machine, loaded by later processes, and a clear
 fallback to ``loop`` when it cannot be built."""
+
 import hashlib
 import os
 import subprocess
@@ -20,7 +21,8 @@ from fullspike.surrogate import ATan, Sigmoid, Surrogate, Triangle
 
 pytestmark = pytest.mark.skipif(
     cbuild.compiler() is None,
-    reason="no C compiler found (cc, gcc or clang; the native backend compiles its kernels with it)")
+    reason="no C compiler found (cc, gcc or clang; the native backend compiles its kernels with it)",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -33,8 +35,16 @@ def _no_notice():
 
 @neuron_grid
 def test_native_matches_eager(kind, v_reset, detach_reset, strict, surrogate):
-    assert_same("native", sample(dtype=torch.float32), kind, tol=1e-5, v_reset=v_reset,
-                detach_reset=detach_reset, strict=strict, surrogate=surrogate)
+    assert_same(
+        "native",
+        sample(dtype=torch.float32),
+        kind,
+        tol=1e-5,
+        v_reset=v_reset,
+        detach_reset=detach_reset,
+        strict=strict,
+        surrogate=surrogate,
+    )
 
 
 def test_float32_spikes_are_bit_identical_on_many_neurons():
@@ -50,8 +60,14 @@ def test_native_segments_and_checkpoints_match_eager(kind, checkpoint):
     # T = 70 exceeds the kernels' 64-step segments: the membrane (forward) and dL/dv (backward)
     # are chained between segments, and PLIF's coefficient gradients summed over them
     assert native.NativeKernels.max_steps < 70
-    assert_same("native", sample(T=70, shape=(3, 40), dtype=torch.float32), kind, tol=1e-5,
-                v_reset=None if kind == "leaky" else 0.0, checkpoint=checkpoint)
+    assert_same(
+        "native",
+        sample(T=70, shape=(3, 40), dtype=torch.float32),
+        kind,
+        tol=1e-5,
+        v_reset=None if kind == "leaky" else 0.0,
+        checkpoint=checkpoint,
+    )
 
 
 @pytest.mark.parametrize("kind,v_reset,detach", [("leaky", None, True), ("plif", -0.2, False)])
@@ -60,8 +76,7 @@ def test_native_reads_a_time_transposed_input(kind, v_reset, detach):
     x = sample(T=9, shape=(6, 3, 5), dtype=torch.float32).transpose(0, 1).contiguous().transpose(0, 1)
     assert not x.is_contiguous() and native._layout(x)[1:] == (6, 15)
     assert native._layout(x)[0].data_ptr() == x.data_ptr()  # no copy
-    assert_same("native", x, kind, tol=1e-5, v_reset=v_reset, detach_reset=detach, strict=True,
-                surrogate=Triangle())
+    assert_same("native", x, kind, tol=1e-5, v_reset=v_reset, detach_reset=detach, strict=True, surrogate=Triangle())
 
 
 def test_native_reads_inputs_and_gradients_in_any_layout():
@@ -116,8 +131,7 @@ class Broken(Surrogate):
 
 
 def test_a_user_surrogate_with_a_c_form_runs_natively():
-    assert backends.auto_choice(sample(dtype=torch.float32), (0.5, 0.5, 0.0),
-                                _spec(surrogate=Parabola())) == "native"
+    assert backends.auto_choice(sample(dtype=torch.float32), (0.5, 0.5, 0.0), _spec(surrogate=Parabola())) == "native"
     assert_same("native", sample(dtype=torch.float32), "lif", tol=1e-5, surrogate=Parabola())
 
 
@@ -176,10 +190,8 @@ CHILD = textwrap.dedent("""
 
 
 def _child(env: dict, script: str = CHILD) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", **env,
-           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, timeout=300)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **env, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_first_use_compiles_once_into_the_cache_and_later_processes_load_it(tmp_path):
@@ -232,10 +244,13 @@ def test_processes_compiling_the_same_kernel_at_once_all_load_it(tmp_path):
         lib = cbuild.load("int fs_answer(void) { return 42; }\\n/* %s */" % sys.argv[1])
         print(lib.fs_answer())
     """)
-    env = {**os.environ, "FULLSPIKE_CACHE_DIR": str(tmp_path),
-           "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    procs = [subprocess.Popen([sys.executable, "-c", script, "same"], env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    env = {**os.environ, "FULLSPIKE_CACHE_DIR": str(tmp_path), "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, "same"], env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [out.strip() for out, _ in outs] == ["42"] * 3, [err for _, err in outs]
     lib = cbuild.library_path("int fs_answer(void) { return 42; }\n/* same */", cbuild.compiler())
@@ -252,6 +267,9 @@ def test_the_input_gradient_comes_back_in_the_input_layout(backend):
     (g,) = torch.autograd.grad((s * torch.arange(s.numel()).view_as(s)).sum(), x)
     assert g.stride() == x.stride()
     (ref,) = torch.autograd.grad(
-        (SF.neuron_sequence(x, decay=0.9, backend="eager", surrogate=Triangle())
-         * torch.arange(s.numel()).view_as(s)).sum(), x)
+        (
+            SF.neuron_sequence(x, decay=0.9, backend="eager", surrogate=Triangle()) * torch.arange(s.numel()).view_as(s)
+        ).sum(),
+        x,
+    )
     torch.testing.assert_close(g, ref, rtol=1e-5, atol=1e-5)

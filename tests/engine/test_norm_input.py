@@ -1,6 +1,7 @@
 """A neuron input given as the batch norm before it (engine/norm_input.py): the native kernel
 applies the norm itself in backward, bit for bit as torch's kernel, and falls back to the rebuilt
 tensor wherever it cannot."""
+
 import copy
 
 import pytest
@@ -56,11 +57,14 @@ def _bn_lif(x, w, b, lif, compact, order=None):
         return lif(y)
 
 
-@pytest.mark.parametrize("neuron,order", [
-    ("lif", None),
-    ("lif", (0, 1, 2, 4, 3)),  # a layout the kernel cannot walk in z: the rebuilt tensor
-    ("plif_checkpoint", None),  # PLIF's input-scale gradient reads x too; segments of 2 steps
-])
+@pytest.mark.parametrize(
+    "neuron,order",
+    [
+        ("lif", None),
+        ("lif", (0, 1, 2, 4, 3)),  # a layout the kernel cannot walk in z: the rebuilt tensor
+        ("plif_checkpoint", None),  # PLIF's input-scale gradient reads x too; segments of 2 steps
+    ],
+)
 def test_backward_through_the_norm_input_equals_the_plain_backward(monkeypatch, neuron, order):
     seen = []
     backward = native.NativeKernels.backward
@@ -73,8 +77,11 @@ def test_backward_through_the_norm_input_equals_the_plain_backward(monkeypatch, 
     results = []
     for compact in (False, True):
         torch.manual_seed(0)
-        lif = (snn.LIF(tau=2.0, v_threshold=0.5, backend="native") if neuron == "lif"
-               else snn.PLIF(tau=2.0, v_threshold=0.5, backend="native", checkpoint=2))
+        lif = (
+            snn.LIF(tau=2.0, v_threshold=0.5, backend="native")
+            if neuron == "lif"
+            else snn.PLIF(tau=2.0, v_threshold=0.5, backend="native", checkpoint=2)
+        )
         x = (torch.randn(5, 3, 4, 6, 6) * 2 + 0.5).requires_grad_()
         w, b = (torch.rand(4) + 0.5).requires_grad_(), torch.randn(4).requires_grad_()
         s = _bn_lif(x, w, b, lif, compact, order)
@@ -94,9 +101,11 @@ def test_an_untrusted_norm_arithmetic_saves_the_norm_output_instead(monkeypatch)
     monkeypatch.setattr(native.NativeKernels, "reads_norm_input", lambda self, spec: False)
     seen = []
     backward = native.NativeKernels.backward
-    monkeypatch.setattr(native.NativeKernels, "backward",
-                        lambda self, g_s, g_v, h, x, *a, **k:
-                        seen.append(type(x)) or backward(self, g_s, g_v, h, x, *a, **k))
+    monkeypatch.setattr(
+        native.NativeKernels,
+        "backward",
+        lambda self, g_s, g_v, h, x, *a, **k: seen.append(type(x)) or backward(self, g_s, g_v, h, x, *a, **k),
+    )
     bntt = snn.BNTT2d(4, T=3)
     x = torch.randn(3, 5, 4, 6, 6) * 2 + 1
     outs = []

@@ -1,4 +1,5 @@
 """A user's own surrogate with a Triton form, for the Triton interpreter test (needs triton)."""
+
 import torch
 import triton
 import triton.language as tl

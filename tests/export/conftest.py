@@ -1,5 +1,6 @@
 """Real test data for the export tests (CIFAR-10 test images, N-MNIST test recordings) and helpers
 that record the spikes of every spiking layer of a fullspike model."""
+
 from __future__ import annotations
 
 import tarfile
@@ -63,8 +64,7 @@ def nmnist_frames(tmp_path_factory):
     (equal event count per frame, as the zoo's N-MNIST nets were trained), labels."""
     root = tmp_path_factory.mktemp("nmnist")
     with tarfile.open(_shared("nmnist-subset.tar.gz")) as tar:
-        tar.extractall(root, members=[m for m in tar.getmembers() if "/Test/" in m.name or m.isdir()],
-                       filter="data")
+        tar.extractall(root, members=[m for m in tar.getmembers() if "/Test/" in m.name or m.isdir()], filter="data")
 
     def frames(T: int) -> tuple[torch.Tensor, torch.Tensor]:
         ds, _ = build_dataset("nmnist", str(root), False, T=T, split_by="count")
@@ -86,8 +86,10 @@ def record_spikes(model: nn.Module, x: torch.Tensor, T: int) -> tuple[torch.Tens
     hooks = []
     for name, m in model.named_modules():
         if isinstance(m, (SpikingNeuron, Connect, nn.MaxPool2d)):
+
             def hook(mod, args, out, name=name):
-                seen[name] = out.reshape(T, -1, *out.shape[1 if out.shape[0] != T else 2:])
+                seen[name] = out.reshape(T, -1, *out.shape[1 if out.shape[0] != T else 2 :])
+
             hooks.append(m.register_forward_hook(hook))
     try:
         with torch.no_grad():

@@ -1,6 +1,7 @@
 """Running fullspike's NIR graphs in SpikingJelly, Norse and snnTorch's own NIR importers, with the
 settings of docs/deploy.md, and comparing their outputs and spikes with fullspike's (shared by
 test_importers.py and test_compat_matrix.py)."""
+
 from __future__ import annotations
 
 import warnings
@@ -16,8 +17,12 @@ DT = 1e-4
 def hook_outputs(module: nn.Module, names: list[str], pick) -> tuple[dict, list]:
     """Record ``pick(output)`` of the submodules named like the NIR nodes (dots -> underscores)."""
     seen: dict[str, list[torch.Tensor]] = {n: [] for n in names}
-    hooks = [module.get_submodule(n.replace(".", "_")).register_forward_hook(
-        lambda m, a, out, n=n: seen[n].append(pick(out).detach().clone())) for n in names]
+    hooks = [
+        module.get_submodule(n.replace(".", "_")).register_forward_hook(
+            lambda m, a, out, n=n: seen[n].append(pick(out).detach().clone())
+        )
+        for n in names
+    ]
     return seen, hooks
 
 
@@ -33,8 +38,10 @@ def agreement(ref: torch.Tensor, steps: torch.Tensor, ours: dict, theirs: dict) 
         total += s.numel()
     assert total > 0
     diff = (steps - ref if ref.dim() == 3 else steps.mean(0) - ref).abs().max().item()
-    print(f"predictions {same}/{ref.shape[-2]}, identical spikes {100 * equal / total:.4f}% of {total}, "
-          f"max |output diff| {diff:.3g}")
+    print(
+        f"predictions {same}/{ref.shape[-2]}, identical spikes {100 * equal / total:.4f}% of {total}, "
+        f"max |output diff| {diff:.3g}"
+    )
     return same, equal / total
 
 
@@ -94,10 +101,30 @@ def chain_net(pool: bool) -> SeqSequential:
     """Feed-forward conv nets for N-MNIST: with IF and spike max-pooling, or LIF-only with strided convs."""
     if pool:
         return SeqSequential(
-            nn.Conv2d(2, 12, 3, padding=1, bias=False), nn.BatchNorm2d(12), IF(), nn.MaxPool2d(2),
-            nn.Conv2d(12, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), PLIF(tau=2.0), nn.MaxPool2d(2),
-            nn.Flatten(1), nn.Linear(16 * 8 * 8, 64), nn.BatchNorm1d(64), LIF(tau=3.0), nn.Linear(64, 10))
+            nn.Conv2d(2, 12, 3, padding=1, bias=False),
+            nn.BatchNorm2d(12),
+            IF(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(12, 16, 3, padding=1, bias=False),
+            nn.BatchNorm2d(16),
+            PLIF(tau=2.0),
+            nn.MaxPool2d(2),
+            nn.Flatten(1),
+            nn.Linear(16 * 8 * 8, 64),
+            nn.BatchNorm1d(64),
+            LIF(tau=3.0),
+            nn.Linear(64, 10),
+        )
     return SeqSequential(
-        nn.Conv2d(2, 12, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(12), LIF(tau=2.0),
-        nn.Conv2d(12, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16), PLIF(tau=2.0),
-        nn.Flatten(1), nn.Linear(16 * 9 * 9, 64), nn.BatchNorm1d(64), LIF(tau=3.0), nn.Linear(64, 10))
+        nn.Conv2d(2, 12, 3, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(12),
+        LIF(tau=2.0),
+        nn.Conv2d(12, 16, 3, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(16),
+        PLIF(tau=2.0),
+        nn.Flatten(1),
+        nn.Linear(16 * 9 * 9, 64),
+        nn.BatchNorm1d(64),
+        LIF(tau=3.0),
+        nn.Linear(64, 10),
+    )

@@ -1,4 +1,5 @@
 """The deployability check on real CIFAR-10 images, refusals, and the optional nir dependency."""
+
 from __future__ import annotations
 
 import subprocess
@@ -57,6 +58,7 @@ def test_sew_add_resnet_is_refused_at_every_add_and_the_layers_it_feeds(cifar_te
     with pytest.raises(ExportError, match="layer1.0.connect.*ADD residual"):
         pytest.importorskip("nir")
         from fullspike.export import to_nir
+
         to_nir(sew, x)
 
 
@@ -69,8 +71,14 @@ def test_bntt_vgg9_is_refused_with_its_reasons(cifar_test):
     assert "soft (subtractive) reset" in refused["features.2"]
     assert "average pooling features.6" in refused["features.7"]
     assert "one scale per time step" in refused["features.1"] and refused["features.0"].startswith("BNTT")
-    assert {r.name for r in report.rows if r.ok} == {"encoder", "features.6", "features.13", "features.23",
-                                                     "classifier.0", "classifier.4"}
+    assert {r.name for r in report.rows if r.ok} == {
+        "encoder",
+        "features.6",
+        "features.13",
+        "features.23",
+        "classifier.0",
+        "classifier.4",
+    }
     assert report.input_kind == "images rate-coded into spikes over T steps"
     assert 0 < report.spike_fraction < 1
 
@@ -82,7 +90,8 @@ def test_dual_stream_models_and_attention_are_refused(cifar_test):
     assert any("remove_aap" in r.detail for r in report.refused)
     spikformer = fresh("spikformer_4_384", x, num_classes=10, T=2, dim=32, depth=1, heads=2)
     assert [r.detail for r in check_deployable(spikformer, x).refused] == [
-        "attention products (Q K^T V multiply two time-varying spike tensors) have no NIR node"]
+        "attention products (Q K^T V multiply two time-varying spike tensors) have no NIR node"
+    ]
 
 
 def test_the_core_and_the_check_work_without_nir(tmp_path):
@@ -96,8 +105,13 @@ def test_the_core_and_the_check_work_without_nir(tmp_path):
         "print(check_deployable(m, x).refused[0].name)\n"
         "try:\n    to_nir(m, x)\nexcept Exception as e:\n    print(type(e).__name__, e)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={"PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1", "PATH": ""}, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1", "PATH": ""},
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
     assert lines[-1].startswith("MissingDependencyError NIR export needs nir, which is not installed")

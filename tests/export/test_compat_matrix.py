@@ -8,6 +8,7 @@ importer raises) or silently wrong (it runs and disagrees), with the reason.
 The results go to docs/deploy_compat.json; scripts/render_deploy_matrix.py renders them into
 docs/deploy.md, and a test checks the doc is that rendering. The measured statuses must be the ones
 fullspike.export.peers predicts from each graph's features (what ``--check`` prints)."""
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -66,7 +67,8 @@ def run_peer(importer: str, graph, x_seq: torch.Tensor, names: list[str]):
     if importer == "norse":
         return run_norse(graph, x_seq, names, ignore_warnings=False)
     return {"fullspike": run_fullspike, "spikingjelly": run_spikingjelly, "snntorch": run_snntorch}[importer](
-        graph, x_seq, names)
+        graph, x_seq, names
+    )
 
 
 def measure(importer: str, graph, x_seq: torch.Tensor, ref: torch.Tensor, spikes: dict) -> dict:
@@ -80,8 +82,12 @@ def measure(importer: str, graph, x_seq: torch.Tensor, ref: torch.Tensor, spikes
             warnings.simplefilter("ignore")
             first, _ = run_peer(importer, graph, x_seq[:, :1], names)  # a wrong output shape shows at once
             if tuple(first.shape[2:]) != tuple(ref.shape[1:]):
-                return {"status": WRONG, "reason": f"runs without an error but returns {list(first.shape[2:])} per "
-                        f"step, not the classifier's {list(ref.shape[1:])}", **_warned(log)}
+                return {
+                    "status": WRONG,
+                    "reason": f"runs without an error but returns {list(first.shape[2:])} per "
+                    f"step, not the classifier's {list(ref.shape[1:])}",
+                    **_warned(log),
+                }
             steps, theirs = run_peer(importer, graph, x_seq, names)
     except Exception as e:  # the importer refuses the graph: the status, with its message
         return {"status": REFUSES, "reason": _first_line(e), **_warned(log)}
@@ -94,12 +100,20 @@ def measure(importer: str, graph, x_seq: torch.Tensor, ref: torch.Tensor, spikes
         equal += int((theirs[n].reshape(s.shape) == s).sum())
         total += s.numel()
     share = equal / total
-    cell = {"predictions": same, "samples": B, "spikes_equal": round(share, 6),
-            "max_logit_diff": float(f"{(steps.mean(0) - ref).abs().max().item():.2g}")}
+    cell = {
+        "predictions": same,
+        "samples": B,
+        "spikes_equal": round(share, 6),
+        "max_logit_diff": float(f"{(steps.mean(0) - ref).abs().max().item():.2g}"),
+    }
     if same == B and share >= SPIKES_OK:
         return {"status": OK, "reason": "", **cell}
-    return {"status": WRONG, "reason": f"runs without an error; same prediction {same}/{B}, identical "
-            f"spikes {100 * share:.2f}%", **cell, **_warned(log)}
+    return {
+        "status": WRONG,
+        "reason": f"runs without an error; same prediction {same}/{B}, identical spikes {100 * share:.2f}%",
+        **cell,
+        **_warned(log),
+    }
 
 
 def _warned(log: _Log) -> dict:
@@ -121,8 +135,12 @@ def net_rows(name: str, model: nn.Module, x: torch.Tensor, T: int, kind: str, fo
             continue
         cells = {imp: measure(imp, graph, x_seq, ref, spikes) for imp in IMPORTERS}
         predicted = {p: peer_status(graph, p)[0] for p in PEERS}
-        rows[gates] = {"gates": gates, "features": sorted(graph_features(graph)), "cells": cells,
-                       "predicted": predicted}
+        rows[gates] = {
+            "gates": gates,
+            "features": sorted(graph_features(graph)),
+            "cells": cells,
+            "predicted": predicted,
+        }
     return {"kind": kind, "samples": int(ref.shape[0]), "T": T, "rows": rows}
 
 
@@ -140,8 +158,9 @@ def matrix(cifar_strided, nmnist_frames, tmp_path_factory) -> dict:
             x = cifar_strided[0]
         else:
             raise AssertionError(f"no real test data wired up for zoo dataset {card['dataset']}")
-        nets[f"zoo:{name}"] = net_rows(name, model.eval(), x, card["T"], f"trained zoo network, {card['dataset']}",
-                                       tmp_path_factory.mktemp(name))
+        nets[f"zoo:{name}"] = net_rows(
+            name, model.eval(), x, card["T"], f"trained zoo network, {card['dataset']}", tmp_path_factory.mktemp(name)
+        )
     x4 = nmnist_frames(4)[0]
     for pool, label in ((True, "chain_maxpool_if_plif_lif"), (False, "chain_strided_lif")):
         torch.manual_seed(0)
@@ -151,8 +170,14 @@ def matrix(cifar_strided, nmnist_frames, tmp_path_factory) -> dict:
                 m.w.data.fill_(0.4)  # a learned tau of 1.67 steps
         set_backend(model, "loop")
         estimate_bn_stats(model, x4[:, :50])
-        nets[label] = net_rows(label, model.eval(), x4, 4, "small feed-forward net (BN statistics of N-MNIST, "
-                               "untrained), nmnist", tmp_path_factory.mktemp(label))
+        nets[label] = net_rows(
+            label,
+            model.eval(),
+            x4,
+            4,
+            "small feed-forward net (BN statistics of N-MNIST, untrained), nmnist",
+            tmp_path_factory.mktemp(label),
+        )
     versions = {p: importlib.metadata.version(p) for p in ("spikingjelly", "norse", "snntorch", "nir", "nirtorch")}
     return {"generated_by": "tests/export/test_compat_matrix.py", "versions": versions, "nets": nets}
 
@@ -175,15 +200,20 @@ def test_the_peers_limits_predict_every_measured_status(matrix):
     for name, net in matrix["nets"].items():
         for row in net["rows"].values():
             for peer in PEERS:
-                assert row["cells"][peer]["status"] == row["predicted"][peer], (name, row["gates"], peer,
-                                                                               row["cells"][peer])
+                assert row["cells"][peer]["status"] == row["predicted"][peer], (
+                    name,
+                    row["gates"],
+                    peer,
+                    row["cells"][peer],
+                )
 
 
 def test_results_are_written_and_the_doc_renders_them(matrix, load_script):
     RESULTS.write_text(json.dumps(matrix, indent=1, sort_keys=True) + "\n")
     render = load_script("render_deploy_matrix")
-    assert render.current_block() == render.render(json.loads(RESULTS.read_text())), \
+    assert render.current_block() == render.render(json.loads(RESULTS.read_text())), (
         "docs/deploy.md's matrix is stale: run python scripts/render_deploy_matrix.py"
+    )
 
 
 def test_the_doc_is_the_rendering_of_the_committed_results(load_script):

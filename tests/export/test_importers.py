@@ -1,6 +1,7 @@
 """SpikingJelly's NIR importer runs fullspike's residual graphs (gates "if") of untrained DST nets
 with the same predictions on 100 real test samples and >= 99.9% identical spikes in every spiking
 layer. The other importers and the zoo networks: test_compat_matrix.py."""
+
 from __future__ import annotations
 
 import pytest
@@ -54,9 +55,19 @@ def test_dst_resnet18_in_spikingjelly(cifar_test, tmp_path, stem, size, width):
 def test_dst_7bnet_in_spikingjelly(nmnist_test, tmp_path):
     pytest.importorskip("spikingjelly")
     x = F.pad(nmnist_test[0], (47, 47, 47, 47))
-    model = DVSResNet("dst", [4] * 7, num_classes=10, T=T, in_channels=2, image_size=128, connect="iand",
-                      neuron={"name": "plif", "tau": 2.0}, surrogate="atan", zero_init_residual=False,
-                      accum_pool="max")
+    model = DVSResNet(
+        "dst",
+        [4] * 7,
+        num_classes=10,
+        T=T,
+        in_channels=2,
+        image_size=128,
+        connect="iand",
+        neuron={"name": "plif", "tau": 2.0},
+        surrogate="atan",
+        zero_init_residual=False,
+        accum_pool="max",
+    )
     set_backend(model, "loop")
     estimate_bn_stats(model, x[:, :32])
     graph, ref, spikes = export(remove_aap(model).eval(), x, tmp_path)

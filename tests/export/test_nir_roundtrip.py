@@ -1,6 +1,7 @@
 """NIR round trip on real data: to_nir -> write -> read -> from_nir reproduces the FSNN's outputs
 (float64, within 1e-6) and every spike, for a DST ResNet-18 (CIFAR stem), a DST 7B-Net and a
 BNTT-free conv net; logical residuals, spike max-pooling and both gate styles."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -55,8 +56,10 @@ def assert_same(ref, steps, spikes, nodes, per_step: bool = False) -> None:
     out = steps if per_step else steps.mean(0)
     assert out.shape == ref.shape
     diff = (out - ref).abs().max().item()
-    print(f"max |output diff| {diff:.3g}; identical spikes in {len(spikes)} layers "
-          f"({sum(s.numel() for s in spikes.values())} values)")
+    print(
+        f"max |output diff| {diff:.3g}; identical spikes in {len(spikes)} layers "
+        f"({sum(s.numel() for s in spikes.values())} values)"
+    )
     assert diff <= 1e-6
     assert spikes, "no spiking layers recorded"
     for name, s in spikes.items():
@@ -86,9 +89,19 @@ def test_dst_7bnet_on_nmnist_with_learned_plif(nmnist_test, tmp_path):
     are zero-padded; 8 channels instead of 32 keep it CI-sized."""
     frames, _ = nmnist_test
     x = F.pad(frames[:, :16], (47, 47, 47, 47)).double()
-    model = DVSResNet("dst", [8] * 7, num_classes=10, T=4, in_channels=2, image_size=128, connect="iand",
-                      neuron={"name": "plif", "tau": 2.0}, surrogate="atan", zero_init_residual=False,
-                      accum_pool="max").double()
+    model = DVSResNet(
+        "dst",
+        [8] * 7,
+        num_classes=10,
+        T=4,
+        in_channels=2,
+        image_size=128,
+        connect="iand",
+        neuron={"name": "plif", "tau": 2.0},
+        surrogate="atan",
+        zero_init_residual=False,
+        accum_pool="max",
+    ).double()
     learned_plif(model)
     bn_stats(model, x)
     fsnn = remove_aap(model).eval()
@@ -104,9 +117,19 @@ def test_dst_7bnet_on_nmnist_with_learned_plif(nmnist_test, tmp_path):
 def test_wide_7bnet_with_its_channel_transition(nmnist_test, tmp_path):
     """Wide-7B-Net layout (4 stages, a conv1x1-BN-PLIF transition, 3 wider stages), XOR connect."""
     x = F.pad(nmnist_test[0][:, :6], (47, 47, 47, 47)).double()
-    model = DVSResNet("dst", [4] * 4 + [8] * 3, num_classes=10, T=4, in_channels=2, image_size=128,
-                      connect="xor", neuron={"name": "plif", "tau": 2.0}, surrogate="atan",
-                      zero_init_residual=False, accum_pool="max").double()
+    model = DVSResNet(
+        "dst",
+        [4] * 4 + [8] * 3,
+        num_classes=10,
+        T=4,
+        in_channels=2,
+        image_size=128,
+        connect="xor",
+        neuron={"name": "plif", "tau": 2.0},
+        surrogate="atan",
+        zero_init_residual=False,
+        accum_pool="max",
+    ).double()
     learned_plif(model, seed=2)
     bn_stats(model, x)
     ref, steps, spikes, nodes, graph = round_trip(remove_aap(model).eval(), x, 4, tmp_path)
@@ -118,11 +141,18 @@ def conv_net() -> SeqSequential:
     """A BNTT-free conv net on N-MNIST frames: conv-BN-IF, max-pool, conv-BN-PLIF, max-pool,
     FC-BN-LIF, FC."""
     return SeqSequential(
-        nn.Conv2d(2, 12, 3, padding=1, bias=False), nn.BatchNorm2d(12), IF(),
+        nn.Conv2d(2, 12, 3, padding=1, bias=False),
+        nn.BatchNorm2d(12),
+        IF(),
         nn.MaxPool2d(2),
-        nn.Conv2d(12, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), PLIF(tau=2.0),
+        nn.Conv2d(12, 16, 3, padding=1, bias=False),
+        nn.BatchNorm2d(16),
+        PLIF(tau=2.0),
         nn.MaxPool2d(2, padding=1),
-        nn.Flatten(1), nn.Linear(16 * 9 * 9, 64), nn.BatchNorm1d(64), LIF(tau=3.0),
+        nn.Flatten(1),
+        nn.Linear(16 * 9 * 9, 64),
+        nn.BatchNorm1d(64),
+        LIF(tau=3.0),
         nn.Linear(64, 10),
     )
 
@@ -167,8 +197,10 @@ def _block_input(block: str) -> str:
     return f"{layer}.{int(j) - 1}.connect" if int(j) else "stem.sn"
 
 
-@pytest.mark.parametrize("name, stem, size", [("spiking_resnet18", "imagenet", 64), ("dst_resnet50", "cifar", 32),
-                                              ("dst_resnet34", "imagenet", 64)])
+@pytest.mark.parametrize(
+    "name, stem, size",
+    [("spiking_resnet18", "imagenet", 64), ("dst_resnet50", "cifar", 32), ("dst_resnet34", "imagenet", 64)],
+)
 def test_other_resnets_and_the_imagenet_stem(cifar_test, tmp_path, name, stem, size):
     """Plain Spiking ResNet (sum into the neuron), bottlenecks, and the ImageNet stem (7x7/2 conv,
     3x3/2 max-pool with padding 1 as a padded sum-pool)."""

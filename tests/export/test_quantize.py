@@ -1,5 +1,6 @@
 """Quantised weights: per-layer symmetric integers with one scale, written as integer-valued
 conv/affine nodes followed by their scale node; the graph computes quantize_weights(model)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,8 +34,16 @@ def test_unsupported_widths_are_one_line(bits):
 
 
 def net() -> SeqSequential:
-    model = SeqSequential(nn.Conv2d(2, 6, 3, padding=1), nn.BatchNorm2d(6), LIF(tau=2.0, v_reset=0.0),
-                          nn.MaxPool2d(2), nn.Flatten(1), nn.Linear(6 * 16, 12), IF(v_reset=0.0), nn.Linear(12, 4))
+    model = SeqSequential(
+        nn.Conv2d(2, 6, 3, padding=1),
+        nn.BatchNorm2d(6),
+        LIF(tau=2.0, v_reset=0.0),
+        nn.MaxPool2d(2),
+        nn.Flatten(1),
+        nn.Linear(6 * 16, 12),
+        IF(v_reset=0.0),
+        nn.Linear(12, 4),
+    )
     model.T = 4
     with torch.no_grad():
         for m in model.modules():
@@ -49,8 +58,9 @@ def test_the_graph_holds_integers_and_computes_the_quantised_model(gates):
     model = net()
     x = (torch.rand(4, 20, 2, 8, 8, dtype=torch.float64) < 0.4).double() * 2
     graph = to_nir(model, x, quantize=6, gates=gates)
-    layers = [n for n, v in graph.nodes.items() if type(v).__name__ in ("Conv2d", "Affine") and
-              f"{n}.scale" in graph.nodes]
+    layers = [
+        n for n, v in graph.nodes.items() if type(v).__name__ in ("Conv2d", "Affine") and f"{n}.scale" in graph.nodes
+    ]
     assert sorted(layers) == ["0", "5", "7"]
     for n in layers:
         w = np.asarray(graph.nodes[n].weight)

@@ -1,6 +1,7 @@
 """Hostile NIR graphs: from_nir checks every node and edge before building anything (finite numbers,
 tau > 0, r > 0, dt > 0, known endpoints, shapes that flow), and the built module checks its input
 shape. Each failure is one ExportError line naming what is wrong."""
+
 from __future__ import annotations
 
 import copy
@@ -21,8 +22,15 @@ from fullspike.export import from_nir, to_nir, write_nir  # noqa: E402
 @pytest.fixture
 def graph():
     """conv -> LIF -> max-pool -> flatten -> affine -> IF -> affine, input [2, 8, 8]."""
-    model = SeqSequential(nn.Conv2d(2, 4, 3, padding=1), LIF(tau=2.0, v_reset=0.0), nn.MaxPool2d(2),
-                          nn.Flatten(1), nn.Linear(64, 16), IF(v_reset=0.0), nn.Linear(16, 3))
+    model = SeqSequential(
+        nn.Conv2d(2, 4, 3, padding=1),
+        LIF(tau=2.0, v_reset=0.0),
+        nn.MaxPool2d(2),
+        nn.Flatten(1),
+        nn.Linear(64, 16),
+        IF(v_reset=0.0),
+        nn.Linear(16, 3),
+    )
     model.T = 4
     return to_nir(model.eval(), torch.rand(4, 2, 2, 8, 8))
 
@@ -30,8 +38,10 @@ def graph():
 @pytest.fixture
 def no_build(monkeypatch):
     """Fail the test if any module were built: the checks must come first."""
+
     def built(*a, **k):
         raise AssertionError("from_nir built a module before finding the problem")
+
     monkeypatch.setattr(importer, "_module", built)
 
 
@@ -115,8 +125,9 @@ def test_summing_inputs_of_different_shapes(graph, no_build):
 
 
 def test_unsupported_node_type(graph, no_build):
-    graph.nodes["5"] = nir.CubaLIF(tau_mem=np.ones(16), tau_syn=np.ones(16), r=np.ones(16),
-                                   v_leak=np.zeros(16), v_threshold=np.ones(16))
+    graph.nodes["5"] = nir.CubaLIF(
+        tau_mem=np.ones(16), tau_syn=np.ones(16), r=np.ones(16), v_leak=np.zeros(16), v_threshold=np.ones(16)
+    )
     rejected(graph, "NIR node '5' of type CubaLIF is not supported by from_nir")
 
 
@@ -135,8 +146,10 @@ def test_a_file_with_nan_weights_is_refused(graph, tmp_path):
     rejected(str(path), r"NIR node '4' \(Affine\): weight has 1 non-finite")
 
 
-@pytest.mark.parametrize("shape, hint", [((5, 2, 8, 8), "add the time axis"), ((4, 5, 2, 8, 9), ""),
-                                         ((4, 5, 3, 8, 8), ""), ((4, 5, 128), "")])
+@pytest.mark.parametrize(
+    "shape, hint",
+    [((5, 2, 8, 8), "add the time axis"), ((4, 5, 2, 8, 9), ""), ((4, 5, 3, 8, 8), ""), ((4, 5, 128), "")],
+)
 def test_the_built_module_checks_its_input_shape(graph, shape, hint):
     net = from_nir(graph)
     with pytest.raises(ExportError, match=r"takes time-first input \[T, B, 2, 8, 8\]; got shape") as e:

@@ -1,4 +1,5 @@
 """Neuron dynamics against hand-computed sequences (docs/methods.md, "Neurons")."""
+
 import math
 
 import pytest

@@ -1,4 +1,5 @@
 """ANN counterparts of the BNTT VGGs (robustness baseline)."""
+
 import pytest
 import torch
 from torch import nn

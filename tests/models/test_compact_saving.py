@@ -1,4 +1,5 @@
 """The classifiers' compact saving (fullspike.nn.memory): identical results, less kept memory."""
+
 import copy
 
 import pytest

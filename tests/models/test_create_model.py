@@ -1,4 +1,5 @@
 """create_model / list_models / is_model, and loading weights with ``checkpoint_path``."""
+
 import pytest
 import torch
 
@@ -31,8 +32,10 @@ def test_checkpoint_path_loads_a_state_dict_and_a_training_checkpoint(tmp_path):
     torch.manual_seed(0)
     trained = fullspike.create_model("bntt_convnet", **SMALL)
     torch.save(trained.state_dict(), tmp_path / "weights.pt")
-    atomic_save({"format": FORMAT, "model_name": "bntt_convnet", "model": trained.state_dict(),
-                 "rng": rng_state()}, tmp_path / "checkpoint.pt")
+    atomic_save(
+        {"format": FORMAT, "model_name": "bntt_convnet", "model": trained.state_dict(), "rng": rng_state()},
+        tmp_path / "checkpoint.pt",
+    )
     for name in ("weights.pt", "checkpoint.pt"):
         torch.manual_seed(1)  # a different initialisation, overwritten by the file
         model = fullspike.create_model("bntt_convnet", checkpoint_path=tmp_path / name, **SMALL)
@@ -43,18 +46,22 @@ def test_checkpoint_path_loads_a_state_dict_and_a_training_checkpoint(tmp_path):
 def test_checkpoint_mismatches_are_one_clear_line(tmp_path):
     model = fullspike.create_model("bntt_convnet", **SMALL)
     torch.save(model.state_dict(), tmp_path / "weights.pt")
-    atomic_save({"format": FORMAT, "model_name": "bntt_convnet", "model": model.state_dict()},
-                tmp_path / "checkpoint.pt")
+    atomic_save(
+        {"format": FORMAT, "model_name": "bntt_convnet", "model": model.state_dict()}, tmp_path / "checkpoint.pt"
+    )
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     torch.save([1, 2, 3], tmp_path / "list.pt")
     cases = [
-        (dict(name="bntt_convnet", checkpoint_path=tmp_path / "weights.pt", T=2, width=8, hidden=8),
-         "does not fit 'bntt_convnet'"),
-        (dict(name="vgg9_bntt", checkpoint_path=tmp_path / "checkpoint.pt", T=2),
-         "holds a 'bntt_convnet' model"),
+        (
+            dict(name="bntt_convnet", checkpoint_path=tmp_path / "weights.pt", T=2, width=8, hidden=8),
+            "does not fit 'bntt_convnet'",
+        ),
+        (dict(name="vgg9_bntt", checkpoint_path=tmp_path / "checkpoint.pt", T=2), "holds a 'bntt_convnet' model"),
         (dict(name="bntt_convnet", checkpoint_path=tmp_path / "junk.pt", **SMALL), "corrupt"),
-        (dict(name="bntt_convnet", checkpoint_path=tmp_path / "list.pt", **SMALL),
-         "neither a state dict nor a fullspike checkpoint"),
+        (
+            dict(name="bntt_convnet", checkpoint_path=tmp_path / "list.pt", **SMALL),
+            "neither a state dict nor a fullspike checkpoint",
+        ),
         (dict(name="bntt_convnet", checkpoint_path=tmp_path / "absent.pt", **SMALL), "not found"),
     ]
     for kwargs, message in cases:

@@ -1,4 +1,5 @@
 """The dual-stream classifier protocol: one forward for every DST network, one AAP-removal hook."""
+
 import pytest
 import torch
 from torch import nn
@@ -28,8 +29,7 @@ class TinyDST(DualStreamClassifier):
         return x
 
     def stages(self):
-        return [(self.block1, None), (lambda s: per_step(self.pool, s), self.accum_pool),
-                (self.block2, None)]
+        return [(self.block1, None), (lambda s: per_step(self.pool, s), self.accum_pool), (self.block2, None)]
 
     def forward_head(self, x):
         return self.fc(x.mean(dim=(0, 3, 4)))
@@ -64,17 +64,19 @@ def test_a_user_dual_stream_network_runs_both_streams_and_loses_the_aap():
     assert torch.equal(fsnn(x), out.spike)  # the spike stream is untouched
 
 
-@pytest.mark.parametrize("name,kwargs", [
-    ("dst_resnet18", dict(T=2, width=4, stem="cifar", num_classes=5)),
-    ("dst_7bnet", dict(T=2, image_size=128, num_classes=5)),
-    ("spikformer_4_384", dict(T=2, dst=True, connect="iand", dim=16, depth=1, heads=2, num_classes=5)),
-])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("dst_resnet18", dict(T=2, width=4, stem="cifar", num_classes=5)),
+        ("dst_7bnet", dict(T=2, image_size=128, num_classes=5)),
+        ("spikformer_4_384", dict(T=2, dst=True, connect="iand", dim=16, depth=1, heads=2, num_classes=5)),
+    ],
+)
 def test_every_dst_network_is_a_dual_stream_classifier(name, kwargs):
     torch.manual_seed(0)
     model = create_model(name, **kwargs).eval()
     assert isinstance(model, DualStreamClassifier) and model.carries_aap
-    x = torch.rand(2, model.in_channels, 32 if "7bnet" not in name else 128,
-                   32 if "7bnet" not in name else 128)
+    x = torch.rand(2, model.in_channels, 32 if "7bnet" not in name else 128, 32 if "7bnet" not in name else 128)
     out = model(x)
     s, a = model.forward_features(x)
     assert torch.equal(out.spike, model.forward_head(s)) and torch.equal(out.accum, model.forward_head(a))

@@ -16,8 +16,10 @@ def events(seed=0, T=2, B=1):
 
 def spike_stream(model):
     seen = []
-    hooks = [b.register_forward_hook(lambda m, i, o: seen.extend([i[0], o[0] if isinstance(o, tuple) else o]))
-             for _, b in named_blocks(model)]
+    hooks = [
+        b.register_forward_hook(lambda m, i, o: seen.extend([i[0], o[0] if isinstance(o, tuple) else o]))
+        for _, b in named_blocks(model)
+    ]
     return seen, hooks
 
 
@@ -31,8 +33,10 @@ def test_sew_dvs_nets(name, classes, blocks):
     assert neurons and all(isinstance(n, PLIF) and n.detach_reset and abs(n.tau - 2.0) < 1e-6 for n in neurons)
 
 
-@pytest.mark.parametrize("name,connect", [("dst_7bnet", c) for c in ("and", "iand", "or", "xor")]
-                         + [("dst_wide7bnet", c) for c in ("iand", "xor")])
+@pytest.mark.parametrize(
+    "name,connect",
+    [("dst_7bnet", c) for c in ("and", "iand", "or", "xor")] + [("dst_wide7bnet", c) for c in ("iand", "xor")],
+)
 def test_dst_dvs_nets_remove_aap_and_stay_binary(name, connect):
     torch.manual_seed(0)
     model = create_model(name, connect=connect)

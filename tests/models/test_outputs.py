@@ -1,4 +1,5 @@
 """Model outputs: the prediction a model is scored by, and the heads reported beside it."""
+
 import torch
 
 from fullspike.models.outputs import PREDICTION, DualStreamOutput, heads, prediction

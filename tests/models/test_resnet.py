@@ -153,8 +153,11 @@ def test_dual_stream_objective_trains_both_streams():
 
 
 def test_bad_arguments_fail_clearly():
-    with pytest.raises(ConfigError, match=r"^model 'sew_resnet18': argument 'stem' must be one of 'imagenet' or "
-                                          r"'cifar', got 'mnist'$"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^model 'sew_resnet18': argument 'stem' must be one of 'imagenet' or "
+        r"'cifar', got 'mnist'$",
+    ):
         create_model("sew_resnet18", stem="mnist")
     with pytest.raises(ShapeError, match="in_channels=1"):
         create_model("sew_resnet18", **TINY)(torch.randn(2, 1, 32, 32))

@@ -16,8 +16,10 @@ def image(seed=0):
 
 def block_tensors(model, x):
     seen = []
-    hooks = [b.register_forward_hook(lambda m, i, o: seen.extend([i[0], o[0] if isinstance(o, tuple) else o]))
-             for _, b in named_blocks(model)]
+    hooks = [
+        b.register_forward_hook(lambda m, i, o: seen.extend([i[0], o[0] if isinstance(o, tuple) else o]))
+        for _, b in named_blocks(model)
+    ]
     out = model(x)
     for h in hooks:
         h.remove()

@@ -1,4 +1,5 @@
 """BNTT VGGs: architecture, shapes, input validation, registry."""
+
 import pytest
 import torch
 from torch import nn
@@ -54,11 +55,14 @@ def test_vgg11_architecture_matches_spec():
     assert m.classifier[-1].weight.shape == (200, 4096)
 
 
-@pytest.mark.parametrize("name,kw,shape", [
-    ("vgg9_bntt", dict(T=2), (2, 3, 32, 32)),
-    ("vgg11_bntt", dict(T=2), (2, 3, 32, 32)),
-    ("bntt_convnet", dict(T=3, image_size=28), (2, 1, 28, 28)),
-])
+@pytest.mark.parametrize(
+    "name,kw,shape",
+    [
+        ("vgg9_bntt", dict(T=2), (2, 3, 32, 32)),
+        ("vgg11_bntt", dict(T=2), (2, 3, 32, 32)),
+        ("bntt_convnet", dict(T=3, image_size=28), (2, 1, 28, 28)),
+    ],
+)
 def test_forward_shapes_and_backward(name, kw, shape):
     m = fullspike.create_model(name, **kw)
     y = m(torch.randn(*shape))
@@ -116,6 +120,7 @@ def test_wrong_input_shapes_are_clear_errors():
 def test_spiking_convnet_is_the_deployable_layout():
     """Max-pooling of spikes, LIF with a hard reset, one BN shared over the steps (no BNTT)."""
     from fullspike.models.vgg_bntt import BNTTVGG
+
     model = fullspike.create_model("spiking_convnet", T=4, width=4, hidden=8)
     mods = list(model.modules())
     assert any(isinstance(m, nn.MaxPool2d) for m in mods) and not any(isinstance(m, nn.AvgPool2d) for m in mods)

@@ -1,4 +1,5 @@
 """Batch norm rebuilt in backward: torch's results bit for bit, less memory kept."""
+
 import copy
 
 import pytest
@@ -98,7 +99,6 @@ def test_bntt_in_a_compact_forward_equals_the_plain_one():
         with compact_saving(compact):
             s = snn.LIF(leak=0.9, v_reset=None)(m(xi))
         s.sum().backward()
-        outs.append([s, xi.grad, m.weight.grad, m.running_mean, m.running_var,
-                     m.num_batches_tracked])
+        outs.append([s, xi.grad, m.weight.grad, m.running_mean, m.running_var, m.num_batches_tracked])
     for u, v in zip(*outs):
         assert torch.equal(u, v)

@@ -1,4 +1,5 @@
 """BNTT: per-step statistics in training and evaluation (docs/methods.md, "BNTT")."""
+
 import pytest
 import torch
 from torch import nn

@@ -1,4 +1,5 @@
 """Encoders: BNTT's signed rate coding statistics and direct coding."""
+
 import torch
 
 from fullspike import functional as SF

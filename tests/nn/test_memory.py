@@ -1,4 +1,5 @@
 """Compact saving for backward: spikes kept as bytes, exact values in backward."""
+
 import torch
 from torch import nn
 

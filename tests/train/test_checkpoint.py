@@ -1,4 +1,5 @@
 """Checkpoint files: written with the user's umask, and temporaries of a killed save removed."""
+
 import logging
 import os
 
@@ -8,8 +9,15 @@ import torch
 from fullspike.train import fit, load_config
 from fullspike.train.checkpoint import atomic_save, remove_partial_saves
 
-TINY = ["model.T=2", "model.width=4", "model.hidden=16", "data.train_subset=64", "data.test_subset=32",
-        "train.epochs=1", "train.tensorboard=false"]
+TINY = [
+    "model.T=2",
+    "model.width=4",
+    "model.hidden=16",
+    "data.train_subset=64",
+    "data.test_subset=32",
+    "train.epochs=1",
+    "train.tensorboard=false",
+]
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """``data.name=OTHER`` drops the previous dataset's options and root."""
+
 import pytest
 
 from fullspike.errors import ConfigError

@@ -1,4 +1,5 @@
 """docs/extending.md: its example (custom model, custom loss, a callback) runs as written."""
+
 import re
 from pathlib import Path
 

@@ -1,6 +1,7 @@
 """A failed start never deletes anything and never leaves an empty folder; a resume continues only
 its own run; what a kill or a full disk leaves is one line, not a traceback; bad input is refused
 before the work (labels, empty splits, memory, --nproc); divergence without NaN is flagged."""
+
 import gzip
 import json
 import os
@@ -14,8 +15,15 @@ import torch
 
 from fullspike.cli import main
 
-TINY = ["model.T=2", "model.width=8", "model.hidden=32", "data.train_subset=256", "data.test_subset=64",
-        "train.epochs=2", "train.tensorboard=false"]
+TINY = [
+    "model.T=2",
+    "model.width=8",
+    "model.hidden=32",
+    "data.train_subset=256",
+    "data.test_subset=64",
+    "train.epochs=2",
+    "train.tensorboard=false",
+]
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -42,9 +50,11 @@ def run(trained, tmp_path):
     return copy
 
 
-@pytest.mark.parametrize("bad", [["data.name=fashion_mnist", "data.root=/no/such/folder"],
-                                 ["data.val_fraction=0.9999", "data.train_subset=null"]],
-                         ids=["missing-data", "empty-training-split"])
+@pytest.mark.parametrize(
+    "bad",
+    [["data.name=fashion_mnist", "data.root=/no/such/folder"], ["data.val_fraction=0.9999", "data.train_subset=null"]],
+    ids=["missing-data", "empty-training-split"],
+)
 def test_overwrite_that_cannot_start_keeps_the_old_run(run, capsys, bad):
     before = _tree(run)
     assert main(["train", "--out", str(run), "--overwrite", *TINY, *bad]) == 2
@@ -133,7 +143,7 @@ def test_a_full_disk_during_a_checkpoint_save_is_one_line(tmp_path, capsys, monk
 
 
 def test_a_model_too_large_for_memory_is_one_line(tmp_path, capsys):
-    assert main(["train", "--out", str(tmp_path / "r"), *TINY, f"model.T={10 ** 13}"]) == 2
+    assert main(["train", "--out", str(tmp_path / "r"), *TINY, f"model.T={10**13}"]) == 2
     line = _error_line(capsys)
     assert "not enough memory" in line and "model.T" in line
 
@@ -156,8 +166,21 @@ def test_labels_outside_the_classes_are_refused_when_the_data_are_built(tmp_path
         raise AssertionError("training started")
 
     monkeypatch.setattr(trainer.Trainer, "fit", never)
-    assert main(["train", "--out", str(tmp_path / "r"), *TINY, "data.name=fashion_mnist", f"data.root={root}",
-                 "data.train_subset=null", "data.batch_size=2"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--out",
+                str(tmp_path / "r"),
+                *TINY,
+                "data.name=fashion_mnist",
+                f"data.root={root}",
+                "data.train_subset=null",
+                "data.batch_size=2",
+            ]
+        )
+        == 2
+    )
     line = _error_line(capsys)
     assert "label(s) outside 0..9" in line and "12" in line
     assert not (tmp_path / "r").exists()

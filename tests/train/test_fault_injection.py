@@ -1,12 +1,21 @@
 """Fault injection in CI (the full 20-kill study is scripts/fault_injection.py, results in
 docs/fault_injection.md): one run SIGKILLed three times, twice inside a checkpoint save, resumed
 with `fullspike train --config ... --resume` each time, ends bit-identical to an uninterrupted run."""
+
 import random
 
 import pytest
 
-OVERRIDES = ["model.T=2", "model.width=4", "model.hidden=16", "data.train_subset=256", "data.test_subset=32",
-             "data.batch_size=32", "train.epochs=5", "train.tensorboard=false"]
+OVERRIDES = [
+    "model.T=2",
+    "model.width=4",
+    "model.hidden=16",
+    "data.train_subset=256",
+    "data.test_subset=32",
+    "data.batch_size=32",
+    "train.epochs=5",
+    "train.tensorboard=false",
+]
 PAUSE = 0.3  # seconds each save waits between its temporary file and the rename
 
 

@@ -1,5 +1,6 @@
 """``fullspike.load`` and evaluation: the model from a run, only the evaluated split's files, and
 the data root the run recorded (never the current folder)."""
+
 import json
 import shutil
 
@@ -10,8 +11,15 @@ import fullspike
 from fullspike.cli import main
 from fullspike.train import build_eval_loader, evaluate, fit, load_config
 
-TINY = ["model.T=2", "model.width=4", "model.hidden=16", "model.encoding=direct", "train.epochs=1",
-        "train.tensorboard=false", "data.batch_size=4"]
+TINY = [
+    "model.T=2",
+    "model.width=4",
+    "model.hidden=16",
+    "model.encoding=direct",
+    "train.epochs=1",
+    "train.tensorboard=false",
+    "data.batch_size=4",
+]
 
 
 def _image_tree(root):
@@ -76,6 +84,22 @@ def test_evaluation_commands_take_a_run_folder_and_write_into_it(run, capsys):
     assert main(["energy", "--checkpoint", str(run), "--samples", "4"]) == 0
     assert (run / "energy.json").is_file() and (run / "energy.png").is_file()
     assert json.loads((run / "energy.json").read_text())["summary"]["model"] == "bntt_convnet"
-    assert main(["robustness", "--checkpoint", str(run), "--eps", "0", "--sigmas", "0.1", "--attacks", "gaussian",
-                 "--samples", "4"]) == 0
+    assert (
+        main(
+            [
+                "robustness",
+                "--checkpoint",
+                str(run),
+                "--eps",
+                "0",
+                "--sigmas",
+                "0.1",
+                "--attacks",
+                "gaussian",
+                "--samples",
+                "4",
+            ]
+        )
+        == 0
+    )
     assert (run / "robustness.json").is_file()

@@ -1,4 +1,5 @@
 """Metric objects: reset/update/compute, the dual-stream heads adapter, and what they refuse."""
+
 import pytest
 import torch
 
@@ -33,6 +34,9 @@ def test_accuracy_of_logits_and_of_the_dual_stream_prediction():
 
 
 def test_accuracy_refuses_what_is_not_classification():
-    with pytest.raises(TrainingError, match=r"accuracy needs class logits \[B, K\] and integer labels \[B\].*"
-                                            r"metrics=\[MeanLoss\(\)\]"):
+    with pytest.raises(
+        TrainingError,
+        match=r"accuracy needs class logits \[B, K\] and integer labels \[B\].*"
+        r"metrics=\[MeanLoss\(\)\]",
+    ):
         Accuracy().update(torch.zeros(4, 3), (None, torch.zeros(4, 3)), torch.tensor(0.0))

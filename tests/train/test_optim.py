@@ -1,4 +1,5 @@
 """Optimisers and schedules are looked up by name in registries a project can extend."""
+
 import math
 
 import pytest
@@ -36,11 +37,19 @@ def test_a_registered_optimiser_and_schedule_are_usable_from_a_config():
 
     @SCHEDULES.register("test_halving")
     def halving(p, *, factor: Fraction = 0.5):
-        return factor ** p.epoch
+        return factor**p.epoch
 
     try:  # each takes its own hyperparameters, checked against its signature
-        cfg = load_config(None, ["optim.name=test_rmsprop", "schedule.name=test_halving", "optim.lr=0.2",
-                                 "optim.alpha=0.9", "schedule.factor=0.25"])
+        cfg = load_config(
+            None,
+            [
+                "optim.name=test_rmsprop",
+                "schedule.name=test_halving",
+                "optim.lr=0.2",
+                "optim.alpha=0.9",
+                "schedule.factor=0.25",
+            ],
+        )
         opt = build_optimizer(cfg, torch.nn.Linear(3, 2))
         assert isinstance(opt, torch.optim.RMSprop) and opt.defaults["lr"] == 0.2 and opt.defaults["alpha"] == 0.9
         assert [lr_factor(cfg, s, 4) for s in (0, 4, 9)] == [1.0, 0.25, 0.0625]

@@ -1,6 +1,7 @@
 """Evaluation draws its randomness (rate coding) from seeded generators: ``fullspike evaluate``
 on a finished run repeats the test accuracy its training recorded, exactly, and leaves the
 caller's random streams as they were."""
+
 import json
 
 import pytest
@@ -10,8 +11,16 @@ import fullspike
 from fullspike.cli import main
 from fullspike.train import build_eval_loader, evaluate, fit, load_config
 
-TINY = ["model.T=3", "model.width=4", "model.hidden=16", "train.epochs=1", "train.tensorboard=false",
-        "data.train_subset=128", "data.test_subset=100", "data.batch_size=16"]  # rate coding (the default)
+TINY = [
+    "model.T=3",
+    "model.width=4",
+    "model.hidden=16",
+    "train.epochs=1",
+    "train.tensorboard=false",
+    "data.train_subset=128",
+    "data.test_subset=100",
+    "data.batch_size=16",
+]  # rate coding (the default)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """Run folders and schedules: per-step multistep milestones, honest resume with changed values,
 no mixing of two runs in one folder, and decoding shared only within one build."""
+
 import gc
 import json
 import logging
@@ -12,19 +13,29 @@ from fullspike.cli import main
 from fullspike.train import build_data, build_optimizer, build_scheduler, fit, load_checkpoint, load_config
 from fullspike.train.builders import lr_factor
 
-TINY = ["model.T=2", "model.width=8", "model.hidden=32", "data.train_subset=256", "data.test_subset=128",
-        "train.epochs=2", "train.tensorboard=false"]
+TINY = [
+    "model.T=2",
+    "model.width=8",
+    "model.hidden=32",
+    "data.train_subset=256",
+    "data.test_subset=128",
+    "train.epochs=2",
+    "train.tensorboard=false",
+]
 
 
 def _rows(run):
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
-@pytest.mark.parametrize("epochs,milestones,drops", [
-    (1, [0.5], [5]),                  # one epoch: the drop is half-way, not before the first step
-    (3, [0.5, 0.7, 0.9], [15, 21, 27]),  # three epochs: three distinct drops, not two on epoch 3
-    (2, [1], [10]),                    # whole-epoch milestones stay epochs
-])
+@pytest.mark.parametrize(
+    "epochs,milestones,drops",
+    [
+        (1, [0.5], [5]),  # one epoch: the drop is half-way, not before the first step
+        (3, [0.5, 0.7, 0.9], [15, 21, 27]),  # three epochs: three distinct drops, not two on epoch 3
+        (2, [1], [10]),  # whole-epoch milestones stay epochs
+    ],
+)
 def test_multistep_milestones_are_fractions_of_the_steps(epochs, milestones, drops):
     cfg = load_config(None, [f"train.epochs={epochs}", f"schedule.milestones={milestones}"])
     factors = [lr_factor(cfg, s, 10) for s in range(10 * epochs)]
@@ -54,8 +65,9 @@ def test_resume_applies_and_records_changed_optimiser_and_schedule_values(tmp_pa
     caplog.set_level(logging.INFO, logger="fullspike")
     run = tmp_path / "run"
     fit(load_config(None, TINY + ["train.epochs=1", "schedule.milestones=[0.9]"]), run)
-    cfg = load_config(None, TINY + ["train.epochs=2", "schedule.milestones=[0.9]", "optim.lr=0.05",
-                                    "optim.momentum=0.5"])
+    cfg = load_config(
+        None, TINY + ["train.epochs=2", "schedule.milestones=[0.9]", "optim.lr=0.05", "optim.momentum=0.5"]
+    )
     fit(cfg, run, resume=True)
     out = caplog.text
     assert "resume: optim.lr changed from 0.1 to 0.05; applied from epoch 2" in out
@@ -67,9 +79,16 @@ def test_resume_applies_and_records_changed_optimiser_and_schedule_values(tmp_pa
     assert ckpt["optimizer"]["param_groups"][0]["momentum"] == 0.5 and ckpt["config"]["optim"]["lr"] == 0.05
 
 
-@pytest.mark.parametrize("override,key", [("model.width=16", "model.width"), ("optim.name=adam", "optim.name"),
-                                          ("data.batch_size=16", "data.batch_size"), ("train.seed=3", "train.seed"),
-                                          ("train.neuron_backend=eager", "train.neuron_backend")])
+@pytest.mark.parametrize(
+    "override,key",
+    [
+        ("model.width=16", "model.width"),
+        ("optim.name=adam", "optim.name"),
+        ("data.batch_size=16", "data.batch_size"),
+        ("train.seed=3", "train.seed"),
+        ("train.neuron_backend=eager", "train.neuron_backend"),
+    ],
+)
 def test_resume_refuses_a_change_of_what_defines_the_run(tmp_path, capsys, override, key):
     run = tmp_path / "run"
     fit(load_config(None, TINY + ["train.epochs=1"]), run)
@@ -125,8 +144,16 @@ def test_decoded_images_are_shared_within_one_build_and_not_kept_after(tmp_path)
             (tmp_path / split / c).mkdir(parents=True)
             for i in range(3):
                 Image.new("RGB", (8, 8), (40 * i, 90, 200)).save(tmp_path / split / c / f"{i}.png")
-    cfg = load_config(None, ["data.name=imagefolder", f"data.root={tmp_path}", "data.options={image_size: 8}",
-                             "data.val_fraction=0.34", "data.augment=true"])
+    cfg = load_config(
+        None,
+        [
+            "data.name=imagefolder",
+            f"data.root={tmp_path}",
+            "data.options={image_size: 8}",
+            "data.val_fraction=0.34",
+            "data.augment=true",
+        ],
+    )
     data = build_data(cfg)
     images = data.train.dataset.images
     assert images.data_ptr() == data.val.dataset.images.data_ptr()  # augmented and plain views share
@@ -166,8 +193,10 @@ def test_a_folder_another_process_trains_into_is_refused(tmp_path, capsys):
     with exclusive_folder(run):  # as a second `fullspike train --out run` would find it
         assert main(["train", "--out", str(run), *TINY]) == 2
     err = capsys.readouterr().err
-    assert err == f"error: {run} is in use by another process (pid {os.getpid()}) writing a training run there; " \
-                  "wait for it to end or choose another folder\n"
+    assert (
+        err == f"error: {run} is in use by another process (pid {os.getpid()}) writing a training run there; "
+        "wait for it to end or choose another folder\n"
+    )
     assert not (run / "checkpoint.pt").exists()
     fit(load_config(None, TINY + ["train.epochs=1"]), run)  # free again
     assert (run / "metrics.json").is_file()

@@ -1,5 +1,6 @@
 """Library calls leave the process as they found it: no mallopt, no determinism flags, no
 matplotlib backend switch (checked in a fresh interpreter, with a non-Agg backend chosen first)."""
+
 import os
 import subprocess
 import sys
@@ -57,11 +58,15 @@ SCRIPT = textwrap.dedent("""
 
 def test_fit_load_create_model_plots_and_energy_change_no_process_state(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(SRC), "MPLBACKEND": "svg", "OMP_NUM_THREADS": "1"}
-    r = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, cwd=tmp_path,
-                       timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600
+    )
     assert r.returncode == 0, r.stderr[-3000:]
-    lines = dict(line.split(" ", 1) for line in r.stdout.splitlines()
-                 if line.split(" ", 1)[0] in ("backend", "deterministic", "benchmark", "mallopt", "pyplot"))
+    lines = dict(
+        line.split(" ", 1)
+        for line in r.stdout.splitlines()
+        if line.split(" ", 1)[0] in ("backend", "deterministic", "benchmark", "mallopt", "pyplot")
+    )
     assert lines["backend"] == "svg svg"
     assert lines["deterministic"] == "False False"
     assert lines["benchmark"] == "False False"

@@ -1,4 +1,5 @@
 """The training loop: metrics files, determinism, kill-and-resume, divergence, data parallel."""
+
 import json
 import os
 import signal
@@ -12,8 +13,15 @@ import torch
 from fullspike.errors import CheckpointError, TrainingError
 from fullspike.train import fit, load_checkpoint, load_config
 
-TINY = ["model.T=2", "model.width=8", "model.hidden=32", "data.train_subset=256", "data.test_subset=128",
-        "train.epochs=2", "train.tensorboard=false"]
+TINY = [
+    "model.T=2",
+    "model.width=8",
+    "model.hidden=32",
+    "data.train_subset=256",
+    "data.test_subset=128",
+    "train.epochs=2",
+    "train.tensorboard=false",
+]
 
 
 def _weights(path):
@@ -47,8 +55,11 @@ def test_quickstart_config_learns(tmp_path):
 def test_kill_and_resume_equals_uninterrupted_run(tmp_path):
     overrides = ["model.T=3", "model.width=8", "model.hidden=32", "train.epochs=5", "train.tensorboard=false"]
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "fullspike", "train", "--out", str(killed), *overrides],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fullspike", "train", "--out", str(killed), *overrides],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 300
     while not (killed / "checkpoint.pt").exists():
         assert proc.poll() is None and time.time() < deadline, "training ended before writing a checkpoint"
@@ -76,8 +87,9 @@ def test_nan_loss_stops_with_a_clear_error(tmp_path, monkeypatch):
     import fullspike.train.experiment as experiment
 
     real = experiment.classification_loss
-    monkeypatch.setattr(experiment, "classification_loss",
-                        lambda out, y, label_smoothing=0.0: real(out, y) * float("nan"))
+    monkeypatch.setattr(
+        experiment, "classification_loss", lambda out, y, label_smoothing=0.0: real(out, y) * float("nan")
+    )
     with pytest.raises(TrainingError, match="training diverged; lower optim.lr"):
         fit(load_config(None, TINY), tmp_path)
 
@@ -90,8 +102,20 @@ def test_cpu_training_tunes_the_allocator_unless_told_not_to(tmp_path, monkeypat
     seen = []
     monkeypatch.setattr(cpu_allocator, "tune_cpu_allocator", lambda: seen.append(1) or True)
     monkeypatch.setattr(torch, "use_deterministic_algorithms", lambda *a, **k: None)  # keep the test process as is
-    assert main(["train", "--out", str(tmp_path), *TINY, "train.epochs=1", "train.device=cpu",
-                 f"train.tune_cpu_allocator={flag}"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--out",
+                str(tmp_path),
+                *TINY,
+                "train.epochs=1",
+                "train.device=cpu",
+                f"train.tune_cpu_allocator={flag}",
+            ]
+        )
+        == 0
+    )
     assert len(seen) == calls
     line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("process settings:"))
     assert ("CPU allocator keeps freed memory (train.tune_cpu_allocator)" in line) == (flag == "true")
@@ -99,11 +123,23 @@ def test_cpu_training_tunes_the_allocator_unless_told_not_to(tmp_path, monkeypat
 
 @pytest.mark.slow
 def test_two_process_data_parallel_matches_one_process(tmp_path):
-    overrides = ["model.T=3", "model.width=16", "model.hidden=64", "train.epochs=5", "train.tensorboard=false",
-                 "data.batch_size=32", "schedule.milestones=[0.8]"]
+    overrides = [
+        "model.T=3",
+        "model.width=16",
+        "model.hidden=64",
+        "train.epochs=5",
+        "train.tensorboard=false",
+        "data.batch_size=32",
+        "schedule.milestones=[0.8]",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    r = subprocess.run([sys.executable, "-m", "fullspike", "train", "--nproc", "2", "--out",
-                        str(tmp_path / "ddp"), *overrides], capture_output=True, text=True, env=env, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "fullspike", "train", "--nproc", "2", "--out", str(tmp_path / "ddp"), *overrides],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     ddp = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
     single = fit(load_config(None, overrides), tmp_path / "one")

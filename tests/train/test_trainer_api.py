@@ -1,5 +1,6 @@
 """The Trainer on its own (any module, any loss, callbacks, exact resume) and the built-in
 callbacks as the config path uses them."""
+
 import json
 
 import pytest
@@ -11,8 +12,15 @@ from fullspike.errors import TrainingError
 from fullspike.nn import LIF
 from fullspike.train import Callback, Checkpoint, FiringRateRegularizer, Trainer, fit, load_checkpoint, load_config
 
-TINY = ["model.T=2", "model.width=8", "model.hidden=32", "data.train_subset=256", "data.test_subset=128",
-        "train.epochs=2", "train.tensorboard=false"]
+TINY = [
+    "model.T=2",
+    "model.width=8",
+    "model.hidden=32",
+    "data.train_subset=256",
+    "data.test_subset=128",
+    "train.epochs=2",
+    "train.tensorboard=false",
+]
 
 
 class Spiking(nn.Module):
@@ -37,8 +45,16 @@ def _trainer(callbacks=(), epochs=3, loss=nn.functional.cross_entropy, loader_se
     opt = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=4, gamma=0.5)
     loader = DataLoader(_data(), batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(loader_seed))
-    return Trainer(model, loss, opt, loader, DataLoader(_data(1), batch_size=16), callbacks=list(callbacks),
-                   scheduler=sched, epochs=epochs)
+    return Trainer(
+        model,
+        loss,
+        opt,
+        loader,
+        DataLoader(_data(1), batch_size=16),
+        callbacks=list(callbacks),
+        scheduler=sched,
+        epochs=epochs,
+    )
 
 
 class Recorder(Callback):
@@ -74,8 +90,16 @@ def test_trainer_trains_an_unregistered_module_with_any_loss_and_calls_the_hooks
     first = [p.detach().clone() for p in t.model.parameters()]
     result = t.fit()
     assert len(calls) == 2 * 6 + 2 * 3  # 6 training batches per epoch, 3 validation batches per evaluation
-    assert rec.events == ["fit_start", "epoch_start 0", "evaluate val", "epoch_end 1", "epoch_start 1",
-                          "evaluate val", "epoch_end 2", "fit_end"]
+    assert rec.events == [
+        "fit_start",
+        "epoch_start 0",
+        "evaluate val",
+        "epoch_end 1",
+        "epoch_start 1",
+        "evaluate val",
+        "epoch_end 2",
+        "fit_end",
+    ]
     assert [r["epoch"] for r in t.history] == [1, 2] and t.history[0]["extra"] == 1.0
     assert set(result) >= {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr"}
     assert any(not torch.equal(a, b) for a, b in zip(first, t.model.parameters()))
@@ -126,6 +150,7 @@ def test_divergence_names_only_a_checkpoint_of_this_run(tmp_path, monkeypatch):
         def loss(out, y, label_smoothing=0.0):
             calls.append(1)
             return real(out, y) * (float("nan") if len(calls) > n else 1.0)
+
         return loss
 
     monkeypatch.setattr(experiment, "classification_loss", nan_after(0))
@@ -143,9 +168,17 @@ def test_divergence_names_only_a_checkpoint_of_this_run(tmp_path, monkeypatch):
 def test_config_path_uses_regularizer_annealing_and_tensorboard_callbacks(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    cfg = load_config(None, TINY + ["train.epochs=3", "train.tensorboard=true", "data.val_fraction=0.1",
-                                    "train.firing_rate_penalty=0.01",
-                                    "train.surrogate_anneal={start: 0.3, end: 0.9, param: gamma}"])
+    cfg = load_config(
+        None,
+        TINY
+        + [
+            "train.epochs=3",
+            "train.tensorboard=true",
+            "data.val_fraction=0.1",
+            "train.firing_rate_penalty=0.01",
+            "train.surrogate_anneal={start: 0.3, end: 0.9, param: gamma}",
+        ],
+    )
     fit(cfg, tmp_path)
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["surrogate_gamma"] for r in rows] == pytest.approx([0.3, 0.6, 0.9])
@@ -166,11 +199,17 @@ def test_surrogate_annealing_refuses_a_parameter_no_surrogate_has(tmp_path):
         fit(cfg, tmp_path)
 
 
-@pytest.mark.parametrize("override,message", [
-    ("train.surrogate_anneal={start: -1, end: 4}", "config key 'train.surrogate_anneal.start' must be a number > 0"),
-    ("train.surrogate_anneal={start: 1, end: 2, parm: x}", "'train.surrogate_anneal.parm' (did you mean 'param'?)"),
-    ("train.firing_rate_penalty=-1", "config key 'train.firing_rate_penalty' must be a number >= 0"),
-])
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        (
+            "train.surrogate_anneal={start: -1, end: 4}",
+            "config key 'train.surrogate_anneal.start' must be a number > 0",
+        ),
+        ("train.surrogate_anneal={start: 1, end: 2, parm: x}", "'train.surrogate_anneal.parm' (did you mean 'param'?)"),
+        ("train.firing_rate_penalty=-1", "config key 'train.firing_rate_penalty' must be a number >= 0"),
+    ],
+)
 def test_callback_config_keys_are_validated(override, message):
     from fullspike.errors import ConfigError
 
@@ -187,7 +226,7 @@ def test_a_step_function_and_metric_objects_replace_the_default_loop():
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
     x = torch.randn(32, 4, generator=g)
-    data = [{"x": x[i:i + 8], "y": x[i:i + 8].sum(1, keepdim=True)} for i in range(0, 32, 8)]
+    data = [{"x": x[i : i + 8], "y": x[i : i + 8].sum(1, keepdim=True)} for i in range(0, 32, 8)]
 
     def step(model, batch):
         out = model(batch["x"])
@@ -198,8 +237,17 @@ def test_a_step_function_and_metric_objects_replace_the_default_loop():
             self._add(loss=float((output - batch["y"]).abs().sum()), count=len(batch["y"]))
 
     model = nn.Linear(4, 1)
-    trainer = Trainer(model, None, torch.optim.SGD(model.parameters(), lr=0.1), data, data, step_fn=step,
-                      metrics=[MeanAbsError()], eval_metrics=[MeanAbsError()], epochs=20)
+    trainer = Trainer(
+        model,
+        None,
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        data,
+        data,
+        step_fn=step,
+        metrics=[MeanAbsError()],
+        eval_metrics=[MeanAbsError()],
+        epochs=20,
+    )
     first = trainer.evaluate(data)["loss"]
     result = trainer.fit()
     assert set(result) >= {"train_loss", "val_loss"} and "train_accuracy" not in result
@@ -212,8 +260,7 @@ def test_a_step_function_and_metric_objects_replace_the_default_loop():
 def test_distributed_is_asked_for_not_guessed():
     model = nn.Linear(2, 2)
     with pytest.raises(TrainingError, match=r"distributed=True\) needs an initialised process group"):
-        Trainer(model, nn.functional.cross_entropy, torch.optim.SGD(model.parameters(), lr=0.1), [],
-                distributed=True)
+        Trainer(model, nn.functional.cross_entropy, torch.optim.SGD(model.parameters(), lr=0.1), [], distributed=True)
 
 
 def test_the_train_package_imports_nothing_back_up_its_own_chain():

@@ -1,5 +1,6 @@
 """The Trainer under torchrun (two CPU processes, gloo): DDP keeps the replicas identical, the
 metrics are summed over processes, and only rank 0 writes its checkpoint."""
+
 import os
 import subprocess
 import sys
@@ -44,8 +45,21 @@ def test_trainer_data_parallel_on_two_processes(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                        str(script), str(tmp_path)], capture_output=True, text=True, env=env, timeout=600)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            str(script),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     r0, r1 = (torch.load(tmp_path / f"rank{i}.pt", weights_only=False) for i in (0, 1))
     assert all(torch.equal(r0["model"][k], r1["model"][k]) for k in r0["model"])

@@ -1,5 +1,6 @@
 """timm habits on the zoo: list_models(pretrained=True), architecture names picking their one
 entry, the hook the zoo registers into the models layer, whole cards, and cards without paths."""
+
 import json
 import math
 
@@ -91,10 +92,22 @@ def test_models_card_prints_the_whole_card(name, capsys):
     out = capsys.readouterr().out
     c = card(name)
     lo, hi = wilson_interval(round(c["test_accuracy"] * c["test_samples"]), c["test_samples"])
-    for text in (c["dataset"], f"test set {c['test_samples']} samples", f"{100 * c['test_accuracy']:.2f}%",
-                 f"95% Wilson interval {100 * lo:.2f}-{100 * hi:.2f}%", f"time steps T   {c['T']}",
-                 f"{c['params']:,}", "AC", "MAC", f"{c['energy']['energy_mj']:.4g} mJ", "firing rate",
-                 c["command"], c["date"], c["machine"], c["sha256"]):
+    for text in (
+        c["dataset"],
+        f"test set {c['test_samples']} samples",
+        f"{100 * c['test_accuracy']:.2f}%",
+        f"95% Wilson interval {100 * lo:.2f}-{100 * hi:.2f}%",
+        f"time steps T   {c['T']}",
+        f"{c['params']:,}",
+        "AC",
+        "MAC",
+        f"{c['energy']['energy_mj']:.4g} mJ",
+        "firing rate",
+        c["command"],
+        c["date"],
+        c["machine"],
+        c["sha256"],
+    ):
         assert text in out, text
     assert all(layer in out for layer in c["energy"]["firing_rates"])
 

@@ -1,5 +1,6 @@
 """The model zoo: every shipped entry loads offline, matches its SHA-256 and its recorded accuracy
 on real test data; corrupt weights and unknown names fail with one line."""
+
 import json
 import shutil
 import tarfile
@@ -23,8 +24,9 @@ def _real_root(dataset, shared, tmp_path):
         return shared / "fashion-mnist"
     if dataset == "nmnist":
         with tarfile.open(shared / "nmnist-subset.tar.gz") as tar:
-            tar.extractall(tmp_path, members=[m for m in tar.getmembers() if "/Test/" in m.name or m.isdir()],
-                           filter="data")
+            tar.extractall(
+                tmp_path, members=[m for m in tar.getmembers() if "/Test/" in m.name or m.isdir()], filter="data"
+            )
         return tmp_path
     if dataset == "cifar10":
         with tarfile.open(shared / "cifar10-jpg-test.tar.gz") as tar:
@@ -50,13 +52,16 @@ def test_entry_loads_and_has_its_recorded_accuracy(name, shared_data, tmp_path):
     assert not model.training and sum(p.numel() for p in model.parameters()) == c["params"]
     assert sha256(ZOO_DIR / c["file"]) == c["sha256"]
     root = _real_root(c["dataset"], shared_data, tmp_path)
-    test, info = build_dataset(c["dataset"], str(root), False, False,
-                               **{**c["data_options"], **({"cache_dir": str(tmp_path / "frames")}
-                                                         if c["dataset"] == "nmnist" else {})})
+    test, info = build_dataset(
+        c["dataset"],
+        str(root),
+        False,
+        False,
+        **{**c["data_options"], **({"cache_dir": str(tmp_path / "frames")} if c["dataset"] == "nmnist" else {})},
+    )
     n = c["check"]["test_samples"]
     torch.manual_seed(0)
-    res = evaluate(model, make_loader(Subset(test, check_indices(test, n)), info, 256, False),
-                   torch.device("cpu"))
+    res = evaluate(model, make_loader(Subset(test, check_indices(test, n)), info, 256, False), torch.device("cpu"))
     heads = [k for k in c["check"] if k.startswith("accuracy")]  # DST nets: the FSNN/DSNN heads too
     assert heads == [k for k in res if k.startswith("accuracy")]
     for k in heads:  # one sample of float noise at most

@@ -16,6 +16,7 @@
   lowest mean latency whose validation accuracy is at least the full-T validation accuracy) and
   only the test number at that margin is reported as the result (:attr:`EarlyExitResult.chosen`).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -33,8 +34,9 @@ def gamma_statistics(model: nn.Module) -> dict[str, torch.Tensor]:
     """``{layer name: gamma [T, C]}`` of every BNTT layer (``BNTT1d/BNTT2d.gamma()``)."""
     gammas = {name: m.gamma().float().cpu() for name, m in model.named_modules() if isinstance(m, (BNTT1d, BNTT2d))}
     if not gammas:
-        raise ConfigError(f"{type(model).__name__} has no BNTT layers; early exit needs a BNTT "
-                          "network (model.norm=bntt)")
+        raise ConfigError(
+            f"{type(model).__name__} has no BNTT layers; early exit needs a BNTT network (model.norm=bntt)"
+        )
     return gammas
 
 
@@ -53,12 +55,19 @@ def exit_step(mean_gamma: torch.Tensor, threshold: float = 0.1) -> int:
 
 
 @torch.no_grad()
-def step_outputs(model: nn.Module, loader, device: torch.device | str = "cpu",
-                 max_batches: int | None = None, progress: bool | None = False) -> tuple[torch.Tensor, torch.Tensor]:
+def step_outputs(
+    model: nn.Module,
+    loader,
+    device: torch.device | str = "cpu",
+    max_batches: int | None = None,
+    progress: bool | None = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-step outputs ``[T, N, K]`` and labels ``[N]`` over ``loader`` (model in eval mode)."""
     if not isinstance(model, StepwiseClassifier):
-        raise ConfigError(f"{type(model).__name__} has no forward_steps(); early exit needs a BNTT "
-                          "network such as vgg9_bntt or bntt_convnet")
+        raise ConfigError(
+            f"{type(model).__name__} has no forward_steps(); early exit needs a BNTT "
+            "network such as vgg9_bntt or bntt_convnet"
+        )
     model.eval()
     outs, labels = [], []
     for x, y in take_batches(loader, max_batches, "early exit", progress):
@@ -142,32 +151,50 @@ class EarlyExitResult:
     def to_dict(self) -> dict:
         """The result as a JSON-ready dict, with the accuracies at the exit step and at ``T`` and the
         energy saved."""
-        return dict(asdict(self), accuracy_at_exit=self.accuracy_at_exit, accuracy_full=self.accuracy[-1],
-                    energy_saved=self.energy_saved)
+        return dict(
+            asdict(self),
+            accuracy_at_exit=self.accuracy_at_exit,
+            accuracy_full=self.accuracy[-1],
+            energy_saved=self.energy_saved,
+        )
 
     def summary(self) -> str:
         """The result as text: the mean gamma per step, the exit step, the accuracy per step and
         the per-sample exits."""
-        lines = [f"mean BNTT gamma per step: [{', '.join(f'{g:.3f}' for g in self.mean_gamma)}]",
-                 f"exit step (threshold {self.threshold}): {self.exit_step} of {self.T}",
-                 f"accuracy at the exit step: {self.accuracy_at_exit:.4f}; at T={self.T}: "
-                 f"{self.accuracy[-1]:.4f}  ({self.samples} samples)"]
+        lines = [
+            f"mean BNTT gamma per step: [{', '.join(f'{g:.3f}' for g in self.mean_gamma)}]",
+            f"exit step (threshold {self.threshold}): {self.exit_step} of {self.T}",
+            f"accuracy at the exit step: {self.accuracy_at_exit:.4f}; at T={self.T}: "
+            f"{self.accuracy[-1]:.4f}  ({self.samples} samples)",
+        ]
         if self.energy_mj:
-            lines.append(f"energy per sample at the exit step: {self.energy_mj[self.exit_step - 1]:.4g} mJ; "
-                         f"at T={self.T}: {self.energy_mj[-1]:.4g} mJ (saved {100 * self.energy_saved:.1f}%)")
+            lines.append(
+                f"energy per sample at the exit step: {self.energy_mj[self.exit_step - 1]:.4g} mJ; "
+                f"at T={self.T}: {self.energy_mj[-1]:.4g} mJ (saved {100 * self.energy_saved:.1f}%)"
+            )
         lines.append("T'  " + "  ".join(f"{t:>6d}" for t in range(1, self.T + 1)))
         lines.append("acc " + "  ".join(f"{a:6.4f}" for a in self.accuracy))
         for p in self.per_sample:
             e = f", energy {p['energy_mj']:.4g} mJ" if p.get("energy_mj") is not None else ""
-            lines.append(f"per-sample exit, margin {p['margin']}: mean latency {p['mean_latency']:.2f} "
-                         f"steps, accuracy {p['accuracy']:.4f}{e}")
+            lines.append(
+                f"per-sample exit, margin {p['margin']}: mean latency {p['mean_latency']:.2f} "
+                f"steps, accuracy {p['accuracy']:.4f}{e}"
+            )
         return "\n".join(lines)
 
 
-def analyse_early_exit(model: nn.Module, loader, device: torch.device | str = "cpu", *,
-                       threshold: float = 0.1, margins=(0.5, 0.8, 0.9, 0.95),
-                       energy_batches: int = 2, max_batches: int | None = None,
-                       progress: bool | None = False, val_loader=None) -> EarlyExitResult:
+def analyse_early_exit(
+    model: nn.Module,
+    loader,
+    device: torch.device | str = "cpu",
+    *,
+    threshold: float = 0.1,
+    margins=(0.5, 0.8, 0.9, 0.95),
+    energy_batches: int = 2,
+    max_batches: int | None = None,
+    progress: bool | None = False,
+    val_loader=None,
+) -> EarlyExitResult:
     """Gamma statistics, exit step, accuracy at every T', per-sample exit, and (with
     ``energy_batches > 0``) energy at every T' counted on that many batches of ``loader``. With
     ``val_loader`` (validation samples, never the test set) the per-sample margin is chosen there
@@ -185,8 +212,12 @@ def analyse_early_exit(model: nn.Module, loader, device: torch.device | str = "c
     per_sample = []
     for m in margins:
         latency, correct = per_sample_exit(steps, labels, m)
-        entry = {"margin": m, "mean_latency": float(latency.float().mean()), "accuracy": float(correct.float().mean()),
-                 "latency_histogram": torch.bincount(latency, minlength=T + 1)[1:].tolist()}
+        entry = {
+            "margin": m,
+            "mean_latency": float(latency.float().mean()),
+            "accuracy": float(correct.float().mean()),
+            "latency_histogram": torch.bincount(latency, minlength=T + 1)[1:].tolist(),
+        }
         if energy:
             entry["energy_mj"] = float(torch.tensor(energy)[latency - 1].mean())
         per_sample.append(entry)
@@ -195,6 +226,17 @@ def analyse_early_exit(model: nn.Module, loader, device: torch.device | str = "c
         val_steps, val_labels = step_outputs(model, val_loader, device, None, progress)
         chosen, val_n = choose_margin(val_steps, val_labels, margins), len(val_labels)
         val_full = accuracy_per_step(val_steps, val_labels)[-1]
-    return EarlyExitResult(T, threshold, min(exit_step(mg, threshold), T), mg.tolist(),
-                           {k: g.mean(1).tolist() for k, g in gammas.items()}, accuracy_per_step(steps, labels),
-                           len(labels), energy, per_sample, chosen, val_n, val_full)
+    return EarlyExitResult(
+        T,
+        threshold,
+        min(exit_step(mg, threshold), T),
+        mg.tolist(),
+        {k: g.mean(1).tolist() for k, g in gammas.items()},
+        accuracy_per_step(steps, labels),
+        len(labels),
+        energy,
+        per_sample,
+        chosen,
+        val_n,
+        val_full,
+    )

@@ -11,6 +11,7 @@ For every residual :class:`~fullspike.dst.blocks.Block` (in forward order) over 
 
 Models run in training mode (batch statistics in BN), as during training.
 """
+
 from __future__ import annotations
 
 import csv
@@ -33,16 +34,23 @@ Batch = tuple[torch.Tensor, torch.Tensor]
 FIELDS = ["model", "alpha", "index", "block", "param_grad_norm", "output_grad_norm", "firing_rate"]
 
 
-def random_batches(n: int, batch_size: int, in_channels: int = 3, image_size: int = 32,
-                   num_classes: int = 10, seed: int = 0) -> list[Batch]:
+def random_batches(
+    n: int, batch_size: int, in_channels: int = 3, image_size: int = 32, num_classes: int = 10, seed: int = 0
+) -> list[Batch]:
     """``n`` batches of standard-normal images ``[B, C, S, S]`` with uniform random labels."""
     g = torch.Generator().manual_seed(seed)
-    return [(torch.randn(batch_size, in_channels, image_size, image_size, generator=g),
-             torch.randint(0, num_classes, (batch_size,), generator=g)) for _ in range(n)]
+    return [
+        (
+            torch.randn(batch_size, in_channels, image_size, image_size, generator=g),
+            torch.randint(0, num_classes, (batch_size,), generator=g),
+        )
+        for _ in range(n)
+    ]
 
 
-def dataset_batches(name: str, root: str | None, n: int, batch_size: int, seed: int = 0,
-                    train: bool = False, **options) -> tuple[list[Batch], DatasetInfo]:
+def dataset_batches(
+    name: str, root: str | None, n: int, batch_size: int, seed: int = 0, train: bool = False, **options
+) -> tuple[list[Batch], DatasetInfo]:
     """``n`` batches drawn at random (seeded) from a registered dataset's split, not augmented;
     returns ``(batches, DatasetInfo)``."""
     ds, info = build_dataset(name, root, train, False, **options)
@@ -55,14 +63,17 @@ def dataset_batches(name: str, root: str | None, n: int, batch_size: int, seed: 
     return batches, info
 
 
-def block_statistics(model: nn.Module, batches: Iterable[Batch], backward: bool = True,
-                     loss_fn: Callable = classification_loss) -> list[dict]:
+def block_statistics(
+    model: nn.Module, batches: Iterable[Batch], backward: bool = True, loss_fn: Callable = classification_loss
+) -> list[dict]:
     """One record per block: ``index``, ``block`` (module name), ``firing_rate`` and, with
     ``backward``, ``param_grad_norm`` and ``output_grad_norm`` (means over the batches)."""
     blocks = named_blocks(model)
     if not blocks:
-        raise ConfigError(f"{type(model).__name__} has no residual blocks to analyse "
-                          "(analysis needs a spiking_resnet / sew_resnet / dst_* / 7B-Net / Spikformer model)")
+        raise ConfigError(
+            f"{type(model).__name__} has no residual blocks to analyse "
+            "(analysis needs a spiking_resnet / sew_resnet / dst_* / 7B-Net / Spikformer model)"
+        )
     sums = {name: {"firing_rate": 0.0, "param_grad_norm": 0.0, "output_grad_norm": 0.0} for name, _ in blocks}
     params = {name: spike_stream_parameters(b) for name, b in blocks}
 
@@ -71,8 +82,12 @@ def block_statistics(model: nn.Module, batches: Iterable[Batch], backward: bool 
             s = output[0] if isinstance(output, tuple) else output
             sums[name]["firing_rate"] += float((s.detach() != 0).float().mean())
             if backward and s.requires_grad:
-                s.register_hook(lambda g: sums[name].__setitem__(
-                    "output_grad_norm", sums[name]["output_grad_norm"] + float(g.norm())))
+                s.register_hook(
+                    lambda g: sums[name].__setitem__(
+                        "output_grad_norm", sums[name]["output_grad_norm"] + float(g.norm())
+                    )
+                )
+
         return hook
 
     handles = [b.register_forward_hook(hook_for(name)) for name, b in blocks]
@@ -95,13 +110,18 @@ def block_statistics(model: nn.Module, batches: Iterable[Batch], backward: bool 
     if n == 0:
         raise ConfigError("no batches to analyse")
     keys = ["firing_rate"] + (["param_grad_norm", "output_grad_norm"] if backward else [])
-    return [{"index": i, "block": name, **{k: sums[name][k] / n for k in keys}}
-            for i, (name, _) in enumerate(blocks)]
+    return [{"index": i, "block": name, **{k: sums[name][k] / n for k in keys}} for i, (name, _) in enumerate(blocks)]
 
 
-def gradient_study(model_names: Sequence[str], alphas: Sequence[float], batches: Sequence[Batch],
-                   model_kwargs: dict | None = None, surrogate: str = "sigmoid", seed: int = 0,
-                   progress: bool | None = False) -> list[dict]:
+def gradient_study(
+    model_names: Sequence[str],
+    alphas: Sequence[float],
+    batches: Sequence[Batch],
+    model_kwargs: dict | None = None,
+    surrogate: str = "sigmoid",
+    seed: int = 0,
+    progress: bool | None = False,
+) -> list[dict]:
     """Block statistics of each model with each surrogate ``alpha`` (same initial weights for
     all alphas of a model: only the surrogate's width changes). Records carry ``model`` and
     ``alpha``."""
@@ -129,12 +149,21 @@ def summarize(records: list[dict], key: str = "param_grad_norm") -> list[dict]:
     out = []
     for (model, alpha), rows in groups.items():
         rows = sorted(rows, key=lambda r: r["index"])
-        row = {"model": model, "alpha": alpha, "blocks": len(rows),
-               "mean_firing_rate": sum(r["firing_rate"] for r in rows) / len(rows)}
+        row = {
+            "model": model,
+            "alpha": alpha,
+            "blocks": len(rows),
+            "mean_firing_rate": sum(r["firing_rate"] for r in rows) / len(rows),
+        }
         if key in rows[0]:
             first, last = rows[0][key], rows[-1][key]
-            row.update({f"first_{key}": first, f"last_{key}": last,
-                        "ratio_first_last": first / last if last > 0 else float("inf")})
+            row.update(
+                {
+                    f"first_{key}": first,
+                    f"last_{key}": last,
+                    "ratio_first_last": first / last if last > 0 else float("inf"),
+                }
+            )
         out.append(row)
     return out
 
@@ -153,8 +182,9 @@ def write_records(records: list[dict], summary: list[dict], out_dir: str | Path,
     return {"csv": csv_path, "json": json_path}
 
 
-def plot_records(records: list[dict], path: str | Path, metrics: Sequence[str] = ("param_grad_norm", "firing_rate"),
-                 title: str = "") -> Path:
+def plot_records(
+    records: list[dict], path: str | Path, metrics: Sequence[str] = ("param_grad_norm", "firing_rate"), title: str = ""
+) -> Path:
     """One panel per metric against block index, one line per (model, alpha); log scale for
     gradient norms. Drawn on its own Figure (no pyplot state) and saved as an image."""
     require("matplotlib", extra="plot", purpose="drawing plots")

@@ -11,9 +11,10 @@ rate-coded input (:class:`~fullspike.nn.RateEncoder`) is not differentiable: the
 straight-through estimate of its expectation, ``E[s] = x / 2`` (gradient 1/2 per step), while the
 forward pass keeps the sampled spikes. Because each forward pass draws new spikes, the gradient of
 one draw is noisy: ``draws > 1`` averages the gradient over that many draws of the encoding
-(expectation over transformation, EOT), which a sound attack on a stochastic encoder needs. Attacks target the model's reported prediction (for
-dual-stream models, the combined head).
+(expectation over transformation, EOT), which a sound attack on a stochastic encoder needs.
+Attacks target the model's reported prediction (for dual-stream models, the combined head).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,8 +58,10 @@ def find_normalization(dataset) -> Normalization:
     for t in getattr(tf, "transforms", [tf]):
         if hasattr(t, "mean") and hasattr(t, "std"):
             return Normalization(tuple(map(float, t.mean)), tuple(map(float, t.std)))
-    raise ConfigError(f"cannot find the input normalisation of {type(dataset).__name__}; "
-                      "pass --mean and --std (per-channel, pixel values in [0, 1])")
+    raise ConfigError(
+        f"cannot find the input normalisation of {type(dataset).__name__}; "
+        "pass --mean and --std (per-channel, pixel values in [0, 1])"
+    )
 
 
 def _differentiable_input(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -77,7 +80,9 @@ def stochastic_input(model: nn.Module) -> bool:
     return isinstance(getattr(model, "encoder", None), RateEncoder)
 
 
-def loss_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, draws: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+def loss_gradient(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, draws: int = 1
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(loss, d loss / d x)``: cross-entropy of the model's prediction, per batch mean, each
     averaged over ``draws`` draws of a stochastic input encoding (one pass for a deterministic one)."""
     if draws < 1:
@@ -93,8 +98,9 @@ def loss_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, draws: int
     return total_loss / n, total_grad / n
 
 
-def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, norm: Normalization,
-         draws: int = 1) -> torch.Tensor:
+def fgsm(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, norm: Normalization, draws: int = 1
+) -> torch.Tensor:
     """One signed-gradient step of pixel size ``eps`` (gradient averaged over ``draws`` encoder
     draws), clipped to valid images."""
     if eps == 0:
@@ -104,9 +110,19 @@ def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, norm: N
     return torch.max(torch.min(x + eps * norm.scale(x) * grad.sign(), hi), lo)
 
 
-def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, norm: Normalization, *,
-        steps: int = 7, alpha: float | None = 2 / 255, random_start: bool = True,
-        generator: torch.Generator | None = None, draws: int = 1) -> torch.Tensor:
+def pgd(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+    norm: Normalization,
+    *,
+    steps: int = 7,
+    alpha: float | None = 2 / 255,
+    random_start: bool = True,
+    generator: torch.Generator | None = None,
+    draws: int = 1,
+) -> torch.Tensor:
     """Projected gradient descent in the pixel-space L-inf ball of radius ``eps``: ``steps``
     signed-gradient steps of pixel size ``alpha`` (``None``: ``2.5 * eps / steps``), each gradient
     averaged over ``draws`` encoder draws."""
@@ -126,8 +142,9 @@ def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, norm: No
     return adv
 
 
-def gaussian_noise(x: torch.Tensor, sigma: float, norm: Normalization,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
+def gaussian_noise(
+    x: torch.Tensor, sigma: float, norm: Normalization, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """``x`` plus pixel-space Gaussian noise of std ``sigma``, clipped to valid images."""
     if sigma == 0:
         return x
@@ -147,16 +164,29 @@ class RobustnessResult:
 
     def to_dict(self) -> dict:
         """The result as a JSON-ready dict (strengths as strings)."""
-        return {"clean": self.clean, "samples": self.samples,
-                "accuracy": {k: {str(s): a for s, a in v.items()} for k, v in self.accuracy.items()}}
+        return {
+            "clean": self.clean,
+            "samples": self.samples,
+            "accuracy": {k: {str(s): a for s, a in v.items()} for k, v in self.accuracy.items()},
+        }
 
 
-def evaluate_robustness(model: nn.Module, loader, norm: Normalization, *, device: torch.device | str = "cpu",
-                        eps: Sequence[float] = (0, 2 / 255, 4 / 255, 8 / 255),
-                        sigmas: Sequence[float] = (0, 0.05, 0.1, 0.2), pgd_steps: int = 7,
-                        pgd_alpha: float | None = 2 / 255, attacks: Sequence[str] = ("gaussian", "fgsm", "pgd"),
-                        max_batches: int | None = None, seed: int = 0, progress: bool | None = False,
-                        draws: int = 1) -> RobustnessResult:
+def evaluate_robustness(
+    model: nn.Module,
+    loader,
+    norm: Normalization,
+    *,
+    device: torch.device | str = "cpu",
+    eps: Sequence[float] = (0, 2 / 255, 4 / 255, 8 / 255),
+    sigmas: Sequence[float] = (0, 0.05, 0.1, 0.2),
+    pgd_steps: int = 7,
+    pgd_alpha: float | None = 2 / 255,
+    attacks: Sequence[str] = ("gaussian", "fgsm", "pgd"),
+    max_batches: int | None = None,
+    seed: int = 0,
+    progress: bool | None = False,
+    draws: int = 1,
+) -> RobustnessResult:
     """Accuracy of ``model`` (eval mode) on ``loader`` under every perturbation strength; FGSM and
     PGD average each gradient over ``draws`` draws of a stochastic input encoding."""
     unknown = set(attacks) - {"gaussian", "fgsm", "pgd"}
@@ -205,8 +235,11 @@ def robustness_table(results: dict[str, RobustnessResult]) -> str:
     """A text (Markdown) table: one row per perturbation, one accuracy column per model."""
     names = list(results)
     first = results[names[0]]
-    lines = ["| attack | strength | " + " | ".join(names) + " |", "|---|---|" + "---:|" * len(names),
-             "| none | - | " + " | ".join(f"{100 * results[k].clean:.2f}" for k in names) + " |"]
+    lines = [
+        "| attack | strength | " + " | ".join(names) + " |",
+        "|---|---|" + "---:|" * len(names),
+        "| none | - | " + " | ".join(f"{100 * results[k].clean:.2f}" for k in names) + " |",
+    ]
     for attack, accs in first.accuracy.items():
         for s in accs:
             row = [f"{100 * results[k].accuracy[attack][s]:.2f}" for k in names]

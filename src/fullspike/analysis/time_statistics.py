@@ -14,6 +14,7 @@ over channels:
 If every step's shift is near 0 and scale near 1, a shared BN normalises each step almost as
 BNTT does, and only BNTT's per-step ``gamma_t`` (:mod:`.early_exit`) sets the two apart.
 """
+
 from __future__ import annotations
 
 import torch
@@ -32,9 +33,11 @@ def step_statistics(model: nn.Module) -> dict:
             continue
         mu_t, var_t = m.running_mean.double(), m.running_var.double()  # [T, C]
         mu = mu_t.mean(0)
-        sd = ((var_t + mu_t ** 2).mean(0) - mu ** 2).clamp_min(0).add(m.eps).sqrt()  # [C]
-        layers[name] = {"shift": ((mu_t - mu).abs() / sd).mean(1).tolist(),
-                        "scale": ((var_t + m.eps).sqrt() / sd).mean(1).tolist()}
+        sd = ((var_t + mu_t**2).mean(0) - mu**2).clamp_min(0).add(m.eps).sqrt()  # [C]
+        layers[name] = {
+            "shift": ((mu_t - mu).abs() / sd).mean(1).tolist(),
+            "scale": ((var_t + m.eps).sqrt() / sd).mean(1).tolist(),
+        }
     if not layers:
         return {"layers": {}}
     mean = {k: torch.tensor([v[k] for v in layers.values()]).mean(0).tolist() for k in ("shift", "scale")}

@@ -6,6 +6,7 @@ Every command parses alike (:class:`CommandParser`): its ``key=value`` arguments
 overrides, model arguments) may stand anywhere after the command's name. The library logs
 through :mod:`logging` (the ``fullspike`` logger); while a command runs, its INFO lines go to
 stdout and its warnings to stderr (``warning: ...``)."""
+
 from __future__ import annotations
 
 import argparse

@@ -9,6 +9,7 @@
 
 Both write ``<kind>.csv``, ``<kind>.json`` and ``<kind>.png`` to ``--out``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,21 +17,32 @@ from pathlib import Path
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", nargs="+", metavar="NAME",
-                   help="registered model name(s); key=value model arguments may stand anywhere")
+    p.add_argument(
+        "--model",
+        nargs="+",
+        metavar="NAME",
+        help="registered model name(s); key=value model arguments may stand anywhere",
+    )
     p.add_argument("--batches", type=int, default=2, help="batches to average over (default 2)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--data", metavar="DATASET", help="a registered dataset (default: random images)")
-    p.add_argument("--data-root", help="dataset folder (default $FULLSPIKE_DATA/<dataset>, else "
-                                       "~/.cache/fullspike/data/<dataset>); with --checkpoint: data.root")
+    p.add_argument(
+        "--data-root",
+        help="dataset folder (default $FULLSPIKE_DATA/<dataset>, else "
+        "~/.cache/fullspike/data/<dataset>); with --checkpoint: data.root",
+    )
     p.add_argument("--image-size", type=int, default=32, help="random images: side length (default 32)")
     p.add_argument("--in-channels", type=int, default=3, help="random images: channels (default 3)")
     p.add_argument("--num-classes", type=int, default=10, help="random labels: classes (default 10)")
     p.add_argument("--seed", type=int, default=0, help="seeds the weights and the batches")
     p.add_argument("--out", default="runs/analysis", help="output folder (default runs/analysis)")
-    p.add_argument("model_args", nargs="*", metavar="key=value",
-                   help="model keyword arguments, e.g. stem=cifar width=16 T=4 (with --checkpoint: "
-                        "config overrides, e.g. data.root=DIR)")
+    p.add_argument(
+        "model_args",
+        nargs="*",
+        metavar="key=value",
+        help="model keyword arguments, e.g. stem=cifar width=16 T=4 (with --checkpoint: "
+        "config overrides, e.g. data.root=DIR)",
+    )
 
 
 def register(sub) -> None:
@@ -44,8 +56,9 @@ def register(sub) -> None:
     f = kinds.add_parser("firing", help="per-block firing rates (fresh or trained network)")
     _common(f)
     f.add_argument("--config", help="config of a trained model (with --checkpoint)")
-    f.add_argument("--checkpoint", help="a trained model (run folder, checkpoint.pt or zoo:NAME): evaluation mode, "
-                                        "test split")
+    f.add_argument(
+        "--checkpoint", help="a trained model (run folder, checkpoint.pt or zoo:NAME): evaluation mode, test split"
+    )
     f.set_defaults(func=run_firing)
 
 
@@ -71,8 +84,9 @@ def _batches(args):
 
     if args.data:
         return dataset_batches(args.data, args.data_root, args.batches, args.batch_size, args.seed)
-    return random_batches(args.batches, args.batch_size, args.in_channels, args.image_size,
-                          args.num_classes, args.seed), None
+    return random_batches(
+        args.batches, args.batch_size, args.in_channels, args.image_size, args.num_classes, args.seed
+    ), None
 
 
 def _need_models(args) -> None:
@@ -101,8 +115,11 @@ def summary_table(summary: list[dict]) -> str:
     lines = ["model".ljust(22) + ("alpha".rjust(7) if with_alpha else "") + "".join(c.rjust(24) for c in cols)]
     for s in summary:
         alpha = "" if s.get("alpha") is None else f"{s['alpha']:g}"
-        lines.append(s["model"].ljust(22) + (alpha.rjust(7) if with_alpha else "") + "".join(
-            (f"{s[c]:.4g}" if isinstance(s[c], float) else str(s[c])).rjust(24) for c in cols))
+        lines.append(
+            s["model"].ljust(22)
+            + (alpha.rjust(7) if with_alpha else "")
+            + "".join((f"{s[c]:.4g}" if isinstance(s[c], float) else str(s[c])).rjust(24) for c in cols)
+        )
     return "\n".join(lines)
 
 
@@ -116,10 +133,8 @@ def run_gradients(args: argparse.Namespace) -> int:
     kwargs = {name: _model_kwargs(args, name, info) for name in args.model}
     records = []
     for name in args.model:
-        records += gradient_study([name], args.alpha, batches, kwargs[name], args.surrogate, args.seed,
-                                  progress=None)
-    _write(records, summarize(records), args, "gradients",
-           f"per-block gradient norms ({args.surrogate} surrogate)")
+        records += gradient_study([name], args.alpha, batches, kwargs[name], args.surrogate, args.seed, progress=None)
+    _write(records, summarize(records), args, "gradients", f"per-block gradient norms ({args.surrogate} surrogate)")
     return 0
 
 

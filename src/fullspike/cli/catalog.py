@@ -1,6 +1,7 @@
 """``fullspike models [PATTERN]``, ``fullspike datasets`` and ``fullspike configs [PATTERN]``: what
 can be named in a config, and the shipped configs ``--config NAME`` takes;
 ``fullspike models --pretrained`` / ``--card NAME``: the model zoo's entries and a whole card."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,10 +12,16 @@ import re
 def register(sub) -> None:
     p = sub.add_parser("models", help="list the registered models")
     p.add_argument("pattern", nargs="?", help="glob filter, e.g. '*resnet50'")
-    p.add_argument("--pretrained", action="store_true",
-                   help="list the model zoo instead: trained networks shipped with the package, with their cards")
-    p.add_argument("--card", metavar="NAME",
-                   help="print the whole card of a zoo entry (or of the one zoo entry of an architecture)")
+    p.add_argument(
+        "--pretrained",
+        action="store_true",
+        help="list the model zoo instead: trained networks shipped with the package, with their cards",
+    )
+    p.add_argument(
+        "--card",
+        metavar="NAME",
+        help="print the whole card of a zoo entry (or of the one zoo entry of an architecture)",
+    )
     p.set_defaults(func=_models)
     d = sub.add_parser("datasets", help="list the registered datasets")
     d.set_defaults(func=_datasets)
@@ -56,12 +63,16 @@ def _zoo(pattern: str | None) -> int:
         print("no pretrained models" + (f" match '{pattern}'" if pattern else " are shipped"))
         return 0
     w = max(len(n) for n in [*entries, "name"])
-    print(f"{'name':{w}s} {'model':14s} {'dataset':14s} {'test acc':>8s} {'T':>3s} {'params':>8s} "
-          f"{'energy/sample':>13s}  load with")
+    print(
+        f"{'name':{w}s} {'model':14s} {'dataset':14s} {'test acc':>8s} {'T':>3s} {'params':>8s} "
+        f"{'energy/sample':>13s}  load with"
+    )
     for n, c in entries.items():
-        print(f"{n:{w}s} {c['model']:14s} {c['dataset']:14s} {100 * c['test_accuracy']:7.2f}% {c['T'] or '-':>3} "
-              f"{c['params'] / 1e6:7.2f}M {c['energy']['energy_mj']:10.4f} mJ  "
-              f"fullspike.create_model('{n}', pretrained=True)")
+        print(
+            f"{n:{w}s} {c['model']:14s} {c['dataset']:14s} {100 * c['test_accuracy']:7.2f}% {c['T'] or '-':>3} "
+            f"{c['params'] / 1e6:7.2f}M {c['energy']['energy_mj']:10.4f} mJ  "
+            f"fullspike.create_model('{n}', pretrained=True)"
+        )
     return 0
 
 
@@ -96,14 +107,18 @@ def card_text(c: dict) -> str:
     ]
     if "fsnn" in e:
         f = e["fsnn"]
-        lines.append(f"  FSNN           {f['ac']:.4g} AC, {f['mac']:.4g} MAC, {f['energy_mj']:.4g} mJ per sample "
-                     "(accumulation pathway removed)")
+        lines.append(
+            f"  FSNN           {f['ac']:.4g} AC, {f['mac']:.4g} MAC, {f['energy_mj']:.4g} mJ per sample "
+            "(accumulation pathway removed)"
+        )
     lines.append("  firing rate    per step " + " ".join(f"{r:.3f}" for r in e["step_firing_rates"]))
     lines += [f"    {layer:24s} {rate:.3f}" for layer, rate in e["firing_rates"].items()]
     check = c.get("check")
     if check:
-        lines.append(f"  check          {100 * check['accuracy']:.2f}% on {check['test_samples']} evenly strided "
-                     "test samples (what tests/zoo re-evaluates)")
+        lines.append(
+            f"  check          {100 * check['accuracy']:.2f}% on {check['test_samples']} evenly strided "
+            "test samples (what tests/zoo re-evaluates)"
+        )
     lines += [
         f"  training       {c['epochs']} epochs, {c['train_cpu_seconds'] / 3600:.2f} CPU hours",
         f"  command        {c['command']}",

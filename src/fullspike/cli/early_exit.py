@@ -4,6 +4,7 @@
 prints the BNTT gamma statistics, the exit step, accuracy and energy at every T' <= T and the
 per-sample exit, and writes ``early_exit.json``, ``gamma.png`` and ``early_exit.png``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,23 +14,38 @@ from pathlib import Path
 
 def add_early_exit_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("BNTT early exit")
-    g.add_argument("--early-exit", action="store_true",
-                   help="BNTT early exit: exit step from the gammas, accuracy/energy at every T', per-sample exit")
-    g.add_argument("--exit-threshold", type=float, default=0.1,
-                   help="exit once the mean BNTT gamma stays below this (default 0.1)")
-    g.add_argument("--margins", type=float, nargs="+", default=[0.5, 0.8, 0.9, 0.95],
-                   help="per-sample exit: softmax top-1 minus top-2 margins to report")
-    g.add_argument("--energy-batches", type=int, default=2,
-                   help="batches to count the energy per step on (0: skip; default 2)")
-    g.add_argument("--early-exit-dir", help="folder for early_exit.json and the plots "
-                                            "(default: <checkpoint folder>/early_exit; runs/zoo/<entry>/early_exit for zoo:NAME)")
+    g.add_argument(
+        "--early-exit",
+        action="store_true",
+        help="BNTT early exit: exit step from the gammas, accuracy/energy at every T', per-sample exit",
+    )
+    g.add_argument(
+        "--exit-threshold", type=float, default=0.1, help="exit once the mean BNTT gamma stays below this (default 0.1)"
+    )
+    g.add_argument(
+        "--margins",
+        type=float,
+        nargs="+",
+        default=[0.5, 0.8, 0.9, 0.95],
+        help="per-sample exit: softmax top-1 minus top-2 margins to report",
+    )
+    g.add_argument(
+        "--energy-batches", type=int, default=2, help="batches to count the energy per step on (0: skip; default 2)"
+    )
+    g.add_argument(
+        "--early-exit-dir",
+        help="folder for early_exit.json and the plots "
+        "(default: <checkpoint folder>/early_exit; runs/zoo/<entry>/early_exit for zoo:NAME)",
+    )
 
 
 def early_exit_dir(args: argparse.Namespace) -> Path:
     """--early-exit-dir, else ``<run folder>/early_exit`` (``runs/zoo/<entry>/early_exit`` for the zoo)."""
     from ..train.load import resolve_checkpoint
 
-    return Path(args.early_exit_dir) if args.early_exit_dir else resolve_checkpoint(args.checkpoint).folder / "early_exit"
+    return (
+        Path(args.early_exit_dir) if args.early_exit_dir else resolve_checkpoint(args.checkpoint).folder / "early_exit"
+    )
 
 
 def run_early_exit(args: argparse.Namespace, model, loader, device, progress: bool | None = None) -> int:
@@ -41,13 +57,22 @@ def run_early_exit(args: argparse.Namespace, model, loader, device, progress: bo
     from .saving import print_wrote, save_plot
 
     out = early_exit_dir(args)
-    result = analyse_early_exit(model, loader, device, threshold=args.exit_threshold, margins=args.margins,
-                                energy_batches=args.energy_batches, progress=progress)
+    result = analyse_early_exit(
+        model,
+        loader,
+        device,
+        threshold=args.exit_threshold,
+        margins=args.margins,
+        energy_batches=args.energy_batches,
+        progress=progress,
+    )
     print(result.summary())
     with writing(out, "early_exit.json"):
         (out / "early_exit.json").write_text(json.dumps(result.to_dict(), indent=2))
     gammas = gamma_statistics(model)
-    print_wrote(out / "early_exit.json",
-                save_plot(lambda path: plot_gamma(gammas, path, args.exit_threshold), out / "gamma.png"),
-                save_plot(lambda path: plot_accuracy_energy(result, path), out / "early_exit.png"))
+    print_wrote(
+        out / "early_exit.json",
+        save_plot(lambda path: plot_gamma(gammas, path, args.exit_threshold), out / "gamma.png"),
+        save_plot(lambda path: plot_accuracy_energy(result, path), out / "early_exit.png"),
+    )
     return 0

@@ -5,6 +5,7 @@ all time steps), prints the per-layer table, and writes ``energy.json`` and ``en
 Without ``--checkpoint`` the model is freshly initialised and its BN statistics are first
 estimated on ``--bn-batches`` training-mode batches (docs/methods.md, "Energy accounting").
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,25 +16,33 @@ from pathlib import Path
 def register(sub) -> None:
     p = sub.add_parser("energy", help="count synaptic operations (AC/MAC) and energy per layer")
     p.add_argument("--config", help="YAML config (default: the one stored in the checkpoint)")
-    p.add_argument("--checkpoint", help="trained weights: a run folder, checkpoint.pt or zoo:NAME; without it, a fresh model "
-                        "with estimated BN statistics")
+    p.add_argument(
+        "--checkpoint",
+        help="trained weights: a run folder, checkpoint.pt or zoo:NAME; without it, a fresh model "
+        "with estimated BN statistics",
+    )
     p.add_argument("--split", choices=["test", "val", "train"], default="test")
     p.add_argument("--samples", type=int, default=256, help="samples to count over (default 256)")
     p.add_argument("--batch-size", type=int, help="batch size (default: the config's)")
-    p.add_argument("--bn-batches", type=int, default=2,
-                   help="without --checkpoint: batches to estimate BN statistics on (default 2)")
-    p.add_argument("--fsnn", action="store_true",
-                   help="dual-stream models: count the full-spike network (AAP removed)")
+    p.add_argument(
+        "--bn-batches",
+        type=int,
+        default=2,
+        help="without --checkpoint: batches to estimate BN statistics on (default 2)",
+    )
+    p.add_argument("--fsnn", action="store_true", help="dual-stream models: count the full-spike network (AAP removed)")
     p.add_argument("--e-ac", type=float, default=0.9, help="energy per accumulate, pJ (default 0.9)")
     p.add_argument("--e-mac", type=float, default=4.6, help="energy per multiply-accumulate, pJ (default 4.6)")
-    p.add_argument("--out", help="folder for energy.json / energy.png (default: the checkpoint's "
-                                 "folder, runs/zoo/<entry> for zoo:NAME, or runs/<config name>)")
+    p.add_argument(
+        "--out",
+        help="folder for energy.json / energy.png (default: the checkpoint's "
+        "folder, runs/zoo/<entry> for zoo:NAME, or runs/<config name>)",
+    )
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
     p.set_defaults(func=run)
 
 
-def open_model(config: str | None, checkpoint: str | None, overrides: list[str], split: str,
-               batch_size: int | None):
+def open_model(config: str | None, checkpoint: str | None, overrides: list[str], split: str, batch_size: int | None):
     """``(cfg, model, device, loader over split)``: trained (:func:`fullspike.load`), or fresh
     from ``config``."""
     from .. import load
@@ -74,16 +83,20 @@ def run(args: argparse.Namespace) -> int:
     out = _out_dir(args)
     if out is not None:  # check before the work (else open_model says what to give)
         output_dir(out, "energy.json")
-    cfg, model, device, loader = open_model(args.config, args.checkpoint, args.overrides, args.split,
-                                            args.batch_size)
+    cfg, model, device, loader = open_model(args.config, args.checkpoint, args.overrides, args.split, args.batch_size)
     if not args.checkpoint:
         estimate_bn_stats(model, loader, args.bn_batches, progress=cfg.train.progress)
     if args.fsnn and has_aap(model):
         model = remove_aap(model)
-    report = count_synaptic_ops(fold_bn(model), loader, e_ac_pj=args.e_ac, e_mac_pj=args.e_mac,
-                                max_batches=math.ceil(args.samples / loader.batch_size),
-                                progress=cfg.train.progress,
-                                name=cfg.model_name + (" (FSNN)" if args.fsnn else ""))
+    report = count_synaptic_ops(
+        fold_bn(model),
+        loader,
+        e_ac_pj=args.e_ac,
+        e_mac_pj=args.e_mac,
+        max_batches=math.ceil(args.samples / loader.batch_size),
+        progress=cfg.train.progress,
+        name=cfg.model_name + (" (FSNN)" if args.fsnn else ""),
+    )
     print(report.table())
     with writing(out, "energy.json"):
         saved = report.save_json(out / "energy.json")

@@ -3,6 +3,7 @@
 Random draws (rate-coded inputs) come from generators seeded with ``--seed`` (default 0, the seed
 training's final test evaluation uses), so evaluating a finished run repeats its recorded
 ``test_accuracy`` exactly; the seed is printed with the results."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,13 +16,20 @@ from .early_exit import add_early_exit_args, early_exit_dir, run_early_exit
 def register(sub) -> None:
     p = sub.add_parser("evaluate", help="evaluate a checkpoint on the test (or validation) split")
     p.add_argument("--config", help="YAML config (default: the config stored in the checkpoint)")
-    p.add_argument("--checkpoint", required=True,
-                   help="checkpoint.pt written by `fullspike train`, its run folder, or zoo:NAME (the model zoo)")
+    p.add_argument(
+        "--checkpoint",
+        required=True,
+        help="checkpoint.pt written by `fullspike train`, its run folder, or zoo:NAME (the model zoo)",
+    )
     p.add_argument("--split", choices=["test", "val"], default="test")
     p.add_argument("--out", help="write the results as JSON to this file")
-    p.add_argument("--seed", type=int, default=None,
-                   help="seed of the evaluation's random draws, e.g. rate coding (default 0: what training's "
-                        "test evaluation used)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the evaluation's random draws, e.g. rate coding (default 0: what training's "
+        "test evaluation used)",
+    )
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
     add_early_exit_args(p)
     p.set_defaults(func=run)
@@ -46,8 +54,7 @@ def run(args: argparse.Namespace) -> int:
         with seeded_draws(seed, device):
             return run_early_exit(args, model, loader, device, cfg.train.progress)
     res = evaluate(model, loader, device, cfg.train.amp, cfg.train.progress, desc=args.split, seed=seed)
-    res = {"checkpoint": str(args.checkpoint), "split": args.split, "samples": len(loader.dataset), "seed": seed,
-           **res}
+    res = {"checkpoint": str(args.checkpoint), "split": args.split, "samples": len(loader.dataset), "seed": seed, **res}
     for k, v in res.items():
         print(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
     if args.out:

@@ -8,6 +8,7 @@ set stored class by class gives every class): they give the input shape and chec
 or against the quantised model with ``--quantize``); ``--check`` reports the accuracy on them
 (and that of the quantised weights).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,22 +18,37 @@ from pathlib import Path
 
 def register(sub) -> None:
     p = sub.add_parser("export", help="export a trained network to NIR, or check it is deployable")
-    p.add_argument("run", metavar="RUN_OR_CHECKPOINT",
-                   help="a run folder (with checkpoint.pt), a checkpoint file, or zoo:NAME")
+    p.add_argument(
+        "run", metavar="RUN_OR_CHECKPOINT", help="a run folder (with checkpoint.pt), a checkpoint file, or zoo:NAME"
+    )
     p.add_argument("--format", choices=["nir"], default="nir", help="export format (default nir)")
     p.add_argument("--out", help="the .nir file to write, in an existing folder (needed unless --check)")
-    p.add_argument("--check", action="store_true",
-                   help="print per layer: exportable, or why not; the share of spike accumulates; the "
-                        "importers that refuse the graph or run it wrong; the accuracy on the samples")
-    p.add_argument("--gates", choices=["threshold", "if"], default="threshold",
-                   help="logical residuals / max-pooling as NIR Threshold nodes (default) or as stateless "
-                        "IF neurons (for importers without Threshold, e.g. SpikingJelly, Norse)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="print per layer: exportable, or why not; the share of spike accumulates; the "
+        "importers that refuse the graph or run it wrong; the accuracy on the samples",
+    )
+    p.add_argument(
+        "--gates",
+        choices=["threshold", "if"],
+        default="threshold",
+        help="logical residuals / max-pooling as NIR Threshold nodes (default) or as stateless "
+        "IF neurons (for importers without Threshold, e.g. SpikingJelly, Norse)",
+    )
     p.add_argument("--dt", type=float, default=1e-4, help="seconds per time step in the graph (default 1e-4)")
-    p.add_argument("--quantize", type=int, metavar="BITS",
-                   help="integer weights of BITS (4..16) bits with one scale per layer (docs/deploy.md)")
-    p.add_argument("--samples", type=int, default=100,
-                   help="test samples (evenly strided) for the round trip, the accuracy and the operation "
-                        "count (default 100)")
+    p.add_argument(
+        "--quantize",
+        type=int,
+        metavar="BITS",
+        help="integer weights of BITS (4..16) bits with one scale per layer (docs/deploy.md)",
+    )
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=100,
+        help="test samples (evenly strided) for the round trip, the accuracy and the operation count (default 100)",
+    )
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (e.g. data.root=...)")
     p.set_defaults(func=run)
 
@@ -76,8 +92,10 @@ def run(args: argparse.Namespace) -> int:
         check_bits(args.quantize)
     if args.out:  # before the work; like write_nir, no folder is created (docs/deploy.md)
         if not Path(args.out).parent.exists():
-            raise OutputError(f"cannot write the NIR graph to {args.out}: folder {Path(args.out).parent} "
-                              "does not exist; create it or choose another --out")
+            raise OutputError(
+                f"cannot write the NIR graph to {args.out}: folder {Path(args.out).parent} "
+                "does not exist; create it or choose another --out"
+            )
         output_file(args.out, "the NIR graph")
     cfg, model = load_run(args.run, args.overrides)
     model, name = deployable(model, cfg.model_name)
@@ -89,8 +107,15 @@ def run(args: argparse.Namespace) -> int:
     torch.manual_seed(0)  # rate-coded inputs draw spikes
     ref, labels = _outputs(quantized if quantized is not None else model, batches)
     if args.check:
-        report = check_deployable(model, batches, max_batches=math.ceil(len(test) / bs), dt=args.dt,
-                                  gates=args.gates, progress=cfg.train.progress, name=name)
+        report = check_deployable(
+            model,
+            batches,
+            max_batches=math.ceil(len(test) / bs),
+            dt=args.dt,
+            gates=args.gates,
+            progress=cfg.train.progress,
+            name=name,
+        )
         print(report.table())
         torch.manual_seed(0)
         logits, _ = _outputs(model, batches)
@@ -99,8 +124,7 @@ def run(args: argparse.Namespace) -> int:
         if quantized is not None:
             q = int((ref.argmax(-1) == labels).sum())
             kept = int((ref.argmax(-1) == logits.argmax(-1)).sum())
-            line += (f"; {args.quantize}-bit weights {100 * q / n:.2f}% ({q}/{n}), "
-                     f"same prediction as float {kept}/{n}")
+            line += f"; {args.quantize}-bit weights {100 * q / n:.2f}% ({q}/{n}), same prediction as float {kept}/{n}"
         print(line)
         if not args.out:
             return 0
@@ -109,14 +133,19 @@ def run(args: argparse.Namespace) -> int:
         path = write_nir(graph, args.out)
     net = from_nir(path)
     with torch.no_grad():
-        steps = torch.cat([net(x.unsqueeze(0).expand(model.T, *x.shape) if x.dim() == 4 else x).mean(0)
-                           for x, _ in batches])
+        steps = torch.cat(
+            [net(x.unsqueeze(0).expand(model.T, *x.shape) if x.dim() == 4 else x).mean(0) for x, _ in batches]
+        )
     diff = (steps - ref).abs().max().item()
     agree = int((steps.argmax(-1) == ref.argmax(-1)).sum())
     weights = f"{args.quantize}-bit weights" if args.quantize is not None else "real weights"
-    print(f"wrote {path}: {len(graph.nodes)} nodes, {len(graph.edges)} edges ({name}; dt={args.dt:g} s, "
-          f"fires on h {graph.metadata['firing']} v_th, T={graph.metadata['time_steps']}, gates={args.gates}, "
-          f"{weights}, {str(ref.dtype).removeprefix('torch.')})")
-    print(f"round trip on {len(labels)} test samples against the {'quantised ' if quantized is not None else ''}"
-          f"model: max |logit diff| {diff:.3g}, same prediction {agree}/{len(labels)}")
+    print(
+        f"wrote {path}: {len(graph.nodes)} nodes, {len(graph.edges)} edges ({name}; dt={args.dt:g} s, "
+        f"fires on h {graph.metadata['firing']} v_th, T={graph.metadata['time_steps']}, gates={args.gates}, "
+        f"{weights}, {str(ref.dtype).removeprefix('torch.')})"
+    )
+    print(
+        f"round trip on {len(labels)} test samples against the {'quantised ' if quantized is not None else ''}"
+        f"model: max |logit diff| {diff:.3g}, same prediction {agree}/{len(labels)}"
+    )
     return 0

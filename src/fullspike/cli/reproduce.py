@@ -1,6 +1,7 @@
 """``fullspike reproduce NAME``: a thin entry to the reproduction study, which lives in the
 ``studies/`` folder of a source checkout (not in the package): found by walking up from the
 working directory, then from the package's own location."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,9 @@ def find_studies(start: Path | None = None) -> Path | None:
 def _studies_cli(folder: Path) -> ModuleType:
     """``studies.cli`` of ``folder``, imported as the package ``studies``."""
     if "studies" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("studies", folder / "__init__.py",
-                                                      submodule_search_locations=[str(folder)])
+        spec = importlib.util.spec_from_file_location(
+            "studies", folder / "__init__.py", submodule_search_locations=[str(folder)]
+        )
         package = importlib.util.module_from_spec(spec)
         sys.modules["studies"] = package
         spec.loader.exec_module(package)
@@ -37,8 +39,11 @@ def _studies_cli(folder: Path) -> ModuleType:
 
 def register(sub) -> None:
     folder = find_studies()
-    p = sub.add_parser("reproduce", help="run an experiment of the reproduction study (REPRODUCTION.md; needs "
-                                         "the studies/ folder of a source checkout)")
+    p = sub.add_parser(
+        "reproduce",
+        help="run an experiment of the reproduction study (REPRODUCTION.md; needs "
+        "the studies/ folder of a source checkout)",
+    )
     if folder is None:
         p.add_argument("rest", nargs=argparse.REMAINDER)
         p.set_defaults(func=_no_checkout)
@@ -49,5 +54,7 @@ def register(sub) -> None:
 
 
 def _no_checkout(args: argparse.Namespace) -> int:
-    raise ConfigError("fullspike reproduce needs a source checkout: run it inside a clone of the fullspike "
-                      "repository (it reads the studies/ folder there)")
+    raise ConfigError(
+        "fullspike reproduce needs a source checkout: run it inside a clone of the fullspike "
+        "repository (it reads the studies/ folder there)"
+    )

@@ -5,6 +5,7 @@ pixel range) and are divided by the dataset's normalisation std per channel; see
 :mod:`fullspike.analysis.robustness`. Both models are evaluated on the same samples (the SNN
 config's split). Writes ``robustness.json``, ``robustness.md`` and ``robustness.png``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,13 +20,22 @@ def register(sub) -> None:
     p.add_argument("--ann-checkpoint", help="checkpoint of the ANN counterpart (e.g. model vgg9_ann / convnet_ann)")
     p.add_argument("--ann-config", help="YAML config of the ANN (default: the one stored in its checkpoint)")
     p.add_argument("--eps", type=float, nargs="+", default=[0, 2, 4, 8], help="L-inf radii in /255 (default 0 2 4 8)")
-    p.add_argument("--sigmas", type=float, nargs="+", default=[0, 0.05, 0.1, 0.2],
-                   help="Gaussian noise std in pixel units (default 0 0.05 0.1 0.2)")
+    p.add_argument(
+        "--sigmas",
+        type=float,
+        nargs="+",
+        default=[0, 0.05, 0.1, 0.2],
+        help="Gaussian noise std in pixel units (default 0 0.05 0.1 0.2)",
+    )
     p.add_argument("--attacks", nargs="+", default=["gaussian", "fgsm", "pgd"], choices=["gaussian", "fgsm", "pgd"])
     p.add_argument("--pgd-steps", type=int, default=7, help="PGD steps (default 7)")
     p.add_argument("--pgd-alpha", type=float, default=2, help="PGD step size in /255 (default 2)")
-    p.add_argument("--samples", type=int, default=1000,
-                   help="the first N test samples (default 1000; fewer when the split is smaller)")
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=1000,
+        help="the first N test samples (default 1000; fewer when the split is smaller)",
+    )
     p.add_argument("--batch-size", type=int, help="batch size (default: the config's)")
     p.add_argument("--mean", type=float, nargs="+", help="input normalisation mean (default: the dataset's)")
     p.add_argument("--std", type=float, nargs="+", help="input normalisation std (default: the dataset's)")
@@ -71,14 +81,26 @@ def run(args: argparse.Namespace) -> int:
     for name, model in models.items():
         print(f"evaluating {name} ...", flush=True)
         results[name] = evaluate_robustness(
-            model, loader, norm, device=device, eps=[e / 255 for e in args.eps], sigmas=args.sigmas,
-            pgd_steps=args.pgd_steps, pgd_alpha=args.pgd_alpha / 255, attacks=args.attacks,
-            seed=args.seed, progress=cfg.train.progress)
+            model,
+            loader,
+            norm,
+            device=device,
+            eps=[e / 255 for e in args.eps],
+            sigmas=args.sigmas,
+            pgd_steps=args.pgd_steps,
+            pgd_alpha=args.pgd_alpha / 255,
+            attacks=args.attacks,
+            seed=args.seed,
+            progress=cfg.train.progress,
+        )
     table = robustness_table(results)
     print(table)
     with writing(out, "the robustness results"):
         (out / "robustness.md").write_text(table + "\n")
         (out / "robustness.json").write_text(json.dumps({k: r.to_dict() for k, r in results.items()}, indent=2))
-    print_wrote(out / "robustness.md", out / "robustness.json",
-                save_plot(lambda path: plot_robustness(results, path), out / "robustness.png"))
+    print_wrote(
+        out / "robustness.md",
+        out / "robustness.json",
+        save_plot(lambda path: plot_robustness(results, path), out / "robustness.png"),
+    )
     return 0

@@ -1,5 +1,6 @@
 """Writing a command's result files: plots skipped with a note when matplotlib is missing,
 write failures as one line (:mod:`fullspike.output_paths`), and the closing ``wrote ...`` line."""
+
 from __future__ import annotations
 
 import sys

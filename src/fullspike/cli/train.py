@@ -5,6 +5,7 @@ torch's deterministic algorithms (``train.deterministic``) and, on CPU, the glib
 of :mod:`fullspike.cpu_allocator` (``train.tune_cpu_allocator``). Set either key to false to
 leave the process as it is.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,21 +15,38 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="train a model from a YAML config",
-                       description="Train a model. With no --config, trains the quick-start "
-                                   "(a BNTT conv net on the bundled digits) and prints test accuracy.")
-    p.add_argument("--config", help="a shipped config's name (fullspike configs) or a YAML file; default: the quick-start, or with "
-                                    "--resume the config stored in the checkpoint")
+    p = sub.add_parser(
+        "train",
+        help="train a model from a YAML config",
+        description="Train a model. With no --config, trains the quick-start "
+        "(a BNTT conv net on the bundled digits) and prints test accuracy.",
+    )
+    p.add_argument(
+        "--config",
+        help="a shipped config's name (fullspike configs) or a YAML file; default: the quick-start, or with "
+        "--resume the config stored in the checkpoint",
+    )
     p.add_argument("--out", help="output folder (default: runs/<config name>)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue from OUT/checkpoint.pt with its stored config (key=value overrides of "
-                        "optimiser, schedule and epochs are applied)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace the run already in OUT (its config, metrics, tb/ and checkpoint)")
-    p.add_argument("--nproc", type=int, default=1,
-                   help="data-parallel processes on this machine (launches torchrun; gloo on CPU)")
-    p.add_argument("overrides", nargs="*", metavar="key=value",
-                   help="config overrides, e.g. train.epochs=5 model.T=4 optim.lr=0.05")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from OUT/checkpoint.pt with its stored config (key=value overrides of "
+        "optimiser, schedule and epochs are applied)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in OUT (its config, metrics, tb/ and checkpoint)",
+    )
+    p.add_argument(
+        "--nproc", type=int, default=1, help="data-parallel processes on this machine (launches torchrun; gloo on CPU)"
+    )
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="key=value",
+        help="config overrides, e.g. train.epochs=5 model.T=4 optim.lr=0.05",
+    )
     p.set_defaults(func=run)
 
 

@@ -1,6 +1,7 @@
 """The experiment configs shipped with the package (``<name>.yaml`` in this folder): a config is
 named by its file's stem, ``fullspike train --config bntt_vgg9_cifar10``, or given as a path.
 ``fullspike configs`` lists them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,7 +24,7 @@ def list_configs(pattern: str | None = None) -> list[str]:
 def config_file(name: str) -> Path:
     """The file of the shipped config ``name`` (a trailing ``.yaml`` is allowed); an unknown name
     is one :class:`~fullspike.errors.RegistryError` line with the closest names."""
-    return CONFIGS.get(name[:-len(".yaml")] if name.endswith(".yaml") else name)
+    return CONFIGS.get(name[: -len(".yaml")] if name.endswith(".yaml") else name)
 
 
 __all__ = ["CONFIGS", "CONFIGS_DIR", "config_file", "list_configs"]

@@ -10,6 +10,7 @@ sequence ``[T, C, H, W]`` (``kind="frames"``, time first). Loaders from :func:`m
 collate frame samples time-first, so batches reach models as ``[T, B, C, H, W]``.
 Dataset-specific ``options`` are checked against the builder's signature.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ class DatasetInfo:
     ``image_size`` (height = width reaching the model), ``kind`` (``"static"`` images
     ``[C, H, W]`` or ``"frames"`` ``[T, C, H, W]``), ``T`` (frames per sample) and the
     ``classes`` names."""
+
     num_classes: int
     in_channels: int
     image_size: int  # height (= width) of what reaches the model
@@ -56,8 +58,9 @@ def dataset_builder(name: str) -> Callable:
     return DATASETS.get(name)
 
 
-def build_dataset(name: str, root: str | None, train: bool, augment: bool = False,
-                  **options) -> tuple[Dataset, DatasetInfo]:
+def build_dataset(
+    name: str, root: str | None, train: bool, augment: bool = False, **options
+) -> tuple[Dataset, DatasetInfo]:
     """One split of a registered dataset; unknown or invalid options fail with one clear line
     (:func:`~fullspike.params.check_arguments`, against the builder's typed signature).
 
@@ -71,8 +74,9 @@ def build_dataset(name: str, root: str | None, train: bool, augment: bool = Fals
         ```
     """
     builder = DATASETS.get(name)
-    options = check_arguments(builder, options, what=f"dataset '{name}'", noun="option",
-                              reserved=("root", "train", "augment"))
+    options = check_arguments(
+        builder, options, what=f"dataset '{name}'", noun="option", reserved=("root", "train", "augment")
+    )
     try:
         return builder(root, train, augment, **options)
     except DatasetError as e:  # the data are not where they were looked for: say where else to look
@@ -88,14 +92,27 @@ def collate_frames(batch):
     return torch.stack(xs, dim=1), torch.as_tensor(ys)
 
 
-def make_loader(ds: Dataset, info: DatasetInfo, batch_size: int, shuffle: bool,
-                num_workers: int = 0, generator: torch.Generator | None = None,
-                sampler=None, drop_last: bool = False) -> DataLoader:
+def make_loader(
+    ds: Dataset,
+    info: DatasetInfo,
+    batch_size: int,
+    shuffle: bool,
+    num_workers: int = 0,
+    generator: torch.Generator | None = None,
+    sampler=None,
+    drop_last: bool = False,
+) -> DataLoader:
     """A ``DataLoader`` over ``ds``; frame datasets are batched time-first, ``[T, B, C, H, W]``
     (:func:`collate_frames`). ``sampler`` (e.g. distributed) replaces ``shuffle``."""
     return DataLoader(
-        ds, batch_size=batch_size, shuffle=shuffle if sampler is None else False, sampler=sampler,
-        num_workers=num_workers, generator=generator, drop_last=drop_last,
+        ds,
+        batch_size=batch_size,
+        shuffle=shuffle if sampler is None else False,
+        sampler=sampler,
+        num_workers=num_workers,
+        generator=generator,
+        drop_last=drop_last,
         collate_fn=collate_frames if info.kind == "frames" else None,
-        persistent_workers=False, pin_memory=torch.cuda.is_available(),
+        persistent_workers=False,
+        pin_memory=torch.cuda.is_available(),
     )

@@ -1,6 +1,7 @@
 """Where datasets live when a config gives no ``data.root``: ``$FULLSPIKE_DATA/<dataset>``, else
 ``~/.cache/fullspike/data/<dataset>``. Commands take ``data.root=DIR`` (or ``--data-root DIR``)
 first; trained runs and zoo cards never fix a machine's path."""
+
 from __future__ import annotations
 
 import os
@@ -25,6 +26,8 @@ def missing_data_hint(root: str | os.PathLike | None) -> str:
     """What to add to a "data not found" message: how to point at the data when ``root`` was not given."""
     if root is not None:
         return ""
-    return (f" (no data.root given, so the default location was used: ${DATA_ENV}/<folder>, else "
-            "~/.cache/fullspike/data/<folder>; pass data.root=DIR or --data-root DIR, or set "
-            f"{DATA_ENV})")
+    return (
+        f" (no data.root given, so the default location was used: ${DATA_ENV}/<folder>, else "
+        "~/.cache/fullspike/data/<folder>; pass data.root=DIR or --data-root DIR, or set "
+        f"{DATA_ENV})"
+    )

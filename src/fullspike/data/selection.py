@@ -7,6 +7,7 @@ indices; a class with too few samples gives its share to the others, round-robin
 each class's share evenly strided over that class's samples in data-set order. The result is
 recorded with the analysis (:meth:`AnalysisSet.to_dict`) so a reader can check what was measured.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -18,9 +19,11 @@ import torch
 from ..errors import ConfigError
 
 #: how :func:`balanced_indices` chooses, as recorded with every analysis
-INDICES_RULE = ("class-balanced: an equal share per class (remainder to the lowest class indices, round-robin "
-                "over classes with samples left), each share evenly strided over that class's samples in "
-                "data-set order")
+INDICES_RULE = (
+    "class-balanced: an equal share per class (remainder to the lowest class indices, round-robin "
+    "over classes with samples left), each share evenly strided over that class's samples in "
+    "data-set order"
+)
 
 
 def dataset_labels(dataset) -> list[int]:
@@ -59,14 +62,19 @@ def balanced_indices(labels: Sequence[int], samples: int) -> list[int]:
 @dataclass(frozen=True)
 class AnalysisSet:
     """The samples an analysis used: ``indices`` into the split, and how many of each class."""
+
     indices: list[int]
     class_counts: dict[str, int]
     split: str = "test"
 
     def to_dict(self) -> dict:
         """``{"size", "split", "indices_rule", "class_counts"}`` (what results stores record)."""
-        return {"size": len(self.indices), "split": self.split, "indices_rule": INDICES_RULE,
-                "class_counts": self.class_counts}
+        return {
+            "size": len(self.indices),
+            "split": self.split,
+            "indices_rule": INDICES_RULE,
+            "class_counts": self.class_counts,
+        }
 
 
 def analysis_set(dataset, samples: int, class_names: Sequence[str] = (), split: str = "test") -> AnalysisSet:

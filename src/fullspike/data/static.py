@@ -7,6 +7,7 @@ plain views of a training split); ImageNet-sized trees are streamed from disk. N
 beyond the datasets that hold the tensors.
 Augmentation and normalisation per dataset follow docs/methods.md ("Data").
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -113,8 +114,18 @@ def digits(root: str | None, train: bool, augment: bool = False):
 
 
 # ------------------------------------------------------------------ Fashion-MNIST (idx files)
-FMNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                  "Sneaker", "Bag", "Ankle boot"]
+FMNIST_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -130,11 +141,10 @@ def read_idx(path: Path) -> np.ndarray:
     zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
     if zero != 0 or dtype_code != 0x08 or not 1 <= ndim <= 3:
         raise DatasetError(f"{path} is not an idx uint8 file (bad magic number); download it again")
-    dims = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
+    dims = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
     expected = 4 + 4 * ndim + int(np.prod(dims))
     if len(data) != expected:
-        raise DatasetError(f"{path} is truncated or corrupt: {len(data)} bytes, expected {expected}; "
-                           "download it again")
+        raise DatasetError(f"{path} is truncated or corrupt: {len(data)} bytes, expected {expected}; download it again")
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
@@ -170,7 +180,8 @@ def _fashion_mnist(root: Path, train: bool, download: bool):
 
 @register_dataset("fashion_mnist")
 def fashion_mnist(root: str | None, train: bool, augment: bool = False, download: bool = False):
-    """Fashion-MNIST from its four idx files (gzipped or not) in ``root`` (default ``fashion-mnist/`` in :func:`~fullspike.data.roots.data_home`).
+    """Fashion-MNIST from its four idx files (gzipped or not) in ``root`` (default
+    ``fashion-mnist/`` in :func:`~fullspike.data.roots.data_home`).
     Augmentation: random crop 28 with padding 2 and horizontal flip."""
     from torchvision.transforms import v2
 
@@ -197,8 +208,7 @@ def _load_image(path: Path, size: int | None) -> np.ndarray:
 def _decode_all(paths: list[Path], size: int | None, desc: str) -> torch.Tensor:
     from ..progress import bar
 
-    arr = [_load_image(p, size) for p in bar(paths, desc, progress=None if len(paths) >= 2000 else False,
-                                             unit="img")]
+    arr = [_load_image(p, size) for p in bar(paths, desc, progress=None if len(paths) >= 2000 else False, unit="img")]
     return torch.from_numpy(np.stack(arr))
 
 
@@ -226,9 +236,11 @@ def _class_index(split_dir: Path, found: list[str], classes: tuple[str, ...] | N
         return {c: i for i, c in enumerate(found)}
     unknown = [c for c in found if c not in classes]
     if unknown:
-        raise DatasetError(f"{split_dir} has class folder(s) {', '.join(unknown[:5])} that the training split "
-                           f"{split_dir.parent / 'train'} does not have; labels are matched by class folder "
-                           f"name, so give both splits the same classes")
+        raise DatasetError(
+            f"{split_dir} has class folder(s) {', '.join(unknown[:5])} that the training split "
+            f"{split_dir.parent / 'train'} does not have; labels are matched by class folder "
+            f"name, so give both splits the same classes"
+        )
     return {c: i for i, c in enumerate(classes)}
 
 
@@ -268,24 +280,31 @@ def _cifar(root: Path, train: bool, augment: bool, download: bool, n_classes: in
     from torchvision.transforms import v2
 
     if normalization not in CIFAR_NORMALIZATION:
-        raise ConfigError(f"CIFAR-{n_classes}: option normalization must be one of {list(CIFAR_NORMALIZATION)} "
-                          f"(whose mean/std to use), got {normalization!r}")
+        raise ConfigError(
+            f"CIFAR-{n_classes}: option normalization must be one of {list(CIFAR_NORMALIZATION)} "
+            f"(whose mean/std to use), got {normalization!r}"
+        )
     mean, std = CIFAR_NORMALIZATION[normalization]
     batches = root / ("cifar-10-batches-py" if n_classes == 10 else "cifar-100-python")
     if batches.is_dir() or download:
         images, labels, classes = _cifar_batches(root, train, download, n_classes)
     else:
-        images, labels, classes = _folder_in_memory(_split_dir(
-            root, train, f"CIFAR-{n_classes}",
-            f"put the python batches ({batches.name}/) or an ImageFolder tree (train/, test/) in {root}, "
-            "or set data.options.download=true"), 32)
+        images, labels, classes = _folder_in_memory(
+            _split_dir(
+                root,
+                train,
+                f"CIFAR-{n_classes}",
+                f"put the python batches ({batches.name}/) or an ImageFolder tree (train/, test/) in {root}, "
+                "or set data.options.download=true",
+            ),
+            32,
+        )
         if n_classes == 10 and set(classes) <= set(CIFAR10_CLASSES):  # a partial tree keeps CIFAR's indices
             remap = torch.tensor([CIFAR10_CLASSES.index(c) for c in classes])
             labels, classes = remap[labels], CIFAR10_CLASSES
     aug = [v2.RandomCrop(32, padding=4), v2.RandomHorizontalFlip()] if augment else None
     ds = TensorImageDataset(images, labels, _transforms(mean, std, aug), classes)
-    return ds, DatasetInfo(10 if n_classes == 10 else len(classes), 3, 32,
-                           classes=classes)
+    return ds, DatasetInfo(10 if n_classes == 10 else len(classes), 3, 32, classes=classes)
 
 
 @_shared_in_decode_once
@@ -309,8 +328,9 @@ def cifar10(root: str | None, train: bool, augment: bool = False, download: bool
 
 
 @register_dataset("cifar100")
-def cifar100(root: str | None, train: bool, augment: bool = False, download: bool = False,
-             normalization: str = "cifar100"):
+def cifar100(
+    root: str | None, train: bool, augment: bool = False, download: bool = False, normalization: str = "cifar100"
+):
     """CIFAR-100, as :func:`cifar10`. ``normalization``: whose mean/std normalise the images,
     ``cifar100`` (its own) or ``cifar10`` (what the BNTT authors' code uses for CIFAR-100, and
     the BNTT config's choice; with rate coding it sets the firing probabilities |x|/2, see
@@ -323,8 +343,10 @@ def cifar100(root: str | None, train: bool, augment: bool = False, download: boo
 def _tiny_imagenet(root: Path, train: bool):
     wnids_file = root / "wnids.txt"
     if not wnids_file.is_file():
-        raise DatasetError(f"Tiny-ImageNet not found: {wnids_file} is missing; unpack "
-                           f"tiny-imagenet-200.zip so that {root}/wnids.txt, train/ and val/ exist")
+        raise DatasetError(
+            f"Tiny-ImageNet not found: {wnids_file} is missing; unpack "
+            f"tiny-imagenet-200.zip so that {root}/wnids.txt, train/ and val/ exist"
+        )
     wnids = wnids_file.read_text().split()
     index = {w: i for i, w in enumerate(wnids)}
     if train:
@@ -385,15 +407,23 @@ def imagenet(root: str | None, train: bool, augment: bool = False, image_size: C
         ops = [v2.RandomResizedCrop(image_size), v2.RandomHorizontalFlip()]
     else:
         ops = [v2.Resize(int(image_size * 256 / 224)), v2.CenterCrop(image_size)]
-    tf = v2.Compose([v2.PILToTensor(), *ops, v2.ToDtype(torch.float32, scale=True),
-                     v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+    tf = v2.Compose(
+        [v2.PILToTensor(), *ops, v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+    )
     ds = _streamed_folder(_root(root, "imagenet", "imagenet"), train, tf, "ImageNet")
     return ds, DatasetInfo(len(ds.classes), 3, image_size, classes=ds.classes)
 
 
 @register_dataset("imagefolder")
-def imagefolder(root: str | None, train: bool, augment: bool = False, image_size: Count = 32,
-                mean: tuple = IMAGENET_MEAN, std: tuple = IMAGENET_STD, in_memory: bool = True):
+def imagefolder(
+    root: str | None,
+    train: bool,
+    augment: bool = False,
+    image_size: Count = 32,
+    mean: tuple = IMAGENET_MEAN,
+    std: tuple = IMAGENET_STD,
+    in_memory: bool = True,
+):
     """Any tree ``root/train/<class>/*`` and ``root/test|val/<class>/*``, resized to ``image_size``.
     Augmentation: crop with padding image_size/8, flip."""
     from torchvision.transforms import v2
@@ -405,7 +435,14 @@ def imagefolder(root: str | None, train: bool, augment: bool = False, image_size
         images, labels, classes = _folder_in_memory(split, image_size)
         ds = TensorImageDataset(images, labels, _transforms(mean, std, aug), classes)
     else:
-        tf = v2.Compose([v2.PILToTensor(), v2.Resize((image_size, image_size)), *(aug or []),
-                         v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
+        tf = v2.Compose(
+            [
+                v2.PILToTensor(),
+                v2.Resize((image_size, image_size)),
+                *(aug or []),
+                v2.ToDtype(torch.float32, scale=True),
+                v2.Normalize(mean, std),
+            ]
+        )
         ds = _streamed_folder(path, train, tf, "image folder")
     return ds, DatasetInfo(len(ds.classes), 3, image_size, classes=list(ds.classes))

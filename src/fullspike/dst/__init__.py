@@ -6,6 +6,7 @@ deployable full-spike network (FSNN). Connect functions and the Spiking ResNet /
 in :mod:`fullspike.nn` (``nn.connect``, ``nn.residual``); the networks are registered in
 :mod:`fullspike.models` (``dst_resnet18``, ...), on :class:`~fullspike.models.DualStreamClassifier`.
 """
+
 from .aap import has_aap, remove_aap
 from .blocks import (
     Accumulate,
@@ -18,6 +19,13 @@ from .blocks import (
 )
 
 __all__ = [
-    "DualStreamBlock", "AccumulationPath", "AccumulationDownsampler", "Accumulate", "CarriesAAP",
-    "residual_block", "spike_stream_parameters", "remove_aap", "has_aap",
+    "DualStreamBlock",
+    "AccumulationPath",
+    "AccumulationDownsampler",
+    "Accumulate",
+    "CarriesAAP",
+    "residual_block",
+    "spike_stream_parameters",
+    "remove_aap",
+    "has_aap",
 ]

@@ -7,6 +7,7 @@ whose ``without_aap()`` returns its spike-only replacement (a
 :class:`~fullspike.models.DualStreamClassifier` drops its own accumulation modules and stops
 running the accumulation stream, so its ``forward`` returns the spike-stream logits ``O_s``).
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,8 +19,11 @@ from .blocks import AccumulationPath, CarriesAAP
 
 
 def _aap_parts(model: nn.Module) -> list[str]:
-    return [n or type(m).__name__ for n, m in model.named_modules()
-            if isinstance(m, AccumulationPath) or (isinstance(m, CarriesAAP) and m.carries_aap)]
+    return [
+        n or type(m).__name__
+        for n, m in model.named_modules()
+        if isinstance(m, AccumulationPath) or (isinstance(m, CarriesAAP) and m.carries_aap)
+    ]
 
 
 def has_aap(model: nn.Module) -> bool:
@@ -57,11 +61,15 @@ def remove_aap(model: nn.Module) -> nn.Module:
         ```
     """
     if not has_aap(model):
-        raise ConfigError(f"{type(model).__name__} has no accumulation pathway to remove "
-                          "(remove_aap needs a dual-stream model such as dst_resnet18)")
+        raise ConfigError(
+            f"{type(model).__name__} has no accumulation pathway to remove "
+            "(remove_aap needs a dual-stream model such as dst_resnet18)"
+        )
     out = _strip(copy.deepcopy(model))
     left = _aap_parts(out)
     if left:  # a module kept an AAP part without declaring how to drop it
-        raise ConfigError(f"remove_aap left accumulation modules behind: {left[:5]}; a module that "
-                          "holds them must be a CarriesAAP whose without_aap() drops them")
+        raise ConfigError(
+            f"remove_aap left accumulation modules behind: {left[:5]}; a module that "
+            "holds them must be a CarriesAAP whose without_aap() drops them"
+        )
     return out

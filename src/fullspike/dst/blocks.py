@@ -7,6 +7,7 @@ A dual-stream block has the SEW block's modules (``branch``, ``downsample``, ``c
 (:class:`Accumulate`); both are :class:`AccumulationPath` modules, which is how
 :func:`~fullspike.dst.aap.remove_aap` and the energy counter recognise the AAP.
 """
+
 from __future__ import annotations
 
 import torch
@@ -94,8 +95,13 @@ class DualStreamBlock(Block, CarriesAAP):
     :class:`~fullspike.nn.residual.SEWBlock` sharing the spike-stream modules.
     """
 
-    def __init__(self, branch: nn.Module, downsample: nn.Module | None, connect: Connect,
-                 accum_downsample: AccumulationDownsampler | None) -> None:
+    def __init__(
+        self,
+        branch: nn.Module,
+        downsample: nn.Module | None,
+        connect: Connect,
+        accum_downsample: AccumulationDownsampler | None,
+    ) -> None:
         super().__init__()
         self.branch, self.downsample, self.connect = branch, downsample, connect
         self.accum_downsample = accum_downsample
@@ -115,9 +121,16 @@ class DualStreamBlock(Block, CarriesAAP):
         return SEWBlock(self.branch, self.downsample, self.connect)
 
 
-def residual_block(family: str, kind: str, in_ch: int, planes: int, stride: int,
-                   make_sn: NeuronFactory, connect: str = "iand",
-                   zero_init_residual: bool = False) -> Block:
+def residual_block(
+    family: str,
+    kind: str,
+    in_ch: int,
+    planes: int,
+    stride: int,
+    make_sn: NeuronFactory,
+    connect: str = "iand",
+    zero_init_residual: bool = False,
+) -> Block:
     """One ResNet block of ``family`` (``"spiking"``, ``"sew"`` or ``"dst"``) and ``kind``
     (``"basic"`` or ``"bottleneck"``). A shortcut projection is added when the stride is not 1
     or the channel count changes (for ``"dst"`` also the accumulation downsampler).

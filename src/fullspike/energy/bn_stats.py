@@ -5,6 +5,7 @@ network can fall silent, so integer sums (SEW ADD outputs, accumulations) happen
 and MACs are undercounted. Running a few batches in training mode gives every BN (and BNTT step)
 the statistics of the data it sees, as a trained network would have (docs/methods.md, "Energy accounting").
 """
+
 from __future__ import annotations
 
 import torch
@@ -15,9 +16,13 @@ from ..progress import take_batches
 
 
 def _norms(model: nn.Module) -> list[nn.Module]:
-    return [m for m in model.modules()
-            if isinstance(getattr(m, "running_mean", None), torch.Tensor)
-            and isinstance(getattr(m, "running_var", None), torch.Tensor) and hasattr(m, "momentum")]
+    return [
+        m
+        for m in model.modules()
+        if isinstance(getattr(m, "running_mean", None), torch.Tensor)
+        and isinstance(getattr(m, "running_var", None), torch.Tensor)
+        and hasattr(m, "momentum")
+    ]
 
 
 @torch.no_grad()

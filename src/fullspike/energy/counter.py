@@ -28,6 +28,7 @@ How it counts (docs/methods.md, "Energy accounting"):
   recorded apart and are in no energy total.
 * Counts are per sample (means over every sample passed), all time steps included.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,8 +48,14 @@ from .report import EnergyReport, LayerRow, NeuronRow
 ACCUMULATE = "accumulate"
 
 _CONV = {F.conv1d: "conv1d", F.conv2d: "conv2d", F.conv3d: "conv3d"}
-_MATMUL = {torch.matmul: "matmul", torch.Tensor.matmul: "matmul", torch.mm: "matmul",
-           torch.Tensor.mm: "matmul", torch.bmm: "matmul", torch.Tensor.bmm: "matmul"}
+_MATMUL = {
+    torch.matmul: "matmul",
+    torch.Tensor.matmul: "matmul",
+    torch.mm: "matmul",
+    torch.Tensor.mm: "matmul",
+    torch.bmm: "matmul",
+    torch.Tensor.bmm: "matmul",
+}
 
 
 #: modules whose own calls are named after the module itself in the report
@@ -118,6 +125,7 @@ class _Counter(TorchFunctionMode):
     def _push(self, path: str):
         def hook(module, args):
             self.stack.append((path, module, {}))
+
         return hook
 
     def _pop(self, module, args, output):
@@ -160,8 +168,7 @@ class _Counter(TorchFunctionMode):
             nz, spike, numel = nz.expand(n), spike.expand(n), numel.expand(n)
         return nz, numel, spike
 
-    def _record(self, op: str, out: torch.Tensor, ops: float,
-                operands: list[tuple[torch.Tensor, bool]]) -> None:
+    def _record(self, op: str, out: torch.Tensor, ops: float, operands: list[tuple[torch.Tensor, bool]]) -> None:
         n, kind = self._split(out)
         stats = [self._operand(t, n, aligned) for t, aligned in operands]
         rates = torch.stack([nz / numel.clamp(min=1) for nz, numel, _ in stats])
@@ -170,8 +177,15 @@ class _Counter(TorchFunctionMode):
         trigger = torch.where(spikes, rates, torch.full_like(rates, float("inf"))).min(0).values
         per = torch.full((n,), ops / n, dtype=torch.float64)
         zero = torch.zeros_like(per)
-        call = _Call(kind, per, torch.where(driven, per * trigger, zero), torch.where(driven, zero, per),
-                     torch.where(driven, per, zero), stats[0][0].clone(), stats[0][1].clone())
+        call = _Call(
+            kind,
+            per,
+            torch.where(driven, per * trigger, zero),
+            torch.where(driven, zero, per),
+            torch.where(driven, per, zero),
+            stats[0][0].clone(),
+            stats[0][1].clone(),
+        )
         self.pending.setdefault(self._key(op), []).append(call)
 
     # ---- interception ----
@@ -182,8 +196,12 @@ class _Counter(TorchFunctionMode):
             if func in _CONV:
                 x, w = _arg(args, kwargs, 0, "input"), _arg(args, kwargs, 1, "weight")
                 batched = x.dim() == w.dim()
-                self._record(_CONV[func], out if batched else out[None], out.numel() * w[0].numel(),
-                             [(x if batched else x[None], True)])
+                self._record(
+                    _CONV[func],
+                    out if batched else out[None],
+                    out.numel() * w[0].numel(),
+                    [(x if batched else x[None], True)],
+                )
             elif func is F.linear:
                 x, w = _arg(args, kwargs, 0, "input"), _arg(args, kwargs, 1, "weight")
                 self._record("linear", out, out.numel() * w.shape[-1], [(x, x.dim() > 1)])
@@ -191,9 +209,12 @@ class _Counter(TorchFunctionMode):
                 a, b = _arg(args, kwargs, 0, "input"), _arg(args, kwargs, 1, "other")
                 if func is torch.Tensor.__rmatmul__:
                     a, b = b, a
-                self._record("matmul", out, out.numel() * a.shape[-1],
-                             [(a, a.dim() == out.dim() and out.dim() >= 2),
-                              (b, b.dim() == out.dim() and b.dim() >= 3)])
+                self._record(
+                    "matmul",
+                    out,
+                    out.numel() * a.shape[-1],
+                    [(a, a.dim() == out.dim() and out.dim() >= 2), (b, b.dim() == out.dim() and b.dim() >= 3)],
+                )
         return out
 
     def _accumulate(self, path: str):
@@ -206,7 +227,9 @@ class _Counter(TorchFunctionMode):
             key = (path, ACCUMULATE)
             self.names.setdefault(key, (path, ACCUMULATE))
             self.pending.setdefault(key, []).append(
-                _Call(kind, numel, nz, torch.zeros_like(nz), numel.clone(), nz.clone(), numel.clone()))
+                _Call(kind, numel, nz, torch.zeros_like(nz), numel.clone(), nz.clone(), numel.clone())
+            )
+
         return hook
 
     def _neuron(self, path: str):
@@ -220,6 +243,7 @@ class _Counter(TorchFunctionMode):
             numel[:steps] = v.shape[1]
             acc = self.neurons.setdefault(path, [torch.zeros(self.T, dtype=torch.float64)] * 2)
             self.neurons[path] = [acc[0] + nz, acc[1] + numel]
+
         return hook
 
     # ---- one forward ----
@@ -251,14 +275,23 @@ class _Counter(TorchFunctionMode):
         for key, a in self.acc.items():
             name, op = self.names[key]
             rate = (a.nz / a.numel.clamp(min=1)).tolist()
-            rows.append(LayerRow(
-                name, op, *(((getattr(a, f)[:T]) / S).tolist() for f in ("ops", "ac", "mac", "ac_ops")),
-                step_rate=[r if a.numel[t] > 0 else None for t, r in enumerate(rate[:T])],
-                once_ops=float(a.ops[T] / S), once_ac=float(a.ac[T] / S), once_mac=float(a.mac[T] / S),
-                once_ac_ops=float(a.ac_ops[T] / S), once_rate=rate[T] if a.numel[T] > 0 else None,
-            ))
-        neurons = [NeuronRow(name, float(numel[0] / S), (nz / numel.clamp(min=1)).tolist())
-                   for name, (nz, numel) in self.neurons.items()]
+            rows.append(
+                LayerRow(
+                    name,
+                    op,
+                    *(((getattr(a, f)[:T]) / S).tolist() for f in ("ops", "ac", "mac", "ac_ops")),
+                    step_rate=[r if a.numel[t] > 0 else None for t, r in enumerate(rate[:T])],
+                    once_ops=float(a.ops[T] / S),
+                    once_ac=float(a.ac[T] / S),
+                    once_mac=float(a.mac[T] / S),
+                    once_ac_ops=float(a.ac_ops[T] / S),
+                    once_rate=rate[T] if a.numel[T] > 0 else None,
+                )
+            )
+        neurons = [
+            NeuronRow(name, float(numel[0] / S), (nz / numel.clamp(min=1)).tolist())
+            for name, (nz, numel) in self.neurons.items()
+        ]
         return EnergyReport(T, self.samples, e_ac_pj, e_mac_pj, rows, neurons, model_name)
 
 
@@ -266,8 +299,9 @@ def _arg(args, kwargs, i: int, name: str):
     return args[i] if len(args) > i else kwargs[name]
 
 
-def infer_steps(model: nn.Module, x: torch.Tensor, T: int | None = None,
-                batch_size: int | None = None) -> tuple[int, int]:
+def infer_steps(
+    model: nn.Module, x: torch.Tensor, T: int | None = None, batch_size: int | None = None
+) -> tuple[int, int]:
     """``(T, B)`` of one input: frames ``[T, B, C, H, W]`` give both; images ``[B, ...]`` give B
     and take T from ``model.T``. Explicit ``T`` / ``batch_size`` override."""
     if x.dim() == 5:
@@ -276,16 +310,26 @@ def infer_steps(model: nn.Module, x: torch.Tensor, T: int | None = None,
         steps, B = getattr(model, "T", None), x.shape[0]
     steps = T if T is not None else steps
     if steps is None:
-        raise ConfigError(f"cannot tell the number of time steps: {type(model).__name__} has no `T` "
-                          "attribute and the input is not frames [T, B, C, H, W]; pass T=...")
+        raise ConfigError(
+            f"cannot tell the number of time steps: {type(model).__name__} has no `T` "
+            "attribute and the input is not frames [T, B, C, H, W]; pass T=..."
+        )
     return int(steps), int(batch_size if batch_size is not None else B)
 
 
 @torch.no_grad()
-def count_synaptic_ops(model: nn.Module, inputs, *, e_ac_pj: float = 0.9, e_mac_pj: float = 4.6,
-                       T: int | None = None, batch_size: int | None = None,
-                       max_batches: int | None = None, progress: bool | None = False,
-                       name: str | None = None) -> EnergyReport:
+def count_synaptic_ops(
+    model: nn.Module,
+    inputs,
+    *,
+    e_ac_pj: float = 0.9,
+    e_mac_pj: float = 4.6,
+    T: int | None = None,
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+    progress: bool | None = False,
+    name: str | None = None,
+) -> EnergyReport:
     """Count ACs and MACs of ``model`` on ``inputs``, per sample, all time steps included.
 
     Args:

@@ -18,6 +18,7 @@ over the same channels (the layout of every fullspike model: ``SeqSequential(con
 ``Stem(conv, bn, ...)``, ``AccumulationDownsampler(dw, pw, bn, relu)``). A conv may be wrapped in
 :class:`~fullspike.nn.TimeFolded`, and a BN too.
 """
+
 from __future__ import annotations
 
 import copy
@@ -51,8 +52,11 @@ class StepwiseSynapse(nn.Module):
         b = layer.bias.detach().double() if layer.bias is not None else torch.zeros_like(scale[0])
         self.bias = nn.Parameter((b * scale + shift).to(w.dtype))
         self.T = scale.shape[0]
-        self.conv = (dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
-                          groups=layer.groups) if isinstance(layer, nn.modules.conv._ConvNd) else None)
+        self.conv = (
+            dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation, groups=layer.groups)
+            if isinstance(layer, nn.modules.conv._ConvNd)
+            else None
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[T', B, ...] -> [T', B, ...]`` for ``T' <= T``: step ``t`` uses ``weight[t]`` and ``bias[t]``."""

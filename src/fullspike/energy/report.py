@@ -3,6 +3,7 @@
 Every count is **per sample, all time steps included** (means over the samples counted).
 Energies are in millijoules: ``1 pJ = 1e-9 mJ``. See docs/methods.md, "Energy accounting".
 """
+
 from __future__ import annotations
 
 import json
@@ -189,8 +190,7 @@ class EnergyReport:
         if not size:
             return []
         steps = max(len(n.step_rate) for n in self.neurons)
-        return [sum(n.size * n.step_rate[t] for n in self.neurons if t < len(n.step_rate)) / size
-                for t in range(steps)]
+        return [sum(n.size * n.step_rate[t] for n in self.neurons if t < len(n.step_rate)) / size for t in range(steps)]
 
     # ---- output ----
     def summary(self) -> dict:
@@ -198,11 +198,18 @@ class EnergyReport:
         energy after each step."""
         lo, hi = self.ec_range_mj
         return {
-            "model": self.model, "T": self.T, "samples": self.samples,
-            "e_ac_pj": self.e_ac_pj, "e_mac_pj": self.e_mac_pj,
-            "total_ops": self.total_ops, "total_ac": self.total_ac, "total_mac": self.total_mac,
-            "energy_mj": self.energy_mj, "ann_energy_mj": self.ann_energy_mj,
-            "ec_range_mj": [lo, hi], "total_neuron_updates": self.total_neuron_updates,
+            "model": self.model,
+            "T": self.T,
+            "samples": self.samples,
+            "e_ac_pj": self.e_ac_pj,
+            "e_mac_pj": self.e_mac_pj,
+            "total_ops": self.total_ops,
+            "total_ac": self.total_ac,
+            "total_mac": self.total_mac,
+            "energy_mj": self.energy_mj,
+            "ann_energy_mj": self.ann_energy_mj,
+            "ec_range_mj": [lo, hi],
+            "total_neuron_updates": self.total_neuron_updates,
             "step_firing_rates": self.step_firing_rates,
             "energy_mj_at_step": [self.energy_mj_at(t) for t in range(1, self.T + 1)],
         }
@@ -212,8 +219,15 @@ class EnergyReport:
         layers = []
         for r in self.layers:
             d = asdict(r)
-            d.update(ops=r.ops, ac=r.ac, mac=r.mac, firing_rate=r.firing_rate, input_rate=r.input_rate,
-                     ann_ops=r.ann_ops, runs_once=r.runs_once)
+            d.update(
+                ops=r.ops,
+                ac=r.ac,
+                mac=r.mac,
+                firing_rate=r.firing_rate,
+                input_rate=r.input_rate,
+                ann_ops=r.ann_ops,
+                runs_once=r.runs_once,
+            )
             layers.append(d)
         neurons = [dict(asdict(n), firing_rate=n.firing_rate) for n in self.neurons]
         return {"summary": self.summary(), "layers": layers, "neurons": neurons}
@@ -233,8 +247,10 @@ class EnergyReport:
         for r in self.layers:
             rate = "-" if r.input_rate is None else f"{r.input_rate:.3f}"
             name = r.name + (" (once)" if r.runs_once else "")
-            lines.append(f"{name[-34:]:<34} {r.op:<11} {fmt_count(r.ops):>9} {rate:>7} "
-                         f"{fmt_count(r.ac):>9} {fmt_count(r.mac):>9}")
+            lines.append(
+                f"{name[-34:]:<34} {r.op:<11} {fmt_count(r.ops):>9} {rate:>7} "
+                f"{fmt_count(r.ac):>9} {fmt_count(r.mac):>9}"
+            )
         lo, hi = self.ec_range_mj
         lines += [
             "-" * len(head),
@@ -246,8 +262,10 @@ class EnergyReport:
         ]
         if self.neurons:
             rates = ", ".join(f"{r:.3f}" for r in self.step_firing_rates)
-            lines.append(f"membrane updates {fmt_count(self.total_neuron_updates)} (not in the energy); "
-                         f"firing rate per step: [{rates}]")
+            lines.append(
+                f"membrane updates {fmt_count(self.total_neuron_updates)} (not in the energy); "
+                f"firing rate per step: [{rates}]"
+            )
         return "\n".join(lines)
 
     def plot(self, path: str | Path) -> Path:

@@ -25,8 +25,8 @@ runs and that falls back (or, asked for by name, fails with one line saying why)
 * :mod:`.triton_kernels` (``"triton"``): hand-written CUDA kernels; ``auto``'s choice on CUDA.
 * :mod:`.buffers`: ``[T, ...]`` buffers advised onto huge pages where the kernel allows it.
 """
+
 from .backends import BACKENDS, auto_choice, check_backend, resolve
 from .driver import Kernels, run_sequence
 
-__all__ = ["BACKENDS", "auto_choice", "check_backend", "resolve",
-           "Kernels", "run_sequence"]
+__all__ = ["BACKENDS", "auto_choice", "check_backend", "resolve", "Kernels", "run_sequence"]

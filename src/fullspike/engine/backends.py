@@ -33,6 +33,7 @@ Every backend computes the same spikes and backpropagates through time; they dif
 
 An explicitly requested backend that cannot run raises :class:`~fullspike.errors.ConfigError`.
 """
+
 from __future__ import annotations
 
 import functools
@@ -170,8 +171,7 @@ def _why_not(backend: str, x: torch.Tensor, fits: bool, scalar: bool, spec: Neur
     if backend == "triton":
         why = triton_unavailable(x.device)
         if why is None and spec.surrogate.triton_grad() is None:
-            why = (f"the surrogate {type(spec.surrogate).__name__} has no Triton form (give it a "
-                   f"triton_grad() method)")
+            why = f"the surrogate {type(spec.surrogate).__name__} has no Triton form (give it a triton_grad() method)"
         return why
     return None
 
@@ -191,8 +191,10 @@ def auto_choice(x: torch.Tensor, coeffs, spec: NeuronSpec) -> str:
         why = native_unavailable(spec)
         if why is None:
             return "native"
-        _say_once(f"fullspike: the native neuron backend cannot run: {why}; backend='auto' "
-                  f"runs 'loop' instead (docs/performance.md)")
+        _say_once(
+            f"fullspike: the native neuron backend cannot run: {why}; backend='auto' "
+            f"runs 'loop' instead (docs/performance.md)"
+        )
     return "loop"
 
 

@@ -9,6 +9,7 @@ ask the kernel (``madvise(MADV_HUGEPAGE)``) to back them with 2 MiB pages where 
 pages are enabled in ``madvise`` or ``always`` mode, 512 times fewer faults. The advice concerns
 only the buffer's own pages, which are unmapped with it; it changes no setting of the process or of the allocator.
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -23,6 +23,7 @@ The compiler is ``$CC`` if set, else ``cc``, ``gcc`` or ``clang`` on the ``PATH`
 float arithmetic exactly as written (no contraction into fused multiply-adds, no fast-math) and
 target the machine's own CPU (:data:`TUNING_FLAGS`; the cache key includes the CPU).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -47,8 +48,7 @@ from .notices import warn_at_caller
 #: multiply-add), as torch computes it, so the kernels' spikes are the eager reference's; a call
 #: of an undeclared function (say, a misspelt one in a surrogate's C form) is a compile error
 #: rather than a library that fails to load
-FLAGS = ("-O2", "-pipe", "-fPIC", "-shared", "-pthread", "-ffp-contract=off",
-         "-Werror=implicit-function-declaration")
+FLAGS = ("-O2", "-pipe", "-fPIC", "-shared", "-pthread", "-ffp-contract=off", "-Werror=implicit-function-declaration")
 #: added to :data:`FLAGS`, the first set the compiler accepts: vectorise the loops, for the
 #: vector instructions of this machine's CPU (the cache key names the CPU, so a home folder
 #: shared by different machines keeps one library per kind of CPU); values stay IEEE (no
@@ -57,8 +57,14 @@ FLAGS = ("-O2", "-pipe", "-fPIC", "-shared", "-pthread", "-ffp-contract=off",
 #: -O2 rather than -O3: -O3 unswitches each loop into a copy per flag combination, which made
 #: the compile 4x longer (2 s instead of 0.5 s) for no measurable speed
 TUNING_FLAGS = (
-    ("-ftree-vectorize", "-fno-math-errno", "-fno-trapping-math", "-march=native",
-     "--param", "vect-epilogues-nomask=0"),
+    (
+        "-ftree-vectorize",
+        "-fno-math-errno",
+        "-fno-trapping-math",
+        "-march=native",
+        "--param",
+        "vect-epilogues-nomask=0",
+    ),
     ("-ftree-vectorize", "-fno-math-errno", "-fno-trapping-math", "-march=native"),
     (),
 )
@@ -103,8 +109,11 @@ def cpu_identity() -> str:
     ``/proc/cpuinfo`` on Linux), else the platform's processor name."""
     try:
         with open("/proc/cpuinfo") as f:
-            lines = [ln for ln in f.read(1 << 16).split("\n\n")[0].splitlines()
-                     if ln.split(":")[0].strip() in ("model name", "flags", "Features", "CPU part")]
+            lines = [
+                ln
+                for ln in f.read(1 << 16).split("\n\n")[0].splitlines()
+                if ln.split(":")[0].strip() in ("model name", "flags", "Features", "CPU part")
+            ]
         if lines:
             return "\n".join(lines)
     except OSError:
@@ -114,16 +123,18 @@ def cpu_identity() -> str:
 
 def library_path(source: str, cc: list[str]) -> Path:
     """Where the library of ``source`` built by ``cc`` is cached."""
-    key = "\0".join([source, *cc, *FLAGS, *map(" ".join, TUNING_FLAGS), cpu_identity(),
-                     sys.platform])
+    key = "\0".join([source, *cc, *FLAGS, *map(" ".join, TUNING_FLAGS), cpu_identity(), sys.platform])
     return cache_dir() / "native" / f"fs_{hashlib.sha256(key.encode()).hexdigest()[:32]}.so"
 
 
 @functools.lru_cache(maxsize=None)
 def _announce(folder: str) -> None:
-    warn_at_caller(f"fullspike: compiling the native neuron kernels with the C compiler (once per "
-                   f"machine, surrogate and neuron form, a fraction of a second); cached in {folder} "
-                   f"(set FULLSPIKE_CACHE_DIR to move it)", BuildNotice)
+    warn_at_caller(
+        f"fullspike: compiling the native neuron kernels with the C compiler (once per "
+        f"machine, surrogate and neuron form, a fraction of a second); cached in {folder} "
+        f"(set FULLSPIKE_CACHE_DIR to move it)",
+        BuildNotice,
+    )
 
 
 def _first_error(text: str) -> str:
@@ -134,8 +145,13 @@ def _first_error(text: str) -> str:
 
 def _compile(source: str, cc: list[str], flags: tuple, out: str) -> subprocess.CompletedProcess:
     try:
-        return subprocess.run([*cc, *flags, "-x", "c", "-", "-o", out, "-lm"], input=source,
-                              capture_output=True, text=True, timeout=TIMEOUT_S)
+        return subprocess.run(
+            [*cc, *flags, "-x", "c", "-", "-o", out, "-lm"],
+            input=source,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
     except (OSError, subprocess.TimeoutExpired) as err:
         raise Unavailable(f"the C compiler {cc[0]} could not run ({err})") from None
 
@@ -220,16 +236,19 @@ def _load(source: str, symbols: tuple[str, ...] = ()) -> Union[ctypes.CDLL, str]
             except OSError as err:
                 return f"the cache folder {target.parent} cannot be created ({err.strerror})"
             if not os.access(target.parent, os.W_OK):
-                return (f"the cache folder {target.parent} is not writable (set "
-                        f"FULLSPIKE_CACHE_DIR to a writable folder)")
+                return (
+                    f"the cache folder {target.parent} is not writable (set FULLSPIKE_CACHE_DIR to a writable folder)"
+                )
             _announce(str(target.parent))
             try:
                 _build(source, cc, target)
             except OSError as err:  # no space left, the folder gone, ...
                 return f"the cache folder {target.parent} cannot be written ({err})"
             if not trusted(target):
-                return (f"the compiled kernels in {target} cannot be trusted after a fresh build (the "
-                        f"cache folder is shared?); set FULLSPIKE_CACHE_DIR to a folder of your own")
+                return (
+                    f"the compiled kernels in {target} cannot be trusted after a fresh build (the "
+                    f"cache folder is shared?); set FULLSPIKE_CACHE_DIR to a folder of your own"
+                )
         lib = ctypes.CDLL(str(target))
     except Unavailable as err:
         return str(err)
@@ -237,8 +256,10 @@ def _load(source: str, symbols: tuple[str, ...] = ()) -> Union[ctypes.CDLL, str]
         return f"the compiled kernels in {target} cannot be loaded ({err})"
     missing = [name for name in symbols if not hasattr(lib, name)]
     if missing:
-        return (f"the compiled kernels in {target} lack {', '.join(missing)} (not built from this "
-                f"source); delete that file and its .sha256 to rebuild it")
+        return (
+            f"the compiled kernels in {target} lack {', '.join(missing)} (not built from this "
+            f"source); delete that file and its .sha256 to rebuild it"
+        )
     return lib
 
 

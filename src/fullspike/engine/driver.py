@@ -31,6 +31,7 @@ backend: plain torch ops (``"loop"``, :mod:`.loop`), their :func:`torch.compile`
 :mod:`.triton_kernels`). Spikes are bit-identical to the eager reference in float32/float64:
 the charge is computed with the same operations in the same order.
 """
+
 from __future__ import annotations
 
 import math
@@ -76,8 +77,22 @@ class Kernels:
         """Walk one segment forward; see the class docstring for the arguments and results."""
         raise NotImplementedError
 
-    def backward(self, g_s, g_v, h, x, v0, carry, decay, scale, bias, spec: NeuronSpec,
-                 need_decay: bool, need_scale: bool, need_bias: bool):
+    def backward(
+        self,
+        g_s,
+        g_v,
+        h,
+        x,
+        v0,
+        carry,
+        decay,
+        scale,
+        bias,
+        spec: NeuronSpec,
+        need_decay: bool,
+        need_scale: bool,
+        need_bias: bool,
+    ):
         """Walk one segment backward; see the class docstring for the arguments and results."""
         raise NotImplementedError
 
@@ -116,12 +131,21 @@ def _reduce(acc: Optional[torch.Tensor], like: Scalar) -> Optional[torch.Tensor]
 
 class _SequenceNode(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, decay, scale, bias, kernels: Kernels, spec: NeuronSpec, checkpoint,
-                return_membrane, norm_input_of: Optional[NormInputLookup]):
+    def forward(
+        ctx,
+        x,
+        decay,
+        scale,
+        bias,
+        kernels: Kernels,
+        spec: NeuronSpec,
+        checkpoint,
+        return_membrane,
+        norm_input_of: Optional[NormInputLookup],
+    ):
         need_x, need_decay, need_scale, need_bias = ctx.needs_input_grad[:4]
         training = any((need_x, need_decay, need_scale, need_bias))
-        segments = _split(_segments(x.shape[0], checkpoint) if training else [(0, x.shape[0])],
-                          kernels.max_steps)
+        segments = _split(_segments(x.shape[0], checkpoint) if training else [(0, x.shape[0])], kernels.max_steps)
         save_h = training and not (checkpoint or kernels.recompute)
         v = None  # at rest
         spikes, hs, vs, starts = [], [], [], []
@@ -142,16 +166,17 @@ class _SequenceNode(torch.autograd.Function):
             ctx.h_is_list = isinstance(h, list)
             coefs = [t for t in (decay, scale, bias) if isinstance(t, torch.Tensor)]
             ctx.n_coefs = len(coefs)
-            norm = (norm_input_of(x) if norm_input_of is not None and save_x
-                    and kernels.reads_norm_input(spec) else None)
+            norm = norm_input_of(x) if norm_input_of is not None and save_x and kernels.reads_norm_input(spec) else None
             # (the norm's tensors are saved, not kept on ctx, so that autograd frees them
             # after this node's backward, as it frees x)
             ctx.x_geometry = None if norm is None else (x.size(), x.stride(), x.storage_offset())
-            ctx.save_for_backward(x if save_x and norm is None else None,
-                                  torch.stack(starts[1:]) if len(starts) > 1 else None,
-                                  *((None,) * 4 if norm is None
-                                    else (norm.base, norm.scale, norm.mean, norm.bias)),
-                                  *coefs, *(h if ctx.h_is_list else [] if h is None else [h]))
+            ctx.save_for_backward(
+                x if save_x and norm is None else None,
+                torch.stack(starts[1:]) if len(starts) > 1 else None,
+                *((None,) * 4 if norm is None else (norm.base, norm.scale, norm.mean, norm.bias)),
+                *coefs,
+                *(h if ctx.h_is_list else [] if h is None else [h]),
+            )
         if out is None:
             out = spikes[0] if len(spikes) == 1 else torch.cat(spikes, out=empty_steps(x))
         if not return_membrane:
@@ -163,7 +188,7 @@ class _SequenceNode(torch.autograd.Function):
         x, starts, base, norm_scale, norm_mean, norm_bias, *rest = ctx.saved_tensors
         if ctx.x_geometry is not None:
             x = NormInput(base.as_strided(*ctx.x_geometry), base, norm_scale, norm_mean, norm_bias)
-        it, h = iter(rest[:ctx.n_coefs]), rest[ctx.n_coefs:]
+        it, h = iter(rest[: ctx.n_coefs]), rest[ctx.n_coefs :]
         h = (list(h) if ctx.h_is_list else h[0]) if h else None
         decay, scale, bias = (next(it) if isinstance(t, torch.Tensor) else t for t in ctx.coeffs)
         need_x, need_decay, need_scale, need_bias = ctx.needs_input_grad[:4]
@@ -181,27 +206,50 @@ class _SequenceNode(torch.autograd.Function):
                 s0, s1 = ctx.segments[i]
                 into = {} if out is None else {"out": out[s0:s1]}
                 if work is not None:
-                    into["work"] = work[:s1 - s0]
+                    into["work"] = work[: s1 - s0]
                 gx, carry, *accs = ctx.kernels.backward(
-                    None if g_s is None else g_s[s0:s1], None if g_v is None else g_v[s0:s1],
-                    None if h is None else h[s0:s1], None if x is None else x[s0:s1],
-                    None if i == 0 else starts[i - 1], carry, decay, scale, bias, ctx.spec,
-                    need_decay, need_scale, need_bias, **into)
+                    None if g_s is None else g_s[s0:s1],
+                    None if g_v is None else g_v[s0:s1],
+                    None if h is None else h[s0:s1],
+                    None if x is None else x[s0:s1],
+                    None if i == 0 else starts[i - 1],
+                    carry,
+                    decay,
+                    scale,
+                    bias,
+                    ctx.spec,
+                    need_decay,
+                    need_scale,
+                    need_bias,
+                    **into,
+                )
                 g_x[i] = gx
-                totals = [acc if tot is None else (tot if acc is None else tot + acc)
-                          for tot, acc in zip(totals, accs)]
+                totals = [acc if tot is None else (tot if acc is None else tot + acc) for tot, acc in zip(totals, accs)]
         if not need_x:
             grad_x = None
         else:
-            grad_x = (out if out is not None else g_x[0] if len(g_x) == 1
-                      else torch.cat(g_x, out=empty_steps(g_x[0], sum(g.shape[0] for g in g_x))))
+            grad_x = (
+                out
+                if out is not None
+                else g_x[0]
+                if len(g_x) == 1
+                else torch.cat(g_x, out=empty_steps(g_x[0], sum(g.shape[0] for g in g_x)))
+            )
         g_decay, g_scale, g_bias = (_reduce(acc, coef) for acc, coef in zip(totals, (decay, scale, bias)))
         return grad_x, g_decay, g_scale, g_bias, None, None, None, None, None
 
 
-def run_sequence(x: torch.Tensor, decay: Scalar, scale: Scalar, bias: Scalar, spec: NeuronSpec,
-                 kernels: Kernels, checkpoint: Union[bool, int] = False,
-                 return_membrane: bool = False, norm_input_of: Optional[NormInputLookup] = None):
+def run_sequence(
+    x: torch.Tensor,
+    decay: Scalar,
+    scale: Scalar,
+    bias: Scalar,
+    spec: NeuronSpec,
+    kernels: Kernels,
+    checkpoint: Union[bool, int] = False,
+    return_membrane: bool = False,
+    norm_input_of: Optional[NormInputLookup] = None,
+):
     """Run the neuron over ``x: [T, ...]`` as one autograd node with ``kernels``.
 
     ``decay``/``scale``/``bias``: the charge coefficients (Python numbers or tensors
@@ -210,5 +258,4 @@ def run_sequence(x: torch.Tensor, decay: Scalar, scale: Scalar, bias: Scalar, sp
     (inside a compact-saving forward, :meth:`fullspike.nn.memory.CompactSaver.norm_input`); with
     it, kernels that read that form save the norm's input instead of ``x`` (None: never).
     """
-    return _SequenceNode.apply(x, decay, scale, bias, kernels, spec, checkpoint, return_membrane,
-                               norm_input_of)
+    return _SequenceNode.apply(x, decay, scale, bias, kernels, spec, checkpoint, return_membrane, norm_input_of)

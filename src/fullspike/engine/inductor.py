@@ -14,6 +14,7 @@ process announces itself once (:class:`CompileNotice`), since it is the one step
 Coefficients must be scalars (Python numbers or one-element tensors). A variant that fails to
 compile warns and runs the same loop uncompiled.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -57,11 +58,25 @@ def _forward_variant(spec: NeuronSpec, keep_v: bool) -> Callable:
     return sf_neuron_forward
 
 
-def _backward_variant(spec: NeuronSpec, has_gs: bool, has_gv: bool, has_carry: bool,
-                      need_decay: bool, need_scale: bool, need_bias: bool) -> Callable:
+def _backward_variant(
+    spec: NeuronSpec, has_gs: bool, has_gv: bool, has_carry: bool, need_decay: bool, need_scale: bool, need_bias: bool
+) -> Callable:
     def sf_neuron_backward(g_s, g_v, x, v0, carry, decay, scale, bias):
-        return backward_loop(g_s if has_gs else None, g_v if has_gv else None, None, x, v0,
-                             carry if has_carry else None, decay, scale, bias, spec, need_decay, need_scale, need_bias)
+        return backward_loop(
+            g_s if has_gs else None,
+            g_v if has_gv else None,
+            None,
+            x,
+            v0,
+            carry if has_carry else None,
+            decay,
+            scale,
+            bias,
+            spec,
+            need_decay,
+            need_scale,
+            need_bias,
+        )
 
     return sf_neuron_backward
 
@@ -70,10 +85,12 @@ class CompileNotice(UserWarning):
     """Says once per process that ``backend="inductor"`` is compiling (a one-off cost)."""
 
 
-NOTICE = ("fullspike: backend='inductor' is compiling its neuron kernels with torch.compile; "
-          "one-off per process: tens of seconds on a new machine, seconds once Inductor's disk "
-          "cache has them; afterwards a CPU neuron step runs several times faster than "
-          "backend='loop' (docs/performance.md)")
+NOTICE = (
+    "fullspike: backend='inductor' is compiling its neuron kernels with torch.compile; "
+    "one-off per process: tens of seconds on a new machine, seconds once Inductor's disk "
+    "cache has them; afterwards a CPU neuron step runs several times faster than "
+    "backend='loop' (docs/performance.md)"
+)
 
 
 class InductorKernels(Kernels):
@@ -101,8 +118,11 @@ class InductorKernels(Kernels):
                 try:
                     return compiled(*args)
                 except Exception as err:  # a compile failure: run the same loop uncompiled
-                    warnings.warn(f"fullspike: compiling a neuron kernel failed ({type(err).__name__}: "
-                                  f"{str(err).strip()[:200]}); running it uncompiled", RuntimeWarning)
+                    warnings.warn(
+                        f"fullspike: compiling a neuron kernel failed ({type(err).__name__}: "
+                        f"{str(err).strip()[:200]}); running it uncompiled",
+                        RuntimeWarning,
+                    )
                     self._cache[key] = plain
                     return plain(*args)
 
@@ -111,8 +131,12 @@ class InductorKernels(Kernels):
 
     @staticmethod
     def _scalars(x: torch.Tensor, *coeffs):
-        return tuple(coef.detach().reshape(()).to(x.device, x.dtype) if isinstance(coef, torch.Tensor)
-                     else torch.full((), float(coef), dtype=x.dtype, device=x.device) for coef in coeffs)
+        return tuple(
+            coef.detach().reshape(()).to(x.device, x.dtype)
+            if isinstance(coef, torch.Tensor)
+            else torch.full((), float(coef), dtype=x.dtype, device=x.device)
+            for coef in coeffs
+        )
 
     @staticmethod
     def _layout(x: torch.Tensor) -> tuple:
@@ -120,8 +144,7 @@ class InductorKernels(Kernels):
         time-transposed view of a contiguous ``[B, T, ...]`` tensor (BNTT's output) or a time
         slice of one, so it is read in place instead of being copied."""
         K = x.shape[0]
-        if x.dim() >= 3 and not x.is_contiguous() and x[0, 0].is_contiguous() and \
-                x.stride(0) == x[0, 0].numel():
+        if x.dim() >= 3 and not x.is_contiguous() and x[0, 0].is_contiguous() and x.stride(0) == x[0, 0].numel():
             return K, x.shape[1], x[0, 0].numel()
         return K, x[0].numel()
 
@@ -134,6 +157,7 @@ class InductorKernels(Kernels):
     def _views(layout: tuple, seqs, steps):
         """``[K, ...]`` tensors and per-step ``[...]`` tensors as views in ``layout``, marked
         dynamic in every dimension but time."""
+
         def view(t, dims):
             if t is None:
                 return None
@@ -148,19 +172,21 @@ class InductorKernels(Kernels):
         if keep_h:
             raise AssertionError("compiled kernels recompute h; the driver never asks to keep it")
         shape, layout, variant = x.shape, self._layout(x), self._variant(x)
-        fn = self._get(("fwd", spec, keep_v, v is None, len(layout), variant),
-                       lambda: _forward_variant(spec, keep_v))
+        fn = self._get(("fwd", spec, keep_v, v is None, len(layout), variant), lambda: _forward_variant(spec, keep_v))
         (xs,), (vs0,) = self._views(layout, [x], [v])
         spikes, vs, v_last = fn(xs, vs0, *self._scalars(x, decay, scale, bias))
-        return (spikes.reshape(shape), None, None if vs is None else vs.reshape(shape),
-                v_last.reshape(shape[1:]))
+        return (spikes.reshape(shape), None, None if vs is None else vs.reshape(shape), v_last.reshape(shape[1:]))
 
     def backward(self, g_s, g_v, h, x, v0, carry, decay, scale, bias, spec, need_decay, need_scale, need_bias):
         shape, layout = x.shape, self._layout(x)
         flags = (g_s is not None, g_v is not None, carry is not None, need_decay, need_scale, need_bias)
-        fn = self._get(("bwd", spec, flags, v0 is None, len(layout), self._variant(x)),
-                       lambda: _backward_variant(spec, *flags))
+        fn = self._get(
+            ("bwd", spec, flags, v0 is None, len(layout), self._variant(x)), lambda: _backward_variant(spec, *flags)
+        )
         (gs, gv, xs), (v0s, cs) = self._views(layout, [g_s, g_v, x], [v0, carry])
         g_x, carry, *accs = fn(gs, gv, xs, v0s, cs, *self._scalars(x, decay, scale, bias))
-        return (g_x.reshape(shape), carry.reshape(shape[1:]),
-                *(None if acc is None else acc.reshape(shape[1:]) for acc in accs))
+        return (
+            g_x.reshape(shape),
+            carry.reshape(shape[1:]),
+            *(None if acc is None else acc.reshape(shape[1:]) for acc in accs),
+        )

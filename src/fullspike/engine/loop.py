@@ -12,6 +12,7 @@ and surrogate.
 (docs/methods.md, "Neurons"; the backward equations are in :mod:`.driver`): the form the
 ``"inductor"`` backend traces and compiles (:mod:`.inductor`).
 """
+
 from __future__ import annotations
 
 from typing import Optional, Union
@@ -29,8 +30,16 @@ def _is_number(coef: Scalar, value: float) -> bool:
     return not isinstance(coef, torch.Tensor) and float(coef) == value
 
 
-def charge_loop(x: torch.Tensor, v: Optional[torch.Tensor], decay: Scalar, scale: Scalar, bias: Scalar,
-                spec: NeuronSpec, keep_h: bool = True, keep_v: bool = False):
+def charge_loop(
+    x: torch.Tensor,
+    v: Optional[torch.Tensor],
+    decay: Scalar,
+    scale: Scalar,
+    bias: Scalar,
+    spec: NeuronSpec,
+    keep_h: bool = True,
+    keep_v: bool = False,
+):
     """The recurrence over ``x: [K, ...]`` from the membrane ``v: [...]`` (None: at rest,
     ``spec.v_init``), with plain tensor ops.
 
@@ -59,8 +68,16 @@ def charge_loop(x: torch.Tensor, v: Optional[torch.Tensor], decay: Scalar, scale
     return hs, masks, vs, v
 
 
-def forward_loop(x: torch.Tensor, v: Optional[torch.Tensor], decay: Scalar, scale: Scalar, bias: Scalar,
-                 spec: NeuronSpec, keep_h: bool, keep_v: bool):
+def forward_loop(
+    x: torch.Tensor,
+    v: Optional[torch.Tensor],
+    decay: Scalar,
+    scale: Scalar,
+    bias: Scalar,
+    spec: NeuronSpec,
+    keep_h: bool,
+    keep_v: bool,
+):
     """Forward over one segment: ``(spikes [K, ...] in x.dtype, h, v or None, v_last)``.
 
     ``h`` is the list of per-step charged membranes (None unless ``keep_h``): saving them
@@ -73,10 +90,21 @@ def forward_loop(x: torch.Tensor, v: Optional[torch.Tensor], decay: Scalar, scal
     return spikes, (hs if keep_h else None), (torch.stack(vs) if keep_v else None), v
 
 
-def backward_loop(g_s: Optional[torch.Tensor], g_v: Optional[torch.Tensor],
-                  h: Optional[torch.Tensor], x: Optional[torch.Tensor], v0: Optional[torch.Tensor],
-                  carry: Optional[torch.Tensor], decay: Scalar, scale: Scalar, bias: Scalar,
-                  spec: NeuronSpec, need_decay: bool, need_scale: bool, need_bias: bool):
+def backward_loop(
+    g_s: Optional[torch.Tensor],
+    g_v: Optional[torch.Tensor],
+    h: Optional[torch.Tensor],
+    x: Optional[torch.Tensor],
+    v0: Optional[torch.Tensor],
+    carry: Optional[torch.Tensor],
+    decay: Scalar,
+    scale: Scalar,
+    bias: Scalar,
+    spec: NeuronSpec,
+    need_decay: bool,
+    need_scale: bool,
+    need_bias: bool,
+):
     """Reverse-time recurrence over one segment (see the module docstring).
 
     ``g_s``/``g_v``: gradients of the spikes / membranes ``[K, ...]`` (None: zero); ``h``: the
@@ -108,14 +136,16 @@ def backward_loop(g_s: Optional[torch.Tensor], g_v: Optional[torch.Tensor],
         if gh is None:
             gh = torch.zeros_like(ht)
         g_x[t] = gh if skip_scale else scale * gh  # per step, so a compiled kernel writes g_x directly
-        acc_decay, acc_scale, acc_bias = _coefficient_sums(acc_decay, acc_scale, acc_bias, gh, t, h, x, v0, spec,
-                                                           need_decay, need_scale, need_bias)
+        acc_decay, acc_scale, acc_bias = _coefficient_sums(
+            acc_decay, acc_scale, acc_bias, gh, t, h, x, v0, spec, need_decay, need_scale, need_bias
+        )
         carry = gh if skip_decay else decay * gh
     return torch.stack(g_x), carry, acc_decay, acc_scale, acc_bias
 
 
-def _arriving(g_s: Optional[torch.Tensor], g_v: Optional[torch.Tensor], carry: Optional[torch.Tensor],
-              t: int, sg: torch.Tensor) -> tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+def _arriving(
+    g_s: Optional[torch.Tensor], g_v: Optional[torch.Tensor], carry: Optional[torch.Tensor], t: int, sg: torch.Tensor
+) -> tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
     """The gradients arriving at step ``t``: through its spike, ``g_s[t] * sg`` (dL/dh so far),
     and at its membrane, ``carry + g_v[t]`` (dL/dv); None where they are zero."""
     gh = None if g_s is None else g_s[t] * sg
@@ -123,9 +153,20 @@ def _arriving(g_s: Optional[torch.Tensor], g_v: Optional[torch.Tensor], carry: O
     return gh, gv
 
 
-def _coefficient_sums(acc_decay, acc_scale, acc_bias, gh: torch.Tensor, t: int, h, x: torch.Tensor,
-                      v0: Optional[torch.Tensor], spec: NeuronSpec, need_decay: bool, need_scale: bool,
-                      need_bias: bool):
+def _coefficient_sums(
+    acc_decay,
+    acc_scale,
+    acc_bias,
+    gh: torch.Tensor,
+    t: int,
+    h,
+    x: torch.Tensor,
+    v0: Optional[torch.Tensor],
+    spec: NeuronSpec,
+    need_decay: bool,
+    need_scale: bool,
+    need_bias: bool,
+):
     """Add step ``t``'s terms to the per-neuron sums of the coefficient gradients (None: not yet
     started): ``dL/ddecay += gh * v_{t-1}``, ``dL/dscale += gh * x_t``, ``dL/dbias += gh``; ``h``: the
     charged membranes (list or ``[K, ...]``), from which ``v_{t-1}`` is reset."""
@@ -144,8 +185,16 @@ def _skips(decay: Scalar, scale: Scalar, bias: Scalar) -> tuple[bool, bool, bool
     return _is_number(decay, 1.0), _is_number(scale, 1.0), _is_number(bias, 0.0)
 
 
-def _charge_into(h: torch.Tensor, v: Optional[torch.Tensor], xt: torch.Tensor, decay: Scalar, scale: Scalar,
-                 bias: Scalar, skips: tuple[bool, bool, bool], tmp: torch.Tensor) -> None:
+def _charge_into(
+    h: torch.Tensor,
+    v: Optional[torch.Tensor],
+    xt: torch.Tensor,
+    decay: Scalar,
+    scale: Scalar,
+    bias: Scalar,
+    skips: tuple[bool, bool, bool],
+    tmp: torch.Tensor,
+) -> None:
     """``h <- (decay * v + scale * x_t) + bias`` in place, with the eager reference's operations in its
     order (``v`` None: at rest at 0, where the decay term is exactly zero); ``h`` must not alias
     ``v``; ``tmp``: a step-sized scratch buffer."""
@@ -174,8 +223,7 @@ def _keep_into(k: torch.Tensor, h: torch.Tensor, spec: NeuronSpec) -> torch.Tens
     return (torch.le if spec.strict else torch.lt)(h, spec.v_threshold, out=k)
 
 
-def _reset_into(v: torch.Tensor, h: torch.Tensor, s: torch.Tensor, spec: NeuronSpec,
-                tmp: torch.Tensor) -> torch.Tensor:
+def _reset_into(v: torch.Tensor, h: torch.Tensor, s: torch.Tensor, spec: NeuronSpec, tmp: torch.Tensor) -> torch.Tensor:
     """``v <- reset(h)`` given the spikes ``s`` (0/1 floats; ``v`` may be ``h`` itself), equal
     to :func:`reset` for finite ``h``: soft ``h - v_th * s``, hard ``h * (1 - s) + v_reset * s``
     (the products by 0/1 are exact, so each value is ``h``, ``h - v_th`` or ``v_reset``)."""
@@ -220,8 +268,24 @@ class LoopKernels(Kernels):
                 vs[t].copy_(v)
         return out, None, vs, v
 
-    def backward(self, g_s, g_v, h, x, v0, carry, decay, scale, bias, spec, need_decay, need_scale, need_bias,
-                 out=None, work=None):
+    def backward(
+        self,
+        g_s,
+        g_v,
+        h,
+        x,
+        v0,
+        carry,
+        decay,
+        scale,
+        bias,
+        spec,
+        need_decay,
+        need_scale,
+        need_bias,
+        out=None,
+        work=None,
+    ):
         K = x.shape[0]
         out = empty_steps(x) if out is None else out
         work = empty_steps(x, K) if work is None else work
@@ -251,7 +315,8 @@ class LoopKernels(Kernels):
             if gh is None:
                 gh = torch.zeros_like(ht)
             torch.mul(gh, scale, out=out[t]) if not skips[1] else out[t].copy_(gh)
-            acc_decay, acc_scale, acc_bias = _coefficient_sums(acc_decay, acc_scale, acc_bias, gh, t, work, x, v0,
-                                                               spec, need_decay, need_scale, need_bias)
+            acc_decay, acc_scale, acc_bias = _coefficient_sums(
+                acc_decay, acc_scale, acc_bias, gh, t, work, x, v0, spec, need_decay, need_scale, need_bias
+            )
             carry = gh if skips[0] else decay * gh
         return out, carry, acc_decay, acc_scale, acc_bias

@@ -21,6 +21,7 @@ materialised. Backward also takes its input as the batch norm before it
 (:class:`~.norm_input.NormInput`), applying the norm while it reads, where the kernel's
 arithmetic is checked to be torch's (:func:`_norm_matches_torch`).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -45,19 +46,20 @@ PER_THREAD = 1 << 16
 
 
 class _Seq(ctypes.Structure):
-    _fields_ = [("p", ctypes.c_void_p), ("st", ctypes.c_int64), ("sb", ctypes.c_int64),
-                ("sm", ctypes.c_int64)]
+    _fields_ = [("p", ctypes.c_void_p), ("st", ctypes.c_int64), ("sb", ctypes.c_int64), ("sm", ctypes.c_int64)]
 
 
 class _Args(ctypes.Structure):  # fs_args of native_kernel.c, field for field
-    _fields_ = ([(n, ctypes.c_int64) for n in ("K", "B", "M", "block")]
-                + [(n, _Seq) for n in ("x", "gs", "gv")]
-                + [(n, ctypes.c_void_p) for n in ("v0", "carry", "out")]
-                + [(n, ctypes.c_int64) for n in ("out_st", "out_sb")]
-                + [(n, ctypes.c_void_p) for n in ("vs", "last", "acc_decay", "acc_scale", "acc_bias")]
-                + [(n, ctypes.c_float) for n in ("decay", "scale", "bias", "th", "vr", "p1", "p2")]
-                + [(n, ctypes.c_void_p) for n in ("z", "norm_scale", "norm_mean", "norm_bias")]
-                + [(n, ctypes.c_int64) for n in ("group", "channels")])
+    _fields_ = (
+        [(n, ctypes.c_int64) for n in ("K", "B", "M", "block")]
+        + [(n, _Seq) for n in ("x", "gs", "gv")]
+        + [(n, ctypes.c_void_p) for n in ("v0", "carry", "out")]
+        + [(n, ctypes.c_int64) for n in ("out_st", "out_sb")]
+        + [(n, ctypes.c_void_p) for n in ("vs", "last", "acc_decay", "acc_scale", "acc_bias")]
+        + [(n, ctypes.c_float) for n in ("decay", "scale", "bias", "th", "vr", "p1", "p2")]
+        + [(n, ctypes.c_void_p) for n in ("z", "norm_scale", "norm_mean", "norm_bias")]
+        + [(n, ctypes.c_int64) for n in ("group", "channels")]
+    )
 
 
 @functools.lru_cache(maxsize=None)
@@ -71,23 +73,22 @@ def kernel_source(grad_body: str, strict: bool, soft: bool, detach: bool) -> str
     ``float fs_surrogate(float u, float p1, float p2)``) and the neuron's flags: fire at
     ``h > th`` (``strict``) or ``h >= th``, reset by subtraction (``soft``) or to ``vr``,
     no gradient through the reset (``detach``)."""
-    flags = "".join(f"#define FS_{name} {int(on)}\n"
-                    for name, on in (("STRICT", strict), ("SOFT", soft), ("DETACH", detach)))
+    flags = "".join(
+        f"#define FS_{name} {int(on)}\n" for name, on in (("STRICT", strict), ("SOFT", soft), ("DETACH", detach))
+    )
     return flags + _template().replace("FS_SURROGATE_BODY", grad_body)
 
 
 def _source(spec: NeuronSpec) -> str:
     """The kernel source for this neuron (its surrogate must have a C form)."""
-    return kernel_source(spec.surrogate.c_grad()[0], bool(spec.strict), spec.v_reset is None,
-                         bool(spec.detach_reset))
+    return kernel_source(spec.surrogate.c_grad()[0], bool(spec.strict), spec.v_reset is None, bool(spec.detach_reset))
 
 
 def unavailable(spec: NeuronSpec) -> Optional[str]:
     """None when the native kernels for this neuron (its surrogate and flags) are compiled
     (compiling them on first use), else why they cannot run; cached per process."""
     if spec.surrogate.c_grad() is None:
-        return (f"the surrogate {type(spec.surrogate).__name__} has no C form (give it a c_grad() "
-                f"method)")
+        return f"the surrogate {type(spec.surrogate).__name__} has no C form (give it a c_grad() method)"
     why = cbuild.unavailable(_source(spec), SYMBOLS)
     return None if why is None else f"its C kernels cannot be built here: {why}"
 
@@ -108,13 +109,22 @@ def _library(source: str) -> tuple:
     return lib.fs_forward, lib.fs_backward, lib.fs_norm_rows
 
 
-def norm_rows(source: str, z: torch.Tensor, scale: torch.Tensor, mean: torch.Tensor,
-              bias: Optional[torch.Tensor]) -> torch.Tensor:
+def norm_rows(
+    source: str, z: torch.Tensor, scale: torch.Tensor, mean: torch.Tensor, bias: Optional[torch.Tensor]
+) -> torch.Tensor:
     """The batch norm output the kernel built from ``source`` computes from a contiguous float32
     ``z: [N, C, ...]`` and ``[C]`` terms (``scale = invstd * weight``)."""
     out = torch.empty_like(z)
-    _library(source)[2](z.data_ptr(), scale.data_ptr(), mean.data_ptr(), _ptr(bias), z.numel(),
-                        z[0, 0].numel(), z.shape[1], out.data_ptr())
+    _library(source)[2](
+        z.data_ptr(),
+        scale.data_ptr(),
+        mean.data_ptr(),
+        _ptr(bias),
+        z.numel(),
+        z[0, 0].numel(),
+        z.shape[1],
+        out.data_ptr(),
+    )
     return out
 
 
@@ -241,8 +251,9 @@ class NativeKernels(Kernels):
     def reads_norm_input(self, spec: NeuronSpec) -> bool:
         return _norm_matches_torch(_source(spec))
 
-    def backward(self, g_s, g_v, h, x, v0, carry, decay, scale, bias, spec, need_decay, need_scale, need_bias,
-                 out=None):
+    def backward(
+        self, g_s, g_v, h, x, v0, carry, decay, scale, bias, spec, need_decay, need_scale, need_bias, out=None
+    ):
         norm = x if isinstance(x, NormInput) else None
         x = x if norm is None else norm.z  # (x's geometry)
         x3, B, M = _layout(x)
@@ -261,8 +272,9 @@ class NativeKernels(Kernels):
         written = self._output(args, out, B, M)
         v0, carry = _flat(v0), _flat(carry)
         carry_out = torch.empty(x.shape[1:], dtype=x.dtype)
-        accs = [torch.empty(x.shape[1:], dtype=x.dtype) if need else None
-                for need in (need_decay, need_scale, need_bias)]
+        accs = [
+            torch.empty(x.shape[1:], dtype=x.dtype) if need else None for need in (need_decay, need_scale, need_bias)
+        ]
         args.v0, args.carry, args.last = _ptr(v0), _ptr(carry), carry_out.data_ptr()
         args.acc_decay, args.acc_scale, args.acc_bias = (_ptr(t) for t in accs)
         self._call(_library(_source(spec))[1], args, K * B * M)

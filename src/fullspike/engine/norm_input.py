@@ -8,6 +8,7 @@ in backward. A :class:`NormInput` describes it without materialising it, so a ke
 in the same arithmetic as torch's kernel, instead of reading a rebuilt ``[T, ...]`` copy that
 would be allocated, written and freed every step. Any other consumer calls :meth:`NormInput.values`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -39,8 +40,7 @@ class NormInput:
         exactly): forward's output bit for bit."""
         with torch.no_grad():
             one = torch.ones_like(self.mean)
-            return torch.native_batch_norm(self.base, self.scale, self.bias, self.mean, one,
-                                           False, 0.0, 0.0)[0]
+            return torch.native_batch_norm(self.base, self.scale, self.bias, self.mean, one, False, 0.0, 0.0)[0]
 
     @property
     def shape(self) -> torch.Size:

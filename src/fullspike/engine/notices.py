@@ -4,6 +4,7 @@ A notice raised deep inside a neuron call (compiling kernels, falling back to an
 is most useful pointing at the user's own call rather than at fullspike's or torch's internals;
 :func:`warn_at_caller` finds that frame.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,10 @@ import warnings
 
 import torch
 
-_INTERNAL = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))),  # the fullspike package
-             os.path.dirname(os.path.abspath(torch.__file__)))
+_INTERNAL = (
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),  # the fullspike package
+    os.path.dirname(os.path.abspath(torch.__file__)),
+)
 
 
 def warn_at_caller(message: str, category: type[Warning]) -> None:

@@ -4,6 +4,7 @@ A :class:`NeuronSpec` is everything about a neuron except its charge coefficient
 (decay, scale, bias); :func:`fire` and :func:`reset` are the rule every execution backend of
 :mod:`fullspike.engine` applies to a charged membrane ``h``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -6,6 +6,7 @@ toolkit is installed but no GPU is usable. Nothing fullspike runs on CPU needs C
 is only noise for a CPU user; :func:`import_cpp_extension` imports the module with that one
 message filtered out (the filter is removed again; other messages pass).
 """
+
 from __future__ import annotations
 
 import importlib

@@ -10,6 +10,7 @@ eager reference's separate ops do.
 
 Importing this module needs :mod:`triton`.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,9 +49,25 @@ def _reset(h, m, th, vr, SOFT: tl.constexpr):
 
 
 @triton.jit
-def _forward_kernel(x_ptr, v_ptr, coef_ptr, s_ptr, h_ptr, vs_ptr, vlast_ptr, T, N, th, vr,
-                    STRICT: tl.constexpr, SOFT: tl.constexpr, KEEP_H: tl.constexpr,
-                    KEEP_V: tl.constexpr, HAS_V0: tl.constexpr, BLOCK: tl.constexpr):
+def _forward_kernel(
+    x_ptr,
+    v_ptr,
+    coef_ptr,
+    s_ptr,
+    h_ptr,
+    vs_ptr,
+    vlast_ptr,
+    T,
+    N,
+    th,
+    vr,
+    STRICT: tl.constexpr,
+    SOFT: tl.constexpr,
+    KEEP_H: tl.constexpr,
+    KEEP_V: tl.constexpr,
+    HAS_V0: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)  # int64: T * N may pass 2^31
     mask = offs < N
     decay = tl.load(coef_ptr)
@@ -75,12 +92,40 @@ def _forward_kernel(x_ptr, v_ptr, coef_ptr, s_ptr, h_ptr, vs_ptr, vlast_ptr, T, 
 
 
 @triton.jit
-def _backward_kernel(gs_ptr, gs_st, gs_sn, gv_ptr, gv_st, gv_sn, h_ptr, x_ptr, v0_ptr, carry_ptr,
-                     coef_ptr, gx_ptr, carry_out_ptr, acc_ptr, T, N, th, vr, p1, p2,
-                     STRICT: tl.constexpr, SOFT: tl.constexpr, DETACH: tl.constexpr,
-                     SURROGATE: tl.constexpr, HAS_GS: tl.constexpr, HAS_GV: tl.constexpr,
-                     HAS_CARRY: tl.constexpr, HAS_V0: tl.constexpr, NEED_DECAY: tl.constexpr,
-                     NEED_SCALE: tl.constexpr, NEED_BIAS: tl.constexpr, BLOCK: tl.constexpr):
+def _backward_kernel(
+    gs_ptr,
+    gs_st,
+    gs_sn,
+    gv_ptr,
+    gv_st,
+    gv_sn,
+    h_ptr,
+    x_ptr,
+    v0_ptr,
+    carry_ptr,
+    coef_ptr,
+    gx_ptr,
+    carry_out_ptr,
+    acc_ptr,
+    T,
+    N,
+    th,
+    vr,
+    p1,
+    p2,
+    STRICT: tl.constexpr,
+    SOFT: tl.constexpr,
+    DETACH: tl.constexpr,
+    SURROGATE: tl.constexpr,
+    HAS_GS: tl.constexpr,
+    HAS_GV: tl.constexpr,
+    HAS_CARRY: tl.constexpr,
+    HAS_V0: tl.constexpr,
+    NEED_DECAY: tl.constexpr,
+    NEED_SCALE: tl.constexpr,
+    NEED_BIAS: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
     decay = tl.load(coef_ptr)
@@ -138,8 +183,12 @@ def _backward_kernel(gs_ptr, gs_st, gs_sn, gv_ptr, gv_st, gv_sn, h_ptr, x_ptr, v
 
 def _coefficients(x: torch.Tensor, decay, scale, bias) -> torch.Tensor:
     """``[decay, scale, bias]`` as a float32 tensor on x's device, built there (no host-device copy)."""
-    parts = [t.detach().reshape(()).to(x.device, torch.float32) if isinstance(t, torch.Tensor)
-             else torch.full((), float(t), device=x.device) for t in (decay, scale, bias)]
+    parts = [
+        t.detach().reshape(()).to(x.device, torch.float32)
+        if isinstance(t, torch.Tensor)
+        else torch.full((), float(t), device=x.device)
+        for t in (decay, scale, bias)
+    ]
     return torch.stack(parts)
 
 
@@ -164,15 +213,36 @@ class TritonKernels(Kernels):
         vs = torch.empty_like(xf) if keep_v else spikes
         v_last = torch.empty(N, dtype=x.dtype, device=x.device)
         th, vr = spec.v_threshold, spec.v_init
-        _launch(_forward_kernel, N, xf, xf if v is None else v.reshape(-1).contiguous(),
-                _coefficients(x, decay, scale, bias), spikes, h, vs, v_last, K, N, th, vr,
-                STRICT=spec.strict, SOFT=spec.v_reset is None, KEEP_H=keep_h, KEEP_V=keep_v,
-                HAS_V0=v is not None)
-        return (spikes.view(shape), h.view(shape) if keep_h else None,
-                vs.view(shape) if keep_v else None, v_last.view(shape[1:]))
+        _launch(
+            _forward_kernel,
+            N,
+            xf,
+            xf if v is None else v.reshape(-1).contiguous(),
+            _coefficients(x, decay, scale, bias),
+            spikes,
+            h,
+            vs,
+            v_last,
+            K,
+            N,
+            th,
+            vr,
+            STRICT=spec.strict,
+            SOFT=spec.v_reset is None,
+            KEEP_H=keep_h,
+            KEEP_V=keep_v,
+            HAS_V0=v is not None,
+        )
+        return (
+            spikes.view(shape),
+            h.view(shape) if keep_h else None,
+            vs.view(shape) if keep_v else None,
+            v_last.view(shape[1:]),
+        )
 
-    def backward(self, g_s, g_v, h, x, v0, carry, decay, scale, bias, spec: NeuronSpec,
-                 need_decay, need_scale, need_bias):
+    def backward(
+        self, g_s, g_v, h, x, v0, carry, decay, scale, bias, spec: NeuronSpec, need_decay, need_scale, need_bias
+    ):
         if h is None:  # checkpointed segment: recompute h first
             h = self.forward(x, v0, decay, scale, bias, spec, True, False)[1]
         K, shape = h.shape[0], h.shape
@@ -190,18 +260,45 @@ class TritonKernels(Kernels):
         gv, gv_st, gv_sn = seq(g_v)
         g_x = torch.empty_like(hf)
         carry_out = torch.empty(N, dtype=torch.float32, device=h.device)
-        acc = torch.empty(3 * N if (need_decay or need_scale or need_bias) else 1, dtype=torch.float32,
-                          device=h.device)
+        acc = torch.empty(3 * N if (need_decay or need_scale or need_bias) else 1, dtype=torch.float32, device=h.device)
         xf = x.reshape(K, -1).contiguous() if need_scale else hf
-        _launch(_backward_kernel, N, gs, gs_st, gs_sn, gv, gv_st, gv_sn, hf, xf,
-                hf if v0 is None else v0.reshape(-1).contiguous(),
-                carry_out if carry is None else carry.reshape(-1).contiguous(),
-                _coefficients(h, decay, scale, bias), g_x, carry_out, acc, K, N,
-                spec.v_threshold, spec.v_init, float(p1), float(p2),
-                STRICT=spec.strict, SOFT=spec.v_reset is None, DETACH=spec.detach_reset,
-                SURROGATE=grad_fn, HAS_GS=g_s is not None, HAS_GV=g_v is not None,
-                HAS_CARRY=carry is not None, HAS_V0=v0 is not None, NEED_DECAY=need_decay, NEED_SCALE=need_scale,
-                NEED_BIAS=need_bias)
-        accs = [acc[i * N:(i + 1) * N].view(shape[1:]) if need else None
-                for i, need in enumerate((need_decay, need_scale, need_bias))]
+        _launch(
+            _backward_kernel,
+            N,
+            gs,
+            gs_st,
+            gs_sn,
+            gv,
+            gv_st,
+            gv_sn,
+            hf,
+            xf,
+            hf if v0 is None else v0.reshape(-1).contiguous(),
+            carry_out if carry is None else carry.reshape(-1).contiguous(),
+            _coefficients(h, decay, scale, bias),
+            g_x,
+            carry_out,
+            acc,
+            K,
+            N,
+            spec.v_threshold,
+            spec.v_init,
+            float(p1),
+            float(p2),
+            STRICT=spec.strict,
+            SOFT=spec.v_reset is None,
+            DETACH=spec.detach_reset,
+            SURROGATE=grad_fn,
+            HAS_GS=g_s is not None,
+            HAS_GV=g_v is not None,
+            HAS_CARRY=carry is not None,
+            HAS_V0=v0 is not None,
+            NEED_DECAY=need_decay,
+            NEED_SCALE=need_scale,
+            NEED_BIAS=need_bias,
+        )
+        accs = [
+            acc[i * N : (i + 1) * N].view(shape[1:]) if need else None
+            for i, need in enumerate((need_decay, need_scale, need_bias))
+        ]
         return (g_x.view(shape), carry_out.to(h.dtype).view(shape[1:]), *accs)

@@ -8,6 +8,7 @@ runs a NIR graph as a time-first module (``[T, B, ...] -> [T, B, classes]``);
 synaptic operations that are spike accumulates. The ``nir`` package (extra ``fullspike[nir]``)
 is needed only to build, write or read graphs.
 """
+
 from .check import DeployReport, check_deployable, deployable, nir_status
 from .convert import to_nir, write_nir
 from .graph import GATES, LayerStatus
@@ -15,5 +16,18 @@ from .importer import NIRNetwork, from_nir, read_nir
 from .peers import peer_warnings
 from .quantize import quantize_weights
 
-__all__ = ["to_nir", "from_nir", "write_nir", "read_nir", "check_deployable", "DeployReport", "LayerStatus",
-           "NIRNetwork", "GATES", "quantize_weights", "deployable", "nir_status", "peer_warnings"]
+__all__ = [
+    "to_nir",
+    "from_nir",
+    "write_nir",
+    "read_nir",
+    "check_deployable",
+    "DeployReport",
+    "LayerStatus",
+    "NIRNetwork",
+    "GATES",
+    "quantize_weights",
+    "deployable",
+    "nir_status",
+    "peer_warnings",
+]

@@ -5,6 +5,7 @@ producing integers, BNTT's per-step scales, attention products, layers fed non-s
 The share of synaptic operations that are spike accumulates is measured with
 :func:`fullspike.energy.count_synaptic_ops` on real inputs (docs/deploy.md).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -64,17 +65,24 @@ class DeployReport:
         """The report as text: one line per layer, the spike-accumulate share and the verdict."""
         width = max([len(r.name) for r in self.rows] + [5])
         kind = max([len(r.kind) for r in self.rows] + [4])
-        lines = [f"deployability of {self.model} (NIR, spike-only hardware); input: {self.input_kind}",
-                 f"{'layer':<{width}}  {'type':<{kind}}  status"]
+        lines = [
+            f"deployability of {self.model} (NIR, spike-only hardware); input: {self.input_kind}",
+            f"{'layer':<{width}}  {'type':<{kind}}  status",
+        ]
         for r in self.rows:
             status = f"ok: {r.detail}" if r.ok else f"NOT EXPORTABLE: {r.detail}"
             lines.append(f"{r.name:<{width}}  {r.kind:<{kind}}  {status}")
         n = len(self.refused)
-        lines.append(f"spike accumulates: {100 * self.spike_fraction:.2f}% of synaptic operations have spike "
-                     f"inputs; performed per sample: {self.ac:.4g} AC, {self.mac:.4g} MAC "
-                     f"({100 * self.performed_ac_fraction:.2f}% AC; {self.samples} samples)")
-        lines.append("verdict: exportable to NIR" if not n else
-                     f"verdict: not exportable ({n} layer{'s' if n > 1 else ''} above)")
+        lines.append(
+            f"spike accumulates: {100 * self.spike_fraction:.2f}% of synaptic operations have spike "
+            f"inputs; performed per sample: {self.ac:.4g} AC, {self.mac:.4g} MAC "
+            f"({100 * self.performed_ac_fraction:.2f}% AC; {self.samples} samples)"
+        )
+        lines.append(
+            "verdict: exportable to NIR"
+            if not n
+            else f"verdict: not exportable ({n} layer{'s' if n > 1 else ''} above)"
+        )
         lines += self.peers
         return "\n".join(lines)
 
@@ -87,13 +95,21 @@ class DeployReport:
         for r in self.refused:
             first.setdefault(r.kind, r)
         n = len(self.refused)
-        return (f"not exportable ({n} layer{'s' if n > 1 else ''}): "
-                + "; ".join(f"{r.name} ({r.kind}): {r.detail}" for r in first.values()))
+        return f"not exportable ({n} layer{'s' if n > 1 else ''}): " + "; ".join(
+            f"{r.name} ({r.kind}): {r.detail}" for r in first.values()
+        )
 
 
-def check_deployable(model: nn.Module, inputs, *, max_batches: int | None = 1, dt: float = 1e-4,
-                     gates: str = "threshold", progress: bool | None = False,
-                     name: str | None = None) -> DeployReport:
+def check_deployable(
+    model: nn.Module,
+    inputs,
+    *,
+    max_batches: int | None = 1,
+    dt: float = 1e-4,
+    gates: str = "threshold",
+    progress: bool | None = False,
+    name: str | None = None,
+) -> DeployReport:
     """Check every layer of ``model`` for NIR export and count its spike-driven operations.
 
     ``inputs``: a batch (images ``[B, C, H, W]`` or frames ``[T, B, C, H, W]``) or an iterable
@@ -114,8 +130,13 @@ def check_deployable(model: nn.Module, inputs, *, max_batches: int | None = 1, d
         assert not report.exportable  # BNTT's per-step norm and soft reset have no NIR form
         ```
     """
-    batches = [inputs] if isinstance(inputs, torch.Tensor) else \
-        [b if isinstance(b, torch.Tensor) else b[0] for b in take_batches(inputs, max_batches, "checking", progress)]
+    batches = (
+        [inputs]
+        if isinstance(inputs, torch.Tensor)
+        else [
+            b if isinstance(b, torch.Tensor) else b[0] for b in take_batches(inputs, max_batches, "checking", progress)
+        ]
+    )
     if not batches:
         raise ConfigError("check_deployable got no input batches")
     b, _, _, kind = build(model, batches[0], dt=dt, gates=gates, graph=False)
@@ -124,9 +145,17 @@ def check_deployable(model: nn.Module, inputs, *, max_batches: int | None = 1, d
     peers = []
     if all(r.ok for r in b.rows) and importlib.util.find_spec("nir") is not None:
         peers = peer_warnings(to_nir(model, batches[0], dt=dt, gates=gates))
-    return DeployReport(name or type(model).__name__, b.rows,
-                        sum(r.ac_ops for r in layers), sum(r.ops for r in layers), sum(r.ac for r in layers),
-                        sum(r.mac for r in layers), report.samples, kind, peers)
+    return DeployReport(
+        name or type(model).__name__,
+        b.rows,
+        sum(r.ac_ops for r in layers),
+        sum(r.ops for r in layers),
+        sum(r.ac for r in layers),
+        sum(r.mac for r in layers),
+        report.samples,
+        kind,
+        peers,
+    )
 
 
 def deployable(model: nn.Module, name: str) -> tuple[nn.Module, str]:

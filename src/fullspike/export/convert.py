@@ -1,4 +1,5 @@
 """``to_nir``: a full-spike network as a NIR graph of standard nodes (docs/deploy.md)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,8 +22,10 @@ def frame_kind(frames: torch.Tensor) -> tuple[str, str]:
     if bool(((frames == 0) | (frames == 1)).all()):
         return SPIKES, "spike frames (binary), one per step"
     if bool(((frames >= 0) & (frames == frames.round())).all()):
-        return COUNTS, (f"event-count frames (integers 0..{int(frames.max())} per pixel, not spikes: "
-                        "the first layer multiplies), one per step")
+        return COUNTS, (
+            f"event-count frames (integers 0..{int(frames.max())} per pixel, not spikes: "
+            "the first layer multiplies), one per step"
+        )
     return INPUT, "real-valued frames, one per step"
 
 
@@ -40,25 +43,41 @@ def input_info(model: nn.Module, example_input: torch.Tensor) -> tuple[tuple[int
     if example_input.dim() == 5:
         kind, text = frame_kind(example_input)
         return tuple(example_input.shape[2:]), int(example_input.shape[0]), text, kind
-    raise ShapeError(f"example input must be images [B, C, H, W] or frames [T, B, C, H, W]; "
-                     f"got shape {tuple(example_input.shape)}")
+    raise ShapeError(
+        f"example input must be images [B, C, H, W] or frames [T, B, C, H, W]; got shape {tuple(example_input.shape)}"
+    )
 
 
-def build(model: nn.Module, example_input: torch.Tensor, *, dt: float = 1e-4, gates: str = "threshold",
-          graph: bool = True, quantize: int | None = None) -> tuple[GraphBuilder, tuple[int, ...], int, str]:
+def build(
+    model: nn.Module,
+    example_input: torch.Tensor,
+    *,
+    dt: float = 1e-4,
+    gates: str = "threshold",
+    graph: bool = True,
+    quantize: int | None = None,
+) -> tuple[GraphBuilder, tuple[int, ...], int, str]:
     """Walk the BN-folded ``model``: ``(builder, input shape, T, input description)``."""
     shape, T, text, kind = input_info(model, example_input)
     dtype = next((p.dtype for p in model.parameters()), torch.get_default_dtype())
-    b = GraphBuilder(dt=dt, gates=gates, build=graph, dtype=dtype, original=dict(model.named_modules()),
-                     quantize=quantize)
+    b = GraphBuilder(
+        dt=dt, gates=gates, build=graph, dtype=dtype, original=dict(model.named_modules()), quantize=quantize
+    )
     b.node("input", lambda nir: nir.Input(input_type={"input": np.array(shape)}))
     out = walk(b, "", fold_bn(model), Ref(("input",), shape, kind))
     b.node("output", lambda nir: nir.Output(output_type={"output": np.array(out.shape)}), out)
     return b, shape, T, text
 
 
-def to_nir(model: nn.Module, example_input: torch.Tensor, *, dt: float = 1e-4, gates: str = "threshold",
-           name: str | None = None, quantize: int | None = None):
+def to_nir(
+    model: nn.Module,
+    example_input: torch.Tensor,
+    *,
+    dt: float = 1e-4,
+    gates: str = "threshold",
+    name: str | None = None,
+    quantize: int | None = None,
+):
     """The NIR graph (``nir.NIRGraph``) of a full-spike network.
 
     Args:
@@ -97,12 +116,20 @@ def to_nir(model: nn.Module, example_input: torch.Tensor, *, dt: float = 1e-4, g
         ```
     """
     b, _, T, kind = build(model, example_input, dt=dt, gates=gates, quantize=quantize)
-    meta = {"producer": f"fullspike {__version__}", "model": name or type(model).__name__,
-            "dt": float(dt), "firing": b.firing or ">=", "time_steps": T, "input": kind, "gates": gates,
-            "output": "classifier output per step; its mean over time_steps is the logits",
-            "weights": "real" if quantize is None else
-            f"{quantize}-bit signed integers; each conv/linear node '<name>' is followed by its "
-            "per-layer scale node '<name>.scale' (bias stored divided by the scale)"}
+    meta = {
+        "producer": f"fullspike {__version__}",
+        "model": name or type(model).__name__,
+        "dt": float(dt),
+        "firing": b.firing or ">=",
+        "time_steps": T,
+        "input": kind,
+        "gates": gates,
+        "output": "classifier output per step; its mean over time_steps is the logits",
+        "weights": "real"
+        if quantize is None
+        else f"{quantize}-bit signed integers; each conv/linear node '<name>' is followed by its "
+        "per-layer scale node '<name>.scale' (bias stored divided by the scale)",
+    }
     return b.nir.NIRGraph(nodes=b.nodes, edges=b.edges, metadata=meta, type_check=False)
 
 

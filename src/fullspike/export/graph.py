@@ -12,6 +12,7 @@ Values between nodes are described by :class:`Ref`: the node(s) whose outputs ar
 (a NIR node's input is the sum of its incoming edges), the per-sample shape, and whether the
 values are binary spikes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -123,8 +124,10 @@ class GraphBuilder:
     def refuse(self, name: str, module: nn.Module, reason: str, out: Ref) -> Ref:
         """Record that ``name`` cannot be deployed; raise when building a graph."""
         if self.build:
-            raise ExportError(f"cannot export layer '{name}' ({self.kind(name, module)}) to NIR: {reason} "
-                              "(`fullspike export --check` lists every such layer)")
+            raise ExportError(
+                f"cannot export layer '{name}' ({self.kind(name, module)}) to NIR: {reason} "
+                "(`fullspike export --check` lists every such layer)"
+            )
         self.rows.append(LayerStatus(name, self.kind(name, module), False, reason))
         return out
 
@@ -171,23 +174,34 @@ def _identity(b: GraphBuilder, name: str, module: nn.Module, x: Ref) -> Ref:
 
 def _resnet(b: GraphBuilder, name: str, m: SpikingResNet, x: Ref) -> Ref:
     if m.dual_stream:
-        b.refuse(_join(name, "head"), m, "dual-stream head reads the accumulation stream; export the "
-                 "FSNN: fullspike.dst.remove_aap(model)", x)
+        b.refuse(
+            _join(name, "head"),
+            m,
+            "dual-stream head reads the accumulation stream; export the FSNN: fullspike.dst.remove_aap(model)",
+            x,
+        )
     x = walk(b, _join(name, "stem"), m.stem, x)
     for i in range(1, 5):
         x = walk(b, _join(name, f"layer{i}"), getattr(m, f"layer{i}"), x)
     _, h, w = x.shape
     fc = m.fc
-    weight = (fc.weight.detach().double() / (h * w)).to(fc.weight.dtype).repeat_interleave(h * w, dim=1)  # [classes, C*H*W]
-    x = _flatten_node(b, _join(name, "avgpool"), m.avgpool, x,
-                      "global average pool per step, folded into fc (Flatten + Affine)")
+    weight = (
+        (fc.weight.detach().double() / (h * w)).to(fc.weight.dtype).repeat_interleave(h * w, dim=1)
+    )  # [classes, C*H*W]
+    x = _flatten_node(
+        b, _join(name, "avgpool"), m.avgpool, x, "global average pool per step, folded into fc (Flatten + Affine)"
+    )
     return _affine(b, _join(name, "fc"), fc, x, weight, fc.bias)
 
 
 def _dvs_resnet(b: GraphBuilder, name: str, m: DVSResNet, x: Ref) -> Ref:
     if m.accum_layers is not None:
-        b.refuse(_join(name, "accum_layers"), m.accum_layers, "accumulation pathway (real-valued "
-                 "stream); export the FSNN: fullspike.dst.remove_aap(model)", x)
+        b.refuse(
+            _join(name, "accum_layers"),
+            m.accum_layers,
+            "accumulation pathway (real-valued stream); export the FSNN: fullspike.dst.remove_aap(model)",
+            x,
+        )
     x = walk(b, _join(name, "stem"), m.stem, x)
     for i, layer in enumerate(m.layers):
         x = walk(b, _join(name, f"layers.{i}"), layer, x)
@@ -197,21 +211,26 @@ def _dvs_resnet(b: GraphBuilder, name: str, m: DVSResNet, x: Ref) -> Ref:
 
 def _vgg(b: GraphBuilder, name: str, m: BNTTVGG, x: Ref) -> Ref:
     if isinstance(m.encoder, RateEncoder) and x.kind == INPUT:  # images; frames bypass the encoder
-        b.ok(_join(name, "encoder"), m.encoder, "rate coding is random and outside the graph: "
-             "the graph takes the encoded spike frames as input")
+        b.ok(
+            _join(name, "encoder"),
+            m.encoder,
+            "rate coding is random and outside the graph: the graph takes the encoded spike frames as input",
+        )
         x = Ref(x.names, x.shape, SPIKES)
     x = walk(b, _join(name, "features"), m.features, x)
     return walk(b, _join(name, "classifier"), m.classifier, x)
 
 
 def _attention(b: GraphBuilder, name: str, m: nn.Module, x: Ref) -> Ref:
-    return b.refuse(name or "model", m, "attention products (Q K^T V multiply two time-varying spike "
-                    "tensors) have no NIR node", x)
+    return b.refuse(
+        name or "model", m, "attention products (Q K^T V multiply two time-varying spike tensors) have no NIR node", x
+    )
 
 
 def _aap(b: GraphBuilder, name: str, m: nn.Module, x: Ref) -> Ref:
-    return b.refuse(name, m, "accumulation pathway (real-valued stream A); export the FSNN: "
-                    "fullspike.dst.remove_aap(model)", x)
+    return b.refuse(
+        name, m, "accumulation pathway (real-valued stream A); export the FSNN: fullspike.dst.remove_aap(model)", x
+    )
 
 
 def _unwrap(b: GraphBuilder, name: str, m: TimeFolded, x: Ref) -> Ref:
@@ -246,8 +265,19 @@ def _weighted(b: GraphBuilder, name: str, ref: Ref, w: float) -> Ref:
         c = shape[0]
         weight = np.zeros((c, c, 1, 1), dtype=b.np_dtype)
         weight[np.arange(c), np.arange(c)] = w
-        b.node(name, lambda nir: nir.Conv2d(input_shape=tuple(shape[1:]), weight=weight, stride=1,
-                                            padding=0, dilation=1, groups=1, bias=b.array(0, (c,))), ref)
+        b.node(
+            name,
+            lambda nir: nir.Conv2d(
+                input_shape=tuple(shape[1:]),
+                weight=weight,
+                stride=1,
+                padding=0,
+                dilation=1,
+                groups=1,
+                bias=b.array(0, (c,)),
+            ),
+            ref,
+        )
     return Ref((name,), shape, REAL)
 
 
@@ -260,8 +290,13 @@ def _gate(b: GraphBuilder, name: str, terms: list[tuple[Ref, float]], theta: flo
     if b.gates == "threshold":
         b.node(name, lambda nir: nir.Threshold(threshold=b.array(theta, shape)), *inputs)
     else:
-        b.node(name, lambda nir: nir.IF(r=b.array(1.0 / b.dt, shape), v_threshold=b.array(theta, shape),
-                                        v_reset=b.array(0.0, shape)), *inputs)
+        b.node(
+            name,
+            lambda nir: nir.IF(
+                r=b.array(1.0 / b.dt, shape), v_threshold=b.array(theta, shape), v_reset=b.array(0.0, shape)
+            ),
+            *inputs,
+        )
     return Ref((name,), shape, SPIKES)
 
 
@@ -269,33 +304,47 @@ def _connect(b: GraphBuilder, name: str, m: nn.Module, o: Ref, s: Ref) -> Ref:
     """Logical residuals of spikes ``O`` (branch) and ``S'`` (shortcut) as gates of weighted sums."""
     fn = m.name
     if fn == "add":
-        return b.refuse(name, m, "ADD residual outputs 0, 1 or 2 (integers, not spikes), so the next "
-                        "layer multiplies; use a full-spike connect (iand, and, or, xor)",
-                        o.plus(s, REAL, name))
+        return b.refuse(
+            name,
+            m,
+            "ADD residual outputs 0, 1 or 2 (integers, not spikes), so the next "
+            "layer multiplies; use a full-spike connect (iand, and, or, xor)",
+            o.plus(s, REAL, name),
+        )
     if o.kind != SPIKES or s.kind != SPIKES:
         bad = o if o.kind != SPIKES else s
-        return b.refuse(name, m, f"logical connect needs spikes, but its input from {bad.origin} is not",
-                        o.plus(s, REAL, name))
+        return b.refuse(
+            name, m, f"logical connect needs spikes, but its input from {bad.origin} is not", o.plus(s, REAL, name)
+        )
     if b.gates == "threshold":
         if fn == "xor":  # O + S' - 2 AND(O, S') > 0.5
             both = _gate(b, f"{name}.and", [(o, 1), (s, 1)], 1.5)
             out = _gate(b, name, [(o, 1), (s, 1), (both, -2)], 0.5)
         else:
-            terms = {"and": ([(o, 1), (s, 1)], 1.5), "or": ([(o, 1), (s, 1)], 0.5),
-                     "iand": ([(s, 1), (o, -1)], 0.5)}[fn]
+            terms = {"and": ([(o, 1), (s, 1)], 1.5), "or": ([(o, 1), (s, 1)], 0.5), "iand": ([(s, 1), (o, -1)], 0.5)}[
+                fn
+            ]
             out = _gate(b, name, *terms)
-        detail = {"and": "Threshold(O + S' > 1.5)", "or": "Threshold(O + S' > 0.5)",
-                  "iand": "Threshold(S' - O > 0.5)", "xor": "Threshold(O + S' - 2 [O + S' > 1.5] > 0.5)"}[fn]
+        detail = {
+            "and": "Threshold(O + S' > 1.5)",
+            "or": "Threshold(O + S' > 0.5)",
+            "iand": "Threshold(S' - O > 0.5)",
+            "xor": "Threshold(O + S' - 2 [O + S' > 1.5] > 0.5)",
+        }[fn]
     else:  # every gate input is 0 where the gate must stay silent
         if fn == "or":
             out = _gate(b, name, [(o, 1), (s, 1)], 0.5)
         else:
             either = _gate(b, f"{name}.or", [(o, 1), (s, 1)], 0.5)
-            terms = {"and": [(o, 1), (s, 1), (either, -1)], "iand": [(either, 1), (o, -1)],
-                     "xor": [(either, 2), (o, -1), (s, -1)]}[fn]
+            terms = {
+                "and": [(o, 1), (s, 1), (either, -1)],
+                "iand": [(either, 1), (o, -1)],
+                "xor": [(either, 2), (o, -1), (s, -1)],
+            }[fn]
             out = _gate(b, name, terms, 0.5)
-        detail = {"and": "IF(O + S' - OR)", "or": "IF(O + S')", "iand": "IF(OR - O)",
-                  "xor": "IF(2 OR - O - S')"}[fn] + ", stateless IF gates (threshold 0.5)"
+        detail = {"and": "IF(O + S' - OR)", "or": "IF(O + S')", "iand": "IF(OR - O)", "xor": "IF(2 OR - O - S')"}[
+            fn
+        ] + ", stateless IF gates (threshold 0.5)"
     b.ok(name, m, f"{fn.upper()}: {detail}")
     return out
 
@@ -324,31 +373,58 @@ def _rescaled(b: GraphBuilder, name: str, ref: Ref, scale: float) -> Ref:
 
 def _conv(b: GraphBuilder, name: str, m: nn.Conv2d, x: Ref) -> Ref:
     if x.kind == REAL:
-        return b.refuse(name, m, f"its input from {x.origin} is not spikes, so it multiplies (MAC)",
-                        Ref((name,), _out_shape(m, x.shape, b.dtype), REAL, name))
+        return b.refuse(
+            name,
+            m,
+            f"its input from {x.origin} is not spikes, so it multiplies (MAC)",
+            Ref((name,), _out_shape(m, x.shape, b.dtype), REAL, name),
+        )
     if m.padding_mode != "zeros" or isinstance(m.padding, str):
-        return b.refuse(name, m, f"padding {m.padding!r} ({m.padding_mode}) has no NIR equivalent",
-                        Ref((name,), _out_shape(m, x.shape, b.dtype), REAL, name))
+        return b.refuse(
+            name,
+            m,
+            f"padding {m.padding!r} ({m.padding_mode}) has no NIR equivalent",
+            Ref((name,), _out_shape(m, x.shape, b.dtype), REAL, name),
+        )
     out = _out_shape(m, x.shape, b.dtype)
     bias = m.bias if m.bias is not None else torch.zeros(m.out_channels, dtype=m.weight.dtype)
     weight, bias, scale = _quantized(b, m.weight, bias)
-    b.node(name, lambda nir: nir.Conv2d(input_shape=tuple(x.shape[1:]), weight=_np(weight),
-                                        stride=tuple(m.stride), padding=tuple(m.padding),
-                                        dilation=tuple(m.dilation), groups=m.groups, bias=_np(bias)), x)
-    where = {INPUT: "the graph input (the static image at every step)",
-             COUNTS: "the graph input (event counts per pixel, not spikes: multiply-accumulates)"}.get(x.kind, "spikes")
+    b.node(
+        name,
+        lambda nir: nir.Conv2d(
+            input_shape=tuple(x.shape[1:]),
+            weight=_np(weight),
+            stride=tuple(m.stride),
+            padding=tuple(m.padding),
+            dilation=tuple(m.dilation),
+            groups=m.groups,
+            bias=_np(bias),
+        ),
+        x,
+    )
+    where = {
+        INPUT: "the graph input (the static image at every step)",
+        COUNTS: "the graph input (event counts per pixel, not spikes: multiply-accumulates)",
+    }.get(x.kind, "spikes")
     b.ok(name, m, f"Conv2d on {where}{_scale_note(b, scale)}")
     return _rescaled(b, name, Ref((name,), out, REAL, name), scale)
 
 
-def _affine(b: GraphBuilder, name: str, m: nn.Module, x: Ref, weight: torch.Tensor,
-            bias: torch.Tensor | None) -> Ref:
+def _affine(b: GraphBuilder, name: str, m: nn.Module, x: Ref, weight: torch.Tensor, bias: torch.Tensor | None) -> Ref:
     if x.kind == REAL:
-        return b.refuse(name, m, f"its input from {x.origin} is not spikes, so it multiplies (MAC)",
-                        Ref((name,), (weight.shape[0],), REAL, name))
+        return b.refuse(
+            name,
+            m,
+            f"its input from {x.origin} is not spikes, so it multiplies (MAC)",
+            Ref((name,), (weight.shape[0],), REAL, name),
+        )
     if len(x.shape) != 1:
-        return b.refuse(name, m, f"a linear layer needs flat input, got shape {x.shape}",
-                        Ref((name,), (weight.shape[0],), REAL, name))
+        return b.refuse(
+            name,
+            m,
+            f"a linear layer needs flat input, got shape {x.shape}",
+            Ref((name,), (weight.shape[0],), REAL, name),
+        )
     bias = bias if bias is not None else torch.zeros(weight.shape[0], dtype=weight.dtype)
     weight, bias, scale = _quantized(b, weight, bias)
     b.node(name, lambda nir: nir.Affine(weight=_np(weight), bias=_np(bias)), x)
@@ -380,8 +456,9 @@ def _pair(v) -> tuple[int, int]:
 def _maxpool(b: GraphBuilder, name: str, m: nn.MaxPool2d, x: Ref) -> Ref:
     out = _out_shape(m, x.shape, b.dtype)
     if x.kind != SPIKES:
-        return b.refuse(name, m, f"max-pooling of non-spikes (from {x.origin or 'the input'})",
-                        Ref((name,), out, REAL, name))
+        return b.refuse(
+            name, m, f"max-pooling of non-spikes (from {x.origin or 'the input'})", Ref((name,), out, REAL, name)
+        )
     if _pair(m.dilation) != (1, 1) or m.ceil_mode:
         return b.refuse(name, m, "dilated or ceil-mode max-pooling has no sum-pool equivalent", x)
     k, s, p = _pair(m.kernel_size), _pair(m.stride), _pair(m.padding)
@@ -389,12 +466,26 @@ def _maxpool(b: GraphBuilder, name: str, m: nn.MaxPool2d, x: Ref) -> Ref:
         c = x.shape[0]
         ones = np.zeros((c, c, *k), dtype=b.np_dtype)
         ones[np.arange(c), np.arange(c)] = 1
-        b.node(f"{name}.sum", lambda nir: nir.Conv2d(input_shape=tuple(x.shape[1:]), weight=ones, stride=s,
-                                                     padding=p, dilation=1, groups=1, bias=b.array(0, (c,))), x)
+        b.node(
+            f"{name}.sum",
+            lambda nir: nir.Conv2d(
+                input_shape=tuple(x.shape[1:]),
+                weight=ones,
+                stride=s,
+                padding=p,
+                dilation=1,
+                groups=1,
+                bias=b.array(0, (c,)),
+            ),
+            x,
+        )
         pool = f"Conv2d of ones {k} stride {s} padding {p}"
     else:
-        b.node(f"{name}.sum", lambda nir: nir.SumPool2d(kernel_size=np.array(k), stride=np.array(s),
-                                                        padding=np.array(p)), x)
+        b.node(
+            f"{name}.sum",
+            lambda nir: nir.SumPool2d(kernel_size=np.array(k), stride=np.array(s), padding=np.array(p)),
+            x,
+        )
         pool = f"SumPool2d {k} stride {s} padding {p}"
     summed = Ref((f"{name}.sum",), out, REAL, name)
     y = _gate(b, name, [(summed, 1)], 0.5)
@@ -418,8 +509,13 @@ def _bntt(b: GraphBuilder, name: str, m: nn.Module, x: Ref) -> Ref:
             y = m(torch.zeros(1, 1, *x.shape, dtype=m.weight.dtype, device=m.weight.device))
         out = Ref((name,), tuple(y.shape[2:]), REAL, name)
     fed = f"; and its input from {x.origin} is not spikes (MAC)" if x.kind == REAL else ""
-    return b.refuse(name, m, "BNTT: per-time-step BN scales make the (folded) weights differ at every "
-                    f"step; NIR weights are constant in time{fed}", out)
+    return b.refuse(
+        name,
+        m,
+        "BNTT: per-time-step BN scales make the (folded) weights differ at every "
+        f"step; NIR weights are constant in time{fed}",
+        out,
+    )
 
 
 def _batchnorm(b: GraphBuilder, name: str, m: nn.Module, x: Ref) -> Ref:
@@ -434,20 +530,33 @@ def _neuron(b: GraphBuilder, name: str, m: SpikingNeuron, x: Ref) -> Ref:
     if b.firing is None:
         b.firing = firing
     elif b.firing != firing:
-        return b.refuse(name, m, f"fires on h {firing} v_th while earlier neurons fire on h {b.firing} v_th; "
-                        "a graph records one firing rule", out)
+        return b.refuse(
+            name,
+            m,
+            f"fires on h {firing} v_th while earlier neurons fire on h {b.firing} v_th; "
+            "a graph records one firing rule",
+            out,
+        )
     shape, dt, vth, vr = x.shape, b.dt, m.v_threshold, m.v_reset
     common = dict(v_threshold=b.array(vth, shape), v_reset=b.array(vr, shape))
     if isinstance(m, PLIF) or (isinstance(m, LIF) and m.leak is None):
         k = torch.sigmoid(m.w.detach()).item() if isinstance(m, PLIF) else 1.0 / m.tau
         tau = dt / k  # seconds; tau_steps = tau / dt
-        b.node(name, lambda nir: nir.LIF(tau=b.array(tau, shape), r=b.array(1.0, shape),
-                                         v_leak=b.array(vr, shape), **common), x)
+        b.node(
+            name,
+            lambda nir: nir.LIF(tau=b.array(tau, shape), r=b.array(1.0, shape), v_leak=b.array(vr, shape), **common),
+            x,
+        )
         detail = f"LIF tau={tau / dt:.6g} steps (x dt), r=1, v_leak=v_reset={vr:g}"
     elif isinstance(m, LIF):  # leak-factor form h = lambda v + x
         k = 1.0 - m.leak
-        b.node(name, lambda nir: nir.LIF(tau=b.array(dt / k, shape), r=b.array(1.0 / k, shape),
-                                         v_leak=b.array(0.0, shape), **common), x)
+        b.node(
+            name,
+            lambda nir: nir.LIF(
+                tau=b.array(dt / k, shape), r=b.array(1.0 / k, shape), v_leak=b.array(0.0, shape), **common
+            ),
+            x,
+        )
         detail = f"LIF tau={1 / k:.6g} steps, r=1/(1-leak)"
     elif isinstance(m, IF):
         b.node(name, lambda nir: nir.IF(r=b.array(1.0 / dt, shape), **common), x)

@@ -9,6 +9,7 @@ discretised with forward Euler at step ``dt``::
     LIF:  h_t = v_{t-1} + (dt / tau) (v_leak - v_{t-1} + r x_t)
     fire: s_t = [h_t >= v_th] (or ``>``), hard reset v_t = v_reset where s_t = 1
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -46,16 +47,24 @@ def _uniform(a, what: str, name: str) -> float:
 class Neuron(nn.Module):
     """A NIR IF or LIF node: ``h_t = decay v_{t-1} + scale x_t + bias``, fire, hard reset."""
 
-    def __init__(self, decay, scale, bias, v_threshold: float, v_reset: float, strict: bool,
-                 backend: str = "auto") -> None:
+    def __init__(
+        self, decay, scale, bias, v_threshold: float, v_reset: float, strict: bool, backend: str = "auto"
+    ) -> None:
         super().__init__()
         self.decay, self.scale, self.bias = decay, scale, bias
         self.v_threshold, self.v_reset, self.strict, self.backend = v_threshold, v_reset, strict, backend
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return SF.neuron_sequence(x, decay=self.decay, scale=self.scale, bias=self.bias,
-                                  v_threshold=self.v_threshold, v_reset=self.v_reset, strict=self.strict,
-                                  backend=self.backend)
+        return SF.neuron_sequence(
+            x,
+            decay=self.decay,
+            scale=self.scale,
+            bias=self.bias,
+            v_threshold=self.v_threshold,
+            v_reset=self.v_reset,
+            strict=self.strict,
+            backend=self.backend,
+        )
 
 
 class Threshold(nn.Module):
@@ -114,9 +123,17 @@ def _module(nir, name: str, node, dt: float, strict: bool, dtype: torch.dtype, b
         return nn.Identity()
     if isinstance(node, nir.Conv2d):
         w = _t(node.weight, dtype)
-        conv = nn.Conv2d(w.shape[1] * int(node.groups), w.shape[0], tuple(w.shape[2:]), stride=_ints(node.stride),
-                         padding=_ints(node.padding), dilation=_ints(node.dilation), groups=int(node.groups),
-                         bias=True, dtype=dtype)
+        conv = nn.Conv2d(
+            w.shape[1] * int(node.groups),
+            w.shape[0],
+            tuple(w.shape[2:]),
+            stride=_ints(node.stride),
+            padding=_ints(node.padding),
+            dilation=_ints(node.dilation),
+            groups=int(node.groups),
+            bias=True,
+            dtype=dtype,
+        )
         conv.weight.data.copy_(w)
         conv.bias.data.copy_(_t(node.bias, dtype))
         return TimeFolded(conv)
@@ -145,11 +162,16 @@ def _module(nir, name: str, node, dt: float, strict: bool, dtype: torch.dtype, b
             decay, scale, bias = 1.0, _scalar_or_tensor(dt * r), 0.0
         else:
             k = dt / _t(node.tau, dtype)
-            decay, scale, bias = (_scalar_or_tensor(1.0 - k), _scalar_or_tensor(k * r),
-                                  _scalar_or_tensor(k * _t(node.v_leak, dtype)))
+            decay, scale, bias = (
+                _scalar_or_tensor(1.0 - k),
+                _scalar_or_tensor(k * r),
+                _scalar_or_tensor(k * _t(node.v_leak, dtype)),
+            )
         return Neuron(decay, scale, bias, vth, vr, strict, backend)
-    raise ExportError(f"NIR node '{name}' of type {type(node).__name__} is not supported by from_nir "
-                      f"(supported: {', '.join(SUPPORTED)})")
+    raise ExportError(
+        f"NIR node '{name}' of type {type(node).__name__} is not supported by from_nir "
+        f"(supported: {', '.join(SUPPORTED)})"
+    )
 
 
 class NIRNetwork(nn.Module):
@@ -170,8 +192,9 @@ class NIRNetwork(nn.Module):
         self.input_shape = shapes[self.input_name]
         self.preds = preds
         self.keys = {n: f"n{i}" for i, n in enumerate(self.order)}  # ModuleDict keys cannot hold '.'
-        self.layers = nn.ModuleDict({self.keys[n]: _module(nir, n, graph.nodes[n], dt, strict, dtype, backend)
-                                     for n in self.order})
+        self.layers = nn.ModuleDict(
+            {self.keys[n]: _module(nir, n, graph.nodes[n], dt, strict, dtype, backend) for n in self.order}
+        )
         self.dt, self.strict = dt, strict
 
     def nodes(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -192,9 +215,14 @@ class NIRNetwork(nn.Module):
         """One ExportError line unless ``x`` is ``[T, B, *input shape]``."""
         if x.dim() != len(self.input_shape) + 2 or tuple(x.shape[2:]) != self.input_shape:
             want = ", ".join(["T", "B", *map(str, self.input_shape)])
-            raise ExportError(f"this NIR network takes time-first input [{want}]; got shape {list(x.shape)}"
-                              + (" (add the time axis: x.unsqueeze(0) for one step, or repeat a static "
-                                 "image over T)" if tuple(x.shape[1:]) == self.input_shape else ""))
+            raise ExportError(
+                f"this NIR network takes time-first input [{want}]; got shape {list(x.shape)}"
+                + (
+                    " (add the time axis: x.unsqueeze(0) for one step, or repeat a static image over T)"
+                    if tuple(x.shape[1:]) == self.input_shape
+                    else ""
+                )
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[T, B, *input] -> [T, B, *output]``: the output node's sequence (the input shape is checked)."""
@@ -211,12 +239,19 @@ def read_nir(path: str | Path):
     try:
         return nir.read(path)
     except Exception as e:  # h5py/nir raise many types for a corrupt file
-        raise ExportError(f"cannot read NIR file {path} ({type(e).__name__}: {e}); "
-                          "is it a .nir file written by nir.write?") from None
+        raise ExportError(
+            f"cannot read NIR file {path} ({type(e).__name__}: {e}); is it a .nir file written by nir.write?"
+        ) from None
 
 
-def from_nir(graph_or_path, *, dt: float | None = None, firing: str | None = None,
-             dtype: torch.dtype | None = None, backend: str = "auto") -> NIRNetwork:
+def from_nir(
+    graph_or_path,
+    *,
+    dt: float | None = None,
+    firing: str | None = None,
+    dtype: torch.dtype | None = None,
+    backend: str = "auto",
+) -> NIRNetwork:
     """A PyTorch module running a NIR graph (or ``.nir`` file) over time-first input.
 
     ``dt`` (seconds per step) and ``firing`` (``">="`` or ``">"``) default to the values the

@@ -5,6 +5,7 @@ trained and untrained networks over 100 real test samples (the compatibility mat
 docs/deploy.md); that test fails if an importer's measured status is not the one these entries
 predict for the graph. ``--check`` prints :func:`peer_warnings` for the model's graph.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,10 +28,16 @@ PEER_LIMITS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "norse": {
         "threshold-nodes": (REFUSES, "has no Threshold/Scale mapping (KeyError)"),
-        "fan-in": (WRONG, "runs graphs with residual joins in the wrong order: it returns an inner layer's "
-                          "output, not the classifier's, without an error"),
-        "lif-r": (WRONG, "ignores LIF r != 1 (it only logs a warning), so leak-factor LIF neurons get "
-                         "inputs 1/(1 - leak) times too small"),
+        "fan-in": (
+            WRONG,
+            "runs graphs with residual joins in the wrong order: it returns an inner layer's "
+            "output, not the classifier's, without an error",
+        ),
+        "lif-r": (
+            WRONG,
+            "ignores LIF r != 1 (it only logs a warning), so leak-factor LIF neurons get "
+            "inputs 1/(1 - leak) times too small",
+        ),
     },
     "snntorch": {
         "threshold-nodes": (REFUSES, "has no Threshold/Scale mapping"),

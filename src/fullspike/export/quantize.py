@@ -6,6 +6,7 @@ Every conv/linear weight ``W`` of the BN-folded network becomes ``s * q`` with i
 Conv2d/Affine node (its bias divided by ``s``) followed by a Scale node ``s`` (gates "threshold"),
 or a diagonal 1x1 conv / affine of ``s`` (gates "if"), so importers run it with standard nodes.
 """
+
 from __future__ import annotations
 
 import torch

@@ -5,6 +5,7 @@ the Output node, every node getting inputs of one shape that it accepts. Each fa
 :class:`~fullspike.errors.ExportError` line naming the node or edge. Shapes are inferred on
 PyTorch's ``meta`` device (no memory, no arithmetic).
 """
+
 from __future__ import annotations
 
 from graphlib import CycleError, TopologicalSorter
@@ -16,15 +17,37 @@ import torch.nn.functional as F
 from ..errors import ExportError
 
 #: the node types from_nir runs
-SUPPORTED = ("Input", "Output", "Conv2d", "Affine", "Linear", "Flatten", "SumPool2d", "AvgPool2d", "Scale",
-             "Threshold", "IF", "LIF")
+SUPPORTED = (
+    "Input",
+    "Output",
+    "Conv2d",
+    "Affine",
+    "Linear",
+    "Flatten",
+    "SumPool2d",
+    "AvgPool2d",
+    "Scale",
+    "Threshold",
+    "IF",
+    "LIF",
+)
 #: per-node-type array fields that must be finite
-_NUMBERS = {"Conv2d": ("weight", "bias"), "Affine": ("weight", "bias"), "Linear": ("weight",),
-            "Scale": ("scale",), "Threshold": ("threshold",), "IF": ("r", "v_threshold", "v_reset"),
-            "LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset")}
+_NUMBERS = {
+    "Conv2d": ("weight", "bias"),
+    "Affine": ("weight", "bias"),
+    "Linear": ("weight",),
+    "Scale": ("scale",),
+    "Threshold": ("threshold",),
+    "IF": ("r", "v_threshold", "v_reset"),
+    "LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset"),
+}
 #: per-neuron or per-element parameters, which must broadcast to the node's input shape
-_ELEMENTWISE = {"Scale": ("scale",), "Threshold": ("threshold",), "IF": ("r", "v_threshold", "v_reset"),
-                "LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset")}
+_ELEMENTWISE = {
+    "Scale": ("scale",),
+    "Threshold": ("threshold",),
+    "IF": ("r", "v_threshold", "v_reset"),
+    "LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset"),
+}
 
 
 def _kind(node) -> str:
@@ -45,8 +68,10 @@ def check_dt(dt: float) -> float:
     except (TypeError, ValueError):
         value = float("nan")
     if isinstance(dt, bool) or not (np.isfinite(value) and value > 0):
-        raise ExportError(f"dt must be a positive number of seconds per time step, got {dt!r}; pass "
-                          "from_nir(..., dt=...) or fix the graph's metadata['dt']")
+        raise ExportError(
+            f"dt must be a positive number of seconds per time step, got {dt!r}; pass "
+            "from_nir(..., dt=...) or fix the graph's metadata['dt']"
+        )
     return value
 
 
@@ -54,8 +79,9 @@ def check_node(name: str, node) -> None:
     """Type and numbers of one node: supported, finite, tau > 0 and r > 0 for neurons."""
     kind = _kind(node)
     if kind not in SUPPORTED:
-        raise ExportError(f"NIR node '{name}' of type {kind} is not supported by from_nir "
-                          f"(supported: {', '.join(SUPPORTED)})")
+        raise ExportError(
+            f"NIR node '{name}' of type {kind} is not supported by from_nir (supported: {', '.join(SUPPORTED)})"
+        )
     for field in _NUMBERS.get(kind, ()):
         a = _array(node, name, field)
         bad = int((~np.isfinite(a)).sum())
@@ -97,8 +123,14 @@ def out_shape(name: str, node, shape: tuple[int, ...]) -> tuple[int, ...]:
         if np.asarray(node.bias).shape not in ((w.shape[0],), ()):
             raise refuse(f"its bias has shape {list(np.shape(node.bias))}, not [{w.shape[0]}]")
         try:
-            y = F.conv2d(_meta(shape), torch.empty(*w.shape, device="meta"), stride=_ints(node.stride),
-                         padding=_ints(node.padding), dilation=_ints(node.dilation), groups=groups)
+            y = F.conv2d(
+                _meta(shape),
+                torch.empty(*w.shape, device="meta"),
+                stride=_ints(node.stride),
+                padding=_ints(node.padding),
+                dilation=_ints(node.dilation),
+                groups=groups,
+            )
         except RuntimeError as e:
             raise refuse(str(e).splitlines()[0]) from None
         return tuple(y.shape[1:])
@@ -153,8 +185,10 @@ def check_graph(graph) -> tuple[list[str], dict[str, list[str]], dict[str, tuple
         src, dst = edge
         for end in (src, dst):
             if end not in nodes:
-                raise ExportError(f"NIR edge ('{src}', '{dst}') names unknown node '{end}' "
-                                  f"(the graph has {len(nodes)} nodes; check the edge list)")
+                raise ExportError(
+                    f"NIR edge ('{src}', '{dst}') names unknown node '{end}' "
+                    f"(the graph has {len(nodes)} nodes; check the edge list)"
+                )
         preds[dst].append(src)
     for name, node in nodes.items():
         check_node(name, node)
@@ -181,8 +215,10 @@ def check_graph(graph) -> tuple[list[str], dict[str, list[str]], dict[str, tuple
             raise ExportError(f"NIR node '{n}' ({_kind(node)}) has no input edge")
         got = {p: shapes[p] for p in preds[n]}
         if len(set(got.values())) > 1:
-            raise ExportError(f"NIR node '{n}' ({_kind(node)}) sums inputs of different shapes: "
-                              + ", ".join(f"'{p}' {list(s)}" for p, s in got.items()))
+            raise ExportError(
+                f"NIR node '{n}' ({_kind(node)}) sums inputs of different shapes: "
+                + ", ".join(f"'{p}' {list(s)}" for p, s in got.items())
+            )
         shapes[n] = out_shape(n, node, next(iter(got.values())))
         if n == outputs[0]:
             declared = _declared(node, "output_type")

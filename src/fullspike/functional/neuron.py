@@ -22,6 +22,7 @@ sequence with a hand-written backward through time in plain torch ops (``"loop"`
 picks one from the input (and whether the native kernels can be built on this machine). All
 give the same spikes; membranes and gradients agree to float rounding.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Union
@@ -67,25 +68,24 @@ def neuron_sequence(
     the enclosing compact-saving forward's.
     """
     if x.dim() < 2:
-        raise ShapeError(
-            f"spiking neurons expect a sequence [T, B, ...] with time first; got shape {tuple(x.shape)}"
-        )
+        raise ShapeError(f"spiking neurons expect a sequence [T, B, ...] with time first; got shape {tuple(x.shape)}")
     surrogate = surrogate if surrogate is not None else Sigmoid()
     if not isinstance(checkpoint, bool) and (not isinstance(checkpoint, int) or checkpoint < 1):
         raise ConfigError(f"checkpoint must be False, True or a segment length >= 1; got {checkpoint!r}")
     if checkpoint and backend == "eager":
         raise ConfigError("checkpoint needs a fused neuron backend; use backend='auto' or 'loop'")
-    spec = NeuronSpec(float(v_threshold), None if v_reset is None else float(v_reset),
-                      bool(detach_reset), bool(strict), surrogate)
+    spec = NeuronSpec(
+        float(v_threshold), None if v_reset is None else float(v_reset), bool(detach_reset), bool(strict), surrogate
+    )
     kernels = resolve(backend, x, (decay, scale, bias), spec)
     if kernels is not None:
-        return run_sequence(x, decay, scale, bias, spec, kernels, checkpoint, return_membrane,
-                            norm_input_of)
+        return run_sequence(x, decay, scale, bias, spec, kernels, checkpoint, return_membrane, norm_input_of)
     return _eager_sequence(x, decay, scale, bias, spec, return_membrane)
 
 
-def _eager_sequence(x: torch.Tensor, decay: Scalar, scale: Scalar, bias: Scalar,
-                    spec: NeuronSpec, return_membrane: bool):
+def _eager_sequence(
+    x: torch.Tensor, decay: Scalar, scale: Scalar, bias: Scalar, spec: NeuronSpec, return_membrane: bool
+):
     """The reference: the recurrence step by step, differentiated by autograd."""
     v_threshold, v_reset, detach_reset = spec.v_threshold, spec.v_reset, spec.detach_reset
     surrogate, strict = spec.surrogate, spec.strict

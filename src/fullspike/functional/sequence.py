@@ -1,4 +1,5 @@
 """Time folding and input encoders as pure functions. Sequences are ``[T, B, ...]``."""
+
 from __future__ import annotations
 
 from typing import Callable

@@ -6,6 +6,7 @@ Registered as ``vgg9_ann``, ``vgg11_ann`` and ``convnet_ann`` (counterparts of `
 ``vgg11_bntt`` and ``bntt_convnet``; same arguments minus the spiking ones);
 :func:`ann_from_snn` converts any BNTT VGG.
 """
+
 from __future__ import annotations
 
 import copy
@@ -24,16 +25,16 @@ from .vgg_bntt import BNTTVGG, bntt_convnet, vgg9_bntt, vgg11_bntt
 class ANNClassifier(nn.Module):
     """A non-spiking CNN: images ``[B, C, H, W]`` -> logits ``[B, num_classes]``."""
 
-    def __init__(self, features: nn.Sequential, classifier: nn.Sequential, in_channels: int,
-                 num_classes: int) -> None:
+    def __init__(self, features: nn.Sequential, classifier: nn.Sequential, in_channels: int, num_classes: int) -> None:
         super().__init__()
         self.features, self.classifier = features, classifier
         self.in_channels, self.num_classes = in_channels, num_classes
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ShapeError(f"{type(self).__name__} expects images [B, {self.in_channels}, H, W]; "
-                             f"got shape {tuple(x.shape)}")
+            raise ShapeError(
+                f"{type(self).__name__} expects images [B, {self.in_channels}, H, W]; got shape {tuple(x.shape)}"
+            )
         return self.classifier(self.features(x))
 
 
@@ -52,16 +53,24 @@ def ann_from_snn(model: BNTTVGG) -> ANNClassifier:
     BN; convs and linears are copied (so the ANN starts from the same initialisation)."""
     if not isinstance(model, BNTTVGG):
         raise ConfigError(f"ann_from_snn converts BNTT VGGs, not {type(model).__name__}")
-    return ANNClassifier(nn.Sequential(*map(_ann_layer, model.features)),
-                         nn.Sequential(*map(_ann_layer, model.classifier)), model.in_channels, model.num_classes)
+    return ANNClassifier(
+        nn.Sequential(*map(_ann_layer, model.features)),
+        nn.Sequential(*map(_ann_layer, model.classifier)),
+        model.in_channels,
+        model.num_classes,
+    )
 
 
 @register_model
-def vgg9_ann(num_classes: Count = 10, in_channels: Count = 3, image_size: Count = 32, width: Count = 64,
-             hidden: Count = 1024) -> ANNClassifier:
+def vgg9_ann(
+    num_classes: Count = 10, in_channels: Count = 3, image_size: Count = 32, width: Count = 64, hidden: Count = 1024
+) -> ANNClassifier:
     """ANN counterpart of ``vgg9_bntt`` (conv-BN-ReLU, AvgPool, FC hidden, FC classes)."""
-    return ann_from_snn(vgg9_bntt(num_classes=num_classes, T=1, in_channels=in_channels, image_size=image_size,
-                                  width=width, hidden=hidden))
+    return ann_from_snn(
+        vgg9_bntt(
+            num_classes=num_classes, T=1, in_channels=in_channels, image_size=image_size, width=width, hidden=hidden
+        )
+    )
 
 
 @register_model
@@ -71,9 +80,23 @@ def vgg11_ann(num_classes: Count = 100, in_channels: Count = 3, image_size: Coun
 
 
 @register_model
-def convnet_ann(num_classes: Count = 10, in_channels: Count = 1, image_size: Count = 8, width: Count = 32,
-                hidden: Count = 128, convs_per_stage: Count = 1) -> ANNClassifier:
+def convnet_ann(
+    num_classes: Count = 10,
+    in_channels: Count = 1,
+    image_size: Count = 8,
+    width: Count = 32,
+    hidden: Count = 128,
+    convs_per_stage: Count = 1,
+) -> ANNClassifier:
     """ANN counterpart of ``bntt_convnet`` (width x k, P, 2*width x k, P, FC hidden, FC classes)."""
-    return ann_from_snn(bntt_convnet(num_classes=num_classes, T=1, in_channels=in_channels,
-                                     image_size=image_size, width=width, hidden=hidden,
-                                     convs_per_stage=convs_per_stage))
+    return ann_from_snn(
+        bntt_convnet(
+            num_classes=num_classes,
+            T=1,
+            in_channels=in_channels,
+            image_size=image_size,
+            width=width,
+            hidden=hidden,
+            convs_per_stage=convs_per_stage,
+        )
+    )

@@ -1,5 +1,6 @@
 """What every fullspike classifier shares: turning its input into a ``[T, B, C, H, W]`` sequence;
 and the base of classifiers that predict the mean of per-step outputs (BNTT's VGGs)."""
+
 from __future__ import annotations
 
 import torch
@@ -22,8 +23,9 @@ class SpikingClassifier(nn.Module):
     #: rebuilt; :mod:`fullspike.nn.memory`); set False for double backward
     compact_saving: bool = True
 
-    def __init__(self, T: int, in_channels: int, num_classes: int, encoding: str = "direct",
-                 max_T: int | None = None) -> None:
+    def __init__(
+        self, T: int, in_channels: int, num_classes: int, encoding: str = "direct", max_T: int | None = None
+    ) -> None:
         super().__init__()
         if T < 1:
             raise ConfigError(f"T must be >= 1, got {T}")

@@ -1,4 +1,5 @@
 """Pieces shared by the residual model families: neuron defaults, connect checks, the spiking stem."""
+
 from __future__ import annotations
 
 import functools
@@ -24,17 +25,18 @@ ConnectName = CONNECTS.name_type()
 def neurons(neuron: str | Mapping, surrogate: str | Surrogate | Mapping) -> NeuronFactory:
     """A factory of fresh neurons of the ``neuron`` setting (a name or ``{"name": ..., **kw}``)
     with :data:`NEURON_DEFAULTS` and ``surrogate`` under it (:func:`~fullspike.nn.make_neuron`)."""
-    return functools.partial(make_neuron, neuron,
-                             defaults={**NEURON_DEFAULTS, "surrogate": make_surrogate(surrogate)})
+    return functools.partial(make_neuron, neuron, defaults={**NEURON_DEFAULTS, "surrogate": make_surrogate(surrogate)})
 
 
 def check_connect(family: str, connect: str) -> str:
     """The normalised connect name; dual-stream (``"dst"``) models reject ADD."""
     key = connect_name(connect)
     if family == "dst" and key not in FULL_SPIKE:
-        raise ConfigError(f"dual-stream (dst_*) models need a full-spike connect function "
-                          f"{list(FULL_SPIKE)}; '{connect}' makes block outputs non-binary "
-                          f"(use the sew_* model for ADD)")
+        raise ConfigError(
+            f"dual-stream (dst_*) models need a full-spike connect function "
+            f"{list(FULL_SPIKE)}; '{connect}' makes block outputs non-binary "
+            f"(use the sew_* model for ADD)"
+        )
     return key
 
 
@@ -44,8 +46,9 @@ class Stem(nn.Module):
     (T folded). Output: spikes ``[T, B, C_out, H', W']``. Children: ``conv``, ``bn``, ``sn``,
     ``pool`` (or ``None``)."""
 
-    def __init__(self, conv: nn.Conv2d, bn: nn.BatchNorm2d, sn: nn.Module, T: int,
-                 pool: nn.Module | None = None) -> None:
+    def __init__(
+        self, conv: nn.Conv2d, bn: nn.BatchNorm2d, sn: nn.Module, T: int, pool: nn.Module | None = None
+    ) -> None:
         super().__init__()
         self.T = T
         self.conv, self.bn, self.sn, self.pool = conv, bn, sn, pool

@@ -9,6 +9,7 @@ maps ``A``. Both streams go through the same head. :meth:`without_aap` (the hook
 :func:`~fullspike.dst.remove_aap` calls) leaves the spike stream, whose output is then a plain
 logits tensor ``O_s``.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Union

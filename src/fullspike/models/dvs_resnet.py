@@ -23,6 +23,7 @@ transition (``SeqSequential``); ``accum_layers``: an ``nn.ModuleDict`` holding, 
 of each non-block layer, its accumulation-stream counterpart (an
 :class:`~fullspike.dst.blocks.AccumulationPath`); ``fc``.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -71,14 +72,27 @@ class DVSResNet(DualStreamClassifier):
     ``[B, num_classes]``; ``DualStreamOutput`` for ``family="dst"``.
     """
 
-    def __init__(self, family: Literal["sew", "dst"], channels: list[int], *, num_classes: Count = 11,
-                 T: Count = 16, in_channels: Count = 2, image_size: Count = 128, connect: ConnectName = "add",
-                 neuron: NeuronSpec = PLIF, surrogate: SurrogateSpec = "atan", zero_init_residual: bool = False,
-                 accum_pool: AccumPool = "max", stem_kernel: Count = 1) -> None:
+    def __init__(
+        self,
+        family: Literal["sew", "dst"],
+        channels: list[int],
+        *,
+        num_classes: Count = 11,
+        T: Count = 16,
+        in_channels: Count = 2,
+        image_size: Count = 128,
+        connect: ConnectName = "add",
+        neuron: NeuronSpec = PLIF,
+        surrogate: SurrogateSpec = "atan",
+        zero_init_residual: bool = False,
+        accum_pool: AccumPool = "max",
+        stem_kernel: Count = 1,
+    ) -> None:
         super().__init__(T, in_channels, num_classes, encoding="direct")
         if stem_kernel % 2 == 0:
-            raise ConfigError(f"stem_kernel must be an odd kernel size (1 as in SEW's code, or 3, 5, ...), "
-                              f"got {stem_kernel}")
+            raise ConfigError(
+                f"stem_kernel must be an odd kernel size (1 as in SEW's code, or 3, 5, ...), got {stem_kernel}"
+            )
         size = image_size // 2 ** len(channels)
         if size < 1:
             raise ConfigError(f"image_size={image_size} is too small for {len(channels)} 2x2 poolings")
@@ -86,15 +100,22 @@ class DVSResNet(DualStreamClassifier):
         self.dual_stream = family == "dst"
         make_sn = neurons(neuron, surrogate)
         c = channels[0]
-        self.stem = Stem(nn.Conv2d(in_channels, c, stem_kernel, padding=stem_kernel // 2, bias=False),
-                         nn.BatchNorm2d(c), make_sn(), T)
+        self.stem = Stem(
+            nn.Conv2d(in_channels, c, stem_kernel, padding=stem_kernel // 2, bias=False),
+            nn.BatchNorm2d(c),
+            make_sn(),
+            T,
+        )
         self.layers = nn.ModuleList()
         accum: dict[str, nn.Module] = {}
         for width in channels:
             if width != c:
                 accum[str(len(self.layers))] = AccumulationDownsampler(c, width, 1)
-                self.layers.append(SeqSequential(OrderedDict(
-                    conv=nn.Conv2d(c, width, 1, bias=False), bn=nn.BatchNorm2d(width), sn=make_sn())))
+                self.layers.append(
+                    SeqSequential(
+                        OrderedDict(conv=nn.Conv2d(c, width, 1, bias=False), bn=nn.BatchNorm2d(width), sn=make_sn())
+                    )
+                )
                 c = width
             self.layers.append(residual_block(family, "basic", c, c, 1, make_sn, connect, zero_init_residual))
             accum[str(len(self.layers))] = AccumulationPool(accum_pool)
@@ -125,7 +146,9 @@ _DST = "; DST: full-spike connect function (default IAND) plus the accumulation 
 
 sew_7bnet = register_model(variant("sew_7bnet", DVSResNet, "sew", SEVEN_B, doc=_7B, drop=("accum_pool",)))
 dst_7bnet = register_model(variant("dst_7bnet", DVSResNet, "dst", SEVEN_B, doc=_7B + _DST, connect="iand"))
-sew_wide7bnet = register_model(variant("sew_wide7bnet", DVSResNet, "sew", WIDE_SEVEN_B, doc=_WIDE,
-                                       drop=("accum_pool",), num_classes=10))
-dst_wide7bnet = register_model(variant("dst_wide7bnet", DVSResNet, "dst", WIDE_SEVEN_B, doc=_WIDE + _DST,
-                                       connect="iand", num_classes=10))
+sew_wide7bnet = register_model(
+    variant("sew_wide7bnet", DVSResNet, "sew", WIDE_SEVEN_B, doc=_WIDE, drop=("accum_pool",), num_classes=10)
+)
+dst_wide7bnet = register_model(
+    variant("dst_wide7bnet", DVSResNet, "dst", WIDE_SEVEN_B, doc=_WIDE + _DST, connect="iand", num_classes=10)
+)

@@ -6,6 +6,7 @@ Most models return logits ``[B, K]``. Dual-stream (DST/AAP) models return a
 averaging their logits (the paper leaves this open; this is the project's documented choice,
 always reported beside ``O_s`` alone and ``O_a`` alone).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple, Union
@@ -18,6 +19,7 @@ class DualStreamOutput(NamedTuple):
     """The two heads of a dual-stream network: ``spike`` (``O_s``, logits ``[B, K]`` of the
     spike stream, the FSNN's prediction) and ``accum`` (``O_a``, ``[B, K]`` of the
     accumulation stream)."""
+
     spike: torch.Tensor  # O_s, [B, K]
     accum: torch.Tensor  # O_a, [B, K]
 
@@ -32,8 +34,9 @@ ModelOutput = Union[torch.Tensor, DualStreamOutput]
 def classification_loss(out: ModelOutput, target: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
     """Cross-entropy; for dual-stream outputs ``CE(O_s) + CE(O_a)``."""
     if isinstance(out, DualStreamOutput):
-        return (F.cross_entropy(out.spike, target, label_smoothing=label_smoothing)
-                + F.cross_entropy(out.accum, target, label_smoothing=label_smoothing))
+        return F.cross_entropy(out.spike, target, label_smoothing=label_smoothing) + F.cross_entropy(
+            out.accum, target, label_smoothing=label_smoothing
+        )
     return F.cross_entropy(out, target, label_smoothing=label_smoothing)
 
 

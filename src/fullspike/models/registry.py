@@ -3,6 +3,7 @@
 line ``name = register_model(variant(...))`` for a variant of a model class), so
 ``help(fullspike.models.resnet.dst_resnet18)`` and grep find it. A factory's arguments carry their
 types and ranges (:mod:`fullspike.params`); :func:`create_model` and configs check them there."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -27,17 +28,19 @@ def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
     return MODELS.register()(fn)
 
 
-def variant(name: str, cls: type[nn.Module], *args: Any, doc: str, drop: tuple[str, ...] = (),
-            **defaults: Any) -> Callable[..., nn.Module]:
+def variant(
+    name: str, cls: type[nn.Module], *args: Any, doc: str, drop: tuple[str, ...] = (), **defaults: Any
+) -> Callable[..., nn.Module]:
     """A factory ``name(**kwargs) -> cls(*args, **kwargs)``: one variant of a model class (the
     timm idiom). Its signature is the class's keyword arguments, typed as the class types them,
     with ``defaults`` changed and ``drop`` left out, so ``help()``, :func:`create_model` and
     configs see (and check) each variant's own arguments."""
     typed = {n: p for n, p in parameters(cls).items() if n not in drop and p.kind is p.KEYWORD_ONLY}
     written = inspect.signature(cls.__init__).parameters  # the annotations as written, for help()
-    params = [p.replace(default=defaults.pop(n, p.default), annotation=getattr(written.get(n), "annotation",
-                                                                               p.annotation))
-              for n, p in typed.items()]
+    params = [
+        p.replace(default=defaults.pop(n, p.default), annotation=getattr(written.get(n), "annotation", p.annotation))
+        for n, p in typed.items()
+    ]
     if defaults:
         raise TypeError(f"{cls.__name__} has no keyword argument(s) {sorted(defaults)}")
     signature = inspect.Signature(params, return_annotation=cls.__name__)
@@ -90,8 +93,10 @@ def set_pretrained_resolver(source: PretrainedSource | None) -> None:
 
 def _pretrained_source() -> PretrainedSource:
     if _pretrained is None:
-        raise ConfigError("no source of pretrained weights is registered; `import fullspike.zoo` "
-                          "(or `import fullspike`) registers the model zoo")
+        raise ConfigError(
+            "no source of pretrained weights is registered; `import fullspike.zoo` "
+            "(or `import fullspike`) registers the model zoo"
+        )
     return _pretrained
 
 
@@ -103,8 +108,7 @@ def list_models(pattern: str | None = None, pretrained: bool = False) -> list[st
     return MODELS.names(pattern)
 
 
-def create_model(name: str, checkpoint_path: str | Path | None = None, pretrained: bool = False,
-                 **kwargs) -> nn.Module:
+def create_model(name: str, checkpoint_path: str | Path | None = None, pretrained: bool = False, **kwargs) -> nn.Module:
     """Build a registered model; unknown names or keyword arguments fail with one clear line.
 
     ``checkpoint_path``: load weights into it, from a state dict saved with ``torch.save`` or
@@ -126,8 +130,10 @@ def create_model(name: str, checkpoint_path: str | Path | None = None, pretraine
     """
     if pretrained:
         if checkpoint_path is not None or kwargs:
-            raise ConfigError(f"create_model('{name}', pretrained=True) builds the zoo entry exactly as trained; "
-                              f"drop checkpoint_path and the model arguments {sorted(kwargs)}")
+            raise ConfigError(
+                f"create_model('{name}', pretrained=True) builds the zoo entry exactly as trained; "
+                f"drop checkpoint_path and the model arguments {sorted(kwargs)}"
+            )
         return _pretrained_source().load(name)
     model = MODELS.get(name)(**MODELS.check_kwargs(name, kwargs))
     if checkpoint_path is not None:
@@ -141,8 +147,10 @@ def load_weights(model: nn.Module, path: str | Path, name: str) -> None:
     obj = load_state(path, "checkpoint")  # never runs code from the file (weights_only, no fallback)
     if isinstance(obj, Mapping) and obj.get("format") == CHECKPOINT_FORMAT:
         if obj.get("model_name") != name:
-            raise CheckpointError(f"checkpoint {path} holds a '{obj.get('model_name')}' model, not '{name}'; "
-                                  f"pass the model name it was trained with")
+            raise CheckpointError(
+                f"checkpoint {path} holds a '{obj.get('model_name')}' model, not '{name}'; "
+                f"pass the model name it was trained with"
+            )
         obj = obj.get("model")
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path} holds neither a state dict nor a fullspike checkpoint")
@@ -151,5 +159,6 @@ def load_weights(model: nn.Module, path: str | Path, name: str) -> None:
     except RuntimeError as e:
         lines = str(e).splitlines()
         detail = lines[1].strip() if len(lines) > 1 else lines[0]
-        raise CheckpointError(f"the state dict in {path} does not fit '{name}' (different model "
-                              f"arguments?): {detail}") from None
+        raise CheckpointError(
+            f"the state dict in {path} does not fit '{name}' (different model arguments?): {detail}"
+        ) from None

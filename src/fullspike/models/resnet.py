@@ -17,6 +17,7 @@ Normalisation: one standard ``BatchNorm2d`` (with shift) shared over the time st
 as in the SEW/DST code; the spike streams of the ImageNet ResNet-18/34/50/101 therefore have
 exactly the parameter counts of torchvision's ResNets.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Literal
@@ -60,10 +61,21 @@ class SpikingResNet(DualStreamClassifier):
     and ``width`` (the first stage's channel count; 64 is the paper's).
     """
 
-    def __init__(self, family: Family, depth: Depth, *, num_classes: Count = 1000, T: Count = 4,
-                 in_channels: Count = 3, connect: ConnectName = "add", neuron: NeuronSpec = "if",
-                 surrogate: SurrogateSpec = "sigmoid", zero_init_residual: bool = False,
-                 stem: Literal["imagenet", "cifar"] = "imagenet", width: Count = 64) -> None:
+    def __init__(
+        self,
+        family: Family,
+        depth: Depth,
+        *,
+        num_classes: Count = 1000,
+        T: Count = 4,
+        in_channels: Count = 3,
+        connect: ConnectName = "add",
+        neuron: NeuronSpec = "if",
+        surrogate: SurrogateSpec = "sigmoid",
+        zero_init_residual: bool = False,
+        stem: Literal["imagenet", "cifar"] = "imagenet",
+        width: Count = 64,
+    ) -> None:
         super().__init__(T, in_channels, num_classes, encoding="direct")
         kind, counts = DEPTHS[depth]
         self.family, self.depth = family, depth
@@ -71,18 +83,32 @@ class SpikingResNet(DualStreamClassifier):
         self.dual_stream = family == "dst"
         make_sn = neurons(neuron, surrogate)
         if stem == "imagenet":
-            self.stem = Stem(nn.Conv2d(in_channels, width, 7, 2, 3, bias=False), nn.BatchNorm2d(width),
-                             make_sn(), T, nn.MaxPool2d(3, 2, 1))
+            self.stem = Stem(
+                nn.Conv2d(in_channels, width, 7, 2, 3, bias=False),
+                nn.BatchNorm2d(width),
+                make_sn(),
+                T,
+                nn.MaxPool2d(3, 2, 1),
+            )
         else:
-            self.stem = Stem(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
-                             make_sn(), T)
+            self.stem = Stem(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), make_sn(), T)
         in_ch = width
         for i, n in enumerate(counts):
-            planes = width * 2 ** i
+            planes = width * 2**i
             blocks = []
             for j in range(n):
-                blocks.append(residual_block(family, kind, in_ch, planes, 2 if (i > 0 and j == 0) else 1,
-                                             make_sn, connect, zero_init_residual))
+                blocks.append(
+                    residual_block(
+                        family,
+                        kind,
+                        in_ch,
+                        planes,
+                        2 if (i > 0 and j == 0) else 1,
+                        make_sn,
+                        connect,
+                        zero_init_residual,
+                    )
+                )
                 in_ch = planes * EXPANSION[kind]
             setattr(self, f"layer{i + 1}", nn.Sequential(*blocks))
         self.avgpool = nn.AdaptiveAvgPool2d(1)
@@ -106,21 +132,33 @@ class SpikingResNet(DualStreamClassifier):
         return self.fc(pooled.mean(0))
 
 
-_BLOCKS = {18: "basic blocks [2, 2, 2, 2]", 34: "basic blocks [3, 4, 6, 3]", 50: "bottleneck blocks [3, 4, 6, 3]",
-           101: "bottleneck blocks [3, 4, 23, 3]", 152: "bottleneck blocks [3, 8, 36, 3]"}
-_FAMILIES = {"spiking": ("Plain Spiking", "SN after the residual addition", {}),
-             "sew": ("SEW", "spike-element-wise connect function (default ADD)", {"connect": "add"}),
-             "dst": ("DST", "dual-stream, full-spike connect function (default IAND) plus the AAP",
-                     {"connect": "iand"})}
+_BLOCKS = {
+    18: "basic blocks [2, 2, 2, 2]",
+    34: "basic blocks [3, 4, 6, 3]",
+    50: "bottleneck blocks [3, 4, 6, 3]",
+    101: "bottleneck blocks [3, 4, 23, 3]",
+    152: "bottleneck blocks [3, 8, 36, 3]",
+}
+_FAMILIES = {
+    "spiking": ("Plain Spiking", "SN after the residual addition", {}),
+    "sew": ("SEW", "spike-element-wise connect function (default ADD)", {"connect": "add"}),
+    "dst": ("DST", "dual-stream, full-spike connect function (default IAND) plus the AAP", {"connect": "iand"}),
+}
 
 
 def _create(family: Family, depth: Depth) -> Callable[..., SpikingResNet]:
     """The factory ``{family}_resnet{depth}``: :class:`SpikingResNet`'s arguments (no ``connect``
     for the plain Spiking ResNet)."""
     title, what, defaults = _FAMILIES[family]
-    return variant(f"{family}_resnet{depth}", SpikingResNet, family, depth,
-                   doc=f"{title} ResNet-{depth}: {what}; {_BLOCKS[depth]}.",
-                   drop=() if defaults else ("connect",), **defaults)
+    return variant(
+        f"{family}_resnet{depth}",
+        SpikingResNet,
+        family,
+        depth,
+        doc=f"{title} ResNet-{depth}: {what}; {_BLOCKS[depth]}.",
+        drop=() if defaults else ("connect",),
+        **defaults,
+    )
 
 
 spiking_resnet18 = register_model(_create("spiking", 18))

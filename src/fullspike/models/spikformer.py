@@ -19,6 +19,7 @@ Neurons: LIF (tau 2, hard reset to 0, detached reset, sigmoid surrogate alpha 4)
 after the attention product has threshold 0.5. Attention: ``(Q K^T * scale) V`` with no
 softmax, scale 0.125; the two products are :class:`MatMul` modules (so hooks can see them).
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -56,13 +57,15 @@ class MatMul(nn.Module):
 
 
 def _linear_bn_sn(d_in: int, d_out: int, make_sn: NeuronFactory, bias: bool = True) -> SeqSequential:
-    return SeqSequential(OrderedDict(linear=nn.Linear(d_in, d_out, bias=bias), bn=TokenBatchNorm(d_out),
-                                     sn=make_sn()))
+    return SeqSequential(OrderedDict(linear=nn.Linear(d_in, d_out, bias=bias), bn=TokenBatchNorm(d_out), sn=make_sn()))
 
 
 def _conv_bn_sn(c_in: int, c_out: int, make_sn: NeuronFactory) -> list[tuple[str, nn.Module]]:
-    return [("conv", nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)), ("bn", nn.BatchNorm2d(c_out)),
-            ("sn", make_sn())]
+    return [
+        ("conv", nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)),
+        ("bn", nn.BatchNorm2d(c_out)),
+        ("sn", make_sn()),
+    ]
 
 
 class SpikingSelfAttention(nn.Module):
@@ -125,8 +128,21 @@ class EncoderLayer(nn.Module):
 class Spikformer(DualStreamClassifier):
     """Spikformer; returns logits ``[B, K]``, or ``DualStreamOutput`` with ``dst=True``."""
 
-    def __init__(self, *, num_classes: int, T: int, in_channels: int, dim: int, depth: int, heads: int,
-                 mlp_ratio: float, connect: str, dst: bool, neuron, surrogate) -> None:
+    def __init__(
+        self,
+        *,
+        num_classes: int,
+        T: int,
+        in_channels: int,
+        dim: int,
+        depth: int,
+        heads: int,
+        mlp_ratio: float,
+        connect: str,
+        dst: bool,
+        neuron,
+        surrogate,
+    ) -> None:
         super().__init__(T, in_channels, num_classes, encoding="direct")
         if dim % 8:
             raise ConfigError(f"Spikformer needs dim divisible by 8, got {dim}")
@@ -142,10 +158,21 @@ class Spikformer(DualStreamClassifier):
             return SEWBlock(branch, None, Connect(connect))
 
         self.layers = nn.ModuleList(
-            EncoderLayer(block(SpikingSelfAttention(dim, heads, make_sn)),
-                         block(SeqSequential(OrderedDict(fc1=nn.Linear(dim, hidden), bn1=TokenBatchNorm(hidden),
-                                                         sn1=make_sn(), fc2=nn.Linear(hidden, dim),
-                                                         bn2=TokenBatchNorm(dim), sn2=make_sn()))))
+            EncoderLayer(
+                block(SpikingSelfAttention(dim, heads, make_sn)),
+                block(
+                    SeqSequential(
+                        OrderedDict(
+                            fc1=nn.Linear(dim, hidden),
+                            bn1=TokenBatchNorm(hidden),
+                            sn1=make_sn(),
+                            fc2=nn.Linear(hidden, dim),
+                            bn2=TokenBatchNorm(dim),
+                            sn2=make_sn(),
+                        )
+                    )
+                ),
+            )
             for _ in range(depth)
         )
         self.fc = nn.Linear(dim, num_classes)
@@ -165,14 +192,33 @@ class Spikformer(DualStreamClassifier):
 
 
 @register_model
-def spikformer_4_384(num_classes: Count = 100, T: Count = 4, in_channels: Count = 3,
-                     connect: ConnectName = "add", dst: bool = False, dim: Count = 384, depth: Count = 4,
-                     heads: Count = 12, mlp_ratio: Positive = 4.0, neuron: NeuronSpec = LIF,
-                     surrogate: SurrogateSpec = "sigmoid") -> Spikformer:
+def spikformer_4_384(
+    num_classes: Count = 100,
+    T: Count = 4,
+    in_channels: Count = 3,
+    connect: ConnectName = "add",
+    dst: bool = False,
+    dim: Count = 384,
+    depth: Count = 4,
+    heads: Count = 12,
+    mlp_ratio: Positive = 4.0,
+    neuron: NeuronSpec = LIF,
+    surrogate: SurrogateSpec = "sigmoid",
+) -> Spikformer:
     """Spikformer-4-384 for 32x32 images (patch 4: 64 tokens). ``connect`` 'add' (original) or a
     full-spike function such as 'iand'; ``dst=True`` adds the accumulation stream (needs a
     full-spike connect). ``dim``/``depth``/``heads`` shrink it for tests."""
     connect = check_connect("dst" if dst else "sew", connect)
-    return Spikformer(num_classes=num_classes, T=T, in_channels=in_channels, dim=dim, depth=depth,
-                      heads=heads, mlp_ratio=mlp_ratio, connect=connect, dst=dst, neuron=neuron,
-                      surrogate=surrogate)
+    return Spikformer(
+        num_classes=num_classes,
+        T=T,
+        in_channels=in_channels,
+        dim=dim,
+        depth=depth,
+        heads=heads,
+        mlp_ratio=mlp_ratio,
+        connect=connect,
+        dst=dst,
+        neuron=neuron,
+        surrogate=surrogate,
+    )

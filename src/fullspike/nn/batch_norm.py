@@ -17,6 +17,7 @@ dtypes and devices save the output as usual).
 :class:`BatchNorm2d` is ``torch.nn.BatchNorm2d`` with that forward; BNTT uses :func:`batch_norm`
 for its per-step norms.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -32,21 +33,32 @@ from .memory import active_saver, mark_recomputable
 _EXACT_DTYPES = (torch.float32, torch.float64)
 
 
-def batch_norm(x: torch.Tensor, running_mean: Optional[torch.Tensor],
-               running_var: Optional[torch.Tensor], weight: Optional[torch.Tensor],
-               bias: Optional[torch.Tensor], training: bool, momentum: float,
-               eps: float) -> torch.Tensor:
+def batch_norm(
+    x: torch.Tensor,
+    running_mean: Optional[torch.Tensor],
+    running_var: Optional[torch.Tensor],
+    weight: Optional[torch.Tensor],
+    bias: Optional[torch.Tensor],
+    training: bool,
+    momentum: float,
+    eps: float,
+) -> torch.Tensor:
     """``torch.nn.functional.batch_norm`` (same arguments and result, running statistics
     updated the same way), whose output backward rebuilds from ``x`` inside a compact-saving
     forward. ``x: [N, C, ...]``."""
-    if (active_saver() is None or x.device.type != "cpu" or x.dtype not in _EXACT_DTYPES
-            or any(p is not None and p.dtype != x.dtype for p in (weight, bias))):
+    if (
+        active_saver() is None
+        or x.device.type != "cpu"
+        or x.dtype not in _EXACT_DTYPES
+        or any(p is not None and p.dtype != x.dtype for p in (weight, bias))
+    ):
         return F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
     if training and x.numel() // x.shape[1] <= 1:
-        raise ShapeError(f"batch norm needs more than 1 value per channel when training, got "
-                         f"input size {tuple(x.shape)}; use a larger batch")
-    y, mean, invstd = torch.native_batch_norm(x, weight, bias, running_mean, running_var,
-                                              training, momentum, eps)
+        raise ShapeError(
+            f"batch norm needs more than 1 value per channel when training, got "
+            f"input size {tuple(x.shape)}; use a larger batch"
+        )
+    y, mean, invstd = torch.native_batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps)
     z = x.detach()
     b = None if bias is None else bias.detach().clone()
     if training:
@@ -59,6 +71,7 @@ def batch_norm(x: torch.Tensor, running_mean: Optional[torch.Tensor],
 
     def rebuild() -> torch.Tensor:
         return torch.native_batch_norm(z, w, b, rm, rv, False, 0.0, eps)[0]
+
     return mark_recomputable(y, rebuild)
 
 
@@ -76,6 +89,13 @@ class BatchNorm2d(nn.BatchNorm2d):
             self.num_batches_tracked.add_(1)
         use_buffers = not self.training or self.track_running_stats
         training = self.training or (self.running_mean is None and self.running_var is None)
-        return batch_norm(x, self.running_mean if use_buffers else None,
-                          self.running_var if use_buffers else None, self.weight, self.bias,
-                          training, self.momentum, self.eps)
+        return batch_norm(
+            x,
+            self.running_mean if use_buffers else None,
+            self.running_var if use_buffers else None,
+            self.weight,
+            self.bias,
+            training,
+            self.momentum,
+            self.eps,
+        )

@@ -5,6 +5,7 @@ statistics in training, per-step running mean/var (momentum 0.1) in evaluation, 
 learnable scale ``gamma_t`` (init 1), no shift by default, eps 1e-4. Internally the T steps are
 laid side by side as ``T * C`` channels so a single native batch-norm call serves all steps.
 """
+
 from __future__ import annotations
 
 import torch
@@ -20,8 +21,7 @@ class _BNTT(nn.Module):
     sequence_aware = True
     _feature_dims: int = 0  # spatial dims after C
 
-    def __init__(self, num_features: int, T: int, eps: float = 1e-4, momentum: float = 0.1,
-                 bias: bool = False) -> None:
+    def __init__(self, num_features: int, T: int, eps: float = 1e-4, momentum: float = 0.1, bias: bool = False) -> None:
         super().__init__()
         if T < 1:
             raise ConfigError(f"BNTT needs T >= 1, got T={T}")
@@ -54,9 +54,14 @@ class _BNTT(nn.Module):
         # rows [:Tn] of the contiguous [T, C] buffers are views, so running stats update in place
         rm, rv = self.running_mean[:Tn].view(-1), self.running_var[:Tn].view(-1)
         y = batch_norm(  # its output is rebuilt in backward in a compact-saving forward
-            y, rm, rv, self.weight[:Tn].reshape(-1),
+            y,
+            rm,
+            rv,
+            self.weight[:Tn].reshape(-1),
             None if self.bias is None else self.bias[:Tn].reshape(-1),
-            self.training, self.momentum, self.eps,
+            self.training,
+            self.momentum,
+            self.eps,
         )
         return y.view(B, Tn, self.num_features, *rest).transpose(0, 1)
 
@@ -65,8 +70,9 @@ class _BNTT(nn.Module):
         return self.weight.detach()
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, T={self.T}, eps={self.eps}, momentum={self.momentum}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"{self.num_features}, T={self.T}, eps={self.eps}, momentum={self.momentum}, bias={self.bias is not None}"
+        )
 
 
 class BNTT1d(_BNTT):

@@ -16,6 +16,7 @@ xor     ``O + S' - 2 O S'``  full-spike
 
 The formulas are differentiable, so surrogate gradients flow through both inputs.
 """
+
 from __future__ import annotations
 
 from typing import Callable

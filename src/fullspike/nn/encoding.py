@@ -1,4 +1,5 @@
 """Input encoders: static images ``[B, ...]`` to spike or current sequences ``[T, B, ...]``."""
+
 from __future__ import annotations
 
 from typing import Callable

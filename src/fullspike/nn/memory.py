@@ -24,6 +24,7 @@ so gradients are unchanged. The hooks are scoped to the ``with`` block on the cu
 Not for double backward (``create_graph=True``): the rebuilt tensors carry no graph, so turn
 it off there (``model.compact_saving = False``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -36,7 +37,8 @@ import torch
 from ..engine.norm_input import NormInput
 
 _ACTIVE: contextvars.ContextVar[Optional["CompactSaver"]] = contextvars.ContextVar(
-    "fullspike_compact_saver", default=None)
+    "fullspike_compact_saver", default=None
+)
 
 
 class _Marked:
@@ -45,8 +47,9 @@ class _Marked:
 
     __slots__ = ("ref", "version", "rebuild", "packed", "dtype", "norm")
 
-    def __init__(self, base: torch.Tensor, rebuild: Optional[Callable[[], torch.Tensor]],
-                 norm: Optional[NormInput] = None) -> None:
+    def __init__(
+        self, base: torch.Tensor, rebuild: Optional[Callable[[], torch.Tensor]], norm: Optional[NormInput] = None
+    ) -> None:
         self.ref = weakref.ref(base)
         self.version = base._version
         self.rebuild = rebuild
@@ -77,8 +80,13 @@ class _Saved:
 
 
 def _covers_storage(t: torch.Tensor) -> bool:
-    return (t.layout == torch.strided and t.is_contiguous() and t.storage_offset() == 0
-            and t.numel() > 0 and t.numel() * t.element_size() == t.untyped_storage().nbytes())
+    return (
+        t.layout == torch.strided
+        and t.is_contiguous()
+        and t.storage_offset() == 0
+        and t.numel() > 0
+        and t.numel() * t.element_size() == t.untyped_storage().nbytes()
+    )
 
 
 class CompactSaver:
@@ -87,8 +95,9 @@ class CompactSaver:
     def __init__(self) -> None:
         self._marked: dict[int, _Marked] = {}
 
-    def mark(self, t: torch.Tensor, rebuild: Optional[Callable[[], torch.Tensor]] = None,
-             norm: Optional[NormInput] = None) -> None:
+    def mark(
+        self, t: torch.Tensor, rebuild: Optional[Callable[[], torch.Tensor]] = None, norm: Optional[NormInput] = None
+    ) -> None:
         """Mark ``t`` as spikes (``rebuild`` None) or as rebuilt by ``rebuild()`` (and described
         by ``norm``, a batch norm's terms with its whole input as ``base``). Tensors that do
         not own their whole storage (views, slices) are left unmarked."""
@@ -113,8 +122,9 @@ class CompactSaver:
         if m is None or m.norm is None:
             return None
         base = m.norm.base
-        return NormInput(base.as_strided(t.size(), t.stride(), t.storage_offset()), base,
-                         m.norm.scale, m.norm.mean, m.norm.bias)
+        return NormInput(
+            base.as_strided(t.size(), t.stride(), t.storage_offset()), base, m.norm.scale, m.norm.mean, m.norm.bias
+        )
 
     def _lookup(self, t: torch.Tensor) -> Optional[_Marked]:
         if not t.is_floating_point() or t.layout != torch.strided or t.numel() == 0:
@@ -125,8 +135,7 @@ class CompactSaver:
             return None
         base = m.ref()
         # a freed tensor's memory may hold another tensor now; an in-place change voids the mark
-        if (base is None or base.untyped_storage().data_ptr() != ptr or t.dtype != m.dtype
-                or t._version != m.version):
+        if base is None or base.untyped_storage().data_ptr() != ptr or t.dtype != m.dtype or t._version != m.version:
             return None
         return m
 
@@ -158,8 +167,9 @@ def mark_spikes(t: torch.Tensor) -> torch.Tensor:
     return t
 
 
-def mark_recomputable(t: torch.Tensor, rebuild: Callable[[], torch.Tensor],
-                      norm: Optional[NormInput] = None) -> torch.Tensor:
+def mark_recomputable(
+    t: torch.Tensor, rebuild: Callable[[], torch.Tensor], norm: Optional[NormInput] = None
+) -> torch.Tensor:
     """Declare that ``rebuild()`` returns ``t``'s values bit for bit (a new contiguous tensor), so
     backward rebuilds ``t`` instead of keeping it; ``norm``: ``t`` described as a batch norm's
     output (its ``z`` the whole norm input); returns ``t``. Does nothing outside
@@ -178,8 +188,7 @@ def compact_saving(enabled: bool = True) -> Iterator[Optional[CompactSaver]]:
     ``torch.compile`` tracing, or inside another ``compact_saving`` block (whose saver stays in
     charge).
     """
-    if (not enabled or not torch.is_grad_enabled() or torch.compiler.is_compiling()
-            or _ACTIVE.get() is not None):
+    if not enabled or not torch.is_grad_enabled() or torch.compiler.is_compiling() or _ACTIVE.get() is not None:
         yield None
         return
     saver = CompactSaver()

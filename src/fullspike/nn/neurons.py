@@ -3,6 +3,7 @@
 Every module maps a whole sequence ``[T, B, ...] -> [T, B, ...]`` of spikes (0/1, input dtype).
 State lives inside the call: nothing to reset between batches.
 """
+
 from __future__ import annotations
 
 import math
@@ -61,18 +62,26 @@ class SpikingNeuron(nn.Module):
     def _common(self) -> dict:
         saver = active_saver()  # its lookup lets the engine save a batch norm's input instead
         return dict(
-            v_threshold=self.v_threshold, v_reset=self.v_reset, detach_reset=self.detach_reset,
-            surrogate=self.surrogate, strict=self.strict, backend=self.backend,
-            checkpoint=self.checkpoint, norm_input_of=None if saver is None else saver.norm_input,
+            v_threshold=self.v_threshold,
+            v_reset=self.v_reset,
+            detach_reset=self.detach_reset,
+            surrogate=self.surrogate,
+            strict=self.strict,
+            backend=self.backend,
+            checkpoint=self.checkpoint,
+            norm_input_of=None if saver is None else saver.norm_input,
         )
 
     def extra_repr(self) -> str:
         """Threshold, reset, surrogate and the non-default options, for ``repr``."""
         reset = "soft" if self.v_reset is None else f"hard({self.v_reset})"
-        return (f"v_threshold={self.v_threshold}, reset={reset}, detach_reset={self.detach_reset}, "
-                f"surrogate={self.surrogate!r}" + (", strict=True" if self.strict else "")
-                + (f", backend={self.backend}" if self.backend != "auto" else "")
-                + (f", checkpoint={self.checkpoint}" if self.checkpoint else ""))
+        return (
+            f"v_threshold={self.v_threshold}, reset={reset}, detach_reset={self.detach_reset}, "
+            f"surrogate={self.surrogate!r}"
+            + (", strict=True" if self.strict else "")
+            + (f", backend={self.backend}" if self.backend != "auto" else "")
+            + (f", checkpoint={self.checkpoint}" if self.checkpoint else "")
+        )
 
 
 @NEURONS.register("if")
@@ -105,8 +114,10 @@ class LIF(SpikingNeuron):
     def __init__(self, tau: number(float, gt=1) | None = None, leak: Fraction | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         if tau is not None and leak is not None:
-            raise ConfigError(f"LIF takes tau (decay-input form) or leak (leak-factor form), not "
-                              f"both; got tau={tau} and leak={leak}: drop one")
+            raise ConfigError(
+                f"LIF takes tau (decay-input form) or leak (leak-factor form), not "
+                f"both; got tau={tau} and leak={leak}: drop one"
+            )
         if leak is None:
             tau = 2.0 if tau is None else tau
             if tau <= 1.0:
@@ -147,8 +158,7 @@ class PLIF(SpikingNeuron):
         """Input currents ``[T, B, ...]`` -> spikes ``[T, B, ...]``, with the learned ``k = sigmoid(w)``."""
         k = torch.sigmoid(self.w).to(x.dtype)
         vr = 0.0 if self.v_reset is None else self.v_reset
-        return mark_spikes(SF.neuron_sequence(x, decay=1.0 - k, scale=k, bias=k * vr,
-                                              **self._common()))
+        return mark_spikes(SF.neuron_sequence(x, decay=1.0 - k, scale=k, bias=k * vr, **self._common()))
 
     def extra_repr(self) -> str:
         """The current ``tau`` and the common neuron arguments, for ``repr``."""
@@ -176,8 +186,9 @@ def set_backend(model: nn.Module, backend: str, checkpoint: "bool | int | None" 
 NeuronSpec = NEURONS.spec_type(SpikingNeuron)
 
 
-def make_neuron(spec: "str | Mapping | type[SpikingNeuron]", *, defaults: Mapping | None = None,
-                **kwargs) -> SpikingNeuron:
+def make_neuron(
+    spec: "str | Mapping | type[SpikingNeuron]", *, defaults: Mapping | None = None, **kwargs
+) -> SpikingNeuron:
     """A neuron from a name (``"if"``, ``"lif"``, ``"plif"``), a class, or a mapping such as
     ``{"name": "plif", "tau": 2.0}``.
 

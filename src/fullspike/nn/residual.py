@@ -11,6 +11,7 @@ the batch. Module structure (names are stable; other tools such as the energy co
 - ``connect``: :class:`~fullspike.nn.connect.Connect` (SEW blocks).
 - ``sn``: the neuron after the addition (Spiking ResNet block only).
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -45,8 +46,9 @@ def conv(c_in: int, c_out: int, k: int, stride: int = 1, groups: int = 1) -> nn.
     return nn.Conv2d(c_in, c_out, k, stride=stride, padding=k // 2, groups=groups, bias=False)
 
 
-def residual_branch(kind: str, in_ch: int, planes: int, stride: int, make_sn: NeuronFactory,
-                    final_sn: bool = True) -> SeqSequential:
+def residual_branch(
+    kind: str, in_ch: int, planes: int, stride: int, make_sn: NeuronFactory, final_sn: bool = True
+) -> SeqSequential:
     """The residual branch ``F``: basic ``[3x3 s, 3x3]`` or bottleneck ``[1x1, 3x3 s, 1x1 (x4)]``,
     each conv followed by BN and a neuron (the last neuron only with ``final_sn``).
     Output channels: ``planes * EXPANSION[kind]``."""
@@ -65,11 +67,9 @@ def residual_branch(kind: str, in_ch: int, planes: int, stride: int, make_sn: Ne
     return SeqSequential(layers)
 
 
-def shortcut_projection(in_ch: int, out_ch: int, stride: int,
-                        make_sn: NeuronFactory | None) -> SeqSequential:
+def shortcut_projection(in_ch: int, out_ch: int, stride: int, make_sn: NeuronFactory | None) -> SeqSequential:
     """Shortcut downsampler ``conv1x1(stride) -> BN [-> SN]``."""
-    layers: OrderedDict[str, nn.Module] = OrderedDict(conv=conv(in_ch, out_ch, 1, stride),
-                                                       bn=BatchNorm2d(out_ch))
+    layers: OrderedDict[str, nn.Module] = OrderedDict(conv=conv(in_ch, out_ch, 1, stride), bn=BatchNorm2d(out_ch))
     if make_sn is not None:
         layers["sn"] = make_sn()
     return SeqSequential(layers)

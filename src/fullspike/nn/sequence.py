@@ -1,4 +1,5 @@
 """Running stateless layers over a sequence ``[T, B, ...]`` by folding T into the batch."""
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
 """Build the pieces of an experiment from a :class:`Config`: data, model, optimiser, schedule."""
+
 from __future__ import annotations
 
 import inspect
@@ -20,6 +21,7 @@ SPLITS = ("train", "val", "test")
 class DataSplits:
     """The datasets of a config: ``train``, ``val`` (None without a validation split), ``test``,
     and the :class:`~fullspike.data.DatasetInfo` the model is built from."""
+
     train: Dataset
     val: Dataset | None
     test: Dataset
@@ -66,8 +68,10 @@ def build_data(cfg: Config) -> DataSplits:
     train_idx, val_idx = _train_val_indices(len(train_aug), cfg)
     if not train_idx:
         subset = f" and data.train_subset={d.train_subset}" if d.train_subset is not None else ""
-        raise ConfigError(f"the training split is empty: data.val_fraction={d.val_fraction}{subset} leave none of "
-                          f"the {len(train_aug)} training samples to train on; lower data.val_fraction (e.g. 0.1)")
+        raise ConfigError(
+            f"the training split is empty: data.val_fraction={d.val_fraction}{subset} leave none of "
+            f"the {len(train_aug)} training samples to train on; lower data.val_fraction (e.g. 0.1)"
+        )
     train = Subset(train_aug, train_idx) if len(train_idx) < len(train_aug) else train_aug
     val = Subset(train_plain, val_idx) if val_idx else None
     return DataSplits(train, val, _test_subset(test, cfg), info)
@@ -83,8 +87,10 @@ def check_labels(dataset: Dataset, num_classes: int, split: str) -> None:
     labels = torch.as_tensor(labels)
     bad = labels[(labels < 0) | (labels >= num_classes)]
     if len(bad):
-        raise DatasetError(f"the {split} split has {len(bad)} label(s) outside 0..{num_classes - 1} (e.g. "
-                           f"{int(bad[0])}) for its {num_classes} classes; fix the dataset's label files")
+        raise DatasetError(
+            f"the {split} split has {len(bad)} label(s) outside 0..{num_classes - 1} (e.g. "
+            f"{int(bad[0])}) for its {num_classes} classes; fix the dataset's label files"
+        )
 
 
 def build_split(cfg: Config, split: str) -> tuple[Dataset, DatasetInfo]:
@@ -112,8 +118,11 @@ def infer_model_kwargs(name: str, kwargs: dict, info: DatasetInfo) -> dict:
     those the model factory ``name`` accepts and ``kwargs`` does not set."""
     kwargs = dict(kwargs)
     params = inspect.signature(model_factory(name)).parameters
-    for key, value in (("num_classes", info.num_classes), ("in_channels", info.in_channels),
-                       ("image_size", info.image_size)):
+    for key, value in (
+        ("num_classes", info.num_classes),
+        ("in_channels", info.in_channels),
+        ("image_size", info.image_size),
+    ):
         if key in params and key not in kwargs:
             kwargs[key] = value
     return kwargs
@@ -148,18 +157,19 @@ def lr_factor(cfg: Config, step: int, steps_per_epoch: int) -> float:
     return SCHEDULES.get(s.name)(p, **s.arguments)
 
 
-def build_scheduler(cfg: Config, optimizer: torch.optim.Optimizer,
-                    steps_per_epoch: int) -> torch.optim.lr_scheduler.LambdaLR:
+def build_scheduler(
+    cfg: Config, optimizer: torch.optim.Optimizer, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LambdaLR:
     """The schedule as a per-step ``LambdaLR`` (step it after every optimiser step)."""
     if steps_per_epoch < 1:
-        raise ConfigError("the training split gives no batch per epoch; raise data.train_subset or lower "
-                          "data.batch_size")
+        raise ConfigError(
+            "the training split gives no batch per epoch; raise data.train_subset or lower data.batch_size"
+        )
     lr_factor(cfg, 0, steps_per_epoch)  # validate the schedule name now, not after an epoch
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(cfg, step, steps_per_epoch))
 
 
-def build_eval_loader(cfg: Config, split: str, batch_size: int | None = None,
-                      samples: int | None = None):
+def build_eval_loader(cfg: Config, split: str, batch_size: int | None = None, samples: int | None = None):
     """``(loader, info)``: an unshuffled loader over one split (:func:`build_split`; the split is
     ``loader.dataset``), only its first ``samples`` when given; batch size default
     ``data.eval_batch_size`` or ``data.batch_size``."""

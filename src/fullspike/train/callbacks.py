@@ -6,6 +6,7 @@ callbacks that add to an epoch's row (regularisers, annealing) before the logger
 :class:`Checkpoint` last. Loggers and checkpoints write only in the main process (rank 0).
 Callbacks see the trainer through :class:`TrainerState` (this module does not import the trainer).
 """
+
 from __future__ import annotations
 
 import copy
@@ -38,6 +39,7 @@ class TrainerState(Protocol):
 
     def state_dict(self) -> dict:
         """Everything the trainer needs to resume exactly after ``epoch``."""
+
 
 _LOG = logging.getLogger(__name__)
 
@@ -102,8 +104,7 @@ class MetricsLogger(Callback):
             try:
                 row = json.loads(line) if line.strip() else None
             except ValueError:
-                _LOG.warning(f"dropped line {number} of {self.path}, a half-written row (left by an "
-                             f"interrupted run)")
+                _LOG.warning(f"dropped line {number} of {self.path}, a half-written row (left by an interrupted run)")
                 continue
             if isinstance(row, dict) and row.get("epoch", 0) <= trainer.epoch:
                 rows.append(line)
@@ -194,8 +195,12 @@ class DivergenceWarning(Callback):
     :attr:`message` keeps it (``metrics.json`` records it as ``divergence_warning``).
     """
 
-    def __init__(self, num_classes: int | None = None, factor: float = 10.0,
-                 hint: str = "lower the learning rate or clip gradients") -> None:
+    def __init__(
+        self,
+        num_classes: int | None = None,
+        factor: float = 10.0,
+        hint: str = "lower the learning rate or clip gradients",
+    ) -> None:
         self.reference = math.log(num_classes) if num_classes is not None and num_classes >= 2 else None
         self.factor, self.hint = float(factor), hint
         self.message: str | None = None
@@ -207,11 +212,16 @@ class DivergenceWarning(Callback):
             return
         if self._first is None:
             self._first = float(loss)
-        reference, what = ((self.reference, "ln(number of classes), the loss of a uniform guess")
-                           if self.reference is not None else (self._first, "the first epoch's"))
+        reference, what = (
+            (self.reference, "ln(number of classes), the loss of a uniform guess")
+            if self.reference is not None
+            else (self._first, "the first epoch's")
+        )
         if (self.reference is not None or row["epoch"] > 1) and loss > self.factor * reference:
-            self.message = (f"training diverges: the training loss of epoch {row['epoch']} is {loss:.4g}, more "
-                            f"than {self.factor:g}x {what} ({reference:.4g}); {self.hint}")
+            self.message = (
+                f"training diverges: the training loss of epoch {row['epoch']} is {loss:.4g}, more "
+                f"than {self.factor:g}x {what} ({reference:.4g}); {self.hint}"
+            )
             if trainer.is_main:
                 _LOG.warning(self.message)
 
@@ -246,8 +256,9 @@ class FiringRateRegularizer(Callback):
     def on_fit_start(self, trainer: TrainerState) -> None:
         neurons = spiking_neurons(trainer.model)
         if not neurons:
-            raise ConfigError("FiringRateRegularizer: the model has no spiking neuron layers "
-                              "(fullspike.nn.SpikingNeuron)")
+            raise ConfigError(
+                "FiringRateRegularizer: the model has no spiking neuron layers (fullspike.nn.SpikingNeuron)"
+            )
         self._hooks = [m.register_forward_hook(self._record) for m in neurons]
 
     def on_epoch_start(self, trainer: TrainerState, epoch: int) -> None:
@@ -286,8 +297,10 @@ class SurrogateAnnealing(Callback):
     def on_fit_start(self, trainer: TrainerState) -> None:
         neurons = spiking_neurons(trainer.model)
         if not any(hasattr(m.surrogate, self.param) for m in neurons):
-            raise ConfigError(f"SurrogateAnnealing: no spiking neuron's surrogate has a parameter "
-                              f"'{self.param}' (surrogates: {sorted({repr(m.surrogate) for m in neurons})})")
+            raise ConfigError(
+                f"SurrogateAnnealing: no spiking neuron's surrogate has a parameter "
+                f"'{self.param}' (surrogates: {sorted({repr(m.surrogate) for m in neurons})})"
+            )
 
     def on_epoch_start(self, trainer: TrainerState, epoch: int) -> None:
         value = self.value(epoch, trainer.epochs)

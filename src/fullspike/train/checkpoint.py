@@ -1,4 +1,5 @@
 """Checkpoints: written atomically (temporary file, fsync, rename), validated on load."""
+
 from __future__ import annotations
 
 import glob
@@ -55,6 +56,7 @@ def atomic_save(obj: Any, path: str | Path) -> None:
     """``torch.save`` to ``path`` atomically (:func:`atomic_write`). The file is serialised in
     memory first, so a failed write (full disk) is the ``OSError`` that ``atomic_write`` turns
     into one :class:`~fullspike.errors.OutputError`, not an error of torch's zip writer."""
+
     def write(f: BinaryIO) -> None:
         buffer = io.BytesIO()
         torch.save(obj, buffer)
@@ -108,8 +110,9 @@ STATE_KEYS = ("epoch", "model", "optimizer", "rng", "history", "train_seconds", 
 RUN_KEYS = (*STATE_KEYS, "model_name", "model_kwargs", "config")
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu",
-                    keys: Sequence[str] = STATE_KEYS) -> dict:
+def load_checkpoint(
+    path: str | Path, map_location: str | torch.device = "cpu", keys: Sequence[str] = STATE_KEYS
+) -> dict:
     """Load and validate a fullspike checkpoint, never running code from it
     (:func:`~fullspike.safe_load.load_state`); a file without the header or without one of
     ``keys`` (:data:`RUN_KEYS` for a run folder's) is one clear :class:`CheckpointError`."""
@@ -118,8 +121,10 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu",
         raise CheckpointError(f"{path} is not a fullspike checkpoint (no '{FORMAT}' header)")
     missing = [k for k in keys if k not in ckpt]
     if missing:
-        raise CheckpointError(f"checkpoint {path} has the fullspike header but lacks {', '.join(missing)} "
-                              f"(damaged or not written by fullspike); use another checkpoint or retrain")
+        raise CheckpointError(
+            f"checkpoint {path} has the fullspike header but lacks {', '.join(missing)} "
+            f"(damaged or not written by fullspike); use another checkpoint or retrain"
+        )
     return ckpt
 
 

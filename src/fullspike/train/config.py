@@ -12,6 +12,7 @@ memory, no data read), so every model error surfaces when the config is read. An
 :class:`~fullspike.errors.ConfigError` line. The defaults are the quick-start: a small BNTT conv
 net on scikit-learn's bundled digits.
 """
+
 from __future__ import annotations
 
 import copy
@@ -133,8 +134,14 @@ class DataConfig(_Section):
             return options
         try:
             builder = _registered(DATASETS, name, "data.name")
-            return check_arguments(builder, options, what=f"dataset '{name}'", key="data.options",
-                                   noun="option", reserved=("root", "train", "augment"))
+            return check_arguments(
+                builder,
+                options,
+                what=f"dataset '{name}'",
+                key="data.options",
+                noun="option",
+                reserved=("root", "train", "augment"),
+            )
         except FullspikeError as e:
             raise _fullspike_error(e) from None
 
@@ -153,8 +160,9 @@ class _Named(_Section):
         try:
             params = parameters(_registered(self.registry, self.name, f"{key}.name"))
             context = next(iter(params), "")
-            defaults = {n: p.default for n, p in params.items()
-                        if n not in (context, "**") and p.default is not p.empty}
+            defaults = {
+                n: p.default for n, p in params.items() if n not in (context, "**") and p.default is not p.empty
+            }
             given = dict(self.__pydantic_extra__ or {})
             checked = self.registry.check_kwargs(self.name, {**defaults, **given}, key, reserved=(context,))
         except FullspikeError as e:
@@ -222,14 +230,19 @@ class TrainConfig(_Section):
 
 
 #: what the quick-start sets (everything else is a default)
-QUICKSTART: dict[str, Any] = {"name": "quickstart", "description": "BNTT conv net on the bundled digits, T=6",
-                              "model": {"name": "bntt_convnet", "T": 6}, "train": {"epochs": 15}}
+QUICKSTART: dict[str, Any] = {
+    "name": "quickstart",
+    "description": "BNTT conv net on the bundled digits, T=6",
+    "model": {"name": "bntt_convnet", "T": 6},
+    "train": {"epochs": 15},
+}
 
 
 class Config(_Section):
     """A whole run's settings, validated: ``model`` (``name`` plus the factory's arguments),
     ``data``, ``optim``, ``schedule`` and ``train`` sections; the defaults are the quick-start
     (BNTT conv net on the bundled digits). Read one with :func:`load_config`."""
+
     name: str = QUICKSTART["name"]
     description: str = QUICKSTART["description"]
     model: dict[str, Any] = Field(default_factory=lambda: dict(QUICKSTART["model"]))
@@ -245,8 +258,9 @@ class Config(_Section):
 
         name = model.get("name")
         if name is None:
-            raise _fullspike_error(ConfigError(
-                "config key 'model.name' is required (see `fullspike models` for the list)"))
+            raise _fullspike_error(
+                ConfigError("config key 'model.name' is required (see `fullspike models` for the list)")
+            )
         try:
             if not isinstance(name, str):
                 raise ConfigError(f"config key 'model.name' must be a string, got {show(name)}")
@@ -262,21 +276,29 @@ class Config(_Section):
         o, s = self.optim.arguments, self.schedule.arguments
         lr = o.get("lr")
         if not isinstance(lr, float):
-            raise _fullspike_error(ConfigError(f"optimizer '{self.optim.name}' takes no 'lr' (every optimiser "
-                                               f"must: the schedules scale it)"))
+            raise _fullspike_error(
+                ConfigError(
+                    f"optimizer '{self.optim.name}' takes no 'lr' (every optimiser must: the schedules scale it)"
+                )
+            )
         if o.get("nesterov") and o.get("momentum") == 0:
-            raise _fullspike_error(ConfigError(
-                "config key 'optim.nesterov' is true, which needs optim.momentum > 0, got optim.momentum=0"))
+            raise _fullspike_error(
+                ConfigError("config key 'optim.nesterov' is true, which needs optim.momentum > 0, got optim.momentum=0")
+            )
         if s.get("min_lr", 0.0) > lr:
-            raise _fullspike_error(ConfigError(
-                f"config key 'schedule.min_lr' must be <= optim.lr ({lr:g}) for the {self.schedule.name} "
-                f"schedule (a floor it decays to), got {show(s['min_lr'])}"))
+            raise _fullspike_error(
+                ConfigError(
+                    f"config key 'schedule.min_lr' must be <= optim.lr ({lr:g}) for the {self.schedule.name} "
+                    f"schedule (a floor it decays to), got {show(s['min_lr'])}"
+                )
+            )
         try:  # the schedule's first factor (building an optimiser here would import torch's compiler)
             SCHEDULES.get(self.schedule.name)(Progress(0, 1, self.train.epochs, lr, self.schedule.warmup_epochs), **s)
         except (ValueError, TypeError, ArithmeticError) as e:
             line = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise _fullspike_error(ConfigError(f"config key 'schedule': {self.schedule.name} refuses its "
-                                               f"arguments: {line}")) from None
+            raise _fullspike_error(
+                ConfigError(f"config key 'schedule': {self.schedule.name} refuses its arguments: {line}")
+            ) from None
         return self
 
     def to_dict(self) -> dict:
@@ -320,8 +342,12 @@ def _dry_build(name: str, kwargs: dict[str, Any]) -> None:
         raise ConfigError(f"config key 'model': {name} cannot be built with these arguments: {line}") from None
 
 
-_SECTIONS: dict[str, type[_Section]] = {"data": DataConfig, "optim": OptimConfig, "schedule": ScheduleConfig,
-                                        "train": TrainConfig}
+_SECTIONS: dict[str, type[_Section]] = {
+    "data": DataConfig,
+    "optim": OptimConfig,
+    "schedule": ScheduleConfig,
+    "train": TrainConfig,
+}
 _FREE_DICTS = {"model", "options"}  # keys whose contents are checked against a factory
 
 
@@ -350,8 +376,10 @@ def _one_line(e: ValidationError, cls: type[_Section]) -> ConfigError:
 
 #: every key of the ``optim`` and ``schedule`` sections that configs stored before those took their
 #: factory's own arguments hold (checkpoints, zoo cards): read by keeping the named factory's keys
-_STORED_BEFORE = {"optim": {"name", "lr", "momentum", "weight_decay", "nesterov", "betas"},
-                  "schedule": {"name", "milestones", "gamma", "step_epochs", "warmup_epochs", "min_lr"}}
+_STORED_BEFORE = {
+    "optim": {"name", "lr", "momentum", "weight_decay", "nesterov", "betas"},
+    "schedule": {"name", "milestones", "gamma", "step_epochs", "warmup_epochs", "min_lr"},
+}
 
 
 def _keys_of_the_factory(data: dict) -> dict:
@@ -369,8 +397,9 @@ def config_from_dict(data: dict) -> Config:
     """A validated :class:`Config` from nested plain data (a parsed YAML file, ``Config.to_dict()``,
     the config stored in a checkpoint, also in the form of earlier versions)."""
     if not isinstance(data, dict):
-        raise ConfigError(f"a config must be a mapping of sections (model, data, optim, schedule, train), "
-                          f"got {show(data)}")
+        raise ConfigError(
+            f"a config must be a mapping of sections (model, data, optim, schedule, train), got {show(data)}"
+        )
     # an empty section in YAML (``train:`` with nothing under it) reads as null: all defaults
     data = _keys_of_the_factory(data)
     return Config(**{k: {} if v is None and k in _SECTIONS else v for k, v in data.items()})
@@ -412,15 +441,21 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
                 raise _unknown(p, valid, ".".join(parts[:i]) + ("." if i else ""))
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
-                raise ConfigError(f"config key '{'.'.join(parts[:i + 1])}' is not a section")
+                raise ConfigError(f"config key '{'.'.join(parts[: i + 1])}' is not a section")
             cls = _SECTIONS.get(p) if i == 0 else None
             valid = None if p in _FREE_DICTS or cls is None or issubclass(cls, _Named) else set(cls.model_fields)
         last = parts[-1]
         if valid is not None and last not in valid:
             raise _unknown(last, valid, ".".join(parts[:-1]) + ("." if len(parts) > 1 else ""))
         section = _SECTIONS.get(parts[0]) if len(parts) == 2 else None
-        if section is not None and issubclass(section, _Named) and last == "name" and node.get("name") != value \
-                and isinstance(value, str) and value in section.registry:
+        if (
+            section is not None
+            and issubclass(section, _Named)
+            and last == "name"
+            and node.get("name") != value
+            and isinstance(value, str)
+            and value in section.registry
+        ):
             takes = set(parameters(section.registry.get(value))) | set(section.model_fields)
             for k in [k for k in node if k not in takes]:
                 del node[k]
@@ -446,8 +481,13 @@ def _expanded_nodes(node: yaml.Node, memo: dict[int, int]) -> int:
         return memo[key]
     memo[key] = MAX_YAML_NODES + 1  # seen again before it is counted: a recursive alias
     n = 1
-    for child in (node.value if isinstance(node, yaml.SequenceNode) else
-                  [x for pair in node.value for x in pair] if isinstance(node, yaml.MappingNode) else []):
+    for child in (
+        node.value
+        if isinstance(node, yaml.SequenceNode)
+        else [x for pair in node.value for x in pair]
+        if isinstance(node, yaml.MappingNode)
+        else []
+    ):
         n += _expanded_nodes(child, memo)
         if n > MAX_YAML_NODES:
             break
@@ -462,8 +502,10 @@ class _Loader(yaml.SafeLoader):
 
     def construct_document(self, node: yaml.Node) -> Any:
         if _expanded_nodes(node, {}) > MAX_YAML_NODES:
-            raise yaml.YAMLError(f"it expands to more than {MAX_YAML_NODES} values (through its aliases "
-                                 f"&name/*name); a config is a few keys, write them out")
+            raise yaml.YAMLError(
+                f"it expands to more than {MAX_YAML_NODES} values (through its aliases "
+                f"&name/*name); a config is a few keys, write them out"
+            )
         return super().construct_document(node)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
@@ -471,14 +513,14 @@ class _Loader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
             if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {show(key)}",
-                                                        key_node.start_mark)
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {show(key)}", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep)
 
 
-_Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
-                              list("-+0123456789."))
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$"), list("-+0123456789.")
+)
 
 
 def read_yaml(path: Path) -> Any:
@@ -494,9 +536,10 @@ def read_yaml(path: Path) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b"\n") + 1
-        raise ConfigError(f"{path}, line {line}: not UTF-8 text (byte 0x{raw[e.start]:02x}); save the "
-                          f"config as UTF-8") from None
+        line = raw[: e.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}, line {line}: not UTF-8 text (byte 0x{raw[e.start]:02x}); save the config as UTF-8"
+        ) from None
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
@@ -519,7 +562,10 @@ def config_path(path: str | Path) -> Path:
         return p
     if len(p.parts) > 1 or p.suffix not in ("", ".yaml"):  # meant as a path
         shipped = f"; the shipped config '{p.stem}' is --config {p.stem}" if p.stem in CONFIGS else ""
-        raise ConfigError(f"config file {p} not found{shipped or '; give a YAML file or the name of a shipped config (fullspike configs)'}")
+        raise ConfigError(
+            f"config file {p} not "
+            f"found{shipped or '; give a YAML file or the name of a shipped config (fullspike configs)'}"
+        )
     try:
         return config_file(str(path))
     except RegistryError as e:

@@ -5,6 +5,7 @@ A run folder holds ``config.json`` (the config as trained, with the absolute ``d
 ``metrics.jsonl`` (one row per epoch), ``tb/`` (TensorBoard), ``checkpoint.pt`` (after every
 epoch) and, at the end, ``metrics.json``. Data-parallel when started by ``torchrun``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -40,9 +41,18 @@ from .trainer import EVAL_SEED, Trainer, make_epoch_loader, resolve_device
 
 RUN_FILES = ("config.json", "metrics.jsonl", "metrics.json", CHECKPOINT, "tb")
 # keys that define what a run trains on; a resumed run cannot change them
-FIXED_ON_RESUME = ("model", "data.name", "data.options", "data.batch_size", "data.augment",
-                   "data.val_fraction", "data.train_subset", "train.seed", "optim.name",
-                   "train.neuron_backend")  # backends agree on spikes, on gradients only to rounding
+FIXED_ON_RESUME = (
+    "model",
+    "data.name",
+    "data.options",
+    "data.batch_size",
+    "data.augment",
+    "data.val_fraction",
+    "data.train_subset",
+    "train.seed",
+    "optim.name",
+    "train.neuron_backend",
+)  # backends agree on spikes, on gradients only to rounding
 
 
 _LOG = logging.getLogger(__name__)
@@ -69,8 +79,10 @@ def resume_changes(saved: dict, cfg: Config) -> dict[str, tuple]:
     changed = {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
     for key, (a, b) in changed.items():
         if _is_fixed(key):
-            raise ConfigError(f"--resume: {key} was {a!r} in this run and cannot change when resuming (now {b!r}); "
-                              f"drop that override, or start a fresh run with --overwrite")
+            raise ConfigError(
+                f"--resume: {key} was {a!r} in this run and cannot change when resuming (now {b!r}); "
+                f"drop that override, or start a fresh run with --overwrite"
+            )
     return changed
 
 
@@ -87,22 +99,27 @@ def check_own_checkpoint(out: Path, ckpt: dict) -> None:
     try:
         recorded = _flatten(config_from_dict(json.loads(path.read_text())).to_dict())
     except (ValueError, OSError, FullspikeError) as e:
-        raise CheckpointError(f"--resume: {path} cannot be read ({type(e).__name__}), so {out / CHECKPOINT} "
-                              f"cannot be checked against it; start a fresh run with --overwrite") from None
+        raise CheckpointError(
+            f"--resume: {path} cannot be read ({type(e).__name__}), so {out / CHECKPOINT} "
+            f"cannot be checked against it; start a fresh run with --overwrite"
+        ) from None
     saved = _flatten(config_from_dict(ckpt["config"]).to_dict())
     for key in sorted(set(recorded) | set(saved)):
         if _is_fixed(key) and recorded.get(key) != saved.get(key):
             raise CheckpointError(
                 f"--resume: {out / CHECKPOINT} is not the checkpoint of the run in {out}: it trained "
                 f"{key}={saved.get(key)!r} but {path} records {recorded.get(key)!r}; put that run's own "
-                f"checkpoint back, or start a fresh run with --overwrite")
+                f"checkpoint back, or start a fresh run with --overwrite"
+            )
 
 
 def no_checkpoint_error(out: Path) -> CheckpointError:
     """``--resume`` found no checkpoint in ``out``: say how to start (again)."""
     if any((out / n).exists() for n in RUN_FILES):
-        return CheckpointError(f"--resume: no checkpoint at {out / CHECKPOINT}: the run in {out} stopped before "
-                               f"its first checkpoint; start it again with --overwrite")
+        return CheckpointError(
+            f"--resume: no checkpoint at {out / CHECKPOINT}: the run in {out} stopped before "
+            f"its first checkpoint; start it again with --overwrite"
+        )
     return CheckpointError(f"--resume: no checkpoint at {out / CHECKPOINT}; start without --resume")
 
 
@@ -122,8 +139,10 @@ def prepare_run_folder(out: Path, overwrite: bool) -> None:
     :func:`clear_run_folder` deletes them, once the new run is built)."""
     found = [n for n in RUN_FILES if os.path.lexists(out / n)]
     if found and not overwrite:
-        raise ConfigError(f"{out} already holds a run ({', '.join(found)}); continue it with --resume, "
-                          f"or pass --overwrite to replace it (or choose another --out)")
+        raise ConfigError(
+            f"{out} already holds a run ({', '.join(found)}); continue it with --resume, "
+            f"or pass --overwrite to replace it (or choose another --out)"
+        )
 
 
 def clear_run_folder(out: Path) -> None:
@@ -183,8 +202,9 @@ def build_callbacks(cfg: Config, out: Path, metadata: dict, num_classes: int | N
     callbacks.append(MetricsLogger(out / "metrics.jsonl"))
     if tc.tensorboard is not False:
         callbacks.append(TensorBoardLogger(out / "tb", required=bool(tc.tensorboard)))
-    callbacks.append(DivergenceWarning(num_classes, hint=f"lower optim.lr (now {cfg.optim.lr:.3g}) or set "
-                                                          f"train.grad_clip"))
+    callbacks.append(
+        DivergenceWarning(num_classes, hint=f"lower optim.lr (now {cfg.optim.lr:.3g}) or set train.grad_clip")
+    )
     callbacks.append(Checkpoint(out / CHECKPOINT, metadata))
     return callbacks
 
@@ -216,14 +236,19 @@ def enough_memory(cfg: Config) -> Iterator[None]:
         yield
     except (MemoryError, RuntimeError) as e:
         text = str(e)
-        if not isinstance(e, (MemoryError, torch.OutOfMemoryError)) and \
-                "can't allocate memory" not in text and "out of memory" not in text:
+        if (
+            not isinstance(e, (MemoryError, torch.OutOfMemoryError))
+            and "can't allocate memory" not in text
+            and "out of memory" not in text
+        ):
             raise
         tried = re.search(r"tried to allocate ([\d.]+ ?\w+)", text)
         size = f" ({tried.group(0)})" if tried else ""
-        raise TrainingError(f"not enough memory to train {cfg.model_name}{size}; lower model.T "
-                            f"(now {cfg.model.get('T', 'its default')}) or data.batch_size (now "
-                            f"{cfg.data.batch_size})") from None
+        raise TrainingError(
+            f"not enough memory to train {cfg.model_name}{size}; lower model.T "
+            f"(now {cfg.model.get('T', 'its default')}) or data.batch_size (now "
+            f"{cfg.data.batch_size})"
+        ) from None
 
 
 def _train_in_folder(cfg: Config, out: Path, resume: bool, overwrite: bool, main: bool) -> dict:
@@ -257,16 +282,29 @@ def _train_in_folder(cfg: Config, out: Path, resume: bool, overwrite: bool, main
     train_loader = make_epoch_loader(data.train, data.info, batch, tc.seed, cfg.data.num_workers, rank, world)
     scheduler = build_scheduler(cfg, optimizer, len(train_loader(0)))
     eval_bs = cfg.data.eval_batch_size or cfg.data.batch_size
-    val_loader = (make_loader(data.val, data.info, eval_bs, False, cfg.data.num_workers)
-                  if data.val is not None else None)
+    val_loader = (
+        make_loader(data.val, data.info, eval_bs, False, cfg.data.num_workers) if data.val is not None else None
+    )
     metadata = {"model_name": cfg.model_name, "model_kwargs": model_kwargs(cfg, data.info), "config": cfg.to_dict()}
     trainer = Trainer(
-        model, functools.partial(classification_loss, label_smoothing=tc.label_smoothing), optimizer,
-        train_loader, val_loader, callbacks=build_callbacks(cfg, out, metadata, data.info.num_classes), scheduler=scheduler,
-        epochs=tc.epochs, test_loader=make_loader(data.test, data.info, eval_bs, False, cfg.data.num_workers),
-        device=device, amp=tc.amp, grad_clip=tc.grad_clip, eval_every=tc.eval_every,
-        eval_loss_fn=classification_loss, progress=tc.progress, distributed=world > 1,
-        divergence_hint="lower optim.lr (now {lr:.3g}) or set train.grad_clip")
+        model,
+        functools.partial(classification_loss, label_smoothing=tc.label_smoothing),
+        optimizer,
+        train_loader,
+        val_loader,
+        callbacks=build_callbacks(cfg, out, metadata, data.info.num_classes),
+        scheduler=scheduler,
+        epochs=tc.epochs,
+        test_loader=make_loader(data.test, data.info, eval_bs, False, cfg.data.num_workers),
+        device=device,
+        amp=tc.amp,
+        grad_clip=tc.grad_clip,
+        eval_every=tc.eval_every,
+        eval_loss_fn=classification_loss,
+        progress=tc.progress,
+        distributed=world > 1,
+        divergence_hint="lower optim.lr (now {lr:.3g}) or set train.grad_clip",
+    )
     if ckpt is not None:
         load_model_state(model, ckpt, cfg.model_name, ckpt_path)
         trainer.load_state_dict(ckpt)
@@ -284,16 +322,20 @@ def _train_in_folder(cfg: Config, out: Path, resume: bool, overwrite: bool, main
         out.mkdir(parents=True, exist_ok=True)
         write_text(out / "config.json", json.dumps(cfg.to_dict(), indent=2, default=str))
         n_params = sum(p.numel() for p in model.parameters())
-        _log(f"{cfg.name}: {cfg.model_name} ({n_params / 1e6:.2f}M params, T={getattr(model, 'T', None)}) on "
-             f"{cfg.data.name} [{len(data.train)} train / {len(data.val) if data.val else 0} val / "
-             f"{len(data.test)} test], {tc.epochs} epochs, device {device}, {world} process(es)")
+        _log(
+            f"{cfg.name}: {cfg.model_name} ({n_params / 1e6:.2f}M params, T={getattr(model, 'T', None)}) on "
+            f"{cfg.data.name} [{len(data.train)} train / {len(data.val) if data.val else 0} val / "
+            f"{len(data.test)} test], {tc.epochs} epochs, device {device}, {world} process(es)"
+        )
     try:
         result = trainer.fit()
         metrics = _final_metrics(cfg, trainer, result, world, device) if main else {}
         if main:
             write_text(out / "metrics.json", json.dumps(metrics, indent=2))
-            _log(f"test_accuracy={metrics['test_accuracy']:.4f} (epochs={trainer.epoch}, T={metrics['time_steps']}, "
-                 f"train_seconds={trainer.train_seconds:.1f}) -> {out / 'metrics.json'}")
+            _log(
+                f"test_accuracy={metrics['test_accuracy']:.4f} (epochs={trainer.epoch}, T={metrics['time_steps']}, "
+                f"train_seconds={trainer.train_seconds:.1f}) -> {out / 'metrics.json'}"
+            )
         if world > 1:
             dist.barrier()
     finally:
@@ -305,13 +347,17 @@ def _train_in_folder(cfg: Config, out: Path, resume: bool, overwrite: bool, main
 def _final_metrics(cfg: Config, trainer: Trainer, result: dict, world: int, device: torch.device) -> dict:
     """What ``metrics.json`` holds: test metrics, epochs, T, timings, processes, best validation."""
     return {
-        "name": cfg.name, "model": cfg.model_name, "dataset": cfg.data.name,
+        "name": cfg.name,
+        "model": cfg.model_name,
+        "dataset": cfg.data.name,
         **{k: v for k, v in result.items() if k.startswith("test_")},
         "test_seed": EVAL_SEED,  # the seed of the test evaluation's draws (`fullspike evaluate --seed`)
-        "epochs": trainer.epoch, "time_steps": getattr(trainer.model, "T", None),
+        "epochs": trainer.epoch,
+        "time_steps": getattr(trainer.model, "T", None),
         "train_seconds": trainer.train_seconds,
         "train_cpu_seconds": trainer.train_cpu_seconds,  # CPU time of this process (all threads)
-        "processes": world, "device": str(device),
+        "processes": world,
+        "device": str(device),
         "best_val_accuracy": max((r["val_accuracy"] for r in trainer.history if "val_accuracy" in r), default=None),
         "divergence_warning": next((cb.message for cb in trainer.callbacks if isinstance(cb, DivergenceWarning)), None),
     }

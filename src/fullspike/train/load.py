@@ -1,4 +1,5 @@
 """Open a trained run from Python: :func:`load` (``fullspike.load``)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,12 +18,14 @@ from .trainer import resolve_device
 class Loaded(NamedTuple):
     """What :func:`~fullspike.train.load` returns: ``model`` (evaluation mode, on the requested
     device) and the run's ``config``."""
+
     model: torch.nn.Module  # in evaluation mode, on the requested device
     config: Config  # the run's config (``data.root`` absolute as recorded; none for the zoo), overrides applied
 
 
 class Source(NamedTuple):
     """What a command's checkpoint argument names (:func:`resolve_checkpoint`)."""
+
     zoo_entry: str | None  # the model zoo's entry, or None for a checkpoint file
     checkpoint: Path | None  # the checkpoint file, or None for a zoo entry
     folder: Path  # where the command writes by default: the run folder, or runs/zoo/<entry>
@@ -39,18 +42,27 @@ def resolve_checkpoint(spec: str | Path) -> Source:
     p = Path(spec)
     if p.is_dir():
         if not (p / CHECKPOINT).is_file():
-            raise CheckpointError(f"run folder {p} has no {CHECKPOINT}; give a run folder written by "
-                                  "`fullspike train`, a checkpoint file or zoo:NAME")
+            raise CheckpointError(
+                f"run folder {p} has no {CHECKPOINT}; give a run folder written by "
+                "`fullspike train`, a checkpoint file or zoo:NAME"
+            )
         return Source(None, p / CHECKPOINT, p)
     if not p.is_file():
         hint = f" (the model zoo's network is zoo:{spec})" if str(spec) in zoo.cards() else ""
-        raise CheckpointError(f"checkpoint {p} not found; give a run folder, a checkpoint file or zoo:NAME "
-                              f"(fullspike models --pretrained){hint}")
+        raise CheckpointError(
+            f"checkpoint {p} not found; give a run folder, a checkpoint file or zoo:NAME "
+            f"(fullspike models --pretrained){hint}"
+        )
     return Source(None, p, p.parent)
 
 
-def load(path: str | Path, *, config: str | Path | None = None, overrides: Sequence[str] = (),
-         device: str | torch.device | None = None) -> Loaded:
+def load(
+    path: str | Path,
+    *,
+    config: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    device: str | torch.device | None = None,
+) -> Loaded:
     """The trained model and its config from a run folder (its ``checkpoint.pt``), a checkpoint,
     or a network of the model zoo (``"zoo:NAME"``, see :mod:`fullspike.zoo`; its card's config).
 
@@ -62,8 +74,11 @@ def load(path: str | Path, *, config: str | Path | None = None, overrides: Seque
     source = resolve_checkpoint(path)
     if source.zoo_entry is not None:
         stored = zoo.card(source.zoo_entry)["config"]
-        cfg = load_config(config, list(overrides)) if config is not None else \
-            config_from_dict(apply_overrides(stored, list(overrides)))
+        cfg = (
+            load_config(config, list(overrides))
+            if config is not None
+            else config_from_dict(apply_overrides(stored, list(overrides)))
+        )
         dev = resolve_device(cfg.train.device) if device is None else torch.device(device)
         return Loaded(zoo.load(source.zoo_entry).to(dev), cfg)
     ckpt_path = source.checkpoint

@@ -7,6 +7,7 @@ metrics by adding those sums before :meth:`~SumMetric.compute`. ``output`` is wh
 function returned (logits ``[B, K]`` or a :class:`~fullspike.models.DualStreamOutput`), ``batch``
 the batch on the device (``(x, y)`` by default), ``loss`` the batch's mean loss (a scalar tensor).
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Protocol
@@ -80,9 +81,11 @@ class MeanLoss(SumMetric):
 
 def _logits_and_labels(logits: torch.Tensor, y: torch.Tensor) -> None:
     if not (logits.ndim == 2 and y.ndim == 1 and not y.is_floating_point() and len(y) == len(logits)):
-        raise TrainingError(f"accuracy needs class logits [B, K] and integer labels [B], got an output of shape "
-                            f"{tuple(logits.shape)} and targets of shape {tuple(y.shape)} ({y.dtype}); give the "
-                            f"Trainer metrics=[MeanLoss()] (or your own metrics) for other tasks")
+        raise TrainingError(
+            f"accuracy needs class logits [B, K] and integer labels [B], got an output of shape "
+            f"{tuple(logits.shape)} and targets of shape {tuple(y.shape)} ({y.dtype}); give the "
+            f"Trainer metrics=[MeanLoss()] (or your own metrics) for other tasks"
+        )
 
 
 class Accuracy(SumMetric):

@@ -13,6 +13,7 @@ Every optimiser takes ``lr``, the base learning rate the schedule scales. A sche
 :class:`Progress` (and its keyword arguments) to the learning-rate factor of optimiser step
 ``progress.step``; linear warm-up over ``schedule.warmup_epochs`` is applied around it.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,30 +49,47 @@ class Progress:
 
 
 @OPTIMIZERS.register("sgd")
-def sgd(params: list, *, lr: Positive = 0.1, momentum: UnitInterval = 0.9, weight_decay: NonNegative = 1e-4,
-        nesterov: bool = False) -> torch.optim.Optimizer:
+def sgd(
+    params: list,
+    *,
+    lr: Positive = 0.1,
+    momentum: UnitInterval = 0.9,
+    weight_decay: NonNegative = 1e-4,
+    nesterov: bool = False,
+) -> torch.optim.Optimizer:
     """SGD with momentum, weight decay and optional Nesterov momentum (needs momentum > 0)."""
     return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
 
 
 @OPTIMIZERS.register("adamw")
-def adamw(params: list, *, lr: Positive = 0.1, betas: tuple[UnitInterval, UnitInterval] = (0.9, 0.999),
-          weight_decay: NonNegative = 1e-4) -> torch.optim.Optimizer:
+def adamw(
+    params: list,
+    *,
+    lr: Positive = 0.1,
+    betas: tuple[UnitInterval, UnitInterval] = (0.9, 0.999),
+    weight_decay: NonNegative = 1e-4,
+) -> torch.optim.Optimizer:
     """AdamW (decoupled weight decay)."""
     return torch.optim.AdamW(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay)
 
 
 @OPTIMIZERS.register("adam")
-def adam(params: list, *, lr: Positive = 0.1, betas: tuple[UnitInterval, UnitInterval] = (0.9, 0.999),
-         weight_decay: NonNegative = 1e-4) -> torch.optim.Optimizer:
+def adam(
+    params: list,
+    *,
+    lr: Positive = 0.1,
+    betas: tuple[UnitInterval, UnitInterval] = (0.9, 0.999),
+    weight_decay: NonNegative = 1e-4,
+) -> torch.optim.Optimizer:
     """Adam (weight decay added to the gradient)."""
     return torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay)
 
 
 def _milestone(value: float) -> float:
     if not (0 < value < 1 or (value >= 1 and float(value).is_integer())):
-        raise PydanticCustomError("out_of_range", "must be a fraction of training in (0, 1) or a whole epoch "
-                                  "number >= 1")
+        raise PydanticCustomError(
+            "out_of_range", "must be a fraction of training in (0, 1) or a whole epoch number >= 1"
+        )
     return value
 
 
@@ -85,8 +103,9 @@ def constant(p: Progress) -> float:
 
 
 @SCHEDULES.register("multistep")
-def multistep(p: Progress, *, milestones: list[Milestone] = (0.5, 0.7, 0.9),
-              gamma: number(float, gt=0, le=1) = 0.1) -> float:
+def multistep(
+    p: Progress, *, milestones: list[Milestone] = (0.5, 0.7, 0.9), gamma: number(float, gt=0, le=1) = 0.1
+) -> float:
     """Times ``gamma`` at each milestone: below 1 a fraction of the run's steps, else an epoch
     number. The rate drops from the first step at or after the milestone, so short runs drop
     inside an epoch."""

@@ -8,6 +8,7 @@ autocast on CUDA, and data parallelism (DDP) when asked for (``distributed=True`
 The trainer changes no process-wide setting (allocator, determinism flags, RNG seeds): the
 caller seeds, and ``fullspike train`` sets the process options it prints.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -87,8 +88,9 @@ def seeded_draws(seed: int, device: torch.device):
     """Run the block with torch's generators (CPU, and ``device``'s when CUDA) seeded with ``seed``
     and restore their states afterwards: the draws inside (an encoder's spikes) repeat exactly,
     and the caller's random streams (training's) neither advance nor change."""
-    devices = [device.index if device.index is not None else torch.cuda.current_device()] \
-        if device.type == "cuda" else []
+    devices = (
+        [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    )
     with torch.random.fork_rng(devices=devices):
         torch.default_generator.manual_seed(seed)
         for index in devices:  # only the evaluating device's generator: other GPUs' streams stay as they are
@@ -97,10 +99,18 @@ def seeded_draws(seed: int, device: torch.device):
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, loader: Iterable, device: torch.device, amp: bool = False,
-             progress: bool | None = None, desc: str = "eval", loss_fn: LossFn = classification_loss,
-             step_fn: StepFn | None = None, metrics: Sequence[Metric] | None = None,
-             seed: int = EVAL_SEED) -> dict:
+def evaluate(
+    model: torch.nn.Module,
+    loader: Iterable,
+    device: torch.device,
+    amp: bool = False,
+    progress: bool | None = None,
+    desc: str = "eval",
+    loss_fn: LossFn = classification_loss,
+    step_fn: StepFn | None = None,
+    metrics: Sequence[Metric] | None = None,
+    seed: int = EVAL_SEED,
+) -> dict:
     """``metrics`` over ``loader`` (default :func:`~fullspike.train.metrics.eval_metrics`: mean
     ``loss`` and the accuracy (0..1) of every head, ``accuracy``, ``accuracy_spike``,
     ``accuracy_accum``), each batch run by ``step_fn`` (default :func:`supervised_step` of ``loss_fn``).
@@ -112,9 +122,17 @@ def evaluate(model: torch.nn.Module, loader: Iterable, device: torch.device, amp
         return _evaluate(model, loader, device, amp, progress, desc, loss_fn, step_fn, metrics)
 
 
-def _evaluate(model: torch.nn.Module, loader: Iterable, device: torch.device, amp: bool,
-              progress: bool | None, desc: str, loss_fn: LossFn, step_fn: StepFn | None,
-              metrics: Sequence[Metric] | None) -> dict:
+def _evaluate(
+    model: torch.nn.Module,
+    loader: Iterable,
+    device: torch.device,
+    amp: bool,
+    progress: bool | None,
+    desc: str,
+    loss_fn: LossFn,
+    step_fn: StepFn | None,
+    metrics: Sequence[Metric] | None,
+) -> dict:
     """:func:`evaluate`'s pass over ``loader``, its draws seeded by the caller."""
     model.eval()
     step_fn = step_fn or supervised_step(loss_fn)
@@ -137,13 +155,24 @@ def _evaluate(model: torch.nn.Module, loader: Iterable, device: torch.device, am
 class DivergenceError(TrainingError):
     """The training loss became NaN or infinite."""
 
-    def __init__(self, loss: float, epoch: int, step: int, lr: float, checkpoint: Path | None,
-                 hint: str = "lower the learning rate (now {lr:.3g}) or clip gradients (grad_clip)") -> None:
+    def __init__(
+        self,
+        loss: float,
+        epoch: int,
+        step: int,
+        lr: float,
+        checkpoint: Path | None,
+        hint: str = "lower the learning rate (now {lr:.3g}) or clip gradients (grad_clip)",
+    ) -> None:
         self.loss, self.epoch, self.step, self.lr, self.checkpoint = loss, epoch, step, lr, checkpoint
-        where = (f"; the last good checkpoint of this run is {checkpoint}" if checkpoint is not None
-                 else "; this run has written no checkpoint yet")
-        super().__init__(f"loss became {loss} at epoch {epoch}, step {step}: training diverged; "
-                         f"{hint.format(lr=lr)}{where}")
+        where = (
+            f"; the last good checkpoint of this run is {checkpoint}"
+            if checkpoint is not None
+            else "; this run has written no checkpoint yet"
+        )
+        super().__init__(
+            f"loss became {loss} at epoch {epoch}, step {step}: training diverged; {hint.format(lr=lr)}{where}"
+        )
 
 
 class Trainer:
@@ -199,15 +228,31 @@ class Trainer:
         ```
     """
 
-    def __init__(self, model: torch.nn.Module, loss_fn: LossFn, optimizer: torch.optim.Optimizer,
-                 train_loader: Iterable | Callable[[int], Iterable], eval_loader: Iterable | None = None, *,
-                 callbacks: Sequence[Callback] = (), scheduler=None, scheduler_interval: str = "step",
-                 epochs: int = 1, test_loader: Iterable | None = None, device: str | torch.device | None = None,
-                 amp: bool = False, grad_clip: float | None = None, eval_every: int = 1,
-                 eval_loss_fn: LossFn | None = None, progress: bool | None = None,
-                 divergence_hint: str | None = None, step_fn: StepFn | None = None,
-                 metrics: Sequence[Metric] | None = None, eval_metrics: Sequence[Metric] | None = None,
-                 distributed: bool = False) -> None:
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        loss_fn: LossFn,
+        optimizer: torch.optim.Optimizer,
+        train_loader: Iterable | Callable[[int], Iterable],
+        eval_loader: Iterable | None = None,
+        *,
+        callbacks: Sequence[Callback] = (),
+        scheduler=None,
+        scheduler_interval: str = "step",
+        epochs: int = 1,
+        test_loader: Iterable | None = None,
+        device: str | torch.device | None = None,
+        amp: bool = False,
+        grad_clip: float | None = None,
+        eval_every: int = 1,
+        eval_loss_fn: LossFn | None = None,
+        progress: bool | None = None,
+        divergence_hint: str | None = None,
+        step_fn: StepFn | None = None,
+        metrics: Sequence[Metric] | None = None,
+        eval_metrics: Sequence[Metric] | None = None,
+        distributed: bool = False,
+    ) -> None:
         if scheduler_interval not in ("step", "epoch"):
             raise TrainingError(f"scheduler_interval must be 'step' or 'epoch', got {scheduler_interval!r}")
         if device is None:
@@ -237,11 +282,14 @@ class Trainer:
     def _wrap_distributed(self) -> None:
         """Wrap the model in DistributedDataParallel over the initialised process group."""
         if not (dist.is_available() and dist.is_initialized()):
-            raise TrainingError("Trainer(distributed=True) needs an initialised process group "
-                                "(torch.distributed.init_process_group, e.g. under torchrun)")
+            raise TrainingError(
+                "Trainer(distributed=True) needs an initialised process group "
+                "(torch.distributed.init_process_group, e.g. under torchrun)"
+            )
         self.rank, self.world_size = dist.get_rank(), dist.get_world_size()
         self.net = torch.nn.parallel.DistributedDataParallel(
-            self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+            self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+        )
 
     @property
     def is_main(self) -> bool:
@@ -264,8 +312,11 @@ class Trainer:
         if not self.distributed:
             return
         keys = [(m, k) for m in self.metrics for k in sorted(getattr(m, "totals", {}))]
-        t = torch.tensor([m.totals[k] for m, k in keys], dtype=torch.float64,
-                         device=self.device if self.device.type == "cuda" else "cpu")
+        t = torch.tensor(
+            [m.totals[k] for m, k in keys],
+            dtype=torch.float64,
+            device=self.device if self.device.type == "cuda" else "cpu",
+        )
         dist.all_reduce(t)
         for (m, k), v in zip(keys, t.tolist()):
             m.totals[k] = v
@@ -279,8 +330,12 @@ class Trainer:
         for m in self.metrics:
             m.reset()
         steps = 0
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{self.epochs}", leave=False,
-                   disable=not (show_bars(self.progress) and self.is_main))
+        bar = tqdm(
+            loader,
+            desc=f"epoch {epoch + 1}/{self.epochs}",
+            leave=False,
+            disable=not (show_bars(self.progress) and self.is_main),
+        )
         for step, batch in enumerate(bar):
             batch = to_device(batch, self.device)
             with autocast(self.device, self.amp):
@@ -289,8 +344,14 @@ class Trainer:
                     loss = cb.on_loss(self, loss)
             if not torch.isfinite(loss):
                 hint = {"hint": self.divergence_hint} if self.divergence_hint else {}
-                raise DivergenceError(float(loss.detach()), epoch + 1, step + 1,
-                                      self.optimizer.param_groups[0]["lr"], self._good_checkpoint(), **hint)
+                raise DivergenceError(
+                    float(loss.detach()),
+                    epoch + 1,
+                    step + 1,
+                    self.optimizer.param_groups[0]["lr"],
+                    self._good_checkpoint(),
+                    **hint,
+                )
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self.grad_clip:
@@ -323,9 +384,16 @@ class Trainer:
         them as ``on_evaluate(split, metrics)``."""
         if not self.is_main:
             return {}
-        metrics = evaluate(self.model, loader, self.device, self.amp, self.progress, desc=split,
-                           step_fn=self.eval_step_fn,
-                           metrics=self.eval_metrics)
+        metrics = evaluate(
+            self.model,
+            loader,
+            self.device,
+            self.amp,
+            self.progress,
+            desc=split,
+            step_fn=self.eval_step_fn,
+            metrics=self.eval_metrics,
+        )
         self._emit("on_evaluate", split, metrics)
         return metrics
 
@@ -357,10 +425,14 @@ class Trainer:
         """Everything :meth:`load_state_dict` needs to continue exactly after ``self.epoch``."""
         gen = self._loader_generator()
         return {
-            "epoch": self.epoch, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "epoch": self.epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            "rng": rng_state(), "loader_rng": gen.get_state() if gen is not None else None,
-            "history": list(self.history), "train_seconds": self.train_seconds,
+            "rng": rng_state(),
+            "loader_rng": gen.get_state() if gen is not None else None,
+            "history": list(self.history),
+            "train_seconds": self.train_seconds,
             "train_cpu_seconds": self.train_cpu_seconds,
             "callbacks": [cb.state_dict() for cb in self.callbacks],
         }
@@ -371,8 +443,9 @@ class Trainer:
             self.model.load_state_dict(state["model"])
         except RuntimeError as e:
             lines = str(e).splitlines()
-            raise CheckpointError(f"the saved state does not fit this model: "
-                                  f"{(lines[1] if len(lines) > 1 else lines[0]).strip()}") from None
+            raise CheckpointError(
+                f"the saved state does not fit this model: {(lines[1] if len(lines) > 1 else lines[0]).strip()}"
+            ) from None
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state.get("scheduler") is not None:
             self.scheduler.load_state_dict(state["scheduler"])
@@ -386,8 +459,9 @@ class Trainer:
         self.train_seconds, self.train_cpu_seconds = state["train_seconds"], state["train_cpu_seconds"]
 
 
-def make_epoch_loader(dataset, info, batch_size: int, seed: int, num_workers: int = 0,
-                      rank: int = 0, world_size: int = 1) -> Callable[[int], DataLoader]:
+def make_epoch_loader(
+    dataset, info, batch_size: int, seed: int, num_workers: int = 0, rank: int = 0, world_size: int = 1
+) -> Callable[[int], DataLoader]:
     """``epoch -> DataLoader`` whose shuffling depends only on ``(seed, epoch)`` (and the rank's
     DistributedSampler when ``world_size > 1``): the data order of an exactly resumable run."""
     from ..data import make_loader
@@ -396,7 +470,8 @@ def make_epoch_loader(dataset, info, batch_size: int, seed: int, num_workers: in
         sampler = None
         if world_size > 1:
             sampler = torch.utils.data.distributed.DistributedSampler(
-                dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
+                dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed
+            )
         gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
         return make_loader(dataset, info, batch_size, True, num_workers, generator=gen, sampler=sampler)
 

@@ -8,6 +8,7 @@ them, date and machine. Weights are checked against the card's SHA-256 before lo
     fullspike.list_models(pretrained=True)                               # the entries
     model, cfg = fullspike.load("zoo:nmnist_bntt_convnet")      # with the config that trained it
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,7 +41,7 @@ def entry_name(name: str, zoo_dir: Path = ZOO_DIR) -> str:
     """The entry ``name`` means (``zoo:`` prefix optional): the entry of that name, else the one
     entry whose architecture is ``name`` (``"dst_resnet18"``). An architecture with several
     entries, or none, and an unknown name are one :class:`RegistryError` line."""
-    name = name[len(PREFIX):] if name.startswith(PREFIX) else name
+    name = name[len(PREFIX) :] if name.startswith(PREFIX) else name
     all_cards = cards(zoo_dir)
     if name in all_cards:
         return name
@@ -48,11 +49,15 @@ def entry_name(name: str, zoo_dir: Path = ZOO_DIR) -> str:
     if len(fits) == 1:
         return fits[0]
     if fits:
-        raise RegistryError(f"the zoo has {len(fits)} trained '{name}' networks: {', '.join(fits)}; "
-                            f"name one, e.g. create_model('{fits[0]}', pretrained=True)")
+        raise RegistryError(
+            f"the zoo has {len(fits)} trained '{name}' networks: {', '.join(fits)}; "
+            f"name one, e.g. create_model('{fits[0]}', pretrained=True)"
+        )
     if is_model(name):
-        raise RegistryError(f"the zoo has no trained '{name}'; the trained networks are "
-                            f"{', '.join(sorted(all_cards)) or 'none'} (fullspike models --pretrained)")
+        raise RegistryError(
+            f"the zoo has no trained '{name}'; the trained networks are "
+            f"{', '.join(sorted(all_cards)) or 'none'} (fullspike models --pretrained)"
+        )
     raise unknown_name("pretrained model", name, all_cards, "" if all_cards else " (the zoo is empty)")
 
 
@@ -90,8 +95,10 @@ def load(name: str, zoo_dir: Path = ZOO_DIR) -> nn.Module:
         raise CheckpointError(f"zoo weights {path} are missing; reinstall fullspike")
     digest = sha256(path)
     if digest != c["sha256"]:
-        raise CheckpointError(f"zoo weights {path} are corrupt (SHA-256 {digest[:12]}..., the card says "
-                              f"{c['sha256'][:12]}...); reinstall fullspike")
+        raise CheckpointError(
+            f"zoo weights {path} are corrupt (SHA-256 {digest[:12]}..., the card says "
+            f"{c['sha256'][:12]}...); reinstall fullspike"
+        )
     model = create_model(c["model"], **c["model_kwargs"])
     model.load_state_dict(load_state(path, "zoo weights"))
     return model.eval()

@@ -1,4 +1,5 @@
 """Fixtures for the event-data tests."""
+
 import pytest
 from event_files import write_gesture_trial
 

@@ -1,5 +1,6 @@
 """Helpers of the event-data tests: the shared real samples, and writers of small files in the
 real N-MNIST and AEDAT 3.1 (DVS128 Gesture) formats."""
+
 from __future__ import annotations
 
 import struct
@@ -50,8 +51,9 @@ def write_aedat31(path: Path, packets: list[bytes]) -> None:
     path.write_bytes(header + b"".join(packets))
 
 
-def write_gesture_trial(directory: Path, stem: str, windows: list[tuple[int, int, int]],
-                        events_per_window: int, seed: int = 0) -> list[int]:
+def write_gesture_trial(
+    directory: Path, stem: str, windows: list[tuple[int, int, int]], events_per_window: int, seed: int = 0
+) -> list[int]:
     """A DVS128 Gesture trial: ``windows`` of (class 1..11, start, end) us, each filled with
     ``events_per_window`` random events (a few events also fall between windows), split over
     two polarity packets with a special-event packet between them. Returns per-window counts."""
@@ -63,8 +65,10 @@ def write_gesture_trial(directory: Path, stem: str, windows: list[tuple[int, int
     words = polarity_words(rng.integers(0, 128, n), rng.integers(0, 128, n), t, rng.integers(0, 2, n))
     half = (n // 2) * 2
     special = np.array([0x12345678, 7], dtype=np.uint32)  # type 0: must not become a polarity event
-    write_aedat31(directory / f"{stem}.aedat",
-                  [aedat31_packet(1, words[:half]), aedat31_packet(0, special), aedat31_packet(1, words[half:])])
+    write_aedat31(
+        directory / f"{stem}.aedat",
+        [aedat31_packet(1, words[:half]), aedat31_packet(0, special), aedat31_packet(1, words[half:])],
+    )
     rows = "".join(f"{c},{s},{e}\n" for c, s, e in windows)
     (directory / f"{stem}_labels.csv").write_text("class,startTime_usec,endTime_usec\n" + rows)
     return [events_per_window] * len(windows)

@@ -9,8 +9,12 @@ def frames(seed=0, shape=(3, 2, 4, 4)):
 
 
 def test_key_names_the_framing():
-    keys = {cache_key(16, "count", (128, 128)), cache_key(12, "count", (128, 128)),
-            cache_key(16, "time", (128, 128)), cache_key(16, "count", (48, 48))}
+    keys = {
+        cache_key(16, "count", (128, 128)),
+        cache_key(12, "count", (128, 128)),
+        cache_key(16, "time", (128, 128)),
+        cache_key(16, "count", (48, 48)),
+    }
     assert len(keys) == 4
     assert cache_key(16, "count", (48, 48)).startswith("T16-count-48x48")
 

@@ -1,5 +1,6 @@
 """The event-data configs in fullspike/configs/ load, their dataset options are accepted, their models build
 from the dataset's info and take the frames the loader makes."""
+
 import inspect
 
 import pytest

@@ -76,8 +76,13 @@ def nmnist_tree(root, per_digit=2, n_events=30):
         for d in range(3):  # digits 0..2 only: the others are simply absent
             for k in range(per_digit):
                 t = np.sort(rng.integers(0, 300_000, n_events))
-                write_nmnist(root / split / str(d) / f"{k:05d}.bin", rng.integers(0, 34, n_events),
-                             rng.integers(0, 34, n_events), t, rng.integers(0, 2, n_events))
+                write_nmnist(
+                    root / split / str(d) / f"{k:05d}.bin",
+                    rng.integers(0, 34, n_events),
+                    rng.integers(0, 34, n_events),
+                    t,
+                    rng.integers(0, 2, n_events),
+                )
 
 
 def test_nmnist_builder_and_cache(tmp_path):
@@ -142,9 +147,15 @@ def test_translate_only_on_augmented_training_samples(tmp_path):
 
 def test_option_errors(tmp_path):
     nmnist_tree(tmp_path)
-    for opts, word in [({"T_train": 12, "T": 10}, "T_train"), ({"split_by": "events"}, "split_by"),
-                       ({"resize": 64}, "resize"), ({"T": 0}, "T"), ({"frames": 3}, "no option"),
-                       ({"translate": 34}, "translate"), ({"translate": -1}, "translate")]:
+    for opts, word in [
+        ({"T_train": 12, "T": 10}, "T_train"),
+        ({"split_by": "events"}, "split_by"),
+        ({"resize": 64}, "resize"),
+        ({"T": 0}, "T"),
+        ({"frames": 3}, "no option"),
+        ({"translate": 34}, "translate"),
+        ({"translate": -1}, "translate"),
+    ]:
         with pytest.raises(ConfigError, match=word):
             build_dataset("nmnist", str(tmp_path), True, **opts)
     with pytest.raises(DatasetError, match="download=true"):
@@ -156,8 +167,9 @@ def test_real_nmnist_subset_through_the_nmnist_reader(tmp_path):
     reader as full N-MNIST: 100 test recordings, each frame sum equal to its event count."""
     archive = shared_file("nmnist-subset.tar.gz")
     with tarfile.open(archive) as tar:
-        tar.extractall(tmp_path, members=[m for m in tar.getmembers() if "/Test/" in m.name or m.isdir()],
-                       filter="data")
+        tar.extractall(
+            tmp_path, members=[m for m in tar.getmembers() if "/Test/" in m.name or m.isdir()], filter="data"
+        )
     ds, info = build_dataset("nmnist", str(tmp_path), False, T=8)
     assert len(ds) == 100 and info.num_classes == 10 and set(ds.targets) == set(range(10))
     assert ds.reader is read_nmnist
@@ -209,5 +221,9 @@ def test_a_replaced_recording_is_framed_again(tmp_path):
     write_nmnist(rec, rng.integers(0, 34, 90), rng.integers(0, 34, 90), t, rng.integers(0, 2, 90))
     after = build_dataset("nmnist", str(tmp_path), True, T=4)[0][0][0]
     assert before.sum() == 30 and after.sum() == 90  # the new file's events, not the stale frames
-    assert torch.equal(after, torch.from_numpy(build_dataset(
-        "nmnist", str(tmp_path), True, T=4, cache_dir=str(tmp_path / "fresh"))[0].frames(0)).float())
+    assert torch.equal(
+        after,
+        torch.from_numpy(
+            build_dataset("nmnist", str(tmp_path), True, T=4, cache_dir=str(tmp_path / "fresh"))[0].frames(0)
+        ).float(),
+    )

@@ -77,8 +77,9 @@ def test_unsorted_timestamps_are_sorted_first():
 def test_resize_bins_coordinates_and_keeps_counts():
     rng = np.random.default_rng(0)
     n = 500
-    ev = stream(np.sort(rng.integers(0, 10_000, n)), rng.integers(0, 128, n), rng.integers(0, 128, n),
-                rng.integers(0, 2, n))
+    ev = stream(
+        np.sort(rng.integers(0, 10_000, n)), rng.integers(0, 128, n), rng.integers(0, 128, n), rng.integers(0, 2, n)
+    )
     full = events_to_frames(ev, (128, 128), 5)
     small = events_to_frames(ev, (128, 128), 5, size=(48, 48))
     assert small.shape == (5, 2, 48, 48)
@@ -132,7 +133,7 @@ def test_translate_shifts_all_frames_together_with_zeros_shifted_in():
     for _ in range(40):
         out = shift(frames)
         assert out.shape == frames.shape
-        (dy, dx), = {(int(y) - 2, int(x) - 3) for _, y, x in (out[:, 0] != 0).nonzero().tolist()}
+        ((dy, dx),) = {(int(y) - 2, int(x) - 3) for _, y, x in (out[:, 0] != 0).nonzero().tolist()}
         assert -2 <= dy <= 2 and -2 <= dx <= 2
         assert out[:, 0, 2 + dy, 3 + dx].tolist() == [1.0, 2.0, 3.0]  # the same shift in every frame
         kept = 5.0 * 3 if dy >= 0 and dx >= 0 else 0.0

@@ -45,8 +45,9 @@ def test_nmnist_truncated_and_missing(tmp_path):
 def test_missing_tonic_is_one_clear_error(tmp_path, monkeypatch):
     write_nmnist(tmp_path / "a.bin", [1], [1], [0], [0])
     monkeypatch.setitem(sys.modules, "tonic", None)  # import tonic -> ImportError
-    with pytest.raises(MissingDependencyError,
-                       match=r"event datasets needs tonic.*: pip install 'fullspike\[events\]'"):
+    with pytest.raises(
+        MissingDependencyError, match=r"event datasets needs tonic.*: pip install 'fullspike\[events\]'"
+    ):
         read_nmnist(tmp_path / "a.bin")
 
 
@@ -81,9 +82,14 @@ def test_aedat31_polarity_events_only(tmp_path):
     valid = [1, 1, 1, 0, 1]  # the fourth is marked invalid
     words = polarity_words(x, y, t, p, valid)
     path = tmp_path / "rec.aedat"
-    write_aedat31(path, [aedat31_packet(1, words[:6]),
-                         aedat31_packet(0, np.array([0xFFFFFFFF, 11], np.uint32)),  # special event
-                         aedat31_packet(1, words[6:], overflow=1)])  # 4th/5th: after a wrap
+    write_aedat31(
+        path,
+        [
+            aedat31_packet(1, words[:6]),
+            aedat31_packet(0, np.array([0xFFFFFFFF, 11], np.uint32)),  # special event
+            aedat31_packet(1, words[6:], overflow=1),
+        ],
+    )  # 4th/5th: after a wrap
     ev, sensor = read_aedat31(path)
     assert sensor == (128, 128)
     assert ev["x"].tolist() == [0, 127, 5, 3] and ev["y"].tolist() == [0, 64, 127, 2]

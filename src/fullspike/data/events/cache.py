@@ -6,6 +6,7 @@ so a crash or two workers writing the same entry never leave half a file under t
 Reading checks the zip CRC-32 of the array, its shape and dtype; an entry that fails is deleted
 and rebuilt, never trusted.
 """
+
 from __future__ import annotations
 
 import os
@@ -50,8 +51,7 @@ class FrameCache:
             if frames.shape != self.shape or frames.dtype != np.int32:
                 raise ValueError(f"shape {frames.shape} {frames.dtype}, expected {self.shape} int32")
         except Exception as e:  # truncated zip, bad CRC, wrong content: rebuild
-            warnings.warn(f"rebuilding corrupt frame cache entry {path} ({type(e).__name__}: {e})",
-                          stacklevel=2)
+            warnings.warn(f"rebuilding corrupt frame cache entry {path} ({type(e).__name__}: {e})", stacklevel=2)
             path.unlink(missing_ok=True)
             return None
         return frames
@@ -64,8 +64,10 @@ class FrameCache:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         except OSError as e:
-            raise DatasetError(f"cannot write the frame cache in {self.directory} ({e.strerror}); "
-                               f"set the dataset option cache_dir to a writable folder") from None
+            raise DatasetError(
+                f"cannot write the frame cache in {self.directory} ({e.strerror}); "
+                f"set the dataset option cache_dir to a writable folder"
+            ) from None
         try:
             with os.fdopen(fd, "wb") as f:
                 np.savez_compressed(f, frames=frames)

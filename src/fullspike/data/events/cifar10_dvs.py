@@ -5,6 +5,7 @@ Layout: ``<dir>/<class>/*.aedat4`` with ``<dir>`` the root itself or ``root/CIFA
 download). No official split: as in the DST paper, the first 90% of each class (files in natural
 order: ``..._2`` before ``..._10``) is the training set and the rest the test set.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,7 @@ def find_cifar10_dvs(root: Path) -> Path | None:
     return None
 
 
-def cifar10_dvs_recordings(directory: Path, train: bool,
-                           train_fraction: float = TRAIN_FRACTION) -> list[Recording]:
+def cifar10_dvs_recordings(directory: Path, train: bool, train_fraction: float = TRAIN_FRACTION) -> list[Recording]:
     """Per class, the first ``train_fraction`` of the files (natural order) or the rest."""
     recs = []
     for label, cls in enumerate(CLASSES):
@@ -47,9 +47,18 @@ def cifar10_dvs_recordings(directory: Path, train: bool,
 
 
 @register_dataset("cifar10_dvs")
-def cifar10_dvs(root: str | None, train: bool, augment: bool = False, T: Count = 16,
-                split_by: str = "count", resize: Count | None = None, T_train: Count | None = None,
-                translate: int = 0, download: bool = False, cache_dir: str | None = None):
+def cifar10_dvs(
+    root: str | None,
+    train: bool,
+    augment: bool = False,
+    T: Count = 16,
+    split_by: str = "count",
+    resize: Count | None = None,
+    T_train: Count | None = None,
+    translate: int = 0,
+    download: bool = False,
+    cache_dir: str | None = None,
+):
     """CIFAR10-DVS as ``T`` frames of ``2 x S x S`` event counts (``S`` = 128 or ``resize``, e.g.
     48 or 64); 9:1 split per class. ``download=True`` fetches it with Tonic into
     ``root/CIFAR10DVS``."""
@@ -62,9 +71,20 @@ def cifar10_dvs(root: str | None, train: bool, augment: bool = False, T: Count =
         raise DatasetError(
             f"CIFAR10-DVS not found under {base} (looked for <class>/*.aedat4 for all 10 classes in "
             f"{', '.join(str(base / s) for s in SUBDIRS)}); set data.root to the folder that holds "
-            f"it, or data.options.download=true to fetch it with Tonic")
+            f"it, or data.options.download=true to fetch it with Tonic"
+        )
     return build_event_split(
-        "cifar10_dvs", cifar10_dvs_recordings(directory, train), read_aedat4, DVS128_SENSOR,
-        CLASSES, Path(cache_dir) if cache_dir else directory / "frames", train=train,
-        augment=augment, T=T, split_by=split_by, resize=resize, T_train=T_train,
-        translate=translate)
+        "cifar10_dvs",
+        cifar10_dvs_recordings(directory, train),
+        read_aedat4,
+        DVS128_SENSOR,
+        CLASSES,
+        Path(cache_dir) if cache_dir else directory / "frames",
+        train=train,
+        augment=augment,
+        T=T,
+        split_by=split_by,
+        resize=resize,
+        T_train=T_train,
+        translate=translate,
+    )

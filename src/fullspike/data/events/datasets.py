@@ -1,5 +1,6 @@
 """A map-style dataset of event recordings served as cached frame sequences ``[T, 2, H, W]``, and
 the builder logic the registered event datasets (N-MNIST, CIFAR10-DVS, DVS128 Gesture) share."""
+
 from __future__ import annotations
 
 import hashlib
@@ -25,6 +26,7 @@ Reader = Callable[[Path], tuple[np.ndarray, tuple[int, int]]]  # path -> (events
 class Recording:
     """One sample: a file, its label, a name unique in its split (the cache entry), and for
     files holding several samples the ``[start, end)`` window in us."""
+
     path: Path
     label: int
     name: str
@@ -40,9 +42,17 @@ class EventFrames(Dataset):
     ``transform`` (e.g. :class:`RandomTemporalDelete`) is applied on every access.
     """
 
-    def __init__(self, recordings: Sequence[Recording], reader: Reader, T: int, split_by: str,
-                 size: tuple[int, int], cache: FrameCache, classes: Sequence[str],
-                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
+    def __init__(
+        self,
+        recordings: Sequence[Recording],
+        reader: Reader,
+        T: int,
+        split_by: str,
+        size: tuple[int, int],
+        cache: FrameCache,
+        classes: Sequence[str],
+        transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
         self.recordings = list(recordings)
         self.reader, self.T, self.split_by, self.size = reader, T, split_by, size
         self.cache, self.classes, self.transform = cache, list(classes), transform
@@ -81,8 +91,13 @@ class EventFrames(Dataset):
         if not missing:
             return 0
         decoded: tuple[Path, tuple] | None = None
-        for rec, key in bar(sorted(missing, key=lambda m: str(m[0].path)), f"framing {len(missing)} recordings",
-                            progress=progress, unit="rec", leave=True):
+        for rec, key in bar(
+            sorted(missing, key=lambda m: str(m[0].path)),
+            f"framing {len(missing)} recordings",
+            progress=progress,
+            unit="rec",
+            leave=True,
+        ):
             if decoded is None or decoded[0] != rec.path:
                 decoded = (rec.path, self.reader(rec.path))
             self.cache.save(key, self._frame(rec, decoded[1]))
@@ -106,12 +121,22 @@ def _chain(transforms: list[Callable[[torch.Tensor], torch.Tensor]]) -> Callable
     return v2.Compose(transforms)
 
 
-
-
-def build_event_split(name: str, recordings: Sequence[Recording], reader: Reader,
-                      sensor: tuple[int, int], classes: Sequence[str], cache_root: Path, *,
-                      train: bool, augment: bool, T: int, split_by: str, resize: int | None,
-                      T_train: int | None, translate: int = 0) -> tuple[EventFrames, DatasetInfo]:
+def build_event_split(
+    name: str,
+    recordings: Sequence[Recording],
+    reader: Reader,
+    sensor: tuple[int, int],
+    classes: Sequence[str],
+    cache_root: Path,
+    *,
+    train: bool,
+    augment: bool,
+    T: int,
+    split_by: str,
+    resize: int | None,
+    T_train: int | None,
+    translate: int = 0,
+) -> tuple[EventFrames, DatasetInfo]:
     """Check the framing options, build one split and fill its frame cache.
 
     Frames are ``T x 2 x S x S`` with ``S = resize`` or the sensor height; random temporal
@@ -125,22 +150,32 @@ def build_event_split(name: str, recordings: Sequence[Recording], reader: Reader
         raise ConfigError(f"{name}: option split_by must be one of {list(SPLIT_RULES)}, got {split_by!r}")
     W, H = sensor
     if resize is not None and not (isinstance(resize, int) and 1 <= resize <= min(W, H)):
-        raise ConfigError(f"{name}: option resize must be a frame size from 1 to {min(W, H)} pixels "
-                          f"(the {W}x{H} sensor), got {resize!r}")
+        raise ConfigError(
+            f"{name}: option resize must be a frame size from 1 to {min(W, H)} pixels "
+            f"(the {W}x{H} sensor), got {resize!r}"
+        )
     if T_train is not None and not (isinstance(T_train, int) and 1 <= T_train <= T):
         raise ConfigError(f"{name}: option T_train (frames kept in training) must be in 1..T={T}, got {T_train!r}")
     size = (resize, resize) if resize is not None else (H, W)
     if not (isinstance(translate, int) and 0 <= translate < min(size)):
-        raise ConfigError(f"{name}: option translate must be a shift from 0 to {min(size) - 1} pixels, "
-                          f"got {translate!r}")
-    cache = FrameCache(Path(cache_root) / name / cache_key(T, split_by, size) / ("train" if train else "test"),
-                       (T, 2, *size))
+        raise ConfigError(
+            f"{name}: option translate must be a shift from 0 to {min(size) - 1} pixels, got {translate!r}"
+        )
+    cache = FrameCache(
+        Path(cache_root) / name / cache_key(T, split_by, size) / ("train" if train else "test"), (T, 2, *size)
+    )
     delete = T_train is not None and T_train < T and train and augment
     transforms = [RandomTemporalDelete(T_train)] if delete else []
     if translate and train and augment:
         transforms.append(RandomTranslate(translate))
     ds = EventFrames(recordings, reader, T, split_by, size, cache, classes, _chain(transforms))
     ds.prepare()
-    info = DatasetInfo(num_classes=len(classes), in_channels=2, image_size=size[0], kind="frames",
-                       T=T_train if delete else T, classes=list(classes))
+    info = DatasetInfo(
+        num_classes=len(classes),
+        in_channels=2,
+        image_size=size[0],
+        kind="frames",
+        T=T_train if delete else T,
+        classes=list(classes),
+    )
     return ds, info

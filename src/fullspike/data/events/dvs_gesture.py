@@ -7,6 +7,7 @@ split lists ``trials_to_train.txt`` / ``trials_to_test.txt``; ``<dir>`` is the r
 ``root/DvsGesture``. Each labelled window of a recording is one sample (events with
 ``start <= t < end``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,9 +19,19 @@ from ..roots import default_root
 from .datasets import Recording, build_event_split
 from .readers import DVS128_SENSOR, read_aedat31, read_gesture_labels
 
-CLASSES = ["hand_clapping", "right_hand_wave", "left_hand_wave", "right_arm_clockwise",
-           "right_arm_counter_clockwise", "left_arm_clockwise", "left_arm_counter_clockwise",
-           "arm_roll", "air_drums", "air_guitar", "other_gestures"]
+CLASSES = [
+    "hand_clapping",
+    "right_hand_wave",
+    "left_hand_wave",
+    "right_arm_clockwise",
+    "right_arm_counter_clockwise",
+    "left_arm_clockwise",
+    "left_arm_counter_clockwise",
+    "arm_roll",
+    "air_drums",
+    "air_guitar",
+    "other_gestures",
+]
 SUBDIRS = ("", "DvsGesture")
 DOWNLOAD_URL = "https://ibm.ent.box.com/s/3hiq58ww1pbbjrinh367ykfdf60xsfm8/folder/50167556794"
 
@@ -56,9 +67,18 @@ def dvs_gesture_recordings(directory: Path, train: bool) -> list[Recording]:
 
 
 @register_dataset("dvs_gesture")
-def dvs_gesture(root: str | None, train: bool, augment: bool = False, T: Count = 16,
-                split_by: str = "count", resize: Count | None = None, T_train: Count | None = None,
-                translate: int = 0, download: bool = False, cache_dir: str | None = None):
+def dvs_gesture(
+    root: str | None,
+    train: bool,
+    augment: bool = False,
+    T: Count = 16,
+    split_by: str = "count",
+    resize: Count | None = None,
+    T_train: Count | None = None,
+    translate: int = 0,
+    download: bool = False,
+    cache_dir: str | None = None,
+):
     """DVS128 Gesture as ``T`` frames of ``2 x S x S`` event counts (``S`` = 128 or ``resize``);
     official train/test trials. Random temporal delete ``T_train`` (e.g. 12 of 16) in training.
     ``download`` is accepted for uniformity but cannot help: IBM's licence needs a manual download."""
@@ -71,9 +91,20 @@ def dvs_gesture(root: str | None, train: bool, augment: bool = False, T: Count =
             f"{' or '.join(str(base / s) for s in SUBDIRS)}); it must be downloaded by hand{why}: "
             f"get DvsGesture.tar.gz from {DOWNLOAD_URL} (IBM's page "
             f"https://research.ibm.com/interactive/dvsgesture/) and run "
-            f"'tar -xzf DvsGesture.tar.gz -C {base}' so that {base / 'DvsGesture' / trial_list(train)} exists")
+            f"'tar -xzf DvsGesture.tar.gz -C {base}' so that {base / 'DvsGesture' / trial_list(train)} exists"
+        )
     return build_event_split(
-        "dvs_gesture", dvs_gesture_recordings(directory, train), read_aedat31, DVS128_SENSOR,
-        CLASSES, Path(cache_dir) if cache_dir else directory / "frames", train=train,
-        augment=augment, T=T, split_by=split_by, resize=resize, T_train=T_train,
-        translate=translate)
+        "dvs_gesture",
+        dvs_gesture_recordings(directory, train),
+        read_aedat31,
+        DVS128_SENSOR,
+        CLASSES,
+        Path(cache_dir) if cache_dir else directory / "frames",
+        train=train,
+        augment=augment,
+        T=T,
+        split_by=split_by,
+        resize=resize,
+        T_train=T_train,
+        translate=translate,
+    )

@@ -7,6 +7,7 @@ drops the remaining ``N % T``; with ``n_time_bins=T`` its windows are ``(t_last 
 long and end before ``t_last``, so the last events are dropped. Here every event lands in exactly
 one frame; where both are exact (``N`` a multiple of ``T``) the frames equal Tonic's (tested).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,8 +40,13 @@ def slice_bounds(t: np.ndarray, T: int, split_by: str = "count") -> np.ndarray:
     raise ConfigError(f"split_by must be one of {SPLIT_RULES}, got {split_by!r}")
 
 
-def events_to_frames(events: np.ndarray, sensor_size: tuple[int, int], T: int,
-                     split_by: str = "count", size: tuple[int, int] | None = None) -> np.ndarray:
+def events_to_frames(
+    events: np.ndarray,
+    sensor_size: tuple[int, int],
+    T: int,
+    split_by: str = "count",
+    size: tuple[int, int] | None = None,
+) -> np.ndarray:
     """Event counts ``[T, 2, H, W]`` (int32; channel 0 OFF, channel 1 ON).
 
     ``events``: structured array with ``x``, ``y``, ``t`` (us), ``p`` (0/1 or bool).
@@ -110,8 +116,9 @@ class RandomTranslate:
             raise ConfigError(f"translate={self.max_shift} must be smaller than the {H}x{W} frames")
         dy, dx = torch.randint(-self.max_shift, self.max_shift + 1, (2,), generator=self.generator).tolist()
         out = torch.zeros_like(frames)
-        out[..., max(dy, 0):H + min(dy, 0), max(dx, 0):W + min(dx, 0)] = \
-            frames[..., max(-dy, 0):H + min(-dy, 0), max(-dx, 0):W + min(-dx, 0)]
+        out[..., max(dy, 0) : H + min(dy, 0), max(dx, 0) : W + min(dx, 0)] = frames[
+            ..., max(-dy, 0) : H + min(-dy, 0), max(-dx, 0) : W + min(-dx, 0)
+        ]
         return out
 
     def __repr__(self) -> str:

@@ -4,6 +4,7 @@ Layout (as the original distribution and Tonic's download): ``<dir>/{Train,Test}
 with ``<dir>`` the dataset root itself or ``root/NMNIST`` (Tonic) or ``root/NMNIST-subset``. Any
 tree of that shape, a subset included, is read with the same reader as the full set.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,17 +32,27 @@ def find_nmnist(root: Path, train: bool) -> Path | None:
 def nmnist_recordings(directory: Path, train: bool) -> list[Recording]:
     """The split's recordings, by digit then file name."""
     split = directory / ("Train" if train else "Test")
-    recs = [Recording(path, d, f"{d}-{path.stem}")
-            for d in range(10) for path in sorted((split / str(d)).glob("*.bin"))]
+    recs = [
+        Recording(path, d, f"{d}-{path.stem}") for d in range(10) for path in sorted((split / str(d)).glob("*.bin"))
+    ]
     if not recs:
         raise DatasetError(f"no N-MNIST recordings in {split} (expected {split}/<digit>/<id>.bin)")
     return recs
 
 
 @register_dataset("nmnist")
-def nmnist(root: str | None, train: bool, augment: bool = False, T: Count = 10,
-           split_by: str = "count", resize: Count | None = None, T_train: Count | None = None,
-           translate: int = 0, download: bool = False, cache_dir: str | None = None):
+def nmnist(
+    root: str | None,
+    train: bool,
+    augment: bool = False,
+    T: Count = 10,
+    split_by: str = "count",
+    resize: Count | None = None,
+    T_train: Count | None = None,
+    translate: int = 0,
+    download: bool = False,
+    cache_dir: str | None = None,
+):
     """N-MNIST as ``T`` frames of ``2 x 34 x 34`` event counts (see :func:`build_event_split`).
 
     ``download=True`` fetches the missing split with Tonic into ``root/NMNIST``.
@@ -56,9 +67,20 @@ def nmnist(root: str | None, train: bool, augment: bool = False, T: Count = 10,
         raise DatasetError(
             f"N-MNIST not found under {base} (looked for {split}/<digit>/*.bin in "
             f"{', '.join(str(base / s) for s in SUBDIRS)}); set data.root to the folder that "
-            f"holds it, or data.options.download=true to fetch it with Tonic")
+            f"holds it, or data.options.download=true to fetch it with Tonic"
+        )
     return build_event_split(
-        "nmnist", nmnist_recordings(directory, train), read_nmnist, NMNIST_SENSOR, CLASSES,
-        Path(cache_dir) if cache_dir else directory / "frames", train=train, augment=augment,
-        T=T, split_by=split_by, resize=resize, T_train=T_train,
-        translate=translate)
+        "nmnist",
+        nmnist_recordings(directory, train),
+        read_nmnist,
+        NMNIST_SENSOR,
+        CLASSES,
+        Path(cache_dir) if cache_dir else directory / "frames",
+        train=train,
+        augment=augment,
+        T=T,
+        split_by=split_by,
+        resize=resize,
+        T_train=T_train,
+        translate=translate,
+    )

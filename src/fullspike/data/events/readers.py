@@ -12,6 +12,7 @@ does not check the magic line, reads event-type fields it does not filter (speci
 type 0 become fake polarity events), ignores the timestamp-overflow word and the validity bit,
 and silently returns fewer events for a truncated file.
 """
+
 from __future__ import annotations
 
 import csv
@@ -40,8 +41,10 @@ def tonic_download(dataset_cls: str, where: Path, **kwargs) -> None:
     try:
         getattr(tonic.datasets, dataset_cls)(save_to=str(where), **kwargs)
     except (OSError, RuntimeError) as e:  # no network, bad checksum, full disk
-        raise DatasetError(f"downloading {dataset_cls} with Tonic into {where} failed ({e}); "
-                           f"download it by hand and set data.root to its folder") from None
+        raise DatasetError(
+            f"downloading {dataset_cls} with Tonic into {where} failed ({e}); "
+            f"download it by hand and set data.root to its folder"
+        ) from None
 
 
 def _check_file(path: Path) -> None:
@@ -50,12 +53,17 @@ def _check_file(path: Path) -> None:
 
 
 def _check_coords(events: np.ndarray, sensor: SensorSize, path: Path) -> None:
-    if len(events) and (events["x"].min() < 0 or events["y"].min() < 0
-                        or events["x"].max() >= sensor[0] or events["y"].max() >= sensor[1]):
+    if len(events) and (
+        events["x"].min() < 0
+        or events["y"].min() < 0
+        or events["x"].max() >= sensor[0]
+        or events["y"].max() >= sensor[1]
+    ):
         raise DatasetError(
             f"{path}: event coordinates exceed the {sensor[0]}x{sensor[1]} sensor "
             f"(x up to {events['x'].max()}, y up to {events['y'].max()}); the file is corrupt or "
-            f"from another camera")
+            f"from another camera"
+        )
 
 
 # ---------------------------------------------------------------------------------------- N-MNIST
@@ -67,7 +75,8 @@ def read_nmnist(path: str | Path) -> tuple[np.ndarray, SensorSize]:
     if size == 0 or size % 5:
         raise DatasetError(
             f"{path}: {size} bytes is not a whole number of 5-byte N-MNIST events; the file is "
-            f"truncated or not an N-MNIST recording (download it again)")
+            f"truncated or not an N-MNIST recording (download it again)"
+        )
     io = require_tonic().io
     events = io.read_mnist_file(str(path), dtype=io.events_struct)
     _check_coords(events, NMNIST_SENSOR, path)
@@ -83,16 +92,16 @@ def read_aedat4(path: str | Path) -> tuple[np.ndarray, SensorSize]:
     with open(path, "rb") as f:
         magic = f.read(14)
     if not magic.startswith(b"#!AER-DAT4"):
-        raise DatasetError(f"{path}: not an AEDAT 4 file (it starts with {magic[:12]!r}, "
-                           f"expected b'#!AER-DAT4.0')")
+        raise DatasetError(f"{path}: not an AEDAT 4 file (it starts with {magic[:12]!r}, expected b'#!AER-DAT4.0')")
     io = require_tonic().io
     aedat = require("aedat", extra="events", purpose="reading AEDAT 4 files (CIFAR10-DVS)")
     try:
         streams = aedat.Decoder(str(path)).id_to_stream()
         raw = io.read_aedat4(str(path))
     except Exception as e:  # the decoder raises RuntimeError/Exception with a short reason
-        raise DatasetError(f"{path}: cannot decode AEDAT 4 events ({e}); the file is truncated "
-                           f"or corrupt (download it again)") from None
+        raise DatasetError(
+            f"{path}: cannot decode AEDAT 4 events ({e}); the file is truncated or corrupt (download it again)"
+        ) from None
     stream = streams[min(i for i, s in streams.items() if s["type"] == "events")]
     sensor = (int(stream["width"]), int(stream["height"]))
     events = np.empty(len(raw), dtype=io.events_struct)
@@ -124,8 +133,7 @@ def read_aedat31(path: str | Path, sensor: SensorSize = DVS128_SENSOR) -> tuple[
     data = path.read_bytes()
     first = data.split(b"\n", 1)[0].rstrip(b"\r")
     if not first.startswith(b"#!AER-DAT3"):
-        raise DatasetError(f"{path}: not an AEDAT 3.1 file (first line {first[:20]!r}, "
-                           f"expected b'#!AER-DAT3.1')")
+        raise DatasetError(f"{path}: not an AEDAT 3.1 file (first line {first[:20]!r}, expected b'#!AER-DAT3.1')")
     end = data.find(b"#!END-HEADER")
     if end < 0:
         raise DatasetError(f"{path}: AEDAT 3.1 header has no '#!END-HEADER' line; the file is truncated")
@@ -138,9 +146,11 @@ def read_aedat31(path: str | Path, sensor: SensorSize = DVS128_SENSOR) -> tuple[
         pos += _PACKET_HEADER.size
         nbytes = capacity * esize
         if esize <= 0 or capacity < 0 or not 0 <= number <= capacity or pos + nbytes > len(data):
-            raise DatasetError(f"{path}: truncated or corrupt AEDAT 3.1 packet at byte "
-                               f"{pos - _PACKET_HEADER.size} (needs {nbytes} bytes of events, "
-                               f"{len(data) - pos} left)")
+            raise DatasetError(
+                f"{path}: truncated or corrupt AEDAT 3.1 packet at byte "
+                f"{pos - _PACKET_HEADER.size} (needs {nbytes} bytes of events, "
+                f"{len(data) - pos} left)"
+            )
         if etype == POLARITY_EVENT:
             if esize != 8:
                 raise DatasetError(f"{path}: polarity events of {esize} bytes (expected 8)")
@@ -152,8 +162,9 @@ def read_aedat31(path: str | Path, sensor: SensorSize = DVS128_SENSOR) -> tuple[
     io = require_tonic().io
     addr = np.concatenate([c[0] for c in chunks]) if chunks else np.zeros(0, np.uint32)
     t = np.concatenate([c[1] for c in chunks]) if chunks else np.zeros(0, np.int64)
-    events = io.make_structured_array((addr >> 17) & 0x7FFF, (addr >> 2) & 0x7FFF, t,
-                                      (addr >> 1) & 1, dtype=io.events_struct)
+    events = io.make_structured_array(
+        (addr >> 17) & 0x7FFF, (addr >> 2) & 0x7FFF, t, (addr >> 1) & 1, dtype=io.events_struct
+    )
     _check_coords(events, sensor, path)
     return events, sensor
 
@@ -163,8 +174,10 @@ def read_gesture_labels(path: str | Path) -> list[tuple[int, int, int]]:
     ``(label 0..10, start_us, end_us)`` rows; a sample is the events with ``start <= t < end``."""
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"DVS Gesture label file not found: {path} (every userNN_<light>.aedat "
-                           f"needs its userNN_<light>_labels.csv beside it)")
+        raise DatasetError(
+            f"DVS Gesture label file not found: {path} (every userNN_<light>.aedat "
+            f"needs its userNN_<light>_labels.csv beside it)"
+        )
     rows = []
     with open(path, newline="") as f:
         for i, row in enumerate(csv.reader(f)):
@@ -175,7 +188,8 @@ def read_gesture_labels(path: str | Path) -> list[tuple[int, int, int]]:
             except ValueError:
                 raise DatasetError(f"{path}: line {i + 1} is not 'class,start_us,end_us': {row}") from None
             if not 1 <= cls <= 11 or end <= start:
-                raise DatasetError(f"{path}: line {i + 1} has class {cls} (expected 1..11) or an "
-                                   f"empty window [{start}, {end})")
+                raise DatasetError(
+                    f"{path}: line {i + 1} has class {cls} (expected 1..11) or an empty window [{start}, {end})"
+                )
             rows.append((cls - 1, start, end))
     return rows
