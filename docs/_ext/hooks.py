@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import warnings
 
 #: repository-root Markdown file -> the site page that includes it
 ROOT_PAGES = {"README.md": "index.md", "REPRODUCTION.md": "reproducing.md", "BENCHMARKS.md": "benchmarks.md"}
@@ -24,3 +25,11 @@ def on_page_markdown(markdown: str, page, **kwargs) -> str:
         return f"]({target}{match.group(3) or ''})"
 
     return _LINK.sub(repoint, markdown)
+
+
+def on_startup(**kwargs) -> None:
+    """The tutorials run in this process while the site builds: the one-off notice that the native
+    kernels are being compiled names this machine's cache folder, which no page should show."""
+    from fullspike.engine.cbuild import BuildNotice
+
+    warnings.filterwarnings("ignore", category=BuildNotice)

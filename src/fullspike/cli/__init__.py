@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import sys
+import warnings
 from typing import Iterator
 
 from ..errors import FullspikeError
@@ -90,7 +91,9 @@ class _ConsoleHandler(logging.StreamHandler):
 
 @contextlib.contextmanager
 def _library_log_shown() -> Iterator[None]:
-    """While a command runs, the library's INFO lines go to stdout, its warnings to stderr."""
+    """While a command runs, the library's INFO lines go to stdout, its warnings to stderr, and
+    its notices (``warnings.warn`` with one of the library's categories, e.g. the one-off
+    compile of the native kernels) to stderr as one ``note:`` line, without Python's source echo."""
     out = _ConsoleHandler("stdout", "%(message)s")
     out.addFilter(lambda record: record.levelno < logging.WARNING)
     err = _ConsoleHandler("stderr", "warning: %(message)s")
@@ -99,9 +102,19 @@ def _library_log_shown() -> Iterator[None]:
     for handler in (out, err):
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if category.__module__.startswith("fullspike."):
+            print(f"note: {message}", file=sys.stderr, flush=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
     try:
         yield
     finally:
+        warnings.showwarning = shown
         for handler in (out, err):
             logger.removeHandler(handler)
         logger.setLevel(level)

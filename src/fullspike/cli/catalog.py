@@ -116,7 +116,7 @@ def card_text(c: dict) -> str:
     check = c.get("check")
     if check:
         lines.append(
-            f"  check          {100 * check['accuracy']:.2f}% on {check['test_samples']} evenly strided "
+            f"  check          {100 * check['accuracy']:.2f}% on {check['test_samples']} class-balanced "
             "test samples (what tests/zoo re-evaluates)"
         )
     lines += [

@@ -2,7 +2,7 @@
 (docs/deploy.md).
 
 Dual-stream models are exported as their FSNN (accumulation pathway removed). The export
-reads the run's data for ``--samples`` test samples, evenly strided over the test set (so a test
+reads the run's data for ``--samples`` test samples, class-balanced (fullspike.data.selection) (so a test
 set stored class by class gives every class): they give the input shape and check the round trip
 (the written file, read back and run with :func:`fullspike.export.from_nir`, against the model,
 or against the quantised model with ``--quantize``); ``--check`` reports the accuracy on them
@@ -47,7 +47,7 @@ def register(sub) -> None:
         "--samples",
         type=int,
         default=100,
-        help="test samples (evenly strided) for the round trip, the accuracy and the operation count (default 100)",
+        help="test samples (class-balanced) for the round trip, the accuracy and the operation count (default 100)",
     )
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (e.g. data.root=...)")
     p.set_defaults(func=run)
