@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pickle
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -48,6 +49,18 @@ def load_state(path: str | Path, what: str = "checkpoint", map_location: str | t
         raise CheckpointError(
             f"{what} {path} is corrupt or not a PyTorch file ({_first_line(e)}); use another file or retrain"
         ) from None
+
+
+def load_into(model: torch.nn.Module, state: Mapping[str, torch.Tensor], misfit: str) -> None:
+    """``model.load_state_dict(state)``; a state that does not fit the model (missing, unexpected
+    or mis-shaped entries) is one :class:`CheckpointError` line: ``misfit`` (which file does not
+    fit which model) and the first detail of PyTorch's message."""
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        lines = str(e).splitlines()
+        detail = lines[1].strip() if len(lines) > 1 else lines[0]
+        raise CheckpointError(f"{misfit} (different model arguments?): {detail}") from None
 
 
 def _first_line(err: Exception, limit: int = 160) -> str:

@@ -18,7 +18,7 @@ from torch import nn
 from ..errors import CheckpointError, ConfigError
 from ..params import check_arguments, parameters
 from ..registry import Registry
-from ..safe_load import CHECKPOINT_FORMAT, load_state
+from ..safe_load import CHECKPOINT_FORMAT, load_into, load_state
 
 MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
 
@@ -154,11 +154,4 @@ def load_weights(model: nn.Module, path: str | Path, name: str) -> None:
         obj = obj.get("model")
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path} holds neither a state dict nor a fullspike checkpoint")
-    try:
-        model.load_state_dict(obj)
-    except RuntimeError as e:
-        lines = str(e).splitlines()
-        detail = lines[1].strip() if len(lines) > 1 else lines[0]
-        raise CheckpointError(
-            f"the state dict in {path} does not fit '{name}' (different model arguments?): {detail}"
-        ) from None
+    load_into(model, obj, f"the state dict in {path} does not fit '{name}'")

@@ -6,7 +6,7 @@ conv3x3 (no bias) -> norm -> leak-factor LIF for every conv; AvgPool 2x2 on spik
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import nn
@@ -174,18 +174,7 @@ def bntt_convnet(
 ) -> BNTTVGG:
     """A small BNTT conv net: ``convs_per_stage`` convs of ``width`` channels, P, as many of
     ``2 * width``, P, FC hidden, FC classes (the quick-start's net has one conv per stage)."""
-    layers = [width] * convs_per_stage + ["P"] + [2 * width] * convs_per_stage + ["P"]
-    return BNTTVGG(
-        layers,
-        num_classes=num_classes,
-        T=T,
-        in_channels=in_channels,
-        image_size=image_size,
-        hidden=hidden,
-        norm=norm,
-        leak=leak,
-        encoding=encoding,
-    )
+    return _convnet(**locals())  # the arguments above, by name
 
 
 @register_model
@@ -202,17 +191,12 @@ def spiking_convnet(
     """A plain full-spike conv net, built to deploy (NIR): conv ``width``, MaxPool, conv
     ``2 * width``, MaxPool, FC hidden, FC classes; one BN per layer shared over the steps (folded
     at export), leak-factor LIF neurons with a hard reset to 0 (fire on h > 1)."""
-    layers = [width, "P", 2 * width, "P"]
-    return BNTTVGG(
-        layers,
-        num_classes=num_classes,
-        T=T,
-        in_channels=in_channels,
-        image_size=image_size,
-        hidden=hidden,
-        norm="bn",
-        leak=leak,
-        encoding=encoding,
-        pool="max",
-        v_reset=0.0,
-    )
+    return _convnet(**locals(), norm="bn", pool="max", v_reset=0.0)  # the arguments above, by name
+
+
+def _convnet(*, width: int, convs_per_stage: int = 1, **options: Any) -> BNTTVGG:
+    """The small conv net of ``bntt_convnet`` and ``spiking_convnet``: ``convs_per_stage`` convs of
+    ``width`` channels, P, as many of ``2 * width``, P, FC hidden, FC classes; ``options`` go to
+    :class:`BNTTVGG` (the two factories check and type them)."""
+    layers = [width] * convs_per_stage + ["P"] + [2 * width] * convs_per_stage + ["P"]
+    return BNTTVGG(layers, **options)

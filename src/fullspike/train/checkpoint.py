@@ -15,7 +15,7 @@ import torch
 
 from ..errors import CheckpointError
 from ..output_paths import writing
-from ..safe_load import CHECKPOINT_FORMAT, load_state
+from ..safe_load import CHECKPOINT_FORMAT, load_into, load_state
 
 FORMAT = CHECKPOINT_FORMAT
 CHECKPOINT = "checkpoint.pt"  # the checkpoint file of a run folder
@@ -140,11 +140,4 @@ def check_model_name(ckpt: dict, expected_name: str, path: str | Path) -> None:
 def load_model_state(model: torch.nn.Module, ckpt: dict, expected_name: str, path: str | Path) -> None:
     """Load ``ckpt``'s weights into ``model``, refusing checkpoints of another model."""
     check_model_name(ckpt, expected_name, path)
-    try:
-        model.load_state_dict(ckpt["model"])
-    except RuntimeError as e:
-        first = str(e).splitlines()
-        detail = first[1].strip() if len(first) > 1 else first[0]
-        raise CheckpointError(
-            f"checkpoint {path} does not fit this '{expected_name}' (different model arguments?): {detail}"
-        ) from None
+    load_into(model, ckpt["model"], f"checkpoint {path} does not fit this '{expected_name}'")

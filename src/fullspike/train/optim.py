@@ -61,28 +61,25 @@ def sgd(
     return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
 
 
-@OPTIMIZERS.register("adamw")
-def adamw(
-    params: list,
-    *,
-    lr: Positive = 0.1,
-    betas: tuple[UnitInterval, UnitInterval] = (0.9, 0.999),
-    weight_decay: NonNegative = 1e-4,
-) -> torch.optim.Optimizer:
-    """AdamW (decoupled weight decay)."""
-    return torch.optim.AdamW(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay)
+def _adam(kind: type[torch.optim.Optimizer], doc: str) -> Callable[..., torch.optim.Optimizer]:
+    """The factory of an Adam-family optimiser ``kind`` (Adam, AdamW: the same arguments)."""
+
+    def make(
+        params: list,
+        *,
+        lr: Positive = 0.1,
+        betas: tuple[UnitInterval, UnitInterval] = (0.9, 0.999),
+        weight_decay: NonNegative = 1e-4,
+    ) -> torch.optim.Optimizer:
+        return kind(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay)
+
+    make.__name__ = make.__qualname__ = kind.__name__.lower()
+    make.__doc__ = doc
+    return make
 
 
-@OPTIMIZERS.register("adam")
-def adam(
-    params: list,
-    *,
-    lr: Positive = 0.1,
-    betas: tuple[UnitInterval, UnitInterval] = (0.9, 0.999),
-    weight_decay: NonNegative = 1e-4,
-) -> torch.optim.Optimizer:
-    """Adam (weight decay added to the gradient)."""
-    return torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay)
+adamw = OPTIMIZERS.register("adamw")(_adam(torch.optim.AdamW, "AdamW (decoupled weight decay)."))
+adam = OPTIMIZERS.register("adam")(_adam(torch.optim.Adam, "Adam (weight decay added to the gradient)."))
 
 
 def _milestone(value: float) -> float:

@@ -12,10 +12,8 @@ import re
 from pathlib import Path
 
 from ...errors import DatasetError
-from ...params import Count
 from ..registry import register_dataset
-from ..roots import default_root
-from .datasets import Recording, build_event_split
+from .datasets import Recording, event_dataset
 from .readers import DVS128_SENSOR, read_aedat4, tonic_download
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -46,23 +44,10 @@ def cifar10_dvs_recordings(directory: Path, train: bool, train_fraction: float =
     return recs
 
 
-@register_dataset("cifar10_dvs")
-def cifar10_dvs(
-    root: str | None,
-    train: bool,
-    augment: bool = False,
-    T: Count = 16,
-    split_by: str = "count",
-    resize: Count | None = None,
-    T_train: Count | None = None,
-    translate: int = 0,
-    download: bool = False,
-    cache_dir: str | None = None,
-):
-    """CIFAR10-DVS as ``T`` frames of ``2 x S x S`` event counts (``S`` = 128 or ``resize``, e.g.
-    48 or 64); 9:1 split per class. ``download=True`` fetches it with Tonic into
-    ``root/CIFAR10DVS``."""
-    base = default_root(root, "cifar10_dvs")
+def locate_cifar10_dvs(base: Path, train: bool, download: bool) -> Path:
+    """The CIFAR10-DVS folder under ``base`` (both splits; fetched with Tonic into
+    ``base/CIFAR10DVS`` when missing and ``download``); raises :class:`DatasetError` saying where
+    it looked when there is none."""
     directory = find_cifar10_dvs(base)
     if directory is None and download:
         tonic_download("CIFAR10DVS", base)
@@ -73,18 +58,20 @@ def cifar10_dvs(
             f"{', '.join(str(base / s) for s in SUBDIRS)}); set data.root to the folder that holds "
             f"it, or data.options.download=true to fetch it with Tonic"
         )
-    return build_event_split(
+    return directory
+
+
+cifar10_dvs = register_dataset("cifar10_dvs")(
+    event_dataset(
         "cifar10_dvs",
-        cifar10_dvs_recordings(directory, train),
-        read_aedat4,
-        DVS128_SENSOR,
-        CLASSES,
-        Path(cache_dir) if cache_dir else directory / "frames",
-        train=train,
-        augment=augment,
-        T=T,
-        split_by=split_by,
-        resize=resize,
-        T_train=T_train,
-        translate=translate,
+        T=16,
+        locate=locate_cifar10_dvs,
+        recordings=cifar10_dvs_recordings,
+        reader=read_aedat4,
+        sensor=DVS128_SENSOR,
+        classes=CLASSES,
+        doc="""CIFAR10-DVS as ``T`` frames of ``2 x S x S`` event counts (``S`` = 128 or ``resize``, e.g.
+    48 or 64); 9:1 split per class. ``download=True`` fetches it with Tonic into
+    ``root/CIFAR10DVS``.""",
     )
+)

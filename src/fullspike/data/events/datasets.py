@@ -14,8 +14,10 @@ import torch
 from torch.utils.data import Dataset
 
 from ...errors import ConfigError
+from ...params import Count
 from ...progress import bar
 from ..registry import DatasetInfo
+from ..roots import default_root
 from .cache import FrameCache, cache_key
 from .framing import SPLIT_RULES, RandomTemporalDelete, RandomTranslate, events_to_frames
 
@@ -179,3 +181,56 @@ def build_event_split(
         classes=list(classes),
     )
     return ds, info
+
+
+def event_dataset(
+    name: str,
+    *,
+    T: int,
+    locate: Callable[[Path, bool, bool], Path],
+    recordings: Callable[[Path, bool], Sequence[Recording]],
+    reader: Reader,
+    sensor: tuple[int, int],
+    classes: Sequence[str],
+    doc: str,
+) -> Callable[..., tuple[EventFrames, DatasetInfo]]:
+    """The builder of the event dataset ``name``, for ``register_dataset``: its options, typed
+    and checked alike for every event dataset (``T`` frames by default), find the split's folder
+    with ``locate(root, train, download)`` (which fetches or raises when it is not there), list
+    its ``recordings(folder, train)`` and frame them with :func:`build_event_split` (frame cache
+    in ``cache_dir`` or ``<folder>/frames``)."""
+    default_T = T
+
+    def build(
+        root: str | None,
+        train: bool,
+        augment: bool = False,
+        T: Count = default_T,
+        split_by: str = "count",
+        resize: Count | None = None,
+        T_train: Count | None = None,
+        translate: int = 0,
+        download: bool = False,
+        cache_dir: str | None = None,
+    ) -> tuple[EventFrames, DatasetInfo]:
+        directory = locate(default_root(root, name), train, download)
+        return build_event_split(
+            name,
+            recordings(directory, train),
+            reader,
+            sensor,
+            classes,
+            Path(cache_dir) if cache_dir else directory / "frames",
+            train=train,
+            augment=augment,
+            T=T,
+            split_by=split_by,
+            resize=resize,
+            T_train=T_train,
+            translate=translate,
+        )
+
+    build.__name__ = build.__qualname__ = name
+    build.__module__ = recordings.__module__
+    build.__doc__ = doc
+    return build

@@ -13,10 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...errors import DatasetError
-from ...params import Count
 from ..registry import register_dataset
-from ..roots import default_root
-from .datasets import Recording, build_event_split
+from .datasets import Recording, event_dataset
 from .readers import DVS128_SENSOR, read_aedat31, read_gesture_labels
 
 CLASSES = [
@@ -66,23 +64,9 @@ def dvs_gesture_recordings(directory: Path, train: bool) -> list[Recording]:
     return recs
 
 
-@register_dataset("dvs_gesture")
-def dvs_gesture(
-    root: str | None,
-    train: bool,
-    augment: bool = False,
-    T: Count = 16,
-    split_by: str = "count",
-    resize: Count | None = None,
-    T_train: Count | None = None,
-    translate: int = 0,
-    download: bool = False,
-    cache_dir: str | None = None,
-):
-    """DVS128 Gesture as ``T`` frames of ``2 x S x S`` event counts (``S`` = 128 or ``resize``);
-    official train/test trials. Random temporal delete ``T_train`` (e.g. 12 of 16) in training.
-    ``download`` is accepted for uniformity but cannot help: IBM's licence needs a manual download."""
-    base = default_root(root, "dvs_gesture")
+def locate_dvs_gesture(base: Path, train: bool, download: bool) -> Path:
+    """The DVS128 Gesture folder under ``base``; raises :class:`DatasetError` with the manual
+    download steps when there is none (``download`` cannot fetch it)."""
     directory = find_dvs_gesture(base, train)
     if directory is None:
         why = " (download=true cannot fetch it)" if download else ""
@@ -93,18 +77,20 @@ def dvs_gesture(
             f"https://research.ibm.com/interactive/dvsgesture/) and run "
             f"'tar -xzf DvsGesture.tar.gz -C {base}' so that {base / 'DvsGesture' / trial_list(train)} exists"
         )
-    return build_event_split(
+    return directory
+
+
+dvs_gesture = register_dataset("dvs_gesture")(
+    event_dataset(
         "dvs_gesture",
-        dvs_gesture_recordings(directory, train),
-        read_aedat31,
-        DVS128_SENSOR,
-        CLASSES,
-        Path(cache_dir) if cache_dir else directory / "frames",
-        train=train,
-        augment=augment,
-        T=T,
-        split_by=split_by,
-        resize=resize,
-        T_train=T_train,
-        translate=translate,
+        T=16,
+        locate=locate_dvs_gesture,
+        recordings=dvs_gesture_recordings,
+        reader=read_aedat31,
+        sensor=DVS128_SENSOR,
+        classes=CLASSES,
+        doc="""DVS128 Gesture as ``T`` frames of ``2 x S x S`` event counts (``S`` = 128 or ``resize``);
+    official train/test trials. Random temporal delete ``T_train`` (e.g. 12 of 16) in training.
+    ``download`` is accepted for uniformity but cannot help: IBM's licence needs a manual download.""",
     )
+)

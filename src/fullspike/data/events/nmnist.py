@@ -10,10 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...errors import DatasetError
-from ...params import Count
 from ..registry import register_dataset
-from ..roots import default_root
-from .datasets import Recording, build_event_split
+from .datasets import Recording, event_dataset
 from .readers import NMNIST_SENSOR, read_nmnist, tonic_download
 
 CLASSES = [str(d) for d in range(10)]
@@ -40,24 +38,9 @@ def nmnist_recordings(directory: Path, train: bool) -> list[Recording]:
     return recs
 
 
-@register_dataset("nmnist")
-def nmnist(
-    root: str | None,
-    train: bool,
-    augment: bool = False,
-    T: Count = 10,
-    split_by: str = "count",
-    resize: Count | None = None,
-    T_train: Count | None = None,
-    translate: int = 0,
-    download: bool = False,
-    cache_dir: str | None = None,
-):
-    """N-MNIST as ``T`` frames of ``2 x 34 x 34`` event counts (see :func:`build_event_split`).
-
-    ``download=True`` fetches the missing split with Tonic into ``root/NMNIST``.
-    """
-    base = default_root(root, "nmnist")
+def locate_nmnist(base: Path, train: bool, download: bool) -> Path:
+    """The N-MNIST folder under ``base`` (fetched with Tonic into ``base/NMNIST`` when missing and
+    ``download``); raises :class:`DatasetError` saying where it looked when there is none."""
     directory = find_nmnist(base, train)
     if directory is None and download:
         tonic_download("NMNIST", base, train=train)
@@ -69,18 +52,21 @@ def nmnist(
             f"{', '.join(str(base / s) for s in SUBDIRS)}); set data.root to the folder that "
             f"holds it, or data.options.download=true to fetch it with Tonic"
         )
-    return build_event_split(
+    return directory
+
+
+nmnist = register_dataset("nmnist")(
+    event_dataset(
         "nmnist",
-        nmnist_recordings(directory, train),
-        read_nmnist,
-        NMNIST_SENSOR,
-        CLASSES,
-        Path(cache_dir) if cache_dir else directory / "frames",
-        train=train,
-        augment=augment,
-        T=T,
-        split_by=split_by,
-        resize=resize,
-        T_train=T_train,
-        translate=translate,
+        T=10,
+        locate=locate_nmnist,
+        recordings=nmnist_recordings,
+        reader=read_nmnist,
+        sensor=NMNIST_SENSOR,
+        classes=CLASSES,
+        doc="""N-MNIST as ``T`` frames of ``2 x 34 x 34`` event counts (see :func:`build_event_split`).
+
+    ``download=True`` fetches the missing split with Tonic into ``root/NMNIST``.
+    """,
     )
+)
