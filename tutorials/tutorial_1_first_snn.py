@@ -73,7 +73,9 @@ x = torch.linspace(-2, 2, 201)
 fig, ax = plt.subplots(figsize=(6, 3))
 for name in surrogate.available():
     ax.plot(x, surrogate.make_surrogate(name).grad(x), label=name)
-ax.set(xlabel="h - v_th", ylabel="surrogate derivative", title="surrogate gradients")
+ax.set(
+    xlabel="h - v_th", ylabel="surrogate derivative", title="surrogate gradients"
+)
 ax.legend()
 fig.tight_layout()
 
@@ -83,7 +85,10 @@ inputs = torch.full((8, 1), 1.5, requires_grad=True)  # [T=8, B=1]
 out = snn.LIF(tau=2.0, surrogate="atan")(inputs)
 out.sum().backward()
 print("spikes:", out.flatten().tolist())
-print("d(spike count)/d(input):", [round(g, 3) for g in inputs.grad.flatten().tolist()])
+print(
+    "d(spike count)/d(input):",
+    [round(g, 3) for g in inputs.grad.flatten().tolist()],
+)
 
 # %%
 # ## Layers over time: `[T, B, ...]`
@@ -95,7 +100,11 @@ print("d(spike count)/d(input):", [round(g, 3) for g in inputs.grad.flatten().to
 from torch import nn
 
 net = snn.SeqSequential(
-    nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), snn.LIF(tau=2.0), nn.Flatten(), nn.Linear(8 * 8 * 8, 10)
+    nn.Conv2d(1, 8, 3, padding=1),
+    nn.BatchNorm2d(8),
+    snn.LIF(tau=2.0),
+    nn.Flatten(),
+    nn.Linear(8 * 8 * 8, 10),
 )
 images = torch.rand(4, 1, 8, 8)  # [B, C, H, W]
 seq = snn.RateEncoder(T=6)(images)
@@ -121,7 +130,15 @@ test_loader = data.make_loader(test_set, info, batch_size=256, shuffle=False)
 model = fullspike.create_model("bntt_convnet", T=6, width=16, hidden=64)
 print(model)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-trainer = Trainer(model, classification_loss, optimizer, train_loader, test_loader, epochs=5, progress=False)
+trainer = Trainer(
+    model,
+    classification_loss,
+    optimizer,
+    train_loader,
+    test_loader,
+    epochs=5,
+    progress=False,
+)
 result = trainer.fit()
 print(f"test accuracy after {result['epoch']} epochs: {result['val_accuracy']:.3f}")
 
@@ -131,7 +148,9 @@ hist = trainer.history
 fig, ax = plt.subplots(figsize=(6, 3))
 epochs = [r["epoch"] for r in hist]
 ax.plot(epochs, [r["train_loss"] for r in hist], marker="o", label="train loss")
-ax.plot(epochs, [r["val_accuracy"] for r in hist], marker="o", label="test accuracy")
+ax.plot(
+    epochs, [r["val_accuracy"] for r in hist], marker="o", label="test accuracy"
+)
 ax.set(xlabel="epoch", title="BNTT conv net on the digits")
 ax.legend()
 fig.tight_layout()

@@ -35,7 +35,15 @@ def train(model: torch.nn.Module, epochs: int = 4) -> Trainer:
     torch.manual_seed(0)
     loader = data.make_loader(train_set, info, batch_size=64, shuffle=True)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    trainer = Trainer(model, classification_loss, optimizer, loader, test_loader, epochs=epochs, progress=False)
+    trainer = Trainer(
+        model,
+        classification_loss,
+        optimizer,
+        loader,
+        test_loader,
+        epochs=epochs,
+        progress=False,
+    )
     trainer.fit()
     return trainer
 
@@ -43,15 +51,28 @@ def train(model: torch.nn.Module, epochs: int = 4) -> Trainer:
 runs = {}
 for norm in ("bntt", "bn", "none"):
     torch.manual_seed(0)
-    model = fullspike.create_model("bntt_convnet", T=T, norm=norm, width=16, hidden=64)
+    model = fullspike.create_model(
+        "bntt_convnet", T=T, norm=norm, width=16, hidden=64
+    )
     runs[norm] = (model, train(model))
-    print(f"norm={norm:<5} test accuracy {runs[norm][1].history[-1]['val_accuracy']:.3f}")
+    print(
+        f"norm={norm:<5} test accuracy {runs[norm][1].history[-1]['val_accuracy']:.3f}"
+    )
 
 fig, ax = plt.subplots(figsize=(6, 3))
 for norm, (_, trainer) in runs.items():
     history = trainer.history
-    ax.plot([r["epoch"] for r in history], [r["val_accuracy"] for r in history], marker="o", label=norm)
-ax.set(xlabel="epoch", ylabel="test accuracy", title="normalisation of a spiking conv net")
+    ax.plot(
+        [r["epoch"] for r in history],
+        [r["val_accuracy"] for r in history],
+        marker="o",
+        label=norm,
+    )
+ax.set(
+    xlabel="epoch",
+    ylabel="test accuracy",
+    title="normalisation of a spiking conv net",
+)
 ax.legend()
 fig.tight_layout()
 
@@ -84,7 +105,9 @@ fig.tight_layout()
 # reproduction results measure it). What can always be measured is the accuracy of the
 # prediction after `T' <= T` steps, from one run, and the energy each `T'` costs, and a
 # per-sample exit: stop a sample once its running prediction's confidence passes a margin.
-result = early_exit.analyse_early_exit(bntt_model, test_loader, threshold=0.1, energy_batches=1)
+result = early_exit.analyse_early_exit(
+    bntt_model, test_loader, threshold=0.1, energy_batches=1
+)
 print(result.summary())
 
 fig, ax1 = plt.subplots(figsize=(6, 3))
@@ -130,7 +153,11 @@ for ax, attack in zip(axes, ("gaussian", "fgsm")):
         strengths = sorted(res.accuracy[attack])
         accuracy = [res.accuracy[attack][s] for s in strengths]
         ax.plot(strengths, accuracy, marker="o", label=name)
-    ax.set(xlabel="sigma" if attack == "gaussian" else "eps", ylabel="accuracy", title=attack)
+    ax.set(
+        xlabel="sigma" if attack == "gaussian" else "eps",
+        ylabel="accuracy",
+        title=attack,
+    )
     ax.legend()
 fig.tight_layout()
 

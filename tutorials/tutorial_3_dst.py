@@ -49,9 +49,17 @@ from fullspike.train import Trainer
 
 torch.manual_seed(0)
 model = fullspike.create_model(
-    "dst_resnet18", num_classes=10, in_channels=1, T=2, stem="cifar", width=8, connect="iand"
+    "dst_resnet18",
+    num_classes=10,
+    in_channels=1,
+    T=2,
+    stem="cifar",
+    width=8,
+    connect="iand",
 )
-blocks = [m for m in model.modules() if isinstance(m, fullspike.dst.DualStreamBlock)]
+blocks = [
+    m for m in model.modules() if isinstance(m, fullspike.dst.DualStreamBlock)
+]
 print(type(model).__name__, "with", len(blocks), "dual-stream blocks")
 
 train_set, info = data.build_dataset("digits", None, train=True)
@@ -59,10 +67,24 @@ test_set, _ = data.build_dataset("digits", None, train=False)
 train_loader = data.make_loader(train_set, info, batch_size=64, shuffle=True)
 test_loader = data.make_loader(test_set, info, batch_size=256, shuffle=False)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-trainer = Trainer(model, classification_loss, optimizer, train_loader, test_loader, epochs=4, progress=False)
+trainer = Trainer(
+    model,
+    classification_loss,
+    optimizer,
+    train_loader,
+    test_loader,
+    epochs=4,
+    progress=False,
+)
 trainer.fit()
 for row in trainer.history:
-    print({k: round(v, 3) for k, v in row.items() if k.startswith(("epoch", "val_acc"))})
+    print(
+        {
+            k: round(v, 3)
+            for k, v in row.items()
+            if k.startswith(("epoch", "val_acc"))
+        }
+    )
 
 # %%
 # The trainer reports the accuracy of the combined prediction (`val_accuracy`, the mean of the
@@ -74,8 +96,14 @@ for key, label in (
     ("val_accuracy_spike", "spike head (FSNN)"),
     ("val_accuracy_accum", "accumulation head"),
 ):
-    ax.plot([r["epoch"] for r in hist], [r[key] for r in hist], marker="o", label=label)
-ax.set(xlabel="epoch", ylabel="test accuracy", title="DST ResNet-18 (IAND) on the digits")
+    ax.plot(
+        [r["epoch"] for r in hist], [r[key] for r in hist], marker="o", label=label
+    )
+ax.set(
+    xlabel="epoch",
+    ylabel="test accuracy",
+    title="DST ResNet-18 (IAND) on the digits",
+)
 ax.legend()
 fig.tight_layout()
 
@@ -109,7 +137,9 @@ print(
 # ## Full-spike: every block passes spikes on
 #
 # A forward hook on each residual block of the FSNN records which values its output takes.
-blocks = [(name, m) for name, m in fsnn.named_modules() if isinstance(m, snn.SEWBlock)]
+blocks = [
+    (name, m) for name, m in fsnn.named_modules() if isinstance(m, snn.SEWBlock)
+]
 values = {}
 
 

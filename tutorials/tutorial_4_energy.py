@@ -57,7 +57,15 @@ print(report.table())
 # The totals are attributes of the report (`total_ac`, `total_mac`, `energy_mj`, ...);
 # `summary()` gathers them as a dict and `save_json(path)` writes everything, per layer.
 summary = report.summary()
-for key in ("T", "samples", "total_ops", "total_ac", "total_mac", "energy_mj", "ann_energy_mj"):
+for key in (
+    "T",
+    "samples",
+    "total_ops",
+    "total_ac",
+    "total_mac",
+    "energy_mj",
+    "ann_energy_mj",
+):
     print(f"{key:<14} {summary[key]:.4g}")
 ratio = summary["energy_mj"] / summary["ann_energy_mj"]
 print(f"the SNN needs {ratio:.2f}x the energy of the same ANN")
@@ -90,17 +98,23 @@ print(f"MAC {report.total_mac:.4g} -> {report_folded.total_mac:.4g}")
 # Per layer: the ACs and MACs. Per step: the firing rate of all neurons, and the energy spent
 # after `t` steps (what an early exit after `t` steps would cost).
 layers = report.layers
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), gridspec_kw={"width_ratios": [2, 1, 1]})
+fig, axes = plt.subplots(
+    1, 3, figsize=(12, 3.2), gridspec_kw={"width_ratios": [2, 1, 1]}
+)
 names = [r.name for r in layers]
 axes[0].bar(names, [r.ac for r in layers], label="AC")
-axes[0].bar(names, [r.mac for r in layers], bottom=[r.ac for r in layers], label="MAC")
+axes[0].bar(
+    names, [r.mac for r in layers], bottom=[r.ac for r in layers], label="MAC"
+)
 axes[0].set(ylabel="operations per sample", yscale="log", title="per layer")
 axes[0].tick_params(axis="x", rotation=45)
 axes[0].legend()
 steps = range(1, report.T + 1)
 axes[1].plot(steps, report.step_firing_rates, marker="o")
 axes[1].set(xlabel="time step", ylabel="firing rate", title="all neurons")
-axes[2].plot(steps, [report.energy_mj_at(t) for t in steps], marker="o", label="SNN")
+axes[2].plot(
+    steps, [report.energy_mj_at(t) for t in steps], marker="o", label="SNN"
+)
 axes[2].axhline(report.ann_energy_mj, color="gray", ls="--", label="ANN")
 axes[2].set(xlabel="steps run", ylabel="energy (mJ)", title="energy after t steps")
 axes[2].legend()
@@ -118,12 +132,16 @@ fig.tight_layout()
 from fullspike.dst import remove_aap
 
 torch.manual_seed(0)
-dst = fullspike.create_model("dst_resnet18", num_classes=10, in_channels=1, T=2, stem="cifar", width=8)
+dst = fullspike.create_model(
+    "dst_resnet18", num_classes=10, in_channels=1, T=2, stem="cifar", width=8
+)
 images = next(iter(test_loader))[0][:32]
 dsnn_report = count_synaptic_ops(dst, images)
 fsnn_report = count_synaptic_ops(remove_aap(dst), images)
 for label, r in (("DSNN", dsnn_report), ("FSNN", fsnn_report)):
-    print(f"{label}: AC {r.total_ac:.4g}  MAC {r.total_mac:.4g}  energy {r.energy_mj:.4g} mJ")
+    print(
+        f"{label}: AC {r.total_ac:.4g}  MAC {r.total_mac:.4g}  energy {r.energy_mj:.4g} mJ"
+    )
 only_dsnn = {r.op for r in dsnn_report.layers} - {r.op for r in fsnn_report.layers}
 print("rows only the DSNN has:", sorted(only_dsnn))
 

@@ -28,7 +28,14 @@ import torch
 import fullspike
 from fullspike import data
 from fullspike.dst import remove_aap
-from fullspike.export import check_deployable, from_nir, quantize_weights, read_nir, to_nir, write_nir
+from fullspike.export import (
+    check_deployable,
+    from_nir,
+    quantize_weights,
+    read_nir,
+    to_nir,
+    write_nir,
+)
 from fullspike.models import classification_loss
 from fullspike.train import Trainer
 
@@ -37,9 +44,13 @@ train_set, info = data.build_dataset("digits", None, train=True)
 test_set, _ = data.build_dataset("digits", None, train=False)
 train_loader = data.make_loader(train_set, info, batch_size=64, shuffle=True)
 test_loader = data.make_loader(test_set, info, batch_size=64, shuffle=False)
-model = fullspike.create_model("dst_resnet18", num_classes=10, in_channels=1, T=3, stem="cifar", width=4)
+model = fullspike.create_model(
+    "dst_resnet18", num_classes=10, in_channels=1, T=3, stem="cifar", width=4
+)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-Trainer(model, classification_loss, optimizer, train_loader, epochs=2, progress=False).fit()
+Trainer(
+    model, classification_loss, optimizer, train_loader, epochs=2, progress=False
+).fit()
 model.eval()
 images, labels = next(iter(test_loader))  # a real batch [B, C, H, W]
 
@@ -63,7 +74,9 @@ print(report.table())
 # %%
 # For contrast, a SEW ResNet whose residual connect is an addition sends integers 0..2 into the
 # next block:
-sew = fullspike.create_model("sew_resnet18", num_classes=10, in_channels=1, T=3, stem="cifar", width=4).eval()
+sew = fullspike.create_model(
+    "sew_resnet18", num_classes=10, in_channels=1, T=3, stem="cifar", width=4
+).eval()
 sew_report = check_deployable(sew, images)
 print("SEW-ADD exportable:", sew_report.exportable)
 print(len(sew_report.refused), "layers refused, e.g.")
@@ -105,7 +118,9 @@ print("same predictions:", same, "of", len(images))
 with torch.no_grad():
     nodes = net.nodes(sequence)
 rates = {
-    name: float(out.mean()) for name, out in nodes.items() if type(graph_back.nodes[name]).__name__ in ("IF", "LIF")
+    name: float(out.mean())
+    for name, out in nodes.items()
+    if type(graph_back.nodes[name]).__name__ in ("IF", "LIF")
 }
 fig, ax = plt.subplots(figsize=(8, 3))
 ax.bar(range(len(rates)), list(rates.values()))
@@ -130,7 +145,9 @@ fig.tight_layout()
 # and one scale `s` per layer; `to_nir(..., quantize=bits)` writes the integers into the graph
 # with a scale node after each layer (`fullspike export RUN --quantize 8` from the command line,
 # where `--check` also reports the quantised accuracy next to the float one).
-print(f"float weights: accuracy {float((logits.argmax(1) == labels).float().mean()):.3f}")
+print(
+    f"float weights: accuracy {float((logits.argmax(1) == labels).float().mean()):.3f}"
+)
 for bits in (16, 8, 4):
     with torch.no_grad():
         predicted = quantize_weights(fsnn, bits)(images).argmax(1)
@@ -146,5 +163,9 @@ for bits in (16, 8, 4):
 graph_q = to_nir(fsnn, images, quantize=8)
 with torch.no_grad():
     steps_q = from_nir(graph_q)(sequence)
-    same_q = int((steps_q.mean(0).argmax(1) == quantize_weights(fsnn, 8)(images).argmax(1)).sum())
+    same_q = int(
+        (
+            steps_q.mean(0).argmax(1) == quantize_weights(fsnn, 8)(images).argmax(1)
+        ).sum()
+    )
 print("8-bit graph vs 8-bit model, same predictions:", same_q, "of", len(images))

@@ -102,7 +102,9 @@ def tiny_convnet(
 class TinyConvNet(nn.Module):
     """Images ``[B, C, 8, 8]`` -> logits ``[B, num_classes]``."""
 
-    def __init__(self, num_classes: int, in_channels: int, T: int, neuron: nn.Module) -> None:
+    def __init__(
+        self, num_classes: int, in_channels: int, T: int, neuron: nn.Module
+    ) -> None:
         super().__init__()
         self.encoder = snn.DirectEncoder(T)  # the image at every step: [T, B, ...]
         self.body = snn.SeqSequential(
@@ -132,7 +134,9 @@ from torch.utils.data import TensorDataset
 
 
 @data.register_dataset("quadrant_blobs")
-def quadrant_blobs(root: str | None, train: bool, augment: bool = False, n: int = 400):
+def quadrant_blobs(
+    root: str | None, train: bool, augment: bool = False, n: int = 400
+):
     """Noisy 8x8 blobs; the label is the quadrant (0..3) holding the blob. No files needed."""
     g = torch.Generator().manual_seed(0 if train else 1)
     labels = torch.randint(0, 4, (n,), generator=g)
@@ -140,7 +144,9 @@ def quadrant_blobs(root: str | None, train: bool, augment: bool = False, n: int 
     for i, q in enumerate(labels.tolist()):
         r, c = 4 * (q // 2), 4 * (q % 2)
         images[i, 0, r + 1 : r + 3, c + 1 : c + 3] += 1.0
-    info = data.DatasetInfo(num_classes=4, in_channels=1, image_size=8, classes=["TL", "TR", "BL", "BR"])
+    info = data.DatasetInfo(
+        num_classes=4, in_channels=1, image_size=8, classes=["TL", "TR", "BL", "BR"]
+    )
     return TensorDataset(images, labels), info
 
 
@@ -164,7 +170,9 @@ fig.tight_layout()
 from fullspike.train import Callback, Trainer
 
 
-def smoothed_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def smoothed_cross_entropy(
+    logits: torch.Tensor, target: torch.Tensor
+) -> torch.Tensor:
     return nn.functional.cross_entropy(logits, target, label_smoothing=0.1)
 
 
@@ -173,8 +181,14 @@ class NeuronWatcher(Callback):
 
     def on_fit_start(self, trainer: Trainer) -> None:
         self.rates: list[float] = []
-        self.neuron = next(m for m in trainer.model.modules() if isinstance(m, LearnedLeak))
-        self.neuron.register_forward_hook(lambda module, inputs, out: self.rates.append(float(out.detach().mean())))
+        self.neuron = next(
+            m for m in trainer.model.modules() if isinstance(m, LearnedLeak)
+        )
+        self.neuron.register_forward_hook(
+            lambda module, inputs, out: self.rates.append(
+                float(out.detach().mean())
+            )
+        )
 
     def on_epoch_end(self, trainer: Trainer, row: dict) -> None:
         row["firing_rate"] = sum(self.rates) / len(self.rates)
