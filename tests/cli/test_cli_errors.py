@@ -135,6 +135,21 @@ def test_robustness_refuses_nan_and_negative_sizes(capsys, trained, flag, values
     assert not (trained / "robustness.json").exists()  # refused before any attack ran
 
 
+@pytest.mark.parametrize(
+    "flag,value,says",
+    [
+        ("--pgd-steps", "-1", ">= 1"),
+        ("--pgd-alpha", "-1", "> 0"),
+        ("--pgd-alpha", "nan", "> 0"),
+        ("--batch-size", "0", ">= 1"),
+        ("--samples", "0", ">= 1"),
+    ],
+)
+def test_robustness_refuses_attack_settings_that_mean_nothing(capsys, trained, flag, value, says):
+    one_error_line(capsys, ["robustness", "--checkpoint", str(trained), flag, value], flag, says)
+    assert not (trained / "robustness.json").exists()
+
+
 def test_a_config_that_is_not_utf8_is_one_line(capsys, tmp_path):
     path = tmp_path / "latin1.yaml"
     path.write_bytes("name: caf\u00e9\n".encode("latin-1"))

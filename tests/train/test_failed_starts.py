@@ -62,6 +62,19 @@ def test_overwrite_that_cannot_start_keeps_the_old_run(run, capsys, bad):
     assert _tree(run) == before  # every file of the trained run, byte for byte
 
 
+@pytest.mark.parametrize(
+    "bad", [["model.in_channels=3"], ["model.num_classes=2"]], ids=["wrong-input-shape", "too-few-classes"]
+)
+def test_overwrite_whose_training_fails_before_a_checkpoint_keeps_the_old_run(run, capsys, bad):
+    """A new run that fails in its first training step (or, for too few classes, when the model is
+    built) is one error line, and the old run is put back, byte for byte."""
+    before = _tree(run)
+    assert main(["train", "--out", str(run), "--overwrite", *TINY, *bad]) == 2
+    _error_line(capsys)
+    assert _tree(run) == before
+    assert not (run / ".replaced-run").exists()
+
+
 def test_overwrite_replaces_the_run_once_the_new_one_is_built(run, capsys):
     (run / ".checkpoint.pt.abc.tmp").write_bytes(b"half")
     assert main(["train", "--out", str(run), "--overwrite", *TINY, "train.epochs=1"]) == 0

@@ -39,7 +39,12 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, help="batch size (default: the config's)")
     p.add_argument("--mean", type=float, nargs="+", help="input normalisation mean (default: the dataset's)")
     p.add_argument("--std", type=float, nargs="+", help="input normalisation std (default: the dataset's)")
-    p.add_argument("--seed", type=int, default=0, help="seeds the noise and PGD's random start")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds every random draw: the noise, PGD's random start, rate-coded inputs (default 0)",
+    )
     p.add_argument("--out", help="output folder (default: the checkpoint's folder)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="SNN config overrides")
     p.set_defaults(func=run)
@@ -57,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from ..output_paths import output_dir, writing
     from ..train import build_eval_loader, resolve_device
     from ..train.load import resolve_checkpoint
+    from ..train.trainer import seeded_draws
     from ..viz import plot_robustness
     from .saving import print_wrote, save_plot
 
@@ -67,6 +73,15 @@ def run(args: argparse.Namespace) -> int:
         bad = [v for v in values if not (math.isfinite(v) and v >= 0)]
         if bad:
             raise ConfigError(f"{flag} takes perturbation sizes >= 0 (0 is the clean accuracy), got {bad[0]}")
+    for flag, value, least in (
+        ("--pgd-steps", args.pgd_steps, 1),
+        ("--samples", args.samples, 1),
+        ("--batch-size", args.batch_size, 1),
+    ):
+        if value is not None and value < least:
+            raise ConfigError(f"{flag} must be >= {least}, got {value}")
+    if not (math.isfinite(args.pgd_alpha) and args.pgd_alpha > 0):
+        raise ConfigError(f"--pgd-alpha must be a step size > 0 (in /255), got {args.pgd_alpha}")
     snn, cfg = load(args.checkpoint, config=args.config, overrides=args.overrides)
     device = resolve_device(cfg.train.device)
     loader, _ = build_eval_loader(cfg, "test", args.batch_size, samples=args.samples)
@@ -80,19 +95,20 @@ def run(args: argparse.Namespace) -> int:
     results = {}
     for name, model in models.items():
         print(f"evaluating {name} ...", flush=True)
-        results[name] = evaluate_robustness(
-            model,
-            loader,
-            norm,
-            device=device,
-            eps=[e / 255 for e in args.eps],
-            sigmas=args.sigmas,
-            pgd_steps=args.pgd_steps,
-            pgd_alpha=args.pgd_alpha / 255,
-            attacks=args.attacks,
-            seed=args.seed,
-            progress=cfg.train.progress,
-        )
+        with seeded_draws(args.seed, device):  # the encoder's draws too: the same --seed, the same table
+            results[name] = evaluate_robustness(
+                model,
+                loader,
+                norm,
+                device=device,
+                eps=[e / 255 for e in args.eps],
+                sigmas=args.sigmas,
+                pgd_steps=args.pgd_steps,
+                pgd_alpha=args.pgd_alpha / 255,
+                attacks=args.attacks,
+                seed=args.seed,
+                progress=cfg.train.progress,
+            )
     table = robustness_table(results)
     print(table)
     with writing(out, "the robustness results"):

@@ -135,8 +135,15 @@ def model_kwargs(cfg: Config, info: DatasetInfo) -> dict:
 
 def build_model(cfg: Config, info: DatasetInfo) -> torch.nn.Module:
     """The config's model, its ``num_classes``/``in_channels``/``image_size`` taken from the data
-    where the config leaves them out."""
-    return create_model(cfg.model_name, **model_kwargs(cfg, info))
+    where the config leaves them out; a ``num_classes`` below the data's is one ConfigError line."""
+    kwargs = model_kwargs(cfg, info)
+    classes = kwargs.get("num_classes")
+    if isinstance(classes, int) and info.num_classes and classes < info.num_classes:
+        raise ConfigError(
+            f"config key 'model.num_classes' is {classes} but {cfg.data.name} has {info.num_classes} classes "
+            f"(labels 0..{info.num_classes - 1}); drop model.num_classes to take it from the data"
+        )
+    return create_model(cfg.model_name, **kwargs)
 
 
 def build_optimizer(cfg: Config, model: torch.nn.Module) -> torch.optim.Optimizer:

@@ -136,7 +136,7 @@ def resume_config(out_dir: str | Path, overrides: list[str] | None = None) -> Co
 
 def prepare_run_folder(out: Path, overwrite: bool) -> None:
     """Refuse a folder that holds another run's files, unless ``overwrite`` (then
-    :func:`clear_run_folder` deletes them, once the new run is built)."""
+    :func:`stash_run_folder` moves them aside once the new run is built)."""
     found = [n for n in RUN_FILES if os.path.lexists(out / n)]
     if found and not overwrite:
         raise ConfigError(
@@ -146,9 +146,7 @@ def prepare_run_folder(out: Path, overwrite: bool) -> None:
 
 
 def clear_run_folder(out: Path) -> None:
-    """Delete the run files in ``out`` (``--overwrite``; called only when the new run's data,
-    model and optimiser are built, so a failed start keeps the old run). A symbolic link placed
-    there is removed, never followed."""
+    """Delete the run files in ``out``. A symbolic link placed there is removed, never followed."""
     for n in RUN_FILES:
         p = out / n
         if p.is_dir() and not p.is_symlink():
@@ -156,6 +154,40 @@ def clear_run_folder(out: Path) -> None:
         elif os.path.lexists(p):
             p.unlink()
     remove_partial_saves(out / CHECKPOINT)
+
+
+#: where ``--overwrite`` keeps the old run until the new one has written its first checkpoint
+REPLACED = ".replaced-run"
+
+
+def stash_run_folder(out: Path) -> Path:
+    """Move the run files of ``out`` into ``out/.replaced-run`` (``--overwrite``, once the new run's
+    data, model and optimiser are built): :func:`restore_run_folder` puts them back if the new run
+    fails before its first checkpoint; afterwards they are deleted. A stash left by an overwrite
+    killed before that point holds the original run: it is kept, and the files of that attempt
+    beside it are deleted. Files are moved (renamed), so a symbolic link moves as a link."""
+    stash = out / REPLACED
+    if stash.is_dir() and not stash.is_symlink():
+        clear_run_folder(out)
+        return stash
+    if os.path.lexists(stash):  # a file or link in its place is not a stash of ours
+        stash.unlink()
+    stash.mkdir()
+    for n in RUN_FILES:
+        if os.path.lexists(out / n):
+            os.replace(out / n, stash / n)
+    remove_partial_saves(out / CHECKPOINT)
+    return stash
+
+
+def restore_run_folder(out: Path, stash: Path) -> None:
+    """Put the run stashed by :func:`stash_run_folder` back in ``out``, in place of the files of
+    the new run that failed before its first checkpoint."""
+    clear_run_folder(out)
+    for n in RUN_FILES:
+        if os.path.lexists(stash / n):
+            os.replace(stash / n, out / n)
+    shutil.rmtree(stash)
 
 
 def with_absolute_root(cfg: Config) -> Config:
@@ -214,9 +246,10 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False, overwrite: bool 
     <fullspike.train.Trainer.fit>` is the loop it runs); returns the final metrics (also written to
     metrics.json).
 
-    A folder holding another run is refused unless ``overwrite`` (which deletes that run's files
-    once the new run's data, model and optimiser are built, so a start that fails keeps it), and
-    so is a folder another process is training into (:func:`~fullspike.output_paths.exclusive_folder`).
+    A folder holding another run is refused unless ``overwrite``, which moves that run's files
+    aside once the new run's data, model and optimiser are built, puts them back if the new run
+    fails before its first checkpoint, and deletes them once it has one; a folder
+    another process is training into is refused too (:func:`~fullspike.output_paths.exclusive_folder`).
     A resume refuses a checkpoint whose run differs from the folder's ``config.json``.
     With ``resume``, continue from ``out_dir/checkpoint.pt`` exactly where it stopped (weights,
     optimiser, schedule, RNG and data order), so the result equals an uninterrupted run; changed
@@ -310,9 +343,38 @@ def _train_in_folder(cfg: Config, out: Path, resume: bool, overwrite: bool, main
         trainer.load_state_dict(ckpt)
         _apply_optim_config(cfg, trainer)
         trainer.last_checkpoint = ckpt_path
+    # everything is built: only now is the old run moved aside, and it is deleted only once the
+    # new run has written its first checkpoint (restored if the new run fails before that)
+    stash = stash_run_folder(out) if main and overwrite else None
+    try:
+        return _run(cfg, out, trainer, model, data, ckpt, ckpt_path, changes, world, device, main)
+    except BaseException:
+        if stash is not None and not ckpt_path.exists():
+            restore_run_folder(out, stash)
+            _log(f"kept the run that was in {out}: the new run failed before its first checkpoint")
+        raise
+    finally:
+        if stash is not None and stash.exists():
+            shutil.rmtree(stash)
+
+
+def _run(
+    cfg: Config,
+    out: Path,
+    trainer: Trainer,
+    model,
+    data,
+    ckpt,
+    ckpt_path: Path,
+    changes: dict,
+    world: int,
+    device: torch.device,
+    main: bool,
+) -> dict:
+    """The rest of :func:`_train_in_folder` once the run folder is this run's: write its config,
+    train, and write ``metrics.json``."""
+    tc = cfg.train
     if main:
-        if overwrite:  # everything is built: only now replace the old run
-            clear_run_folder(out)
         for tmp in remove_partial_saves(ckpt_path):
             _log(f"removed {tmp}, left by an interrupted checkpoint save")
         if ckpt is not None:
