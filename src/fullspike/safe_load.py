@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -31,7 +32,9 @@ def load_state(path: str | Path, what: str = "checkpoint", map_location: str | t
     if not path.is_file():
         raise CheckpointError(f"{what} {path} not found")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch's notes on an old pickle protocol: the refusal below says it all
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:  # weights_only refused a global: never load it otherwise
         if "Weights only load failed" not in str(e) or "Unsupported operand" in str(e):  # not a pickle
             raise CheckpointError(

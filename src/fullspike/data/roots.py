@@ -28,6 +28,6 @@ def missing_data_hint(root: str | os.PathLike | None) -> str:
         return ""
     return (
         f" (no data.root given, so the default location was used: ${DATA_ENV}/<folder>, else "
-        "~/.cache/fullspike/data/<folder>; pass data.root=DIR or --data-root DIR, or set "
+        "~/.cache/fullspike/data/<folder>; pass data.root=DIR (--data-root DIR where a command has it), or set "
         f"{DATA_ENV})"
     )
