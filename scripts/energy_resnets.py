@@ -9,7 +9,7 @@ describe an untrained network; which inputs are spikes, and so which layers need
 this table shows. The table goes into docs/energy.md between the markers, the raw numbers to
 ``--json``.
 
-    flock /tmp/fullspike-heavy.lock python scripts/energy_resnets.py --depths 18 34 50 101
+    python scripts/energy_resnets.py --depths 18 34 50 101
 """
 
 from __future__ import annotations
