@@ -47,7 +47,45 @@ RULE = (
 ONE_CLASS = "pending re-run: the analysis set was one class"
 
 
+def _data_roots(command: str) -> list[str]:
+    """The folders after ``--data-root`` in a recorded command (``DIR`` or ``DATASET=DIR``)."""
+    words = command.split()
+    roots: list[str] = []
+    if "--data-root" in words:
+        for word in words[words.index("--data-root") + 1 :]:
+            if word.startswith("--"):
+                break
+            roots.append(word.split("=", 1)[-1])
+    return roots
+
+
+def without_machine_paths(res: dict, results_dir: Path) -> dict:
+    """``res`` with this machine's folders replaced by placeholders in every string: the results
+    folder (``--out``) by ``OUT`` and the ``--data-root`` folders of its command by ``DATA``. The
+    store is committed and published: it says how a run was made, not where."""
+    folders = {str(results_dir): "OUT", str(Path(results_dir).resolve()): "OUT"}
+    for root in _data_roots(res.get("command", "")):
+        folders.update({root: "DATA", str(Path(root).resolve()): "DATA"})
+    ordered = sorted((f.rstrip("/") for f in folders if f.rstrip("/")), key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(f) + r"(?=/|\s|$)" for f in ordered))
+    placeholder = {f.rstrip("/"): folders[f] for f in folders if f.rstrip("/")}
+
+    def clean(value):
+        if isinstance(value, str):
+            return pattern.sub(lambda m: placeholder[m.group(0)], value)
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return clean(res)
+
+
 def import_results(results_dirs: list[Path], store: Path, scales: list[str]) -> list[Path]:
+    """Copy each ``DIR/<experiment>/<scale>/results.json`` of a listed scale, with its plots, into
+    ``store/<experiment>/<scale>/`` (replacing what is there), its machine folders replaced by
+    placeholders (:func:`without_machine_paths`); returns the folders written."""
     copied = []
     for d in results_dirs:
         for path in sorted(Path(d).glob("*/*/results.json")):
@@ -58,8 +96,8 @@ def import_results(results_dirs: list[Path], store: Path, scales: list[str]) -> 
             if dest.exists():
                 shutil.rmtree(dest)
             dest.mkdir(parents=True)
-            res = json.loads(path.read_text())
-            shutil.copy2(path, dest / "results.json")
+            res = without_machine_paths(json.loads(path.read_text()), Path(d))
+            (dest / "results.json").write_text(json.dumps(res, indent=2, default=str))
             for plot in res.get("plots", []):
                 shutil.copy2(path.parent / plot, dest / plot)
             copied.append(dest)

@@ -134,3 +134,32 @@ def test_committed_reproduction_md_is_what_the_generator_writes(script):
     (regenerate with `python studies/report.py` after changing either)."""
     committed = (script.REPO / "REPRODUCTION.md").read_text()
     assert committed == script.render(script.REPO / "docs" / "reproduction", ["paper", "cpu"])
+
+
+def test_imported_results_hold_no_machine_folder(script, tmp_path):
+    """The store is committed: the --out and --data-root folders become OUT and DATA wherever they
+    appear (command, run folders, configs), and a folder that merely starts alike is left alone."""
+    out, data = tmp_path / "runs", tmp_path / "data"
+    res = {
+        "command": f"fullspike reproduce x --scale cpu --out {out} --data-root {data} nmnist={data}2",
+        "runs": [
+            {"run_dir": f"{out}/x/cpu/a_seed0", "config": {"data": {"root": f"{data}/cifar10"}}},
+            {"run_dir": f"{out}-other/b", "config": {"data": {"root": f"{data}2/NMNIST"}}},
+        ],
+        "number": 3,
+    }
+    clean = script.without_machine_paths(res, out)
+    assert clean["command"] == "fullspike reproduce x --scale cpu --out OUT --data-root DATA nmnist=DATA"
+    assert clean["runs"][0] == {"run_dir": "OUT/x/cpu/a_seed0", "config": {"data": {"root": "DATA/cifar10"}}}
+    assert clean["runs"][1]["run_dir"] == f"{out}-other/b"
+    assert clean["runs"][1]["config"]["data"]["root"] == "DATA/NMNIST"
+    assert clean["number"] == 3
+
+
+def test_import_writes_the_store_without_the_results_folder(script, tmp_path):
+    out, store = tmp_path / "runs", tmp_path / "store"
+    run_experiment("fashion_mnist", "smoke", out, command=f"fullspike reproduce --out {out}", log=lambda m: None)
+    assert str(out) in (out / "fashion_mnist" / "smoke" / "results.json").read_text()
+    script.import_results([out], store, ["smoke"])
+    stored = (store / "fashion_mnist" / "smoke" / "results.json").read_text()
+    assert str(tmp_path) not in stored and '"run_dir": "OUT/fashion_mnist/smoke/' in stored

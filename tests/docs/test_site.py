@@ -108,9 +108,11 @@ def test_no_page_shows_a_machine_path_or_an_internal_command(site):
 
 
 def test_sources_show_no_machine_path_or_internal_command():
-    """The same scan on the Markdown and tutorial sources, without building (fast feedback)."""
+    """The same scan on the Markdown and tutorial sources and the JSON records under docs/ (the
+    study's stores), without building (fast feedback)."""
     sources = [REPO / n for n in ("README.md", "REPRODUCTION.md", "BENCHMARKS.md")]
     sources += sorted((REPO / "docs").rglob("*.md")) + sorted((REPO / "tutorials").glob("*.py"))
+    sources += sorted((REPO / "docs").rglob("*.json"))  # the study's stores and recorded runs
     found = []
     for path in sources:
         if REPO / "docs" / "tutorials" in path.parents:
