@@ -27,6 +27,7 @@ import fullspike
 from fullspike.errors import ConfigError, MissingDependencyError
 from fullspike.optional import require
 from fullspike.train import Config, config_from_dict, load_config
+from fullspike.train.trainer import EVAL_SEED, seeded_draws
 
 from .definitions import Experiment, Scale, Variant, get_experiment
 
@@ -307,23 +308,25 @@ def _energy_summary(report) -> dict:
 
 
 def measure_energy(run_dir: Path, samples: int) -> dict:
-    """AC, MAC and energy per sample (all steps) on the first ``samples`` test images, with the
-    firing rate of every neuron layer; for dual-stream nets (DSNN) also the FSNN (AAP removed)."""
+    """AC, MAC and energy per sample (all steps) on the class-balanced selection of ``samples``
+    test images, with the firing rate of every neuron layer; for dual-stream nets (DSNN) also the
+    FSNN (AAP removed). The encoder's draws are seeded (:data:`EVAL_SEED`): the counts repeat."""
 
     def compute() -> dict:
         from fullspike.dst import has_aap, remove_aap
         from fullspike.energy import count_synaptic_ops
 
-        cfg, data, model, _ = load_run(run_dir)
+        cfg, data, model, device = load_run(run_dir)
         loader, chosen = _loader(data, "test", samples, cfg)
         T = getattr(model, "T", None) or 1  # an ANN: one pass, every operation a MAC
-        out = {
-            "analysis_set": chosen,
-            "test_size": len(data.test),
-            **_energy_summary(count_synaptic_ops(model, loader, T=T)),
-        }
-        if has_aap(model):
-            out["fsnn"] = _energy_summary(count_synaptic_ops(remove_aap(model), loader))
+        with seeded_draws(EVAL_SEED, device):
+            out = {
+                "analysis_set": chosen,
+                "test_size": len(data.test),
+                **_energy_summary(count_synaptic_ops(model, loader, T=T)),
+            }
+            if has_aap(model):
+                out["fsnn"] = _energy_summary(count_synaptic_ops(remove_aap(model), loader))
         return out
 
     return _cached(run_dir / "energy.json", samples, compute)
@@ -331,7 +334,8 @@ def measure_energy(run_dir: Path, samples: int) -> dict:
 
 def analyse(run_dir: Path, kind: str, samples: int) -> dict:
     """The experiment's per-run analysis (``early_exit``, ``robustness`` or ``time_statistics``),
-    cached in the run folder, with the ``analysis_set`` it ran on."""
+    cached in the run folder, with the ``analysis_set`` it ran on; the encoder's draws are seeded
+    (:data:`EVAL_SEED`), so an analysis repeats exactly."""
 
     def compute() -> dict:
         if kind == "time_statistics":  # from the parameters alone: no data set is built
@@ -339,6 +343,10 @@ def analyse(run_dir: Path, kind: str, samples: int) -> dict:
 
             return {"analysis_set": None, **step_statistics(fullspike.load(run_dir, device="cpu").model)}
         cfg, data, model, device = load_run(run_dir)
+        with seeded_draws(EVAL_SEED, device):
+            return measured(cfg, data, model, device)
+
+    def measured(cfg, data, model, device) -> dict:
         loader, chosen = _loader(data, "test", samples, cfg)
         if kind == "early_exit":
             from fullspike.analysis.early_exit import analyse_early_exit

@@ -94,6 +94,13 @@ def test_selection_on_validation_and_analyses(tmp_path):
         a, T = run["early_exit"], run["config"]["model"]["T"]
         assert a["T"] == T and len(a["accuracy"]) == T and 1 <= a["exit_step"] <= T and len(a["layer_gamma"]) == 8
     assert {"gamma.png", "exit_accuracy.png"} <= set(ee["plots"])
+    # the analyses draw the rate encoding from a fixed seed: measured again, they repeat exactly
+    first = Path(ee["runs"][1]["run_dir"])
+    for cached in ("early_exit.json", "energy.json"):
+        (first / cached).unlink()
+    again = run_experiment("early_exit", "smoke", tmp_path, train=False, log=lambda m: None)
+    for key in ("early_exit", "energy"):
+        assert again["runs"][1][key] == ee["runs"][1][key]
     # experiment 1 reads the per-step statistics of those BNTT nets from their parameters
     norms = run_experiment("bntt_norms", "smoke", tmp_path, train=False, log=lambda m: None)
     stats = {r["variant"]: r["time_statistics"] for r in norms["runs"] if r["status"] == "done"}
@@ -274,3 +281,12 @@ def test_help_documents_every_scale(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "bundled 8x8 digits whatever the experiment's data set" in text
     assert "for the DST depth study the CIFAR-10 proxy, not ImageNet" in text and "imagenet: the DST depth" in text
+
+
+def test_the_robustness_setting_states_the_attack_the_runner_uses():
+    from studies.definitions import get_experiment
+    from studies.runner import ATTACK
+
+    note = get_experiment("robustness").scale("cpu").note
+    assert f"PGD: {ATTACK['pgd_steps']} steps of 2.5 eps / {ATTACK['pgd_steps']}" in note
+    assert f"over {ATTACK['draws']} draws of the rate encoding" in note
