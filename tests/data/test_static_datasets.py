@@ -27,6 +27,15 @@ def test_digits_embedded_split():
     assert x.shape == (1, 8, 8) and x.dtype == torch.float32 and 0 <= y < 10
 
 
+def test_a_data_root_given_to_the_bundled_digits_is_said_to_be_ignored(caplog):
+    with caplog.at_level("WARNING", logger="fullspike"):
+        build_dataset("digits", "/data/mine", True)
+        build_dataset("digits", "/data/mine", False)
+        build_dataset("digits", None, True)
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and "data.root=/data/mine is ignored" in said[0]
+
+
 def test_fashion_mnist_real_files(shared_data):
     train, info = build_dataset("fashion_mnist", str(shared_data / "fashion-mnist"), True)
     test, _ = build_dataset("fashion_mnist", str(shared_data / "fashion-mnist"), False)

@@ -38,6 +38,21 @@ def _first_line(fn) -> str:
     return re.split(r"(?<!e\.g)(?<!i\.e)\.\s+(?=[A-Z])", text)[0].rstrip(".")
 
 
+def _matching(names: list[str], pattern: str | None, what: str, command: str) -> list[str]:
+    """``names`` (already filtered by the glob ``pattern``); a pattern that is a ``key=value``
+    override, or one that matches nothing, is one :class:`ConfigError` line."""
+    from ..errors import ConfigError
+
+    if pattern and "=" in pattern:
+        raise ConfigError(
+            f"'{pattern}' looks like a key=value override; `fullspike {command}` takes a glob over "
+            f"{what} names (e.g. '*resnet*'), or nothing to list them all"
+        )
+    if pattern and not names:
+        raise ConfigError(f"no {what} matches '{pattern}'; `fullspike {command}` without a pattern lists them all")
+    return names
+
+
 def _models(args: argparse.Namespace) -> int:
     from ..models import list_models, model_factory
 
@@ -48,31 +63,39 @@ def _models(args: argparse.Namespace) -> int:
         return 0
     if args.pretrained:
         return _zoo(args.pattern)
-    for name in list_models(args.pattern):
+    for name in _matching(list_models(args.pattern), args.pattern, "model", "models"):
         print(f"{name:24s} {_first_line(model_factory(name))}")
     return 0
 
 
 def _zoo(pattern: str | None) -> int:
-    import fnmatch
-
+    from ..models import list_models
     from ..zoo import cards
 
-    entries = {n: c for n, c in cards().items() if pattern is None or fnmatch.fnmatch(n, pattern)}
-    if not entries:
-        print("no pretrained models" + (f" match '{pattern}'" if pattern else " are shipped"))
+    names = _matching(list_models(pattern, pretrained=True), pattern, "pretrained model", "models --pretrained")
+    if not names:
+        print("no pretrained models are shipped")
         return 0
-    w = max(len(n) for n in [*entries, "name"])
-    print(
-        f"{'name':{w}s} {'model':14s} {'dataset':14s} {'test acc':>8s} {'T':>3s} {'params':>8s} "
-        f"{'energy/sample':>13s}  load with"
-    )
-    for n, c in entries.items():
-        print(
-            f"{n:{w}s} {c['model']:14s} {c['dataset']:14s} {100 * c['test_accuracy']:7.2f}% {c['T'] or '-':>3} "
-            f"{c['params'] / 1e6:7.2f}M {c['energy']['energy_mj']:10.4f} mJ  "
-            f"fullspike.create_model('{n}', pretrained=True)"
+    entries = {n: cards()[n] for n in names}
+    rows = [
+        (
+            n,
+            c["model"],
+            c["dataset"],
+            f"{100 * c['test_accuracy']:.2f}%",
+            str(c["T"] or "-"),
+            f"{c['params'] / 1e6:.2f}M",
+            f"{c['energy']['energy_mj']:.4f} mJ",
+            f"fullspike.create_model('{n}', pretrained=True)",
         )
+        for n, c in entries.items()
+    ]
+    head = ("name", "model", "dataset", "test acc", "T", "params", "energy/sample", "load with")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head) - 1)]
+    right = {3, 4, 5, 6}  # the numbers' columns
+    for r in [head, *rows]:
+        cells = [f"{v:>{w}s}" if i in right else f"{v:{w}s}" for i, (v, w) in enumerate(zip(r, widths))]
+        print("  ".join([*cells, r[-1]]))
     return 0
 
 
@@ -136,7 +159,7 @@ def _configs(args: argparse.Namespace) -> int:
     from ..configs import config_file, list_configs
     from ..train.config import read_yaml
 
-    for name in list_configs(args.pattern):
+    for name in _matching(list_configs(args.pattern), args.pattern, "config", "configs"):
         data = read_yaml(config_file(name)) or {}
         print(f"{name:32s} {data.get('description', '') if isinstance(data, dict) else ''}")
     return 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gzip
+import logging
 import struct
 from contextvars import ContextVar
 from pathlib import Path
@@ -26,6 +27,8 @@ from ..errors import ConfigError, DatasetError
 from ..params import Count
 from .registry import DatasetInfo, register_dataset
 from .roots import default_root
+
+_LOG = logging.getLogger(__name__)
 
 CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
 CIFAR100_MEAN, CIFAR100_STD = (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)
@@ -106,6 +109,11 @@ def _digits():
 def digits(root: str | None, train: bool, augment: bool = False):
     """scikit-learn's bundled 8x8 handwritten digits (1797 images): needs no download.
     A fixed 80/20 train/test split (seed 0)."""
+    if root is not None and train:  # said once per run (the training split), not per split
+        _LOG.warning(
+            f"data.root={root} is ignored: the digits data set is bundled with scikit-learn and reads no "
+            "folder (data.root=null says so)"
+        )
     images, labels, n_test = _digits()
     sl = slice(n_test, None) if train else slice(0, n_test)
     tf = _transforms((0.3,), (0.4,), None)
