@@ -43,25 +43,19 @@ def test_importing_fullspike_imports_no_optional_package():
     assert run.stdout.strip() == "[]"
 
 
+def tiny_config(*overrides: str):
+    """The embedded default at a size that trains in a second."""
+    from fullspike.train import load_config
+
+    size = ["model.T=2", "model.width=4", "model.hidden=16", "data.train_subset=32", "data.test_subset=16"]
+    return load_config(None, [*size, "train.epochs=1", *overrides])
+
+
 def test_without_matplotlib_energy_writes_its_json_and_notes_the_plot(tmp_path, capsys, monkeypatch):
     from fullspike.cli import main
-    from fullspike.train import fit, load_config
+    from fullspike.train import fit
 
-    fit(
-        load_config(
-            None,
-            [
-                "model.T=2",
-                "model.width=4",
-                "model.hidden=16",
-                "data.train_subset=32",
-                "data.test_subset=16",
-                "train.epochs=1",
-                "train.tensorboard=false",
-            ],
-        ),
-        tmp_path / "run",
-    )
+    fit(tiny_config("train.tensorboard=false"), tmp_path / "run")
     capsys.readouterr()
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     assert (
@@ -90,24 +84,10 @@ def test_without_matplotlib_energy_writes_its_json_and_notes_the_plot(tmp_path, 
 
 
 def test_without_tensorboard_training_warns_once_and_goes_on(tmp_path, caplog, monkeypatch):
-    from fullspike.train import fit, load_config
+    from fullspike.train import fit
 
     monkeypatch.setitem(sys.modules, "tensorboard", None)
-    metrics = fit(
-        load_config(
-            None,
-            [
-                "model.T=2",
-                "model.width=4",
-                "model.hidden=16",
-                "data.train_subset=32",
-                "data.test_subset=16",
-                "train.epochs=1",
-                "train.tensorboard=true",
-            ],
-        ),
-        tmp_path,
-    )
+    metrics = fit(tiny_config("train.tensorboard=true"), tmp_path)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [
         "train.tensorboard=true needs tensorboard, which is not installed (import of "

@@ -197,52 +197,17 @@ def test_a_failing_command_logs_the_error_as_a_line_of_its_own(checkpoint, tmp_p
 
 
 # ------------------------------------------------------------------ robustness, analyze firing
-def test_robustness_evaluates_exactly_the_samples_asked(checkpoint, tmp_path):
-    assert (
-        main(
-            [
-                "robustness",
-                "--checkpoint",
-                checkpoint,
-                "--eps",
-                "0",
-                "--sigmas",
-                "0",
-                "--attacks",
-                "fgsm",
-                "--samples",
-                "20",
-                "--batch-size",
-                "16",
-                "--out",
-                str(tmp_path),
-            ]
-        )
-        == 0
-    )
-    res = json.loads((tmp_path / "robustness.json").read_text())
-    assert res["SNN (bntt_convnet)"]["samples"] == 20  # not two whole batches of 16
-    assert (
-        main(
-            [
-                "robustness",
-                "--checkpoint",
-                checkpoint,
-                "--eps",
-                "0",
-                "--sigmas",
-                "0",
-                "--attacks",
-                "fgsm",
-                "--samples",
-                "1000",
-                "--out",
-                str(tmp_path),
-            ]
-        )
-        == 0
-    )
-    assert json.loads((tmp_path / "robustness.json").read_text())["SNN (bntt_convnet)"]["samples"] == 48
+@pytest.mark.parametrize(
+    "asked,expected",
+    [
+        (["--samples", "20", "--batch-size", "16"], 20),  # not two whole batches of 16
+        (["--samples", "1000"], 48),  # the whole test set, when it is smaller
+    ],
+)
+def test_robustness_evaluates_exactly_the_samples_asked(checkpoint, tmp_path, asked, expected):
+    argv = ["robustness", "--checkpoint", checkpoint, "--eps", "0", "--sigmas", "0", "--attacks", "fgsm"]
+    assert main([*argv, *asked, "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "robustness.json").read_text())["SNN (bntt_convnet)"]["samples"] == expected
 
 
 def test_analyze_firing_prints_no_empty_column(tmp_path, capsys):

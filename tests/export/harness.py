@@ -9,6 +9,7 @@ import warnings
 import torch
 from torch import nn
 
+from fullspike.models.dvs_resnet import DVSResNet
 from fullspike.nn import IF, LIF, PLIF, SeqSequential
 
 DT = 1e-4
@@ -127,4 +128,22 @@ def chain_net(pool: bool) -> SeqSequential:
         nn.BatchNorm1d(64),
         LIF(tau=3.0),
         nn.Linear(64, 10),
+    )
+
+
+def plif_7bnet(widths: list[int], connect: str, T: int) -> DVSResNet:
+    """A DST 7B-Net layout on 128x128 two-channel event frames (PLIF neurons, ATan surrogate,
+    max-pooled accumulation, no zero-init of the residual BN): ``widths`` per block."""
+    return DVSResNet(
+        "dst",
+        widths,
+        num_classes=10,
+        T=T,
+        in_channels=2,
+        image_size=128,
+        connect=connect,
+        neuron={"name": "plif", "tau": 2.0},
+        surrogate="atan",
+        zero_init_residual=False,
+        accum_pool="max",
     )

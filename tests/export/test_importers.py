@@ -7,14 +7,13 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from harness import DT, agreement, run_spikingjelly
+from harness import DT, agreement, plif_7bnet, run_spikingjelly
 from torch import nn
 
 from conftest import record_spikes
 from fullspike.dst import remove_aap
 from fullspike.energy import estimate_bn_stats
 from fullspike.models import create_model
-from fullspike.models.dvs_resnet import DVSResNet
 from fullspike.nn import set_backend
 
 nir = pytest.importorskip("nir")
@@ -55,19 +54,7 @@ def test_dst_resnet18_in_spikingjelly(cifar_test, tmp_path, stem, size, width):
 def test_dst_7bnet_in_spikingjelly(nmnist_test, tmp_path):
     pytest.importorskip("spikingjelly")
     x = F.pad(nmnist_test[0], (47, 47, 47, 47))
-    model = DVSResNet(
-        "dst",
-        [4] * 7,
-        num_classes=10,
-        T=T,
-        in_channels=2,
-        image_size=128,
-        connect="iand",
-        neuron={"name": "plif", "tau": 2.0},
-        surrogate="atan",
-        zero_init_residual=False,
-        accum_pool="max",
-    )
+    model = plif_7bnet([4] * 7, "iand", T)
     set_backend(model, "loop")
     estimate_bn_stats(model, x[:, :32])
     graph, ref, spikes = export(remove_aap(model).eval(), x, tmp_path)

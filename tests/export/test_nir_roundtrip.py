@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from harness import plif_7bnet
 from torch import nn
 
 from conftest import firing_rates, record_spikes
 from fullspike.dst import remove_aap
 from fullspike.energy import estimate_bn_stats
 from fullspike.models import create_model
-from fullspike.models.dvs_resnet import DVSResNet
 from fullspike.nn import IF, LIF, PLIF, SeqSequential, set_backend
 
 nir = pytest.importorskip("nir")
@@ -89,19 +89,7 @@ def test_dst_7bnet_on_nmnist_with_learned_plif(nmnist_test, tmp_path):
     are zero-padded; 8 channels instead of 32 keep it CI-sized."""
     frames, _ = nmnist_test
     x = F.pad(frames[:, :16], (47, 47, 47, 47)).double()
-    model = DVSResNet(
-        "dst",
-        [8] * 7,
-        num_classes=10,
-        T=4,
-        in_channels=2,
-        image_size=128,
-        connect="iand",
-        neuron={"name": "plif", "tau": 2.0},
-        surrogate="atan",
-        zero_init_residual=False,
-        accum_pool="max",
-    ).double()
+    model = plif_7bnet([8] * 7, "iand", 4).double()
     learned_plif(model)
     bn_stats(model, x)
     fsnn = remove_aap(model).eval()
@@ -117,19 +105,7 @@ def test_dst_7bnet_on_nmnist_with_learned_plif(nmnist_test, tmp_path):
 def test_wide_7bnet_with_its_channel_transition(nmnist_test, tmp_path):
     """Wide-7B-Net layout (4 stages, a conv1x1-BN-PLIF transition, 3 wider stages), XOR connect."""
     x = F.pad(nmnist_test[0][:, :6], (47, 47, 47, 47)).double()
-    model = DVSResNet(
-        "dst",
-        [4] * 4 + [8] * 3,
-        num_classes=10,
-        T=4,
-        in_channels=2,
-        image_size=128,
-        connect="xor",
-        neuron={"name": "plif", "tau": 2.0},
-        surrogate="atan",
-        zero_init_residual=False,
-        accum_pool="max",
-    ).double()
+    model = plif_7bnet([4] * 4 + [8] * 3, "xor", 4).double()
     learned_plif(model, seed=2)
     bn_stats(model, x)
     ref, steps, spikes, nodes, graph = round_trip(remove_aap(model).eval(), x, 4, tmp_path)
