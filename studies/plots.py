@@ -16,6 +16,15 @@ def _save(fig: Any, folder: Path, name: str) -> str:
     return name
 
 
+def _finish(ax: Any, xlabel: str, ylabel: str, title: str, legend_size: int = 7) -> None:
+    """Label a line plot's axes and title, with a light grid and a legend."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=legend_size)
+
+
 def _curves(results: dict, folder: Path) -> str | None:
     runs = [r for r in results["runs"] if r["curves"]]
     if not runs:
@@ -37,11 +46,7 @@ def _curves(results: dict, folder: Path) -> str | None:
             ls="-" if r["seed"] == runs[0]["seed"] else "--",
             label=f"{r['label']} (seed {r['seed']}, {key.split('_')[0]})",
         )
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title(f"{results['experiment']} ({results['scale']}): per-epoch accuracy")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    _finish(ax, "epoch", "accuracy (%)", f"{results['experiment']} ({results['scale']}): per-epoch accuracy")
     return _save(fig, folder, "curves.png")
 
 
@@ -111,11 +116,12 @@ def _energy(results: dict, folder: Path) -> str | None:
             ax.scatter(
                 v["fsnn_energy_mj"]["mean"], 100 * v["fsnn_test_accuracy"]["mean"], marker="x", color=f"C{i % 10}"
             )
-    ax.set_xlabel("energy per sample (mJ; x: FSNN, the same net without its AAP)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"{results['experiment']} ({results['scale']}): energy vs accuracy")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    _finish(
+        ax,
+        "energy per sample (mJ; x: FSNN, the same net without its AAP)",
+        "test accuracy (%)",
+        f"{results['experiment']} ({results['scale']}): energy vs accuracy",
+    )
     return _save(fig, folder, "energy.png")
 
 
@@ -140,11 +146,12 @@ def _firing(results: dict, folder: Path) -> str | None:
             color=f"C{i % 10}",
             label=f"{r['label']} (seed {r['seed']})",
         )
-    ax.set_xlabel("spiking layer, input to output")
-    ax.set_ylabel("firing rate (spikes per neuron and step)")
-    ax.set_title(f"{results['experiment']} ({results['scale']}): firing rate per layer")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    _finish(
+        ax,
+        "spiking layer, input to output",
+        "firing rate (spikes per neuron and step)",
+        f"{results['experiment']} ({results['scale']}): firing rate per layer",
+    )
     return _save(fig, folder, "firing.png")
 
 
@@ -187,11 +194,7 @@ def _early_exit(results: dict, folder: Path) -> list[str]:
             label=f"{r['label']}, seed {r['seed']}",
         )
         ax.axvline(e["exit_step"], ls=":", color=line.get_color())
-    ax.set_xlabel("exit step T'")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title("accuracy vs exit step (dotted: the step the gamma rule picks)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _finish(ax, "exit step T'", "test accuracy (%)", "accuracy vs exit step (dotted: the step the gamma rule picks)", 8)
     names.append(_save(fig, folder, "exit_accuracy.png"))
     return names
 
