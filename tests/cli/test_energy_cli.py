@@ -37,24 +37,12 @@ def trained(tmp_path_factory):
 
 
 def test_energy_cli_prints_the_table_and_writes_json_and_plot(trained, tmp_path, capsys):
-    assert (
-        main(
-            [
-                "energy",
-                "--checkpoint",
-                str(trained / "snn" / "checkpoint.pt"),
-                "--samples",
-                "16",
-                "--out",
-                str(tmp_path),
-            ]
-        )
-        == 0
-    )
+    checkpoint = str(trained / "snn" / "checkpoint.pt")
+    assert main(["energy", "--checkpoint", checkpoint, "--samples", "16", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "features.0" in out and "classifier.4" in out and "energy" in out
     data = json.loads((tmp_path / "energy.json").read_text())
-    assert data["summary"]["samples"] == 32 and data["summary"]["T"] == 3  # whole batches of 32
+    assert data["summary"]["samples"] == 16 and data["summary"]["T"] == 3  # exactly the samples asked
     assert len(data["layers"]) == 4 and (tmp_path / "energy.png").stat().st_size > 0
 
 

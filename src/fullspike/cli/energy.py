@@ -1,6 +1,6 @@
 """``fullspike energy``: synaptic operations (AC / MAC) and energy per layer of a model.
 
-Counts the BN-folded network on the first ``--samples`` samples of a split (mean per sample,
+Counts the BN-folded network on the class-balanced selection of ``--samples`` samples of a split (mean per sample,
 all time steps), prints the per-layer table, and writes ``energy.json`` and ``energy.png``.
 Without ``--checkpoint`` the model is freshly initialised and its BN statistics are first
 estimated on ``--bn-batches`` training-mode batches (docs/methods.md, "Energy accounting").
@@ -9,7 +9,6 @@ estimated on ``--bn-batches`` training-mode batches (docs/methods.md, "Energy ac
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 
@@ -22,7 +21,9 @@ def register(sub) -> None:
         "with estimated BN statistics",
     )
     p.add_argument("--split", choices=["test", "val", "train"], default="test")
-    p.add_argument("--samples", type=int, default=256, help="samples to count over (default 256)")
+    p.add_argument(
+        "--samples", type=int, default=256, help="class-balanced samples of the split to count over (default 256)"
+    )
     p.add_argument("--batch-size", type=int, help="batch size (default: the config's)")
     p.add_argument(
         "--bn-batches",
@@ -42,9 +43,16 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def open_model(config: str | None, checkpoint: str | None, overrides: list[str], split: str, batch_size: int | None):
+def open_model(
+    config: str | None,
+    checkpoint: str | None,
+    overrides: list[str],
+    split: str,
+    batch_size: int | None,
+    samples: int | None = None,
+):
     """``(cfg, model, device, loader over split)``: trained (:func:`fullspike.load`), or fresh
-    from ``config``."""
+    from ``config``; the loader covers the class-balanced selection of ``samples`` when given."""
     from .. import load
     from ..errors import ConfigError
     from ..train import build_eval_loader, build_model, load_config, resolve_device
@@ -56,7 +64,7 @@ def open_model(config: str | None, checkpoint: str | None, overrides: list[str],
     else:
         raise ConfigError("give --checkpoint (trained weights) or --config (a freshly initialised model)")
     device = resolve_device(cfg.train.device)
-    loader, info = build_eval_loader(cfg, split, batch_size)
+    loader, info = build_eval_loader(cfg, split, batch_size, samples)
     if not checkpoint:
         model = build_model(cfg, info).to(device)
     return cfg, model, device, loader
@@ -77,26 +85,32 @@ def _out_dir(args: argparse.Namespace) -> Path | None:
 def run(args: argparse.Namespace) -> int:
     from ..dst import has_aap, remove_aap
     from ..energy import count_synaptic_ops, estimate_bn_stats, fold_bn
+    from ..errors import ConfigError
     from ..output_paths import output_dir, writing
+    from ..train.trainer import EVAL_SEED, seeded_draws
     from .saving import print_wrote, save_plot
 
     out = _out_dir(args)
     if out is not None:  # check before the work (else open_model says what to give)
         output_dir(out, "energy.json")
-    cfg, model, device, loader = open_model(args.config, args.checkpoint, args.overrides, args.split, args.batch_size)
+    if args.samples < 1:
+        raise ConfigError(f"--samples must be >= 1, got {args.samples}")
+    cfg, model, device, loader = open_model(
+        args.config, args.checkpoint, args.overrides, args.split, args.batch_size, args.samples
+    )
     if not args.checkpoint:
         estimate_bn_stats(model, loader, args.bn_batches, progress=cfg.train.progress)
     if args.fsnn and has_aap(model):
         model = remove_aap(model)
-    report = count_synaptic_ops(
-        fold_bn(model),
-        loader,
-        e_ac_pj=args.e_ac,
-        e_mac_pj=args.e_mac,
-        max_batches=math.ceil(args.samples / loader.batch_size),
-        progress=cfg.train.progress,
-        name=cfg.model_name + (" (FSNN)" if args.fsnn else ""),
-    )
+    with seeded_draws(EVAL_SEED, device):  # a rate encoder's spikes: the same counts on every run
+        report = count_synaptic_ops(
+            fold_bn(model),
+            loader,
+            e_ac_pj=args.e_ac,
+            e_mac_pj=args.e_mac,
+            progress=cfg.train.progress,
+            name=cfg.model_name + (" (FSNN)" if args.fsnn else ""),
+        )
     print(report.table())
     with writing(out, "energy.json"):
         saved = report.save_json(out / "energy.json")

@@ -34,7 +34,7 @@ def register(sub) -> None:
         "--samples",
         type=int,
         default=1000,
-        help="the first N test samples (default 1000; fewer when the split is smaller)",
+        help="N class-balanced test samples (default 1000; fewer when the split is smaller)",
     )
     p.add_argument("--batch-size", type=int, help="batch size (default: the config's)")
     p.add_argument("--mean", type=float, nargs="+", help="input normalisation mean (default: the dataset's)")
