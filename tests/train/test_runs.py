@@ -8,20 +8,11 @@ import weakref
 
 import pytest
 import torch
+from tiny import TINY
 
 from fullspike.cli import main
 from fullspike.train import build_data, build_optimizer, build_scheduler, fit, load_checkpoint, load_config
 from fullspike.train.builders import lr_factor
-
-TINY = [
-    "model.T=2",
-    "model.width=8",
-    "model.hidden=32",
-    "data.train_subset=256",
-    "data.test_subset=128",
-    "train.epochs=2",
-    "train.tensorboard=false",
-]
 
 
 def _rows(run):

@@ -9,19 +9,10 @@ import time
 
 import pytest
 import torch
+from tiny import TINY
 
 from fullspike.errors import CheckpointError, TrainingError
 from fullspike.train import fit, load_checkpoint, load_config
-
-TINY = [
-    "model.T=2",
-    "model.width=8",
-    "model.hidden=32",
-    "data.train_subset=256",
-    "data.test_subset=128",
-    "train.epochs=2",
-    "train.tensorboard=false",
-]
 
 
 def _weights(path):

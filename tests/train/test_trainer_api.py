@@ -5,22 +5,13 @@ import json
 
 import pytest
 import torch
+from tiny import TINY
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from fullspike.errors import TrainingError
 from fullspike.nn import LIF
 from fullspike.train import Callback, Checkpoint, FiringRateRegularizer, Trainer, fit, load_checkpoint, load_config
-
-TINY = [
-    "model.T=2",
-    "model.width=8",
-    "model.hidden=32",
-    "data.train_subset=256",
-    "data.test_subset=128",
-    "train.epochs=2",
-    "train.tensorboard=false",
-]
 
 
 class Spiking(nn.Module):
