@@ -9,9 +9,12 @@ or the default location, ``fullspike.data.roots``) and the command's folders are
 
     python scripts/make_zoo_entry.py --run runs/reproduce/nmnist/cpu/translate4_seed0 --name nmnist_bntt_convnet
     python scripts/make_zoo_entry.py --update-nir cifar10_bntt_vgg9_w16 --data-root data/cifar10
+    python scripts/make_zoo_entry.py --update-energy cifar10_bntt_vgg9_w16 --data-root data/cifar10
 
 ``--run`` may also be a ``fullspike train`` run folder (config.json and checkpoint.pt). ``--update-nir``
-recomputes the ``"nir"`` line of an entry already in the zoo on its test data.
+recomputes the ``"nir"`` line of an entry already in the zoo on its test data; ``--update-energy``
+its operation counts, energy and firing rates, on the class-balanced selection of
+``--energy-samples`` test samples (recorded as ``analysis_set``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 from torch.utils.data import Subset
@@ -34,7 +38,25 @@ from fullspike.train.builders import build_split
 from fullspike.zoo import ZOO_DIR, check_indices, load, sha256
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's studies/ (a script, not the package)
-from studies.runner import load_run, machine, measure_energy  # noqa: E402
+from studies.runner import energy_analysis, load_run, machine, measure_energy  # noqa: E402
+
+#: what a card keeps of an energy analysis (studies.runner.energy_analysis)
+ENERGY_KEYS = (
+    "samples",
+    "T",
+    "ac",
+    "mac",
+    "energy_mj",
+    "ann_energy_mj",
+    "step_firing_rates",
+    "firing_rates",
+    "analysis_set",
+)
+
+
+def card_energy(energy: dict) -> dict:
+    """The card's ``energy`` record of an energy analysis (with the FSNN's, for a DST net)."""
+    return {k: energy[k] for k in ENERGY_KEYS} | ({"fsnn": energy["fsnn"]} if "fsnn" in energy else {})
 
 
 def portable_command(command: str) -> str:
@@ -68,7 +90,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--name", help="zoo entry name")
     p.add_argument("--command", help="the training command (default: the experiment's results.json)")
     p.add_argument("--update-nir", metavar="NAME", help="only recompute the NIR line of zoo entry NAME")
-    p.add_argument("--data-root", help="with --update-nir: where the entry's data set is")
+    p.add_argument(
+        "--update-energy", metavar="NAME", help="only re-measure the energy record of zoo entry NAME (class-balanced)"
+    )
+    p.add_argument("--data-root", help="with --update-nir / --update-energy: where the entry's data set is")
     p.add_argument("--check-samples", type=int, default=1000, help="test samples the zoo test re-evaluates")
     p.add_argument("--energy-samples", type=int, default=256)
     p.add_argument("--zoo", default=str(ZOO_DIR))
@@ -77,8 +102,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.update_nir:
         update_nir(args.update_nir, zoo, args.data_root)
         return
+    if args.update_energy:
+        update_energy(args.update_energy, zoo, args.data_root, args.energy_samples)
+        return
     if not (args.run and args.name):
-        p.error("give --run and --name (or --update-nir NAME)")
+        p.error("give --run and --name (or --update-nir NAME, or --update-energy NAME)")
     run = Path(args.run)
     metrics = json.loads((run / "metrics.json").read_text())
     results = json.loads((run.parent / "results.json").read_text()) if (run.parent / "results.json").is_file() else {}
@@ -99,10 +127,7 @@ def main(argv: list[str] | None = None) -> None:
         "test_samples": len(data.test),
         "T": metrics.get("time_steps"),
         "params": sum(p.numel() for p in model.parameters()),
-        "energy": {
-            k: energy[k]
-            for k in ("samples", "T", "ac", "mac", "energy_mj", "ann_energy_mj", "step_firing_rates", "firing_rates")
-        },
+        "energy": card_energy(energy),
         "epochs": metrics["epochs"],
         "train_cpu_seconds": metrics["train_cpu_seconds"],
         "command": portable_command(args.command or results.get("command", "")),
@@ -113,8 +138,6 @@ def main(argv: list[str] | None = None) -> None:
         "machine": machine(),
         "config": portable_config(cfg.to_dict()),
     }
-    if "fsnn" in energy:
-        entry["energy"]["fsnn"] = energy["fsnn"]
     heads = {k[len("test_accuracy_") :]: v for k, v in metrics.items() if k.startswith("test_accuracy_")}
     if heads:  # a dual-stream (DST) net: its spike stream is the FSNN, its accumulation stream the DSNN's
         entry["test_accuracy_heads"] = heads
@@ -148,6 +171,23 @@ def update_nir(name: str, zoo: Path, data_root: str | None) -> None:
     cards[name]["nir"] = nir_status(model, batch)
     cards_path.write_text(json.dumps(cards, indent=2) + "\n")
     print(f"{name}: {cards[name]['nir']}")
+
+
+def update_energy(name: str, zoo: Path, data_root: str | None, samples: int) -> None:
+    """Re-measure the ``"energy"`` record of zoo entry ``name`` with its shipped weights, on the
+    class-balanced selection of ``samples`` test samples (recorded in the card)."""
+    model, cfg = load_network(f"zoo:{name}", overrides=[f"data.root={data_root}"] if data_root else [], device="cpu")
+    test, info = build_split(cfg, "test")
+    energy = energy_analysis(cfg, SimpleNamespace(test=test, info=info), model, torch.device("cpu"), samples)
+    cards_path = zoo / "cards.json"
+    cards = json.loads(cards_path.read_text())
+    before = cards[name]["energy"]["energy_mj"]
+    cards[name]["energy"] = card_energy(energy)
+    cards_path.write_text(json.dumps(cards, indent=2) + "\n")
+    print(
+        f"{name}: {energy['energy_mj']:.4g} mJ per sample (was {before:.4g}) on {energy['samples']} "
+        f"class-balanced test samples {energy['analysis_set']['class_counts']}"
+    )
 
 
 if __name__ == "__main__":

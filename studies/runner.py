@@ -312,24 +312,26 @@ def measure_energy(run_dir: Path, samples: int) -> dict:
     test images, with the firing rate of every neuron layer; for dual-stream nets (DSNN) also the
     FSNN (AAP removed). The encoder's draws are seeded (:data:`EVAL_SEED`): the counts repeat."""
 
-    def compute() -> dict:
-        from fullspike.dst import has_aap, remove_aap
-        from fullspike.energy import count_synaptic_ops
+    return _cached(run_dir / "energy.json", samples, lambda: energy_analysis(*load_run(run_dir), samples))
 
-        cfg, data, model, device = load_run(run_dir)
-        loader, chosen = _loader(data, "test", samples, cfg)
-        T = getattr(model, "T", None) or 1  # an ANN: one pass, every operation a MAC
-        with seeded_draws(EVAL_SEED, device):
-            out = {
-                "analysis_set": chosen,
-                "test_size": len(data.test),
-                **_energy_summary(count_synaptic_ops(model, loader, T=T)),
-            }
-            if has_aap(model):
-                out["fsnn"] = _energy_summary(count_synaptic_ops(remove_aap(model), loader))
-        return out
 
-    return _cached(run_dir / "energy.json", samples, compute)
+def energy_analysis(cfg, data, model, device, samples: int) -> dict:
+    """What :func:`measure_energy` stores, for any trained ``model`` of ``cfg`` with its data
+    splits ``data`` (a run's, or a zoo entry's: scripts/make_zoo_entry.py)."""
+    from fullspike.dst import has_aap, remove_aap
+    from fullspike.energy import count_synaptic_ops
+
+    loader, chosen = _loader(data, "test", samples, cfg)
+    T = getattr(model, "T", None) or 1  # an ANN: one pass, every operation a MAC
+    with seeded_draws(EVAL_SEED, device):
+        out = {
+            "analysis_set": chosen,
+            "test_size": len(data.test),
+            **_energy_summary(count_synaptic_ops(model, loader, T=T)),
+        }
+        if has_aap(model):
+            out["fsnn"] = _energy_summary(count_synaptic_ops(remove_aap(model), loader))
+    return out
 
 
 def analyse(run_dir: Path, kind: str, samples: int) -> dict:

@@ -46,6 +46,19 @@ def test_zoo_is_shipped():
 
 
 @pytest.mark.parametrize("name", ENTRIES)
+def test_energy_was_counted_on_a_class_balanced_selection(name):
+    """A test set stored class by class makes "the first 256 samples" one class: every card says
+    which samples its energy was counted on, and a part of the test set is balanced over classes."""
+    e, c = card(name)["energy"], card(name)
+    counts = e["analysis_set"]["class_counts"]
+    assert e["analysis_set"]["split"] == "test" and sum(counts.values()) == e["analysis_set"]["size"] == e["samples"]
+    if e["samples"] < c["test_samples"]:  # the whole test set is as balanced as it is
+        assert (
+            len(counts) == c["model_kwargs"].get("num_classes", 10) and max(counts.values()) - min(counts.values()) <= 1
+        )
+
+
+@pytest.mark.parametrize("name", ENTRIES)
 def test_entry_loads_and_has_its_recorded_accuracy(name, shared_data, tmp_path):
     c = card(name)
     model = fullspike.create_model(name, pretrained=True)

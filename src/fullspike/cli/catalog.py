@@ -126,7 +126,8 @@ def card_text(c: dict) -> str:
         f"  time steps T   {c['T']}",
         f"  parameters     {c['params']:,}",
         f"  per sample     {e['ac']:.4g} AC, {e['mac']:.4g} MAC, {e['energy_mj']:.4g} mJ (an ANN of the same "
-        f"shape: {e['ann_energy_mj']:.4g} mJ; BN folded, {e['samples']} test samples)",
+        f"shape: {e['ann_energy_mj']:.4g} mJ; BN folded, {e['samples']} "
+        f"{'class-balanced ' if 'analysis_set' in e else ''}test samples)",
     ]
     if "fsnn" in e:
         f = e["fsnn"]
