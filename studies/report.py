@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import shutil
 import statistics
 import sys
@@ -25,6 +26,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file (python studies/report.py): the checkout is the import root
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from fullspike.errors import ConfigError  # noqa: E402
 from studies.definitions import experiment_names, get_experiment  # noqa: E402
 from studies.stats import ALPHA, MIN_SEEDS, welch, wilson  # noqa: E402
 
@@ -47,39 +49,55 @@ RULE = (
 ONE_CLASS = "pending re-run: the analysis set was one class"
 
 
-def _data_roots(command: str) -> list[str]:
-    """The folders after ``--data-root`` in a recorded command (``DIR`` or ``DATASET=DIR``)."""
-    words = command.split()
-    roots: list[str] = []
-    if "--data-root" in words:
-        for word in words[words.index("--data-root") + 1 :]:
-            if word.startswith("--"):
-                break
-            roots.append(word.split("=", 1)[-1])
-    return roots
+#: an absolute path of two or more parts (``/home/me``, ``/scratch/runs``), not a URL or a ratio
+MACHINE_PATH = re.compile(r"(?<![\w.~/:])/[\w.-]+/[\w.-]")
 
 
-def without_machine_paths(res: dict, results_dir: Path) -> dict:
-    """``res`` with this machine's folders replaced by placeholders in every string: the results
-    folder (``--out``) by ``OUT`` and the ``--data-root`` folders of its command by ``DATA``. The
-    store is committed and published: it says how a run was made, not where."""
-    folders = {str(results_dir): "OUT", str(Path(results_dir).resolve()): "OUT"}
-    for root in _data_roots(res.get("command", "")):
-        folders.update({root: "DATA", str(Path(root).resolve()): "DATA"})
-    ordered = sorted((f.rstrip("/") for f in folders if f.rstrip("/")), key=len, reverse=True)
-    pattern = re.compile("|".join(re.escape(f) + r"(?=/|\s|$)" for f in ordered))
-    placeholder = {f.rstrip("/"): folders[f] for f in folders if f.rstrip("/")}
+def machine_paths(value, where: str = "") -> list[str]:
+    """Where the JSON data ``value`` holds an absolute path, as ``"runs[0].run_dir: '/x/y'"``."""
+    if isinstance(value, str):
+        return [f"{where}: {value!r}"] if MACHINE_PATH.search(value) else []
+    if isinstance(value, dict):
+        return [hit for k, v in value.items() for hit in machine_paths(v, f"{where}.{k}" if where else k)]
+    if isinstance(value, list):
+        return [hit for i, v in enumerate(value) for hit in machine_paths(v, f"{where}[{i}]")]
+    return []
 
-    def clean(value):
-        if isinstance(value, str):
-            return pattern.sub(lambda m: placeholder[m.group(0)], value)
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [clean(v) for v in value]
-        return value
 
-    return clean(res)
+def store_command(command: str) -> str:
+    """A recorded ``fullspike reproduce`` command with its folders as placeholders: ``--out OUT``,
+    ``--data-root DATA`` (``DATASET=DIR`` as ``DATASET=DATA/<DIR's name>``)."""
+    words, option = shlex.split(command), ""
+    for i, word in enumerate(words):
+        if word.startswith("--"):
+            option = word
+        elif option == "--out":
+            words[i] = "OUT"
+        elif option == "--data-root":
+            key, sep, folder = word.rpartition("=")
+            words[i] = f"{key}=DATA/{Path(folder).name}" if sep else "DATA"
+    return shlex.join(words)
+
+
+def without_machine_paths(res: dict) -> dict:
+    """``res`` as the store keeps it: the command's folders as placeholders (:func:`store_command`),
+    each run folder as ``OUT/<experiment>/<scale>/<run>`` (the runner's layout) and each absolute
+    data root as ``DATA/<its name>``. The store is committed and published: it says how a run was
+    made, not where; any other absolute path left is a :class:`ConfigError` naming it."""
+    res = json.loads(json.dumps(res))  # a copy
+    res["command"] = store_command(res.get("command", ""))
+    for run in res.get("runs", []):
+        run["run_dir"] = "/".join(["OUT", *Path(run["run_dir"]).parts[-3:]])
+        data = run.get("config", {}).get("data", {})
+        if data.get("root") and Path(data["root"]).is_absolute():
+            data["root"] = f"DATA/{Path(data['root']).name}"
+    left = machine_paths(res)
+    if left:
+        raise ConfigError(
+            f"results of {res.get('experiment')} hold a path of this machine ({left[0]}"
+            f"{f' and {len(left) - 1} more' if len(left) > 1 else ''}); the store is published without them"
+        )
+    return res
 
 
 def import_results(results_dirs: list[Path], store: Path, scales: list[str]) -> list[Path]:
@@ -92,11 +110,11 @@ def import_results(results_dirs: list[Path], store: Path, scales: list[str]) -> 
             exp, scale = path.parent.parent.name, path.parent.name
             if scale not in scales or exp not in experiment_names():
                 continue
+            res = without_machine_paths(json.loads(path.read_text()))  # refused before the store changes
             dest = store / exp / scale
             if dest.exists():
                 shutil.rmtree(dest)
             dest.mkdir(parents=True)
-            res = without_machine_paths(json.loads(path.read_text()), Path(d))
             (dest / "results.json").write_text(json.dumps(res, indent=2, default=str))
             for plot in res.get("plots", []):
                 shutil.copy2(path.parent / plot, dest / plot)
@@ -768,7 +786,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", default=str(REPO / "REPRODUCTION.md"))
     args = p.parse_args(argv)
     store = Path(args.store).resolve()
-    for d in import_results([Path(r) for r in args.results], store, args.scales):
+    try:
+        imported = import_results([Path(r) for r in args.results], store, args.scales)
+    except ConfigError as e:
+        sys.exit(f"error: {e}")
+    for d in imported:
         print(f"imported {d}")
     Path(args.out).write_text(render(store, args.scales))
     print(f"wrote {args.out}")

@@ -257,13 +257,15 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 
 def _cached(path: Path, samples: int, compute) -> dict:
-    """``compute()`` stored at ``path``; recomputed when the samples asked for changed or the stored
-    analysis predates the class-balanced selection (it has no ``analysis_set``)."""
+    """``compute()`` stored at ``path`` with the samples asked for and the seed of its random
+    draws (``draws_seed``, :data:`EVAL_SEED`); recomputed when the samples asked for changed, or the
+    stored analysis predates the class-balanced selection (no ``analysis_set``) or the seeded draws
+    (no ``draws_seed``): what is stored is what measuring again gives."""
     if path.is_file():
         data = json.loads(path.read_text())
-        if data.get("samples_requested") == samples and "analysis_set" in data:
+        if data.get("samples_requested") == samples and "analysis_set" in data and data.get("draws_seed") == EVAL_SEED:
             return data
-    data = {"samples_requested": samples, **compute()}
+    data = {"samples_requested": samples, "draws_seed": EVAL_SEED, **compute()}
     _write_json(path, data)
     return data
 

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from fullspike.errors import ConfigError
 from studies.runner import run_experiment
 
 
@@ -136,24 +137,38 @@ def test_committed_reproduction_md_is_what_the_generator_writes(script):
     assert committed == script.render(script.REPO / "docs" / "reproduction", ["paper", "cpu"])
 
 
-def test_imported_results_hold_no_machine_folder(script, tmp_path):
-    """The store is committed: the --out and --data-root folders become OUT and DATA wherever they
-    appear (command, run folders, configs), and a folder that merely starts alike is left alone."""
-    out, data = tmp_path / "runs", tmp_path / "data"
+def test_imported_results_hold_no_machine_folder(script):
+    """The store is committed: the command's folders become OUT and DATA (quoted folders too), run
+    folders OUT/<experiment>/<scale>/<run>, absolute data roots DATA/<name>; words that merely
+    look like a folder's name stay; any other absolute path is refused, named."""
     res = {
-        "command": f"fullspike reproduce x --scale cpu --out {out} --data-root {data} nmnist={data}2",
+        "experiment": "x",
+        "setting": "2-4 runs side by side, the full data set, 2.5 * eps / steps (/255)",
+        "command": "fullspike reproduce x --scale cpu --out '/scratch/me/my runs' --data-root /mnt/data "
+        "nmnist=/mnt/d2/NMNIST-subset --seeds 0",
         "runs": [
-            {"run_dir": f"{out}/x/cpu/a_seed0", "config": {"data": {"root": f"{data}/cifar10"}}},
-            {"run_dir": f"{out}-other/b", "config": {"data": {"root": f"{data}2/NMNIST"}}},
+            {"run_dir": "/scratch/me/my runs/x/cpu/a_seed0", "config": {"data": {"root": "/mnt/data/cifar10"}}},
+            {"run_dir": "runs/x/cpu/b_seed0", "config": {"data": {"root": "/mnt/d2/NMNIST-subset"}}},
         ],
-        "number": 3,
     }
-    clean = script.without_machine_paths(res, out)
-    assert clean["command"] == "fullspike reproduce x --scale cpu --out OUT --data-root DATA nmnist=DATA"
-    assert clean["runs"][0] == {"run_dir": "OUT/x/cpu/a_seed0", "config": {"data": {"root": "DATA/cifar10"}}}
-    assert clean["runs"][1]["run_dir"] == f"{out}-other/b"
-    assert clean["runs"][1]["config"]["data"]["root"] == "DATA/NMNIST"
-    assert clean["number"] == 3
+    clean = script.without_machine_paths(res)
+    assert clean["command"] == (
+        "fullspike reproduce x --scale cpu --out OUT --data-root DATA nmnist=DATA/NMNIST-subset --seeds 0"
+    )
+    assert [r["run_dir"] for r in clean["runs"]] == ["OUT/x/cpu/a_seed0", "OUT/x/cpu/b_seed0"]
+    assert [r["config"]["data"]["root"] for r in clean["runs"]] == ["DATA/cifar10", "DATA/NMNIST-subset"]
+    assert clean["setting"] == res["setting"] and script.machine_paths(clean) == []
+    res["runs"][0]["metrics"] = {"note": "written by /opt/tools/x"}
+    with pytest.raises(ConfigError, match=r"runs\[0\]\.metrics\.note: 'written by /opt/tools/x'"):
+        script.without_machine_paths(res)
+
+
+def test_the_committed_stores_are_as_the_import_writes_them(script):
+    stores = sorted((script.REPO / "docs" / "reproduction").glob("*/*/results.json"))
+    assert stores
+    for path in stores:
+        res = json.loads(path.read_text())
+        assert script.without_machine_paths(res) == res, path
 
 
 def test_import_writes_the_store_without_the_results_folder(script, tmp_path):
@@ -163,3 +178,4 @@ def test_import_writes_the_store_without_the_results_folder(script, tmp_path):
     script.import_results([out], store, ["smoke"])
     stored = (store / "fashion_mnist" / "smoke" / "results.json").read_text()
     assert str(tmp_path) not in stored and '"run_dir": "OUT/fashion_mnist/smoke/' in stored
+    assert '"command": "fullspike reproduce --out OUT"' in stored

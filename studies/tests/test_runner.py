@@ -101,6 +101,12 @@ def test_selection_on_validation_and_analyses(tmp_path):
     again = run_experiment("early_exit", "smoke", tmp_path, train=False, log=lambda m: None)
     for key in ("early_exit", "energy"):
         assert again["runs"][1][key] == ee["runs"][1][key]
+    # an analysis stored before the draws were seeded (no draws_seed) is measured again
+    stored = json.loads((first / "energy.json").read_text())
+    del stored["draws_seed"]
+    (first / "energy.json").write_text(json.dumps({**stored, "ac": -1.0}))
+    again = run_experiment("early_exit", "smoke", tmp_path, train=False, log=lambda m: None)
+    assert again["runs"][1]["energy"] == ee["runs"][1]["energy"] and again["runs"][1]["energy"]["draws_seed"] == 0
     # experiment 1 reads the per-step statistics of those BNTT nets from their parameters
     norms = run_experiment("bntt_norms", "smoke", tmp_path, train=False, log=lambda m: None)
     stats = {r["variant"]: r["time_statistics"] for r in norms["runs"] if r["status"] == "done"}
