@@ -32,7 +32,7 @@ def test_a_small_class_gives_its_share_to_the_others():
 def test_labels_are_read_through_subsets_and_recorded_by_class_name():
     x = torch.zeros(12, 1)
     y = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
-    ds = TensorDataset(x, y)  # no targets attribute: each sample's label is read
+    ds = TensorDataset(x, y)  # no targets attribute: the second tensor holds the labels
     assert dataset_labels(ds) == y.tolist()
     sub = Subset(ds, [8, 9, 0, 4])
     assert dataset_labels(sub) == [2, 2, 0, 1]
@@ -44,3 +44,27 @@ def test_labels_are_read_through_subsets_and_recorded_by_class_name():
         "indices_rule": INDICES_RULE,
         "class_counts": {"cat": 2, "dog": 2, "2": 2},
     }
+
+
+class Counted(torch.utils.data.Dataset):
+    """A data set that keeps no labels and counts the samples read."""
+
+    def __init__(self, labels: list[int]):
+        self.y, self.reads = labels, 0
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        self.reads += 1
+        return torch.zeros(1), self.y[i]
+
+
+def test_labels_kept_by_a_data_set_are_used_and_otherwise_only_the_subset_is_read(caplog):
+    full = Counted([i % 3 for i in range(5000)])
+    assert dataset_labels(Subset(full, range(0, 5000, 100))) == [(100 * k) % 3 for k in range(50)]
+    assert full.reads == 50  # the subset's samples, not the 5000 underneath
+    assert "reading all 50 samples once for their labels" in caplog.text
+    full.targets = full.y  # a targets attribute: nothing is read, nothing said
+    caplog.clear()
+    assert dataset_labels(Subset(full, [4, 5])) == [1, 2] and full.reads == 50 and not caplog.text

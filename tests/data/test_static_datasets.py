@@ -27,11 +27,16 @@ def test_digits_embedded_split():
     assert x.shape == (1, 8, 8) and x.dtype == torch.float32 and 0 <= y < 10
 
 
-def test_a_data_root_given_to_the_bundled_digits_is_said_to_be_ignored(caplog):
+@pytest.mark.parametrize("split", ["all", "test"])
+def test_a_data_root_given_to_the_bundled_digits_is_said_once_to_be_ignored(caplog, split):
+    """Training builds the training split twice (augmented and plain) and the test split once;
+    evaluation builds the test split alone: either way, one line."""
+    from fullspike.train import build_data, build_split, load_config
+
+    cfg = load_config(None, ["data.root=/data/mine", "data.augment=true"])
     with caplog.at_level("WARNING", logger="fullspike"):
-        build_dataset("digits", "/data/mine", True)
-        build_dataset("digits", "/data/mine", False)
-        build_dataset("digits", None, True)
+        build_data(cfg) if split == "all" else build_split(cfg, "test")
+        build_dataset("digits", None, False)
     said = [r.getMessage() for r in caplog.records]
     assert len(said) == 1 and "data.root=/data/mine is ignored" in said[0]
 

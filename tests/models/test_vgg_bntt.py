@@ -117,14 +117,6 @@ def test_wrong_input_shapes_are_clear_errors():
         m(torch.randn(5, 2, 3, 32, 32))
 
 
-@pytest.mark.parametrize("name", ["bntt_convnet", "spiking_convnet"])
-def test_errors_call_a_model_by_the_name_it_was_created_with(name):
-    """The two conv nets share one class; a message names the one the user asked for."""
-    m = fullspike.create_model(name, T=2, in_channels=1, image_size=8)
-    with pytest.raises(ShapeError, match=rf"^{name} was built for 1 input channel"):
-        m(torch.randn(2, 3, 8, 8))
-
-
 def test_spiking_convnet_is_the_deployable_layout():
     """Max-pooling of spikes, LIF with a hard reset, one BN shared over the steps (no BNTT)."""
     from fullspike.models.vgg_bntt import BNTTVGG

@@ -10,13 +10,17 @@ recorded with the analysis (:meth:`AnalysisSet.to_dict`) so a reader can check w
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
 import torch
+from torch.utils.data import Subset, TensorDataset
 
 from ..errors import ConfigError
+
+_LOG = logging.getLogger(__name__)
 
 #: how :func:`balanced_indices` chooses, as recorded with every analysis
 INDICES_RULE = (
@@ -26,16 +30,31 @@ INDICES_RULE = (
 )
 
 
+def _stored_labels(dataset) -> list[int] | None:
+    """The labels ``dataset`` keeps beside its samples (``targets``, ``labels``, a
+    ``TensorDataset``'s second tensor, through ``Subset``), or None when it keeps none."""
+    if isinstance(dataset, Subset):
+        inner = _stored_labels(dataset.dataset)
+        return None if inner is None else [inner[i] for i in dataset.indices]
+    values = next((getattr(dataset, a) for a in ("targets", "labels") if getattr(dataset, a, None) is not None), None)
+    if values is None and isinstance(dataset, TensorDataset) and len(dataset.tensors) > 1:
+        values = dataset.tensors[1]
+    if values is None or len(values) != len(dataset):
+        return None
+    return [int(v) for v in (values.tolist() if isinstance(values, torch.Tensor) else values)]
+
+
 def dataset_labels(dataset) -> list[int]:
-    """The label of every sample of ``dataset``, in order: from its ``targets`` or ``labels``
-    (looking through ``torch.utils.data.Subset``), else by reading each sample's label."""
-    if hasattr(dataset, "dataset") and hasattr(dataset, "indices"):  # a Subset
-        inner = dataset_labels(dataset.dataset)
-        return [inner[i] for i in dataset.indices]
-    for attr in ("targets", "labels"):
-        values = getattr(dataset, attr, None)
-        if values is not None and len(values) == len(dataset):
-            return [int(v) for v in (values.tolist() if isinstance(values, torch.Tensor) else values)]
+    """The label of every sample of ``dataset``, in order: the labels it keeps (``targets``,
+    ``labels``, a ``TensorDataset``'s second tensor, looking through ``Subset``), else read from
+    each sample of it (of the subset only), which loads every sample once and says so."""
+    stored = _stored_labels(dataset)
+    if stored is not None:
+        return stored
+    _LOG.warning(
+        f"{type(dataset).__name__} keeps no labels (a targets attribute): reading all {len(dataset)} samples "
+        "once for their labels, to select a class-balanced set"
+    )
     return [int(dataset[i][1]) for i in range(len(dataset))]
 
 

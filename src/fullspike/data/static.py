@@ -109,7 +109,7 @@ def _digits():
 def digits(root: str | None, train: bool, augment: bool = False):
     """scikit-learn's bundled 8x8 handwritten digits (1797 images): needs no download.
     A fixed 80/20 train/test split (seed 0)."""
-    if root is not None and train:  # said once per run (the training split), not per split
+    if root is not None and not train:  # said once: training and evaluation build the test split once
         _LOG.warning(
             f"data.root={root} is ignored: the digits data set is bundled with scikit-learn and reads no "
             "folder (data.root=null says so)"

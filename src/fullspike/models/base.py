@@ -32,12 +32,10 @@ class SpikingClassifier(nn.Module):
         self.T, self.in_channels, self.num_classes = T, in_channels, num_classes
         self.max_T = max_T  # BNTT models cannot run longer than they were built for
         self.encoder = make_encoder(encoding, T)
-        #: the name the model is known by in messages: its registry name when built by create_model
-        self.registered_name = type(self).__name__
 
     def check_input(self, x: torch.Tensor) -> bool:
         """Validate ``x``; returns True for a static image batch, False for a frame sequence."""
-        name = self.registered_name
+        name = type(self).__name__
         if x.dim() == 4:
             static = True
             c = x.shape[1]

@@ -19,7 +19,6 @@ from ..errors import CheckpointError, ConfigError
 from ..params import check_arguments, parameters
 from ..registry import Registry
 from ..safe_load import CHECKPOINT_FORMAT, load_into, load_state
-from .base import StepwiseClassifier
 
 MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
 
@@ -137,8 +136,6 @@ def create_model(name: str, checkpoint_path: str | Path | None = None, pretraine
             )
         return _pretrained_source().load(name)
     model = MODELS.get(name)(**MODELS.check_kwargs(name, kwargs))
-    if isinstance(model, StepwiseClassifier):
-        model.registered_name = name  # what its errors call it (one class may serve several names)
     if checkpoint_path is not None:
         load_weights(model, checkpoint_path, name)
     return model
