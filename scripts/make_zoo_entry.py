@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import shlex
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -30,14 +29,14 @@ from types import SimpleNamespace
 import torch
 from torch.utils.data import Subset
 
-from fullspike import load as load_network
 from fullspike.data import make_loader
 from fullspike.export import nir_status
-from fullspike.train import evaluate, model_kwargs
+from fullspike.train import config_from_dict, evaluate, model_kwargs
 from fullspike.train.builders import build_split
-from fullspike.zoo import ZOO_DIR, check_indices, load, sha256
+from fullspike.zoo import ZOO_DIR, card, check_indices, load, sha256
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's studies/ (a script, not the package)
+from studies.report import store_command  # noqa: E402
 from studies.runner import energy_analysis, load_run, machine, measure_energy  # noqa: E402
 
 #: what a card keeps of an energy analysis (studies.runner.energy_analysis)
@@ -60,23 +59,10 @@ def card_energy(energy: dict) -> dict:
 
 
 def portable_command(command: str) -> str:
-    """``command`` without this machine's folders: ``--out`` dropped (the default is used) and each
-    ``--data-root`` folder written ``DATA`` (``DATASET=DIR`` as ``DATASET=DATA/<DIR's name>``)."""
-    words, kept, data_root, skip = shlex.split(command), [], False, False
-    for w in words:
-        if skip:
-            skip = False
-            continue
-        if w.startswith("--"):
-            data_root = w == "--data-root"
-            if w == "--out":
-                skip = True
-                continue
-        elif data_root:
-            key, sep, folder = w.rpartition("=")
-            w = f"{key}=DATA/{Path(folder).name}" if sep else "DATA"
-        kept.append(w)
-    return " ".join(shlex.quote(w) for w in kept)
+    """``command`` without this machine's folders (:func:`studies.report.store_command`: each
+    ``--data-root`` folder ``DATA``, ``DATASET=DIR`` as ``DATASET=DATA/<DIR's name>``), its
+    ``--out`` dropped (the default is used)."""
+    return store_command(command).replace(" --out OUT", "")
 
 
 def portable_config(config: dict) -> dict:
@@ -160,10 +146,17 @@ def main(argv: list[str] | None = None) -> None:
     )
 
 
+def open_entry(name: str, zoo: Path, data_root: str | None):
+    """``(model, config)`` of entry ``name`` of the zoo in folder ``zoo`` (its weights SHA-checked),
+    the config reading its data from ``data_root`` (else the default location)."""
+    config = card(name, zoo)["config"]
+    return load(name, zoo), config_from_dict({**config, "data": {**config["data"], "root": data_root}})
+
+
 def update_nir(name: str, zoo: Path, data_root: str | None) -> None:
     """Recompute the ``"nir"`` line of zoo entry ``name`` on a batch of its real test data
     (up to 32 evenly strided samples; the line depends on the input kind, e.g. event counts)."""
-    model, cfg = load_network(f"zoo:{name}", overrides=[f"data.root={data_root}"] if data_root else [], device="cpu")
+    model, cfg = open_entry(name, zoo, data_root)
     test, info = build_split(cfg, "test")
     batch = next(iter(make_loader(Subset(test, check_indices(test, min(32, len(test)))), info, 32, False)))[0]
     cards_path = zoo / "cards.json"
@@ -176,7 +169,7 @@ def update_nir(name: str, zoo: Path, data_root: str | None) -> None:
 def update_energy(name: str, zoo: Path, data_root: str | None, samples: int) -> None:
     """Re-measure the ``"energy"`` record of zoo entry ``name`` with its shipped weights, on the
     class-balanced selection of ``samples`` test samples (recorded in the card)."""
-    model, cfg = load_network(f"zoo:{name}", overrides=[f"data.root={data_root}"] if data_root else [], device="cpu")
+    model, cfg = open_entry(name, zoo, data_root)
     test, info = build_split(cfg, "test")
     energy = energy_analysis(cfg, SimpleNamespace(test=test, info=info), model, torch.device("cpu"), samples)
     cards_path = zoo / "cards.json"

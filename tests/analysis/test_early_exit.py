@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from torch.utils.data import DataLoader, TensorDataset
 
 import fullspike
 from fullspike.analysis.early_exit import (
@@ -129,3 +130,20 @@ def test_analyse_early_exit_records_the_margin_chosen_on_a_validation_loader():
     assert r.val_samples == 6 and r.chosen_margin in (0.0, 0.5) and r.chosen["margin"] == r.chosen_margin
     assert r.to_dict()["chosen_margin"] == r.chosen_margin
     assert analyse_early_exit(m, test, energy_batches=0).chosen_margin is None
+
+
+def test_energy_is_counted_on_a_class_balanced_share_of_a_loader(monkeypatch):
+    """A test set stored class by class: one batch's worth of energy samples covers every class."""
+    import fullspike.energy
+
+    counted, real = [], fullspike.energy.count_synaptic_ops
+
+    def spy(model, loader, **kw):
+        counted.extend(int(y) for _, ys in loader for y in ys)
+        return real(model, loader, **kw)
+
+    monkeypatch.setattr(fullspike.energy, "count_synaptic_ops", spy)
+    x, y = torch.rand(9, 1, 8, 8), torch.tensor([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    loader = DataLoader(TensorDataset(x, y), batch_size=3)
+    analyse_early_exit(tiny(T=2), loader, energy_batches=1, margins=(0.5,))
+    assert sorted(counted) == [0, 1, 2]  # not the first batch, all of class 0

@@ -47,3 +47,8 @@ def test_the_zoo_table_keeps_its_columns_aligned(capsys):
     # every row's load-with column starts where the header's does, whatever the names' lengths
     column = lines[0].index("load with")
     assert all(line.index("fullspike.create_model(") == column for line in lines[1:])
+
+
+def test_configs_takes_a_name_with_its_yaml_suffix_as_config_file_does(capsys):
+    assert main(["configs", "quickstart.yaml"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["quickstart"]

@@ -150,6 +150,21 @@ def test_robustness_refuses_attack_settings_that_mean_nothing(capsys, trained, f
     assert not (trained / "robustness.json").exists()
 
 
+@pytest.mark.parametrize(
+    "argv,flag",
+    [
+        (["energy", "--samples", "0"], "--samples"),
+        (["energy", "--config", "quickstart", "--bn-batches", "0"], "--bn-batches"),
+        (["analyze", "firing", "--batches", "0"], "--batches"),
+        (["analyze", "firing", "--batch-size", "-4"], "--batch-size"),
+        (["analyze", "gradients", "--model", "dst_resnet18", "--batches", "0"], "--batches"),
+    ],
+)
+def test_counts_below_one_are_refused_by_the_flag_that_set_them(capsys, trained, argv, flag):
+    argv = [*argv, "--checkpoint", str(trained)] if argv[0] == "energy" and "--config" not in argv else argv
+    one_error_line(capsys, argv, flag, ">= 1")
+
+
 def test_a_config_that_is_not_utf8_is_one_line(capsys, tmp_path):
     path = tmp_path / "latin1.yaml"
     path.write_bytes("name: caf\u00e9\n".encode("latin-1"))

@@ -4,8 +4,10 @@ on tiny models trained on the bundled digits."""
 import json
 
 import pytest
+import torch
 import yaml
 
+import fullspike
 from fullspike.cli import main
 from fullspike.train import fit, load_config
 
@@ -43,6 +45,11 @@ def test_energy_cli_prints_the_table_and_writes_json_and_plot(trained, tmp_path,
     assert "features.0" in out and "classifier.4" in out and "energy" in out
     data = json.loads((tmp_path / "energy.json").read_text())
     assert data["summary"]["samples"] == 16 and data["summary"]["T"] == 3  # exactly the samples asked
+    # the rate encoder's spikes are drawn from a fixed seed: counting again gives the same numbers
+    assert type(fullspike.create_model("bntt_convnet").encoder).__name__ == "RateEncoder"  # the default
+    torch.rand(7)  # whatever the process's random stream has done in between
+    assert main(["energy", "--checkpoint", checkpoint, "--samples", "16", "--out", str(tmp_path / "again")]) == 0
+    assert json.loads((tmp_path / "again" / "energy.json").read_text())["summary"] == data["summary"]
     assert len(data["layers"]) == 4 and (tmp_path / "energy.png").stat().st_size > 0
 
 

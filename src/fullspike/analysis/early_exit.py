@@ -23,7 +23,9 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader, Subset
 
+from ..data.selection import balanced_selection
 from ..errors import ConfigError
 from ..models.base import StepwiseClassifier
 from ..nn import BNTT1d, BNTT2d
@@ -196,7 +198,10 @@ def analyse_early_exit(
     val_loader=None,
 ) -> EarlyExitResult:
     """Gamma statistics, exit step, accuracy at every T', per-sample exit, and (with
-    ``energy_batches > 0``) energy at every T' counted on that many batches of ``loader``. With
+    ``energy_batches > 0``) energy at every T' counted on that many batches' worth of ``loader``'s
+    samples, class-balanced (:func:`~fullspike.data.selection.balanced_selection`: the first
+    batches of a data set stored class by class would be one class; a plain iterable of batches:
+    its first ones). With
     ``val_loader`` (validation samples, never the test set) the per-sample margin is chosen there
     (:func:`choose_margin`)."""
     from ..energy import count_synaptic_ops
@@ -207,7 +212,14 @@ def analyse_early_exit(
     T = steps.shape[0]
     energy: list[float] = []
     if energy_batches > 0:
-        report = count_synaptic_ops(model, loader, max_batches=energy_batches)
+        if isinstance(loader, DataLoader) and loader.batch_size:
+            chosen = balanced_selection(loader.dataset, energy_batches * loader.batch_size)
+            counted = DataLoader(
+                Subset(loader.dataset, chosen), batch_size=loader.batch_size, collate_fn=loader.collate_fn
+            )
+            report = count_synaptic_ops(model, counted)
+        else:  # batches given as a plain iterable: its first ones
+            report = count_synaptic_ops(model, loader, max_batches=energy_batches)
         energy = [report.energy_mj_at(t) for t in range(1, T + 1)]
     per_sample = []
     for m in margins:

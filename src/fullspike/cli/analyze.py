@@ -89,6 +89,15 @@ def _batches(args):
     ), None
 
 
+def _check_counts(args) -> None:
+    """--batches and --batch-size are at least 1 (one line naming the flag otherwise)."""
+    from ..errors import ConfigError
+
+    for flag, value in (("--batches", args.batches), ("--batch-size", args.batch_size)):
+        if value < 1:
+            raise ConfigError(f"{flag} must be >= 1, got {value}")
+
+
 def _need_models(args) -> None:
     from ..errors import ConfigError
 
@@ -128,6 +137,7 @@ def run_gradients(args: argparse.Namespace) -> int:
     from ..output_paths import output_dir
 
     _need_models(args)
+    _check_counts(args)
     output_dir(args.out, "gradients.csv")  # before the work
     batches, info = _batches(args)
     kwargs = {name: _model_kwargs(args, name, info) for name in args.model}
@@ -146,6 +156,7 @@ def run_firing(args: argparse.Namespace) -> int:
     from ..models import create_model
     from ..output_paths import output_dir
 
+    _check_counts(args)
     output_dir(args.out, "firing.csv")  # before the work
     records = []
     if args.checkpoint:

@@ -160,7 +160,8 @@ def _configs(args: argparse.Namespace) -> int:
     from ..configs import config_file, list_configs
     from ..train.config import read_yaml
 
-    for name in _matching(list_configs(args.pattern), args.pattern, "config", "configs"):
+    pattern = args.pattern[: -len(".yaml")] if args.pattern and args.pattern.endswith(".yaml") else args.pattern
+    for name in _matching(list_configs(pattern), pattern, "config", "configs"):
         data = read_yaml(config_file(name)) or {}
         print(f"{name:32s} {data.get('description', '') if isinstance(data, dict) else ''}")
     return 0

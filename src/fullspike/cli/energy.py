@@ -87,19 +87,22 @@ def run(args: argparse.Namespace) -> int:
     from ..energy import count_synaptic_ops, estimate_bn_stats, fold_bn
     from ..errors import ConfigError
     from ..output_paths import output_dir, writing
+    from ..train import build_eval_loader
     from ..train.trainer import EVAL_SEED, seeded_draws
     from .saving import print_wrote, save_plot
 
     out = _out_dir(args)
     if out is not None:  # check before the work (else open_model says what to give)
         output_dir(out, "energy.json")
-    if args.samples < 1:
-        raise ConfigError(f"--samples must be >= 1, got {args.samples}")
+    for flag, value in (("--samples", args.samples), ("--bn-batches", args.bn_batches)):
+        if value < 1:
+            raise ConfigError(f"{flag} must be >= 1, got {value}")
     cfg, model, device, loader = open_model(
         args.config, args.checkpoint, args.overrides, args.split, args.batch_size, args.samples
     )
-    if not args.checkpoint:
-        estimate_bn_stats(model, loader, args.bn_batches, progress=cfg.train.progress)
+    if not args.checkpoint:  # BN statistics from --bn-batches batches' worth of the split, class-balanced
+        bn_loader, _ = build_eval_loader(cfg, args.split, loader.batch_size, args.bn_batches * loader.batch_size)
+        estimate_bn_stats(model, bn_loader, args.bn_batches, progress=cfg.train.progress)
     if args.fsnn and has_aap(model):
         model = remove_aap(model)
     with seeded_draws(EVAL_SEED, device):  # a rate encoder's spikes: the same counts on every run

@@ -78,6 +78,12 @@ def balanced_indices(labels: Sequence[int], samples: int) -> list[int]:
     return sorted(picked)
 
 
+def balanced_selection(dataset, samples: int) -> list[int]:
+    """Indices of the class-balanced selection of ``samples`` samples of ``dataset``
+    (:func:`balanced_indices` over :func:`dataset_labels`): what every analysis runs on."""
+    return balanced_indices(dataset_labels(dataset), samples)
+
+
 @dataclass(frozen=True)
 class AnalysisSet:
     """The samples an analysis used: ``indices`` into the split, and how many of each class."""

@@ -179,13 +179,13 @@ def build_scheduler(
 def build_eval_loader(cfg: Config, split: str, batch_size: int | None = None, samples: int | None = None):
     """``(loader, info)``: an unshuffled loader over one split (:func:`build_split`; the split is
     ``loader.dataset``); with ``samples``, over the class-balanced selection of that many
-    (:func:`fullspike.data.selection.balanced_indices`: data sets stored class by class would
+    (:func:`fullspike.data.selection.balanced_selection`: data sets stored class by class would
     otherwise give one class); batch size default ``data.eval_batch_size`` or ``data.batch_size``."""
     from ..data import make_loader
-    from ..data.selection import balanced_indices, dataset_labels
+    from ..data.selection import balanced_selection
 
     ds, info = build_split(cfg, split)
     if samples is not None and samples < len(ds):
-        ds = Subset(ds, balanced_indices(dataset_labels(ds), samples))
+        ds = Subset(ds, balanced_selection(ds, samples))
     bs = batch_size or cfg.data.eval_batch_size or cfg.data.batch_size
     return make_loader(ds, info, bs, False, cfg.data.num_workers), info

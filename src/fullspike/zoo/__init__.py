@@ -80,9 +80,9 @@ def check_indices(test_set, samples: int) -> list[int]:
     """The test samples a card's accuracy check uses: the class-balanced selection of ``samples``
     samples of ``test_set`` that every analysis of the study uses (:mod:`fullspike.data.selection`),
     so a test set stored class by class is checked on every class alike."""
-    from ..data.selection import balanced_indices, dataset_labels
+    from ..data.selection import balanced_selection
 
-    return balanced_indices(dataset_labels(test_set), samples)
+    return balanced_selection(test_set, samples)
 
 
 def load(name: str, zoo_dir: Path = ZOO_DIR) -> nn.Module:
