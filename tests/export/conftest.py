@@ -1,5 +1,5 @@
-"""Real test data for the export tests (CIFAR-10 test images, N-MNIST test recordings) and helpers
-that record the spikes of every spiking layer of a fullspike model."""
+"""Real test data for the export tests (CIFAR-10 test images, N-MNIST test recordings); the
+helpers that record spikes are in harness.py (a conftest is not a module to import from)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
 
 from fullspike.data import build_dataset
-from fullspike.nn import Connect, SpikingNeuron
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -78,27 +76,3 @@ def nmnist_frames(tmp_path_factory):
 def nmnist_test(nmnist_frames) -> tuple[torch.Tensor, torch.Tensor]:
     """The 100 N-MNIST test recordings as event-count frames ``[T=4, 100, 2, 34, 34]``, labels."""
     return nmnist_frames(4)
-
-
-def record_spikes(model: nn.Module, x: torch.Tensor, T: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """``(model(x), {name: spikes [T, B, ...]})`` for every neuron, connect function and max-pool."""
-    seen: dict[str, torch.Tensor] = {}
-    hooks = []
-    for name, m in model.named_modules():
-        if isinstance(m, (SpikingNeuron, Connect, nn.MaxPool2d)):
-
-            def hook(mod, args, out, name=name):
-                seen[name] = out.reshape(T, -1, *out.shape[1 if out.shape[0] != T else 2 :])
-
-            hooks.append(m.register_forward_hook(hook))
-    try:
-        with torch.no_grad():
-            out = model(x)
-    finally:
-        for h in hooks:
-            h.remove()
-    return out, seen
-
-
-def firing_rates(spikes: dict[str, torch.Tensor]) -> dict[str, float]:
-    return {k: float(v.float().mean()) for k, v in spikes.items()}

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from fullspike.models.dvs_resnet import DVSResNet
-from fullspike.nn import IF, LIF, PLIF, SeqSequential
+from fullspike.nn import IF, LIF, PLIF, Connect, SeqSequential, SpikingNeuron
 
 DT = 1e-4
 
@@ -147,3 +147,27 @@ def plif_7bnet(widths: list[int], connect: str, T: int) -> DVSResNet:
         zero_init_residual=False,
         accum_pool="max",
     )
+
+
+def record_spikes(model: nn.Module, x: torch.Tensor, T: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """``(model(x), {name: spikes [T, B, ...]})`` for every neuron, connect function and max-pool."""
+    seen: dict[str, torch.Tensor] = {}
+    hooks = []
+    for name, m in model.named_modules():
+        if isinstance(m, (SpikingNeuron, Connect, nn.MaxPool2d)):
+
+            def hook(mod, args, out, name=name):
+                seen[name] = out.reshape(T, -1, *out.shape[1 if out.shape[0] != T else 2 :])
+
+            hooks.append(m.register_forward_hook(hook))
+    try:
+        with torch.no_grad():
+            out = model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return out, seen
+
+
+def firing_rates(spikes: dict[str, torch.Tensor]) -> dict[str, float]:
+    return {k: float(v.float().mean()) for k, v in spikes.items()}

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from harness import DT, chain_net, run_norse, run_snntorch, run_spikingjelly
+from harness import DT, chain_net, record_spikes, run_norse, run_snntorch, run_spikingjelly
 from torch import nn
 
-from conftest import record_spikes
 from fullspike import zoo
 from fullspike.energy import estimate_bn_stats
 from fullspike.export.peers import OK, PEERS, REFUSES, WRONG, graph_features, peer_status

@@ -7,10 +7,9 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from harness import DT, agreement, plif_7bnet, run_spikingjelly
+from harness import DT, agreement, plif_7bnet, record_spikes, run_spikingjelly
 from torch import nn
 
-from conftest import record_spikes
 from fullspike.dst import remove_aap
 from fullspike.energy import estimate_bn_stats
 from fullspike.models import create_model

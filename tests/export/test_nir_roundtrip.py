@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from harness import plif_7bnet
+from harness import firing_rates, plif_7bnet, record_spikes
 from torch import nn
 
-from conftest import firing_rates, record_spikes
 from fullspike.dst import remove_aap
 from fullspike.energy import estimate_bn_stats
 from fullspike.models import create_model
