@@ -220,7 +220,7 @@ def _norms_verdict(res: dict, variants: dict, where: str, unfinished: str) -> tu
         judged = ("reproduced" if gap > 0 else "not reproduced") if state == "shown" else state
         words.append(f"T={T:g}: {judged}")
     if not words:
-        return "not run yet", "BNTT and at least one other norm at the same T are needed" + unfinished
+        return "not finished yet", "BNTT and at least one other norm at the same T are needed" + unfinished
     word = "; ".join(words)
     stats = [
         (r["config"]["model"]["T"], r["time_statistics"])
@@ -442,7 +442,7 @@ def _robustness_verdict(res: dict, where: str, unfinished: str) -> tuple[str, st
     ann = {k[1:]: ms(v) for k, v in kept.items() if k[0] == "ann"}
     common = [k for k in snn if k in ann]
     if not common:
-        return "not run yet", "needs both the SNN and its ANN twin" + unfinished
+        return "not finished yet", "needs both the SNN and its ANN twin" + unfinished
     states = {k: _gap(snn[k], ann[k]) for k in common}
     shown = [k for k in common if states[k][1] == "shown" and states[k][0] > 0]
     parts = ", ".join(f"{a} {s}: {100 * states[(a, s)][0]:+.1f} points ({states[(a, s)][2]})" for a, s in common)

@@ -53,6 +53,9 @@ def test_norms_verdict_per_time_step(report):
     word, why = report.verdict(_res("bntt_norms", mixed))
     assert word == "T=4: needs 3 seeds; T=10: reproduced; T=25: not reproduced"
     assert "T=25: no normalisation is 10.00 points above BNTT, shown" in why and "needs 3 seeds, n=2" in why
+    # BNTT finished alone (the other norms' runs still going): not finished, not "not run"
+    word, why = report.verdict(_res("bntt_norms", {"bntt_t25": _v(0.43, 0.02, 25, "BNTT", n=2)}))
+    assert word == "not finished yet" and why == "BNTT and at least one other norm at the same T are needed"
     # a norm whose every run diverged did not train: the claim itself
     failed = {
         "bntt": _v(0.6, 0.01, 10, "BNTT"),
