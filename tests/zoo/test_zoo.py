@@ -53,9 +53,7 @@ def test_energy_was_counted_on_a_class_balanced_selection(name):
     counts = e["analysis_set"]["class_counts"]
     assert e["analysis_set"]["split"] == "test" and sum(counts.values()) == e["analysis_set"]["size"] == e["samples"]
     if e["samples"] < c["test_samples"]:  # the whole test set is as balanced as it is
-        assert (
-            len(counts) == c["model_kwargs"].get("num_classes", 10) and max(counts.values()) - min(counts.values()) <= 1
-        )
+        assert len(counts) == c["model_kwargs"]["num_classes"] and max(counts.values()) - min(counts.values()) <= 1
 
 
 @pytest.mark.parametrize("name", ENTRIES)
