@@ -7,7 +7,7 @@ import argparse
 import shlex
 from pathlib import Path
 
-from .definitions import experiment_names
+from .definitions import STORE, experiment_names
 
 SCALE_HELP = (
     "smoke: minutes on the bundled 8x8 digits whatever the experiment's data set (tests the machinery, "
@@ -50,6 +50,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--collect-only", action="store_true", help="train nothing: write results.json and plots from the finished runs"
     )
+    p.add_argument(
+        "--from-store",
+        action="store_true",
+        help="first bring back into OUT the finished runs that the study's committed results "
+        "(docs/reproduction/NAME/SCALE) hold and OUT lacks: config, curves, metrics and analyses, "
+        "without weights; the study then goes on from them on this machine",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,5 +86,6 @@ def run(args: argparse.Namespace) -> int:
         train=not args.collect_only,
         command=command,
         variants=args.variants,
+        store=STORE if args.from_store else None,
     )
     return 0

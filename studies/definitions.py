@@ -32,6 +32,8 @@ import yaml
 from fullspike.errors import ConfigError
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent / "experiments"
+#: the committed results of the study: ``<experiment>/<scale>/results.json`` and plots
+STORE = Path(__file__).resolve().parents[1] / "docs" / "reproduction"
 SCALES = ("smoke", "cpu", "paper", "imagenet")
 SECTIONS = ("claims", "benchmarks")
 

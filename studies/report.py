@@ -27,7 +27,7 @@ if __package__ in (None, ""):  # run as a file (python studies/report.py): the c
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fullspike.errors import ConfigError  # noqa: E402
-from studies.definitions import experiment_names, get_experiment  # noqa: E402
+from studies.definitions import STORE, experiment_names, get_experiment  # noqa: E402
 from studies.stats import ALPHA, MIN_SEEDS, welch, wilson  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -781,7 +781,7 @@ def render(store: Path, scales: list[str], repo: Path = REPO) -> str:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--results", nargs="*", default=[], help="--out folders of `fullspike reproduce` to import")
-    p.add_argument("--store", default=str(REPO / "docs" / "reproduction"))
+    p.add_argument("--store", default=str(STORE))
     p.add_argument("--scales", nargs="+", default=["paper", "cpu"], help="scales reported, preferred first")
     p.add_argument("--out", default=str(REPO / "REPRODUCTION.md"))
     args = p.parse_args(argv)

@@ -31,8 +31,6 @@ from fullspike.train.trainer import EVAL_SEED, seeded_draws
 
 from .definitions import Experiment, Scale, Variant, get_experiment
 
-REPO = Path(__file__).resolve().parents[1]
-
 #: folder of each dataset under a plain ``--data-root DIR``
 DATA_SUBDIRS = {"cifar10": "cifar10", "fashion_mnist": "fashion-mnist", "nmnist": ".", "imagenet": "imagenet"}
 
@@ -217,6 +215,75 @@ def run_status(run: PlannedRun) -> str:
     return "partial" if (run.run_dir / "checkpoint.pt").is_file() else "new"
 
 
+#: written into a run folder brought back from the store (:func:`restore_runs`): it has no weights
+RESTORED = "restored.json"
+
+
+def _stored_config(stored: dict, planned: Config) -> dict:
+    """The config of a stored run as the runner would plan it here: the store keeps an absolute
+    ``data.root`` as ``DATA/<its name>`` (``report.without_machine_paths``), which stands for the
+    planned root of that name."""
+    stored = json.loads(json.dumps(stored))
+    data, root = stored.get("data", {}), planned.data.root
+    if str(data.get("root", "")).startswith("DATA/") and root and Path(root).name == data["root"][len("DATA/") :]:
+        data["root"] = root
+    return _plain(config_from_dict(stored).to_dict())
+
+
+def restore_runs(exp: Experiment, scale: str, runs: list[PlannedRun], store: Path, log=print) -> list[PlannedRun]:
+    """Bring back into their run folders the finished (or diverged) runs of ``runs`` that the
+    study's store (``store/<experiment>/<scale>/results.json``, committed) holds: their config,
+    curves, metrics, energy and analysis, so that a study goes on on another machine without
+    training them again. The store keeps no weights: a restored folder is marked :data:`RESTORED`
+    and an analysis that must be measured again refuses it (:func:`load_run`). A folder that holds
+    anything else is left as it is; a stored run whose config differs from the one planned here is
+    refused. Returns the runs restored."""
+    path = store / exp.name / scale / "results.json"
+    if not path.is_file():
+        log(f"[{exp.name}] the store holds no {scale} results ({path}): nothing to restore")
+        return []
+    stored = json.loads(path.read_text())
+    finished = [r for r in stored.get("runs", []) if r.get("status") in ("done", "diverged")]
+    by_folder = {tuple(Path(r["run_dir"]).parts[-3:]): r for r in finished}
+    restored = []
+    for run in runs:
+        rec = by_folder.get(tuple(run.run_dir.parts[-3:]))
+        if rec is None:
+            continue
+        marked = run.run_dir / RESTORED
+        if run.run_dir.exists() and not marked.is_file():
+            continue  # a run of this machine (finished, partial or another config): never touched
+        there, planned = _stored_config(rec["config"], run.cfg), _plain(run.cfg.to_dict())
+        if there != planned:
+            raise ConfigError(
+                f"the store's {run.key} of {exp.name} was trained with another config "
+                f"({_first_difference(there, planned)}); it cannot stand for this plan: train it again "
+                f"(leave out --from-store)"
+            )
+        files = {
+            "config.json": run.cfg.to_dict(),
+            "metrics.json": rec.get("metrics"),
+            DIVERGED: rec.get("diverged"),
+            "energy.json": rec.get("energy"),
+            **({f"{exp.analysis}.json": rec.get(exp.analysis)} if exp.analysis else {}),
+        }
+        run.run_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, data in files.items():
+            if data is not None and not (run.run_dir / name).is_file():
+                _write_json(run.run_dir / name, data)
+                written.append(name)
+        if not (run.run_dir / "metrics.jsonl").is_file():
+            lines = "".join(json.dumps(row) + "\n" for row in rec.get("curves", []))
+            (run.run_dir / "metrics.jsonl").write_text(lines)
+        if not marked.is_file():
+            _write_json(marked, {"store": f"{exp.name}/{scale}/results.json", "stored": stored.get("date")})
+        if written:
+            log(f"[{exp.name}] {run.key}: restored from the store ({', '.join(written)}), without weights")
+            restored.append(run)
+    return restored
+
+
 def train_run(cfg: Config, run_dir: Path) -> str | None:
     """Train ``cfg`` into ``run_dir`` exactly as ``fullspike train --out run_dir`` does, resuming
     from its checkpoint when one is there. A run whose loss becomes NaN or infinite is a result
@@ -275,6 +342,11 @@ def load_run(run_dir: Path):
     run, from its folder's files (config.json, checkpoint.pt) through ``fullspike.load``."""
     from fullspike.train import build_data, resolve_device
 
+    if (run_dir / RESTORED).is_file():
+        raise ConfigError(
+            f"{run_dir} was restored from the study's store without its weights, and its analysis has to "
+            "be measured again (the analysis changed): delete the folder and train the run again"
+        )
     model, cfg = fullspike.load(run_dir)
     device = resolve_device(cfg.train.device)
     return cfg, build_data(cfg), model.to(device).eval(), device
@@ -393,6 +465,8 @@ def run_record(exp: Experiment, run: PlannedRun, samples: int) -> dict:
     status = run_status(run)
     curves = _read_jsonl(run.run_dir / "metrics.jsonl")
     rec.update(status=status, curves=curves)
+    if (run.run_dir / RESTORED).is_file():
+        rec["restored"] = json.loads((run.run_dir / RESTORED).read_text())
     if status == "diverged":
         rec["diverged"] = json.loads((run.run_dir / DIVERGED).read_text())
     if status != "done":
@@ -516,12 +590,14 @@ def run_experiment(
     command: str = "",
     variants: list[str] | None = None,
     log=print,
+    store: Path | None = None,
 ) -> dict:
     """Train the missing runs of experiment ``name`` (skipping finished ones, resuming partial
     ones) and write its results after each; ``train=False`` only collects what is there.
     ``variants``, ``seeds``: train only these (e.g. one per process); the results cover every
     variant and the scale's seeds as well as ``seeds``, so runs split over processes never
-    overwrite each other's results."""
+    overwrite each other's results. ``store``: first bring back the runs it holds that this ``out``
+    lacks (:func:`restore_runs`)."""
     exp = get_experiment(name)
     every = sorted(set(exp.scale(scale).seeds) | set(seeds or []))
     runs = plan(exp, scale, Path(out), data_roots or {}, every, configs_dir)
@@ -530,6 +606,8 @@ def run_experiment(
         raise ConfigError(
             f"experiment '{name}' has no variant(s) {unknown}; it has {', '.join(v.name for v in exp.variants)}"
         )
+    if store is not None:
+        restore_runs(exp, scale, runs, store, log)
     statuses = [run_status(r) for r in runs]  # refuses a folder of another config before any training
     for r, status in zip(runs, statuses):
         if (variants and r.variant.name not in variants) or (seeds is not None and r.seed not in seeds):

@@ -226,6 +226,55 @@ def test_a_run_killed_before_its_first_checkpoint_starts_again(smoke, tmp_path):
     assert res["runs"][0]["status"] == "done" and [row["epoch"] for row in res["runs"][0]["curves"]] == [1]
 
 
+def test_runs_restored_from_the_store_stand_for_the_trained_ones(smoke, tmp_path, monkeypatch, report):
+    """A study goes on on another machine: ``--from-store`` brings back the stored runs (no weights)."""
+    import shutil
+
+    store = tmp_path / "store"
+    report.import_results([smoke], store, ["smoke"])
+    monkeypatch.setattr(fullspike.train, "fit", lambda *a, **k: pytest.fail("a stored run is not trained again"))
+    out = tmp_path / "elsewhere"
+    assert main(["reproduce", "fashion_mnist", "--scale", "smoke", "--out", str(out), "--collect-only"]) == 0
+    assert {r["status"] for r in json.loads((out / "fashion_mnist/smoke/results.json").read_text())["runs"]} == {"new"}
+    res = run_experiment("fashion_mnist", "smoke", out, log=lambda m: None, store=store)
+    trained = json.loads((smoke / "fashion_mnist/smoke/results.json").read_text())
+    for here, there in zip(res["runs"], trained["runs"], strict=True):
+        assert here.pop("restored") == {"store": "fashion_mnist/smoke/results.json", "stored": trained["date"]}
+        assert Path(here.pop("run_dir")).parent == out / "fashion_mnist" / "smoke"
+        there.pop("run_dir")
+        assert here == there  # config, curves, metrics, energy: as trained
+        assert not (out / "fashion_mnist/smoke" / f"{here['variant']}_seed0" / "checkpoint.pt").exists()
+    assert res["summary"] == trained["summary"]
+    # an analysis that has to be measured again needs the weights the store does not keep
+    restored = out / "fashion_mnist" / "smoke" / "w32_aug_seed0"
+    (restored / "energy.json").unlink()
+    with pytest.raises(ConfigError, match="restored from the study's store without its weights"):
+        run_experiment("fashion_mnist", "smoke", out, train=False, log=lambda m: None)
+    # a run of this machine is never touched; a stored run of another config is refused
+    mine = tmp_path / "mine"
+    shutil.copytree(smoke / "fashion_mnist", mine / "fashion_mnist")
+    (mine / "fashion_mnist/smoke/w32_aug_seed0/metrics.json").unlink()
+    run_experiment("fashion_mnist", "smoke", mine, train=False, log=lambda m: None, store=store)
+    assert not (mine / "fashion_mnist/smoke/w32_aug_seed0/metrics.json").exists()
+    stored = json.loads((store / "fashion_mnist/smoke/results.json").read_text())
+    stored["runs"][1]["config"]["train"]["epochs"] = 9
+    (store / "fashion_mnist/smoke/results.json").write_text(json.dumps(stored))
+    refused = r"w32_aug_e12_seed0 of fashion_mnist was trained with another config \(train.epochs: 9"
+    with pytest.raises(ConfigError, match=refused):
+        run_experiment("fashion_mnist", "smoke", tmp_path / "third", log=lambda m: None, store=store)
+
+
+def test_a_stored_data_root_placeholder_stands_for_the_planned_root(tmp_path):
+    from studies.runner import _stored_config
+
+    run = plan(get_experiment("fashion_mnist"), "cpu", tmp_path, parse_data_roots(["/data/here"]))[0]
+    stored = run.cfg.to_dict()
+    stored["data"]["root"] = "DATA/fashion-mnist"  # as report.without_machine_paths stores it
+    assert _stored_config(stored, run.cfg) == _stored_config(run.cfg.to_dict(), run.cfg)
+    stored["data"]["root"] = "DATA/other"
+    assert _stored_config(stored, run.cfg)["data"]["root"] == "DATA/other"  # not this root: differs
+
+
 def test_every_scale_plans_pairwise_distinct_runs(tmp_path):
     """A scale scales a variant's budget and never collapses two variants into one run."""
     roots = parse_data_roots(["/d"])
