@@ -179,9 +179,9 @@ def test_a_failing_command_logs_the_error_as_a_line_of_its_own(checkpoint, tmp_p
         batch_size = 16
 
     def wrong_second_batch(*args, **kwargs):  # the model refuses it while counting
-        cfg, model, device, loader = real(*args, **kwargs)
+        cfg, model, device, loader, chosen = real(*args, **kwargs)
         x, y = next(iter(loader))
-        return cfg, model, device, Batches([(x, y), (x.repeat(1, 3, 1, 1), y)])
+        return cfg, model, device, Batches([(x, y), (x.repeat(1, 3, 1, 1), y)]), chosen
 
     monkeypatch.setattr(energy_cli, "open_model", wrong_second_batch)
     argv = ["energy", "--checkpoint", checkpoint, "--samples", "48", "--batch-size", "16", "--out", str(tmp_path)]
@@ -207,7 +207,9 @@ def test_a_failing_command_logs_the_error_as_a_line_of_its_own(checkpoint, tmp_p
 def test_robustness_evaluates_exactly_the_samples_asked(checkpoint, tmp_path, asked, expected):
     argv = ["robustness", "--checkpoint", checkpoint, "--eps", "0", "--sigmas", "0", "--attacks", "fgsm"]
     assert main([*argv, *asked, "--out", str(tmp_path)]) == 0
-    assert json.loads((tmp_path / "robustness.json").read_text())["SNN (bntt_convnet)"]["samples"] == expected
+    res = json.loads((tmp_path / "robustness.json").read_text())
+    assert res["SNN (bntt_convnet)"]["samples"] == expected == res["analysis_set"]["size"]
+    assert sum(res["analysis_set"]["class_counts"].values()) == expected
 
 
 def test_analyze_firing_prints_no_empty_column(tmp_path, capsys):

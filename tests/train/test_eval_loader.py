@@ -35,16 +35,18 @@ def overrides(root) -> list[str]:
 
 def test_a_samples_subset_takes_every_class_not_the_first_ones(ordered_folder):
     cfg = load_config(None, overrides(ordered_folder))
-    loader, _ = build_eval_loader(cfg, "test", samples=6)
+    loader, _, chosen = build_eval_loader(cfg, "test", samples=6)
     labels = [int(y) for _, y in loader.dataset]
     assert Counter(labels) == {0: 2, 1: 2, 2: 2}  # the first 6 would all be class "a"
-    assert loader.dataset.indices == [0, 5, 10, 15, 20, 25]  # strided over each class
+    assert loader.dataset.indices == [0, 5, 10, 15, 20, 25] == chosen.indices  # strided over each class
+    assert chosen.to_dict()["class_counts"] == {"a": 2, "b": 2, "c": 2}
     assert len(build_eval_loader(cfg, "test")[0].dataset) == 30
 
 
 def test_energy_counts_exactly_the_class_balanced_samples(ordered_folder, tmp_path):
     argv = ["energy", "--config", "quickstart", "--out", str(tmp_path), *overrides(ordered_folder)]
     assert main([*argv, "--samples", "6"]) == 0
-    summary = json.loads((tmp_path / "energy.json").read_text())["summary"]
-    assert summary["samples"] == 6  # not two whole batches of 4
+    saved = json.loads((tmp_path / "energy.json").read_text())
+    assert saved["summary"]["samples"] == 6  # not two whole batches of 4
+    assert saved["analysis_set"]["class_counts"] == {"a": 2, "b": 2, "c": 2}  # and it says which
     assert main([*argv, "--samples", "0"]) == 2

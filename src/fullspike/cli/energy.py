@@ -51,8 +51,9 @@ def open_model(
     batch_size: int | None,
     samples: int | None = None,
 ):
-    """``(cfg, model, device, loader over split)``: trained (:func:`fullspike.load`), or fresh
-    from ``config``; the loader covers the class-balanced selection of ``samples`` when given."""
+    """``(cfg, model, device, loader over split, its analysis set or None)``: trained
+    (:func:`fullspike.load`), or fresh from ``config``; the loader covers the class-balanced
+    selection of ``samples`` when given (:func:`fullspike.train.build_eval_loader`)."""
     from .. import load
     from ..errors import ConfigError
     from ..train import build_eval_loader, build_model, load_config, resolve_device
@@ -64,10 +65,10 @@ def open_model(
     else:
         raise ConfigError("give --checkpoint (trained weights) or --config (a freshly initialised model)")
     device = resolve_device(cfg.train.device)
-    loader, info = build_eval_loader(cfg, split, batch_size, samples)
+    loader, info, chosen = build_eval_loader(cfg, split, batch_size, samples)
     if not checkpoint:
         model = build_model(cfg, info).to(device)
-    return cfg, model, device, loader
+    return cfg, model, device, loader, chosen
 
 
 def _out_dir(args: argparse.Namespace) -> Path | None:
@@ -97,11 +98,11 @@ def run(args: argparse.Namespace) -> int:
     for flag, value in (("--samples", args.samples), ("--bn-batches", args.bn_batches)):
         if value < 1:
             raise ConfigError(f"{flag} must be >= 1, got {value}")
-    cfg, model, device, loader = open_model(
+    cfg, model, device, loader, chosen = open_model(
         args.config, args.checkpoint, args.overrides, args.split, args.batch_size, args.samples
     )
     if not args.checkpoint:  # BN statistics from --bn-batches batches' worth of the split, class-balanced
-        bn_loader, _ = build_eval_loader(cfg, args.split, loader.batch_size, args.bn_batches * loader.batch_size)
+        bn_loader, _, _ = build_eval_loader(cfg, args.split, loader.batch_size, args.bn_batches * loader.batch_size)
         estimate_bn_stats(model, bn_loader, args.bn_batches, progress=cfg.train.progress)
     if args.fsnn and has_aap(model):
         model = remove_aap(model)
@@ -116,6 +117,6 @@ def run(args: argparse.Namespace) -> int:
         )
     print(report.table())
     with writing(out, "energy.json"):
-        saved = report.save_json(out / "energy.json")
+        saved = report.save_json(out / "energy.json", analysis_set=chosen.to_dict())
     print_wrote(saved, save_plot(report.plot, out / "energy.png"))
     return 0

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--pgd-alpha must be a step size > 0 (in /255), got {args.pgd_alpha}")
     snn, cfg = load(args.checkpoint, config=args.config, overrides=args.overrides)
     device = resolve_device(cfg.train.device)
-    loader, _ = build_eval_loader(cfg, "test", args.batch_size, samples=args.samples)
+    loader, _, chosen = build_eval_loader(cfg, "test", args.batch_size, samples=args.samples)
     norm = Normalization(tuple(args.mean), tuple(args.std)) if args.mean else find_normalization(loader.dataset)
     models = {f"SNN ({cfg.model_name})": snn}
     if args.ann_checkpoint:
@@ -113,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
     print(table)
     with writing(out, "the robustness results"):
         (out / "robustness.md").write_text(table + "\n")
-        (out / "robustness.json").write_text(json.dumps({k: r.to_dict() for k, r in results.items()}, indent=2))
+        record = {"analysis_set": chosen.to_dict(), **{k: r.to_dict() for k, r in results.items()}}
+        (out / "robustness.json").write_text(json.dumps(record, indent=2))
     print_wrote(
         out / "robustness.md",
         out / "robustness.json",

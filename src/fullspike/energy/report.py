@@ -232,11 +232,12 @@ class EnergyReport:
         neurons = [dict(asdict(n), firing_rate=n.firing_rate) for n in self.neurons]
         return {"summary": self.summary(), "layers": layers, "neurons": neurons}
 
-    def save_json(self, path: str | Path) -> Path:
-        """Write :meth:`to_dict` to ``path`` (parents created); returns the path."""
+    def save_json(self, path: str | Path, **extra) -> Path:
+        """Write :meth:`to_dict` to ``path`` (parents created), with the JSON-able ``extra`` keys
+        beside it (what the counts ran on: ``analysis_set``); returns the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2))
+        path.write_text(json.dumps({**self.to_dict(), **extra}, indent=2))
         return path
 
     def table(self) -> str:
