@@ -644,6 +644,21 @@ def analysis_set_line(res: dict) -> str | None:
 ONE_CLASS_PLOTS = {"early_exit": {"exit_accuracy.png"}, "robustness": {"robustness.png"}}
 
 
+def trained_on_line(res: dict) -> list[str]:
+    """Where the finished runs trained, when that is not (only) the machine the results were
+    collected on (runs of a study spread over machines, or restored from the store)."""
+    where: dict[str, list[str]] = {}
+    unrecorded = False
+    for r in _done(res):
+        unrecorded |= not r.get("trained_on")
+        for m in r.get("trained_on") or []:
+            where.setdefault(m, []).append(f"{r['variant']} seed {r['seed']}")
+    if not where or set(where) == {res["machine"]}:
+        return []
+    others = "; the others on the machine above" if unrecorded else ""
+    return ["**Trained on.** " + "; ".join(f"{m} ({', '.join(runs)})" for m, runs in where.items()) + others]
+
+
 def public_command(command: str) -> str:
     """The recorded command with the machine's folders replaced by placeholders (``--out OUT``,
     ``--data-root DIR``, ``name=DIR``): the page shows how to run it, not where it ran."""
@@ -681,11 +696,13 @@ def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list
     done = len(_done(res))
     if done < len(res["runs"]) and not any(w in word for w in ("needs", "pending", "not run", "not finished")):
         word += " so far"  # provisional while runs of the experiment are still to finish
+    trained_on = trained_on_line(res)
     lines += [
         f"**Our setting ({res['scale']} scale).** {res['setting']}.",
         "",
         f"**Command.** `{public_command(res['command'])}`  ",
-        f"**Date, machine.** {res['date']}; {res['machine']}",
+        f"**Date, machine.** {res['date']}; {res['machine']}" + ("  " if trained_on else ""),
+        *trained_on,
         "",
     ]
     lines += [f"**Result** ({done} of {len(res['runs'])} runs finished; mean ± std over seeds):", ""]

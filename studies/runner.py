@@ -217,6 +217,16 @@ def run_status(run: PlannedRun) -> str:
 
 #: written into a run folder brought back from the store (:func:`restore_runs`): it has no weights
 RESTORED = "restored.json"
+#: the machines that trained a run (:func:`machine`), in a run folder: ``{"trained_on": [...]}``
+TRAINED_ON = "trained_on.json"
+
+
+def _note_machine(run_dir: Path, machines: list[str]) -> None:
+    """Add ``machines`` to the run's :data:`TRAINED_ON` (a resumed run may span machines)."""
+    path = run_dir / TRAINED_ON
+    known = json.loads(path.read_text())["trained_on"] if path.is_file() else []
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(path, {"trained_on": [*known, *(m for m in machines if m not in known)]})
 
 
 def _stored_config(stored: dict, planned: Config) -> dict:
@@ -261,6 +271,7 @@ def restore_runs(exp: Experiment, scale: str, runs: list[PlannedRun], store: Pat
                 f"(leave out --from-store)"
             )
         files = {
+            TRAINED_ON: {"trained_on": rec.get("trained_on") or [stored.get("machine")]},
             "config.json": run.cfg.to_dict(),
             "metrics.json": rec.get("metrics"),
             DIVERGED: rec.get("diverged"),
@@ -299,7 +310,9 @@ def train_run(cfg: Config, run_dir: Path) -> str | None:
         record = {"message": str(e), "epoch": e.epoch, "step": e.step, "lr": e.lr, "loss": str(e.loss)}
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_json(run_dir / DIVERGED, record)
+        _note_machine(run_dir, [machine()])
         return str(e)
+    _note_machine(run_dir, [machine()])
     return None
 
 
@@ -467,6 +480,8 @@ def run_record(exp: Experiment, run: PlannedRun, samples: int) -> dict:
     rec.update(status=status, curves=curves)
     if (run.run_dir / RESTORED).is_file():
         rec["restored"] = json.loads((run.run_dir / RESTORED).read_text())
+    if (run.run_dir / TRAINED_ON).is_file():
+        rec["trained_on"] = json.loads((run.run_dir / TRAINED_ON).read_text())["trained_on"]
     if status == "diverged":
         rec["diverged"] = json.loads((run.run_dir / DIVERGED).read_text())
     if status != "done":

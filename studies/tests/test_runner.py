@@ -28,6 +28,7 @@ def test_results_json_holds_config_curves_accuracy_and_energy(smoke):
     assert res["command"] == f"fullspike reproduce fashion_mnist --scale smoke --out {smoke}"
     assert res["machine"] and res["date"]
     run, other = res["runs"]
+    assert run["trained_on"] == other["trained_on"] == [res["machine"]]  # each run says where it trained
     assert (run["variant"], run["seed"], run["status"]) == ("w32_aug", 0, "done")
     assert (other["variant"], other["status"]) == ("w32_aug_e12", "done")
     assert run["config"]["model"]["width"] == 32 and run["config"]["data"]["name"] == "digits"
@@ -236,8 +237,13 @@ def test_runs_restored_from_the_store_stand_for_the_trained_ones(smoke, tmp_path
     out = tmp_path / "elsewhere"
     assert main(["reproduce", "fashion_mnist", "--scale", "smoke", "--out", str(out), "--collect-only"]) == 0
     assert {r["status"] for r in json.loads((out / "fashion_mnist/smoke/results.json").read_text())["runs"]} == {"new"}
+    monkeypatch.setattr("studies.runner.machine", lambda: "another machine")
     res = run_experiment("fashion_mnist", "smoke", out, log=lambda m: None, store=store)
     trained = json.loads((smoke / "fashion_mnist/smoke/results.json").read_text())
+    assert res["machine"] == "another machine" and all(r["trained_on"] == [trained["machine"]] for r in res["runs"])
+    assert report.trained_on_line(res) == [
+        f"**Trained on.** {trained['machine']} (w32_aug seed 0, w32_aug_e12 seed 0)"
+    ]  # the results say where the restored runs trained, not only where they were collected
     for here, there in zip(res["runs"], trained["runs"], strict=True):
         assert here.pop("restored") == {"store": "fashion_mnist/smoke/results.json", "stored": trained["date"]}
         assert Path(here.pop("run_dir")).parent == out / "fashion_mnist" / "smoke"
