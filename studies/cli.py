@@ -60,8 +60,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .definitions import get_experiment
     from .runner import parse_data_roots, run_experiment
 
+    # the results cover the scale's seeds and the ones asked for: --seeds only where they add some
+    planned = set(get_experiment(args.name).scale(args.scale).seeds)
+    seeds = sorted(planned | set(args.seeds)) if args.seeds and set(args.seeds) - planned else []
     command = " ".join(
         shlex.quote(a)
         for a in [
@@ -73,9 +77,9 @@ def run(args: argparse.Namespace) -> int:
             "--out",
             args.out,
             *(["--data-root", *args.data_root] if args.data_root else []),
-            *(["--seeds", *map(str, args.seeds)] if args.seeds else []),
+            *(["--seeds", *map(str, seeds)] if seeds else []),
         ]
-    )  # what trains the whole experiment
+    )  # what trains the whole experiment (not only this process's --variants and --seeds)
     run_experiment(
         args.name,
         args.scale,

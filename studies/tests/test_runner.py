@@ -193,6 +193,17 @@ def test_variants_and_seeds_options_train_only_those(tmp_path, monkeypatch):
         run_experiment("nmnist", "smoke", tmp_path, variants=["translate9"], log=lambda m: None)
 
 
+def test_the_recorded_command_trains_the_whole_experiment(tmp_path, monkeypatch):
+    """A lane's --variants and --seeds are not the command of results that cover every run."""
+    monkeypatch.setattr(fullspike.train, "fit", lambda *a, **k: None)
+    argv = ["reproduce", "nmnist", "--scale", "smoke", "--out", str(tmp_path), "--variants", "translate2"]
+    results = tmp_path / "nmnist" / "smoke" / "results.json"
+    assert main([*argv, "--seeds", "0"]) == 0  # a seed the scale plans anyway
+    assert json.loads(results.read_text())["command"] == f"fullspike reproduce nmnist --scale smoke --out {tmp_path}"
+    assert main([*argv, "--seeds", "3"]) == 0  # results now cover seeds 0 and 3
+    assert json.loads(results.read_text())["command"].endswith(f"--out {tmp_path} --seeds 0 3")
+
+
 def test_a_diverged_run_is_recorded_and_not_retried(tmp_path, monkeypatch):
     from fullspike.train import DivergenceError
 
