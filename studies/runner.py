@@ -182,11 +182,16 @@ def _plain(cfg: dict) -> dict:
     return data
 
 
-def _write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON atomically: processes of one study may share a run or a folder."""
+def _write_text(path: Path, text: str) -> None:
+    """Write ``text`` atomically: processes of one study may share a run or a folder."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
+    tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON atomically (:func:`_write_text`)."""
+    _write_text(path, json.dumps(data, indent=2, default=str))
 
 
 #: written into a run folder when its training diverged (the loss became NaN or infinite)
@@ -201,7 +206,7 @@ def run_status(run: PlannedRun) -> str:
     if stored.is_file():
         # read through today's schema: a key an older run folder lacks takes its default, which
         # is the behaviour that run had (a new config key always defaults to the old behaviour)
-        there = _plain(config_from_dict(json.loads(stored.read_text())).to_dict())
+        there = _comparable(json.loads(stored.read_text()))
         planned = _plain(run.cfg.to_dict())
         if there != planned:
             raise ConfigError(
@@ -229,70 +234,135 @@ def _note_machine(run_dir: Path, machines: list[str]) -> None:
     _write_json(path, {"trained_on": [*known, *(m for m in machines if m not in known)]})
 
 
+def _comparable(config: dict) -> dict:
+    """A config as JSON data read through today's schema (a key an older folder or store lacks
+    takes its default, which is the behaviour that run had), without the :data:`DISPLAY_ONLY` keys."""
+    return _plain(config_from_dict(config).to_dict())
+
+
 def _stored_config(stored: dict, planned: Config) -> dict:
     """The config of a stored run as the runner would plan it here: the store keeps an absolute
-    ``data.root`` as ``DATA/<its name>`` (``report.without_machine_paths``), which stands for the
-    planned root of that name."""
+    ``data.root`` as a placeholder (``DATA`` or ``DATA/<its name>``,
+    ``report.without_machine_paths``), which stands for whatever root the plan has here."""
     stored = json.loads(json.dumps(stored))
-    data, root = stored.get("data", {}), planned.data.root
-    if str(data.get("root", "")).startswith("DATA/") and root and Path(root).name == data["root"][len("DATA/") :]:
-        data["root"] = root
-    return _plain(config_from_dict(stored).to_dict())
+    data = stored.get("data", {})
+    root = str(data.get("root", ""))
+    if root == "DATA" or root.startswith("DATA/"):
+        data["root"] = planned.data.root
+    return _comparable(stored)
 
 
-def restore_runs(exp: Experiment, scale: str, runs: list[PlannedRun], store: Path, log=print) -> list[PlannedRun]:
+def _current(data: dict | None, samples: int) -> bool:
+    """Whether a stored analysis is what measuring again gives: the samples asked for, the
+    class-balanced selection (``analysis_set``) and the seeded draws (``draws_seed``)."""
+    return (
+        data is not None
+        and data.get("samples_requested") == samples
+        and "analysis_set" in data
+        and data.get("draws_seed") == EVAL_SEED
+    )
+
+
+def _restored_files(exp: Experiment, rec: dict, run: PlannedRun, machine_there: str | None) -> dict[str, Any]:
+    """The JSON files :func:`restore_runs` writes from a stored record ``rec`` (besides
+    ``metrics.jsonl`` and :data:`RESTORED`); None: not stored."""
+    return {
+        TRAINED_ON: {"trained_on": rec.get("trained_on") or [machine_there]},
+        "config.json": run.cfg.to_dict(),
+        "metrics.json": rec.get("metrics"),
+        DIVERGED: rec.get("diverged"),
+        "energy.json": rec.get("energy"),
+        **({f"{exp.analysis}.json": rec.get(exp.analysis)} if exp.analysis else {}),
+    }
+
+
+def _read_store(path: Path) -> dict:
+    """A stored ``results.json``, checked for what a restore reads of each run."""
+    try:
+        stored = json.loads(path.read_text())
+        runs = stored["runs"]
+        missing = sorted({k for r in runs for k in ("run_dir", "config", "status", "curves") if k not in r})
+    except (ValueError, KeyError, TypeError) as e:
+        raise ConfigError(f"{path} is not a results store of `fullspike reproduce` ({type(e).__name__}: {e})") from e
+    if missing:
+        raise ConfigError(f"{path} is not a results store of `fullspike reproduce`: runs without {missing}")
+    return stored
+
+
+def restore_runs(exp: Experiment, scale: str, runs: list[PlannedRun], store: Path, log=print) -> None:
     """Bring back into their run folders the finished (or diverged) runs of ``runs`` that the
     study's store (``store/<experiment>/<scale>/results.json``, committed) holds: their config,
-    curves, metrics, energy and analysis, so that a study goes on on another machine without
-    training them again. The store keeps no weights: a restored folder is marked :data:`RESTORED`
-    and an analysis that must be measured again refuses it (:func:`load_run`). A folder that holds
-    anything else is left as it is; a stored run whose config differs from the one planned here is
-    refused. Returns the runs restored."""
+    curves, metrics, energy and analysis and the machines that trained them, so that a study goes
+    on on another machine without training them again.
+
+    The store keeps no weights, so only runs whose stored analyses are current (:func:`_current`)
+    are restored; the others are left to train again. A restored folder is marked
+    :data:`RESTORED` (written first: an interrupted restore is completed by the next one), and an
+    analysis that must be measured again on it refuses (:func:`load_run`). A folder that holds
+    anything else is never touched. Every stored run is checked before anything is written: one
+    whose config differs from the one planned here refuses the whole restore."""
     path = store / exp.name / scale / "results.json"
     if not path.is_file():
         log(f"[{exp.name}] the store holds no {scale} results ({path}): nothing to restore")
-        return []
-    stored = json.loads(path.read_text())
-    finished = [r for r in stored.get("runs", []) if r.get("status") in ("done", "diverged")]
+        return
+    stored = _read_store(path)
+    finished = [r for r in stored["runs"] if r["status"] in ("done", "diverged")]
     by_folder = {tuple(Path(r["run_dir"]).parts[-3:]): r for r in finished}
-    restored = []
+    samples = exp.scale(scale).samples
+    chosen = []
     for run in runs:
         rec = by_folder.get(tuple(run.run_dir.parts[-3:]))
-        if rec is None:
-            continue
         marked = run.run_dir / RESTORED
-        if run.run_dir.exists() and not marked.is_file():
-            continue  # a run of this machine (finished, partial or another config): never touched
-        there, planned = _stored_config(rec["config"], run.cfg), _plain(run.cfg.to_dict())
+        if rec is None or (run.run_dir.exists() and not marked.is_file()):
+            continue  # not stored, or a run of this machine (finished, partial or another config)
+        try:
+            there = _stored_config(rec["config"], run.cfg)
+        except ConfigError as e:
+            raise ConfigError(f"{path}: {run.key}: {e}") from e
+        planned = _plain(run.cfg.to_dict())
         if there != planned:
             raise ConfigError(
-                f"the store's {run.key} of {exp.name} was trained with another config "
-                f"({_first_difference(there, planned)}); it cannot stand for this plan: train it again "
-                f"(leave out --from-store)"
+                f"{path}: the stored {run.key} was trained with another config than this plan's "
+                f"({_first_difference(there, planned)}); train it again (leave out --from-store)"
             )
-        files = {
-            TRAINED_ON: {"trained_on": rec.get("trained_on") or [stored.get("machine")]},
-            "config.json": run.cfg.to_dict(),
-            "metrics.json": rec.get("metrics"),
-            DIVERGED: rec.get("diverged"),
-            "energy.json": rec.get("energy"),
-            **({f"{exp.analysis}.json": rec.get(exp.analysis)} if exp.analysis else {}),
-        }
+        stale = [
+            key
+            for key in ("energy", exp.analysis)
+            if key and rec["status"] == "done" and not _current(rec.get(key), samples)
+        ]
+        if stale:
+            log(
+                f"[{exp.name}] {run.key}: not restored: its stored {' and '.join(stale)} predate(s) the "
+                "current analysis (class-balanced selection, seeded draws) and the store keeps no weights "
+                "to measure again; it trains again"
+            )
+            continue
+        chosen.append((run, rec))
+    for run, rec in chosen:
         run.run_dir.mkdir(parents=True, exist_ok=True)
+        marked = run.run_dir / RESTORED
+        sources = json.loads(marked.read_text())["sources"] if marked.is_file() else []
+        source = {"store": f"{exp.name}/{scale}/results.json", "date": stored.get("date")}
+        _write_json(marked, {"sources": sources + [source] * (source not in sources)})
         written = []
-        for name, data in files.items():
+        for name, data in _restored_files(exp, rec, run, stored.get("machine")).items():
             if data is not None and not (run.run_dir / name).is_file():
                 _write_json(run.run_dir / name, data)
                 written.append(name)
         if not (run.run_dir / "metrics.jsonl").is_file():
-            lines = "".join(json.dumps(row) + "\n" for row in rec.get("curves", []))
-            (run.run_dir / "metrics.jsonl").write_text(lines)
-        if not marked.is_file():
-            _write_json(marked, {"store": f"{exp.name}/{scale}/results.json", "stored": stored.get("date")})
+            _write_text(run.run_dir / "metrics.jsonl", "".join(json.dumps(row) + "\n" for row in rec["curves"]))
+            written.append("metrics.jsonl")
         if written:
             log(f"[{exp.name}] {run.key}: restored from the store ({', '.join(written)}), without weights")
-            restored.append(run)
-    return restored
+
+
+def _clear_restored(run_dir: Path) -> None:
+    """Before a run trains in a folder restored from the store: remove what the store put there
+    (its analyses belong to the stored run, not to the one about to train)."""
+    if (run_dir / RESTORED).is_file():
+        for name in os.listdir(run_dir):
+            if name.endswith(".json") or name == "metrics.jsonl":
+                (run_dir / name).unlink()
 
 
 def train_run(cfg: Config, run_dir: Path) -> str | None:
@@ -302,6 +372,7 @@ def train_run(cfg: Config, run_dir: Path) -> str | None:
     message returned, and the study goes on."""
     from fullspike.train import DivergenceError, fit
 
+    _clear_restored(run_dir)
     resume = (run_dir / "checkpoint.pt").is_file()
     try:  # no checkpoint: what a run killed before its first one left (its config, checked by
         # run_status to be this one) holds no finished epoch, and starts again from scratch
@@ -343,11 +414,21 @@ def _cached(path: Path, samples: int, compute) -> dict:
     (no ``draws_seed``): what is stored is what measuring again gives."""
     if path.is_file():
         data = json.loads(path.read_text())
-        if data.get("samples_requested") == samples and "analysis_set" in data and data.get("draws_seed") == EVAL_SEED:
+        if _current(data, samples):
             return data
     data = {"samples_requested": samples, "draws_seed": EVAL_SEED, **compute()}
     _write_json(path, data)
     return data
+
+
+def _has_weights(run_dir: Path) -> None:
+    """Refuse, in one line, to measure an analysis of a run restored from the store (no weights)."""
+    if (run_dir / RESTORED).is_file():
+        raise ConfigError(
+            f"{run_dir} was restored from the study's store without its weights and lacks an analysis "
+            "that needs them: restore it from the store that holds the analysis (--from-store with that "
+            "experiment), or delete the folder and train the run again"
+        )
 
 
 def load_run(run_dir: Path):
@@ -355,11 +436,7 @@ def load_run(run_dir: Path):
     run, from its folder's files (config.json, checkpoint.pt) through ``fullspike.load``."""
     from fullspike.train import build_data, resolve_device
 
-    if (run_dir / RESTORED).is_file():
-        raise ConfigError(
-            f"{run_dir} was restored from the study's store without its weights, and its analysis has to "
-            "be measured again (the analysis changed): delete the folder and train the run again"
-        )
+    _has_weights(run_dir)
     model, cfg = fullspike.load(run_dir)
     device = resolve_device(cfg.train.device)
     return cfg, build_data(cfg), model.to(device).eval(), device
@@ -368,16 +445,10 @@ def load_run(run_dir: Path):
 def _loader(data, split: str, samples: int, cfg):
     """A loader of the class-balanced selection of ``samples`` samples of ``split`` (``test`` or
     ``val``) and that selection's record."""
-    from torch.utils.data import Subset
+    from fullspike.data.selection import selected_loader
 
-    from fullspike.data import make_loader
-    from fullspike.data.selection import analysis_set
-
-    dataset = getattr(data, split)
-    chosen = analysis_set(dataset, samples, data.info.classes, split)
-    loader = make_loader(
-        Subset(dataset, chosen.indices), data.info, cfg.data.eval_batch_size or cfg.data.batch_size, False
-    )
+    batch_size = cfg.data.eval_batch_size or cfg.data.batch_size
+    loader, chosen = selected_loader(getattr(data, split), data.info, samples, batch_size, split)
     return loader, chosen.to_dict()
 
 
@@ -430,6 +501,7 @@ def analyse(run_dir: Path, kind: str, samples: int) -> dict:
         if kind == "time_statistics":  # from the parameters alone: no data set is built
             from fullspike.analysis.time_statistics import step_statistics
 
+            _has_weights(run_dir)
             return {"analysis_set": None, **step_statistics(fullspike.load(run_dir, device="cpu").model)}
         cfg, data, model, device = load_run(run_dir)
         with seeded_draws(EVAL_SEED, device):

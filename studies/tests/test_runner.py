@@ -256,7 +256,7 @@ def test_runs_restored_from_the_store_stand_for_the_trained_ones(smoke, tmp_path
         f"**Trained on.** {trained['machine']} (w32_aug seed 0, w32_aug_e12 seed 0)"
     ]  # the results say where the restored runs trained, not only where they were collected
     for here, there in zip(res["runs"], trained["runs"], strict=True):
-        assert here.pop("restored") == {"store": "fashion_mnist/smoke/results.json", "stored": trained["date"]}
+        assert here.pop("restored") == {"sources": [{"store": "fashion_mnist/smoke/results.json", "date": trained["date"]}]}
         assert Path(here.pop("run_dir")).parent == out / "fashion_mnist" / "smoke"
         there.pop("run_dir")
         assert here == there  # config, curves, metrics, energy: as trained
@@ -267,6 +267,16 @@ def test_runs_restored_from_the_store_stand_for_the_trained_ones(smoke, tmp_path
     (restored / "energy.json").unlink()
     with pytest.raises(ConfigError, match="restored from the study's store without its weights"):
         run_experiment("fashion_mnist", "smoke", out, train=False, log=lambda m: None)
+    # an interrupted restore (the marker is written first) is completed by the next one
+    (restored / "metrics.jsonl").unlink()
+    again = run_experiment("fashion_mnist", "smoke", out, train=False, log=lambda m: None, store=store)
+    assert again["runs"][0]["curves"] == trained["runs"][0]["curves"] and again["runs"][0]["energy"]
+    # a restored run that trains again (here: its metrics gone) trains as a new run, without the store's files
+    monkeypatch.undo()
+    (restored / "metrics.json").unlink()
+    retrained = run_experiment("fashion_mnist", "smoke", out, variants=["w32_aug"], log=lambda m: None)
+    assert "restored" not in retrained["runs"][0] and (restored / "checkpoint.pt").is_file()
+    assert retrained["runs"][0]["trained_on"] == [retrained["machine"]]
     # a run of this machine is never touched; a stored run of another config is refused
     mine = tmp_path / "mine"
     shutil.copytree(smoke / "fashion_mnist", mine / "fashion_mnist")
@@ -276,9 +286,22 @@ def test_runs_restored_from_the_store_stand_for_the_trained_ones(smoke, tmp_path
     stored = json.loads((store / "fashion_mnist/smoke/results.json").read_text())
     stored["runs"][1]["config"]["train"]["epochs"] = 9
     (store / "fashion_mnist/smoke/results.json").write_text(json.dumps(stored))
-    refused = r"w32_aug_e12_seed0 of fashion_mnist was trained with another config \(train.epochs: 9"
+    refused = r"stored w32_aug_e12_seed0 was trained with another config than this plan's \(train.epochs: 9"
     with pytest.raises(ConfigError, match=refused):
         run_experiment("fashion_mnist", "smoke", tmp_path / "third", log=lambda m: None, store=store)
+    assert not (tmp_path / "third").exists()  # every stored run is checked before anything is written
+    # a stored analysis that predates the current one is not restored: that run trains again
+    stored["runs"][1]["config"]["train"]["epochs"] = 3
+    del stored["runs"][0]["energy"]["analysis_set"]
+    (store / "fashion_mnist/smoke/results.json").write_text(json.dumps(stored))
+    logs = []
+    monkeypatch.setattr(fullspike.train, "fit", lambda *a, **k: None)
+    res = run_experiment("fashion_mnist", "smoke", tmp_path / "fourth", log=logs.append, store=store)
+    assert [r["status"] for r in res["runs"]] == ["new", "done"]
+    assert any("w32_aug_seed0: not restored: its stored energy predate" in m for m in logs)
+    (store / "fashion_mnist/smoke/results.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="is not a results store of `fullspike reproduce`"):
+        run_experiment("fashion_mnist", "smoke", tmp_path / "fifth", log=lambda m: None, store=store)
 
 
 def test_a_stored_data_root_placeholder_stands_for_the_planned_root(tmp_path):
@@ -286,10 +309,11 @@ def test_a_stored_data_root_placeholder_stands_for_the_planned_root(tmp_path):
 
     run = plan(get_experiment("fashion_mnist"), "cpu", tmp_path, parse_data_roots(["/data/here"]))[0]
     stored = run.cfg.to_dict()
-    stored["data"]["root"] = "DATA/fashion-mnist"  # as report.without_machine_paths stores it
-    assert _stored_config(stored, run.cfg) == _stored_config(run.cfg.to_dict(), run.cfg)
-    stored["data"]["root"] = "DATA/other"
-    assert _stored_config(stored, run.cfg)["data"]["root"] == "DATA/other"  # not this root: differs
+    for placeholder in ("DATA/fashion-mnist", "DATA/fmnist", "DATA"):  # as report.without_machine_paths stores it
+        stored["data"]["root"] = placeholder  # (any folder name: the data are named by the other keys)
+        assert _stored_config(stored, run.cfg) == _stored_config(run.cfg.to_dict(), run.cfg)
+    stored["data"]["root"] = "somewhere/else"
+    assert _stored_config(stored, run.cfg)["data"]["root"] == "somewhere/else"  # not a placeholder: differs
 
 
 def test_every_scale_plans_pairwise_distinct_runs(tmp_path):

@@ -35,11 +35,10 @@ def overrides(root) -> list[str]:
 
 def test_a_samples_subset_takes_every_class_not_the_first_ones(ordered_folder):
     cfg = load_config(None, overrides(ordered_folder))
-    loader, _, chosen = build_eval_loader(cfg, "test", samples=6)
+    loader, _ = build_eval_loader(cfg, "test", samples=6)
     labels = [int(y) for _, y in loader.dataset]
     assert Counter(labels) == {0: 2, 1: 2, 2: 2}  # the first 6 would all be class "a"
-    assert loader.dataset.indices == [0, 5, 10, 15, 20, 25] == chosen.indices  # strided over each class
-    assert chosen.to_dict()["class_counts"] == {"a": 2, "b": 2, "c": 2}
+    assert loader.dataset.indices == [0, 5, 10, 15, 20, 25]  # strided over each class
     assert len(build_eval_loader(cfg, "test")[0].dataset) == 30
 
 

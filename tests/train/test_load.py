@@ -49,7 +49,7 @@ def test_load_returns_the_trained_model_in_eval_mode_and_its_config(run):
     assert all(torch.equal(saved[k], v) for k, v in model.state_dict().items())
     same, _ = fullspike.load(run / "checkpoint.pt")
     assert all(torch.equal(a, b) for a, b in zip(same.state_dict().values(), model.state_dict().values()))
-    loader, _, _ = build_eval_loader(cfg, "test")
+    loader, _ = build_eval_loader(cfg, "test")
     acc = evaluate(model, loader, "cpu")["accuracy"]
     assert acc == json.loads((run / "metrics.json").read_text())["test_accuracy"]
 

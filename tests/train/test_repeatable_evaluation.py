@@ -52,7 +52,7 @@ def test_the_seed_changes_the_draws_and_is_recorded(run, tmp_path, capsys):
 
 def test_evaluation_leaves_the_callers_random_streams_alone(run):
     model, cfg = fullspike.load(run)
-    loader, _, _ = build_eval_loader(cfg, "test")
+    loader, _ = build_eval_loader(cfg, "test")
     torch.manual_seed(123)
     state = torch.get_rng_state()
     a = evaluate(model, loader, torch.device("cpu"))

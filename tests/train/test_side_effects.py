@@ -36,7 +36,7 @@ SCRIPT = textwrap.dedent("""
                            "data.test_subset=16", "train.epochs=1", "train.tensorboard=false",
                            "train.device=cpu"]), out / "run")
     model, cfg = fullspike.load(out / "run")
-    loader, _, _ = build_eval_loader(cfg, "test")
+    loader, _ = build_eval_loader(cfg, "test")
     count_synaptic_ops(model, loader, max_batches=1).plot(out / "energy.png")
     plot_gamma(gamma_statistics(model), out / "g.png", 0.1)
     plot_accuracy_energy(analyse_early_exit(model, loader, energy_batches=1), out / "ee.png")

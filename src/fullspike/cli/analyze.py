@@ -168,7 +168,7 @@ def run_firing(args: argparse.Namespace) -> int:
         overrides = [*args.model_args, *([f"data.root={args.data_root}"] if args.data_root else [])]
         model, cfg = load(args.checkpoint, config=args.config, overrides=overrides)
         device = resolve_device(cfg.train.device)
-        loader, _, _ = build_eval_loader(cfg, "test", args.batch_size, samples=args.batches * args.batch_size)
+        loader, _ = build_eval_loader(cfg, "test", args.batch_size, samples=args.batches * args.batch_size)
         batches = [(x.to(device), y.to(device)) for x, y in islice(loader, args.batches)]
         records = [{"model": cfg.model_name, **r} for r in block_statistics(model, batches, backward=False)]
     else:

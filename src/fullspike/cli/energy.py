@@ -49,14 +49,15 @@ def open_model(
     overrides: list[str],
     split: str,
     batch_size: int | None,
-    samples: int | None = None,
+    samples: int,
 ):
-    """``(cfg, model, device, loader over split, its analysis set or None)``: trained
-    (:func:`fullspike.load`), or fresh from ``config``; the loader covers the class-balanced
-    selection of ``samples`` when given (:func:`fullspike.train.build_eval_loader`)."""
+    """``(cfg, model, device, loader, its analysis set)``: trained (:func:`fullspike.load`), or
+    fresh from ``config``; the loader covers the class-balanced selection of ``samples`` samples of
+    ``split`` (:func:`fullspike.data.selection.selected_loader`)."""
     from .. import load
+    from ..data.selection import selected_loader
     from ..errors import ConfigError
-    from ..train import build_eval_loader, build_model, load_config, resolve_device
+    from ..train import build_model, build_split, load_config, resolve_device
 
     if checkpoint:
         model, cfg = load(checkpoint, config=config, overrides=overrides)
@@ -65,7 +66,9 @@ def open_model(
     else:
         raise ConfigError("give --checkpoint (trained weights) or --config (a freshly initialised model)")
     device = resolve_device(cfg.train.device)
-    loader, info, chosen = build_eval_loader(cfg, split, batch_size, samples)
+    dataset, info = build_split(cfg, split)
+    bs = batch_size or cfg.data.eval_batch_size or cfg.data.batch_size
+    loader, chosen = selected_loader(dataset, info, samples, bs, split, cfg.data.num_workers)
     if not checkpoint:
         model = build_model(cfg, info).to(device)
     return cfg, model, device, loader, chosen
@@ -102,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         args.config, args.checkpoint, args.overrides, args.split, args.batch_size, args.samples
     )
     if not args.checkpoint:  # BN statistics from --bn-batches batches' worth of the split, class-balanced
-        bn_loader, _, _ = build_eval_loader(cfg, args.split, loader.batch_size, args.bn_batches * loader.batch_size)
+        bn_loader, _ = build_eval_loader(cfg, args.split, loader.batch_size, args.bn_batches * loader.batch_size)
         estimate_bn_stats(model, bn_loader, args.bn_batches, progress=cfg.train.progress)
     if args.fsnn and has_aap(model):
         model = remove_aap(model)

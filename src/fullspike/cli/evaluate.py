@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         output_file(args.out, "the results")
     model, cfg = load(args.checkpoint, config=args.config, overrides=args.overrides)
     device = resolve_device(cfg.train.device)
-    loader, _, _ = build_eval_loader(cfg, args.split)
+    loader, _ = build_eval_loader(cfg, args.split)
     seed = EVAL_SEED if args.seed is None else args.seed
     if args.early_exit:
         print(f"seed: {seed}")

@@ -58,9 +58,10 @@ def run(args: argparse.Namespace) -> int:
         find_normalization,
         robustness_table,
     )
+    from ..data.selection import selected_loader
     from ..errors import ConfigError
     from ..output_paths import output_dir, writing
-    from ..train import build_eval_loader, resolve_device
+    from ..train import build_split, resolve_device
     from ..train.load import resolve_checkpoint
     from ..train.trainer import seeded_draws
     from ..viz import plot_robustness
@@ -84,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--pgd-alpha must be a step size > 0 (in /255), got {args.pgd_alpha}")
     snn, cfg = load(args.checkpoint, config=args.config, overrides=args.overrides)
     device = resolve_device(cfg.train.device)
-    loader, _, chosen = build_eval_loader(cfg, "test", args.batch_size, samples=args.samples)
+    dataset, info = build_split(cfg, "test")
+    batch_size = args.batch_size or cfg.data.eval_batch_size or cfg.data.batch_size
+    loader, chosen = selected_loader(dataset, info, args.samples, batch_size, "test", cfg.data.num_workers)
     norm = Normalization(tuple(args.mean), tuple(args.std)) if args.mean else find_normalization(loader.dataset)
     models = {f"SNN ({cfg.model_name})": snn}
     if args.ann_checkpoint:

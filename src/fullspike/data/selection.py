@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import torch
-from torch.utils.data import Subset, TensorDataset
+from torch.utils.data import DataLoader, Subset, TensorDataset
 
 from ..errors import ConfigError
 
@@ -110,3 +110,16 @@ def analysis_set(dataset, samples: int, class_names: Sequence[str] = (), split: 
     counts = Counter(labels[i] for i in indices)
     names = {c: class_names[c] if c < len(class_names) else str(c) for c in counts}
     return AnalysisSet(indices, {names[c]: counts[c] for c in sorted(counts)}, split)
+
+
+def selected_loader(
+    dataset, info, samples: int, batch_size: int, split: str = "test", num_workers: int = 0
+) -> tuple[DataLoader, AnalysisSet]:
+    """An unshuffled loader over the class-balanced selection of ``samples`` samples of
+    ``dataset`` (one split, with its :class:`~fullspike.data.DatasetInfo` ``info``), and that
+    selection (:func:`analysis_set`, what results record as ``analysis_set``)."""
+    from .registry import make_loader
+
+    chosen = analysis_set(dataset, samples, info.classes, split)
+    subset = dataset if len(chosen.indices) == len(dataset) else Subset(dataset, chosen.indices)
+    return make_loader(subset, info, batch_size, False, num_workers), chosen

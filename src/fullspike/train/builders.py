@@ -177,20 +177,16 @@ def build_scheduler(
 
 
 def build_eval_loader(cfg: Config, split: str, batch_size: int | None = None, samples: int | None = None):
-    """``(loader, info, chosen)``: an unshuffled loader over one split (:func:`build_split`);
-    with ``samples``, over the class-balanced selection of that many (data sets stored class by
-    class would otherwise give one class), described by ``chosen``
-    (:func:`fullspike.data.selection.analysis_set`, what results record as ``analysis_set``);
-    without, over the whole split (``loader.dataset``) and ``chosen`` is None. Batch size default
+    """``(loader, info)``: an unshuffled loader over one split (:func:`build_split`; the split is
+    ``loader.dataset``); with ``samples``, over the class-balanced selection of that many
+    (:func:`fullspike.data.selection.selected_loader`, which also returns the selection's record:
+    data sets stored class by class would otherwise give one class); batch size default
     ``data.eval_batch_size`` or ``data.batch_size``."""
     from ..data import make_loader
-    from ..data.selection import analysis_set
+    from ..data.selection import selected_loader
 
     ds, info = build_split(cfg, split)
-    chosen = None
-    if samples is not None:
-        chosen = analysis_set(ds, min(samples, len(ds)), info.classes, split)
-        if len(chosen.indices) < len(ds):
-            ds = Subset(ds, chosen.indices)
     bs = batch_size or cfg.data.eval_batch_size or cfg.data.batch_size
-    return make_loader(ds, info, bs, False, cfg.data.num_workers), info, chosen
+    if samples is not None and samples < len(ds):
+        return selected_loader(ds, info, samples, bs, split, cfg.data.num_workers)[0], info
+    return make_loader(ds, info, bs, False, cfg.data.num_workers), info
