@@ -256,7 +256,8 @@ def test_runs_restored_from_the_store_stand_for_the_trained_ones(smoke, tmp_path
         f"**Trained on.** {trained['machine']} (w32_aug seed 0, w32_aug_e12 seed 0)"
     ]  # the results say where the restored runs trained, not only where they were collected
     for here, there in zip(res["runs"], trained["runs"], strict=True):
-        assert here.pop("restored") == {"sources": [{"store": "fashion_mnist/smoke/results.json", "date": trained["date"]}]}
+        source = {"store": "fashion_mnist/smoke/results.json", "date": trained["date"]}
+        assert here.pop("restored") == {"sources": [source]}
         assert Path(here.pop("run_dir")).parent == out / "fashion_mnist" / "smoke"
         there.pop("run_dir")
         assert here == there  # config, curves, metrics, energy: as trained
