@@ -103,7 +103,9 @@ def test_quantized_export_and_its_accuracy_next_to_float(runs, tmp_path, capsys)
 
 def test_zoo_fsnn_round_trips_in_float32_on_real_cifar10(shared_data, tmp_path, capsys):
     """The trained zoo DST ResNet-18 as its FSNN, float32, on 100 CIFAR-10 test images strided
-    over the test set (10 per class): every prediction kept, logits within 1e-4."""
+    over the test set (10 per class): the graph computes what the BN-folded model computes (every
+    prediction kept, logits within 1e-4); folding itself rounds differently from the model as
+    trained, which can flip a spike near the threshold (docs/deploy.md), and keeps the predictions."""
     with tarfile.open(shared_data / "cifar10-jpg-test.tar.gz") as tar:
         tar.extractall(tmp_path, filter="data")
     out = tmp_path / "r18.nir"
@@ -112,4 +114,9 @@ def test_zoo_fsnn_round_trips_in_float32_on_real_cifar10(shared_data, tmp_path, 
     assert "float32" in text and "FSNN: accumulation pathway removed" in text
     diff = float(re.search(r"max \|logit diff\| (\S+),", text).group(1))
     print(text)
-    assert diff < 1e-4 and "round trip on 100 test samples" in text and "same prediction 100/100" in text
+    assert diff < 1e-4 and "round trip on 100 test samples against the BN-folded model" in text
+    assert "same prediction 100/100" in text.split("BN folding")[0]
+    folding = re.search(
+        r"BN folding against the model as trained .*: max \|logit diff\| (\S+), same prediction (\d+)/100", text
+    )
+    assert folding and float(folding.group(1)) < 0.5 and int(folding.group(2)) >= 99, text

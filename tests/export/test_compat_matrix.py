@@ -2,18 +2,22 @@
 exports (trained) and two small feed-forward nets, each exported with both gate styles (where they
 differ) and run on 100 real test samples by fullspike's own importer and by SpikingJelly's, Norse's
 and snnTorch's NIR importers. Each cell is ok (every prediction and >= 99.9% of the spikes of
-every spiking layer the importer lets us read are the same as the fullspike model's), refuses (the
-importer raises) or silently wrong (it runs and disagrees), with the reason.
+every spiking layer the importer lets us read are the same as the BN-folded fullspike model's,
+which is the network the graph holds), refuses (the importer raises) or silently wrong (it runs
+and disagrees), with the reason.
 
-The results go to docs/deploy_compat.json; scripts/render_deploy_matrix.py renders them into
-docs/deploy.md, and a test checks the doc is that rendering. The measured statuses must be the ones
-fullspike.export.peers predicts from each graph's features (what ``--check`` prints)."""
+A test checks that docs/deploy.md shows what this machine measures, rendered at a precision that
+float rounding does not change (scripts/render_deploy_matrix.py); ``FULLSPIKE_WRITE_COMPAT=1``
+writes the measurement to docs/deploy_compat.json, which that script renders into the doc. The
+measured statuses must be the ones fullspike.export.peers predicts from each graph's features
+(what ``--check`` prints)."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import json
 import logging
+import os
 import warnings
 from pathlib import Path
 
@@ -23,7 +27,7 @@ from harness import DT, chain_net, record_spikes, run_norse, run_snntorch, run_s
 from torch import nn
 
 from fullspike import zoo
-from fullspike.energy import estimate_bn_stats
+from fullspike.energy import estimate_bn_stats, fold_bn
 from fullspike.export.peers import OK, PEERS, REFUSES, WRONG, graph_features, peer_status
 from fullspike.nn import PLIF, set_backend
 
@@ -121,9 +125,11 @@ def _warned(log: _Log) -> dict:
 
 def net_rows(name: str, model: nn.Module, x: torch.Tensor, T: int, kind: str, folder: Path) -> dict:
     """Every importer on ``model``'s graphs (gates "if", and "threshold" where it differs), each
-    written to a .nir file in ``folder`` and read back (the fullspike cell is the API round trip)."""
+    written to a .nir file in ``folder`` and read back (the fullspike cell is the API round trip),
+    against the BN-folded model: what the graph holds (folding rounds differently from the model
+    as trained, a float32 effect the export CLI measures apart)."""
     set_backend(model, "loop")
-    ref, spikes = record_spikes(model, x, T)
+    ref, spikes = record_spikes(fold_bn(model), x, T)
     ref = ref.mean(0) if ref.dim() == 3 else ref  # a bare sequence's per-step outputs -> logits
     x_seq = x.unsqueeze(0).expand(T, *x.shape) if x.dim() == 4 else x
     rows = {}
@@ -207,11 +213,16 @@ def test_the_peers_limits_predict_every_measured_status(matrix):
                 )
 
 
-def test_results_are_written_and_the_doc_renders_them(matrix, load_script):
-    RESULTS.write_text(json.dumps(matrix, indent=1, sort_keys=True) + "\n")
+def test_the_doc_shows_what_is_measured_here(matrix, load_script):
+    """At the doc's precision the matrix does not depend on the machine; the file is written only
+    when asked (a test run leaves the checkout as it was)."""
+    measured = json.dumps(matrix, indent=1, sort_keys=True) + "\n"
+    if os.environ.get("FULLSPIKE_WRITE_COMPAT"):
+        RESULTS.write_text(measured)
     render = load_script("render_deploy_matrix")
-    assert render.current_block() == render.render(json.loads(RESULTS.read_text())), (
-        "docs/deploy.md's matrix is stale: run python scripts/render_deploy_matrix.py"
+    assert render.current_block() == render.render(json.loads(measured)), (
+        "docs/deploy.md's matrix is not what is measured here: run FULLSPIKE_WRITE_COMPAT=1 pytest "
+        "tests/export/test_compat_matrix.py, then python scripts/render_deploy_matrix.py"
     )
 
 
