@@ -203,7 +203,8 @@ def _norms_verdict(res: dict, variants: dict, where: str, unfinished: str) -> tu
         best = max(others, key=lambda o: o["test_accuracy"]["mean"])
         gap, state, how = _gap(acc, best["test_accuracy"])
         rest = "".join(
-            f"; {o['series']}: BNTT {100 * (acc['mean'] - o['test_accuracy']['mean']):+.2f} points"
+            f"; {o['series']}: BNTT {100 * _gap(acc, o['test_accuracy'])[0]:+.2f} points, "
+            f"{_gap(acc, o['test_accuracy'])[2]}"
             for o in others
             if o is not best
         )

@@ -42,6 +42,7 @@ def test_norms_verdict_per_time_step(report):
     }
     word, why = report.verdict(_res("bntt_norms", close))
     assert word == "T=10: not shown" and "by 2.00 points, not shown, Welch p=" in why
+    assert "; no normalisation: BNTT +30.00 points, shown, Welch p=" in why  # every gap stated by the rule
     # each T judged on its own; two seeds: no verdict
     mixed = {
         **clear,
