@@ -397,6 +397,11 @@ def _early_exit_verdict(res: dict, where: str, unfinished: str) -> tuple[str, st
     return "not reproduced", text + f"; accuracy drop at the gamma rule's exit up to {100 * drop:.2f} points"
 
 
+def strength(attack: str, s: str) -> str:
+    """A perturbation as the tables say it: Gaussian noise by its sigma, an attack's eps in /255."""
+    return f"{attack} {float(s):g}" if attack == "gaussian" else f"{attack} {round(float(s) * 255)}/255"
+
+
 def attack_masked(res: dict) -> list[str]:
     """Models and strengths where PGD (mean over seeds) leaves more accuracy than FGSM at the
     same eps: a weaker iterative attack means the gradient is masked."""
@@ -409,7 +414,7 @@ def attack_masked(res: dict) -> list[str]:
                 pgd = statistics.fmean(r["robustness"]["accuracy"]["pgd"][s] for r in rs)
                 fgsm = statistics.fmean(r["robustness"]["accuracy"]["fgsm"][s] for r in rs)
                 if pgd > fgsm:
-                    masked.append(f"{rs[0]['label']} at eps {round(float(s) * 255)}/255")
+                    masked.append(f"{rs[0]['label']} at {strength('eps', s)}")
     return masked
 
 
@@ -446,7 +451,9 @@ def _robustness_verdict(res: dict, where: str, unfinished: str) -> tuple[str, st
         return "not finished yet", "needs both the SNN and its ANN twin" + unfinished
     states = {k: _gap(snn[k], ann[k]) for k in common}
     shown = [k for k in common if states[k][1] == "shown" and states[k][0] > 0]
-    parts = ", ".join(f"{a} {s}: {100 * states[(a, s)][0]:+.1f} points ({states[(a, s)][2]})" for a, s in common)
+    parts = ", ".join(
+        f"{strength(a, s)}: {100 * states[(a, s)][0]:+.1f} points ({states[(a, s)][2]})" for a, s in common
+    )
     caveat = " (white-box attacks through the surrogate gradient: an upper bound, see the claim)"
     text = (
         f"share of clean accuracy kept, SNN minus ANN: {parts}; the SNN keeps more under {len(shown)} of "
@@ -546,14 +553,7 @@ def robustness_table(res: dict) -> list[str]:
     if not done:
         return []
     cols = [(a, s) for a, acc in done[0]["robustness"]["accuracy"].items() for s in acc]
-    head = (
-        "| model | "
-        + " | ".join(
-            f"{a} {float(s) if a == 'gaussian' else round(float(s) * 255)}{'' if a == 'gaussian' else '/255'}"
-            for a, s in cols
-        )
-        + " |"
-    )
+    head = "| model | " + " | ".join(strength(a, s) for a, s in cols) + " |"
     lines = [head, "|" + "---|" * (len(cols) + 1)]
     for variant in dict.fromkeys(r["variant"] for r in done):
         rs = [r for r in done if r["variant"] == variant]
