@@ -203,10 +203,10 @@ def _norms_verdict(res: dict, variants: dict, where: str, unfinished: str) -> tu
         best = max(others, key=lambda o: o["test_accuracy"]["mean"])
         gap, state, how = _gap(acc, best["test_accuracy"])
         rest = "".join(
-            f"; {o['series']}: BNTT {100 * _gap(acc, o['test_accuracy'])[0]:+.2f} points, "
-            f"{_gap(acc, o['test_accuracy'])[2]}"
+            f"; {o['series']}: BNTT {100 * g:+.2f} points, {h}"
             for o in others
             if o is not best
+            for g, _, h in [_gap(acc, o["test_accuracy"])]
         )
         texts.append(
             f"T={T:g}: "
