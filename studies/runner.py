@@ -222,7 +222,8 @@ def run_status(run: PlannedRun) -> str:
 
 #: written into a run folder brought back from the store (:func:`restore_runs`): it has no weights
 RESTORED = "restored.json"
-#: the machines that trained a run (:func:`machine`), in a run folder: ``{"trained_on": [...]}``
+#: the machines that trained a run (:func:`machine`, noted each time its training starts or resumes),
+#: in a run folder: ``{"trained_on": [...]}``
 TRAINED_ON = "trained_on.json"
 
 
@@ -374,6 +375,10 @@ def train_run(cfg: Config, run_dir: Path) -> str | None:
 
     _clear_restored(run_dir)
     resume = (run_dir / "checkpoint.pt").is_file()
+    if not resume:  # a fresh start: whatever ran here before left no epoch
+        (run_dir / TRAINED_ON).unlink(missing_ok=True)
+    # noted when training (re)starts, so a run killed and resumed elsewhere names every machine
+    _note_machine(run_dir, [machine()])
     try:  # no checkpoint: what a run killed before its first one left (its config, checked by
         # run_status to be this one) holds no finished epoch, and starts again from scratch
         fit(cfg, run_dir, resume=resume, overwrite=not resume)
@@ -381,9 +386,7 @@ def train_run(cfg: Config, run_dir: Path) -> str | None:
         record = {"message": str(e), "epoch": e.epoch, "step": e.step, "lr": e.lr, "loss": str(e.loss)}
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_json(run_dir / DIVERGED, record)
-        _note_machine(run_dir, [machine()])
         return str(e)
-    _note_machine(run_dir, [machine()])
     return None
 
 

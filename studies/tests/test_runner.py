@@ -238,6 +238,32 @@ def test_a_run_killed_before_its_first_checkpoint_starts_again(smoke, tmp_path):
     assert res["runs"][0]["status"] == "done" and [row["epoch"] for row in res["runs"][0]["curves"]] == [1]
 
 
+def test_a_run_resumed_on_another_machine_names_both_and_a_fresh_start_only_its_own(smoke, tmp_path, monkeypatch):
+    import shutil
+
+    import studies.runner as runner
+
+    run_dir = tmp_path / "fashion_mnist" / "smoke" / "w32_aug_seed0"
+    shutil.copytree(smoke / "fashion_mnist" / "smoke" / "w32_aug_seed0", run_dir)
+    (run_dir / "metrics.json").unlink()  # killed after its last checkpoint, on the machine that trained it
+    first = json.loads((run_dir / "trained_on.json").read_text())["trained_on"]
+
+    def killed(cfg, out, resume, overwrite):  # the resumed training is killed in turn
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fullspike.train, "fit", killed)
+    monkeypatch.setattr(runner, "machine", lambda: "machine B")
+    r = plan(get_experiment("fashion_mnist"), "smoke", tmp_path, {})[0]
+    with pytest.raises(KeyboardInterrupt):
+        runner.train_run(r.cfg, run_dir)
+    assert json.loads((run_dir / "trained_on.json").read_text())["trained_on"] == [*first, "machine B"]
+    (run_dir / "checkpoint.pt").unlink()  # no epoch survives: the run starts again from scratch
+    monkeypatch.setattr(runner, "machine", lambda: "machine C")
+    with pytest.raises(KeyboardInterrupt):
+        runner.train_run(r.cfg, run_dir)
+    assert json.loads((run_dir / "trained_on.json").read_text())["trained_on"] == ["machine C"]
+
+
 def test_runs_restored_from_the_store_stand_for_the_trained_ones(smoke, tmp_path, monkeypatch, report):
     """A study goes on on another machine: ``--from-store`` brings back the stored runs (no weights)."""
     import shutil
