@@ -620,8 +620,9 @@ def silent_branches(res: dict, below: float = 0.01) -> str | None:
 
 
 def analysis_set_line(res: dict) -> str | None:
-    """What the energy counts and analyses ran on: the class counts of the class-balanced set, or
-    that the stored ones ran on the first test images (one class)."""
+    """What the energy counts and analyses ran on: the class counts of the class-balanced set (the
+    whole test split where it holds no more samples than the analysis asked for), or that the
+    stored ones ran on the first test images (one class)."""
     keys = ["energy"] + ([res["analysis"]] if res.get("analysis") not in (None, "time_statistics") else [])
     if any(one_class(res, k) for k in keys):
         which = (
@@ -638,7 +639,12 @@ def analysis_set_line(res: dict) -> str | None:
         return None
     first = sets[0]
     counts = ", ".join(f"{c} {n}" for c, n in first["class_counts"].items())
-    return f"{first['size']} {first.get('split', 'test')} samples, {first['indices_rule']} ({counts})"
+    split = first.get("split", "test")
+    if split == "test" and first["size"] == res.get("test_size"):  # no fewer asked for than the split holds
+        n = first["class_counts"].values()
+        uneven = ", whose classes are not balanced" if n and max(n) - min(n) > 1 else ""
+        return f"all {first['size']} test samples: the whole split{uneven} ({counts})"
+    return f"{first['size']} {split} samples, {first['indices_rule']} ({counts})"
 
 
 #: plots drawn from an analysis that a one-class store must not show

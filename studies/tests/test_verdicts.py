@@ -233,3 +233,17 @@ def test_robustness_verdict_compares_the_accuracy_kept_over_seeds(report):
     assert report.attack_masked({"runs": ann}) == []
     res["runs"] = [run("bntt", 0.8, 0.4, balanced=False), run("ann", 0.5, 0.1, balanced=False)]
     assert report.verdict(res)[0] == "pending re-run: the analysis set was one class"
+
+
+def test_the_analysis_set_line_names_a_whole_small_test_split(report):
+    def res(size, counts, test_size):
+        aset = {"size": size, "split": "test", "indices_rule": "class-balanced: ...", "class_counts": counts}
+        return {"runs": [{"status": "done", "energy": {"analysis_set": aset}}], "test_size": test_size}
+
+    # 100 of 100 recordings: the selection is the split itself, so its class counts are the data's
+    whole = report.analysis_set_line(res(100, {"0": 8, "1": 14, "8": 2}, 100))
+    assert whole == "all 100 test samples: the whole split, whose classes are not balanced (0 8, 1 14, 8 2)"
+    even = report.analysis_set_line(res(4, {"a": 2, "b": 2}, 4))
+    assert even == "all 4 test samples: the whole split (a 2, b 2)"
+    part = report.analysis_set_line(res(256, {"a": 128, "b": 128}, 10000))
+    assert part == "256 test samples, class-balanced: ... (a 128, b 128)"
