@@ -110,6 +110,11 @@ def test_models_card_prints_the_whole_card(name, capsys):
     ):
         assert text in out, text
     assert all(layer in out for layer in c["energy"]["firing_rates"])
+    # a selection says it is class-balanced; a count as large as the test set is the whole set
+    for samples in (c["energy"]["samples"], c["check"]["test_samples"]):
+        whole = samples >= c["test_samples"]
+        said = f"all {c['test_samples']} test samples" if whole else f"{samples} class-balanced test samples"
+        assert said in out, said
 
 
 def test_models_card_of_an_unknown_name_is_one_line(capsys):

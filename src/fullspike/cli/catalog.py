@@ -107,6 +107,14 @@ def wilson_interval(correct: float, n: int, z: float = 1.96) -> tuple[float, flo
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def _samples_text(samples: int, test_size: int, balanced: bool = True) -> str:
+    """The test samples a card's number was measured on: the whole test set, or a class-balanced
+    selection of it (``balanced``: :func:`fullspike.data.selection.balanced_selection`)."""
+    if samples >= test_size:
+        return f"all {test_size} test samples"
+    return f"{samples} {'class-balanced ' if balanced else ''}test samples"
+
+
 def card_text(c: dict) -> str:
     """A zoo card (:func:`fullspike.zoo.card`) as text: every recorded number and where it came from."""
     n, acc = c["test_samples"], c["test_accuracy"]
@@ -126,8 +134,7 @@ def card_text(c: dict) -> str:
         f"  time steps T   {c['T']}",
         f"  parameters     {c['params']:,}",
         f"  per sample     {e['ac']:.4g} AC, {e['mac']:.4g} MAC, {e['energy_mj']:.4g} mJ (an ANN of the same "
-        f"shape: {e['ann_energy_mj']:.4g} mJ; BN folded, {e['samples']} "
-        f"{'class-balanced ' if 'analysis_set' in e else ''}test samples)",
+        f"shape: {e['ann_energy_mj']:.4g} mJ; BN folded, {_samples_text(e['samples'], n, 'analysis_set' in e)})",
     ]
     if "fsnn" in e:
         f = e["fsnn"]
@@ -140,8 +147,8 @@ def card_text(c: dict) -> str:
     check = c.get("check")
     if check:
         lines.append(
-            f"  check          {100 * check['accuracy']:.2f}% on {check['test_samples']} class-balanced "
-            "test samples (what tests/zoo re-evaluates)"
+            f"  check          {100 * check['accuracy']:.2f}% on {_samples_text(check['test_samples'], n)} "
+            "(what tests/zoo re-evaluates)"
         )
     lines += [
         f"  training       {c['epochs']} epochs, {c['train_cpu_seconds'] / 3600:.2f} CPU hours",
