@@ -6,7 +6,14 @@ import os
 import pytest
 
 from fullspike.errors import DatasetError, OutputError
-from fullspike.output_paths import exclusive_folder, output_dir, output_file, writing
+from fullspike.output_paths import (
+    exclusive_folder,
+    folders_made,
+    output_dir,
+    output_file,
+    remove_empty_folders,
+    writing,
+)
 
 
 def test_output_dir_creates_and_returns_a_writable_folder(tmp_path):
@@ -110,3 +117,18 @@ with exclusive_folder({str(run)!r}):
         holder.wait()
     with exclusive_folder(run) as held:
         assert held == run and (run / ".lock").read_text() == str(os.getpid())
+
+
+def test_folders_made_collects_what_output_dir_creates_and_removes_only_empty_ones(tmp_path):
+    (tmp_path / "there").mkdir()
+    with folders_made() as made:
+        output_dir(tmp_path / "there" / "a" / "b")
+        output_dir(tmp_path / "there")  # existed: not collected
+        output_dir(tmp_path / "c")
+    first = [tmp_path / "there" / "a", tmp_path / "there" / "a" / "b", tmp_path / "c"]
+    assert made == first
+    (tmp_path / "c" / "result.json").write_text("{}")
+    remove_empty_folders(made)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["c", "result.json", "there"]
+    output_dir(tmp_path / "d")  # outside the block nothing is collected, nor removed
+    assert (tmp_path / "d").is_dir() and made == first

@@ -9,6 +9,7 @@ writes in :func:`writing`, which turns an ``OSError`` (full disk, lost permissio
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import os
 import tempfile
@@ -50,12 +51,45 @@ def _inside(name, folder: Path) -> bool:
         return False
 
 
+#: the folders :func:`output_dir` creates inside :func:`folders_made` (None outside it)
+_MADE: contextvars.ContextVar[list[Path] | None] = contextvars.ContextVar("fullspike_folders_made", default=None)
+
+
+@contextlib.contextmanager
+def folders_made() -> Iterator[list[Path]]:
+    """Collect the folders that :func:`output_dir` creates while the block runs (parents too, in
+    the order made), so that a command which then fails can remove the ones left empty
+    (:func:`remove_empty_folders`). Outside such a block nothing is collected."""
+    made: list[Path] = []
+    token = _MADE.set(made)
+    try:
+        yield made
+    finally:
+        _MADE.reset(token)
+
+
+def remove_empty_folders(paths: list[Path]) -> None:
+    """Remove each folder of ``paths`` that is empty, the deepest first, so a chain of folders a
+    failed command created goes as a whole; a folder that holds anything stays."""
+    for path in sorted(paths, key=lambda p: len(p.parts), reverse=True):
+        remove_empty_folder(path)
+
+
 def output_dir(path: str | os.PathLike, what: str = "outputs") -> Path:
     """Create folder ``path`` if needed and check that a file can be written in it.
 
     Raises :class:`OutputError` (one line: what, where, why) otherwise; returns ``Path(path)``.
+    Inside :func:`folders_made`, the folders created are collected.
     """
     path = Path(path)
+    missing = []
+    p = path
+    while not os.path.lexists(p) and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    made = _MADE.get()
+    if made is not None:
+        made.extend(reversed(missing))
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path, prefix=".fullspike-write-check-") as f:

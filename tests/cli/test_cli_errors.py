@@ -199,3 +199,22 @@ def test_a_yaml_alias_bomb_under_a_valid_key_stops_at_once(tmp_path):
     err = res.stderr.strip().splitlines()
     assert res.returncode == 2 and len(err) == 1 and "expands to more than" in err[0], res.stderr[-2000:]
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        # each fails after the output folder is checked (created)
+        ["energy", "--config", "quickstart", "data.name=fashion_mnist", "data.root=nowhere"],
+        ["energy", "--config", "quickstart", "--out", "a/b/c", "data.name=fashion_mnist", "data.root=nowhere"],
+        ["analyze", "gradients", "--model", "dst_resnet18", "--batches", "1", "width"],
+        ["analyze", "firing", "--out", "x/y", "--checkpoint", "nowhere"],
+        ["train", "--out", "p/q", "data.name=fashion_mnist", "data.root=nowhere"],
+    ],
+)
+def test_a_failed_command_leaves_no_empty_folder(capsys, tmp_path, monkeypatch, argv):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kept").mkdir()  # a folder that was there before stays
+    assert main(argv) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"]

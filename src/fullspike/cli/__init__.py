@@ -129,9 +129,18 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from ..output_paths import folders_made, remove_empty_folders
+
     try:
-        with _library_log_shown():
-            return int(args.func(args) or 0)
+        with _library_log_shown(), folders_made() as made:
+            try:
+                status = int(args.func(args) or 0)
+            except BaseException:
+                remove_empty_folders(made)  # a command that fails leaves no empty folder behind
+                raise
+            if status:
+                remove_empty_folders(made)
+            return status
     except FullspikeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

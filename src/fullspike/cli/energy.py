@@ -95,12 +95,12 @@ def run(args: argparse.Namespace) -> int:
     from ..train.trainer import EVAL_SEED, seeded_draws
     from .saving import print_wrote, save_plot
 
-    out = _out_dir(args)
-    if out is not None:  # check before the work (else open_model says what to give)
-        output_dir(out, "energy.json")
     for flag, value in (("--samples", args.samples), ("--bn-batches", args.bn_batches)):
         if value < 1:
             raise ConfigError(f"{flag} must be >= 1, got {value}")
+    out = _out_dir(args)
+    if out is not None:  # check before the work (else open_model says what to give)
+        output_dir(out, "energy.json")
     cfg, model, device, loader, chosen = open_model(
         args.config, args.checkpoint, args.overrides, args.split, args.batch_size, args.samples
     )

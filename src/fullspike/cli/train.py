@@ -71,7 +71,7 @@ def process_options(cfg) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..output_paths import output_dir, remove_empty_folder
+    from ..output_paths import output_dir
     from ..train import load_config
     from ..train.experiment import resume_config
 
@@ -85,17 +85,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         cfg = load_config(args.config, args.overrides)  # validate before launching workers
         out = Path(args.out) if args.out else Path("runs") / cfg.name
-    created = not os.path.lexists(out)
-    out = output_dir(out, "the run")  # writable, checked before any work
-    try:
-        status = _train(args, cfg, out)
-    except BaseException:
-        status = 1
-        raise
-    finally:
-        if created and status != 0:  # a failed start leaves no empty folder behind
-            remove_empty_folder(out)
-    return status
+    out = output_dir(out, "the run")  # writable, checked before any work (cli.main removes it again if left empty)
+    return _train(args, cfg, out)
 
 
 def _train(args: argparse.Namespace, cfg, out: Path) -> int:
