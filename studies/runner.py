@@ -27,6 +27,7 @@ import fullspike
 from fullspike.errors import ConfigError, MissingDependencyError
 from fullspike.optional import require
 from fullspike.train import Config, config_from_dict, load_config
+from fullspike.train.callbacks import Callback
 from fullspike.train.trainer import EVAL_SEED, seeded_draws
 
 from .definitions import Experiment, Scale, Variant, get_experiment
@@ -222,8 +223,8 @@ def run_status(run: PlannedRun) -> str:
 
 #: written into a run folder brought back from the store (:func:`restore_runs`): it has no weights
 RESTORED = "restored.json"
-#: the machines that trained a run (:func:`machine`, noted each time its training starts or resumes),
-#: in a run folder: ``{"trained_on": [...]}``
+#: the machines that trained a run (:func:`machine`; :class:`MachineLog`), in a run folder:
+#: ``{"trained_on": [...]}``
 TRAINED_ON = "trained_on.json"
 
 
@@ -366,26 +367,52 @@ def _clear_restored(run_dir: Path) -> None:
                 (run_dir / name).unlink()
 
 
+class MachineLog(Callback):
+    """Adds this machine to a run's :data:`TRAINED_ON` at the end of every epoch it trains. The
+    list travels in each epoch's checkpoint (:meth:`state_dict`), so a run killed and resumed on
+    another machine names every machine that trained an epoch it kept, and only those; it is
+    written to the run folder too, by the process that holds it."""
+
+    def __init__(self, run_dir: Path, known: list[str]) -> None:
+        self.run_dir, self.machines, self.here = run_dir, list(known), machine()
+
+    def on_epoch_end(self, trainer, row: dict) -> None:
+        if self.here not in self.machines:
+            self.machines.append(self.here)
+        if trainer.is_main:
+            _write_json(self.run_dir / TRAINED_ON, {"trained_on": self.machines})
+
+    def state_dict(self) -> dict:
+        return {"trained_on": list(self.machines)}
+
+    def load_state_dict(self, state: dict) -> None:
+        if "trained_on" in state:  # a checkpoint from before this callback keeps the folder's list
+            self.machines = list(state["trained_on"])
+
+
 def train_run(cfg: Config, run_dir: Path) -> str | None:
     """Train ``cfg`` into ``run_dir`` exactly as ``fullspike train --out run_dir`` does, resuming
-    from its checkpoint when one is there. A run whose loss becomes NaN or infinite is a result
-    of the study (a setting that does not train): it is recorded in :data:`DIVERGED` and its
-    message returned, and the study goes on."""
+    from its checkpoint when one is there, with the machines that train it logged
+    (:class:`MachineLog`). A run whose loss becomes NaN or infinite is a result of the study (a
+    setting that does not train): it is recorded in :data:`DIVERGED` and its message returned,
+    and the study goes on."""
     from fullspike.train import DivergenceError, fit
 
     _clear_restored(run_dir)
     resume = (run_dir / "checkpoint.pt").is_file()
-    if not resume:  # a fresh start: whatever ran here before left no epoch
-        (run_dir / TRAINED_ON).unlink(missing_ok=True)
-    # noted when training (re)starts, so a run killed and resumed elsewhere names every machine
-    _note_machine(run_dir, [machine()])
+    known = (
+        json.loads((run_dir / TRAINED_ON).read_text())["trained_on"]
+        if resume and (run_dir / TRAINED_ON).is_file()
+        else []
+    )
     try:  # no checkpoint: what a run killed before its first one left (its config, checked by
         # run_status to be this one) holds no finished epoch, and starts again from scratch
-        fit(cfg, run_dir, resume=resume, overwrite=not resume)
+        fit(cfg, run_dir, resume=resume, overwrite=not resume, callbacks=[MachineLog(run_dir, known)])
     except DivergenceError as e:
         record = {"message": str(e), "epoch": e.epoch, "step": e.step, "lr": e.lr, "loss": str(e.loss)}
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_json(run_dir / DIVERGED, record)
+        _note_machine(run_dir, [machine()])
         return str(e)
     return None
 

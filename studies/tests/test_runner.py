@@ -67,7 +67,7 @@ def test_partial_run_is_resumed_and_other_configs_refused(smoke, monkeypatch, tm
     shutil.copytree(smoke / "fashion_mnist" / "smoke" / "w32_aug_seed0", run_dir)
     (run_dir / "metrics.json").unlink()  # as if killed after its last checkpoint
     calls = []
-    monkeypatch.setattr(fullspike.train, "fit", lambda cfg, out, resume, overwrite: calls.append((Path(out), resume)))
+    monkeypatch.setattr(fullspike.train, "fit", lambda cfg, out, resume, **_: calls.append((Path(out), resume)))
     r = plan(get_experiment("fashion_mnist"), "smoke", tmp_path, {})[0]
     assert run_status(r) == "partial"
     run_experiment("fashion_mnist", "smoke", tmp_path, log=lambda m: None)
@@ -182,7 +182,7 @@ def test_cli_errors(capsys, tmp_path):
 
 def test_variants_and_seeds_options_train_only_those(tmp_path, monkeypatch):
     trained = []
-    monkeypatch.setattr(fullspike.train, "fit", lambda cfg, out, resume, overwrite: trained.append(Path(out).name))
+    monkeypatch.setattr(fullspike.train, "fit", lambda cfg, out, resume, overwrite, **_: trained.append(Path(out).name))
     res = run_experiment("nmnist", "smoke", tmp_path, variants=["translate3_wd5e-4"], log=lambda m: None)
     assert trained == ["translate3_wd5e-4_seed0"] and len(res["runs"]) == 3  # every variant of the scale
     trained.clear()  # a lane training seed 1 lists the scale's seed 0 too, so lanes never drop each other's runs
@@ -207,7 +207,7 @@ def test_the_recorded_command_trains_the_whole_experiment(tmp_path, monkeypatch)
 def test_a_diverged_run_is_recorded_and_not_retried(tmp_path, monkeypatch):
     from fullspike.train import DivergenceError
 
-    def diverge(cfg, out, resume, overwrite):
+    def diverge(cfg, out, resume, overwrite, callbacks):
         raise DivergenceError(float("nan"), 2, 7, 0.1, None)
 
     monkeypatch.setattr(fullspike.train, "fit", diverge)
@@ -238,30 +238,43 @@ def test_a_run_killed_before_its_first_checkpoint_starts_again(smoke, tmp_path):
     assert res["runs"][0]["status"] == "done" and [row["epoch"] for row in res["runs"][0]["curves"]] == [1]
 
 
-def test_a_run_resumed_on_another_machine_names_both_and_a_fresh_start_only_its_own(smoke, tmp_path, monkeypatch):
-    import shutil
-
+def test_the_machines_that_trained_a_run_are_those_of_the_epochs_it_kept(tmp_path, monkeypatch):
     import studies.runner as runner
+    from fullspike.train.callbacks import Checkpoint
+    from fullspike.train.checkpoint import load_checkpoint
 
-    run_dir = tmp_path / "fashion_mnist" / "smoke" / "w32_aug_seed0"
-    shutil.copytree(smoke / "fashion_mnist" / "smoke" / "w32_aug_seed0", run_dir)
-    (run_dir / "metrics.json").unlink()  # killed after its last checkpoint, on the machine that trained it
-    first = json.loads((run_dir / "trained_on.json").read_text())["trained_on"]
+    r = plan(get_experiment("fashion_mnist"), "smoke", tmp_path, {})[1]  # w32_aug_e12: 3 epochs at this scale
+    saved = Checkpoint.on_epoch_end
 
-    def killed(cfg, out, resume, overwrite):  # the resumed training is killed in turn
+    def killed_after_the_first_checkpoint(self, trainer, row):
+        saved(self, trainer, row)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(fullspike.train, "fit", killed)
-    monkeypatch.setattr(runner, "machine", lambda: "machine B")
-    r = plan(get_experiment("fashion_mnist"), "smoke", tmp_path, {})[0]
+    monkeypatch.setattr(runner, "machine", lambda: "machine A")
+    monkeypatch.setattr(Checkpoint, "on_epoch_end", killed_after_the_first_checkpoint)
     with pytest.raises(KeyboardInterrupt):
-        runner.train_run(r.cfg, run_dir)
-    assert json.loads((run_dir / "trained_on.json").read_text())["trained_on"] == [*first, "machine B"]
-    (run_dir / "checkpoint.pt").unlink()  # no epoch survives: the run starts again from scratch
-    monkeypatch.setattr(runner, "machine", lambda: "machine C")
-    with pytest.raises(KeyboardInterrupt):
-        runner.train_run(r.cfg, run_dir)
-    assert json.loads((run_dir / "trained_on.json").read_text())["trained_on"] == ["machine C"]
+        runner.train_run(r.cfg, r.run_dir)
+    monkeypatch.setattr(Checkpoint, "on_epoch_end", saved)
+    assert json.loads((r.run_dir / "trained_on.json").read_text())["trained_on"] == ["machine A"]
+    monkeypatch.setattr(runner, "machine", lambda: "machine B")  # resumed elsewhere: epochs 2 and 3
+    assert runner.train_run(r.cfg, r.run_dir) is None
+    assert json.loads((r.run_dir / "trained_on.json").read_text())["trained_on"] == ["machine A", "machine B"]
+    ckpt = load_checkpoint(r.run_dir / "checkpoint.pt")
+    assert ckpt["epoch"] == 3 and {"trained_on": ["machine A", "machine B"]} in ckpt["callbacks"]
+    monkeypatch.setattr(runner, "machine", lambda: "machine C")  # trains no epoch: not named
+    (r.run_dir / "metrics.json").unlink()
+    assert runner.train_run(r.cfg, r.run_dir) is None
+    assert json.loads((r.run_dir / "trained_on.json").read_text())["trained_on"] == ["machine A", "machine B"]
+
+
+def test_a_run_that_fails_to_start_leaves_no_folder(tmp_path):
+    import studies.runner as runner
+    from fullspike.errors import FullspikeError
+
+    r = plan(get_experiment("fashion_mnist"), "cpu", tmp_path, parse_data_roots([str(tmp_path / "nodata")]))[0]
+    with pytest.raises(FullspikeError):
+        runner.train_run(r.cfg, r.run_dir)
+    assert not r.run_dir.exists()  # so a --from-store restore is not blocked by it
 
 
 def test_runs_restored_from_the_store_stand_for_the_trained_ones(smoke, tmp_path, monkeypatch, report):

@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import torch
 import torch.distributed as dist
@@ -28,6 +28,7 @@ from ..nn import set_backend
 from ..output_paths import exclusive_folder
 from .builders import DataSplits, build_data, build_model, build_optimizer, build_scheduler, model_kwargs
 from .callbacks import (
+    Callback,
     Checkpoint,
     DivergenceWarning,
     FiringRateRegularizer,
@@ -222,9 +223,13 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def build_callbacks(cfg: Config, out: Path, metadata: dict, num_classes: int | None = None) -> list:
+def build_callbacks(
+    cfg: Config, out: Path, metadata: dict, num_classes: int | None = None, extra: Sequence[Callback] = ()
+) -> list:
     """The config path's callbacks, in order: regularisation, annealing, loggers, the divergence
-    warning (``num_classes`` sets its reference, see :class:`DivergenceWarning`), checkpoint."""
+    warning (``num_classes`` sets its reference, see :class:`DivergenceWarning`), the caller's
+    ``extra`` callbacks, checkpoint (last, so each epoch's checkpoint holds every callback's state
+    after that epoch)."""
     tc, callbacks = cfg.train, []
     if tc.firing_rate_penalty:
         callbacks.append(FiringRateRegularizer(tc.firing_rate_penalty))
@@ -237,11 +242,14 @@ def build_callbacks(cfg: Config, out: Path, metadata: dict, num_classes: int | N
     callbacks.append(
         DivergenceWarning(num_classes, hint=f"lower optim.lr (now {cfg.optim.lr:.3g}) or set train.grad_clip")
     )
+    callbacks += extra
     callbacks.append(Checkpoint(out / CHECKPOINT, metadata))
     return callbacks
 
 
-def fit(cfg: Config, out_dir: str | Path, resume: bool = False, overwrite: bool = False) -> dict:
+def fit(
+    cfg: Config, out_dir: str | Path, resume: bool = False, overwrite: bool = False, callbacks: Sequence[Callback] = ()
+) -> dict:
     """Train ``cfg`` into the run folder ``out_dir`` (the config path; :meth:`Trainer.fit
     <fullspike.train.Trainer.fit>` is the loop it runs); returns the final metrics (also written to
     metrics.json).
@@ -255,10 +263,12 @@ def fit(cfg: Config, out_dir: str | Path, resume: bool = False, overwrite: bool 
     optimiser, schedule, RNG and data order), so the result equals an uninterrupted run; changed
     optimiser/schedule/epoch values are applied (and recorded), changes of what defines the run
     are refused. Seeds the global RNGs with ``train.seed``; sets no other process-wide option.
+    ``callbacks`` run after the config's own and before the checkpoint, which saves their state
+    (:meth:`~fullspike.train.callbacks.Callback.state_dict`) and gives it back on resume.
     """
     main = int(os.environ.get("RANK", "0")) == 0  # the ranks of one torchrun job share the folder
     with exclusive_folder(out_dir, "training run") if main else contextlib.nullcontext(), enough_memory(cfg):
-        return _train_in_folder(cfg, Path(out_dir), resume, overwrite, main)
+        return _train_in_folder(cfg, Path(out_dir), resume, overwrite, main, callbacks)
 
 
 @contextlib.contextmanager
@@ -284,7 +294,9 @@ def enough_memory(cfg: Config) -> Iterator[None]:
         ) from None
 
 
-def _train_in_folder(cfg: Config, out: Path, resume: bool, overwrite: bool, main: bool) -> dict:
+def _train_in_folder(
+    cfg: Config, out: Path, resume: bool, overwrite: bool, main: bool, extra: Sequence[Callback] = ()
+) -> dict:
     """:func:`fit`'s work once ``out`` is this process's: build everything from ``cfg``, then
     :meth:`Trainer.fit <fullspike.train.Trainer.fit>` (the loop itself)."""
     tc = cfg.train
@@ -325,7 +337,7 @@ def _train_in_folder(cfg: Config, out: Path, resume: bool, overwrite: bool, main
         optimizer,
         train_loader,
         val_loader,
-        callbacks=build_callbacks(cfg, out, metadata, data.info.num_classes),
+        callbacks=build_callbacks(cfg, out, metadata, data.info.num_classes, extra),
         scheduler=scheduler,
         epochs=tc.epochs,
         test_loader=make_loader(data.test, data.info, eval_bs, False, cfg.data.num_workers),
