@@ -132,3 +132,21 @@ def test_folders_made_collects_what_output_dir_creates_and_removes_only_empty_on
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["c", "result.json", "there"]
     output_dir(tmp_path / "d")  # outside the block nothing is collected, nor removed
     assert (tmp_path / "d").is_dir() and made == first
+
+
+def test_only_the_folders_a_call_made_are_collected_whatever_the_path_says(tmp_path):
+    (tmp_path / "kept").mkdir()
+    with folders_made() as made:
+        output_dir(tmp_path / "new" / ".." / "kept")  # kept was there: only new is made
+        output_dir(tmp_path / "kept" / "inner")
+    assert made == [tmp_path / "new", tmp_path / "kept" / "inner"]
+    remove_empty_folders(made)
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"] and not any((tmp_path / "kept").iterdir())
+
+
+def test_a_folder_chain_made_before_a_failure_is_collected(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "file").write_text("x")
+    with folders_made() as made, pytest.raises(OutputError):
+        output_dir(tmp_path / "b" / "c" / ".." / ".." / "a" / "file" / "d")  # b and b/c made, then a file is in the way
+    assert made == [tmp_path / "b", tmp_path / "b" / "c"]

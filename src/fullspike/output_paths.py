@@ -75,6 +75,30 @@ def remove_empty_folders(paths: list[Path]) -> None:
         remove_empty_folder(path)
 
 
+def _make_folder(path: Path, made: list[Path]) -> None:
+    """Create folder ``path`` and its missing parents (as ``mkdir -p``), one level at a time,
+    appending each folder this call creates to ``made`` as it is created (parents first). Only a
+    ``mkdir`` that succeeded counts, so ``new/../old`` adds ``new`` alone, never the ``old`` that
+    was there."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        if not path.is_dir():
+            raise
+        return
+    except FileNotFoundError:
+        if path.parent == path:
+            raise
+        _make_folder(path.parent, made)
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            if not path.is_dir():
+                raise
+            return
+    made.append(path)
+
+
 def output_dir(path: str | os.PathLike, what: str = "outputs") -> Path:
     """Create folder ``path`` if needed and check that a file can be written in it.
 
@@ -82,16 +106,9 @@ def output_dir(path: str | os.PathLike, what: str = "outputs") -> Path:
     Inside :func:`folders_made`, the folders created are collected.
     """
     path = Path(path)
-    missing = []
-    p = path
-    while not os.path.lexists(p) and p != p.parent:
-        missing.append(p)
-        p = p.parent
-    made = _MADE.get()
-    if made is not None:
-        made.extend(reversed(missing))
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        made = _MADE.get()
+        _make_folder(path, [] if made is None else made)
         with tempfile.TemporaryFile(dir=path, prefix=".fullspike-write-check-") as f:
             f.write(b"\0")
             f.flush()

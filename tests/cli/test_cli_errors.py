@@ -207,6 +207,8 @@ def test_a_yaml_alias_bomb_under_a_valid_key_stops_at_once(tmp_path):
         # each fails after the output folder is checked (created)
         ["energy", "--config", "quickstart", "data.name=fashion_mnist", "data.root=nowhere"],
         ["energy", "--config", "quickstart", "--out", "a/b/c", "data.name=fashion_mnist", "data.root=nowhere"],
+        ["energy", "--config", "quickstart", "--out", "kept/new", "data.name=fashion_mnist", "data.root=nowhere"],
+        ["energy", "--config", "quickstart", "--out", "new/../kept", "data.name=fashion_mnist", "data.root=nowhere"],
         ["analyze", "gradients", "--model", "dst_resnet18", "--batches", "1", "width"],
         ["analyze", "firing", "--out", "x/y", "--checkpoint", "nowhere"],
         ["train", "--out", "p/q", "data.name=fashion_mnist", "data.root=nowhere"],
@@ -214,7 +216,7 @@ def test_a_yaml_alias_bomb_under_a_valid_key_stops_at_once(tmp_path):
 )
 def test_a_failed_command_leaves_no_empty_folder(capsys, tmp_path, monkeypatch, argv):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "kept").mkdir()  # a folder that was there before stays
+    (tmp_path / "kept").mkdir()  # a folder that was there before stays, even when the output path names it
     assert main(argv) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
-    assert [p.name for p in tmp_path.iterdir()] == ["kept"]
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"] and not any((tmp_path / "kept").iterdir())
