@@ -228,12 +228,18 @@ RESTORED = "restored.json"
 TRAINED_ON = "trained_on.json"
 
 
-def _note_machine(run_dir: Path, machines: list[str]) -> None:
-    """Add ``machines`` to the run's :data:`TRAINED_ON` (a resumed run may span machines)."""
+def _trained_on(run_dir: Path) -> list[str]:
+    """The machines a run folder's :data:`TRAINED_ON` names ([] when it has none)."""
     path = run_dir / TRAINED_ON
-    known = json.loads(path.read_text())["trained_on"] if path.is_file() else []
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(path, {"trained_on": [*known, *(m for m in machines if m not in known)]})
+    if not path.is_file():
+        return []
+    try:
+        machines = json.loads(path.read_text())["trained_on"]
+        if isinstance(machines, list) and all(isinstance(m, str) for m in machines):
+            return machines
+    except (ValueError, KeyError, TypeError):
+        pass
+    raise ConfigError(f'{path} is not a list of machines ({{"trained_on": [...]}}); delete it or train the run again')
 
 
 def _comparable(config: dict) -> dict:
@@ -376,11 +382,21 @@ class MachineLog(Callback):
     def __init__(self, run_dir: Path, known: list[str]) -> None:
         self.run_dir, self.machines, self.here = run_dir, list(known), machine()
 
+    def _write(self, trainer) -> None:
+        if not trainer.is_main:
+            return
+        if self.machines:
+            _write_json(self.run_dir / TRAINED_ON, {"trained_on": self.machines})
+        else:  # a fresh start: what an earlier attempt left names no epoch of this run
+            (self.run_dir / TRAINED_ON).unlink(missing_ok=True)
+
+    def on_fit_start(self, trainer) -> None:
+        self._write(trainer)  # the list of the epochs kept (a kill between two writes left another)
+
     def on_epoch_end(self, trainer, row: dict) -> None:
         if self.here not in self.machines:
             self.machines.append(self.here)
-        if trainer.is_main:
-            _write_json(self.run_dir / TRAINED_ON, {"trained_on": self.machines})
+        self._write(trainer)
 
     def state_dict(self) -> dict:
         return {"trained_on": list(self.machines)}
@@ -400,19 +416,16 @@ def train_run(cfg: Config, run_dir: Path) -> str | None:
 
     _clear_restored(run_dir)
     resume = (run_dir / "checkpoint.pt").is_file()
-    known = (
-        json.loads((run_dir / TRAINED_ON).read_text())["trained_on"]
-        if resume and (run_dir / TRAINED_ON).is_file()
-        else []
-    )
+    log = MachineLog(run_dir, _trained_on(run_dir) if resume else [])
     try:  # no checkpoint: what a run killed before its first one left (its config, checked by
         # run_status to be this one) holds no finished epoch, and starts again from scratch
-        fit(cfg, run_dir, resume=resume, overwrite=not resume, callbacks=[MachineLog(run_dir, known)])
+        fit(cfg, run_dir, resume=resume, overwrite=not resume, callbacks=[log])
     except DivergenceError as e:
         record = {"message": str(e), "epoch": e.epoch, "step": e.step, "lr": e.lr, "loss": str(e.loss)}
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_json(run_dir / DIVERGED, record)
-        _note_machine(run_dir, [machine()])
+        machines = log.machines if log.here in log.machines else [*log.machines, log.here]
+        _write_json(run_dir / TRAINED_ON, {"trained_on": machines})  # the epochs kept and the one that diverged
         return str(e)
     return None
 
@@ -583,7 +596,7 @@ def run_record(exp: Experiment, run: PlannedRun, samples: int) -> dict:
     if (run.run_dir / RESTORED).is_file():
         rec["restored"] = json.loads((run.run_dir / RESTORED).read_text())
     if (run.run_dir / TRAINED_ON).is_file():
-        rec["trained_on"] = json.loads((run.run_dir / TRAINED_ON).read_text())["trained_on"]
+        rec["trained_on"] = _trained_on(run.run_dir)
     if status == "diverged":
         rec["diverged"] = json.loads((run.run_dir / DIVERGED).read_text())
     if status != "done":

@@ -150,3 +150,11 @@ def test_a_folder_chain_made_before_a_failure_is_collected(tmp_path):
     with folders_made() as made, pytest.raises(OutputError):
         output_dir(tmp_path / "b" / "c" / ".." / ".." / "a" / "file" / "d")  # b and b/c made, then a file is in the way
     assert made == [tmp_path / "b", tmp_path / "b" / "c"]
+
+
+def test_folders_are_removed_in_the_reverse_of_the_order_made(tmp_path):
+    with folders_made() as made:
+        output_dir(tmp_path / "q" / "r" / ".." / "t")  # q, q/r, q/t: q/r/.. has more parts than q/t
+        output_dir(tmp_path / "q" / "t" / "u")
+    remove_empty_folders(made)
+    assert list(tmp_path.iterdir()) == []

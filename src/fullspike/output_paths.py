@@ -69,9 +69,10 @@ def folders_made() -> Iterator[list[Path]]:
 
 
 def remove_empty_folders(paths: list[Path]) -> None:
-    """Remove each folder of ``paths`` that is empty, the deepest first, so a chain of folders a
-    failed command created goes as a whole; a folder that holds anything stays."""
-    for path in sorted(paths, key=lambda p: len(p.parts), reverse=True):
+    """Remove each folder of ``paths`` (in the order made, as :func:`folders_made` collects them)
+    that is empty, the last made first, so a chain of folders a failed command created goes as a
+    whole; a folder that holds anything stays."""
+    for path in reversed(paths):
         remove_empty_folder(path)
 
 
@@ -80,23 +81,28 @@ def _make_folder(path: Path, made: list[Path]) -> None:
     appending each folder this call creates to ``made`` as it is created (parents first). Only a
     ``mkdir`` that succeeded counts, so ``new/../old`` adds ``new`` alone, never the ``old`` that
     was there."""
-    try:
-        os.mkdir(path)
-    except FileExistsError:
-        if not path.is_dir():
-            raise
-        return
-    except FileNotFoundError:
-        if path.parent == path:
-            raise
-        _make_folder(path.parent, made)
+    missing = []  # path and the parents found missing, deepest first
+    while True:
         try:
             os.mkdir(path)
+            made.append(path)
+            break
         except FileExistsError:
             if not path.is_dir():
                 raise
-            return
-    made.append(path)
+            break
+        except FileNotFoundError:
+            if path.parent == path:
+                raise
+            missing.append(path)
+            path = path.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder)
+            made.append(folder)
+        except FileExistsError:
+            if not folder.is_dir():
+                raise
 
 
 def output_dir(path: str | os.PathLike, what: str = "outputs") -> Path:

@@ -267,6 +267,30 @@ def test_the_machines_that_trained_a_run_are_those_of_the_epochs_it_kept(tmp_pat
     assert json.loads((r.run_dir / "trained_on.json").read_text())["trained_on"] == ["machine A", "machine B"]
 
 
+def test_a_fresh_start_drops_what_an_earlier_attempt_left_and_a_divergence_names_its_machine(tmp_path, monkeypatch):
+    import studies.runner as runner
+    from fullspike.train import DivergenceError
+    from fullspike.train.callbacks import Checkpoint
+
+    r = plan(get_experiment("fashion_mnist"), "smoke", tmp_path, {})[1]
+    r.run_dir.mkdir(parents=True)
+    (r.run_dir / "trained_on.json").write_text('{"trained_on": ["machine A"]}')  # A was killed before a checkpoint
+
+    def diverged_in_the_second_epoch(self, trainer, row):
+        if trainer.epoch == 2:
+            raise DivergenceError(float("nan"), 2, 7, 0.1, None)
+        saved(self, trainer, row)
+
+    saved = Checkpoint.on_epoch_end
+    monkeypatch.setattr(Checkpoint, "on_epoch_end", diverged_in_the_second_epoch)
+    monkeypatch.setattr(runner, "machine", lambda: "machine B")
+    assert "epoch 2" in runner.train_run(r.cfg, r.run_dir)
+    assert json.loads((r.run_dir / "trained_on.json").read_text())["trained_on"] == ["machine B"]
+    (r.run_dir / "trained_on.json").write_text("{}")
+    with pytest.raises(ConfigError, match="is not a list of machines"):
+        runner._trained_on(r.run_dir)
+
+
 def test_a_run_that_fails_to_start_leaves_no_folder(tmp_path):
     import studies.runner as runner
     from fullspike.errors import FullspikeError
