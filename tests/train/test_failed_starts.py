@@ -82,6 +82,41 @@ def test_overwrite_replaces_the_run_once_the_new_one_is_built(run, capsys):
     assert not (run / ".checkpoint.pt.abc.tmp").exists()
 
 
+def test_the_replaced_run_goes_once_the_new_run_has_a_checkpoint(run):
+    """A hard kill (no cleanup runs) after the new run's first epoch leaves no old run behind."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    def new_rows() -> int:  # epochs the new run has finished (the old run's metrics.jsonl is older)
+        rows = run / "metrics.jsonl"
+        try:
+            return len(rows.read_text().splitlines()) if rows.stat().st_mtime_ns > started else 0
+        except FileNotFoundError:
+            return 0
+
+    cmd = [sys.executable, "-m", "fullspike", "train", "--out", str(run), "--overwrite", *TINY, "train.epochs=500"]
+    started = time.time_ns()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and new_rows() < 2 and proc.poll() is None:
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert new_rows() >= 2  # the new run finished epochs 1 and 2 before the kill
+    assert not (run / ".replaced-run").exists()
+
+
+def test_a_resume_drops_the_run_an_overwrite_killed_after_its_first_checkpoint_had_replaced(run):
+    (run / ".replaced-run").mkdir()  # what a kill between the checkpoint and the drop leaves
+    (run / ".replaced-run" / "metrics.json").write_text("{}")
+    assert main(["train", "--out", str(run), "--resume"]) == 0
+    assert not (run / ".replaced-run").exists()
+
+
 def test_a_failed_start_leaves_no_folder_behind(tmp_path, capsys):
     fresh = tmp_path / "fresh"
     assert main(["train", "--out", str(fresh), *TINY, "data.name=fashion_mnist", "data.root=/no/such"]) == 2

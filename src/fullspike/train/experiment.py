@@ -181,6 +181,19 @@ def stash_run_folder(out: Path) -> Path:
     return stash
 
 
+class _DropReplacedRun(Callback):
+    """Deletes the run that ``--overwrite`` moved aside (``stash``) at the end of the new run's
+    first epoch, once that epoch's checkpoint is written: from then on the new run resumes, and
+    a kill no longer leaves the old run's files behind."""
+
+    def __init__(self, stash: Path, checkpoint: Path) -> None:
+        self.stash, self.checkpoint = stash, checkpoint
+
+    def on_epoch_end(self, trainer, row: dict) -> None:
+        if self.stash.exists() and self.checkpoint.is_file():
+            shutil.rmtree(self.stash)
+
+
 def restore_run_folder(out: Path, stash: Path) -> None:
     """Put the run stashed by :func:`stash_run_folder` back in ``out``, in place of the files of
     the new run that failed before its first checkpoint."""
@@ -358,6 +371,10 @@ def _train_in_folder(
     # everything is built: only now is the old run moved aside, and it is deleted only once the
     # new run has written its first checkpoint (restored if the new run fails before that)
     stash = stash_run_folder(out) if main and overwrite else None
+    if stash is not None:
+        trainer.callbacks.append(_DropReplacedRun(stash, ckpt_path))  # after Checkpoint, the last
+    elif main and resume and (out / REPLACED).is_dir() and not (out / REPLACED).is_symlink():
+        shutil.rmtree(out / REPLACED)  # an overwrite killed after its first checkpoint: that run goes on
     try:
         return _run(cfg, out, trainer, model, data, ckpt, ckpt_path, changes, world, device, main)
     except BaseException:
