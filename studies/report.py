@@ -470,14 +470,25 @@ def _robustness_verdict(res: dict, where: str, unfinished: str) -> tuple[str, st
     return word, text
 
 
+def _progress(run: dict) -> str:
+    """How far an unfinished run has trained: its epochs and last validation accuracy."""
+    last = run["curves"][-1]
+    val = f", validation accuracy {100 * last['val_accuracy']:.2f}%" if last.get("val_accuracy") is not None else ""
+    return f"{run['variant']} seed {run['seed']} at epoch {last['epoch']} of {run['config']['train']['epochs']}{val}"
+
+
 def verdict(res: dict) -> tuple[str, str]:
     """(word, why) from the numbers, by :data:`RULE`."""
     variants = {k: v for k, v in res["summary"]["variants"].items() if v["test_accuracy"]}
     where = f"at the {res['scale']} scale"
     if not variants:
-        started = sum(bool(r["curves"]) for r in res["runs"])
+        started = [r for r in res["runs"] if r["curves"]]
         if started:
-            return "not finished yet", f"{started} of {len(res['runs'])} runs started, none finished"
+            return (
+                "not finished yet",
+                f"{len(started)} of {len(res['runs'])} runs started, none finished: "
+                + "; ".join(map(_progress, started)),
+            )
         return "not run yet", "no run has finished"
     missing = len(res["runs"]) - len(_done(res))
     unfinished = f"; {missing} of {len(res['runs'])} runs not finished yet" if missing else ""
@@ -712,11 +723,14 @@ def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list
         *trained_on,
         "",
     ]
-    lines += [f"**Result** ({done} of {len(res['runs'])} runs finished; mean ± std over seeds):", ""]
     analysis = res.get("analysis")
     stale = analysis in ONE_CLASS_PLOTS and one_class(res, analysis)
-    lines += early_exit_table(res) if analysis == "early_exit" and not stale else result_table(res)
-    if analysis == "robustness" and not stale:
+    if done:
+        lines += [f"**Result** ({done} of {len(res['runs'])} runs finished; mean ± std over seeds):", ""]
+        lines += early_exit_table(res) if analysis == "early_exit" and not stale else result_table(res)
+    else:
+        lines += [f"**Result.** No run has finished yet ({len(res['runs'])} planned; the curves so far below)."]
+    if done and analysis == "robustness" and not stale:
         lines += ["", "Accuracy under perturbation (mean ± std over seeds):", ""] + robustness_table(res)
     if stale:
         lines += [

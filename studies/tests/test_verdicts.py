@@ -247,3 +247,31 @@ def test_the_analysis_set_line_names_a_whole_small_test_split(report):
     assert even == "all 4 test samples: the whole split (a 2, b 2)"
     part = report.analysis_set_line(res(256, {"a": 128, "b": 128}, 10000))
     assert part == "256 test samples, class-balanced: ... (a 128, b 128)"
+
+
+def test_an_unfinished_experiment_says_how_far_each_started_run_is(report):
+    def run(variant, seed, curves):
+        return {
+            "variant": variant,
+            "seed": seed,
+            "status": "partial",
+            "curves": curves,
+            "config": {"train": {"epochs": 30}},
+        }
+
+    res = {
+        "scale": "cpu",
+        "experiment": "bntt_long",
+        "summary": {"variants": {"long": {"test_accuracy": None}}},
+        "runs": [
+            run("long", 0, [{"epoch": 1, "val_accuracy": 0.3}, {"epoch": 11, "val_accuracy": 0.5556}]),
+            run("long", 1, [{"epoch": 1}]),
+            run("long", 2, []),
+        ],
+    }
+    word, why = report.verdict(res)
+    assert word == "not finished yet"
+    assert why == (
+        "2 of 3 runs started, none finished: long seed 0 at epoch 11 of 30, validation accuracy 55.56%; "
+        "long seed 1 at epoch 1 of 30"
+    )
