@@ -768,7 +768,7 @@ def section(name: str, store: Path, scales: list[str], repo: Path) -> tuple[list
     s = res["summary"]["variants"]
     chosen = res["summary"].get("selected") or next(iter(s))
     one_number = res.get("analysis") is None and all(v.get("x") is None for v in s.values())
-    ours = pct(s[chosen]["test_accuracy"]) if one_number else "see table"  # (studies over x: a table)
+    ours = pct(s[chosen]["test_accuracy"]) if one_number else "see table" if done else "–"  # (over x: a table)
     if one_number and res.get("test_size") and s[chosen]["test_accuracy"]:
         lo, hi = wilson(s[chosen]["test_accuracy"]["mean"], res["test_size"])
         ours += f", 95% CI {100 * lo:.1f}..{100 * hi:.1f}%"
