@@ -52,10 +52,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--from-store",
-        action="store_true",
-        help="first bring back into OUT the finished runs that the study's committed results "
-        "(docs/reproduction/NAME/SCALE) hold and OUT lacks: config, curves, metrics and analyses, "
-        "without weights; the study then goes on from them on this machine",
+        nargs="?",
+        const=str(STORE),
+        metavar="STORE",
+        help="first bring back into OUT the finished runs that a results store (STORE/NAME/SCALE/results.json; "
+        "default: the study's committed results, docs/reproduction) holds and OUT lacks: config, curves, "
+        "metrics and analyses, without weights; the study then goes on from them on this machine",
     )
 
 
@@ -90,6 +92,6 @@ def run(args: argparse.Namespace) -> int:
         train=not args.collect_only,
         command=command,
         variants=args.variants,
-        store=STORE if args.from_store else None,
+        store=Path(args.from_store) if args.from_store else None,
     )
     return 0

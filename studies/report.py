@@ -822,6 +822,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--store", default=str(STORE))
     p.add_argument("--scales", nargs="+", default=["paper", "cpu"], help="scales reported, preferred first")
     p.add_argument("--out", default=str(REPO / "REPRODUCTION.md"))
+    p.add_argument(
+        "--store-only",
+        action="store_true",
+        help="import the results into the store and write no document (e.g. --store studies/in_progress: the "
+        "finished runs of a study under way, for `fullspike reproduce ... --from-store studies/in_progress`)",
+    )
     args = p.parse_args(argv)
     store = Path(args.store).resolve()
     try:
@@ -830,6 +836,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {e}")
     for d in imported:
         print(f"imported {d}")
+    if args.store_only:
+        return
     Path(args.out).write_text(render(store, args.scales))
     print(f"wrote {args.out}")
 

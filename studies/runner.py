@@ -298,8 +298,9 @@ def _read_store(path: Path) -> dict:
 
 
 def restore_runs(exp: Experiment, scale: str, runs: list[PlannedRun], store: Path, log=print) -> None:
-    """Bring back into their run folders the finished (or diverged) runs of ``runs`` that the
-    study's store (``store/<experiment>/<scale>/results.json``, committed) holds: their config,
+    """Bring back into their run folders the finished (or diverged) runs of ``runs`` that a
+    results store (``store/<experiment>/<scale>/results.json``: the study's committed results, or
+    the partial store of a study under way in ``studies/in_progress``) holds: their config,
     curves, metrics, energy and analysis and the machines that trained them, so that a study goes
     on on another machine without training them again.
 
@@ -309,6 +310,8 @@ def restore_runs(exp: Experiment, scale: str, runs: list[PlannedRun], store: Pat
     analysis that must be measured again on it refuses (:func:`load_run`). A folder that holds
     anything else is never touched. Every stored run is checked before anything is written: one
     whose config differs from the one planned here refuses the whole restore."""
+    if not store.is_dir():
+        raise ConfigError(f"--from-store {store}: no such folder; give the folder that holds NAME/SCALE/results.json")
     path = store / exp.name / scale / "results.json"
     if not path.is_file():
         log(f"[{exp.name}] the store holds no {scale} results ({path}): nothing to restore")

@@ -179,3 +179,8 @@ def test_import_writes_the_store_without_the_results_folder(script, tmp_path):
     stored = (store / "fashion_mnist" / "smoke" / "results.json").read_text()
     assert str(tmp_path) not in stored and '"run_dir": "OUT/fashion_mnist/smoke/' in stored
     assert '"command": "fullspike reproduce --out OUT"' in stored
+    # --store-only: the partial store of a study under way (studies/in_progress), no document beside it
+    partial, doc = tmp_path / "in_progress", tmp_path / "REPRODUCTION.md"
+    script.main(["--results", str(out), "--store", str(partial), "--scales", "smoke", "--out", str(doc), "--store-only"])
+    assert (partial / "fashion_mnist" / "smoke" / "results.json").read_text() == stored and not doc.exists()
+
