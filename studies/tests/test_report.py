@@ -181,6 +181,7 @@ def test_import_writes_the_store_without_the_results_folder(script, tmp_path):
     assert '"command": "fullspike reproduce --out OUT"' in stored
     # --store-only: the partial store of a study under way (studies/in_progress), no document beside it
     partial, doc = tmp_path / "in_progress", tmp_path / "REPRODUCTION.md"
-    script.main(["--results", str(out), "--store", str(partial), "--scales", "smoke", "--out", str(doc), "--store-only"])
+    script.main(
+        ["--results", str(out), "--store", str(partial), "--scales", "smoke", "--out", str(doc), "--store-only"]
+    )
     assert (partial / "fashion_mnist" / "smoke" / "results.json").read_text() == stored and not doc.exists()
-
