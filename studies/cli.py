@@ -62,6 +62,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fullspike.errors import ConfigError
+
     from .definitions import get_experiment
     from .runner import parse_data_roots, run_experiment
 
@@ -82,6 +84,15 @@ def run(args: argparse.Namespace) -> int:
             *(["--seeds", *map(str, seeds)] if seeds else []),
         ]
     )  # what trains the whole experiment (not only this process's --variants and --seeds)
+    store = None
+    if args.from_store is not None:
+        store = Path(args.from_store)
+        if args.from_store != str(STORE) and not (store / args.name / args.scale / "results.json").is_file():
+            raise ConfigError(
+                f"--from-store {args.from_store!r}: no {args.name}/{args.scale}/results.json there; give the folder "
+                "that holds NAME/SCALE/results.json (e.g. studies/in_progress), or --from-store alone for the "
+                "committed results"
+            )
     run_experiment(
         args.name,
         args.scale,
@@ -92,6 +103,6 @@ def run(args: argparse.Namespace) -> int:
         train=not args.collect_only,
         command=command,
         variants=args.variants,
-        store=Path(args.from_store) if args.from_store else None,
+        store=store,
     )
     return 0

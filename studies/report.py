@@ -100,25 +100,42 @@ def without_machine_paths(res: dict) -> dict:
     return res
 
 
-def import_results(results_dirs: list[Path], store: Path, scales: list[str]) -> list[Path]:
-    """Copy each ``DIR/<experiment>/<scale>/results.json`` of a listed scale, with its plots, into
-    ``store/<experiment>/<scale>/`` (replacing what is there), its machine folders replaced by
-    placeholders (:func:`without_machine_paths`); returns the folders written."""
-    copied = []
+def import_results(
+    results_dirs: list[Path], store: Path, scales: list[str], experiments: list[str] | None = None
+) -> list[Path]:
+    """Copy each ``DIR/<experiment>/<scale>/results.json`` of a listed scale (and of a listed
+    experiment, if ``experiments`` is given), with its plots, into ``store/<experiment>/<scale>/``
+    (replacing what is there), its machine folders replaced by placeholders
+    (:func:`without_machine_paths`); returns the folders written. A store folder that holds a
+    folder (a run carried in ``studies/in_progress``, say) is never replaced: refused, before the
+    store changes."""
+    unknown = sorted(set(experiments or []) - set(experiment_names()))
+    if unknown:
+        raise ConfigError(f"no experiment(s) {unknown}; the study has {', '.join(experiment_names())}")
+    found = []
     for d in results_dirs:
         for path in sorted(Path(d).glob("*/*/results.json")):
             exp, scale = path.parent.parent.name, path.parent.name
-            if scale not in scales or exp not in experiment_names():
-                continue
-            res = without_machine_paths(json.loads(path.read_text()))  # refused before the store changes
-            dest = store / exp / scale
-            if dest.exists():
-                shutil.rmtree(dest)
-            dest.mkdir(parents=True)
-            (dest / "results.json").write_text(json.dumps(res, indent=2, default=str))
-            for plot in res.get("plots", []):
-                shutil.copy2(path.parent / plot, dest / plot)
-            copied.append(dest)
+            if scale in scales and exp in experiment_names() and exp in (experiments or [exp]):
+                found.append((path, exp, scale))
+    for _, exp, scale in found:
+        held = sorted(p.name for p in (store / exp / scale).glob("*") if p.is_dir())
+        if held:
+            raise ConfigError(
+                f"{store / exp / scale} holds folder(s) {held}, not only stored results: not replaced; "
+                "import into another store or name the experiments to import (--experiments)"
+            )
+    stored = [without_machine_paths(json.loads(path.read_text())) for path, _, _ in found]  # before any change
+    copied = []
+    for (path, exp, scale), res in zip(found, stored, strict=True):
+        dest = store / exp / scale
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+        (dest / "results.json").write_text(json.dumps(res, indent=2, default=str))
+        for plot in res.get("plots", []):
+            shutil.copy2(path.parent / plot, dest / plot)
+        copied.append(dest)
     return copied
 
 
@@ -820,6 +837,9 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--results", nargs="*", default=[], help="--out folders of `fullspike reproduce` to import")
     p.add_argument("--store", default=str(STORE))
+    p.add_argument(
+        "--experiments", nargs="+", metavar="NAME", help="import only these experiments' results (default: all)"
+    )
     p.add_argument("--scales", nargs="+", default=["paper", "cpu"], help="scales reported, preferred first")
     p.add_argument("--out", default=str(REPO / "REPRODUCTION.md"))
     p.add_argument(
@@ -831,12 +851,15 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     store = Path(args.store).resolve()
     try:
-        imported = import_results([Path(r) for r in args.results], store, args.scales)
+        imported = import_results([Path(r) for r in args.results], store, args.scales, args.experiments)
     except ConfigError as e:
         sys.exit(f"error: {e}")
     for d in imported:
         print(f"imported {d}")
     if args.store_only:
+        if not imported:
+            only = f" of {args.experiments}" if args.experiments else ""
+            sys.exit(f"error: nothing imported: no results{only} at scale(s) {args.scales} in {args.results}")
         return
     Path(args.out).write_text(render(store, args.scales))
     print(f"wrote {args.out}")

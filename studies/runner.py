@@ -310,8 +310,6 @@ def restore_runs(exp: Experiment, scale: str, runs: list[PlannedRun], store: Pat
     analysis that must be measured again on it refuses (:func:`load_run`). A folder that holds
     anything else is never touched. Every stored run is checked before anything is written: one
     whose config differs from the one planned here refuses the whole restore."""
-    if not store.is_dir():
-        raise ConfigError(f"--from-store {store}: no such folder; give the folder that holds NAME/SCALE/results.json")
     path = store / exp.name / scale / "results.json"
     if not path.is_file():
         log(f"[{exp.name}] the store holds no {scale} results ({path}): nothing to restore")

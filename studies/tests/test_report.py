@@ -185,3 +185,16 @@ def test_import_writes_the_store_without_the_results_folder(script, tmp_path):
         ["--results", str(out), "--store", str(partial), "--scales", "smoke", "--out", str(doc), "--store-only"]
     )
     assert (partial / "fashion_mnist" / "smoke" / "results.json").read_text() == stored and not doc.exists()
+    # a store folder holding a run folder (an unfinished run carried there) is never replaced
+    carried = partial / "fashion_mnist" / "smoke" / "w32_aug_seed0"
+    carried.mkdir()
+    (carried / "checkpoint.pt").write_bytes(b"weights")
+    with pytest.raises(ConfigError, match=r"holds folder\(s\) \['w32_aug_seed0'\], not only stored results"):
+        script.import_results([out], partial, ["smoke"])
+    assert (carried / "checkpoint.pt").read_bytes() == b"weights"
+    assert script.import_results([out], partial, ["smoke"], ["nmnist"]) == []  # only the experiments named
+    with pytest.raises(SystemExit, match=r"nothing imported: no results of \['nmnist'\] at scale\(s\) \['smoke'\]"):
+        script.main(["--results", str(out), "--store", str(partial), "--scales", "smoke", "--experiments", "nmnist",
+                     "--store-only"])  # fmt: skip
+    with pytest.raises(ConfigError, match=r"no experiment\(s\) \['fashion_mnst'\]; the study has bntt_norms"):
+        script.import_results([out], partial, ["smoke"], ["fashion_mnst"])

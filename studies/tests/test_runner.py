@@ -370,23 +370,38 @@ def test_runs_restored_from_the_store_stand_for_the_trained_ones(smoke, tmp_path
 
 def test_from_store_takes_the_folder_of_a_partial_store(smoke, tmp_path, monkeypatch, report, capsys):
     """``--from-store DIR``: the finished runs of a study under way, kept in a store of their own
-    (studies/in_progress), come back as the committed store's do; a folder that is not there is
+    (studies/in_progress), come back as the committed store's do (``--from-store`` alone); a DIR
+    that holds no NAME/SCALE/results.json (missing, empty, one level too deep, another scale's) is
     refused in one line before anything is trained or written."""
     store = tmp_path / "in_progress"
     report.import_results([smoke], store, ["smoke"])
     monkeypatch.setattr(fullspike.train, "fit", lambda *a, **k: pytest.fail("a stored run is not trained again"))
-    out = tmp_path / "out"
-    argv = ["reproduce", "fashion_mnist", "--scale", "smoke", "--out", str(out)]
-    assert main([*argv, "--from-store", str(store)]) == 0
-    runs = json.loads((out / "fashion_mnist/smoke/results.json").read_text())["runs"]
-    assert [(r["status"], "restored" in r) for r in runs] == [("done", True), ("done", True)]
+    argv = ["reproduce", "fashion_mnist", "--scale", "smoke", "--out"]
+    for i, given in enumerate([[str(store)], []]):
+        out = tmp_path / f"out{i}"
+        with monkeypatch.context() as m:
+            m.setattr("studies.cli.STORE", store)  # --from-store alone: the committed results
+            assert main([*argv, str(out), "--from-store", *given]) == 0
+        runs = json.loads((out / "fashion_mnist/smoke/results.json").read_text())["runs"]
+        assert [(r["status"], "restored" in r) for r in runs] == [("done", True), ("done", True)]
     capsys.readouterr()
-    elsewhere = tmp_path / "elsewhere"
-    missing = tmp_path / "in_progres"
-    assert main([*argv[:-1], str(elsewhere), "--from-store", str(missing)]) == 2
-    err = capsys.readouterr().err
-    assert err == f"error: --from-store {missing}: no such folder; give the folder that holds NAME/SCALE/results.json\n"
-    assert not elsewhere.exists()
+    for wrong in [tmp_path / "in_progres", "", store / "fashion_mnist", tmp_path]:
+        elsewhere = tmp_path / "elsewhere"
+        assert main([*argv, str(elsewhere), f"--from-store={wrong}"]) == 2
+        err = capsys.readouterr().err
+        assert err == (
+            f"error: --from-store {str(wrong)!r}: no fashion_mnist/smoke/results.json there; give the folder that "
+            "holds NAME/SCALE/results.json (e.g. studies/in_progress), or --from-store alone for the committed "
+            "results\n"
+        )
+        assert not elsewhere.exists()
+    assert (
+        main(
+            [*argv[:3], "cpu", "--out", str(tmp_path / "cpu"), "--data-root", str(tmp_path), "--from-store", str(store)]
+        )
+        == 2
+    )
+    assert "no fashion_mnist/cpu/results.json there" in capsys.readouterr().err  # a store of another scale
 
 
 def test_a_stored_data_root_placeholder_stands_for_the_planned_root(tmp_path):
