@@ -382,10 +382,13 @@ def _early_exit_verdict(res: dict, where: str, unfinished: str) -> tuple[str, st
     runs = [r["early_exit"] for r in _done(res)]
     gammas = [g for e in runs for g in e["mean_gamma"]]
     early = [e for e in runs if e["exit_step"] < e["T"]]
+    first = statistics.fmean(e["mean_gamma"][0] for e in runs)
+    last = statistics.fmean(e["mean_gamma"][-1] for e in runs)
     rule = (
         f"the gamma rule exits before T in {len(early)} of {len(runs)} runs; the mean gamma of every step "
         f"stays within {min(gammas):.3f}..{max(gammas):.3f} (threshold {runs[0]['threshold']}; the scales "
-        f"start at 1 and fall only over long training)"
+        f"start at 1), {first:.3f} at step 1 and {last:.3f} at step T (mean over runs): the late steps' scales "
+        + ("fall below the first step's" if last < first else "do not fall below the first step's")
     )
     if one_class(res, "early_exit"):
         return ONE_CLASS, (
@@ -514,7 +517,7 @@ def verdict(res: dict) -> tuple[str, str]:
         return _target_verdict(res, variants, where, unfinished)
     if name == "bntt_norms":
         return _norms_verdict(res, variants, where, unfinished)
-    if name == "early_exit":
+    if res.get("analysis") == "early_exit":  # experiment 2, and experiment 7's longer run
         return _early_exit_verdict(res, where, unfinished)
     if name == "robustness":
         return _robustness_verdict(res, where, unfinished)
@@ -552,9 +555,10 @@ def early_exit_table(res: dict) -> list[str]:
     """Per run: the gamma rule's exit and, at the margin chosen on validation, the per-sample
     exit's mean step, test accuracy and energy saved."""
     lines = [
-        "| seed | T | exit step (gamma rule) | accuracy at exit | accuracy at T | energy saved | "
+        "| seed | test accuracy (whole test split) | T | mean gamma, step 1 -> T | exit step (gamma rule) | "
+        "accuracy at exit | accuracy at T | energy saved | "
         "per-sample exit at the margin chosen on validation (margin: mean step, test accuracy, energy saved) |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in _done(res):
         e = r["early_exit"]
@@ -570,7 +574,9 @@ def early_exit_table(res: dict) -> list[str]:
         )
         saved = "–" if e["energy_saved"] is None else f"{round(100 * e['energy_saved'])}%"
         lines.append(
-            f"| {r['seed']} | {e['T']} | {e['exit_step']} | {100 * e['accuracy_at_exit']:.2f}% | "
+            f"| {r['seed']} | {100 * r['test_accuracy']:.2f}% | {e['T']} | "
+            f"{e['mean_gamma'][0]:.3f} -> {e['mean_gamma'][-1]:.3f} | {e['exit_step']} | "
+            f"{100 * e['accuracy_at_exit']:.2f}% | "
             f"{100 * e['accuracy_full']:.2f}% | {saved} | {ps_text} |"
         )
     return lines

@@ -155,7 +155,7 @@ def _ee(gammas, acc_full, per_sample, chosen, balanced=True):
     }
     if balanced:
         e["analysis_set"] = {"size": 4, "indices_rule": "r", "class_counts": {"a": 2, "b": 2}}
-    return {"status": "done", "seed": 0, "early_exit": e}
+    return {"status": "done", "seed": 0, "test_accuracy": acc_full, "early_exit": e}
 
 
 def test_early_exit_verdict_reports_the_margin_chosen_on_validation(report):
@@ -181,6 +181,7 @@ def test_early_exit_verdict_reports_the_margin_chosen_on_validation(report):
     ]
     res = {
         "experiment": "early_exit",
+        "analysis": "early_exit",
         "scale": "cpu",
         "target": None,
         "runs": runs,
@@ -188,10 +189,18 @@ def test_early_exit_verdict_reports_the_margin_chosen_on_validation(report):
     }
     word, why = report.verdict(res)
     assert word == "not reproduced" and "within 0.900..0.990 (threshold 0.1" in why
+    assert "0.925 at step 1 and 0.985 at step T (mean over runs): the late steps' scales do not fall below" in why
+    assert report.verdict({**res, "experiment": "bntt_long"}) == (word, why)  # experiment 7: the same analysis
     # the test numbers at the margins chosen on validation (0.9 and 0.5): 10% and 50% saved, no accuracy lost
     assert "test accuracy +0.00 points against all T steps, 30% less energy" in why
     rows = report.early_exit_table(res)[2:]
     assert "| 0.9: 3.6, 50.00%, 10% |" in rows[0] and "| 0.5: 2.0, 60.00%, 50% |" in rows[1]
+    assert rows[0].startswith("| 0 | 50.00% | 4 | 0.950 -> 0.980 | 4 |")
+    res["runs"] = [_ee([0.9, 0.5, 0.2, 0.05], 0.5, [], None)]
+    assert (
+        "0.900 at step 1 and 0.050 at step T (mean over runs): the late steps' scales fall below"
+        in report.verdict(res)[1]
+    )
     # a store measured before the class-balanced selection: pending, its accuracies not given
     res["runs"] = [_ee([0.95] * 4, 0.5, [], None, balanced=False)]
     word, why = report.verdict(res)
