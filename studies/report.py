@@ -109,14 +109,16 @@ def import_results(
     (:func:`without_machine_paths`); returns the folders written. A store folder that holds a
     folder (a run carried in ``studies/in_progress``, say) is never replaced: refused, before the
     store changes."""
-    unknown = sorted(set(experiments or []) - set(experiment_names()))
+    known = experiment_names()
+    unknown = sorted(set(experiments or []) - set(known))
     if unknown:
-        raise ConfigError(f"no experiment(s) {unknown}; the study has {', '.join(experiment_names())}")
+        raise ConfigError(f"no experiment(s) {unknown}; the study has {', '.join(known)}")
+    wanted = set(experiments or known)
     found = []
     for d in results_dirs:
         for path in sorted(Path(d).glob("*/*/results.json")):
             exp, scale = path.parent.parent.name, path.parent.name
-            if scale in scales and exp in experiment_names() and exp in (experiments or [exp]):
+            if scale in scales and exp in wanted:
                 found.append((path, exp, scale))
     for _, exp, scale in found:
         held = sorted(p.name for p in (store / exp / scale).glob("*") if p.is_dir())
