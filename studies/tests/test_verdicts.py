@@ -1,5 +1,5 @@
-"""studies/report.py's verdicts: gaps judged by Welch's t-test at 5% with 3 seeds a side (never
-"partly"), benchmarks against 95% Wilson intervals, the early-exit margin chosen on validation,
+"""studies/report.py's verdicts: gaps judged by Welch's t-test with 3 seeds a side and Holm's
+correction over an experiment's tests at 5% (never "partly"), benchmarks against 95% Wilson intervals, the early-exit margin chosen on validation,
 robustness over seeds with the attack-strength check, and stores measured on one class pending."""
 
 import pytest
@@ -20,13 +20,42 @@ def _v(mean, std, x=None, series=None, n=3):
 
 
 def test_gaps_are_judged_by_welch_at_5_percent_with_3_seeds(report):
+    from studies.stats import welch
+
     stats = pytest.importorskip("scipy.stats")
     a, b = {"mean": 0.50, "std": 0.01, "n": 3}, {"mean": 0.47, "std": 0.01, "n": 4}
     p = stats.ttest_ind_from_stats(0.50, 0.01, 3, 0.47, 0.01, 4, equal_var=False).pvalue
-    assert report._gap(a, b) == (pytest.approx(0.03), "shown", f"shown, Welch p={p:.2g}") and p < 0.05
+    assert report.Judge().gap(a, b) == (pytest.approx(0.03), "shown", f"shown, Welch p={p:.2g}") and p < 0.05
+    # the same test among three (p, 0.2, 0.5): Holm multiplies the smallest p by 3
+    p = welch(0.50, 0.01, 3, 0.47, 0.01, 4).p
+    assert report.Judge([0.2, p, 0.5]).gap(a, b)[1:] == (
+        "shown" if 3 * p < 0.05 else "not shown",
+        f"{'shown' if 3 * p < 0.05 else 'not shown'}, Welch p={p:.2g}, Holm p={3 * p:.2g}",
+    )
     b["std"] = 0.05  # the same gap inside wider error bars: not shown, never "partly"
-    assert report._gap(a, b)[1] == "not shown"
-    assert report._gap(a, {**b, "n": 2})[1:] == ("needs 3 seeds", "needs 3 seeds, n=2")
+    assert report.Judge().gap(a, b)[1] == "not shown"
+    assert report.Judge().gap(a, {**b, "n": 2})[1:] == ("needs 3 seeds", "needs 3 seeds, n=2")
+
+
+def test_holm_adjusted_p_values():
+    from studies.stats import holm_adjusted
+
+    family = [0.01, 0.04, 0.03, 0.5]
+    # sorted 0.01, 0.03, 0.04, 0.5: times 4, 3, 2, 1, each at least the one before it
+    assert [holm_adjusted(p, family) for p in family] == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    assert holm_adjusted(0.2, [0.2]) == 0.2 and holm_adjusted(0.6, [0.6, 0.6]) == 1.0
+    with pytest.raises(ValueError, match="not one of the family"):
+        holm_adjusted(0.3, family)
+
+
+def test_a_verdict_corrects_for_all_its_tests(report):
+    # two gaps at p just under 0.05 each: shown alone, not shown together (Holm over the verdict's family)
+    a, b = _v(0.6, 0.02, 10, "BNTT"), _v(0.55, 0.02, 10, "one shared BN")
+    word, why = report.verdict(_res("bntt_norms", {"bntt": a, "bn": b}))
+    assert word == "T=10: reproduced" and "Holm" not in why
+    at25 = {"bntt_t25": {**a, "x": 25}, "bn_t25": {**b, "x": 25}}
+    word, why = report.verdict(_res("bntt_norms", {"bntt": a, "bn": b, **at25}))
+    assert word == "T=10: not shown; T=25: not shown" and why.count("Holm p=") == 2
 
 
 def test_norms_verdict_per_time_step(report):
@@ -96,7 +125,7 @@ def test_depth_verdict(report):
     }
     word, why = report.verdict(_res("dst_depth", both))
     assert word == "reproduced" and "DST (IAND + AAP) +5.00 (shown, Welch p=" in why
-    assert "SEW ResNet (ADD) +0.00 (not shown, Welch p=1)" in why and "10..10% of SEW's at depth 18, 50" in why
+    assert "SEW ResNet (ADD) +0.00 (not shown, Welch p=1, Holm p=1)" in why and "10..10% of SEW's at depth 18, 50" in why
     both["d50"] = dst(0.85, 0.6, 50)
     assert report.verdict(_res("dst_depth", both))[0] == "DSNN reproduced; FSNN not reproduced"
     both["d50"] = dst(0.81, 0.75, 50, std=0.05)
@@ -130,10 +159,15 @@ def test_depth_verdict(report):
 
 
 def test_benchmark_targets_with_wilson_intervals(report):
-    res = _res("nmnist", {"a": _v(0.99, 0, n=1), "b": _v(0.98, 0, n=1)}, selected="b", target=0.97)
+    val = {"a": {"mean": 0.7, "std": 0, "n": 1}, "b": {"mean": 0.8, "std": 0, "n": 1}}
+    variants = {k: {**_v(acc, 0, n=1), "final_val_accuracy": val[k]} for k, acc in (("a", 0.99), ("b", 0.98))}
+    res = _res("nmnist", variants, selected="b", target=0.97)
     res["test_size"] = 100  # 98/100: the 95% interval 93.0..99.4% holds the target
     word, why = report.verdict(res)
-    assert word == "not shown" and "98.00% (95% Wilson interval 93.0..99.4% on 100 test samples) holds" in why
+    assert word == "not shown" and "98.00% (95% Wilson interval 93.0..99.4% on 100 test samples) contains" in why
+    assert why.endswith(
+        "(the variant chosen on final validation accuracy: 80.00%, against 70.00% for the next best) at the cpu scale"
+    )
     res["test_size"] = 10000
     assert report.verdict(res)[0] == "met"
     res["target"] = 0.985
@@ -188,7 +222,9 @@ def test_early_exit_verdict_reports_the_margin_chosen_on_validation(report):
         "summary": {"variants": {"bntt": {"test_accuracy": {"mean": 0.55, "std": 0.05, "n": 2}}}},
     }
     word, why = report.verdict(res)
-    assert word == "not reproduced" and "within 0.900..0.990 (threshold 0.1" in why
+    # the scales moved at most 0.1 from their start at 1: too little training to test the claim
+    assert word == "not shown" and "within 0.900..0.990 (threshold 0.1" in why
+    assert "the BNTT scales moved at most 0.100 from their start at 1 (the rule asks for more than 0.1)" in why
     assert "0.925 at step 1 and 0.985 at step T (mean over runs): the late steps' scales do not fall below" in why
     assert report.verdict({**res, "experiment": "bntt_long"}) == (word, why)  # experiment 7: the same analysis
     # the test numbers at the margins chosen on validation (0.9 and 0.5): 10% and 50% saved, no accuracy lost
@@ -196,6 +232,11 @@ def test_early_exit_verdict_reports_the_margin_chosen_on_validation(report):
     rows = report.early_exit_table(res)[2:]
     assert "| 0.9: 3.6, 50.00%, 10% |" in rows[0] and "| 0.5: 2.0, 60.00%, 50% |" in rows[1]
     assert rows[0].startswith("| 0 | 50.00% | 4 | 0.950 -> 0.980 | 4 |")
+    moved = {**res, "runs": [_ee([0.5, 0.6, 0.7, 0.8], 0.5, [], None)] * 2}  # moved, and rising: against the claim
+    word, why = report.verdict(moved)
+    assert word == "not reproduced" and why.endswith(
+        "; the BNTT scales moved up to 0.500 from their start at 1, yet the rule never exits early at the cpu scale"
+    )
     res["runs"] = [_ee([0.9, 0.5, 0.2, 0.05], 0.5, [], None)]
     assert (
         "0.900 at step 1 and 0.050 at step T (mean over runs): the late steps' scales fall below"
@@ -210,11 +251,12 @@ def test_early_exit_verdict_reports_the_margin_chosen_on_validation(report):
 def test_robustness_verdict_compares_the_accuracy_kept_over_seeds(report):
     def run(variant, clean, noisy, fgsm=None, balanced=True):
         rob = {
+            "clean": clean,
             "accuracy": {
                 "fgsm": {"0.0": clean, "0.03": noisy if fgsm is None else fgsm},
                 "pgd": {"0.0": clean, "0.03": noisy},
                 "gaussian": {"0.0": clean, "0.1": noisy},
-            }
+            },
         }
         if balanced:
             rob["analysis_set"] = {"size": 4, "indices_rule": "r", "class_counts": {}}
@@ -240,6 +282,19 @@ def test_robustness_verdict_compares_the_accuracy_kept_over_seeds(report):
     word, why = report.verdict(res)
     assert why.startswith("attack masked: PGD is weaker than FGSM for bntt at eps 8/255")
     assert report.attack_masked({"runs": ann}) == []
+    # the base of each run's share is the mean of its clean measurements (fresh encoder draws each)
+    r = run("bntt", 0.8, 0.4)
+    r["robustness"]["clean"] = 0.7  # the four clean measurements 0.7, 0.8, 0.8, 0.8: base 0.775
+    assert report.clean_accuracy(r["robustness"]) == pytest.approx(0.775)
+    table = report.robustness_table({"runs": [r]})
+    assert table[0].startswith("| model | clean (mean of each run's clean measurements) | fgsm 8/255 |")
+    assert table[2].startswith("| bntt (n=1) | 77.5% | 40.0% |") and table[3].startswith(
+        f"| bntt: share of clean accuracy kept | 100% | {100 * 0.4 / 0.775:.0f}% |"
+    )
+    assert report.encoding_noise_line({"runs": [r]}).startswith(
+        "each run measures its clean accuracy 4 times on the same images, each time with a fresh draw of the input "
+        "encoding; the 4 measurements lie apart by 10.0 points on average (10.0 at most) for the bntt"
+    )
     res["runs"] = [run("bntt", 0.8, 0.4, balanced=False), run("ann", 0.5, 0.1, balanced=False)]
     assert report.verdict(res)[0] == "pending re-run: the analysis set was one class"
 
