@@ -1,6 +1,7 @@
 """studies/report.py's verdicts: gaps judged by Welch's t-test with 3 seeds a side and Holm's
-correction over an experiment's tests at 5% (never "partly"), benchmarks against 95% Wilson intervals, the early-exit margin chosen on validation,
-robustness over seeds with the attack-strength check, and stores measured on one class pending."""
+correction over an experiment's tests at 5% (never "partly"), benchmarks against 95% Wilson
+intervals, the early-exit margin chosen on validation, robustness over seeds with the
+attack-strength check, and stores measured on one class pending."""
 
 import pytest
 
@@ -125,7 +126,8 @@ def test_depth_verdict(report):
     }
     word, why = report.verdict(_res("dst_depth", both))
     assert word == "reproduced" and "DST (IAND + AAP) +5.00 (shown, Welch p=" in why
-    assert "SEW ResNet (ADD) +0.00 (not shown, Welch p=1, Holm p=1)" in why and "10..10% of SEW's at depth 18, 50" in why
+    assert "SEW ResNet (ADD) +0.00 (not shown, Welch p=1, Holm p=1)" in why
+    assert "10..10% of SEW's at depth 18, 50" in why
     both["d50"] = dst(0.85, 0.6, 50)
     assert report.verdict(_res("dst_depth", both))[0] == "DSNN reproduced; FSNN not reproduced"
     both["d50"] = dst(0.81, 0.75, 50, std=0.05)
