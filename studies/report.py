@@ -630,7 +630,7 @@ def early_exit_table(res: dict) -> list[str]:
             )
             if p
             else "no margin kept the validation accuracy"
-        )
+        ) + _validation_evidence(e, p)
         saved = "–" if e["energy_saved"] is None else f"{round(100 * e['energy_saved'])}%"
         lines.append(
             f"| {r['seed']} | {100 * r['test_accuracy']:.2f}% | {e['T']} | "
@@ -639,6 +639,20 @@ def early_exit_table(res: dict) -> list[str]:
             f"{100 * e['accuracy_full']:.2f}% | {saved} | {ps_text} |"
         )
     return lines
+
+
+def _validation_evidence(e: dict, chosen: dict | None) -> str:
+    """What the margin's choice saw on validation (stores that record it): the chosen margin's
+    validation accuracy, or the best any margin reached, against that of all T steps."""
+    val = [p for p in e["per_sample"] if "val_accuracy" in p]
+    if not val or e.get("val_accuracy_full") is None:
+        return ""
+    seen = chosen if chosen is not None else max(val, key=lambda p: p["val_accuracy"])
+    which = "" if chosen is not None else f"best {seen['margin']}: "
+    return (
+        f" (validation, {e['val_samples']} samples: {which}{100 * seen['val_accuracy']:.2f}% against "
+        f"{100 * e['val_accuracy_full']:.2f}% at T)"
+    )
 
 
 def clean_accuracy(rob: dict) -> float:

@@ -234,6 +234,18 @@ def test_early_exit_verdict_reports_the_margin_chosen_on_validation(report):
     rows = report.early_exit_table(res)[2:]
     assert "| 0.9: 3.6, 50.00%, 10% |" in rows[0] and "| 0.5: 2.0, 60.00%, 50% |" in rows[1]
     assert rows[0].startswith("| 0 | 50.00% | 4 | 0.950 -> 0.980 | 4 |")
+    # a store that records what the choice saw on validation shows it beside the test numbers
+    e = res["runs"][0]["early_exit"]
+    e |= {"val_samples": 8, "val_accuracy_full": 0.5}
+    for entry, val in zip(e["per_sample"], (0.375, 0.5), strict=True):
+        entry["val_accuracy"] = val
+    assert report.early_exit_table(res)[2].endswith(
+        "| 0.9: 3.6, 50.00%, 10% (validation, 8 samples: 50.00% against 50.00% at T) |"
+    )
+    e |= {"chosen_margin": None, "val_accuracy_full": 0.625}  # no margin kept it: the best one's accuracy
+    assert report.early_exit_table(res)[2].endswith(
+        "| no margin kept the validation accuracy (validation, 8 samples: best 0.9: 50.00% against 62.50% at T) |"
+    )
     moved = {**res, "runs": [_ee([0.5, 0.6, 0.7, 0.8], 0.5, [], None)] * 2}  # moved, and rising: against the claim
     word, why = report.verdict(moved)
     assert word == "not reproduced" and why.endswith(

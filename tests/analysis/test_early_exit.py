@@ -129,7 +129,13 @@ def test_analyse_early_exit_records_the_margin_chosen_on_a_validation_loader():
     r = analyse_early_exit(m, test, energy_batches=0, val_loader=val, margins=(0.0, 0.5))
     assert r.val_samples == 6 and r.chosen_margin in (0.0, 0.5) and r.chosen["margin"] == r.chosen_margin
     assert r.to_dict()["chosen_margin"] == r.chosen_margin
+    # the record holds what the choice saw: the chosen margin is, of those keeping the validation
+    # accuracy of all T steps, the one with the fewest steps on validation
+    kept = [p for p in r.per_sample if p["val_accuracy"] >= r.val_accuracy_full]
+    best = min(kept, key=lambda p: (p["val_mean_latency"], -p["margin"])) if kept else None
+    assert r.chosen_margin == (best["margin"] if best else None)
     assert analyse_early_exit(m, test, energy_batches=0).chosen_margin is None
+    assert "val_accuracy" not in analyse_early_exit(m, test, energy_batches=0, margins=(0.5,)).per_sample[0]
 
 
 def test_energy_is_counted_on_a_class_balanced_share_of_a_loader(monkeypatch):

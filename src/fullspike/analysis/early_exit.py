@@ -128,7 +128,8 @@ class EarlyExitResult:
     accuracy: list[float]  # at T' = 1..T
     samples: int
     energy_mj: list[float] = field(default_factory=list)  # at T' = 1..T (empty if not counted)
-    per_sample: list[dict] = field(default_factory=list)  # one entry per margin
+    # one entry per margin: test numbers, and with validation samples the validation ones ("val_...")
+    per_sample: list[dict] = field(default_factory=list)
     chosen_margin: float | None = None  # chosen on the validation samples (None: none given, or none kept)
     val_samples: int = 0
     val_accuracy_full: float | None = None
@@ -238,6 +239,10 @@ def analyse_early_exit(
         val_steps, val_labels = step_outputs(model, val_loader, device, None, progress)
         chosen, val_n = choose_margin(val_steps, val_labels, margins), len(val_labels)
         val_full = accuracy_per_step(val_steps, val_labels)[-1]
+        for entry in per_sample:  # what the choice saw: each margin's validation numbers
+            latency, correct = per_sample_exit(val_steps, val_labels, entry["margin"])
+            entry["val_mean_latency"] = float(latency.float().mean())
+            entry["val_accuracy"] = float(correct.float().mean())
     return EarlyExitResult(
         T,
         threshold,
