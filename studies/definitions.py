@@ -43,7 +43,8 @@ class Variant:
     """One network/setting of an experiment: ``config`` (a config name, see
     :func:`studies.runner.config_path`) plus ``overrides``. ``x`` and ``series`` place it in plots
     (e.g. depth and family); ``home``: see the module doc; ``control``: an ablation reported
-    beside the claim's variants, not judged with them."""
+    beside the claim's variants: it does not decide the verdict's word (its tests count in Holm's
+    family, see studies/report.py)."""
 
     name: str
     label: str

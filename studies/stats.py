@@ -87,13 +87,14 @@ def wilson(accuracy: float, n: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def holm_adjusted(p: float, family: list[float]) -> float:
-    """Holm's step-down adjusted p of ``p``, one of the raw p-values ``family`` of the tests judged
-    together: with the m values sorted ascending, the k-th (from 0) is adjusted to the largest
-    ``min(1, (m - j) * p_j)`` over j <= k. A test is shown at family-wise level ALPHA when its
-    adjusted p is below ALPHA; one test alone keeps its p."""
-    ranked = sorted(family)
-    if p not in ranked:
-        raise ValueError(f"p={p} is not one of the family's p-values")
-    m = len(ranked)
-    return max(min(1.0, (m - j) * ranked[j]) for j in range(ranked.index(p) + 1))
+def holm_adjusted(family: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values of the raw p-values ``family`` of the tests judged
+    together, in the same order: with the m values sorted ascending, the k-th (from 0) is adjusted
+    to the largest ``min(1, (m - j) * p_j)`` over j <= k. A test is shown at family-wise level
+    ALPHA when its adjusted p is below ALPHA; a family of one keeps its p."""
+    order = sorted(range(len(family)), key=lambda i: family[i])
+    adjusted, running = [0.0] * len(family), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(family) - rank) * family[i]))
+        adjusted[i] = running
+    return adjusted

@@ -27,12 +27,16 @@ def test_gaps_are_judged_by_welch_at_5_percent_with_3_seeds(report):
     a, b = {"mean": 0.50, "std": 0.01, "n": 3}, {"mean": 0.47, "std": 0.01, "n": 4}
     p = stats.ttest_ind_from_stats(0.50, 0.01, 3, 0.47, 0.01, 4, equal_var=False).pvalue
     assert report.Judge().gap(a, b) == (pytest.approx(0.03), "shown", f"shown, Welch p={p:.2g}") and p < 0.05
-    # the same test among three (p, 0.2, 0.5): Holm multiplies the smallest p by 3
+    # the same test first of a family of five (p, 0.2, 0.3, 0.4, 0.5): Holm multiplies the smallest p by 5
     p = welch(0.50, 0.01, 3, 0.47, 0.01, 4).p
-    assert report.Judge([0.2, p, 0.5]).gap(a, b)[1:] == (
-        "shown" if 3 * p < 0.05 else "not shown",
-        f"{'shown' if 3 * p < 0.05 else 'not shown'}, Welch p={p:.2g}, Holm p={3 * p:.2g}",
+    assert p < 0.05 < 5 * p
+    assert report.Judge([p, 0.2, 0.3, 0.4, 0.5]).gap(a, b)[1:] == (
+        "not shown",
+        f"not shown, Welch p={p:.2g}, Holm p={5 * p:.2g}",
     )
+    nan = {"mean": 0.5, "std": float("nan"), "n": 3}  # a summary without a spread: not judged, not in the family
+    judge = report.Judge()
+    assert judge.gap(nan, b)[1:] == ("not judged", "not judged: no finite Welch p") and judge.p == []
     b["std"] = 0.05  # the same gap inside wider error bars: not shown, never "partly"
     assert report.Judge().gap(a, b)[1] == "not shown"
     assert report.Judge().gap(a, {**b, "n": 2})[1:] == ("needs 3 seeds", "needs 3 seeds, n=2")
@@ -41,12 +45,11 @@ def test_gaps_are_judged_by_welch_at_5_percent_with_3_seeds(report):
 def test_holm_adjusted_p_values():
     from studies.stats import holm_adjusted
 
-    family = [0.01, 0.04, 0.03, 0.5]
-    # sorted 0.01, 0.03, 0.04, 0.5: times 4, 3, 2, 1, each at least the one before it
-    assert [holm_adjusted(p, family) for p in family] == pytest.approx([0.04, 0.09, 0.09, 0.5])
-    assert holm_adjusted(0.2, [0.2]) == 0.2 and holm_adjusted(0.6, [0.6, 0.6]) == 1.0
-    with pytest.raises(ValueError, match="not one of the family"):
-        holm_adjusted(0.3, family)
+    # sorted 0.01, 0.03, 0.04, 0.5: times 4, 3, 2, 1, each at least the one before it; the input's order kept
+    assert holm_adjusted([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    assert holm_adjusted([0.2]) == [0.2] and holm_adjusted([0.6, 0.6]) == [1.0, 1.0]
+    assert holm_adjusted([0.02, 0.02, 0.001]) == pytest.approx([0.04, 0.04, 0.003])  # ties: the same value
+    assert holm_adjusted([]) == []
 
 
 def test_a_verdict_corrects_for_all_its_tests(report):
@@ -226,7 +229,7 @@ def test_early_exit_verdict_reports_the_margin_chosen_on_validation(report):
     word, why = report.verdict(res)
     # the scales moved at most 0.1 from their start at 1: too little training to test the claim
     assert word == "not shown" and "within 0.900..0.990 (threshold 0.1" in why
-    assert "the BNTT scales moved at most 0.100 from their start at 1 (the rule asks for more than 0.1)" in why
+    assert "the last step's mean BNTT scale moved at most 0.020 from its start at 1 (the rule asks for more" in why
     assert "0.925 at step 1 and 0.985 at step T (mean over runs): the late steps' scales do not fall below" in why
     assert report.verdict({**res, "experiment": "bntt_long"}) == (word, why)  # experiment 7: the same analysis
     # the test numbers at the margins chosen on validation (0.9 and 0.5): 10% and 50% saved, no accuracy lost
@@ -249,7 +252,13 @@ def test_early_exit_verdict_reports_the_margin_chosen_on_validation(report):
     moved = {**res, "runs": [_ee([0.5, 0.6, 0.7, 0.8], 0.5, [], None)] * 2}  # moved, and rising: against the claim
     word, why = report.verdict(moved)
     assert word == "not reproduced" and why.endswith(
-        "; the BNTT scales moved up to 0.500 from their start at 1, yet the rule never exits early at the cpu scale"
+        "; the last step's mean BNTT scale moved 0.200 from its start at 1 (largest over runs), yet the rule "
+        "never exits early (2 runs) at the cpu scale"
+    )
+    # a run without the analysis (not measured yet) leaves the sampling error to the others
+    assert report.sampling_line({**moved, "runs": [*moved["runs"], {"status": "done", "early_exit": None}]}) == (
+        "the analysis' accuracies are measured on the 4 samples of the analysis set: at 50.0% (their mean) the "
+        "95% Wilson interval is 15.0..85.0%, and one sample is 25.00 points"
     )
     res["runs"] = [_ee([0.9, 0.5, 0.2, 0.05], 0.5, [], None)]
     assert (
@@ -305,10 +314,13 @@ def test_robustness_verdict_compares_the_accuracy_kept_over_seeds(report):
     assert table[2].startswith("| bntt (n=1) | 77.5% | 40.0% |") and table[3].startswith(
         f"| bntt: share of clean accuracy kept | 100% | {100 * 0.4 / 0.775:.0f}% |"
     )
-    assert report.encoding_noise_line({"runs": [r]}).startswith(
-        "each run measures its clean accuracy 4 times on the same images, each time with a fresh draw of the input "
-        "encoding; the 4 measurements lie apart by 10.0 points on average (10.0 at most) for the bntt"
+    assert report.encoding_noise_line({"runs": [r]}) == (
+        "each run measures its clean accuracy several times on the same images, each time with a fresh draw of the "
+        "input encoding: bntt: 4 measurements per run, 10.0 points apart on average (10.0 at most). Shares of "
+        "clean accuracy use their mean as the base"
     )
+    dead = run("bntt", 0.0, 0.0)  # a net at 0% clean accuracy keeps no share: a dash, no division by zero
+    assert report.robustness_table({"runs": [dead]})[3] == "| bntt: share of clean accuracy kept | 100% | – | – | – |"
     res["runs"] = [run("bntt", 0.8, 0.4, balanced=False), run("ann", 0.5, 0.1, balanced=False)]
     assert report.verdict(res)[0] == "pending re-run: the analysis set was one class"
 
