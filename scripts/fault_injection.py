@@ -198,7 +198,7 @@ def resume_run(out: Path, overrides: list[str] = TRAIN) -> dict:
         "resume": "started again with --overwrite (no checkpoint yet)" if fresh else "resumed",
         "resume_rc": proc.returncode,
         "resume_error": proc.stderr.strip().splitlines()[-1] if proc.returncode else "",
-        "orphans_removed": proc.stdout.count("left by an interrupted checkpoint save"),
+        "orphans_removed": proc.stdout.count("left by an interrupted save"),
         "temporaries_after": len(temporaries(out)),
     }
 

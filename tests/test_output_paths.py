@@ -47,6 +47,22 @@ def test_read_only_file_system_is_one_line(tmp_path, monkeypatch):
         output_dir(tmp_path / "out", "results")
 
 
+def test_a_failed_write_check_names_the_output_not_the_probe_file(tmp_path, monkeypatch):
+    import tempfile
+
+    def denied(*args, dir=None, prefix="", **kwargs):  # what a folder without write permission answers
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.path.join(dir, prefix + "x1y2"))
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", denied)
+    with pytest.raises(OutputError) as e:
+        output_file(tmp_path / "r.json", "the results")
+    assert str(e.value).startswith(f"cannot write the results to {tmp_path / 'r.json'}: ")
+    with pytest.raises(OutputError) as e:
+        output_dir(tmp_path / "out", "results")
+    assert str(e.value).startswith(f"cannot write results to {tmp_path / 'out'}: ")
+    assert "write-check" not in str(e.value)
+
+
 def test_output_file_refuses_a_folder(tmp_path):
     with pytest.raises(OutputError, match="it is a folder; give a file name"):
         output_file(tmp_path, "the results")

@@ -38,8 +38,11 @@ def reason(err: OSError) -> str:
     return _REASONS.get(err.errno, err.strerror or type(err).__name__)
 
 
-def _error(err: OSError, where: Path, what: str) -> OutputError:
-    name = Path(err.filename) if isinstance(err.filename, (str, os.PathLike)) else where
+def _error(err: OSError, where: Path, what: str, name: Path | None = None) -> OutputError:
+    """The one-line error of a failed write to ``where``, naming ``name`` (default: the file the
+    error names, else ``where``)."""
+    if name is None:
+        name = Path(err.filename) if isinstance(err.filename, (str, os.PathLike)) else where
     fix = "free some space or choose another location" if err.errno in _FULL else "choose another location"
     return OutputError(f"cannot write {what} to {name}: {reason(err)}; {fix}")
 
@@ -105,8 +108,9 @@ def _make_folder(path: Path, made: list[Path]) -> None:
                 raise
 
 
-def output_dir(path: str | os.PathLike, what: str = "outputs") -> Path:
-    """Create folder ``path`` if needed and check that a file can be written in it.
+def output_dir(path: str | os.PathLike, what: str = "outputs", target: Path | None = None) -> Path:
+    """Create folder ``path`` if needed and check that a file can be written in it (``target``:
+    the file to be written there, which an error names; default the folder).
 
     Raises :class:`OutputError` (one line: what, where, why) otherwise; returns ``Path(path)``.
     Inside :func:`folders_made`, the folders created are collected.
@@ -118,8 +122,8 @@ def output_dir(path: str | os.PathLike, what: str = "outputs") -> Path:
         with tempfile.TemporaryFile(dir=path, prefix=".fullspike-write-check-") as f:
             f.write(b"\0")
             f.flush()
-    except OSError as e:
-        raise _error(e, path, what) from None
+    except OSError as e:  # the error names the folder (or the file to be written), never the probe file
+        raise _error(e, path, what, target or path) from None
     return path
 
 
@@ -129,7 +133,7 @@ def output_file(path: str | os.PathLike, what: str = "output") -> Path:
     path = Path(path)
     if path.is_dir():
         raise OutputError(f"cannot write {what} to {path}: it is a folder; give a file name")
-    output_dir(path.parent, what)
+    output_dir(path.parent, what, target=path)
     return path
 
 

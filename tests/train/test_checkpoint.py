@@ -51,9 +51,11 @@ def test_training_removes_the_temporary_a_killed_save_left(tmp_path, caplog, res
     cfg = load_config(None, TINY)
     if resume:
         fit(cfg, tmp_path)
-    orphan = tmp_path / ".checkpoint.pt.deadbeef.tmp"
+    orphans = [tmp_path / f".{name}.deadbeef.tmp" for name in ("checkpoint.pt", "config.json", "metrics.json")]
     tmp_path.mkdir(exist_ok=True)
-    orphan.write_bytes(b"half a checkpoint")
+    for orphan in orphans:
+        orphan.write_bytes(b"half a save")
     fit(cfg, tmp_path, resume=resume)
-    assert not orphan.exists()
-    assert f"removed {orphan}, left by an interrupted checkpoint save" in caplog.messages
+    for orphan in orphans:
+        assert not orphan.exists()
+        assert f"removed {orphan}, left by an interrupted save" in caplog.messages

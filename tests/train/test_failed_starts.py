@@ -117,6 +117,50 @@ def test_a_resume_drops_the_run_an_overwrite_killed_after_its_first_checkpoint_h
     assert not (run / ".replaced-run").exists()
 
 
+def _stash_only(run: Path) -> dict[str, bytes]:
+    """What an --overwrite killed before its first checkpoint leaves: the old run moved into
+    .replaced-run, nothing of the new one; returns the old run's files."""
+    before = _tree(run)
+    (run / ".replaced-run").mkdir()
+    for f in list(run.iterdir()):
+        if f.name != ".replaced-run":
+            os.replace(f, run / ".replaced-run" / f.name)
+    return before
+
+
+def test_a_run_moved_aside_by_a_killed_overwrite_is_never_lost(run, capsys):
+    """A plain start (or a resume) beside the run a killed --overwrite moved aside is refused in one
+    line that says how to keep it; once put back it resumes."""
+    before = _stash_only(run)
+    assert main(["train", "--out", str(run), *TINY]) == 2
+    assert "holds the run an interrupted --overwrite moved aside" in _error_line(capsys)
+    assert main(["train", "--out", str(run), "--resume"]) == 2
+    assert "move its files back into" in _error_line(capsys)
+    for f in list((run / ".replaced-run").iterdir()):  # what the message says to do
+        os.replace(f, run / f.name)
+    (run / ".replaced-run").rmdir()
+    assert _tree(run) == before
+    assert main(["train", "--out", str(run), "--resume", "train.epochs=3"]) == 0
+
+
+def test_an_overwrite_beside_a_stale_stash_keeps_the_newer_run_if_it_fails(run, capsys):
+    """A stash beside a run with a checkpoint is stale (that run started after it): a failing
+    --overwrite puts back the run that was in the folder, not the older stashed one."""
+    newer = _tree(run)
+    (run / ".replaced-run").mkdir()
+    (run / ".replaced-run" / "metrics.json").write_text('{"older": true}')
+    assert main(["train", "--out", str(run), "--overwrite", *TINY, "model.in_channels=3"]) == 2
+    _error_line(capsys)
+    assert _tree(run) == newer and not (run / ".replaced-run").exists()
+
+
+def test_an_overwrite_beside_the_stash_of_a_killed_overwrite_replaces_the_stashed_run(run):
+    _stash_only(run)
+    (run / "metrics.jsonl").write_text("")  # the killed attempt's files: no checkpoint
+    assert main(["train", "--out", str(run), "--overwrite", *TINY, "train.epochs=1"]) == 0
+    assert json.loads((run / "metrics.json").read_text())["epochs"] == 1 and not (run / ".replaced-run").exists()
+
+
 def test_a_failed_start_leaves_no_folder_behind(tmp_path, capsys):
     fresh = tmp_path / "fresh"
     assert main(["train", "--out", str(fresh), *TINY, "data.name=fashion_mnist", "data.root=/no/such"]) == 2
@@ -254,6 +298,19 @@ def test_writes_into_a_run_folder_do_not_follow_symbolic_links(run, tmp_path, ca
     assert main(["train", "--out", str(run), "--resume", "train.epochs=4"]) == 2
     assert "symbolic link" in _error_line(capsys)
     assert victim.read_text() == "precious"
+
+
+def test_tensorboard_events_do_not_follow_a_symbolic_link_at_tb(run, tmp_path, caplog):
+    pytest.importorskip("tensorboard")
+    victim = tmp_path / "victim-tb"
+    victim.mkdir()
+    (run / "tb").symlink_to(victim, target_is_directory=True)
+    with caplog.at_level("WARNING"):
+        assert main(["train", "--out", str(run), "--resume", "train.epochs=3", "train.tensorboard=true"]) == 0
+    assert list(victim.iterdir()) == [] and "is a symbolic link: not followed" in caplog.text
+    (run / "tb").unlink()  # without the link, the events are written
+    assert main(["train", "--out", str(run), "--resume", "train.epochs=4", "train.tensorboard=true"]) == 0
+    assert any(p.name.startswith("events.out.tfevents") for p in (run / "tb").iterdir())
 
 
 def test_a_diverging_run_is_flagged_in_the_log_and_in_metrics_json(tmp_path, capsys):

@@ -138,6 +138,12 @@ class TensorBoardLogger(Callback):
     def on_fit_start(self, trainer: TrainerState) -> None:
         if not trainer.is_main:
             return
+        if self.log_dir.is_symlink():  # a link placed in the run folder is never followed
+            _LOG.warning(
+                f"{self.log_dir} is a symbolic link: not followed, so no TensorBoard events are written "
+                "(metrics.jsonl has them all; remove the link to get them)"
+            )
+            return
         try:
             require("tensorboard", extra="tensorboard", purpose="train.tensorboard=true")
             from torch.utils.tensorboard import SummaryWriter

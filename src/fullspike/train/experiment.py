@@ -114,8 +114,24 @@ def check_own_checkpoint(out: Path, ckpt: dict) -> None:
             )
 
 
+#: where ``--overwrite`` keeps the old run until the new one has written its first checkpoint
+REPLACED = ".replaced-run"
+
+
+def _has_stash(out: Path) -> bool:
+    """Whether ``out`` holds the run an ``--overwrite`` moved aside (:data:`REPLACED`, a folder)."""
+    stash = out / REPLACED
+    return stash.is_dir() and not stash.is_symlink()
+
+
 def no_checkpoint_error(out: Path) -> CheckpointError:
     """``--resume`` found no checkpoint in ``out``: say how to start (again)."""
+    if _has_stash(out):
+        return CheckpointError(
+            f"--resume: no checkpoint at {out / CHECKPOINT}, but {out / REPLACED} holds the run an interrupted "
+            f"--overwrite moved aside: move its files back into {out} and --resume it, or start a fresh run "
+            f"with --overwrite (it replaces that run)"
+        )
     if any((out / n).exists() for n in RUN_FILES):
         return CheckpointError(
             f"--resume: no checkpoint at {out / CHECKPOINT}: the run in {out} stopped before "
@@ -136,13 +152,21 @@ def resume_config(out_dir: str | Path, overrides: list[str] | None = None) -> Co
 
 
 def prepare_run_folder(out: Path, overwrite: bool) -> None:
-    """Refuse a folder that holds another run's files, unless ``overwrite`` (then
-    :func:`stash_run_folder` moves them aside once the new run is built)."""
+    """Refuse a folder that holds another run's files, or the run an interrupted ``--overwrite``
+    moved aside (:data:`REPLACED`), unless ``overwrite`` (then :func:`stash_run_folder` moves them
+    aside once the new run is built)."""
+    if overwrite:
+        return
     found = [n for n in RUN_FILES if os.path.lexists(out / n)]
-    if found and not overwrite:
+    if found:
         raise ConfigError(
             f"{out} already holds a run ({', '.join(found)}); continue it with --resume, "
             f"or pass --overwrite to replace it (or choose another --out)"
+        )
+    if _has_stash(out):
+        raise ConfigError(
+            f"{out} holds the run an interrupted --overwrite moved aside ({out / REPLACED}): move its files "
+            f"back into {out} to keep it (and --resume it), or pass --overwrite to replace it (or choose another --out)"
         )
 
 
@@ -154,30 +178,36 @@ def clear_run_folder(out: Path) -> None:
             shutil.rmtree(p)
         elif os.path.lexists(p):
             p.unlink()
-    remove_partial_saves(out / CHECKPOINT)
+    remove_partial_run_saves(out)
 
 
-#: where ``--overwrite`` keeps the old run until the new one has written its first checkpoint
-REPLACED = ".replaced-run"
+def remove_partial_run_saves(out: Path) -> list[Path]:
+    """Delete the temporary files that interrupted atomic saves of the run files of ``out`` left
+    (checkpoint, ``config.json``, ``metrics.json``); returns the paths removed."""
+    return sorted(tmp for n in (CHECKPOINT, "config.json", "metrics.json") for tmp in remove_partial_saves(out / n))
 
 
 def stash_run_folder(out: Path) -> Path:
     """Move the run files of ``out`` into ``out/.replaced-run`` (``--overwrite``, once the new run's
     data, model and optimiser are built): :func:`restore_run_folder` puts them back if the new run
     fails before its first checkpoint; afterwards they are deleted. A stash left by an overwrite
-    killed before that point holds the original run: it is kept, and the files of that attempt
-    beside it are deleted. Files are moved (renamed), so a symbolic link moves as a link."""
+    killed before its first checkpoint holds the run that overwrite was replacing: it is kept, and
+    the files of that attempt beside it (no checkpoint) are deleted. Beside a checkpoint, the stash
+    is stale (the run in ``out`` started after it): the stash goes, and that run is stashed. Files
+    are moved (renamed), so a symbolic link moves as a link."""
     stash = out / REPLACED
-    if stash.is_dir() and not stash.is_symlink():
+    if _has_stash(out) and not os.path.lexists(out / CHECKPOINT):
         clear_run_folder(out)
         return stash
+    if _has_stash(out):
+        shutil.rmtree(stash)
     if os.path.lexists(stash):  # a file or link in its place is not a stash of ours
         stash.unlink()
     stash.mkdir()
     for n in RUN_FILES:
         if os.path.lexists(out / n):
             os.replace(out / n, stash / n)
-    remove_partial_saves(out / CHECKPOINT)
+    remove_partial_run_saves(out)
     return stash
 
 
@@ -373,7 +403,7 @@ def _train_in_folder(
     stash = stash_run_folder(out) if main and overwrite else None
     if stash is not None:
         trainer.callbacks.append(_DropReplacedRun(stash, ckpt_path))  # after Checkpoint, the last
-    elif main and resume and (out / REPLACED).is_dir() and not (out / REPLACED).is_symlink():
+    elif main and resume and _has_stash(out):
         shutil.rmtree(out / REPLACED)  # an overwrite killed after its first checkpoint: that run goes on
     try:
         return _run(cfg, out, trainer, model, data, ckpt, ckpt_path, changes, world, device, main)
@@ -404,8 +434,8 @@ def _run(
     train, and write ``metrics.json``."""
     tc = cfg.train
     if main:
-        for tmp in remove_partial_saves(ckpt_path):
-            _log(f"removed {tmp}, left by an interrupted checkpoint save")
+        for tmp in remove_partial_run_saves(out):
+            _log(f"removed {tmp}, left by an interrupted save")
         if ckpt is not None:
             _log(f"resuming {cfg.name} from {ckpt_path} after epoch {trainer.epoch}")
             for key, (a, b) in changes.items():
