@@ -117,15 +117,71 @@ def test_a_resume_drops_the_run_an_overwrite_killed_after_its_first_checkpoint_h
     assert not (run / ".replaced-run").exists()
 
 
-def _stash_only(run: Path) -> dict[str, bytes]:
+def _stash_only(run: Path, complete: bool = True) -> dict[str, bytes]:
     """What an --overwrite killed before its first checkpoint leaves: the old run moved into
-    .replaced-run, nothing of the new one; returns the old run's files."""
+    .replaced-run (marked complete), nothing of the new one; returns the old run's files."""
     before = _tree(run)
     (run / ".replaced-run").mkdir()
-    for f in list(run.iterdir()):
-        if f.name != ".replaced-run":
-            os.replace(f, run / ".replaced-run" / f.name)
+    for name in ("checkpoint.pt", "config.json", "metrics.jsonl", "metrics.json", "tb"):
+        if os.path.lexists(run / name):
+            os.replace(run / name, run / ".replaced-run" / name)
+    if complete:
+        (run / ".replaced-run" / ".complete").touch()
     return before
+
+
+def test_what_a_kill_inside_the_stash_moves_leaves_is_put_back_by_the_next_start(run, capsys, caplog):
+    """Killed while moving the old run aside (no completion mark, the checkpoint already moved),
+    while restoring it (the restore mark), or before the first move (an empty stash): the next
+    start puts the old run back whole, says so, and then treats the folder as holding that run."""
+    caplog.set_level("INFO", logger="fullspike")
+    before = _stash_only(run, complete=False)
+    for name in ("metrics.json", "metrics.jsonl"):  # the moves not made yet
+        os.replace(run / ".replaced-run" / name, run / name)
+    assert main(["train", "--out", str(run), *TINY]) == 2
+    assert "already holds a run" in _error_line(capsys) and _tree(run) == before
+    assert "an --overwrite was killed while moving it aside" in caplog.text
+    _stash_only(run)
+    (run / ".replaced-run" / ".restoring").touch()
+    os.replace(run / ".replaced-run" / "config.json", run / "config.json")  # one file back before the kill
+    assert main(["train", "--out", str(run), "--resume", "train.epochs=3"]) == 0
+    assert "killed while restoring it" in caplog.text and not (run / ".replaced-run").exists()
+    (run / ".replaced-run").mkdir()  # killed right after making the stash
+    (run / ".replaced-run.dropped").mkdir()  # and a stash being deleted
+    assert main(["train", "--out", str(run), "--resume", "train.epochs=4"]) == 0
+    assert sorted(p.name for p in run.iterdir() if p.name.startswith(".replaced")) == []
+
+
+def test_a_restore_that_fails_keeps_the_old_run_aside(run, capsys, caplog, monkeypatch):
+    """The new run fails before its first checkpoint and putting the old run back fails too (a
+    folder gone read-only): the old run stays in .replaced-run, the log says where, the error
+    line is the new run's, and the next start puts it back."""
+    import fullspike.train.run_folder as run_folder
+
+    before = _tree(run)
+
+    def read_only(out):
+        raise PermissionError(13, "Permission denied", str(out / "config.json"))
+
+    monkeypatch.setattr(run_folder, "clear_run_folder", read_only)
+    assert main(["train", "--out", str(run), "--overwrite", *TINY, "model.in_channels=3"]) == 2
+    kept, error = capsys.readouterr().err.strip().splitlines()  # where the old run is, then the new run's error
+    assert f"is kept in {run / '.replaced-run'}: putting it back failed" in kept and error.startswith("error: ")
+    assert (run / ".replaced-run" / "checkpoint.pt").is_file()
+    monkeypatch.undo()
+    (run / ".replaced-run" / ".restoring").touch()  # as if the restore had got past the new run's files
+    for f in list(run.iterdir()):  # the failed new run's files (its lock stays, as in a real folder)
+        if f.name in ("config.json", "metrics.jsonl", "metrics.json", "tb"):
+            (shutil.rmtree if f.is_dir() else os.remove)(f)
+    assert main(["train", "--out", str(run), *TINY]) == 2  # put back, then refused: the folder holds a run
+    assert "already holds a run" in _error_line(capsys) and _tree(run) == before
+
+
+def test_a_file_in_the_place_of_the_stash_is_never_deleted(run, capsys):
+    (run / ".replaced-run").write_text("mine")
+    assert main(["train", "--out", str(run), "--overwrite", *TINY]) == 2
+    assert "is a file or a link, not a run moved aside by fullspike" in _error_line(capsys)
+    assert (run / ".replaced-run").read_text() == "mine"
 
 
 def test_a_run_moved_aside_by_a_killed_overwrite_is_never_lost(run, capsys):
@@ -137,8 +193,9 @@ def test_a_run_moved_aside_by_a_killed_overwrite_is_never_lost(run, capsys):
     assert main(["train", "--out", str(run), "--resume"]) == 2
     assert "move its files back into" in _error_line(capsys)
     for f in list((run / ".replaced-run").iterdir()):  # what the message says to do
-        os.replace(f, run / f.name)
-    (run / ".replaced-run").rmdir()
+        if f.name != ".complete":
+            os.replace(f, run / f.name)
+    shutil.rmtree(run / ".replaced-run")
     assert _tree(run) == before
     assert main(["train", "--out", str(run), "--resume", "train.epochs=3"]) == 0
 

@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -36,11 +35,21 @@ from .callbacks import (
     SurrogateAnnealing,
     TensorBoardLogger,
 )
-from .checkpoint import CHECKPOINT, RUN_KEYS, load_checkpoint, load_model_state, remove_partial_saves, write_text
+from .checkpoint import CHECKPOINT, RUN_KEYS, load_checkpoint, load_model_state, write_text
 from .config import Config, config_from_dict
+from .run_folder import (
+    REPLACED,
+    RUN_FILES,
+    check_stash_name,
+    drop_stash,
+    has_stash,
+    recover_folder,
+    remove_partial_run_saves,
+    restore_run_folder,
+    stash_run_folder,
+)
 from .trainer import EVAL_SEED, Trainer, make_epoch_loader, resolve_device
 
-RUN_FILES = ("config.json", "metrics.jsonl", "metrics.json", CHECKPOINT, "tb")
 # keys that define what a run trains on; a resumed run cannot change them
 FIXED_ON_RESUME = (
     "model",
@@ -114,19 +123,9 @@ def check_own_checkpoint(out: Path, ckpt: dict) -> None:
             )
 
 
-#: where ``--overwrite`` keeps the old run until the new one has written its first checkpoint
-REPLACED = ".replaced-run"
-
-
-def _has_stash(out: Path) -> bool:
-    """Whether ``out`` holds the run an ``--overwrite`` moved aside (:data:`REPLACED`, a folder)."""
-    stash = out / REPLACED
-    return stash.is_dir() and not stash.is_symlink()
-
-
 def no_checkpoint_error(out: Path) -> CheckpointError:
     """``--resume`` found no checkpoint in ``out``: say how to start (again)."""
-    if _has_stash(out):
+    if has_stash(out):
         return CheckpointError(
             f"--resume: no checkpoint at {out / CHECKPOINT}, but {out / REPLACED} holds the run an interrupted "
             f"--overwrite moved aside: move its files back into {out} and --resume it, or start a fresh run "
@@ -146,69 +145,32 @@ def resume_config(out_dir: str | Path, overrides: list[str] | None = None) -> Co
     from .config import apply_overrides
 
     path = Path(out_dir) / CHECKPOINT
+    if not path.is_file() and has_stash(Path(out_dir)):  # a run a killed --overwrite moved aside may come back
+        with exclusive_folder(out_dir, "training run"):
+            recover_folder(Path(out_dir))
     if not path.is_file():
         raise no_checkpoint_error(Path(out_dir))
     return config_from_dict(apply_overrides(load_checkpoint(path, keys=RUN_KEYS)["config"], overrides or []))
 
 
 def prepare_run_folder(out: Path, overwrite: bool) -> None:
-    """Refuse a folder that holds another run's files, or the run an interrupted ``--overwrite``
-    moved aside (:data:`REPLACED`), unless ``overwrite`` (then :func:`stash_run_folder` moves them
-    aside once the new run is built)."""
+    """Refuse a folder that holds the run an interrupted ``--overwrite`` moved aside
+    (:data:`REPLACED`) or another run's files, unless ``overwrite`` (then :func:`stash_run_folder`
+    moves them aside once the new run is built); refuse a file in the stash's place."""
+    check_stash_name(out)
     if overwrite:
         return
+    if has_stash(out):
+        raise ConfigError(
+            f"{out} holds the run an interrupted --overwrite moved aside ({out / REPLACED}): move its files "
+            f"back into {out} to keep it (and --resume it), or pass --overwrite to replace it (or choose another --out)"
+        )
     found = [n for n in RUN_FILES if os.path.lexists(out / n)]
     if found:
         raise ConfigError(
             f"{out} already holds a run ({', '.join(found)}); continue it with --resume, "
             f"or pass --overwrite to replace it (or choose another --out)"
         )
-    if _has_stash(out):
-        raise ConfigError(
-            f"{out} holds the run an interrupted --overwrite moved aside ({out / REPLACED}): move its files "
-            f"back into {out} to keep it (and --resume it), or pass --overwrite to replace it (or choose another --out)"
-        )
-
-
-def clear_run_folder(out: Path) -> None:
-    """Delete the run files in ``out``. A symbolic link placed there is removed, never followed."""
-    for n in RUN_FILES:
-        p = out / n
-        if p.is_dir() and not p.is_symlink():
-            shutil.rmtree(p)
-        elif os.path.lexists(p):
-            p.unlink()
-    remove_partial_run_saves(out)
-
-
-def remove_partial_run_saves(out: Path) -> list[Path]:
-    """Delete the temporary files that interrupted atomic saves of the run files of ``out`` left
-    (checkpoint, ``config.json``, ``metrics.json``); returns the paths removed."""
-    return sorted(tmp for n in (CHECKPOINT, "config.json", "metrics.json") for tmp in remove_partial_saves(out / n))
-
-
-def stash_run_folder(out: Path) -> Path:
-    """Move the run files of ``out`` into ``out/.replaced-run`` (``--overwrite``, once the new run's
-    data, model and optimiser are built): :func:`restore_run_folder` puts them back if the new run
-    fails before its first checkpoint; afterwards they are deleted. A stash left by an overwrite
-    killed before its first checkpoint holds the run that overwrite was replacing: it is kept, and
-    the files of that attempt beside it (no checkpoint) are deleted. Beside a checkpoint, the stash
-    is stale (the run in ``out`` started after it): the stash goes, and that run is stashed. Files
-    are moved (renamed), so a symbolic link moves as a link."""
-    stash = out / REPLACED
-    if _has_stash(out) and not os.path.lexists(out / CHECKPOINT):
-        clear_run_folder(out)
-        return stash
-    if _has_stash(out):
-        shutil.rmtree(stash)
-    if os.path.lexists(stash):  # a file or link in its place is not a stash of ours
-        stash.unlink()
-    stash.mkdir()
-    for n in RUN_FILES:
-        if os.path.lexists(out / n):
-            os.replace(out / n, stash / n)
-    remove_partial_run_saves(out)
-    return stash
 
 
 class _DropReplacedRun(Callback):
@@ -221,17 +183,7 @@ class _DropReplacedRun(Callback):
 
     def on_epoch_end(self, trainer, row: dict) -> None:
         if self.stash.exists() and self.checkpoint.is_file():
-            shutil.rmtree(self.stash)
-
-
-def restore_run_folder(out: Path, stash: Path) -> None:
-    """Put the run stashed by :func:`stash_run_folder` back in ``out``, in place of the files of
-    the new run that failed before its first checkpoint."""
-    clear_run_folder(out)
-    for n in RUN_FILES:
-        if os.path.lexists(stash / n):
-            os.replace(stash / n, out / n)
-    shutil.rmtree(stash)
+            drop_stash(self.stash.parent)
 
 
 def with_absolute_root(cfg: Config) -> Config:
@@ -346,6 +298,8 @@ def _train_in_folder(
     ckpt_path = out / CHECKPOINT
     ckpt, changes = None, {}
     cfg = with_absolute_root(cfg)
+    if main:
+        recover_folder(out)  # what a killed --overwrite left halfway (run_folder's module docstring)
     if resume:
         if not ckpt_path.is_file():
             raise no_checkpoint_error(out)
@@ -403,18 +357,32 @@ def _train_in_folder(
     stash = stash_run_folder(out) if main and overwrite else None
     if stash is not None:
         trainer.callbacks.append(_DropReplacedRun(stash, ckpt_path))  # after Checkpoint, the last
-    elif main and resume and _has_stash(out):
-        shutil.rmtree(out / REPLACED)  # an overwrite killed after its first checkpoint: that run goes on
+    elif main and resume and has_stash(out):
+        drop_stash(out)  # an overwrite killed after its first checkpoint: that run goes on
     try:
         return _run(cfg, out, trainer, model, data, ckpt, ckpt_path, changes, world, device, main)
     except BaseException:
         if stash is not None and not ckpt_path.exists():
-            restore_run_folder(out, stash)
-            _log(f"kept the run that was in {out}: the new run failed before its first checkpoint")
+            _put_back(out)
         raise
     finally:
-        if stash is not None and stash.exists():
-            shutil.rmtree(stash)
+        if stash is not None and stash.exists() and ckpt_path.exists():
+            drop_stash(out)  # the new run has its checkpoint: the old run goes
+
+
+def _put_back(out: Path) -> None:
+    """Restore the run that ``--overwrite`` moved aside, the new run having failed before its first
+    checkpoint; if that fails, say where the old run is kept (the next start in ``out`` finishes
+    the restore) and let the new run's error be the one reported."""
+    try:
+        restore_run_folder(out)
+    except Exception as e:
+        _LOG.error(
+            f"the run that was in {out} is kept in {out / REPLACED}: putting it back failed "
+            f"({type(e).__name__}: {e}); the next `fullspike train --out {out}` puts it back"
+        )
+        return
+    _log(f"kept the run that was in {out}: the new run failed before its first checkpoint")
 
 
 def _run(

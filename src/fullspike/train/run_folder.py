@@ -1,0 +1,149 @@
+"""A run folder's files and how ``--overwrite`` replaces the run in it without ever losing it.
+
+``--overwrite`` moves the old run's files into ``OUT/.replaced-run`` (the *stash*) only once the
+new run is built, deletes the stash once the new run has written its first checkpoint, and moves
+it back if the new run fails before that. Each step is marked so that a kill at any moment leaves
+a state the next ``fullspike train`` in the folder can finish (:func:`recover_folder`):
+
+- the checkpoint is moved first and :data:`COMPLETE` is written last, so a stash without that
+  marker and a folder without a checkpoint is a stash cut short: it is moved back (an empty one,
+  cut short before its first move, is deleted);
+- :data:`RESTORING` is written once the failed new run's files are gone, so a stash with it is a
+  restore cut short: it is finished;
+- a stash is deleted by renaming it to :data:`DROPPED` first, so a half-deleted stash never looks
+  like one.
+
+Files are moved (renamed), so a symbolic link moves as a link and is never followed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from ..errors import ConfigError
+from .checkpoint import CHECKPOINT, remove_partial_saves
+
+#: the files of a run in its folder (the checkpoint first: see the module docstring)
+RUN_FILES = (CHECKPOINT, "config.json", "metrics.jsonl", "metrics.json", "tb")
+#: where ``--overwrite`` keeps the old run until the new one has written its first checkpoint
+REPLACED = ".replaced-run"
+#: in the stash, once every run file is in it
+COMPLETE = ".complete"
+#: in the stash, once the failed new run's files are deleted and the old run's are moving back
+RESTORING = ".restoring"
+#: the name a stash takes while it is deleted
+DROPPED = ".replaced-run.dropped"
+
+_LOG = logging.getLogger(__name__)
+
+
+def has_stash(out: Path) -> bool:
+    """Whether ``out`` holds the run an ``--overwrite`` moved aside (:data:`REPLACED`, a folder)."""
+    stash = out / REPLACED
+    return stash.is_dir() and not stash.is_symlink()
+
+
+def _remove(path: Path) -> None:
+    """Delete a file, a link (never followed) or a folder."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        path.unlink()
+
+
+def remove_partial_run_saves(out: Path) -> list[Path]:
+    """Delete the temporary files that interrupted atomic saves of the run files of ``out`` left
+    (checkpoint, ``config.json``, ``metrics.json``); returns the paths removed."""
+    return sorted(tmp for n in (CHECKPOINT, "config.json", "metrics.json") for tmp in remove_partial_saves(out / n))
+
+
+def clear_run_folder(out: Path) -> None:
+    """Delete the run files in ``out``. A symbolic link placed there is removed, never followed."""
+    for n in RUN_FILES:
+        _remove(out / n)
+    remove_partial_run_saves(out)
+
+
+def drop_stash(out: Path) -> None:
+    """Delete the stash of ``out``: renamed to :data:`DROPPED` first (one atomic step), then removed."""
+    trash = out / DROPPED
+    _remove(trash)
+    os.replace(out / REPLACED, trash)
+    shutil.rmtree(trash)
+
+
+def _move_back(out: Path) -> None:
+    """Move every run file of the stash into ``out``, then drop the stash. A file of the same name
+    in ``out`` is not overwritten: the move stops with one line naming both."""
+    stash = out / REPLACED
+    for n in RUN_FILES:
+        if os.path.lexists(stash / n):
+            if os.path.lexists(out / n):
+                raise ConfigError(
+                    f"{out / n} and {stash / n} both exist: fullspike cannot tell which run each belongs to; "
+                    f"keep one (the old run is in {stash}) and delete the other, then start again"
+                )
+            os.replace(stash / n, out / n)
+    drop_stash(out)
+
+
+def recover_folder(out: Path) -> None:
+    """Finish what an ``--overwrite`` killed halfway left in ``out`` (see the module docstring):
+    a restore cut short is finished, a stash cut short is moved back, a stash being dropped is
+    deleted; each says so in the log. Any other stash is left to the caller."""
+    if os.path.isdir(out / DROPPED) and not os.path.islink(out / DROPPED):
+        shutil.rmtree(out / DROPPED)
+    if not has_stash(out):
+        return
+    stash = out / REPLACED
+    if os.path.lexists(stash / RESTORING):
+        _move_back(out)
+        _LOG.info(f"put back the run that was in {out}: an --overwrite that failed was killed while restoring it")
+    elif not os.path.lexists(stash / COMPLETE) and not os.path.lexists(out / CHECKPOINT):
+        _move_back(out)
+        _LOG.info(f"put back the run that was in {out}: an --overwrite was killed while moving it aside")
+    elif not os.path.lexists(stash / COMPLETE) and not any(os.path.lexists(stash / n) for n in RUN_FILES):
+        drop_stash(out)  # killed before its first move: the run never left the folder
+
+
+def check_stash_name(out: Path) -> None:
+    """Refuse a file or link at :data:`REPLACED` (not a stash of ours: never deleted)."""
+    stash = out / REPLACED
+    if os.path.lexists(stash) and not has_stash(out):
+        raise ConfigError(
+            f"{stash} is a file or a link, not a run moved aside by fullspike; move it away (fullspike "
+            f"keeps a replaced run under that name)"
+        )
+
+
+def stash_run_folder(out: Path) -> Path:
+    """Move the run files of ``out`` into its stash (``--overwrite``, once the new run's data, model
+    and optimiser are built, after :func:`recover_folder`); returns the stash. A complete stash
+    beside no checkpoint holds the run a killed ``--overwrite`` was replacing: it is kept, and the
+    files of that attempt beside it are deleted. Beside a checkpoint the stash is stale (the run in
+    ``out`` started after it): it is dropped, and that run is moved aside."""
+    stash = out / REPLACED
+    if has_stash(out):
+        if not os.path.lexists(out / CHECKPOINT):
+            clear_run_folder(out)
+            return stash
+        drop_stash(out)
+    check_stash_name(out)
+    stash.mkdir()
+    for n in RUN_FILES:
+        if os.path.lexists(out / n):
+            os.replace(out / n, stash / n)
+    remove_partial_run_saves(out)
+    (stash / COMPLETE).touch()
+    return stash
+
+
+def restore_run_folder(out: Path) -> None:
+    """Put the stashed run back in ``out``, in place of the files of the new run that failed
+    before its first checkpoint."""
+    clear_run_folder(out)
+    (out / REPLACED / RESTORING).touch()
+    _move_back(out)
