@@ -110,11 +110,22 @@ def test_the_replaced_run_goes_once_the_new_run_has_a_checkpoint(run):
     assert not (run / ".replaced-run").exists()
 
 
-def test_a_resume_drops_the_run_an_overwrite_killed_after_its_first_checkpoint_had_replaced(run):
-    (run / ".replaced-run").mkdir()  # what a kill between the checkpoint and the drop leaves
-    (run / ".replaced-run" / "metrics.json").write_text("{}")
+def _older_stash(run: Path) -> None:
+    """What a kill between the new run's first checkpoint and the old run's drop leaves: the old
+    run, complete, in .replaced-run beside the new run."""
+    (run / ".replaced-run").mkdir()
+    (run / ".replaced-run" / "checkpoint.pt").write_bytes(b"older")
+    (run / ".replaced-run" / "metrics.json").write_text('{"older": true}')
+    (run / ".replaced-run" / ".complete").touch()
+
+
+def test_a_resume_drops_the_run_an_overwrite_killed_after_its_first_checkpoint_had_replaced(run, capsys, caplog):
+    _older_stash(run)
+    assert main(["train", "--out", str(run), *TINY]) == 2  # a fresh start: the folder holds the newer run
+    assert "already holds a run (checkpoint.pt" in _error_line(capsys)
+    caplog.set_level("INFO", logger="fullspike")
     assert main(["train", "--out", str(run), "--resume"]) == 0
-    assert not (run / ".replaced-run").exists()
+    assert not (run / ".replaced-run").exists() and "the run an --overwrite replaced" in caplog.text
 
 
 def _stash_only(run: Path, complete: bool = True) -> dict[str, bytes]:
@@ -152,6 +163,19 @@ def test_what_a_kill_inside_the_stash_moves_leaves_is_put_back_by_the_next_start
     assert sorted(p.name for p in run.iterdir() if p.name.startswith(".replaced")) == []
 
 
+def test_a_stash_an_earlier_fullspike_cut_short_is_put_back(run, caplog):
+    """An earlier fullspike moved the checkpoint after config.json and metrics.jsonl, without
+    marks: such a stash beside the checkpoint is put back, not taken for a stale one."""
+    before = _tree(run)
+    (run / ".replaced-run").mkdir()
+    for name in ("config.json", "metrics.jsonl"):
+        os.replace(run / name, run / ".replaced-run" / name)
+    caplog.set_level("INFO", logger="fullspike")
+    assert main(["train", "--out", str(run), "--resume", "train.epochs=2"]) == 0
+    assert "killed while moving it aside" in caplog.text and not (run / ".replaced-run").exists()
+    assert (run / "metrics.jsonl").read_bytes() == before["metrics.jsonl"]
+
+
 def test_a_restore_that_fails_keeps_the_old_run_aside(run, capsys, caplog, monkeypatch):
     """The new run fails before its first checkpoint and putting the old run back fails too (a
     folder gone read-only): the old run stays in .replaced-run, the log says where, the error
@@ -174,6 +198,29 @@ def test_a_restore_that_fails_keeps_the_old_run_aside(run, capsys, caplog, monke
         if f.name in ("config.json", "metrics.jsonl", "metrics.json", "tb"):
             (shutil.rmtree if f.is_dir() else os.remove)(f)
     assert main(["train", "--out", str(run), *TINY]) == 2  # put back, then refused: the folder holds a run
+    assert "already holds a run" in _error_line(capsys) and _tree(run) == before
+
+
+def test_a_second_interrupt_during_the_restore_loses_nothing(run, capsys, monkeypatch):
+    """Ctrl-C again while the old run moves back (after its first file): the moves stop, nothing is
+    deleted, and the next start finishes putting the old run back."""
+    import fullspike.train.run_folder as run_folder
+
+    before, real, moved = _tree(run), os.replace, []
+
+    def interrupted(src, dst):
+        if Path(src).parent.name == ".replaced-run" and Path(dst).parent == run:  # a move back
+            moved.append(Path(src).name)
+            if len(moved) == 2:
+                raise KeyboardInterrupt
+        real(src, dst)
+
+    monkeypatch.setattr(run_folder.os, "replace", interrupted)
+    assert main(["train", "--out", str(run), "--overwrite", *TINY, "model.in_channels=3"]) != 0
+    monkeypatch.undo()
+    assert (run / ".replaced-run" / ".restoring").exists() and (run / ".replaced-run" / "checkpoint.pt").exists()
+    capsys.readouterr()
+    assert main(["train", "--out", str(run), *TINY]) == 2  # put back whole, then refused: the folder holds it
     assert "already holds a run" in _error_line(capsys) and _tree(run) == before
 
 
@@ -204,8 +251,7 @@ def test_an_overwrite_beside_a_stale_stash_keeps_the_newer_run_if_it_fails(run, 
     """A stash beside a run with a checkpoint is stale (that run started after it): a failing
     --overwrite puts back the run that was in the folder, not the older stashed one."""
     newer = _tree(run)
-    (run / ".replaced-run").mkdir()
-    (run / ".replaced-run" / "metrics.json").write_text('{"older": true}')
+    _older_stash(run)
     assert main(["train", "--out", str(run), "--overwrite", *TINY, "model.in_channels=3"]) == 2
     _error_line(capsys)
     assert _tree(run) == newer and not (run / ".replaced-run").exists()

@@ -39,6 +39,7 @@ from .checkpoint import CHECKPOINT, RUN_KEYS, load_checkpoint, load_model_state,
 from .config import Config, config_from_dict
 from .run_folder import (
     REPLACED,
+    RESTORING,
     RUN_FILES,
     check_stash_name,
     drop_stash,
@@ -160,7 +161,7 @@ def prepare_run_folder(out: Path, overwrite: bool) -> None:
     check_stash_name(out)
     if overwrite:
         return
-    if has_stash(out):
+    if has_stash(out) and not os.path.lexists(out / CHECKPOINT):
         raise ConfigError(
             f"{out} holds the run an interrupted --overwrite moved aside ({out / REPLACED}): move its files "
             f"back into {out} to keep it (and --resume it), or pass --overwrite to replace it (or choose another --out)"
@@ -357,17 +358,18 @@ def _train_in_folder(
     stash = stash_run_folder(out) if main and overwrite else None
     if stash is not None:
         trainer.callbacks.append(_DropReplacedRun(stash, ckpt_path))  # after Checkpoint, the last
-    elif main and resume and has_stash(out):
-        drop_stash(out)  # an overwrite killed after its first checkpoint: that run goes on
+    elif main and resume and has_stash(out):  # an overwrite killed after its first checkpoint: that run goes on
+        drop_stash(out)
+        _log(f"deleted {out / REPLACED}, the run an --overwrite replaced: the run in {out} had its first checkpoint")
     try:
         return _run(cfg, out, trainer, model, data, ckpt, ckpt_path, changes, world, device, main)
     except BaseException:
         if stash is not None and not ckpt_path.exists():
             _put_back(out)
         raise
-    finally:
-        if stash is not None and stash.exists() and ckpt_path.exists():
-            drop_stash(out)  # the new run has its checkpoint: the old run goes
+    finally:  # the new run has its checkpoint (none was moved back): the old run goes
+        if stash is not None and stash.exists() and not (stash / RESTORING).exists() and ckpt_path.exists():
+            drop_stash(out)
 
 
 def _put_back(out: Path) -> None:
@@ -377,9 +379,14 @@ def _put_back(out: Path) -> None:
     try:
         restore_run_folder(out)
     except Exception as e:
+        then = (
+            f"the next `fullspike train --out {out}` finishes putting it back"
+            if (out / REPLACED / RESTORING).exists()
+            else f"move its files back into {out} to keep it"
+        )
         _LOG.error(
             f"the run that was in {out} is kept in {out / REPLACED}: putting it back failed "
-            f"({type(e).__name__}: {e}); the next `fullspike train --out {out}` puts it back"
+            f"({type(e).__name__}: {e}); {then}"
         )
         return
     _log(f"kept the run that was in {out}: the new run failed before its first checkpoint")

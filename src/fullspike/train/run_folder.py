@@ -8,8 +8,9 @@ a state the next ``fullspike train`` in the folder can finish (:func:`recover_fo
 - the checkpoint is moved first and :data:`COMPLETE` is written last, so a stash without that
   marker and a folder without a checkpoint is a stash cut short: it is moved back (an empty one,
   cut short before its first move, is deleted);
-- :data:`RESTORING` is written once the failed new run's files are gone, so a stash with it is a
-  restore cut short: it is finished;
+- :data:`RESTORING` is written before any file moves back (once the failed new run's files are
+  gone, or when the next start moves back a stash cut short), and the checkpoint moves back last,
+  so a stash with it is a move back cut short: it is finished, and it is never dropped;
 - a stash is deleted by renaming it to :data:`DROPPED` first, so a half-deleted stash never looks
   like one.
 
@@ -76,18 +77,34 @@ def drop_stash(out: Path) -> None:
 
 
 def _move_back(out: Path) -> None:
-    """Move every run file of the stash into ``out``, then drop the stash. A file of the same name
-    in ``out`` is not overwritten: the move stops with one line naming both."""
+    """Mark the stash :data:`RESTORING`, move its run files into ``out`` (the checkpoint last), then
+    drop it. A name that both hold stops everything before any move, with one line naming both;
+    a failure to drop the emptied stash is only logged (the next start drops it)."""
     stash = out / REPLACED
-    for n in RUN_FILES:
+    both = [n for n in RUN_FILES if os.path.lexists(stash / n) and os.path.lexists(out / n)]
+    if both:
+        raise ConfigError(
+            f"{out / both[0]} and {stash / both[0]} both exist: fullspike cannot tell which run each belongs to; "
+            f"the old run is in {stash}: keep one of the two and delete the other, then start again"
+        )
+    (stash / RESTORING).touch()
+    for n in reversed(RUN_FILES):
         if os.path.lexists(stash / n):
-            if os.path.lexists(out / n):
-                raise ConfigError(
-                    f"{out / n} and {stash / n} both exist: fullspike cannot tell which run each belongs to; "
-                    f"keep one (the old run is in {stash}) and delete the other, then start again"
-                )
             os.replace(stash / n, out / n)
-    drop_stash(out)
+    try:
+        drop_stash(out)
+    except OSError as e:
+        _LOG.warning(f"the run that was in {out} is back, but its emptied {stash} could not be deleted ({e})")
+
+
+def is_partial(out: Path) -> bool:
+    """Whether the stash of ``out`` was cut short while being made: no :data:`COMPLETE` mark, and
+    (the checkpoint moving first) no checkpoint in the folder, or none in the stash (a stash of an
+    earlier fullspike, which moved the checkpoint later)."""
+    stash = out / REPLACED
+    if os.path.lexists(stash / COMPLETE):
+        return False
+    return not os.path.lexists(out / CHECKPOINT) or not os.path.lexists(stash / CHECKPOINT)
 
 
 def recover_folder(out: Path) -> None:
@@ -99,14 +116,14 @@ def recover_folder(out: Path) -> None:
     if not has_stash(out):
         return
     stash = out / REPLACED
-    if os.path.lexists(stash / RESTORING):
+    if not os.path.lexists(stash / COMPLETE) and not any(os.path.lexists(stash / n) for n in RUN_FILES):
+        drop_stash(out)  # cut short before its first move: the run never left the folder
+    elif os.path.lexists(stash / RESTORING):
         _move_back(out)
         _LOG.info(f"put back the run that was in {out}: an --overwrite that failed was killed while restoring it")
-    elif not os.path.lexists(stash / COMPLETE) and not os.path.lexists(out / CHECKPOINT):
+    elif is_partial(out):
         _move_back(out)
         _LOG.info(f"put back the run that was in {out}: an --overwrite was killed while moving it aside")
-    elif not os.path.lexists(stash / COMPLETE) and not any(os.path.lexists(stash / n) for n in RUN_FILES):
-        drop_stash(out)  # killed before its first move: the run never left the folder
 
 
 def check_stash_name(out: Path) -> None:
@@ -143,7 +160,6 @@ def stash_run_folder(out: Path) -> Path:
 
 def restore_run_folder(out: Path) -> None:
     """Put the stashed run back in ``out``, in place of the files of the new run that failed
-    before its first checkpoint."""
+    before its first checkpoint (deleted first; the move back is then marked, see :func:`_move_back`)."""
     clear_run_folder(out)
-    (out / REPLACED / RESTORING).touch()
     _move_back(out)
