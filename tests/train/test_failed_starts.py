@@ -163,17 +163,26 @@ def test_what_a_kill_inside_the_stash_moves_leaves_is_put_back_by_the_next_start
     assert sorted(p.name for p in run.iterdir() if p.name.startswith(".replaced")) == []
 
 
-def test_a_stash_an_earlier_fullspike_cut_short_is_put_back(run, caplog):
-    """An earlier fullspike moved the checkpoint after config.json and metrics.jsonl, without
-    marks: such a stash beside the checkpoint is put back, not taken for a stale one."""
-    before = _tree(run)
+def test_a_stash_of_an_earlier_fullspike_without_its_checkpoint_is_refused_not_guessed(run, capsys):
+    """An earlier fullspike moved the checkpoint after config.json and metrics.jsonl, without marks,
+    and deleted a stash file by file: such a stash beside a checkpoint could be part of the run in
+    the folder or of another; every start refuses in one line and nothing moves."""
     (run / ".replaced-run").mkdir()
     for name in ("config.json", "metrics.jsonl"):
         os.replace(run / name, run / ".replaced-run" / name)
+    before = _tree(run)
+    for mode in ([*TINY], ["--resume"], ["--overwrite", *TINY]):
+        assert main(["train", "--out", str(run), *mode]) == 2
+        assert "left by an interrupted --overwrite of an earlier fullspike" in _error_line(capsys)
+        assert _tree(run) == before
+
+
+def test_an_overwrite_into_an_empty_folder_moves_nothing_aside(tmp_path, capsys, caplog):
     caplog.set_level("INFO", logger="fullspike")
-    assert main(["train", "--out", str(run), "--resume", "train.epochs=2"]) == 0
-    assert "killed while moving it aside" in caplog.text and not (run / ".replaced-run").exists()
-    assert (run / "metrics.jsonl").read_bytes() == before["metrics.jsonl"]
+    (tmp_path / "new").mkdir()
+    assert main(["train", "--out", str(tmp_path / "new"), "--overwrite", *TINY, "model.in_channels=3"]) == 2
+    _error_line(capsys)
+    assert "kept the run" not in caplog.text and not (tmp_path / "new" / ".replaced-run").exists()
 
 
 def test_a_restore_that_fails_keeps_the_old_run_aside(run, capsys, caplog, monkeypatch):

@@ -163,8 +163,9 @@ def prepare_run_folder(out: Path, overwrite: bool) -> None:
         return
     if has_stash(out) and not os.path.lexists(out / CHECKPOINT):
         raise ConfigError(
-            f"{out} holds the run an interrupted --overwrite moved aside ({out / REPLACED}): move its files "
-            f"back into {out} to keep it (and --resume it), or pass --overwrite to replace it (or choose another --out)"
+            f"{out} holds the run an interrupted --overwrite moved aside ({out / REPLACED}): to keep it, delete "
+            f"the new run's files in {out} (if any), move its files back and --resume it; or pass --overwrite to "
+            f"replace it (or choose another --out)"
         )
     found = [n for n in RUN_FILES if os.path.lexists(out / n)]
     if found:
@@ -355,7 +356,11 @@ def _train_in_folder(
         trainer.last_checkpoint = ckpt_path
     # everything is built: only now is the old run moved aside, and it is deleted only once the
     # new run has written its first checkpoint (restored if the new run fails before that)
-    stash = stash_run_folder(out) if main and overwrite else None
+    try:
+        stash = stash_run_folder(out) if main and overwrite else None
+    except BaseException:  # cut short: put back what was moved before the error is reported
+        recover_folder(out)
+        raise
     if stash is not None:
         trainer.callbacks.append(_DropReplacedRun(stash, ckpt_path))  # after Checkpoint, the last
     elif main and resume and has_stash(out):  # an overwrite killed after its first checkpoint: that run goes on
@@ -378,7 +383,7 @@ def _put_back(out: Path) -> None:
     the restore) and let the new run's error be the one reported."""
     try:
         restore_run_folder(out)
-    except Exception as e:
+    except BaseException as e:  # (a second Ctrl-C too: say where the old run is, then stop)
         then = (
             f"the next `fullspike train --out {out}` finishes putting it back"
             if (out / REPLACED / RESTORING).exists()
@@ -388,6 +393,8 @@ def _put_back(out: Path) -> None:
             f"the run that was in {out} is kept in {out / REPLACED}: putting it back failed "
             f"({type(e).__name__}: {e}); {then}"
         )
+        if not isinstance(e, Exception):
+            raise
         return
     _log(f"kept the run that was in {out}: the new run failed before its first checkpoint")
 

@@ -6,8 +6,10 @@ it back if the new run fails before that. Each step is marked so that a kill at 
 a state the next ``fullspike train`` in the folder can finish (:func:`recover_folder`):
 
 - the checkpoint is moved first and :data:`COMPLETE` is written last, so a stash without that
-  marker and a folder without a checkpoint is a stash cut short: it is moved back (an empty one,
-  cut short before its first move, is deleted);
+  mark that holds the checkpoint, beside a folder without one, is a stash cut short: it is moved
+  back (an empty one, cut short before its first move, is deleted; one without marks or
+  checkpoint, from an earlier fullspike, is refused in one line: which run it belongs to is
+  unknown);
 - :data:`RESTORING` is written before any file moves back (once the failed new run's files are
   gone, or when the next start moves back a stash cut short), and the checkpoint moves back last,
   so a stash with it is a move back cut short: it is finished, and it is never dropped;
@@ -98,13 +100,14 @@ def _move_back(out: Path) -> None:
 
 
 def is_partial(out: Path) -> bool:
-    """Whether the stash of ``out`` was cut short while being made: no :data:`COMPLETE` mark, and
-    (the checkpoint moving first) no checkpoint in the folder, or none in the stash (a stash of an
-    earlier fullspike, which moved the checkpoint later)."""
+    """Whether the stash of ``out`` was cut short while being made: no :data:`COMPLETE` mark, the
+    checkpoint (moved first) in the stash and not in the folder."""
     stash = out / REPLACED
-    if os.path.lexists(stash / COMPLETE):
-        return False
-    return not os.path.lexists(out / CHECKPOINT) or not os.path.lexists(stash / CHECKPOINT)
+    return (
+        not os.path.lexists(stash / COMPLETE)
+        and os.path.lexists(stash / CHECKPOINT)
+        and not os.path.lexists(out / CHECKPOINT)
+    )
 
 
 def recover_folder(out: Path) -> None:
@@ -124,6 +127,11 @@ def recover_folder(out: Path) -> None:
     elif is_partial(out):
         _move_back(out)
         _LOG.info(f"put back the run that was in {out}: an --overwrite was killed while moving it aside")
+    elif not os.path.lexists(stash / COMPLETE) and not os.path.lexists(stash / CHECKPOINT):
+        raise ConfigError(  # an earlier fullspike's stash (no marks): part of a run, which one is unknown
+            f"{stash} holds part of a run without its checkpoint, left by an interrupted --overwrite of an earlier "
+            f"fullspike; look at it and move its files back into {out} or delete it, then start again"
+        )
 
 
 def check_stash_name(out: Path) -> None:
@@ -136,12 +144,12 @@ def check_stash_name(out: Path) -> None:
         )
 
 
-def stash_run_folder(out: Path) -> Path:
+def stash_run_folder(out: Path) -> Path | None:
     """Move the run files of ``out`` into its stash (``--overwrite``, once the new run's data, model
     and optimiser are built, after :func:`recover_folder`); returns the stash. A complete stash
     beside no checkpoint holds the run a killed ``--overwrite`` was replacing: it is kept, and the
     files of that attempt beside it are deleted. Beside a checkpoint the stash is stale (the run in
-    ``out`` started after it): it is dropped, and that run is moved aside."""
+    ``out`` started after it): it is dropped, and that run is moved aside. None: no run to move."""
     stash = out / REPLACED
     if has_stash(out):
         if not os.path.lexists(out / CHECKPOINT):
@@ -149,6 +157,8 @@ def stash_run_folder(out: Path) -> Path:
             return stash
         drop_stash(out)
     check_stash_name(out)
+    if not any(os.path.lexists(out / n) for n in RUN_FILES):
+        return None
     stash.mkdir()
     for n in RUN_FILES:
         if os.path.lexists(out / n):
