@@ -284,6 +284,18 @@ def test_a_failed_start_leaves_no_folder_behind(tmp_path, capsys):
     assert existing.is_dir() and list(existing.iterdir()) == []  # the user's folder stays, without a .lock
 
 
+def test_a_multi_process_start_finishes_a_cut_short_stash_before_its_check(run, capsys, caplog):
+    """--nproc 2 checks the folder before launching its workers: like one process, it first puts
+    back a run a killed --overwrite had begun to move aside, then refuses the folder that holds it."""
+    caplog.set_level("INFO", logger="fullspike")
+    before = _tree(run)
+    (run / ".replaced-run").mkdir()
+    os.replace(run / "checkpoint.pt", run / ".replaced-run" / "checkpoint.pt")  # the first move, then the kill
+    assert main(["train", "--out", str(run), "--nproc", "2", *TINY]) == 2
+    assert "already holds a run" in _error_line(capsys) and _tree(run) == before
+    assert "killed while moving it aside" in caplog.text
+
+
 @pytest.mark.parametrize("nproc", ["0", "-2"])
 def test_nproc_below_one_is_refused(tmp_path, capsys, nproc):
     assert main(["train", "--out", str(tmp_path / "r"), "--nproc", nproc, *TINY]) == 2

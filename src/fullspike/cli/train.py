@@ -90,13 +90,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, cfg, out: Path) -> int:
-    from ..output_paths import writing
+    from ..output_paths import exclusive_folder, writing
     from ..train import fit
     from ..train.experiment import prepare_run_folder
+    from ..train.run_folder import recover_folder
 
     if args.nproc > 1:
-        if not (args.resume or args.overwrite):
-            prepare_run_folder(out, overwrite=False)  # refuse here, not once per worker
+        if not (args.resume or args.overwrite):  # refuse here, not once per worker
+            with exclusive_folder(out, "training run"):
+                recover_folder(out)  # what a killed --overwrite left halfway, as a single process would
+                prepare_run_folder(out, overwrite=False)
         return _launch(args, out)
     line = process_options(cfg)
     if int(os.environ.get("RANK", "0")) == 0:
