@@ -39,11 +39,11 @@ from .checkpoint import CHECKPOINT, RUN_KEYS, load_checkpoint, load_model_state,
 from .config import Config, config_from_dict
 from .run_folder import (
     REPLACED,
-    RESTORING,
     RUN_FILES,
     check_stash_name,
     drop_stash,
     has_stash,
+    is_restoring,
     recover_folder,
     remove_partial_run_saves,
     restore_run_folder,
@@ -176,16 +176,16 @@ def prepare_run_folder(out: Path, overwrite: bool) -> None:
 
 
 class _DropReplacedRun(Callback):
-    """Deletes the run that ``--overwrite`` moved aside (``stash``) at the end of the new run's
+    """Deletes the run that ``--overwrite`` moved aside in ``out`` at the end of the new run's
     first epoch, once that epoch's checkpoint is written: from then on the new run resumes, and
     a kill no longer leaves the old run's files behind."""
 
-    def __init__(self, stash: Path, checkpoint: Path) -> None:
-        self.stash, self.checkpoint = stash, checkpoint
+    def __init__(self, out: Path) -> None:
+        self.out = out
 
     def on_epoch_end(self, trainer, row: dict) -> None:
-        if self.stash.exists() and self.checkpoint.is_file():
-            drop_stash(self.stash.parent)
+        if has_stash(self.out) and (self.out / CHECKPOINT).is_file():
+            drop_stash(self.out)
 
 
 def with_absolute_root(cfg: Config) -> Config:
@@ -362,7 +362,7 @@ def _train_in_folder(
         recover_folder(out)
         raise
     if stash is not None:
-        trainer.callbacks.append(_DropReplacedRun(stash, ckpt_path))  # after Checkpoint, the last
+        trainer.callbacks.append(_DropReplacedRun(out))  # after Checkpoint, the last
     elif main and resume and has_stash(out):  # an overwrite killed after its first checkpoint: that run goes on
         drop_stash(out)
         _log(f"deleted {out / REPLACED}, the run an --overwrite replaced: the run in {out} had its first checkpoint")
@@ -373,7 +373,7 @@ def _train_in_folder(
             _put_back(out)
         raise
     finally:  # the new run has its checkpoint (none was moved back): the old run goes
-        if stash is not None and stash.exists() and not (stash / RESTORING).exists() and ckpt_path.exists():
+        if stash is not None and has_stash(out) and not is_restoring(out) and ckpt_path.exists():
             drop_stash(out)
 
 
@@ -386,7 +386,7 @@ def _put_back(out: Path) -> None:
     except BaseException as e:  # (a second Ctrl-C too: say where the old run is, then stop)
         then = (
             f"the next `fullspike train --out {out}` finishes putting it back"
-            if (out / REPLACED / RESTORING).exists()
+            if is_restoring(out)
             else f"move its files back into {out} to keep it"
         )
         _LOG.error(

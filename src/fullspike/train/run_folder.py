@@ -49,6 +49,11 @@ def has_stash(out: Path) -> bool:
     return stash.is_dir() and not stash.is_symlink()
 
 
+def is_restoring(out: Path) -> bool:
+    """Whether the stash of ``out`` is being moved back (:data:`RESTORING`): it must not be dropped."""
+    return os.path.lexists(out / REPLACED / RESTORING)
+
+
 def _remove(path: Path) -> None:
     """Delete a file, a link (never followed) or a folder."""
     if path.is_dir() and not path.is_symlink():
@@ -121,7 +126,7 @@ def recover_folder(out: Path) -> None:
     stash = out / REPLACED
     if not os.path.lexists(stash / COMPLETE) and not any(os.path.lexists(stash / n) for n in RUN_FILES):
         drop_stash(out)  # cut short before its first move: the run never left the folder
-    elif os.path.lexists(stash / RESTORING):
+    elif is_restoring(out):
         _move_back(out)
         _LOG.info(f"put back the run that was in {out}: an --overwrite that failed was killed while restoring it")
     elif is_partial(out):
