@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.utils.data import Subset, TensorDataset
 
-from fullspike.data.selection import INDICES_RULE, analysis_set, balanced_indices, dataset_labels
+from fullspike.data.selection import INDICES_RULE, WHOLE_SPLIT_RULE, analysis_set, balanced_indices, dataset_labels
 from fullspike.errors import ConfigError
 
 
@@ -44,6 +44,14 @@ def test_labels_are_read_through_subsets_and_recorded_by_class_name():
         "indices_rule": INDICES_RULE,
         "class_counts": {"cat": 2, "dog": 2, "2": 2},
     }
+
+
+def test_a_split_no_larger_than_asked_for_is_recorded_as_whole_not_as_balanced():
+    y = torch.tensor([0] * 7 + [1] * 2)  # 9 samples, unbalanced
+    whole = analysis_set(TensorDataset(torch.zeros(9, 1), y), 100).to_dict()
+    assert whole["size"] == 9 and whole["class_counts"] == {"0": 7, "1": 2}
+    assert whole["indices_rule"] == WHOLE_SPLIT_RULE != INDICES_RULE
+    assert analysis_set(TensorDataset(torch.zeros(9, 1), y), 8).to_dict()["indices_rule"] == INDICES_RULE
 
 
 class Counted(torch.utils.data.Dataset):

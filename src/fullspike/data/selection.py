@@ -28,6 +28,9 @@ INDICES_RULE = (
     "over classes with samples left), each share evenly strided over that class's samples in "
     "data-set order"
 )
+#: what is recorded instead when the split holds no more samples than were asked for: all of them
+#: are used, so the classes are as the split has them, balanced or not
+WHOLE_SPLIT_RULE = "the whole split (it holds no more samples than were asked for), its classes as they fall"
 
 
 def _stored_labels(dataset) -> list[int] | None:
@@ -86,30 +89,34 @@ def balanced_selection(dataset, samples: int) -> list[int]:
 
 @dataclass(frozen=True)
 class AnalysisSet:
-    """The samples an analysis used: ``indices`` into the split, and how many of each class."""
+    """The samples an analysis used: ``indices`` into the split, how many of each class, and the
+    rule that chose them (:data:`INDICES_RULE`, or :data:`WHOLE_SPLIT_RULE` when all were taken)."""
 
     indices: list[int]
     class_counts: dict[str, int]
     split: str = "test"
+    rule: str = INDICES_RULE
 
     def to_dict(self) -> dict:
         """``{"size", "split", "indices_rule", "class_counts"}`` (what results stores record)."""
         return {
             "size": len(self.indices),
             "split": self.split,
-            "indices_rule": INDICES_RULE,
+            "indices_rule": self.rule,
             "class_counts": self.class_counts,
         }
 
 
 def analysis_set(dataset, samples: int, class_names: Sequence[str] = (), split: str = "test") -> AnalysisSet:
     """The class-balanced selection of ``samples`` samples of ``dataset``, with its class counts
-    keyed by ``class_names`` (class index as text where a name is missing)."""
+    keyed by ``class_names`` (class index as text where a name is missing); the whole of
+    ``dataset``, recorded as such, when it holds no more than ``samples``."""
     labels = dataset_labels(dataset)
     indices = balanced_indices(labels, samples)
     counts = Counter(labels[i] for i in indices)
     names = {c: class_names[c] if c < len(class_names) else str(c) for c in counts}
-    return AnalysisSet(indices, {names[c]: counts[c] for c in sorted(counts)}, split)
+    rule = WHOLE_SPLIT_RULE if len(indices) == len(labels) else INDICES_RULE
+    return AnalysisSet(indices, {names[c]: counts[c] for c in sorted(counts)}, split, rule)
 
 
 def selected_loader(
