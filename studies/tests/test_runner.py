@@ -464,11 +464,40 @@ def test_configs_are_found_by_name_in_the_given_folders_in_order(tmp_path, monke
 def test_reproduce_outside_a_checkout_says_so_in_one_line(tmp_path, monkeypatch, capsys):
     from fullspike.cli import reproduce
 
-    assert reproduce.find_studies(tmp_path) == Path(__file__).resolve().parents[1]  # from the package's location
-    monkeypatch.setattr(reproduce, "find_studies", lambda start=None: None)
+    assert reproduce.find_studies() == Path(__file__).resolve().parents[1]  # beside this package
+    monkeypatch.setattr(reproduce, "find_studies", lambda package=None: None)
     assert main(["reproduce", "nmnist"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: fullspike reproduce needs a source checkout") and err.count("\n") == 1
+    assert err.startswith("error: fullspike reproduce needs the studies/ folder of a source checkout")
+    assert err.count("\n") == 1
+
+
+def test_a_studies_folder_elsewhere_is_never_run(tmp_path, monkeypatch):
+    """A ``studies/`` in the working directory or above it (an unpacked download, a shared /tmp)
+    is not the checkout's: no command imports it, not even ``--version``."""
+    from fullspike.cli import reproduce
+
+    planted = tmp_path / "studies"
+    planted.mkdir()
+    marker = tmp_path / "ran"
+    for name in ("__init__.py", "runner.py", "cli.py"):
+        (planted / name).write_text(f"open({str(marker)!r}, 'w').write('{name}')\n")
+    (tmp_path / "pyproject.toml").write_text("")
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert main(["models"]) == 0 and not marker.exists()
+    assert reproduce.find_studies() != planted
+    # an install into site-packages has no checkout, whatever folders surround it
+    site = tmp_path / "lib" / "python3" / "site-packages" / "fullspike"
+    site.mkdir(parents=True)
+    assert reproduce.find_studies(site) is None
+    # a checkout's layout: CHECKOUT/src/fullspike beside CHECKOUT/pyproject.toml and studies/runner.py
+    (tmp_path / "src" / "fullspike").mkdir(parents=True)
+    assert reproduce.find_studies(tmp_path / "src" / "fullspike") == planted
+    assert not marker.exists()  # found, not run: nothing above is imported until reproduce runs
 
 
 def test_help_documents_every_scale(capsys):
