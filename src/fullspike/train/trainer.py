@@ -24,6 +24,7 @@ from tqdm import tqdm
 from ..errors import CheckpointError, TrainingError
 from ..models.outputs import classification_loss
 from ..progress import show_bars
+from ..seeding import seeded_draws
 from .callbacks import Callback
 from .checkpoint import rng_state, set_rng_state
 from .metrics import Metric, eval_metrics, train_metrics
@@ -83,21 +84,6 @@ def _computed(metrics: Sequence[Metric]) -> dict[str, float]:
 EVAL_SEED = 0
 
 
-@contextlib.contextmanager
-def seeded_draws(seed: int, device: torch.device):
-    """Run the block with torch's generators (CPU, and ``device``'s when CUDA) seeded with ``seed``
-    and restore their states afterwards: the draws inside (an encoder's spikes) repeat exactly,
-    and the caller's random streams (training's) neither advance nor change."""
-    devices = (
-        [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
-    )
-    with torch.random.fork_rng(devices=devices):
-        torch.default_generator.manual_seed(seed)
-        for index in devices:  # only the evaluating device's generator: other GPUs' streams stay as they are
-            torch.cuda.default_generators[index].manual_seed(seed)
-        yield
-
-
 @torch.no_grad()
 def evaluate(
     model: torch.nn.Module,
@@ -116,9 +102,9 @@ def evaluate(
     ``accuracy_accum``), each batch run by ``step_fn`` (default :func:`supervised_step` of ``loss_fn``).
 
     Random draws during evaluation (rate coding's spikes) come from generators seeded with
-    ``seed`` (:func:`seeded_draws`), so the same model, loader and seed give the same numbers:
+    ``seed`` (:func:`~fullspike.seeding.seeded_draws`), so the same model, loader and seed give the same numbers:
     ``fullspike evaluate`` on a finished run repeats the ``test_accuracy`` its training recorded."""
-    with seeded_draws(seed, torch.device(device)):
+    with seeded_draws(seed, device):
         return _evaluate(model, loader, device, amp, progress, desc, loss_fn, step_fn, metrics)
 
 
