@@ -19,11 +19,10 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from ..errors import CheckpointError, TrainingError
 from ..models.outputs import classification_loss
-from ..progress import show_bars
+from ..progress import Bar, show_bars
 from ..seeding import seeded_draws
 from .callbacks import Callback
 from .checkpoint import rng_state, set_rng_state
@@ -126,7 +125,7 @@ def _evaluate(
     for m in metrics:
         m.reset()
     batches = 0
-    for batch in tqdm(loader, desc=desc, leave=False, disable=not show_bars(progress)):
+    for batch in Bar(loader, desc, progress=progress):
         batch = to_device(batch, device)
         with autocast(device, amp):
             loss, out = step_fn(model, batch)
@@ -316,12 +315,7 @@ class Trainer:
         for m in self.metrics:
             m.reset()
         steps = 0
-        bar = tqdm(
-            loader,
-            desc=f"epoch {epoch + 1}/{self.epochs}",
-            leave=False,
-            disable=not (show_bars(self.progress) and self.is_main),
-        )
+        bar = Bar(loader, f"epoch {epoch + 1}/{self.epochs}", progress=show_bars(self.progress) and self.is_main)
         for step, batch in enumerate(bar):
             batch = to_device(batch, self.device)
             with autocast(self.device, self.amp):
