@@ -26,9 +26,10 @@ from typing import Any
 import fullspike
 from fullspike.errors import ConfigError, MissingDependencyError
 from fullspike.optional import require
+from fullspike.seeding import seeded_draws
 from fullspike.train import Config, config_from_dict, load_config
 from fullspike.train.callbacks import Callback
-from fullspike.train.trainer import EVAL_SEED, seeded_draws
+from fullspike.train.trainer import EVAL_SEED
 
 from .definitions import Experiment, Scale, Variant, get_experiment
 

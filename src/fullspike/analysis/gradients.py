@@ -126,11 +126,11 @@ def gradient_study(
     all alphas of a model: only the surrogate's width changes). Records carry ``model`` and
     ``alpha``."""
     from ..models import create_model
-    from ..progress import bar
+    from ..progress import Bar
 
     records = []
     runs = [(m, a) for m in model_names for a in alphas]
-    for name, alpha in bar(runs, "gradients", progress=progress, leave=True):
+    for name, alpha in Bar(runs, "gradients", progress=progress, leave=True):
         torch.manual_seed(seed)
         model = create_model(name, surrogate={"name": surrogate, "alpha": float(alpha)}, **(model_kwargs or {}))
         model.train()

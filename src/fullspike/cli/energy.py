@@ -91,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
     from ..energy import count_synaptic_ops, estimate_bn_stats, fold_bn
     from ..errors import ConfigError
     from ..output_paths import output_dir, writing
+    from ..seeding import seeded_draws
     from ..train import build_eval_loader
-    from ..train.trainer import EVAL_SEED, seeded_draws
+    from ..train.trainer import EVAL_SEED
     from .saving import print_wrote, save_plot
 
     for flag, value in (("--samples", args.samples), ("--bn-batches", args.bn_batches)):

@@ -38,8 +38,9 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import load
     from ..output_paths import output_dir, output_file, writing
+    from ..seeding import seeded_draws
     from ..train import build_eval_loader, evaluate, resolve_device
-    from ..train.trainer import EVAL_SEED, seeded_draws
+    from ..train.trainer import EVAL_SEED
 
     if args.early_exit:  # check the output location before the work
         output_dir(early_exit_dir(args), "early_exit.json")

@@ -4,6 +4,10 @@ Perturbation sizes are in pixel units (``--eps`` in /255, ``--sigmas`` as a frac
 pixel range) and are divided by the dataset's normalisation std per channel; see
 :mod:`fullspike.analysis.robustness`. Both models are evaluated on the same samples (the SNN
 config's split). Writes ``robustness.json``, ``robustness.md`` and ``robustness.png``.
+
+A rate-coded model's clean and perturbed accuracies of one batch are measured on the same encoder
+draws (common random numbers, ``"shared_draws": true`` in ``robustness.json``): eps 0 and sigma 0
+are exactly the clean accuracy, and the differences are the perturbations'.
 """
 
 from __future__ import annotations
@@ -19,13 +23,19 @@ def register(sub) -> None:
     p.add_argument("--checkpoint", required=True, help="the SNN's checkpoint.pt, its run folder, or zoo:NAME")
     p.add_argument("--ann-checkpoint", help="checkpoint of the ANN counterpart (e.g. model vgg9_ann / convnet_ann)")
     p.add_argument("--ann-config", help="YAML config of the ANN (default: the one stored in its checkpoint)")
-    p.add_argument("--eps", type=float, nargs="+", default=[0, 2, 4, 8], help="L-inf radii in /255 (default 0 2 4 8)")
+    p.add_argument(
+        "--eps",
+        type=float,
+        nargs="+",
+        default=[0, 2, 4, 8],
+        help="L-inf radii in /255 (default 0 2 4 8); 0 is exactly the clean accuracy",
+    )
     p.add_argument(
         "--sigmas",
         type=float,
         nargs="+",
         default=[0, 0.05, 0.1, 0.2],
-        help="Gaussian noise std in pixel units (default 0 0.05 0.1 0.2)",
+        help="Gaussian noise std in pixel units (default 0 0.05 0.1 0.2); 0 is exactly the clean accuracy",
     )
     p.add_argument("--attacks", nargs="+", default=["gaussian", "fgsm", "pgd"], choices=["gaussian", "fgsm", "pgd"])
     p.add_argument("--pgd-steps", type=int, default=7, help="PGD steps (default 7)")
@@ -43,7 +53,8 @@ def register(sub) -> None:
         "--seed",
         type=int,
         default=0,
-        help="seeds every random draw: the noise, PGD's random start, rate-coded inputs (default 0)",
+        help="seeds every random draw: the noise, PGD's random start, rate-coded inputs (default 0); "
+        "the clean and every perturbed evaluation of a batch share their rate-coded draws",
     )
     p.add_argument("--out", help="output folder (default: the checkpoint's folder)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="SNN config overrides")
@@ -63,7 +74,6 @@ def run(args: argparse.Namespace) -> int:
     from ..output_paths import output_dir, writing
     from ..train import build_split, resolve_device
     from ..train.load import resolve_checkpoint
-    from ..train.trainer import seeded_draws
     from ..viz import plot_robustness
     from .saving import print_wrote, save_plot
 
@@ -98,20 +108,19 @@ def run(args: argparse.Namespace) -> int:
     results = {}
     for name, model in models.items():
         print(f"evaluating {name} ...", flush=True)
-        with seeded_draws(args.seed, device):  # the encoder's draws too: the same --seed, the same table
-            results[name] = evaluate_robustness(
-                model,
-                loader,
-                norm,
-                device=device,
-                eps=[e / 255 for e in args.eps],
-                sigmas=args.sigmas,
-                pgd_steps=args.pgd_steps,
-                pgd_alpha=args.pgd_alpha / 255,
-                attacks=args.attacks,
-                seed=args.seed,
-                progress=cfg.train.progress,
-            )
+        results[name] = evaluate_robustness(
+            model,
+            loader,
+            norm,
+            device=device,
+            eps=[e / 255 for e in args.eps],
+            sigmas=args.sigmas,
+            pgd_steps=args.pgd_steps,
+            pgd_alpha=args.pgd_alpha / 255,
+            attacks=args.attacks,
+            seed=args.seed,
+            progress=cfg.train.progress,
+        )
     table = robustness_table(results)
     print(table)
     with writing(out, "the robustness results"):
