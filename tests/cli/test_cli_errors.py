@@ -114,7 +114,7 @@ def test_checkpoint_from_another_model(capsys, trained):
     one_error_line(
         capsys,
         ["evaluate", "--checkpoint", str(trained / "checkpoint.pt"), "model.width=16"],
-        "does not fit this 'bntt_convnet'",
+        "does not fit the 'bntt_convnet' the config builds with width=16 where it records width=8",
     )
 
 

@@ -90,6 +90,7 @@ def test_check_prints_the_report(runs, capsys):
         (["{runs}"], "has no checkpoint.pt"),
         (["{runs}/dst", "--out", "{runs}/dst/checkpoint.pt/x.nir"], "a file of that name is in the way"),
         (["{runs}/dst", "--out", "{runs}/missing/x.nir"], "folder {runs}/missing does not exist"),
+        (["{runs}/dst", "--out", "{runs}/dst/checkpoint.pt"], "it is the checkpoint {runs}/dst/checkpoint.pt, which"),
         (["{runs}/dst"], "give --out FILE.nir"),
         (["{runs}/bntt", "--out", "{runs}/b.nir"], "cannot export layer 'features.0' (Conv2d) to NIR: BNTT"),
         (["{runs}/dst", "--check", "--quantize", "3"], "quantize needs a weight width of 4..16 bits, got 3"),

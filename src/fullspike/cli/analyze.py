@@ -155,9 +155,11 @@ def run_firing(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..models import create_model
     from ..output_paths import output_dir
+    from ..train.load import read_files
 
     _check_counts(args)
-    output_dir(args.out, "firing.csv")  # before the work
+    files = ("firing.csv", "firing.json", "firing.png")
+    output_dir(args.out, "firing.csv", files=files, reads=read_files(args.checkpoint, args.config))  # before the work
     records = []
     if args.checkpoint:
         from itertools import islice

@@ -11,6 +11,9 @@ import argparse
 import json
 from pathlib import Path
 
+#: the files the analysis writes to :func:`early_exit_dir`
+EARLY_EXIT_FILES = ("early_exit.json", "gamma.png", "early_exit.png")
+
 
 def add_early_exit_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("BNTT early exit")
@@ -57,6 +60,7 @@ def run_early_exit(args: argparse.Namespace, model, loader, device, progress: bo
     from .saving import print_wrote, save_plot
 
     out = early_exit_dir(args)
+    json_name, gamma_name, plot_name = EARLY_EXIT_FILES
     result = analyse_early_exit(
         model,
         loader,
@@ -67,12 +71,12 @@ def run_early_exit(args: argparse.Namespace, model, loader, device, progress: bo
         progress=progress,
     )
     print(result.summary())
-    with writing(out, "early_exit.json"):
-        (out / "early_exit.json").write_text(json.dumps(result.to_dict(), indent=2))
+    with writing(out, json_name):
+        (out / json_name).write_text(json.dumps(result.to_dict(), indent=2))
     gammas = gamma_statistics(model)
     print_wrote(
-        out / "early_exit.json",
-        save_plot(lambda path: plot_gamma(gammas, path, args.exit_threshold), out / "gamma.png"),
-        save_plot(lambda path: plot_accuracy_energy(result, path), out / "early_exit.png"),
+        out / json_name,
+        save_plot(lambda path: plot_gamma(gammas, path, args.exit_threshold), out / gamma_name),
+        save_plot(lambda path: plot_accuracy_energy(result, path), out / plot_name),
     )
     return 0

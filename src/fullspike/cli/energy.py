@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from ..output_paths import output_dir, writing
     from ..seeding import seeded_draws
     from ..train import build_eval_loader
+    from ..train.load import read_files
     from ..train.trainer import EVAL_SEED
     from .saving import print_wrote, save_plot
 
@@ -101,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{flag} must be >= 1, got {value}")
     out = _out_dir(args)
     if out is not None:  # check before the work (else open_model says what to give)
-        output_dir(out, "energy.json")
+        output_dir(
+            out, "energy.json", files=("energy.json", "energy.png"), reads=read_files(args.checkpoint, args.config)
+        )
     cfg, model, device, loader, chosen = open_model(
         args.config, args.checkpoint, args.overrides, args.split, args.batch_size, args.samples
     )

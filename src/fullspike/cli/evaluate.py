@@ -10,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .early_exit import add_early_exit_args, early_exit_dir, run_early_exit
+from .early_exit import EARLY_EXIT_FILES, add_early_exit_args, early_exit_dir, run_early_exit
 
 
 def register(sub) -> None:
@@ -40,12 +40,14 @@ def run(args: argparse.Namespace) -> int:
     from ..output_paths import output_dir, output_file, writing
     from ..seeding import seeded_draws
     from ..train import build_eval_loader, evaluate, resolve_device
+    from ..train.load import read_files
     from ..train.trainer import EVAL_SEED
 
+    reads = read_files(args.checkpoint, args.config)  # never overwritten by the outputs
     if args.early_exit:  # check the output location before the work
-        output_dir(early_exit_dir(args), "early_exit.json")
+        output_dir(early_exit_dir(args), "early_exit.json", files=EARLY_EXIT_FILES, reads=reads)
     if args.out:
-        output_file(args.out, "the results")
+        output_file(args.out, "the results", reads=reads)
     model, cfg = load(args.checkpoint, config=args.config, overrides=args.overrides)
     device = resolve_device(cfg.train.device)
     loader, _ = build_eval_loader(cfg, args.split)

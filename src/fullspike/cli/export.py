@@ -86,10 +86,10 @@ def run(args: argparse.Namespace) -> int:
     from ..export.quantize import check_bits
     from ..output_paths import output_file, writing
     from ..train.builders import build_split
-    from ..train.load import resolve_checkpoint
+    from ..train.load import read_files
     from ..zoo import check_indices
 
-    resolve_checkpoint(args.run)  # a missing run is the first thing to report
+    reads = read_files(args.run)  # a missing run is the first thing to report
     if not args.check and not args.out:
         raise ConfigError("give --out FILE.nir (or --check for the deployability report)")
     if args.samples < 1:
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
                 f"cannot write the NIR graph to {args.out}: folder {Path(args.out).parent} "
                 "does not exist; create it or choose another --out"
             )
-        output_file(args.out, "the NIR graph")
+        output_file(args.out, "the NIR graph", reads=reads)
     cfg, model = load_run(args.run, args.overrides)
     model, name = deployable(model, cfg.model_name)
     test, info = build_split(cfg, "test")

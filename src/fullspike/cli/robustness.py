@@ -73,11 +73,16 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..output_paths import output_dir, writing
     from ..train import build_split, resolve_device
-    from ..train.load import resolve_checkpoint
+    from ..train.load import read_files, resolve_checkpoint
     from ..viz import plot_robustness
     from .saving import print_wrote, save_plot
 
-    out = output_dir(args.out or resolve_checkpoint(args.checkpoint).folder, "robustness.json")  # before the work
+    out = output_dir(  # before the work
+        args.out or resolve_checkpoint(args.checkpoint).folder,
+        "robustness.json",
+        files=("robustness.md", "robustness.json", "robustness.png"),
+        reads={**read_files(args.checkpoint, args.config), **read_files(args.ann_checkpoint, args.ann_config)},
+    )
     if (args.mean is None) != (args.std is None):
         raise ConfigError("give both --mean and --std, or neither")
     for flag, values in (("--eps", args.eps), ("--sigmas", args.sigmas)):

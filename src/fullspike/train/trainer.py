@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader
 from ..errors import CheckpointError, TrainingError
 from ..models.outputs import classification_loss
 from ..progress import Bar, show_bars
+from ..safe_load import load_into
 from ..seeding import seeded_draws
 from .callbacks import Callback
 from .checkpoint import rng_state, set_rng_state
@@ -418,15 +419,14 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore a :meth:`state_dict` (e.g. a loaded checkpoint) into this trainer."""
+        """Restore a :meth:`state_dict` (e.g. a checkpoint :func:`~fullspike.train.load_checkpoint`
+        read and validated) into this trainer; a state that does not fit the model or the optimizer
+        is one :class:`CheckpointError` line."""
+        load_into(self.model, state["model"], "the saved state does not fit this model")
         try:
-            self.model.load_state_dict(state["model"])
-        except RuntimeError as e:
-            lines = str(e).splitlines()
-            raise CheckpointError(
-                f"the saved state does not fit this model: {(lines[1] if len(lines) > 1 else lines[0]).strip()}"
-            ) from None
-        self.optimizer.load_state_dict(state["optimizer"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except ValueError as e:  # other parameter groups or sizes than this optimizer's
+            raise CheckpointError(f"the saved optimizer state does not fit this optimizer: {e}") from None
         if self.scheduler is not None and state.get("scheduler") is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         set_rng_state(state["rng"])
