@@ -120,6 +120,15 @@ def error_of(overrides: list[str]) -> str:
             "config key 'schedule.step_epochs' must be an integer >= 1, got 0",
         ),
         ("schedule.warmup_epochs=-1", "config key 'schedule.warmup_epochs' must be an integer >= 0, got -1"),
+        # nan and inf are refused wherever a number goes, however they are written
+        ("optim.lr=inf", "config key 'optim.lr' must be a number > 0, got 'inf'"),
+        ("optim.lr=.inf", "config key 'optim.lr' must be a number > 0, got inf"),
+        ("optim.lr=nan", "config key 'optim.lr' must be a number > 0, got 'nan'"),
+        ("train.grad_clip=.inf", "config key 'train.grad_clip' must be a number > 0 or null, got inf"),
+        (
+            ("optim.name=adam", "optim.betas=[0.9, .inf]"),
+            "config key 'optim.betas[1]' must be a number in [0, 1), got inf",
+        ),
         (("schedule.name=cosine", "schedule.min_lr=-1"), "config key 'schedule.min_lr' must be a number >= 0, got -1"),
         (
             "schedule.milestones=[0.5, 1.5]",

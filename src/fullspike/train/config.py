@@ -95,7 +95,7 @@ def _fullspike_error(e: Exception) -> PydanticCustomError:
 class _Section(BaseModel):
     """Strict keys, validated on construction and assignment; errors are :class:`ConfigError`."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, validate_default=True, allow_inf_nan=False)
     prefix: ClassVar[str] = ""  # dotted path of this section in the whole config
 
     def __init__(self, **data: Any) -> None:
@@ -151,7 +151,7 @@ class _Named(_Section):
     arguments (all but the first, the context it is called with) are the section's other keys,
     checked against its signature and completed with its defaults."""
 
-    model_config = ConfigDict(extra="allow", validate_assignment=True, validate_default=True)
+    model_config = ConfigDict(extra="allow", validate_assignment=True, validate_default=True, allow_inf_nan=False)
     registry: ClassVar[Registry]
 
     @model_validator(mode="after")
