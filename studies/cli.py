@@ -7,6 +7,8 @@ import argparse
 import shlex
 from pathlib import Path
 
+from fullspike.cli import SEED
+
 from .definitions import STORE, experiment_names
 
 SCALE_HELP = (
@@ -36,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--seeds",
-        type=int,
+        type=SEED,
         nargs="+",
         help="train only these seeds (default: the scale's); results cover the scale's seeds as well",
     )

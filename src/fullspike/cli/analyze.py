@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from . import COUNT, IMAGE_SIZE, POSITIVE, SEED, integer
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -23,18 +25,20 @@ def _common(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="registered model name(s); key=value model arguments may stand anywhere",
     )
-    p.add_argument("--batches", type=int, default=2, help="batches to average over (default 2)")
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batches", type=COUNT, default=2, help="batches to average over (default 2)")
+    p.add_argument("--batch-size", type=COUNT, default=8)
     p.add_argument("--data", metavar="DATASET", help="a registered dataset (default: random images)")
     p.add_argument(
         "--data-root",
         help="dataset folder (default $FULLSPIKE_DATA/<dataset>, else "
         "~/.cache/fullspike/data/<dataset>); with --checkpoint: data.root",
     )
-    p.add_argument("--image-size", type=int, default=32, help="random images: side length (default 32)")
-    p.add_argument("--in-channels", type=int, default=3, help="random images: channels (default 3)")
-    p.add_argument("--num-classes", type=int, default=10, help="random labels: classes (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="seeds the weights and the batches")
+    p.add_argument(
+        "--image-size", type=IMAGE_SIZE, default=32, help="random images: side length (default 32, at most 1024)"
+    )
+    p.add_argument("--in-channels", type=COUNT, default=3, help="random images: channels (default 3)")
+    p.add_argument("--num-classes", type=integer(2), default=10, help="random labels: classes (default 10)")
+    p.add_argument("--seed", type=SEED, default=0, help="seeds the weights and the batches")
     p.add_argument("--out", default="runs/analysis", help="output folder (default runs/analysis)")
     p.add_argument(
         "model_args",
@@ -50,7 +54,7 @@ def register(sub) -> None:
     kinds = p.add_subparsers(dest="analysis", metavar="ANALYSIS", required=True)
     g = kinds.add_parser("gradients", help="per-block gradient norms vs surrogate alpha (and firing rates)")
     _common(g)
-    g.add_argument("--alpha", nargs="+", type=float, default=[4.0], help="surrogate alphas (default 4)")
+    g.add_argument("--alpha", nargs="+", type=POSITIVE, default=[4.0], help="surrogate alphas (default 4)")
     g.add_argument("--surrogate", default="sigmoid", help="surrogate name (default sigmoid)")
     g.set_defaults(func=run_gradients)
     f = kinds.add_parser("firing", help="per-block firing rates (fresh or trained network)")
@@ -87,15 +91,6 @@ def _batches(args):
     return random_batches(
         args.batches, args.batch_size, args.in_channels, args.image_size, args.num_classes, args.seed
     ), None
-
-
-def _check_counts(args) -> None:
-    """--batches and --batch-size are at least 1 (one line naming the flag otherwise)."""
-    from ..errors import ConfigError
-
-    for flag, value in (("--batches", args.batches), ("--batch-size", args.batch_size)):
-        if value < 1:
-            raise ConfigError(f"{flag} must be >= 1, got {value}")
 
 
 def _need_models(args) -> None:
@@ -137,7 +132,6 @@ def run_gradients(args: argparse.Namespace) -> int:
     from ..output_paths import output_dir
 
     _need_models(args)
-    _check_counts(args)
     output_dir(args.out, "gradients.csv")  # before the work
     batches, info = _batches(args)
     kwargs = {name: _model_kwargs(args, name, info) for name in args.model}
@@ -156,7 +150,6 @@ def run_firing(args: argparse.Namespace) -> int:
     from ..models import create_model
     from ..output_paths import output_dir
 
-    _check_counts(args)
     output_dir(args.out, "firing.csv")  # before the work
     records = []
     if args.checkpoint:

@@ -11,6 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
+from . import POSITIVE, UNIT, integer
+
 
 def add_early_exit_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("BNTT early exit")
@@ -20,17 +22,23 @@ def add_early_exit_args(p: argparse.ArgumentParser) -> None:
         help="BNTT early exit: exit step from the gammas, accuracy/energy at every T', per-sample exit",
     )
     g.add_argument(
-        "--exit-threshold", type=float, default=0.1, help="exit once the mean BNTT gamma stays below this (default 0.1)"
+        "--exit-threshold",
+        type=POSITIVE,
+        default=0.1,
+        help="exit once the mean BNTT gamma (a scale > 0) stays below this (> 0; default 0.1)",
     )
     g.add_argument(
         "--margins",
-        type=float,
+        type=UNIT,
         nargs="+",
         default=[0.5, 0.8, 0.9, 0.95],
-        help="per-sample exit: softmax top-1 minus top-2 margins to report",
+        help="per-sample exit: softmax top-1 minus top-2 margins to report, each in [0, 1]",
     )
     g.add_argument(
-        "--energy-batches", type=int, default=2, help="batches to count the energy per step on (0: skip; default 2)"
+        "--energy-batches",
+        type=integer(0),
+        default=2,
+        help="batches to count the energy per step on (0: skip; default 2)",
     )
     g.add_argument(
         "--early-exit-dir",

@@ -10,6 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
+from . import SEED
 from .early_exit import add_early_exit_args, early_exit_dir, run_early_exit
 
 
@@ -25,7 +26,7 @@ def register(sub) -> None:
     p.add_argument("--out", help="write the results as JSON to this file")
     p.add_argument(
         "--seed",
-        type=int,
+        type=SEED,
         default=None,
         help="seed of the evaluation's random draws, e.g. rate coding (default 0: what training's "
         "test evaluation used)",
