@@ -1,5 +1,7 @@
 """Configs: strict keys, typed values, overrides, and every shipped config loads."""
 
+import re
+
 import pytest
 
 from fullspike.configs import CONFIGS_DIR
@@ -68,6 +70,33 @@ def test_unknown_key_in_file(tmp_path):
     p.write_text("model: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(p)
+
+
+@pytest.mark.parametrize(
+    "given,says",
+    [
+        ("nonexist.yaml", "config file nonexist.yaml not found"),
+        ("./nonexist.yaml", "config file ./nonexist.yaml not found"),
+        ("sub/nonexist", "config file sub/nonexist not found"),
+        ("./quickstart.yaml", "the shipped config 'quickstart' is --config quickstart"),
+        ("quickstar", "unknown config 'quickstar'; did you mean 'quickstart'?"),
+        ("adir", "config adir is a folder, not a file"),
+    ],
+)
+def test_a_config_that_is_not_there_says_whether_a_file_or_a_name_was_missing(tmp_path, monkeypatch, given, says):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(ConfigError) as e:
+        load_config(given)
+    assert says in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("text,says", [("", "is empty"), ("# nothing\n", "is empty"), ("- a\n", "holds ['a']")])
+def test_an_empty_or_non_mapping_config_file_is_refused(tmp_path, text, says):
+    (tmp_path / "c.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=f"c.yaml {re.escape(says)}; a config is a mapping of sections"):
+        load_config(tmp_path / "c.yaml")
+    assert load_config("quickstart.yaml").name == "quickstart"  # a shipped name with .yaml is still the name
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
