@@ -281,3 +281,19 @@ def test_robustness_mean_and_std_lengths_are_checked_against_each_other_and_the_
     one_error_line(capsys, [*argv, "--mean", "0.5", "0.5", "--std", "0.2"], "--mean has 2 value(s) but --std 1")
     one_error_line(capsys, [*argv, "--mean", "0.5", "0.5", "--std", "0.2", "0.2"], "give 2 value(s) each", "1 channel")
     assert not (trained / "robustness.json").exists()
+
+
+def test_early_exit_on_a_model_without_bntt_names_it_and_prints_nothing_first(capsys, tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), *FAST, "model.norm=none"]) == 0
+    capsys.readouterr()
+    argv = ["evaluate", "--checkpoint", str(run), "--early-exit", "--early-exit-dir", str(tmp_path / "ee")]
+    one_error_line(capsys, argv, f"{run} (model bntt_convnet) has no BNTT layers", "reads the BNTT scales")
+    assert capsys.readouterr().out == ""  # no "seed: 0" before the refusal
+    assert not (tmp_path / "ee").exists()
+
+
+def test_the_gradient_study_refuses_a_model_without_a_surrogate_argument(capsys, tmp_path):
+    argv = ["analyze", "gradients", "--model", "bntt_convnet", "--out", str(tmp_path / "g")]
+    line = one_error_line(capsys, argv, "model 'bntt_convnet' takes no surrogate argument", "dst_resnet18")
+    assert "has no argument" not in line and not (tmp_path / "g").exists()

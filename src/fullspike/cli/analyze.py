@@ -128,10 +128,11 @@ def summary_table(summary: list[dict]) -> str:
 
 
 def run_gradients(args: argparse.Namespace) -> int:
-    from ..analysis.gradients import gradient_study, summarize
+    from ..analysis.gradients import check_surrogate_models, gradient_study, summarize
     from ..output_paths import output_dir
 
     _need_models(args)
+    check_surrogate_models(args.model)
     output_dir(args.out, "gradients.csv")  # before the work
     batches, info = _batches(args)
     kwargs = {name: _model_kwargs(args, name, info) for name in args.model}

@@ -56,10 +56,11 @@ def early_exit_dir(args: argparse.Namespace) -> Path:
     )
 
 
-def run_early_exit(args: argparse.Namespace, model, loader, device, progress: bool | None = None) -> int:
+def run_early_exit(args: argparse.Namespace, model, gammas, loader, device, progress: bool | None = None) -> int:
     """Run the analysis (bars per :func:`fullspike.progress.show_bars`) and write its files to
-    :func:`early_exit_dir` (checked by the caller before loading anything)."""
-    from ..analysis.early_exit import analyse_early_exit, gamma_statistics
+    :func:`early_exit_dir` (checked by the caller before loading anything); ``gammas``: the
+    model's :func:`~fullspike.analysis.early_exit.gamma_statistics`."""
+    from ..analysis.early_exit import analyse_early_exit
     from ..output_paths import writing
     from ..viz import plot_accuracy_energy, plot_gamma
     from .saving import print_wrote, save_plot
@@ -77,7 +78,6 @@ def run_early_exit(args: argparse.Namespace, model, loader, device, progress: bo
     print(result.summary())
     with writing(out, "early_exit.json"):
         (out / "early_exit.json").write_text(json.dumps(result.to_dict(), indent=2))
-    gammas = gamma_statistics(model)
     print_wrote(
         out / "early_exit.json",
         save_plot(lambda path: plot_gamma(gammas, path, args.exit_threshold), out / "gamma.png"),

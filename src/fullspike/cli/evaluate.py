@@ -38,6 +38,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import load
+    from ..analysis.early_exit import gamma_statistics
     from ..output_paths import output_dir, output_file, writing
     from ..train import build_eval_loader, evaluate, resolve_device
     from ..train.trainer import EVAL_SEED, seeded_draws
@@ -47,13 +48,15 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         output_file(args.out, "the results")
     model, cfg = load(args.checkpoint, config=args.config, overrides=args.overrides)
+    if args.early_exit:  # a model without BNTT is refused before the data are read or anything is printed
+        gammas = gamma_statistics(model, f"{args.checkpoint} (model {cfg.model_name})")
     device = resolve_device(cfg.train.device)
     loader, _ = build_eval_loader(cfg, args.split)
     seed = EVAL_SEED if args.seed is None else args.seed
     if args.early_exit:
         print(f"seed: {seed}")
         with seeded_draws(seed, device):
-            return run_early_exit(args, model, loader, device, cfg.train.progress)
+            return run_early_exit(args, model, gammas, loader, device, cfg.train.progress)
     res = evaluate(model, loader, device, cfg.train.amp, cfg.train.progress, desc=args.split, seed=seed)
     res = {"checkpoint": str(args.checkpoint), "split": args.split, "samples": len(loader.dataset), "seed": seed, **res}
     for k, v in res.items():
