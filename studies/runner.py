@@ -26,6 +26,7 @@ from typing import Any
 import fullspike
 from fullspike.errors import ConfigError, MissingDependencyError
 from fullspike.optional import require
+from fullspike.registry import unknown_name
 from fullspike.train import Config, config_from_dict, load_config
 from fullspike.train.callbacks import Callback
 from fullspike.train.trainer import EVAL_SEED, seeded_draws
@@ -734,9 +735,7 @@ def run_experiment(
     runs = plan(exp, scale, Path(out), data_roots or {}, every, configs_dir)
     unknown = sorted(set(variants or []) - {v.name for v in exp.variants})
     if unknown:
-        raise ConfigError(
-            f"experiment '{name}' has no variant(s) {unknown}; it has {', '.join(v.name for v in exp.variants)}"
-        )
+        raise unknown_name("variant", unknown[0], [v.name for v in exp.variants], f" of experiment '{name}'")
     if store is not None:
         restore_runs(exp, scale, runs, store, log)
     statuses = [run_status(r) for r in runs]  # refuses a folder of another config before any training
