@@ -297,3 +297,22 @@ def test_the_gradient_study_refuses_a_model_without_a_surrogate_argument(capsys,
     argv = ["analyze", "gradients", "--model", "bntt_convnet", "--out", str(tmp_path / "g")]
     line = one_error_line(capsys, argv, "model 'bntt_convnet' takes no surrogate argument", "dst_resnet18")
     assert "has no argument" not in line and not (tmp_path / "g").exists()
+
+
+@pytest.mark.parametrize(
+    "extra,says",
+    [
+        (["--model", "spiking_resnet50", "--data", "fashion_mnist"], "--model, --data cannot go with --checkpoint"),
+        (["--image-size", "99"], "--image-size cannot go with --checkpoint"),
+        (["--num-classes", "3", "--in-channels", "2"], "--in-channels, --num-classes cannot go with --checkpoint"),
+    ],
+)
+def test_analyze_firing_refuses_options_the_checkpoint_fixes(capsys, trained, tmp_path, extra, says):
+    argv = ["analyze", "firing", "--checkpoint", str(trained), "--out", str(tmp_path / "f"), *extra]
+    one_error_line(capsys, argv, says)
+    assert not (tmp_path / "f").exists()
+
+
+def test_analyze_refuses_random_image_options_with_a_dataset(capsys, tmp_path):
+    argv = ["analyze", "gradients", "--model", "dst_resnet18", "--data", "digits", "--image-size", "8"]
+    one_error_line(capsys, [*argv, "--out", str(tmp_path / "g")], "--image-size cannot go with --data")

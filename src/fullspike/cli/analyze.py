@@ -33,11 +33,9 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="dataset folder (default $FULLSPIKE_DATA/<dataset>, else "
         "~/.cache/fullspike/data/<dataset>); with --checkpoint: data.root",
     )
-    p.add_argument(
-        "--image-size", type=IMAGE_SIZE, default=32, help="random images: side length (default 32, at most 1024)"
-    )
-    p.add_argument("--in-channels", type=COUNT, default=3, help="random images: channels (default 3)")
-    p.add_argument("--num-classes", type=integer(2), default=10, help="random labels: classes (default 10)")
+    p.add_argument("--image-size", type=IMAGE_SIZE, help="random images: side length (default 32, at most 1024)")
+    p.add_argument("--in-channels", type=COUNT, help="random images: channels (default 3)")
+    p.add_argument("--num-classes", type=integer(2), help="random labels: classes (default 10)")
     p.add_argument("--seed", type=SEED, default=0, help="seeds the weights and the batches")
     p.add_argument("--out", default="runs/analysis", help="output folder (default runs/analysis)")
     p.add_argument(
@@ -66,6 +64,20 @@ def register(sub) -> None:
     f.set_defaults(func=run_firing)
 
 
+#: the random images' shape when --image-size, --in-channels, --num-classes are not given
+RANDOM_IMAGES = {"image_size": 32, "in_channels": 3, "num_classes": 10}
+
+
+def _refuse_fixed(args, fixed_by: str, names: tuple[str, ...]) -> None:
+    """The options among ``names`` (dests) that were given, refused in one line: ``fixed_by``
+    fixes what they set (they would be ignored)."""
+    from ..errors import ConfigError
+
+    given = ["--" + n.replace("_", "-") for n in names if getattr(args, n) is not None]
+    if given:
+        raise ConfigError(f"{', '.join(given)} cannot go with {fixed_by}; drop {'them' if len(given) > 1 else 'it'}")
+
+
 def _model_kwargs(args, name: str, info) -> dict:
     """``key=value`` model arguments, completed from the data (or the random images' shape)."""
     import yaml
@@ -84,10 +96,15 @@ def _model_kwargs(args, name: str, info) -> dict:
 
 
 def _batches(args):
+    """Batches of --data, or of random images (their shape filled in on ``args``)."""
     from ..analysis.gradients import dataset_batches, random_batches
 
     if args.data:
+        _refuse_fixed(args, "--data (the dataset fixes the images and classes)", tuple(RANDOM_IMAGES))
         return dataset_batches(args.data, args.data_root, args.batches, args.batch_size, args.seed)
+    for key, value in RANDOM_IMAGES.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     return random_batches(
         args.batches, args.batch_size, args.in_channels, args.image_size, args.num_classes, args.seed
     ), None
@@ -156,6 +173,12 @@ def run_firing(args: argparse.Namespace) -> int:
     if args.checkpoint:
         from itertools import islice
 
+        _refuse_fixed(
+            args,
+            "--checkpoint (the trained model fixes the architecture and the data; config overrides such as "
+            "data.root=DIR may follow)",
+            ("model", "data", *RANDOM_IMAGES),
+        )
         from .. import load
         from ..train import build_eval_loader, resolve_device
 
