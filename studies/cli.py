@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 
 from fullspike.cli import SEED
+from fullspike.data.roots import DATA_ROOT_HELP
 
 from .definitions import STORE, experiment_names
 
@@ -33,8 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--data-root",
         nargs="+",
         metavar="DIR|DATASET=DIR",
-        help="where the real data are: DIR holding cifar10/, fashion-mnist/, NMNIST-subset/, imagenet/, "
-        "and/or DATASET=DIR for one dataset (cifar10, fashion_mnist, nmnist, imagenet)",
+        help=f"where the real data are: DIR, {DATA_ROOT_HELP}, for every dataset, and/or DATASET=DIR for one "
+        "(cifar10, fashion_mnist, nmnist, imagenet)",
     )
     p.add_argument(
         "--seeds",

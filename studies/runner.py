@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import fullspike
+from fullspike.data.roots import DATA_ROOT_HELP, default_root
 from fullspike.errors import ConfigError, MissingDependencyError
 from fullspike.optional import require
 from fullspike.registry import unknown_name
@@ -76,10 +77,10 @@ def data_root(dataset: str, roots: dict[str, str], experiment: str) -> str:
     if dataset in roots:
         return os.path.abspath(roots[dataset])
     if "*" in roots:
-        return os.path.abspath(os.path.join(roots["*"], DATA_SUBDIRS[dataset]))
+        return os.path.abspath(default_root(roots["*"], DATA_SUBDIRS[dataset]))
     raise ConfigError(
         f"experiment '{experiment}' trains on real {dataset} data: pass --data-root DIR "
-        f"(holding {DATA_SUBDIRS[dataset]}/) or --data-root {dataset}=DIR"
+        f"({DATA_ROOT_HELP}) or --data-root {dataset}=DIR"
     )
 
 

@@ -119,15 +119,21 @@ def test_selection_on_validation_and_analyses(tmp_path):
 def test_plans_and_data_roots(tmp_path):
     with pytest.raises(ConfigError, match="pass --data-root DIR"):
         plan(get_experiment("fashion_mnist"), "cpu", tmp_path, {})
-    r, r12 = plan(get_experiment("fashion_mnist"), "cpu", tmp_path, parse_data_roots(["/d"]))
-    assert r.cfg.data.root == "/d/fashion-mnist" and r.cfg.train.epochs == 4 and r.cfg.model["width"] == 32
+    d = tmp_path / "d"
+    for folder in ("fashion-mnist", "cifar10"):
+        (d / folder).mkdir(parents=True)
+    r, r12 = plan(get_experiment("fashion_mnist"), "cpu", tmp_path, parse_data_roots([str(d)]))
+    assert r.cfg.data.root == str(d / "fashion-mnist") and r.cfg.train.epochs == 4 and r.cfg.model["width"] == 32
     assert r12.cfg.train.epochs == 12
-    roots = parse_data_roots(["/d", "nmnist=/n"])
+    # as for every command, DIR may be the dataset's own folder as well as the folder holding it
+    r, _ = plan(get_experiment("fashion_mnist"), "cpu", tmp_path, parse_data_roots([str(d / "fashion-mnist")]))
+    assert r.cfg.data.root == str(d / "fashion-mnist")
+    roots = parse_data_roots([str(d), "nmnist=/n"])
     assert {r.cfg.data.root for r in plan(get_experiment("nmnist"), "cpu", tmp_path, roots)} == {"/n"}
     with pytest.raises(ConfigError, match="unknown dataset 'mnist'"):
         parse_data_roots(["mnist=/x"])
     every = plan(get_experiment("dst_depth"), "cpu", tmp_path, roots)
-    assert len(every) == 33 and {r.cfg.data.root for r in every} == {"/d/cifar10"}
+    assert len(every) == 33 and {r.cfg.data.root for r in every} == {str(d / "cifar10")}
     # the control: the DST nets at depth 18 and 34, branches' last BN not zero-initialised
     controls = [r for r in every if r.variant.control]
     assert sorted((r.cfg.model_name, r.seed) for r in controls) == [

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..data.roots import DATA_ROOT_HELP
 from . import COUNT, IMAGE_SIZE, POSITIVE, SEED, integer
 
 
@@ -30,8 +31,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", metavar="DATASET", help="a registered dataset (default: random images)")
     p.add_argument(
         "--data-root",
-        help="dataset folder (default $FULLSPIKE_DATA/<dataset>, else "
-        "~/.cache/fullspike/data/<dataset>); with --checkpoint: data.root",
+        metavar="DIR",
+        help=f"where the data are: {DATA_ROOT_HELP} (default $FULLSPIKE_DATA/<dataset>, else "
+        "~/.cache/fullspike/data/<dataset>); with --checkpoint: data.root=DIR",
     )
     p.add_argument("--image-size", type=IMAGE_SIZE, help="random images: side length (default 32, at most 1024)")
     p.add_argument("--in-channels", type=COUNT, help="random images: channels (default 3)")
