@@ -66,10 +66,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fullspike.errors import ConfigError
+    from fullspike.output_paths import output_dir
 
     from .definitions import get_experiment
     from .runner import parse_data_roots, run_experiment
 
+    output_dir(args.out, "the study's runs and results")  # writable, checked before any work
     # the results cover the scale's seeds and the ones asked for: --seeds only where they add some
     planned = set(get_experiment(args.name).scale(args.scale).seeds)
     seeds = sorted(planned | set(args.seeds)) if args.seeds and set(args.seeds) - planned else []

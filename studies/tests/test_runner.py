@@ -524,3 +524,12 @@ def test_the_robustness_setting_states_the_attack_the_runner_uses():
 def test_an_unknown_experiment_is_one_line_with_the_closest_suggested():
     with pytest.raises(ConfigError, match=r"unknown experiment 'nmnst'; did you mean 'nmnist'\? choose one of"):
         get_experiment("nmnst")
+
+
+def test_an_unwritable_out_is_refused_before_any_training_is_announced(tmp_path, capsys, monkeypatch):
+    trained = []
+    monkeypatch.setattr(fullspike.train, "fit", lambda *a, **k: trained.append(a))
+    (tmp_path / "file").write_text("")
+    assert main(["reproduce", "nmnist", "--scale", "smoke", "--out", str(tmp_path / "file" / "rp")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("error: cannot write the study's runs") and not trained
