@@ -447,11 +447,14 @@ def test_a_scale_that_collapses_variants_is_refused(tmp_path):
 
 
 def test_the_imagenet_scale_trains_the_imagenet_configs(tmp_path):
-    runs = plan(get_experiment("dst_depth"), "imagenet", tmp_path, parse_data_roots(["/d"]))
+    (tmp_path / "d" / "imagenet").mkdir(parents=True)
+    runs = plan(get_experiment("dst_depth"), "imagenet", tmp_path, parse_data_roots([str(tmp_path / "d")]))
     assert sorted(r.cfg.name for r in runs) == sorted(
         f"{f}_resnet{d}_imagenet" for f in ("sew", "dst") for d in (18, 34, 50)
     )
-    assert {r.cfg.data.name for r in runs} == {"imagenet"} and {r.cfg.data.root for r in runs} == {"/d/imagenet"}
+    assert {r.cfg.data.name for r in runs} == {"imagenet"} and {r.cfg.data.root for r in runs} == {
+        str(tmp_path / "d" / "imagenet")
+    }
     assert all(r.cfg.model["stem"] == "imagenet" for r in runs)
 
 
