@@ -71,7 +71,7 @@ def test_a_failed_round_trip_is_an_error(runs, tmp_path, capsys, monkeypatch):
     import fullspike.export
 
     read = fullspike.export.from_nir
-    monkeypatch.setattr(fullspike.export, "from_nir", lambda p: (lambda f: read(p)(f) + 0.5 * f.new_ones(())))
+    monkeypatch.setattr(fullspike.export, "from_nir", lambda p: lambda f: read(p)(f) + 0.5 * f.new_ones(()))
     assert main(["export", str(runs / "dst"), "--out", str(tmp_path / "d.nir")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: the round trip failed") and "max |logit diff| 0.5" in err and "\n" not in err
