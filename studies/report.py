@@ -126,9 +126,8 @@ def import_results(
     folder (a run carried in ``studies/in_progress``, say) is never replaced: refused, before the
     store changes."""
     known = experiment_names()
-    unknown = sorted(set(experiments or []) - set(known))
-    if unknown:
-        raise ConfigError(f"no experiment(s) {unknown}; the study has {', '.join(known)}")
+    for name in experiments or []:
+        get_experiment(name)  # an unknown one is one line with the closest suggested
     wanted = set(experiments or known)
     found = []
     for d in results_dirs:

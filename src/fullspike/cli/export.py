@@ -16,6 +16,8 @@ import argparse
 import math
 from pathlib import Path
 
+from . import COUNT, POSITIVE
+
 #: the largest |logit difference| between the graph read back and the model it holds, relative to
 #: the largest |logit| (at least 1), for the export to count as a round trip: float rounding only
 ROUND_TRIP_TOLERANCE = 1e-3
@@ -41,7 +43,7 @@ def register(sub) -> None:
         help="logical residuals / max-pooling as NIR Threshold nodes (default) or as stateless "
         "IF neurons (for importers without Threshold, e.g. SpikingJelly, Norse)",
     )
-    p.add_argument("--dt", type=float, default=1e-4, help="seconds per time step in the graph (default 1e-4)")
+    p.add_argument("--dt", type=POSITIVE, default=1e-4, help="seconds per time step in the graph (default 1e-4)")
     p.add_argument(
         "--quantize",
         type=int,
@@ -50,7 +52,7 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--samples",
-        type=int,
+        type=COUNT,
         default=100,
         help="test samples (class-balanced) for the round trip, the accuracy and the operation count (default 100)",
     )
@@ -92,8 +94,6 @@ def run(args: argparse.Namespace) -> int:
     reads = read_files(args.run)  # a missing run is the first thing to report
     if not args.check and not args.out:
         raise ConfigError("give --out FILE.nir (or --check for the deployability report)")
-    if args.samples < 1:
-        raise ConfigError(f"--samples must be >= 1, got {args.samples}")
     if args.quantize is not None:
         check_bits(args.quantize)
     if args.out:  # before the work; like write_nir, no folder is created (docs/deploy.md)

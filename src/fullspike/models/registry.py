@@ -18,7 +18,7 @@ from torch import nn
 
 from ..errors import CheckpointError, ConfigError
 from ..params import check_arguments, parameters
-from ..registry import Registry
+from ..registry import Registry, unknown_name
 from ..safe_load import CHECKPOINT_FORMAT, check_checkpoint, load_into, load_state
 
 MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
@@ -137,6 +137,14 @@ def create_model(name: str, checkpoint_path: str | Path | None = None, pretraine
                 f"drop checkpoint_path and the model arguments {sorted(kwargs)}"
             )
         return _pretrained_source().load(name)
+    if name not in MODELS and _pretrained is not None and name in _pretrained.names():
+        raise unknown_name(
+            "model",
+            name,
+            MODELS.names(),
+            f" (it is an entry of the model zoo: create_model('{name}', pretrained=True) or "
+            f"fullspike.load('zoo:{name}') gives the trained network)",
+        )
     kwargs = MODELS.check_kwargs(name, kwargs)
     model = MODELS.get(name)(**kwargs)
     if checkpoint_path is not None:
