@@ -7,6 +7,9 @@ import argparse
 import shlex
 from pathlib import Path
 
+from fullspike.cli import SEED
+from fullspike.data.roots import DATA_ROOT_HELP
+
 from .definitions import STORE, experiment_names
 
 SCALE_HELP = (
@@ -31,12 +34,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--data-root",
         nargs="+",
         metavar="DIR|DATASET=DIR",
-        help="where the real data are: DIR holding cifar10/, fashion-mnist/, NMNIST-subset/, imagenet/, "
-        "and/or DATASET=DIR for one dataset (cifar10, fashion_mnist, nmnist, imagenet)",
+        help=f"where the real data are: DIR, {DATA_ROOT_HELP}, for every dataset, and/or DATASET=DIR for one "
+        "(cifar10, fashion_mnist, nmnist, imagenet)",
     )
     p.add_argument(
         "--seeds",
-        type=int,
+        type=SEED,
         nargs="+",
         help="train only these seeds (default: the scale's); results cover the scale's seeds as well",
     )
@@ -63,10 +66,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fullspike.errors import ConfigError
+    from fullspike.output_paths import output_dir
 
     from .definitions import get_experiment
     from .runner import parse_data_roots, run_experiment
 
+    output_dir(args.out, "the study's runs and results")  # writable, checked before any work
     # the results cover the scale's seeds and the ones asked for: --seeds only where they add some
     planned = set(get_experiment(args.name).scale(args.scale).seeds)
     seeds = sorted(planned | set(args.seeds)) if args.seeds and set(args.seeds) - planned else []

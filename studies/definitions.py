@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from fullspike.errors import ConfigError
+from fullspike.registry import unknown_name
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent / "experiments"
 #: the committed results of the study: ``<experiment>/<scale>/results.json`` and plots
@@ -151,7 +152,7 @@ def get_experiment(name: str) -> Experiment:
     """An experiment by name; unknown names fail with one line listing them."""
     known = experiments()
     if name not in known:
-        raise ConfigError(f"unknown experiment '{name}'; choose one of {', '.join(known)}")
+        raise unknown_name("experiment", name, known)
     return known[name]
 
 

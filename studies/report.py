@@ -126,9 +126,8 @@ def import_results(
     folder (a run carried in ``studies/in_progress``, say) is never replaced: refused, before the
     store changes."""
     known = experiment_names()
-    unknown = sorted(set(experiments or []) - set(known))
-    if unknown:
-        raise ConfigError(f"no experiment(s) {unknown}; the study has {', '.join(known)}")
+    for name in experiments or []:
+        get_experiment(name)  # an unknown one is one line with the closest suggested
     wanted = set(experiments or known)
     found = []
     for d in results_dirs:
@@ -671,7 +670,8 @@ def _validation_evidence(e: dict, chosen: dict | None) -> str:
 def clean_accuracy(rob: dict) -> float:
     """A run's clean accuracy (0..1): the mean of every clean measurement of its robustness
     analysis (``clean`` and each perturbation at strength 0), each a fresh draw of a stochastic
-    input encoding; the base of the share of clean accuracy a perturbation leaves."""
+    input encoding (or, with ``shared_draws``, the same draw: equal values); the base of the share
+    of clean accuracy a perturbation leaves."""
     return statistics.fmean(_clean_measurements(rob))
 
 
@@ -719,22 +719,33 @@ def robustness_table(res: dict) -> list[str]:
 
 def encoding_noise_line(res: dict) -> str | None:
     """How far a run's clean measurements (fresh draws of the input encoding, same images) lie
-    apart, per model: the sampling noise of the encoding, beside the gaps the verdict judges."""
+    apart, per model: the sampling noise of the encoding, beside the gaps the verdict judges. Runs
+    whose analysis shared one draw per batch across the clean and perturbed measurements
+    (``shared_draws``, common random numbers) have no such spread to report, and are said so."""
     done = [r for r in _done(res) if r.get("robustness")]
     if not done:
         return None
+    shared = sum(bool(r["robustness"].get("shared_draws")) for r in done)
+    common = (
+        "the clean and every perturbed accuracy of a batch are measured on one shared draw of the input "
+        "encoding (common random numbers), so gaps between perturbations are not encoding noise"
+    )
+    if shared == len(done):
+        return common
+    fresh = [r for r in done if not r["robustness"].get("shared_draws")]
     parts = []
-    for variant in dict.fromkeys(r["variant"] for r in done):
-        rs = [r for r in done if r["variant"] == variant]
+    for variant in dict.fromkeys(r["variant"] for r in fresh):
+        rs = [r for r in fresh if r["variant"] == variant]
         measured = [_clean_measurements(r["robustness"]) for r in rs]
         ranges = [max(m) - min(m) for m in measured]
         parts.append(
             f"{rs[0]['label']}: {'/'.join(sorted({str(len(m)) for m in measured}))} measurements per run, "
             f"{100 * statistics.fmean(ranges):.1f} points apart on average ({100 * max(ranges):.1f} at most)"
         )
+    mixed = f"; in the other {shared} of {len(done)} runs {common}" if shared else ""
     return (
         "each run measures its clean accuracy several times on the same images, each time with a fresh draw "
-        "of the input encoding: " + "; ".join(parts) + ". Shares of clean accuracy use their mean as the base"
+        "of the input encoding: " + "; ".join(parts) + ". Shares of clean accuracy use their mean as the base" + mixed
     )
 
 

@@ -24,11 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import fullspike
+from fullspike.data.roots import DATA_ROOT_HELP, default_root
 from fullspike.errors import ConfigError, MissingDependencyError
 from fullspike.optional import require
+from fullspike.registry import unknown_name
+from fullspike.seeding import seeded_draws
 from fullspike.train import Config, config_from_dict, load_config
 from fullspike.train.callbacks import Callback
-from fullspike.train.trainer import EVAL_SEED, seeded_draws
+from fullspike.train.trainer import EVAL_SEED
 
 from .definitions import Experiment, Scale, Variant, get_experiment
 
@@ -75,10 +78,10 @@ def data_root(dataset: str, roots: dict[str, str], experiment: str) -> str:
     if dataset in roots:
         return os.path.abspath(roots[dataset])
     if "*" in roots:
-        return os.path.abspath(os.path.join(roots["*"], DATA_SUBDIRS[dataset]))
+        return os.path.abspath(default_root(roots["*"], DATA_SUBDIRS[dataset]))
     raise ConfigError(
         f"experiment '{experiment}' trains on real {dataset} data: pass --data-root DIR "
-        f"(holding {DATA_SUBDIRS[dataset]}/) or --data-root {dataset}=DIR"
+        f"({DATA_ROOT_HELP}) or --data-root {dataset}=DIR"
     )
 
 
@@ -734,9 +737,7 @@ def run_experiment(
     runs = plan(exp, scale, Path(out), data_roots or {}, every, configs_dir)
     unknown = sorted(set(variants or []) - {v.name for v in exp.variants})
     if unknown:
-        raise ConfigError(
-            f"experiment '{name}' has no variant(s) {unknown}; it has {', '.join(v.name for v in exp.variants)}"
-        )
+        raise unknown_name("variant", unknown[0], [v.name for v in exp.variants], f" of experiment '{name}'")
     if store is not None:
         restore_runs(exp, scale, runs, store, log)
     statuses = [run_status(r) for r in runs]  # refuses a folder of another config before any training

@@ -174,3 +174,26 @@ def test_folders_are_removed_in_the_reverse_of_the_order_made(tmp_path):
         output_dir(tmp_path / "q" / "t" / "u")
     remove_empty_folders(made)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_that_is_a_file_the_command_reads_is_refused(tmp_path):
+    ckpt = tmp_path / "run" / "checkpoint.pt"
+    ckpt.parent.mkdir()
+    ckpt.write_bytes(b"weights")
+    (tmp_path / "link.json").symlink_to(ckpt)
+    os.link(ckpt, tmp_path / "hard.json")
+    reads = {ckpt: "the checkpoint"}
+    for out in (
+        ckpt,
+        tmp_path / "run" / ".." / "run" / "checkpoint.pt",
+        tmp_path / "link.json",
+        tmp_path / "hard.json",
+    ):
+        with pytest.raises(OutputError, match="it is the checkpoint .*which this command reads") as err:
+            output_file(out, "the results", reads=reads)
+        assert "\n" not in str(err.value) and "--out" in str(err.value)
+    with pytest.raises(OutputError, match="cannot write checkpoint.pt"):
+        output_dir(ckpt.parent, files=("energy.json", "checkpoint.pt"), reads=reads)
+    assert ckpt.read_bytes() == b"weights"
+    assert output_file(tmp_path / "run" / "results.json", reads=reads) == tmp_path / "run" / "results.json"
+    assert output_dir(ckpt.parent, files=("energy.json",), reads=reads) == ckpt.parent

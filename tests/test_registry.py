@@ -4,6 +4,7 @@
 import pytest
 import torch
 
+from fullspike import create_model
 from fullspike import nn as snn
 from fullspike.engine import BACKENDS, check_backend
 from fullspike.errors import ConfigError, RegistryError
@@ -22,6 +23,16 @@ from fullspike.surrogate import ATan, make_surrogate
         (lambda: ACCUM_POOLS.get("mx"), "unknown accum_pool 'mx'; did you mean 'max'"),
         (lambda: BACKENDS.get("loops"), "unknown neuron backend 'loops'; did you mean 'loop'"),
         (lambda: make_surrogate("sigmod"), "unknown surrogate 'sigmod'; did you mean 'sigmoid'"),
+        # the case of a name does not keep the closest from being suggested
+        (lambda: make_surrogate("SIGMOD"), "unknown surrogate 'SIGMOD'; did you mean 'sigmoid'"),
+        (lambda: create_model("VGG9_BNTT"), "unknown model 'VGG9_BNTT'; did you mean 'vgg9_bntt'"),
+        # a zoo entry's name is not an architecture: say how to get the trained network
+        (
+            lambda: create_model("nmnist_bntt_convnet"),
+            "unknown model 'nmnist_bntt_convnet' (it is an entry of the model zoo: "
+            "create_model('nmnist_bntt_convnet', pretrained=True) or fullspike.load('zoo:nmnist_bntt_convnet') "
+            "gives the trained network); did you mean 'bntt_convnet'",
+        ),
     ],
 )
 def test_unknown_names_suggest_the_closest(lookup, message):

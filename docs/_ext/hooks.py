@@ -1,7 +1,8 @@
 """MkDocs hooks for the site (mkdocs.yml ``hooks:``).
 
-The README, REPRODUCTION.md and BENCHMARKS.md live at the repository root, where GitHub shows
-them, and are included into site pages (``index.md``, ``reproducing.md``, ``benchmarks.md``);
+The README, REPRODUCTION.md, BENCHMARKS.md and LICENSE live at the repository root, where GitHub
+shows them, and are included into site pages (``index.md``, ``reproducing.md``, ``benchmarks.md``,
+``license.md``);
 links to them from any page are pointed at those pages.
 """
 from __future__ import annotations
@@ -10,8 +11,13 @@ import posixpath
 import re
 import warnings
 
-#: repository-root Markdown file -> the site page that includes it
-ROOT_PAGES = {"README.md": "index.md", "REPRODUCTION.md": "reproducing.md", "BENCHMARKS.md": "benchmarks.md"}
+#: repository-root file -> the site page that includes it
+ROOT_PAGES = {
+    "README.md": "index.md",
+    "REPRODUCTION.md": "reproducing.md",
+    "BENCHMARKS.md": "benchmarks.md",
+    "LICENSE": "license.md",
+}
 
 _LINK = re.compile(r"\]\(((?:\.\./)+)(" + "|".join(re.escape(k) for k in ROOT_PAGES) + r")(#[^)\s]*)?\)")
 

@@ -1,7 +1,8 @@
 """Output locations: checked before the work, and write failures as one clear line.
 
 Every command that writes files calls :func:`output_dir` (or :func:`output_file`) before it
-computes anything, so an unwritable, read-only or missing location stops at once, and wraps its
+computes anything, so an unwritable, read-only or missing location, or one that would overwrite a
+file the command reads (its checkpoint, :func:`refuse_inputs`), stops at once, and wraps its
 writes in :func:`writing`, which turns an ``OSError`` (full disk, lost permission) into one
 :class:`~fullspike.errors.OutputError` that says what could not be written and where.
 """
@@ -13,6 +14,7 @@ import contextvars
 import errno
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Iterator
 
@@ -108,14 +110,40 @@ def _make_folder(path: Path, made: list[Path]) -> None:
                 raise
 
 
-def output_dir(path: str | os.PathLike, what: str = "outputs", target: Path | None = None) -> Path:
+def refuse_inputs(out: str | os.PathLike, reads: Mapping[Path, str], what: str) -> None:
+    """One :class:`OutputError` line when ``out``, a file to be written (``what``), is one of the
+    files the command reads, ``reads`` (each with what it is, e.g. ``"the checkpoint"``): the same
+    path, or the same file through a link, so writing it would destroy the input."""
+    for src, name in reads.items():
+        try:
+            same = os.path.exists(out) and os.path.exists(src) and os.path.samefile(out, src)
+        except OSError:  # unreadable: not known to be the same file
+            same = False
+        if same:
+            raise OutputError(
+                f"cannot write {what} to {out}: it is {name} {src}, which this command reads (writing "
+                f"it would destroy it); choose another --out"
+            )
+
+
+def output_dir(
+    path: str | os.PathLike,
+    what: str = "outputs",
+    target: Path | None = None,
+    files: Iterable[str] = (),
+    reads: Mapping[Path, str] | None = None,
+) -> Path:
     """Create folder ``path`` if needed and check that a file can be written in it (``target``:
-    the file to be written there, which an error names; default the folder).
+    the file to be written there, which an error names; default the folder), and that none of the
+    ``files`` to be written there is one of the files the command reads (``reads``,
+    :func:`refuse_inputs`).
 
     Raises :class:`OutputError` (one line: what, where, why) otherwise; returns ``Path(path)``.
     Inside :func:`folders_made`, the folders created are collected.
     """
     path = Path(path)
+    for name in files:
+        refuse_inputs(path / name, reads or {}, name)
     try:
         made = _MADE.get()
         _make_folder(path, [] if made is None else made)
@@ -127,10 +155,12 @@ def output_dir(path: str | os.PathLike, what: str = "outputs", target: Path | No
     return path
 
 
-def output_file(path: str | os.PathLike, what: str = "output") -> Path:
+def output_file(path: str | os.PathLike, what: str = "output", reads: Mapping[Path, str] | None = None) -> Path:
     """Check that file ``path`` can be written (its folder is created and checked; an existing
-    folder of that name is refused); returns ``Path(path)``."""
+    folder of that name is refused) and is none of the files the command reads (``reads``,
+    :func:`refuse_inputs`); returns ``Path(path)``."""
     path = Path(path)
+    refuse_inputs(path, reads or {}, what)
     if path.is_dir():
         raise OutputError(f"cannot write {what} to {path}: it is a folder; give a file name")
     output_dir(path.parent, what, target=path)

@@ -92,7 +92,7 @@ class _Checked:
         try:
             return handler(value)
         except ValidationError as e:
-            if any(err["type"] in _BOUNDS for err in e.errors()):
+            if any(err["type"] in (*_BOUNDS, "finite_number") for err in e.errors()):
                 raise PydanticCustomError("out_of_range", "must be {range}", {"range": str(self.rng)}) from None
             raise
 
@@ -110,9 +110,11 @@ def number(
     optional: bool = False,
 ) -> Any:
     """``Annotated[kind, Field(ge=..., ...)]`` (``| None`` when ``optional``) that refuses booleans
-    and names its whole range when a bound fails."""
+    (and, for reals, nan and inf) and names its whole range when a bound fails."""
     base = kind | None if optional else kind
     bounds = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if v is not None}
+    if kind is float:
+        bounds["allow_inf_nan"] = False
     return Annotated[base, Field(**bounds), _Checked(Range(kind, ge, gt, le, lt, optional))]
 
 
@@ -127,6 +129,7 @@ _PHRASES = {
     "int_from_float": "must be an integer",
     "float_parsing": "must be a number",
     "float_type": "must be a number",
+    "finite_number": "must be a finite number",
     "bool_parsing": "must be true or false",
     "bool_type": "must be true or false",
     "string_type": "must be a string",
@@ -208,9 +211,13 @@ def _lax_but_typed(hint: Any) -> Any:
     return hint
 
 
+#: how every argument is checked: any type may be annotated, and no real number is nan or inf
+CHECKED = ConfigDict(arbitrary_types_allowed=True, allow_inf_nan=False)
+
+
 @functools.lru_cache(maxsize=None)
 def _adapter(hint: Any) -> TypeAdapter:
-    return TypeAdapter(_lax_but_typed(hint), config=ConfigDict(arbitrary_types_allowed=True))
+    return TypeAdapter(_lax_but_typed(hint), config=CHECKED)
 
 
 def check_value(hint: Any, value: Any, key: str) -> Any:
@@ -220,7 +227,7 @@ def check_value(hint: Any, value: Any, key: str) -> Any:
     try:
         adapter = _adapter(hint)
     except TypeError:  # an unhashable annotation: not worth caching
-        adapter = TypeAdapter(_lax_but_typed(hint), config=ConfigDict(arbitrary_types_allowed=True))
+        adapter = TypeAdapter(_lax_but_typed(hint), config=CHECKED)
     except PydanticErrorMixin:  # an annotation pydantic cannot check (unresolved, unsupported): not checked
         return value
     try:

@@ -29,8 +29,10 @@ F = TypeVar("F", bound=Callable)
 
 
 def unknown_name(kind: str, name: object, choices, note: str = "") -> RegistryError:
-    """The error for an unknown ``name`` of ``kind``: the closest ``choices`` suggested, all listed."""
-    close = difflib.get_close_matches(str(name), list(choices), n=3)
+    """The error for an unknown ``name`` of ``kind``: the closest ``choices`` suggested (compared
+    without regard to case), all listed; ``note`` follows the name."""
+    by_lower = {str(c).lower(): c for c in choices}
+    close = [by_lower[c] for c in difflib.get_close_matches(str(name).lower(), list(by_lower), n=3)]
     hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
     return RegistryError(f"unknown {kind} '{name}'{note}; {hint}choose one of {', '.join(sorted(choices))}")
 

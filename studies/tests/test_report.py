@@ -197,5 +197,5 @@ def test_import_writes_the_store_without_the_results_folder(script, tmp_path):
     with pytest.raises(SystemExit, match=r"nothing imported: no results of \['nmnist'\] at scale\(s\) \['smoke'\]"):
         script.main(["--results", str(out), "--store", str(partial), "--scales", "smoke", "--experiments", "nmnist",
                      "--store-only"])  # fmt: skip
-    with pytest.raises(ConfigError, match=r"no experiment\(s\) \['fashion_mnst'\]; the study has bntt_norms"):
+    with pytest.raises(ConfigError, match=r"unknown experiment 'fashion_mnst'; did you mean 'fashion_mnist'\?"):
         script.import_results([out], partial, ["smoke"], ["fashion_mnst"])

@@ -119,15 +119,21 @@ def test_selection_on_validation_and_analyses(tmp_path):
 def test_plans_and_data_roots(tmp_path):
     with pytest.raises(ConfigError, match="pass --data-root DIR"):
         plan(get_experiment("fashion_mnist"), "cpu", tmp_path, {})
-    r, r12 = plan(get_experiment("fashion_mnist"), "cpu", tmp_path, parse_data_roots(["/d"]))
-    assert r.cfg.data.root == "/d/fashion-mnist" and r.cfg.train.epochs == 4 and r.cfg.model["width"] == 32
+    d = tmp_path / "d"
+    for folder in ("fashion-mnist", "cifar10"):
+        (d / folder).mkdir(parents=True)
+    r, r12 = plan(get_experiment("fashion_mnist"), "cpu", tmp_path, parse_data_roots([str(d)]))
+    assert r.cfg.data.root == str(d / "fashion-mnist") and r.cfg.train.epochs == 4 and r.cfg.model["width"] == 32
     assert r12.cfg.train.epochs == 12
-    roots = parse_data_roots(["/d", "nmnist=/n"])
+    # as for every command, DIR may be the dataset's own folder as well as the folder holding it
+    r, _ = plan(get_experiment("fashion_mnist"), "cpu", tmp_path, parse_data_roots([str(d / "fashion-mnist")]))
+    assert r.cfg.data.root == str(d / "fashion-mnist")
+    roots = parse_data_roots([str(d), "nmnist=/n"])
     assert {r.cfg.data.root for r in plan(get_experiment("nmnist"), "cpu", tmp_path, roots)} == {"/n"}
     with pytest.raises(ConfigError, match="unknown dataset 'mnist'"):
         parse_data_roots(["mnist=/x"])
     every = plan(get_experiment("dst_depth"), "cpu", tmp_path, roots)
-    assert len(every) == 33 and {r.cfg.data.root for r in every} == {"/d/cifar10"}
+    assert len(every) == 33 and {r.cfg.data.root for r in every} == {str(d / "cifar10")}
     # the control: the DST nets at depth 18 and 34, branches' last BN not zero-initialised
     controls = [r for r in every if r.variant.control]
     assert sorted((r.cfg.model_name, r.seed) for r in controls) == [
@@ -189,7 +195,7 @@ def test_variants_and_seeds_options_train_only_those(tmp_path, monkeypatch):
     res = run_experiment("nmnist", "smoke", tmp_path, seeds=[1], variants=["translate2"], log=lambda m: None)
     assert trained == ["translate2_seed1"]
     assert [(r["variant"], r["seed"]) for r in res["runs"]][::3] == [("translate2", 0), ("translate2", 1)]
-    with pytest.raises(ConfigError, match=r"no variant\(s\) \['translate9'\]"):
+    with pytest.raises(ConfigError, match=r"unknown variant 'translate9' of experiment 'nmnist'; did you mean"):
         run_experiment("nmnist", "smoke", tmp_path, variants=["translate9"], log=lambda m: None)
 
 
@@ -441,11 +447,14 @@ def test_a_scale_that_collapses_variants_is_refused(tmp_path):
 
 
 def test_the_imagenet_scale_trains_the_imagenet_configs(tmp_path):
-    runs = plan(get_experiment("dst_depth"), "imagenet", tmp_path, parse_data_roots(["/d"]))
+    (tmp_path / "d" / "imagenet").mkdir(parents=True)
+    runs = plan(get_experiment("dst_depth"), "imagenet", tmp_path, parse_data_roots([str(tmp_path / "d")]))
     assert sorted(r.cfg.name for r in runs) == sorted(
         f"{f}_resnet{d}_imagenet" for f in ("sew", "dst") for d in (18, 34, 50)
     )
-    assert {r.cfg.data.name for r in runs} == {"imagenet"} and {r.cfg.data.root for r in runs} == {"/d/imagenet"}
+    assert {r.cfg.data.name for r in runs} == {"imagenet"} and {r.cfg.data.root for r in runs} == {
+        str(tmp_path / "d" / "imagenet")
+    }
     assert all(r.cfg.model["stem"] == "imagenet" for r in runs)
 
 
@@ -464,16 +473,43 @@ def test_configs_are_found_by_name_in_the_given_folders_in_order(tmp_path, monke
 def test_reproduce_outside_a_checkout_says_so_in_one_line(tmp_path, monkeypatch, capsys):
     from fullspike.cli import reproduce
 
-    assert reproduce.find_studies(tmp_path) == Path(__file__).resolve().parents[1]  # from the package's location
-    monkeypatch.setattr(reproduce, "find_studies", lambda start=None: None)
+    assert reproduce.find_studies() == Path(__file__).resolve().parents[1]  # beside this package
+    monkeypatch.setattr(reproduce, "find_studies", lambda package=None: None)
     assert main(["reproduce", "nmnist"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: fullspike reproduce needs a source checkout") and err.count("\n") == 1
+    assert err.startswith("error: fullspike reproduce needs the studies/ folder of a source checkout")
+    assert err.count("\n") == 1
+
+
+def test_a_studies_folder_elsewhere_is_never_run(tmp_path, monkeypatch):
+    """A ``studies/`` in the working directory or above it (an unpacked download, a shared /tmp)
+    is not the checkout's: no command imports it, not even ``--version``."""
+    from fullspike.cli import reproduce
+
+    planted = tmp_path / "studies"
+    planted.mkdir()
+    marker = tmp_path / "ran"
+    for name in ("__init__.py", "runner.py", "cli.py"):
+        (planted / name).write_text(f"open({str(marker)!r}, 'w').write('{name}')\n")
+    (tmp_path / "pyproject.toml").write_text("")
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    assert main(["--version"]) == 0
+    assert main(["models"]) == 0 and not marker.exists()
+    assert reproduce.find_studies() != planted
+    # an install into site-packages has no checkout, whatever folders surround it
+    site = tmp_path / "lib" / "python3" / "site-packages" / "fullspike"
+    site.mkdir(parents=True)
+    assert reproduce.find_studies(site) is None
+    # a checkout's layout: CHECKOUT/src/fullspike beside CHECKOUT/pyproject.toml and studies/runner.py
+    (tmp_path / "src" / "fullspike").mkdir(parents=True)
+    assert reproduce.find_studies(tmp_path / "src" / "fullspike") == planted
+    assert not marker.exists()  # found, not run: nothing above is imported until reproduce runs
 
 
 def test_help_documents_every_scale(capsys):
-    with pytest.raises(SystemExit):
-        main(["reproduce", "--help"])
+    assert main(["reproduce", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "bundled 8x8 digits whatever the experiment's data set" in text
     assert "for the DST depth study the CIFAR-10 proxy, not ImageNet" in text and "imagenet: the DST depth" in text
@@ -486,3 +522,17 @@ def test_the_robustness_setting_states_the_attack_the_runner_uses():
     note = get_experiment("robustness").scale("cpu").note
     assert f"PGD: {ATTACK['pgd_steps']} steps of 2.5 eps / {ATTACK['pgd_steps']}" in note
     assert f"over {ATTACK['draws']} draws of the rate encoding" in note
+
+
+def test_an_unknown_experiment_is_one_line_with_the_closest_suggested():
+    with pytest.raises(ConfigError, match=r"unknown experiment 'nmnst'; did you mean 'nmnist'\? choose one of"):
+        get_experiment("nmnst")
+
+
+def test_an_unwritable_out_is_refused_before_any_training_is_announced(tmp_path, capsys, monkeypatch):
+    trained = []
+    monkeypatch.setattr(fullspike.train, "fit", lambda *a, **k: trained.append(a))
+    (tmp_path / "file").write_text("")
+    assert main(["reproduce", "nmnist", "--scale", "smoke", "--out", str(tmp_path / "file" / "rp")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("error: cannot write the study's runs") and not trained

@@ -319,6 +319,17 @@ def test_robustness_verdict_compares_the_accuracy_kept_over_seeds(report):
         "input encoding: bntt: 4 measurements per run, 10.0 points apart on average (10.0 at most). Shares of "
         "clean accuracy use their mean as the base"
     )
+    # an analysis that shares its encoder draws (common random numbers) has no spread to report
+    shared = run("bntt", 0.8, 0.4)
+    shared["robustness"]["shared_draws"] = True
+    assert report.encoding_noise_line({"runs": [shared]}).startswith(
+        "the clean and every perturbed accuracy of a batch are measured on one shared draw"
+    )
+    mixed = report.encoding_noise_line({"runs": [r, shared]})
+    assert "bntt: 4 measurements per run, 10.0 points apart" in mixed and mixed.endswith(
+        "; in the other 1 of 2 runs the clean and every perturbed accuracy of a batch are measured on one shared "
+        "draw of the input encoding (common random numbers), so gaps between perturbations are not encoding noise"
+    )
     dead = run("bntt", 0.0, 0.0)  # a net at 0% clean accuracy keeps no share: a dash, no division by zero
     assert report.robustness_table({"runs": [dead]})[3] == "| bntt: share of clean accuracy kept | 100% | – | – | – |"
     res["runs"] = [run("bntt", 0.8, 0.4, balanced=False), run("ann", 0.5, 0.1, balanced=False)]

@@ -153,3 +153,23 @@ def test_energy_is_counted_on_a_class_balanced_share_of_a_loader(monkeypatch):
     loader = DataLoader(TensorDataset(x, y), batch_size=3)
     analyse_early_exit(tiny(T=2), loader, energy_batches=1, margins=(0.5,))
     assert sorted(counted) == [0, 1, 2]  # not the first batch, all of class 0
+
+
+def test_full_T_accuracy_is_evaluate_s_for_a_rate_coded_model_and_the_same_seed():
+    """``fullspike evaluate --early-exit`` runs the analysis under the seed ``evaluate`` uses: at
+    T' = T it is the same model on the same spikes, so the same accuracy (the progress bar around
+    its loop once started the DataLoader twice, shifting every draw)."""
+    from fullspike.data import build_dataset, make_loader
+    from fullspike.energy import estimate_bn_stats
+    from fullspike.seeding import seeded_draws
+    from fullspike.train import evaluate
+
+    data, info = build_dataset("digits", None, False)
+    loader = make_loader(data, info, batch_size=64, shuffle=False)
+    m = estimate_bn_stats(tiny(T=3, encoding="rate"), loader, 2).eval()
+    accuracies = {seed: evaluate(m, loader, "cpu", progress=False, seed=seed)["accuracy"] for seed in range(3)}
+    assert len(set(accuracies.values())) > 1  # the accuracy depends on the draws: the check below can fail
+    for progress in (False, True):
+        with seeded_draws(0, torch.device("cpu")):
+            r = analyse_early_exit(m, loader, energy_batches=0, progress=progress)
+        assert r.samples == len(data) and r.accuracy[-1] == pytest.approx(accuracies[0], abs=0.1 / len(data))

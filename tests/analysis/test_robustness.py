@@ -124,3 +124,57 @@ def test_pgd_step_size_defaults_to_a_share_of_eps():
     lo, hi = NORM.bounds(x)
     inside = (adv > lo) & (adv < hi)
     assert torch.allclose(step[inside], torch.full_like(step[inside], 8 / 255), atol=1e-6)  # min(2.5 eps, eps)
+
+
+def digits_batches(model):
+    """Two batches of the bundled digits test split, ``model``'s BN statistics set on them."""
+    from fullspike.data import make_loader
+
+    data, info = build_dataset("digits", None, False)
+    loader = make_loader(torch.utils.data.Subset(data, range(96)), info, batch_size=48, shuffle=False)
+    estimate_bn_stats(model, loader, 2).eval()
+    return loader
+
+
+def test_zero_strength_is_exactly_the_clean_accuracy_of_a_rate_coded_model():
+    # every evaluation pass of a batch runs on the same encoder draws (common random numbers)
+    model = snn("rate")
+    loader = digits_batches(model)
+    cleans = {
+        seed: evaluate_robustness(model, loader, NORM, eps=(), sigmas=(), attacks=(), seed=seed).clean
+        for seed in range(4)
+    }
+    assert len(set(cleans.values())) > 1  # the accuracy depends on the draws: the check below can fail
+    state = torch.get_rng_state()
+    r = evaluate_robustness(model, loader, NORM, eps=(0.0, 16 / 255), sigmas=(0.0,), pgd_steps=1, draws=2)
+    assert torch.equal(torch.get_rng_state(), state)  # the caller's generator is left alone
+    assert r.samples == 96 and r.clean == cleans[0]  # the same seed, the same clean draws
+    for attack in ("gaussian", "fgsm", "pgd"):
+        assert r.accuracy[attack][0.0] == r.clean, (attack, r.accuracy[attack])
+    assert r.accuracy["fgsm"][16 / 255] != r.clean  # only zero strength is clean
+    assert r.to_dict()["shared_draws"] is True
+
+
+def test_a_direct_coded_model_gets_the_accuracies_of_its_perturbed_inputs():
+    # no encoder draws: each accuracy is that of the model on the perturbed batch, the noise and
+    # PGD's start drawn from one generator seeded with `seed`, in the order of the attacks
+    model = snn()
+    loader = digits_batches(model)
+    eps, sigma = 8 / 255, 0.2
+    r = evaluate_robustness(model, loader, NORM, eps=(eps,), sigmas=(sigma,), pgd_steps=2, seed=5)
+    gen = torch.Generator().manual_seed(5)
+    right = {"clean": 0, "gaussian": 0, "fgsm": 0, "pgd": 0}
+    for x, y in loader:
+        inputs = {
+            "clean": x,
+            "gaussian": gaussian_noise(x, sigma, NORM, gen),
+            "fgsm": fgsm(model, x, y, eps, NORM),
+            "pgd": pgd(model, x, y, eps, NORM, steps=2, generator=gen),
+        }
+        with torch.no_grad():
+            for k, inp in inputs.items():
+                right[k] += int((model(inp).argmax(1) == y).sum())
+    assert r.clean == right["clean"] / 96
+    assert {a: r.accuracy[a][s] for a, s in (("gaussian", sigma), ("fgsm", eps), ("pgd", eps))} == {
+        a: right[a] / 96 for a in ("gaussian", "fgsm", "pgd")
+    }

@@ -32,6 +32,10 @@ def test_catalog_pattern_filters_models(capsys):
         (["models", "*nothing*"], "no model matches '*nothing*'"),
         (["configs", "nothing*"], "no config matches 'nothing*'"),
         (["models", "--pretrained", "nothing*"], "no pretrained model matches 'nothing*'"),
+        # a pattern without wildcards is a name: the closest suggested
+        (["models", "vgg9_bnt"], "unknown model 'vgg9_bnt'; did you mean 'vgg9_bntt'"),
+        (["configs", "quickstar"], "unknown config 'quickstar'; did you mean 'quickstart'"),
+        (["models", "--pretrained", "nmnist_bnt"], "did you mean 'nmnist_bntt_convnet'"),
     ],
 )
 def test_a_pattern_that_is_an_override_or_matches_nothing_is_one_error_line(capsys, argv, expected):

@@ -114,7 +114,7 @@ def test_checkpoint_from_another_model(capsys, trained):
     one_error_line(
         capsys,
         ["evaluate", "--checkpoint", str(trained / "checkpoint.pt"), "model.width=16"],
-        "does not fit this 'bntt_convnet'",
+        "does not fit the 'bntt_convnet' the config builds with width=16 where it records width=8",
     )
 
 
@@ -220,3 +220,99 @@ def test_a_failed_command_leaves_no_empty_folder(capsys, tmp_path, monkeypatch, 
     assert main(argv) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["kept"] and not any((tmp_path / "kept").iterdir())
+
+
+@pytest.mark.parametrize(
+    "argv,flag,says",
+    [
+        (["energy", "--checkpoint", "C", "--batch-size", "-5"], "--batch-size", ">= 1, got '-5'"),
+        (["energy", "--checkpoint", "C", "--batch-size", "0"], "--batch-size", ">= 1, got '0'"),
+        (["energy", "--checkpoint", "C", "--e-ac", "-1"], "--e-ac", "finite number > 0"),
+        (["energy", "--checkpoint", "C", "--e-mac", "nan"], "--e-mac", "finite number > 0"),
+        (["analyze", "gradients", "--model", "m", "--num-classes", "0"], "--num-classes", ">= 2"),
+        (["analyze", "gradients", "--model", "m", "--image-size", "0"], "--image-size", "in [1, 1024]"),
+        (["analyze", "firing", "--model", "m", "--image-size", "-3"], "--image-size", "in [1, 1024]"),
+        (["analyze", "gradients", "--model", "m", "--image-size", "100000"], "--image-size", "in [1, 1024]"),
+        (["analyze", "gradients", "--model", "m", "--in-channels", "0"], "--in-channels", ">= 1"),
+        (["analyze", "gradients", "--model", "m", "--alpha", "inf"], "--alpha", "finite number > 0"),
+        (["robustness", "--checkpoint", "C", "--std", "0"], "--std", "finite number > 0"),
+        (["robustness", "--checkpoint", "C", "--mean", "inf"], "--mean", "finite number"),
+        (["evaluate", "--checkpoint", "C", "--early-exit", "--exit-threshold", "-5"], "--exit-threshold", "> 0"),
+        (["evaluate", "--checkpoint", "C", "--early-exit", "--margins", "2"], "--margins", "in [0, 1]"),
+        (["evaluate", "--checkpoint", "C", "--early-exit", "--energy-batches", "-1"], "--energy-batches", ">= 0"),
+        (["evaluate", "--checkpoint", "C", "--seed", "-1"], "--seed", "in [0, 4294967295]"),
+        (["evaluate", "--checkpoint", "C", "--seed", "abc"], "--seed", "got 'abc'"),
+        (["export", "RUN", "--dt", "0"], "--dt", "> 0"),
+        (["train", "--nproc", "0"], "--nproc", ">= 1"),
+    ],
+)
+def test_bad_numbers_are_refused_by_the_flag_before_anything_runs(capsys, argv, flag, says):
+    one_error_line(capsys, argv, f"argument {flag}: must be", says)
+
+
+def test_reproduce_seeds_follow_the_same_rule_as_evaluate_seed(capsys):
+    one_error_line(capsys, ["reproduce", "bntt_norms", "--seeds", "-1"], "argument --seeds", "in [0, 4294967295]")
+
+
+def test_options_are_never_abbreviated(capsys):
+    one_error_line(
+        capsys, ["energy", "--check", "zoo:x"], "unrecognized arguments: --check", "did you mean --checkpoint"
+    )
+    one_error_line(capsys, ["train", "--zzz"], "unrecognized arguments: --zzz", "fullspike train --help")
+
+
+@pytest.mark.parametrize(
+    "argv,says",
+    [
+        (["reproduce", "bntt_norms", "--scale", "smok"], ["argument --scale: unknown value 'smok'", "'smoke'"]),
+        (["robustness", "--checkpoint", "C", "--attacks", "foo"], ["unknown value 'foo'", "fgsm, gaussian, pgd"]),
+        (["evaluate", "--checkpoint", "C", "--split", "tst"], ["did you mean 'test'"]),
+        (["trian"], ["unknown command 'trian'", "did you mean 'train'"]),
+        (["analyze", "firng"], ["unknown command 'firng'", "did you mean 'firing'"]),
+        (["robustness"], ["required: --checkpoint"]),
+    ],
+)
+def test_every_parse_error_is_one_line_with_the_choices(capsys, argv, says):
+    one_error_line(capsys, argv, *says)
+
+
+def test_robustness_mean_and_std_lengths_are_checked_against_each_other_and_the_channels(capsys, trained):
+    argv = ["robustness", "--checkpoint", str(trained), "--samples", "4"]
+    one_error_line(capsys, [*argv, "--mean", "0.5", "0.5", "--std", "0.2"], "--mean has 2 value(s) but --std 1")
+    one_error_line(capsys, [*argv, "--mean", "0.5", "0.5", "--std", "0.2", "0.2"], "give 2 value(s) each", "1 channel")
+    assert not (trained / "robustness.json").exists()
+
+
+def test_early_exit_on_a_model_without_bntt_names_it_and_prints_nothing_first(capsys, tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), *FAST, "model.norm=none"]) == 0
+    capsys.readouterr()
+    argv = ["evaluate", "--checkpoint", str(run), "--early-exit", "--early-exit-dir", str(tmp_path / "ee")]
+    one_error_line(capsys, argv, f"{run} (model bntt_convnet) has no BNTT layers", "reads the BNTT scales")
+    assert capsys.readouterr().out == ""  # no "seed: 0" before the refusal
+    assert not (tmp_path / "ee").exists()
+
+
+def test_the_gradient_study_refuses_a_model_without_a_surrogate_argument(capsys, tmp_path):
+    argv = ["analyze", "gradients", "--model", "bntt_convnet", "--out", str(tmp_path / "g")]
+    line = one_error_line(capsys, argv, "model 'bntt_convnet' takes no surrogate argument", "dst_resnet18")
+    assert "has no argument" not in line and not (tmp_path / "g").exists()
+
+
+@pytest.mark.parametrize(
+    "extra,says",
+    [
+        (["--model", "spiking_resnet50", "--data", "fashion_mnist"], "--model, --data cannot go with --checkpoint"),
+        (["--image-size", "99"], "--image-size cannot go with --checkpoint"),
+        (["--num-classes", "3", "--in-channels", "2"], "--in-channels, --num-classes cannot go with --checkpoint"),
+    ],
+)
+def test_analyze_firing_refuses_options_the_checkpoint_fixes(capsys, trained, tmp_path, extra, says):
+    argv = ["analyze", "firing", "--checkpoint", str(trained), "--out", str(tmp_path / "f"), *extra]
+    one_error_line(capsys, argv, says)
+    assert not (tmp_path / "f").exists()
+
+
+def test_analyze_refuses_random_image_options_with_a_dataset(capsys, tmp_path):
+    argv = ["analyze", "gradients", "--model", "dst_resnet18", "--data", "digits", "--image-size", "8"]
+    one_error_line(capsys, [*argv, "--out", str(tmp_path / "g")], "--image-size cannot go with --data")

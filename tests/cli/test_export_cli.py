@@ -30,12 +30,18 @@ BNTT = [
 ]
 
 
+#: a full-spike conv net fed rate-coded images: the graph takes the encoded spike frames
+RATE = {"name": "spiking_convnet", "encoding": "rate", "T": 3, "width": 4, "hidden": 16}
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     (root / "dst.yaml").write_text(yaml.safe_dump(DST))
     fit(load_config(root / "dst.yaml"), root / "dst")
     fit(load_config(None, BNTT), root / "bntt")
+    (root / "rate.yaml").write_text(yaml.safe_dump({**DST, "name": "rate", "model": RATE}))
+    fit(load_config(root / "rate.yaml"), root / "rate")
     return root
 
 
@@ -52,6 +58,25 @@ def test_export_a_dst_run_writes_its_fsnn_and_checks_the_round_trip(runs, tmp_pa
     assert from_nir(out).dt == 1e-4
 
 
+def test_a_rate_coded_network_is_checked_on_the_frames_it_encodes(runs, tmp_path, capsys):
+    """Rate coding is random and outside the graph: the round trip feeds the graph the frames the
+    model encoded, not the raw image, so it holds exactly (it once compared against a repeated image)."""
+    assert main(["export", str(runs / "rate"), "--out", str(tmp_path / "r.nir"), "--samples", "32"]) == 0
+    text = capsys.readouterr().out
+    diff = float(re.search(r"max \|logit diff\| (\S+),", text).group(1))
+    assert diff < 1e-5 and "same prediction 32/32" in text.split("BN folding")[0], text
+
+
+def test_a_failed_round_trip_is_an_error(runs, tmp_path, capsys, monkeypatch):
+    import fullspike.export
+
+    read = fullspike.export.from_nir
+    monkeypatch.setattr(fullspike.export, "from_nir", lambda p: lambda f: read(p)(f) + 0.5 * f.new_ones(()))
+    assert main(["export", str(runs / "dst"), "--out", str(tmp_path / "d.nir")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: the round trip failed") and "max |logit diff| 0.5" in err and "\n" not in err
+
+
 def test_check_prints_the_report(runs, capsys):
     assert main(["export", str(runs / "dst" / "checkpoint.pt"), "--check", "--samples", "32"]) == 0
     text = capsys.readouterr().out
@@ -65,6 +90,7 @@ def test_check_prints_the_report(runs, capsys):
         (["{runs}"], "has no checkpoint.pt"),
         (["{runs}/dst", "--out", "{runs}/dst/checkpoint.pt/x.nir"], "a file of that name is in the way"),
         (["{runs}/dst", "--out", "{runs}/missing/x.nir"], "folder {runs}/missing does not exist"),
+        (["{runs}/dst", "--out", "{runs}/dst/checkpoint.pt"], "it is the checkpoint {runs}/dst/checkpoint.pt, which"),
         (["{runs}/dst"], "give --out FILE.nir"),
         (["{runs}/bntt", "--out", "{runs}/b.nir"], "cannot export layer 'features.0' (Conv2d) to NIR: BNTT"),
         (["{runs}/dst", "--check", "--quantize", "3"], "quantize needs a weight width of 4..16 bits, got 3"),

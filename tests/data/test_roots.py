@@ -27,3 +27,19 @@ def test_missing_data_at_the_default_location_say_how_to_point_at_them(monkeypat
     with pytest.raises(DatasetError) as e:  # a root the user gave: no advice about defaults
         build_dataset("fashion_mnist", str(tmp_path / "mine"), False)
     assert DATA_ENV not in str(e.value) and str(tmp_path / "mine") in str(e.value)
+    assert "the dataset's own folder, or a folder holding it under its standard name" in str(e.value)
+
+
+def test_a_given_root_is_the_dataset_folder_or_the_folder_holding_it(tmp_path):
+    (tmp_path / "fashion-mnist").mkdir()
+    assert default_root(tmp_path, "fashion-mnist") == tmp_path / "fashion-mnist"  # the parent
+    assert default_root(tmp_path / "fashion-mnist", "fashion-mnist") == tmp_path / "fashion-mnist"  # itself
+
+
+@pytest.mark.parametrize("given", ["parent", "itself"])
+def test_every_dataset_reads_from_either_form_of_root(tmp_path, given, shared_data):
+    if not (shared_data / "fashion-mnist").is_dir():
+        pytest.skip("no fashion-mnist in the shared data")
+    root = shared_data if given == "parent" else shared_data / "fashion-mnist"
+    ds, info = build_dataset("fashion_mnist", str(root), False)
+    assert len(ds) == 10000 and info.in_channels == 1

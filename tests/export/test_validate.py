@@ -155,3 +155,34 @@ def test_the_built_module_checks_its_input_shape(graph, shape, hint):
     with pytest.raises(ExportError, match=r"takes time-first input \[T, B, 2, 8, 8\]; got shape") as e:
         net(torch.zeros(shape))
     assert "\n" not in str(e.value) and hint in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "field, value, says",
+    [
+        (
+            "stride",
+            np.array([1, 1, 1]),
+            r"stride must be one or two whole numbers >= 1 \(a 2-D layer\), got \[1, 1, 1\]",
+        ),
+        ("stride", np.array([1.5, 1.0]), "stride must be one or two whole numbers"),
+        ("dilation", np.array([0, 1]), "dilation must be one or two whole numbers >= 1"),
+        ("padding", np.array([-1, 0]), "padding must be one or two whole numbers >= 0"),
+    ],
+)
+def test_conv_geometry_must_be_two_dimensional_whole_numbers(graph, no_build, field, value, says):
+    setattr(graph.nodes["0"], field, value)
+    rejected(graph, rf"NIR node '0' \(Conv2d\): {says}")
+
+
+def test_complex_weights_are_refused_not_cast(graph, no_build):
+    graph.nodes["4"].weight = graph.nodes["4"].weight.astype(np.complex64) + 1j
+    rejected(graph, r"NIR node '4' \(Affine\): weight holds complex numbers")
+
+
+def test_pooling_geometry_is_checked_too(no_build):
+    model = SeqSequential(nn.Conv2d(2, 4, 3, padding=1), IF(), nn.AvgPool2d(2), IF(), nn.Flatten(1), nn.Linear(64, 3))
+    model.T = 2
+    g = to_nir(model.eval(), torch.rand(2, 1, 2, 8, 8))
+    g.nodes["2"].stride = np.array([2, 2, 2])
+    rejected(g, r"NIR node '2' \(AvgPool2d\): stride must be one or two whole numbers")

@@ -11,6 +11,7 @@ from fullspike.models.resnet import dst_resnet18
 from fullspike.train.checkpoint import FORMAT, atomic_save, rng_state
 
 SMALL = dict(T=2, width=4, hidden=8)
+SMALL_CONV = dict(in_channels=1, image_size=8, width=4, hidden=16)
 
 
 def test_lookup_functions():
@@ -74,3 +75,24 @@ def test_checkpoint_mismatches_are_one_clear_line(tmp_path):
 def test_unknown_arguments_are_checked_before_building():
     with pytest.raises(ConfigError, match=r"model 'dst_resnet18' has no argument\(s\) \['depth'\]"):
         fullspike.create_model("dst_resnet18", depth=3)
+
+
+def test_a_checkpoint_recording_other_model_arguments_is_a_warning_naming_them(tmp_path, caplog):
+    trained = fullspike.create_model("spiking_convnet", T=3, **SMALL_CONV)
+    atomic_save(
+        {
+            "format": FORMAT,
+            "model_name": "spiking_convnet",
+            "model_kwargs": {"T": 3, **SMALL_CONV},
+            "model": trained.state_dict(),
+        },
+        tmp_path / "checkpoint.pt",
+    )
+    model = fullspike.create_model("spiking_convnet", checkpoint_path=tmp_path / "checkpoint.pt", **SMALL_CONV)
+    assert model.T == 8  # create_model builds what it is asked for: the default T, the weights loaded
+    [record] = [r for r in caplog.records if r.levelname == "WARNING"]
+    message = record.getMessage()
+    assert "T=3 (built with 8)" in message and "width" not in message and "fullspike.load" in message
+    caplog.clear()
+    fullspike.create_model("spiking_convnet", checkpoint_path=tmp_path / "checkpoint.pt", T=3, **SMALL_CONV)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]

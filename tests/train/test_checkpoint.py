@@ -59,3 +59,20 @@ def test_training_removes_the_temporary_a_killed_save_left(tmp_path, caplog, res
     for orphan in orphans:
         assert not orphan.exists()
         assert f"removed {orphan}, left by an interrupted save" in caplog.messages
+
+
+@pytest.mark.parametrize(
+    "key,value",
+    [("rng", {"torch": torch.zeros(3)}), ("optimizer", {"state": 5}), ("epoch", "five"), ("model", [1, 2, 3])],
+)
+def test_resume_from_a_checkpoint_with_a_malformed_entry_is_one_line(tmp_path, capsys, key, value):
+    from fullspike.cli import main
+
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), *TINY]) == 0
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    torch.save({**ckpt, key: value}, run / "checkpoint.pt")
+    capsys.readouterr()
+    assert main(["train", "--out", str(run), "--resume", "train.epochs=2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"checkpoint {run / 'checkpoint.pt'} has a malformed '{key}' entry" in err[0], err

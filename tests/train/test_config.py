@@ -1,5 +1,7 @@
 """Configs: strict keys, typed values, overrides, and every shipped config loads."""
 
+import re
+
 import pytest
 
 from fullspike.configs import CONFIGS_DIR
@@ -70,6 +72,33 @@ def test_unknown_key_in_file(tmp_path):
         load_config(p)
 
 
+@pytest.mark.parametrize(
+    "given,says",
+    [
+        ("nonexist.yaml", "config file nonexist.yaml not found"),
+        ("./nonexist.yaml", "config file ./nonexist.yaml not found"),
+        ("sub/nonexist", "config file sub/nonexist not found"),
+        ("./quickstart.yaml", "the shipped config 'quickstart' is --config quickstart"),
+        ("quickstar", "unknown config 'quickstar'; did you mean 'quickstart'?"),
+        ("adir", "config adir is a folder, not a file"),
+    ],
+)
+def test_a_config_that_is_not_there_says_whether_a_file_or_a_name_was_missing(tmp_path, monkeypatch, given, says):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(ConfigError) as e:
+        load_config(given)
+    assert says in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("text,says", [("", "is empty"), ("# nothing\n", "is empty"), ("- a\n", "holds ['a']")])
+def test_an_empty_or_non_mapping_config_file_is_refused(tmp_path, text, says):
+    (tmp_path / "c.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=f"c.yaml {re.escape(says)}; a config is a mapping of sections"):
+        load_config(tmp_path / "c.yaml")
+    assert load_config("quickstart.yaml").name == "quickstart"  # a shipped name with .yaml is still the name
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_every_shipped_config_loads_and_names_a_model(path):
     import inspect
@@ -120,6 +149,15 @@ def error_of(overrides: list[str]) -> str:
             "config key 'schedule.step_epochs' must be an integer >= 1, got 0",
         ),
         ("schedule.warmup_epochs=-1", "config key 'schedule.warmup_epochs' must be an integer >= 0, got -1"),
+        # nan and inf are refused wherever a number goes, however they are written
+        ("optim.lr=inf", "config key 'optim.lr' must be a number > 0, got 'inf'"),
+        ("optim.lr=.inf", "config key 'optim.lr' must be a number > 0, got inf"),
+        ("optim.lr=nan", "config key 'optim.lr' must be a number > 0, got 'nan'"),
+        ("train.grad_clip=.inf", "config key 'train.grad_clip' must be a number > 0 or null, got inf"),
+        (
+            ("optim.name=adam", "optim.betas=[0.9, .inf]"),
+            "config key 'optim.betas[1]' must be a number in [0, 1), got inf",
+        ),
         (("schedule.name=cosine", "schedule.min_lr=-1"), "config key 'schedule.min_lr' must be a number >= 0, got -1"),
         (
             "schedule.milestones=[0.5, 1.5]",

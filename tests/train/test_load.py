@@ -103,3 +103,95 @@ def test_evaluation_commands_take_a_run_folder_and_write_into_it(run, capsys):
         == 0
     )
     assert (run / "robustness.json").is_file()
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    return err[0]
+
+
+def test_no_command_writes_over_the_checkpoint_it_reads(run, capsys):
+    ckpt = run / "checkpoint.pt"
+    before = ckpt.read_bytes()
+    copies = ("energy.json", "firing.csv", "gamma.png", "robustness.md")  # checkpoints bearing an output's name
+    for name in copies:
+        (run / name).write_bytes(before)
+    for argv in (
+        ["evaluate", "--checkpoint", str(run), "--out", str(ckpt)],
+        ["evaluate", "--checkpoint", str(ckpt), "--out", str(run / ".." / run.name / "checkpoint.pt")],
+        ["evaluate", "--checkpoint", str(run / "gamma.png"), "--early-exit", "--early-exit-dir", str(run)],
+        ["energy", "--checkpoint", str(run / "energy.json"), "--samples", "4"],
+        ["robustness", "--checkpoint", str(run), "--ann-checkpoint", str(run / "robustness.md"), "--out", str(run)],
+        ["analyze", "firing", "--checkpoint", str(run / "firing.csv"), "--out", str(run)],
+    ):
+        assert main(argv) == 2, argv
+        assert "which this command reads" in _one_error_line(capsys), argv
+    assert all((run / n).read_bytes() == before for n in ("checkpoint.pt", *copies))
+
+
+def test_a_saved_checkpoint_records_its_weights_checksum_and_a_flipped_weight_is_refused(run, tmp_path, capsys):
+    from fullspike.safe_load import WEIGHTS_SHA256, weights_sha256
+
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert ckpt[WEIGHTS_SHA256] == weights_sha256(ckpt["model"])
+    name, tensor = next((k, v) for k, v in ckpt["model"].items() if v.is_floating_point())
+    tensor.view(-1)[0] = -tensor.view(-1)[0] + 1  # one weight changed after the save, the checksum kept
+    torch.save(ckpt, tmp_path / "damaged.pt")
+    with pytest.raises(fullspike.errors.CheckpointError, match="is corrupt: its weights do not match the checksum"):
+        fullspike.load(tmp_path / "damaged.pt")
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "damaged.pt")]) == 2
+    assert "damaged.pt is corrupt" in _one_error_line(capsys)
+    del ckpt[WEIGHTS_SHA256]  # as an older fullspike wrote it: loads
+    torch.save(ckpt, tmp_path / "older.pt")
+    model, _ = fullspike.load(tmp_path / "older.pt")
+    assert torch.equal(model.state_dict()[name], tensor)
+
+
+@pytest.mark.parametrize("key,value", [("model", [1, 2, 3]), ("model", None), ("model_kwargs", "x")])
+def test_a_malformed_entry_is_one_line_from_every_reader(run, tmp_path, capsys, key, value):
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    torch.save({**ckpt, key: value}, tmp_path / "bad.pt")
+    with pytest.raises(fullspike.errors.CheckpointError, match=f"bad.pt has a malformed '{key}' entry"):
+        fullspike.load(tmp_path / "bad.pt")
+    with pytest.raises(fullspike.errors.CheckpointError, match=f"malformed '{key}' entry"):
+        fullspike.create_model("bntt_convnet", checkpoint_path=tmp_path / "bad.pt", **ckpt["model_kwargs"])
+    for argv in (
+        ["evaluate", "--checkpoint", str(tmp_path / "bad.pt")],
+        ["energy", "--checkpoint", str(tmp_path / "bad.pt"), "--samples", "4", "--out", str(tmp_path)],
+    ):
+        assert main(argv) == 2
+        assert f"malformed '{key}' entry" in _one_error_line(capsys)
+
+
+ZOO = "zoo:nmnist_spiking_convnet"
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (["model.name=bntt_convnet"], "holds a 'spiking_convnet' model but the config builds 'bntt_convnet'"),
+        (
+            ["model.width=8"],
+            "does not fit the 'spiking_convnet' the config builds with width=8 where it records width=32",
+        ),
+    ],
+)
+def test_a_zoo_override_that_changes_the_model_the_weights_need_is_refused(overrides, message):
+    with pytest.raises(fullspike.errors.CheckpointError, match=message) as err:
+        fullspike.load(ZOO, overrides=overrides, device="cpu")
+    assert "\n" not in str(err.value) and ZOO in str(err.value)
+
+
+def test_a_zoo_override_the_weights_fit_runs_and_is_what_the_config_records():
+    model, cfg = fullspike.load(ZOO, overrides=["model.T=4"], device="cpu")
+    assert model.T == 4 and cfg.model["T"] == 4
+    reference = fullspike.zoo.load(ZOO)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), reference.state_dict().values()))
+
+
+def test_a_zoo_entry_with_another_config_says_what_does_not_fit():
+    with pytest.raises(
+        fullspike.errors.CheckpointError, match="zoo:nmnist_bntt_convnet does not fit .* T=6 where it records T=8"
+    ):
+        fullspike.load("zoo:nmnist_bntt_convnet", config="quickstart", device="cpu")

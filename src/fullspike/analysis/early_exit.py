@@ -32,12 +32,15 @@ from ..nn import BNTT1d, BNTT2d
 from ..progress import take_batches
 
 
-def gamma_statistics(model: nn.Module) -> dict[str, torch.Tensor]:
-    """``{layer name: gamma [T, C]}`` of every BNTT layer (``BNTT1d/BNTT2d.gamma()``)."""
-    gammas = {name: m.gamma().float().cpu() for name, m in model.named_modules() if isinstance(m, (BNTT1d, BNTT2d))}
+def gamma_statistics(model: nn.Module, name: str = "") -> dict[str, torch.Tensor]:
+    """``{layer name: gamma [T, C]}`` of every BNTT layer (``BNTT1d/BNTT2d.gamma()``); a model
+    without one is one :class:`ConfigError` line naming it as ``name`` (e.g. its checkpoint and
+    registered model name)."""
+    gammas = {n: m.gamma().float().cpu() for n, m in model.named_modules() if isinstance(m, (BNTT1d, BNTT2d))}
     if not gammas:
         raise ConfigError(
-            f"{type(model).__name__} has no BNTT layers; early exit needs a BNTT network (model.norm=bntt)"
+            f"{name or 'this network'} has no BNTT layers: early exit reads the BNTT scales (gammas) of each time "
+            "step, so it needs a BNTT model (model.norm=bntt, e.g. bntt_convnet or vgg9_bntt)"
         )
     return gammas
 

@@ -113,6 +113,24 @@ def block_statistics(
     return [{"index": i, "block": name, **{k: sums[name][k] / n for k in keys}} for i, (name, _) in enumerate(blocks)]
 
 
+def check_surrogate_models(model_names: Sequence[str]) -> None:
+    """Each model takes a ``surrogate`` argument (the gradient study varies its alpha); else one
+    :class:`ConfigError` line naming the models that do."""
+    from ..models import list_models, model_factory
+    from ..params import parameters
+
+    def takes_surrogate(name: str) -> bool:
+        return bool({"surrogate", "**"} & set(parameters(model_factory(name))))
+
+    for name in model_names:
+        if not takes_surrogate(name):
+            raise ConfigError(
+                f"model '{name}' takes no surrogate argument, so the gradient study cannot vary its surrogate's "
+                f"alpha; these models take one: {', '.join(n for n in list_models() if takes_surrogate(n))} "
+                "(its firing rates: fullspike analyze firing)"
+            )
+
+
 def gradient_study(
     model_names: Sequence[str],
     alphas: Sequence[float],
@@ -126,11 +144,12 @@ def gradient_study(
     all alphas of a model: only the surrogate's width changes). Records carry ``model`` and
     ``alpha``."""
     from ..models import create_model
-    from ..progress import bar
+    from ..progress import Bar
 
+    check_surrogate_models(model_names)
     records = []
     runs = [(m, a) for m in model_names for a in alphas]
-    for name, alpha in bar(runs, "gradients", progress=progress, leave=True):
+    for name, alpha in Bar(runs, "gradients", progress=progress, leave=True):
         torch.manual_seed(seed)
         model = create_model(name, surrogate={"name": surrogate, "alpha": float(alpha)}, **(model_kwargs or {}))
         model.train()

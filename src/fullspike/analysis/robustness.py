@@ -13,6 +13,12 @@ forward pass keeps the sampled spikes. Because each forward pass draws new spike
 one draw is noisy: ``draws > 1`` averages the gradient over that many draws of the encoding
 (expectation over transformation, EOT), which a sound attack on a stochastic encoder needs.
 Attacks target the model's reported prediction (for dual-stream models, the combined head).
+
+Accuracies are measured with common random numbers: every evaluation pass over one batch (the
+clean one and each perturbed one) runs on the same encoder draws, seeded per batch from the run's
+``seed``. A zero-strength perturbation is then exactly the clean accuracy, and the differences
+between attacks and strengths are the perturbations', not a new draw of a rate encoder's spikes.
+The attacks' own gradient draws come from another stream (also seeded by ``seed``).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from ..errors import ConfigError
 from ..models.outputs import prediction
 from ..nn import RateEncoder
 from ..progress import take_batches
+from ..seeding import seeded_draws
 
 
 @dataclass(frozen=True)
@@ -156,17 +163,21 @@ def gaussian_noise(
 @dataclass
 class RobustnessResult:
     """Accuracy (0..1) under each perturbation: ``{"gaussian": {sigma: acc}, "fgsm": {eps: acc},
-    "pgd": {eps: acc}}``; strengths in pixel units (eps in [0, 1], not /255)."""
+    "pgd": {eps: acc}}``; strengths in pixel units (eps in [0, 1], not /255). ``shared_draws``:
+    the clean and every perturbed accuracy of a batch were measured on the same encoder draws
+    (common random numbers; see the module docstring)."""
 
     clean: float
     accuracy: dict[str, dict[float, float]]
     samples: int
+    shared_draws: bool = True
 
     def to_dict(self) -> dict:
         """The result as a JSON-ready dict (strengths as strings)."""
         return {
             "clean": self.clean,
             "samples": self.samples,
+            "shared_draws": self.shared_draws,
             "accuracy": {k: {str(s): a for s, a in v.items()} for k, v in self.accuracy.items()},
         }
 
@@ -188,7 +199,12 @@ def evaluate_robustness(
     draws: int = 1,
 ) -> RobustnessResult:
     """Accuracy of ``model`` (eval mode) on ``loader`` under every perturbation strength; FGSM and
-    PGD average each gradient over ``draws`` draws of a stochastic input encoding."""
+    PGD average each gradient over ``draws`` draws of a stochastic input encoding.
+
+    ``seed`` seeds every random draw: the noise and PGD's random starts, the attacks' encoder
+    draws, and the per-batch seeds of the evaluation passes, which share their encoder draws
+    (common random numbers: a zero strength gives exactly the clean accuracy). Torch's global
+    generators are left as they were."""
     unknown = set(attacks) - {"gaussian", "fgsm", "pgd"}
     if unknown:
         raise ConfigError(f"unknown attack(s) {sorted(unknown)}; choose gaussian, fgsm, pgd")
@@ -197,28 +213,31 @@ def evaluate_robustness(
     for p in trainable:  # gradients are needed for the input only
         p.requires_grad_(False)
     gen = torch.Generator().manual_seed(seed)
+    batch_seeds = torch.Generator().manual_seed(seed)  # one seed per batch for its evaluation passes
     strengths = {"gaussian": sigmas, "fgsm": eps, "pgd": eps}
     correct = {a: {float(s): 0 for s in strengths[a]} for a in attacks}
     clean, n = 0, 0
     try:
-        for x, y in take_batches(loader, max_batches, "robustness", progress):
-            x, y = x.to(device), y.to(device)
+        with seeded_draws(seed, device):  # the attacks' gradient draws
+            for x, y in take_batches(loader, max_batches, "robustness", progress):
+                x, y = x.to(device), y.to(device)
+                draw_seed = int(torch.randint(2**62, (), generator=batch_seeds))
 
-            def right(inp: torch.Tensor) -> int:
-                with torch.no_grad():
-                    return int((prediction(model(inp)).argmax(1) == y).sum())
+                def right(inp: torch.Tensor) -> int:
+                    with torch.no_grad(), seeded_draws(draw_seed, device):  # the batch's common draws
+                        return int((prediction(model(inp)).argmax(1) == y).sum())
 
-            clean += right(x)
-            n += len(y)
-            for a in attacks:
-                for s in strengths[a]:
-                    if a == "gaussian":
-                        xp = gaussian_noise(x, s, norm, gen)
-                    elif a == "fgsm":
-                        xp = fgsm(model, x, y, s, norm, draws)
-                    else:
-                        xp = pgd(model, x, y, s, norm, steps=pgd_steps, alpha=pgd_alpha, generator=gen, draws=draws)
-                    correct[a][float(s)] += right(xp)
+                clean += right(x)
+                n += len(y)
+                for a in attacks:
+                    for s in strengths[a]:
+                        if a == "gaussian":
+                            xp = gaussian_noise(x, s, norm, gen)
+                        elif a == "fgsm":
+                            xp = fgsm(model, x, y, s, norm, draws)
+                        else:
+                            xp = pgd(model, x, y, s, norm, steps=pgd_steps, alpha=pgd_alpha, generator=gen, draws=draws)
+                        correct[a][float(s)] += right(xp)
     finally:
         for p in trainable:
             p.requires_grad_(True)

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import importlib
 import logging
+import math
 import os
 import re
 import sys
 import warnings
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ..errors import FullspikeError
+from ..params import Range
+from ..registry import unknown_name
 
 # subcommand modules, in the order `fullspike --help` lists them
 COMMANDS = ["train", "evaluate", "catalog", "analyze", "energy", "robustness", "export", "reproduce"]
@@ -30,13 +34,91 @@ KEY_VALUE = "key=value"
 _KEY_VALUE_TOKEN = re.compile(r"[A-Za-z_][\w.-]*=")
 
 
+def integer(least: int = 1, most: int | None = None) -> Callable[[str], int]:
+    """The argparse ``type`` of every integer option: an integer in ``[least, most]``; anything else
+    is one line naming the range (``argument --batch-size: must be an integer >= 1, got '-5'``)."""
+    rng = Range(int, ge=least, le=most)
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < least or (most is not None and value > most):
+            raise argparse.ArgumentTypeError(f"must be {rng}, got {text!r}")
+        return value
+
+    return parse
+
+
+def real(gt: float | None = None, ge: float | None = None, le: float | None = None) -> Callable[[str], float]:
+    """The argparse ``type`` of every real-number option: a finite number within the bounds given
+    (never nan or inf); anything else is one line naming the range."""
+    allowed = str(Range(float, ge=ge, gt=gt, le=le)).replace("a number", "a finite number")
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (
+            math.isfinite(value)
+            and (gt is None or value > gt)
+            and (ge is None or value >= ge)
+            and (le is None or value <= le)
+        ):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}")
+        return value
+
+    return parse
+
+
+#: the shared argument types: a count (batches, samples, sizes), a seed (the config's train.seed
+#: range), an image side length, and finite reals
+COUNT = integer(1)
+SEED = integer(0, 2**32 - 1)
+MAX_IMAGE_SIZE = 1024  # random images of this side already take ~12 MiB per image and time step
+IMAGE_SIZE = integer(1, MAX_IMAGE_SIZE)
+FINITE = real()
+POSITIVE = real(gt=0)
+NON_NEGATIVE = real(ge=0)
+UNIT = real(ge=0, le=1)
+
+
 class CommandParser(argparse.ArgumentParser):
-    """The parser of every subcommand: ``key=value`` tokens anywhere among the arguments go to the
-    command's positional whose metavar is :data:`KEY_VALUE`, in their order (argparse alone
-    rejects them after an option's values, or lets a multi-value option such as ``--eps`` swallow
-    them). The value of a single-value option (``--out X``) and everything after ``--`` is left alone."""
+    """The parser of every command (and of ``fullspike`` itself): ``key=value`` tokens anywhere
+    among the arguments go to the command's positional whose metavar is :data:`KEY_VALUE`, in
+    their order (argparse alone rejects them after an option's values, or lets a multi-value option
+    such as ``--eps`` swallow them). The value of a single-value option (``--out X``) and
+    everything after ``--`` is left alone.
+
+    Options are never abbreviated (``--check`` is not ``--checkpoint``), and every parse error is
+    one ``error: ...`` line with exit status 2: an unknown choice names the closest ones
+    (:func:`fullspike.registry.unknown_name`), an unknown option the closest option."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        unknown = re.match(r"unrecognized arguments: (-\S+)", message)
+        if unknown:  # its first unknown option
+            close = difflib.get_close_matches(unknown.group(1).split("=")[0], list(self._option_string_actions), n=1)
+            message += f" (did you mean {close[0]}?)" if close else f" ({self.prog} --help lists the options)"
+        self.exit(2, f"error: {message}\n")
+
+    def _check_value(self, action: argparse.Action, value) -> None:
+        if action.choices is not None and value not in action.choices:
+            kind = "command" if isinstance(action, argparse._SubParsersAction) else "value"
+            raise argparse.ArgumentError(action, str(unknown_name(kind, value, [str(c) for c in action.choices])))
 
     def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = self._parse_pairs(args, namespace)
+        if extras:  # a command's parser knows its own options: it names the closest one
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+    def _parse_pairs(self, args, namespace):
         target = next((a for a in self._get_positional_actions() if a.metavar == KEY_VALUE), None)
         if target is None or args is None:
             return super().parse_known_args(args, namespace)
@@ -61,7 +143,7 @@ class CommandParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="fullspike",
         description="Train, evaluate and analyse deep spiking neural networks (BNTT, DST/AAP).",
     )
@@ -125,7 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     if not argv:  # `fullspike` alone: train the quick-start
         argv = ["train"]
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version, or a parse error (one line already printed)
+        return e.code if isinstance(e.code, int) else 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

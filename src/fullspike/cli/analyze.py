@@ -15,6 +15,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..data.roots import DATA_ROOT_HELP
+from . import COUNT, IMAGE_SIZE, POSITIVE, SEED, integer
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -23,18 +26,19 @@ def _common(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="registered model name(s); key=value model arguments may stand anywhere",
     )
-    p.add_argument("--batches", type=int, default=2, help="batches to average over (default 2)")
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batches", type=COUNT, default=2, help="batches to average over (default 2)")
+    p.add_argument("--batch-size", type=COUNT, default=8)
     p.add_argument("--data", metavar="DATASET", help="a registered dataset (default: random images)")
     p.add_argument(
         "--data-root",
-        help="dataset folder (default $FULLSPIKE_DATA/<dataset>, else "
-        "~/.cache/fullspike/data/<dataset>); with --checkpoint: data.root",
+        metavar="DIR",
+        help=f"where the data are: {DATA_ROOT_HELP} (default $FULLSPIKE_DATA/<dataset>, else "
+        "~/.cache/fullspike/data/<dataset>); with --checkpoint: data.root=DIR",
     )
-    p.add_argument("--image-size", type=int, default=32, help="random images: side length (default 32)")
-    p.add_argument("--in-channels", type=int, default=3, help="random images: channels (default 3)")
-    p.add_argument("--num-classes", type=int, default=10, help="random labels: classes (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="seeds the weights and the batches")
+    p.add_argument("--image-size", type=IMAGE_SIZE, help="random images: side length (default 32, at most 1024)")
+    p.add_argument("--in-channels", type=COUNT, help="random images: channels (default 3)")
+    p.add_argument("--num-classes", type=integer(2), help="random labels: classes (default 10)")
+    p.add_argument("--seed", type=SEED, default=0, help="seeds the weights and the batches")
     p.add_argument("--out", default="runs/analysis", help="output folder (default runs/analysis)")
     p.add_argument(
         "model_args",
@@ -50,7 +54,7 @@ def register(sub) -> None:
     kinds = p.add_subparsers(dest="analysis", metavar="ANALYSIS", required=True)
     g = kinds.add_parser("gradients", help="per-block gradient norms vs surrogate alpha (and firing rates)")
     _common(g)
-    g.add_argument("--alpha", nargs="+", type=float, default=[4.0], help="surrogate alphas (default 4)")
+    g.add_argument("--alpha", nargs="+", type=POSITIVE, default=[4.0], help="surrogate alphas (default 4)")
     g.add_argument("--surrogate", default="sigmoid", help="surrogate name (default sigmoid)")
     g.set_defaults(func=run_gradients)
     f = kinds.add_parser("firing", help="per-block firing rates (fresh or trained network)")
@@ -60,6 +64,20 @@ def register(sub) -> None:
         "--checkpoint", help="a trained model (run folder, checkpoint.pt or zoo:NAME): evaluation mode, test split"
     )
     f.set_defaults(func=run_firing)
+
+
+#: the random images' shape when --image-size, --in-channels, --num-classes are not given
+RANDOM_IMAGES = {"image_size": 32, "in_channels": 3, "num_classes": 10}
+
+
+def _refuse_fixed(args, fixed_by: str, names: tuple[str, ...]) -> None:
+    """The options among ``names`` (dests) that were given, refused in one line: ``fixed_by``
+    fixes what they set (they would be ignored)."""
+    from ..errors import ConfigError
+
+    given = ["--" + n.replace("_", "-") for n in names if getattr(args, n) is not None]
+    if given:
+        raise ConfigError(f"{', '.join(given)} cannot go with {fixed_by}; drop {'them' if len(given) > 1 else 'it'}")
 
 
 def _model_kwargs(args, name: str, info) -> dict:
@@ -80,22 +98,18 @@ def _model_kwargs(args, name: str, info) -> dict:
 
 
 def _batches(args):
+    """Batches of --data, or of random images (their shape filled in on ``args``)."""
     from ..analysis.gradients import dataset_batches, random_batches
 
     if args.data:
+        _refuse_fixed(args, "--data (the dataset fixes the images and classes)", tuple(RANDOM_IMAGES))
         return dataset_batches(args.data, args.data_root, args.batches, args.batch_size, args.seed)
+    for key, value in RANDOM_IMAGES.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     return random_batches(
         args.batches, args.batch_size, args.in_channels, args.image_size, args.num_classes, args.seed
     ), None
-
-
-def _check_counts(args) -> None:
-    """--batches and --batch-size are at least 1 (one line naming the flag otherwise)."""
-    from ..errors import ConfigError
-
-    for flag, value in (("--batches", args.batches), ("--batch-size", args.batch_size)):
-        if value < 1:
-            raise ConfigError(f"{flag} must be >= 1, got {value}")
 
 
 def _need_models(args) -> None:
@@ -133,11 +147,11 @@ def summary_table(summary: list[dict]) -> str:
 
 
 def run_gradients(args: argparse.Namespace) -> int:
-    from ..analysis.gradients import gradient_study, summarize
+    from ..analysis.gradients import check_surrogate_models, gradient_study, summarize
     from ..output_paths import output_dir
 
     _need_models(args)
-    _check_counts(args)
+    check_surrogate_models(args.model)
     output_dir(args.out, "gradients.csv")  # before the work
     batches, info = _batches(args)
     kwargs = {name: _model_kwargs(args, name, info) for name in args.model}
@@ -155,13 +169,20 @@ def run_firing(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..models import create_model
     from ..output_paths import output_dir
+    from ..train.load import read_files
 
-    _check_counts(args)
-    output_dir(args.out, "firing.csv")  # before the work
+    files = ("firing.csv", "firing.json", "firing.png")
+    output_dir(args.out, "firing.csv", files=files, reads=read_files(args.checkpoint, args.config))  # before the work
     records = []
     if args.checkpoint:
         from itertools import islice
 
+        _refuse_fixed(
+            args,
+            "--checkpoint (the trained model fixes the architecture and the data; config overrides such as "
+            "data.root=DIR may follow)",
+            ("model", "data", *RANDOM_IMAGES),
+        )
         from .. import load
         from ..train import build_eval_loader, resolve_device
 

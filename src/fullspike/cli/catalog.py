@@ -38,16 +38,20 @@ def _first_line(fn) -> str:
     return re.split(r"(?<!e\.g)(?<!i\.e)\.\s+(?=[A-Z])", text)[0].rstrip(".")
 
 
-def _matching(names: list[str], pattern: str | None, what: str, command: str) -> list[str]:
+def _matching(names: list[str], pattern: str | None, what: str, command: str, every: list[str]) -> list[str]:
     """``names`` (already filtered by the glob ``pattern``); a pattern that is a ``key=value``
-    override, or one that matches nothing, is one :class:`ConfigError` line."""
+    override, or one that matches nothing, is one :class:`ConfigError` line (a pattern without
+    wildcards is a name: the closest of ``every`` suggested, :func:`fullspike.registry.unknown_name`)."""
     from ..errors import ConfigError
+    from ..registry import unknown_name
 
     if pattern and "=" in pattern:
         raise ConfigError(
             f"'{pattern}' looks like a key=value override; `fullspike {command}` takes a glob over "
             f"{what} names (e.g. '*resnet*'), or nothing to list them all"
         )
+    if pattern and not names and not set("*?[") & set(pattern):
+        raise unknown_name(what, pattern, every)
     if pattern and not names:
         raise ConfigError(f"no {what} matches '{pattern}'; `fullspike {command}` without a pattern lists them all")
     return names
@@ -63,7 +67,7 @@ def _models(args: argparse.Namespace) -> int:
         return 0
     if args.pretrained:
         return _zoo(args.pattern)
-    for name in _matching(list_models(args.pattern), args.pattern, "model", "models"):
+    for name in _matching(list_models(args.pattern), args.pattern, "model", "models", list_models()):
         print(f"{name:24s} {_first_line(model_factory(name))}")
     return 0
 
@@ -72,7 +76,13 @@ def _zoo(pattern: str | None) -> int:
     from ..models import list_models
     from ..zoo import cards
 
-    names = _matching(list_models(pattern, pretrained=True), pattern, "pretrained model", "models --pretrained")
+    names = _matching(
+        list_models(pattern, pretrained=True),
+        pattern,
+        "pretrained model",
+        "models --pretrained",
+        list_models(pretrained=True),
+    )
     if not names:
         print("no pretrained models are shipped")
         return 0
@@ -168,7 +178,7 @@ def _configs(args: argparse.Namespace) -> int:
     from ..train.config import read_yaml
 
     pattern = args.pattern[: -len(".yaml")] if args.pattern and args.pattern.endswith(".yaml") else args.pattern
-    for name in _matching(list_configs(pattern), pattern, "config", "configs"):
+    for name in _matching(list_configs(pattern), pattern, "config", "configs", list_configs()):
         data = read_yaml(config_file(name)) or {}
         print(f"{name:32s} {data.get('description', '') if isinstance(data, dict) else ''}")
     return 0

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from . import COUNT, POSITIVE
+
 
 def register(sub) -> None:
     p = sub.add_parser("energy", help="count synaptic operations (AC/MAC) and energy per layer")
@@ -22,18 +24,18 @@ def register(sub) -> None:
     )
     p.add_argument("--split", choices=["test", "val", "train"], default="test")
     p.add_argument(
-        "--samples", type=int, default=256, help="class-balanced samples of the split to count over (default 256)"
+        "--samples", type=COUNT, default=256, help="class-balanced samples of the split to count over (default 256)"
     )
-    p.add_argument("--batch-size", type=int, help="batch size (default: the config's)")
+    p.add_argument("--batch-size", type=COUNT, help="batch size (default: the config's)")
     p.add_argument(
         "--bn-batches",
-        type=int,
+        type=COUNT,
         default=2,
         help="without --checkpoint: batches to estimate BN statistics on (default 2)",
     )
     p.add_argument("--fsnn", action="store_true", help="dual-stream models: count the full-spike network (AAP removed)")
-    p.add_argument("--e-ac", type=float, default=0.9, help="energy per accumulate, pJ (default 0.9)")
-    p.add_argument("--e-mac", type=float, default=4.6, help="energy per multiply-accumulate, pJ (default 4.6)")
+    p.add_argument("--e-ac", type=POSITIVE, default=0.9, help="energy per accumulate, pJ (default 0.9)")
+    p.add_argument("--e-mac", type=POSITIVE, default=4.6, help="energy per multiply-accumulate, pJ (default 4.6)")
     p.add_argument(
         "--out",
         help="folder for energy.json / energy.png (default: the checkpoint's "
@@ -89,18 +91,18 @@ def _out_dir(args: argparse.Namespace) -> Path | None:
 def run(args: argparse.Namespace) -> int:
     from ..dst import has_aap, remove_aap
     from ..energy import count_synaptic_ops, estimate_bn_stats, fold_bn
-    from ..errors import ConfigError
     from ..output_paths import output_dir, writing
+    from ..seeding import seeded_draws
     from ..train import build_eval_loader
-    from ..train.trainer import EVAL_SEED, seeded_draws
+    from ..train.load import read_files
+    from ..train.trainer import EVAL_SEED
     from .saving import print_wrote, save_plot
 
-    for flag, value in (("--samples", args.samples), ("--bn-batches", args.bn_batches)):
-        if value < 1:
-            raise ConfigError(f"{flag} must be >= 1, got {value}")
     out = _out_dir(args)
     if out is not None:  # check before the work (else open_model says what to give)
-        output_dir(out, "energy.json")
+        output_dir(
+            out, "energy.json", files=("energy.json", "energy.png"), reads=read_files(args.checkpoint, args.config)
+        )
     cfg, model, device, loader, chosen = open_model(
         args.config, args.checkpoint, args.overrides, args.split, args.batch_size, args.samples
     )

@@ -10,7 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
-from .early_exit import add_early_exit_args, early_exit_dir, run_early_exit
+from . import SEED
+from .early_exit import EARLY_EXIT_FILES, add_early_exit_args, early_exit_dir, run_early_exit
 
 
 def register(sub) -> None:
@@ -25,7 +26,7 @@ def register(sub) -> None:
     p.add_argument("--out", help="write the results as JSON to this file")
     p.add_argument(
         "--seed",
-        type=int,
+        type=SEED,
         default=None,
         help="seed of the evaluation's random draws, e.g. rate coding (default 0: what training's "
         "test evaluation used)",
@@ -37,22 +38,28 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import load
+    from ..analysis.early_exit import gamma_statistics
     from ..output_paths import output_dir, output_file, writing
+    from ..seeding import seeded_draws
     from ..train import build_eval_loader, evaluate, resolve_device
-    from ..train.trainer import EVAL_SEED, seeded_draws
+    from ..train.load import read_files
+    from ..train.trainer import EVAL_SEED
 
+    reads = read_files(args.checkpoint, args.config)  # never overwritten by the outputs
     if args.early_exit:  # check the output location before the work
-        output_dir(early_exit_dir(args), "early_exit.json")
+        output_dir(early_exit_dir(args), "early_exit.json", files=EARLY_EXIT_FILES, reads=reads)
     if args.out:
-        output_file(args.out, "the results")
+        output_file(args.out, "the results", reads=reads)
     model, cfg = load(args.checkpoint, config=args.config, overrides=args.overrides)
+    if args.early_exit:  # a model without BNTT is refused before the data are read or anything is printed
+        gammas = gamma_statistics(model, f"{args.checkpoint} (model {cfg.model_name})")
     device = resolve_device(cfg.train.device)
     loader, _ = build_eval_loader(cfg, args.split)
     seed = EVAL_SEED if args.seed is None else args.seed
     if args.early_exit:
         print(f"seed: {seed}")
         with seeded_draws(seed, device):
-            return run_early_exit(args, model, loader, device, cfg.train.progress)
+            return run_early_exit(args, model, gammas, loader, device, cfg.train.progress)
     res = evaluate(model, loader, device, cfg.train.amp, cfg.train.progress, desc=args.split, seed=seed)
     res = {"checkpoint": str(args.checkpoint), "split": args.split, "samples": len(loader.dataset), "seed": seed, **res}
     for k, v in res.items():

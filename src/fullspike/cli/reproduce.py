@@ -1,6 +1,7 @@
 """``fullspike reproduce NAME``: a thin entry to the reproduction study, which lives in the
-``studies/`` folder of a source checkout (not in the package): found by walking up from the
-working directory, then from the package's own location."""
+``studies/`` folder of a source checkout (not in the package). Its code is run only from the
+checkout this package itself was installed from (``pip install -e .``): never from the working
+directory or a folder above it, where anyone could have put a ``studies/``."""
 
 from __future__ import annotations
 
@@ -13,14 +14,15 @@ from types import ModuleType
 from ..errors import ConfigError
 
 
-def find_studies(start: Path | None = None) -> Path | None:
-    """The ``studies/`` folder (holding ``runner.py``) of the checkout above ``start`` (default:
-    the working directory), else above this package; ``None`` outside a source checkout."""
-    for base in [Path(start or Path.cwd()).resolve(), Path(__file__).resolve()]:
-        for folder in [base, *base.parents]:
-            if (folder / "studies" / "runner.py").is_file():
-                return folder / "studies"
-    return None
+def find_studies(package: Path | None = None) -> Path | None:
+    """The ``studies/`` folder (holding ``runner.py``) of the source checkout whose
+    ``src/fullspike`` is ``package`` (default: this package), or ``None`` when the package is not
+    run from a checkout (an install into site-packages)."""
+    package = Path(package or Path(__file__).resolve().parents[1])
+    root = package.parents[1]  # CHECKOUT/src/fullspike -> CHECKOUT
+    if package.parent.name != "src" or not (root / "pyproject.toml").is_file():
+        return None
+    return root / "studies" if (root / "studies" / "runner.py").is_file() else None
 
 
 def _studies_cli(folder: Path) -> ModuleType:
@@ -55,6 +57,6 @@ def register(sub) -> None:
 
 def _no_checkout(args: argparse.Namespace) -> int:
     raise ConfigError(
-        "fullspike reproduce needs a source checkout: run it inside a clone of the fullspike "
-        "repository (it reads the studies/ folder there)"
+        "fullspike reproduce needs the studies/ folder of a source checkout: install fullspike from a "
+        "clone with pip install -e . (the study is run from that clone only)"
     )

@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from . import COUNT
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -39,7 +41,10 @@ def register(sub) -> None:
         help="replace the run already in OUT (its config, metrics, tb/ and checkpoint)",
     )
     p.add_argument(
-        "--nproc", type=int, default=1, help="data-parallel processes on this machine (launches torchrun; gloo on CPU)"
+        "--nproc",
+        type=COUNT,
+        default=1,
+        help="data-parallel processes on this machine (launches torchrun; gloo on CPU)",
     )
     p.add_argument(
         "overrides",
@@ -75,8 +80,6 @@ def run(args: argparse.Namespace) -> int:
     from ..train import load_config
     from ..train.experiment import resume_config
 
-    if args.nproc < 1:
-        raise ConfigError(f"--nproc must be a number of processes of at least 1, got {args.nproc}")
     if args.resume and args.overwrite:
         raise ConfigError("--resume continues the run in --out and --overwrite replaces it; give one of them")
     if args.resume and not args.config:

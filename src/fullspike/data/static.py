@@ -214,9 +214,9 @@ def _load_image(path: Path, size: int | None) -> np.ndarray:
 
 
 def _decode_all(paths: list[Path], size: int | None, desc: str) -> torch.Tensor:
-    from ..progress import bar
+    from ..progress import Bar
 
-    arr = [_load_image(p, size) for p in bar(paths, desc, progress=None if len(paths) >= 2000 else False, unit="img")]
+    arr = [_load_image(p, size) for p in Bar(paths, desc, progress=None if len(paths) >= 2000 else False, unit="img")]
     return torch.from_numpy(np.stack(arr))
 
 

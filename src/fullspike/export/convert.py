@@ -11,7 +11,7 @@ from torch import nn
 from .._version import __version__
 from ..energy import fold_bn
 from ..errors import ExportError, ShapeError
-from ..nn import RateEncoder
+from ..nn import RateEncoder, SpikingNeuron
 from ..optional import require
 from .graph import COUNTS, INPUT, SPIKES, GraphBuilder, Ref, walk
 
@@ -35,6 +35,11 @@ def input_info(model: nn.Module, example_input: torch.Tensor) -> tuple[tuple[int
     (:func:`frame_kind`)."""
     if example_input.dim() == 4:
         T = getattr(model, "T", None)
+        if T is None and not any(isinstance(m, SpikingNeuron) for m in model.modules()):
+            raise ExportError(
+                f"{type(model).__name__} has no spiking neurons (an ANN?): only spiking networks are "
+                "exported to NIR or checked for it"
+            )
         if T is None:
             raise ShapeError(f"{type(model).__name__} has no `T`: pass frames [T, B, C, H, W] as example input")
         if isinstance(getattr(model, "encoder", None), RateEncoder):

@@ -93,8 +93,14 @@ class GraphBuilder:
             check_bits(self.quantize)
         if self.gates not in GATES:
             raise ExportError(f"unknown gates '{self.gates}'; choose one of {list(GATES)}")
-        if not self.dt > 0:
-            raise ExportError(f"dt must be a positive number of seconds per time step, got {self.dt}")
+        # the graph stores dt and r = 1/dt in its dtype: neither may overflow to inf or round to 0
+        with np.errstate(over="ignore", divide="ignore"):
+            scaled = np.array([self.dt, 1.0 / self.dt if self.dt else np.inf], dtype=self.np_dtype)
+        if not (self.dt > 0 and np.isfinite(scaled).all() and (scaled > 0).all()):
+            raise ExportError(
+                f"dt must be a positive number of seconds per time step whose reciprocal fits "
+                f"{self.dtype} (about 1e-38..1e38 s in float32), got {self.dt}"
+            )
         self.nir = require("nir", extra="nir", purpose="NIR export") if self.build else None
 
     # ---- nodes ----
@@ -496,6 +502,15 @@ def _maxpool(b: GraphBuilder, name: str, m: nn.MaxPool2d, x: Ref) -> Ref:
 
 def _avgpool(b: GraphBuilder, name: str, m: nn.AvgPool2d, x: Ref) -> Ref:
     out = _out_shape(m, x.shape, b.dtype)
+    padded = _pair(m.padding) != (0, 0)
+    if m.ceil_mode or m.divisor_override is not None or (padded and not m.count_include_pad):
+        return b.refuse(
+            name,
+            m,
+            "NIR AvgPool2d divides every window by the kernel size over a zero-padded input: "
+            "ceil_mode, divisor_override and count_include_pad=False (with padding) have no NIR form",
+            Ref((name,), out, REAL, f"average pooling {name}"),
+        )
     k, s, p = _pair(m.kernel_size), _pair(m.stride or m.kernel_size), _pair(m.padding)
     b.node(name, lambda nir: nir.AvgPool2d(kernel_size=np.array(k), stride=np.array(s), padding=np.array(p)), x)
     b.ok(name, m, "AvgPool2d (outputs fractions of spikes, not spikes)")
@@ -548,7 +563,7 @@ def _neuron(b: GraphBuilder, name: str, m: SpikingNeuron, x: Ref) -> Ref:
             x,
         )
         detail = f"LIF tau={tau / dt:.6g} steps (x dt), r=1, v_leak=v_reset={vr:g}"
-    elif isinstance(m, LIF):  # leak-factor form h = lambda v + x
+    elif isinstance(m, LIF) and m.leak < 1:  # leak-factor form h = lambda v + x
         k = 1.0 - m.leak
         b.node(
             name,
@@ -558,9 +573,9 @@ def _neuron(b: GraphBuilder, name: str, m: SpikingNeuron, x: Ref) -> Ref:
             x,
         )
         detail = f"LIF tau={1 / k:.6g} steps, r=1/(1-leak)"
-    elif isinstance(m, IF):
+    elif isinstance(m, (IF, LIF)):  # IF, or an LIF that does not leak (leak 1: h = v + x)
         b.node(name, lambda nir: nir.IF(r=b.array(1.0 / dt, shape), **common), x)
-        detail = "IF, r=1/dt"
+        detail = "IF, r=1/dt" if isinstance(m, IF) else "IF (LIF with leak 1 does not leak), r=1/dt"
     else:
         return b.refuse(name, m, f"no NIR neuron for {type(m).__name__}", out)
     b.ok(name, m, f"{detail}, v_th={vth:g}, hard reset to {vr:g}, fires on h {firing} v_th")

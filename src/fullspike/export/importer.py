@@ -24,7 +24,7 @@ from ..engine import BACKENDS
 from ..errors import ExportError
 from ..nn import TimeFolded
 from ..optional import require
-from .validate import SUPPORTED, check_dt, check_graph
+from .validate import POOL_FIELDS, SUPPORTED, check_dt, check_graph, geometry
 
 
 def _t(a, dtype: torch.dtype) -> torch.Tensor:
@@ -110,13 +110,6 @@ class Flatten(nn.Module):
         return torch.flatten(x, s, e)
 
 
-def _ints(v) -> tuple[int, ...] | int | str:
-    if isinstance(v, str):
-        return v
-    a = np.atleast_1d(np.asarray(v)).astype(int)
-    return tuple(int(i) for i in a) if a.size > 1 else int(a[0])
-
-
 def _module(nir, name: str, node, dt: float, strict: bool, dtype: torch.dtype, backend: str) -> nn.Module:
     """The PyTorch module of one NIR node (sequence in, sequence out)."""
     if isinstance(node, (nir.Input, nir.Output)):
@@ -127,9 +120,9 @@ def _module(nir, name: str, node, dt: float, strict: bool, dtype: torch.dtype, b
             w.shape[1] * int(node.groups),
             w.shape[0],
             tuple(w.shape[2:]),
-            stride=_ints(node.stride),
-            padding=_ints(node.padding),
-            dilation=_ints(node.dilation),
+            stride=geometry(name, node, "stride"),
+            padding=geometry(name, node, "padding"),
+            dilation=geometry(name, node, "dilation"),
             groups=int(node.groups),
             bias=True,
             dtype=dtype,
@@ -147,9 +140,9 @@ def _module(nir, name: str, node, dt: float, strict: bool, dtype: torch.dtype, b
     if isinstance(node, nir.Flatten):
         return Flatten(int(node.start_dim), int(node.end_dim))
     if isinstance(node, nir.SumPool2d):
-        return TimeFolded(SumPool2d(_ints(node.kernel_size), _ints(node.stride), _ints(node.padding)))
+        return TimeFolded(SumPool2d(*(geometry(name, node, f) for f in POOL_FIELDS)))
     if isinstance(node, nir.AvgPool2d):
-        return TimeFolded(nn.AvgPool2d(_ints(node.kernel_size), _ints(node.stride), _ints(node.padding)))
+        return TimeFolded(nn.AvgPool2d(*(geometry(name, node, f) for f in POOL_FIELDS)))
     if isinstance(node, nir.Scale):
         return Scale(_t(node.scale, dtype))
     if isinstance(node, nir.Threshold):

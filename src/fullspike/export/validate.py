@@ -41,6 +41,8 @@ _NUMBERS = {
     "IF": ("r", "v_threshold", "v_reset"),
     "LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset"),
 }
+#: a pooling node's geometry, in the order ``avg_pool2d`` takes it
+POOL_FIELDS = ("kernel_size", "stride", "padding")
 #: per-neuron or per-element parameters, which must broadcast to the node's input shape
 _ELEMENTWISE = {
     "Scale": ("scale",),
@@ -55,8 +57,11 @@ def _kind(node) -> str:
 
 
 def _array(node, name: str, field: str) -> np.ndarray:
+    raw = getattr(node, field)
+    if np.iscomplexobj(raw):
+        raise ExportError(f"NIR node '{name}' ({_kind(node)}): {field} holds complex numbers; from_nir runs real ones")
     try:
-        return np.asarray(getattr(node, field), dtype=np.float64)
+        return np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError):
         raise ExportError(f"NIR node '{name}' ({_kind(node)}): {field} is not an array of numbers") from None
 
@@ -99,11 +104,23 @@ def _meta(shape) -> torch.Tensor:
     return torch.empty(1, *shape, device="meta")
 
 
-def _ints(v):
-    if isinstance(v, str):
+def geometry(name: str, node, field: str) -> int | tuple[int, int] | str:
+    """A Conv2d or pooling node's ``field`` (``kernel_size``, ``stride``, ``padding``,
+    ``dilation``) as PyTorch's 2-D layers take it: one whole number or a pair (a Conv2d's
+    ``padding`` may also be ``"same"`` / ``"valid"``). Anything else (three numbers, fractions,
+    negatives) is one ExportError line."""
+    v = getattr(node, field)
+    if field == "padding" and _kind(node) == "Conv2d" and isinstance(v, str) and v in ("same", "valid"):
         return v
-    a = np.atleast_1d(np.asarray(v)).astype(int)
-    return tuple(int(i) for i in a) if a.size > 1 else int(a[0])
+    a = np.atleast_1d(np.asarray(v)) if not isinstance(v, str) else np.asarray([])
+    whole = a.dtype.kind in "iuf" and a.ndim == 1 and a.size in (1, 2) and bool(np.all(a == np.round(a)))
+    least = 0 if field == "padding" else 1
+    if not whole or a.min() < least:
+        raise ExportError(
+            f"NIR node '{name}' ({_kind(node)}): {field} must be one or two whole numbers >= {least} "
+            f"(a 2-D layer), got {np.asarray(v).tolist()!r}"
+        )
+    return tuple(int(i) for i in a) if a.size == 2 else int(a[0])
 
 
 def out_shape(name: str, node, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -126,9 +143,9 @@ def out_shape(name: str, node, shape: tuple[int, ...]) -> tuple[int, ...]:
             y = F.conv2d(
                 _meta(shape),
                 torch.empty(*w.shape, device="meta"),
-                stride=_ints(node.stride),
-                padding=_ints(node.padding),
-                dilation=_ints(node.dilation),
+                stride=geometry(name, node, "stride"),
+                padding=geometry(name, node, "padding"),
+                dilation=geometry(name, node, "dilation"),
                 groups=groups,
             )
         except RuntimeError as e:
@@ -153,7 +170,7 @@ def out_shape(name: str, node, shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(shape) != 3:
             raise refuse("pooling needs [C, H, W]")
         try:
-            y = F.avg_pool2d(_meta(shape), _ints(node.kernel_size), _ints(node.stride), _ints(node.padding))
+            y = F.avg_pool2d(_meta(shape), *(geometry(name, node, f) for f in POOL_FIELDS))
         except RuntimeError as e:
             raise refuse(str(e).splitlines()[0]) from None
         return tuple(y.shape[1:])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import inspect
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -17,10 +18,11 @@ from torch import nn
 
 from ..errors import CheckpointError, ConfigError
 from ..params import check_arguments, parameters
-from ..registry import Registry
-from ..safe_load import CHECKPOINT_FORMAT, load_into, load_state
+from ..registry import Registry, unknown_name
+from ..safe_load import CHECKPOINT_FORMAT, check_checkpoint, load_into, load_state
 
 MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
+_LOG = logging.getLogger(__name__)
 
 
 def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
@@ -135,23 +137,81 @@ def create_model(name: str, checkpoint_path: str | Path | None = None, pretraine
                 f"drop checkpoint_path and the model arguments {sorted(kwargs)}"
             )
         return _pretrained_source().load(name)
-    model = MODELS.get(name)(**MODELS.check_kwargs(name, kwargs))
+    if name not in MODELS and _pretrained is not None and name in _pretrained.names():
+        raise unknown_name(
+            "model",
+            name,
+            MODELS.names(),
+            f" (it is an entry of the model zoo: create_model('{name}', pretrained=True) or "
+            f"fullspike.load('zoo:{name}') gives the trained network)",
+        )
+    kwargs = MODELS.check_kwargs(name, kwargs)
+    model = MODELS.get(name)(**kwargs)
     if checkpoint_path is not None:
-        load_weights(model, checkpoint_path, name)
+        load_weights(model, checkpoint_path, name, _arguments(name, kwargs))
     return model
 
 
-def load_weights(model: nn.Module, path: str | Path, name: str) -> None:
+def _arguments(name: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Every argument the factory of model ``name`` runs with for ``kwargs``: those given and the
+    defaults of the others."""
+    try:
+        bound = inspect.signature(MODELS.get(name)).bind(**kwargs)
+    except (TypeError, ValueError):  # a builtin without a signature: only what was given is known
+        return dict(kwargs)
+    bound.apply_defaults()
+    params = bound.signature.parameters
+    return {
+        k: v
+        for n, value in bound.arguments.items()
+        for k, v in (value.items() if params[n].kind is inspect.Parameter.VAR_KEYWORD else [(n, value)])
+    }
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with tuples as lists (a config's YAML and a checkpoint may hold either)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _warn_other_arguments(recorded: Mapping[str, Any], built: Mapping[str, Any], path: str | Path, name: str) -> None:
+    """Log a warning naming each model argument that checkpoint ``path`` records (``recorded``)
+    with another value than the model ``name`` was built with (``built``): the weights are loaded
+    into a model that is not the one trained (another T, say, computes other logits)."""
+    differ = [
+        f"{k}={recorded[k]!r} (built with {built[k]!r})" if k in built else f"{k}={recorded[k]!r} (not an argument)"
+        for k in recorded
+        if k not in built or _plain(recorded[k]) != _plain(built[k])
+    ]
+    if differ:
+        _LOG.warning(
+            "checkpoint %s records model arguments other than the '%s' built here: %s; pass them to "
+            "create_model, or use fullspike.load(%r) to rebuild the model as recorded",
+            path,
+            name,
+            ", ".join(differ),
+            str(path),
+        )
+
+
+def load_weights(model: nn.Module, path: str | Path, name: str, arguments: Mapping[str, Any]) -> None:
     """Load a state dict or a fullspike training checkpoint's model weights into ``model``
-    (the registered model ``name``); any problem is one :class:`CheckpointError` line."""
+    (the registered model ``name``, built with ``arguments``: a checkpoint that records other
+    model arguments is a logged warning); any problem is one :class:`CheckpointError` line."""
     obj = load_state(path, "checkpoint")  # never runs code from the file (weights_only, no fallback)
     if isinstance(obj, Mapping) and obj.get("format") == CHECKPOINT_FORMAT:
+        check_checkpoint(obj, path, keys=("model",))
         if obj.get("model_name") != name:
             raise CheckpointError(
                 f"checkpoint {path} holds a '{obj.get('model_name')}' model, not '{name}'; "
                 f"pass the model name it was trained with"
             )
-        obj = obj.get("model")
+        if "model_kwargs" in obj:
+            _warn_other_arguments(obj["model_kwargs"], arguments, path, name)
+        obj = obj["model"]
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path} holds neither a state dict nor a fullspike checkpoint")
     load_into(model, obj, f"the state dict in {path} does not fit '{name}'")

@@ -22,6 +22,7 @@ import torch
 from ..errors import ConfigError, MissingDependencyError
 from ..nn import SpikingNeuron
 from ..optional import require
+from ..safe_load import WEIGHTS_SHA256, weights_sha256
 from .checkpoint import FORMAT, VERSION, atomic_save, write_text
 
 
@@ -174,9 +175,9 @@ class TensorBoardLogger(Callback):
 
 
 class Checkpoint(Callback):
-    """Writes a fullspike checkpoint (format header, ``metadata``, :meth:`~fullspike.train.Trainer.state_dict`) to
-    ``path`` after every epoch, atomically; ``trainer.load_state_dict(load_checkpoint(path))``
-    resumes it. Sets ``trainer.last_checkpoint``."""
+    """Writes a fullspike checkpoint (format header with the SHA-256 of the weights, ``metadata``,
+    :meth:`~fullspike.train.Trainer.state_dict`) to ``path`` after every epoch, atomically;
+    ``trainer.load_state_dict(load_checkpoint(path))`` resumes it. Sets ``trainer.last_checkpoint``."""
 
     def __init__(self, path: str | Path, metadata: dict | None = None) -> None:
         self.path = Path(path)
@@ -186,8 +187,14 @@ class Checkpoint(Callback):
         if trainer.is_main:
             from .. import __version__
 
-            header = {"format": FORMAT, "version": VERSION, "fullspike": __version__}
-            atomic_save({**header, **self.metadata, **trainer.state_dict()}, self.path)
+            state = trainer.state_dict()
+            header = {
+                "format": FORMAT,
+                "version": VERSION,
+                "fullspike": __version__,
+                WEIGHTS_SHA256: weights_sha256(state["model"]),  # checked when read (load_checkpoint)
+            }
+            atomic_save({**header, **self.metadata, **state}, self.path)
             trainer.last_checkpoint = self.path
 
 

@@ -15,7 +15,7 @@ import torch
 
 from ..errors import CheckpointError
 from ..output_paths import writing
-from ..safe_load import CHECKPOINT_FORMAT, load_into, load_state
+from ..safe_load import CHECKPOINT_FORMAT, check_checkpoint, load_into, load_state
 
 FORMAT = CHECKPOINT_FORMAT
 CHECKPOINT = "checkpoint.pt"  # the checkpoint file of a run folder
@@ -114,18 +114,11 @@ def load_checkpoint(
     path: str | Path, map_location: str | torch.device = "cpu", keys: Sequence[str] = STATE_KEYS
 ) -> dict:
     """Load and validate a fullspike checkpoint, never running code from it
-    (:func:`~fullspike.safe_load.load_state`); a file without the header or without one of
-    ``keys`` (:data:`RUN_KEYS` for a run folder's) is one clear :class:`CheckpointError`."""
-    ckpt = load_state(path, "checkpoint", map_location)
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a fullspike checkpoint (no '{FORMAT}' header)")
-    missing = [k for k in keys if k not in ckpt]
-    if missing:
-        raise CheckpointError(
-            f"checkpoint {path} has the fullspike header but lacks {', '.join(missing)} "
-            f"(damaged or not written by fullspike); use another checkpoint or retrain"
-        )
-    return ckpt
+    (:func:`~fullspike.safe_load.load_state`); a file without the header, without one of ``keys``
+    (:data:`RUN_KEYS` for a run folder's), with an entry of the wrong type, or whose weights do not
+    match their recorded checksum is one clear :class:`CheckpointError`
+    (:func:`~fullspike.safe_load.check_checkpoint`)."""
+    return check_checkpoint(load_state(path, "checkpoint", map_location), path, keys)
 
 
 def check_model_name(ckpt: dict, expected_name: str, path: str | Path) -> None:

@@ -95,7 +95,7 @@ def _fullspike_error(e: Exception) -> PydanticCustomError:
 class _Section(BaseModel):
     """Strict keys, validated on construction and assignment; errors are :class:`ConfigError`."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, validate_default=True, allow_inf_nan=False)
     prefix: ClassVar[str] = ""  # dotted path of this section in the whole config
 
     def __init__(self, **data: Any) -> None:
@@ -151,7 +151,7 @@ class _Named(_Section):
     arguments (all but the first, the context it is called with) are the section's other keys,
     checked against its signature and completed with its defaults."""
 
-    model_config = ConfigDict(extra="allow", validate_assignment=True, validate_default=True)
+    model_config = ConfigDict(extra="allow", validate_assignment=True, validate_default=True, allow_inf_nan=False)
     registry: ClassVar[Registry]
 
     @model_validator(mode="after")
@@ -557,17 +557,23 @@ def config_path(path: str | Path) -> Path:
     (the closest shipped names suggested)."""
     from ..configs import CONFIGS, config_file
 
-    p = Path(path)
+    text, p = os.fspath(path), Path(path)
     if p.is_file():
         return p
-    if len(p.parts) > 1 or p.suffix not in ("", ".yaml"):  # meant as a path
+    if p.is_dir():
+        raise ConfigError(
+            f"config {text} is a folder, not a file; give a YAML file (e.g. {Path(text) / 'config.yaml'}) or "
+            "the name of a shipped config (fullspike configs lists them)"
+        )
+    bare_name = "/" not in text and os.sep not in text and not text.startswith(".")
+    if not bare_name or p.suffix not in ("", ".yaml") or (p.suffix and p.stem not in CONFIGS):  # meant as a file
         shipped = f"; the shipped config '{p.stem}' is --config {p.stem}" if p.stem in CONFIGS else ""
         raise ConfigError(
-            f"config file {p} not "
+            f"config file {text} not "
             f"found{shipped or '; give a YAML file or the name of a shipped config (fullspike configs)'}"
         )
     try:
-        return config_file(str(path))
+        return config_file(text)
     except RegistryError as e:
         raise ConfigError(f"{e} (a shipped config's name or a YAML file; fullspike configs lists them)") from None
 
@@ -578,9 +584,13 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     data: dict[str, Any] = {}
     if path is not None:
         p = config_path(path)
-        data = read_yaml(p) or {}
+        data = read_yaml(p)
         if not isinstance(data, dict):
-            raise ConfigError(f"{p} must hold a mapping of sections (model, data, optim, schedule, train)")
+            what = "is empty" if data is None else f"holds {show(data)}"
+            raise ConfigError(
+                f"config file {p} {what}; a config is a mapping of sections (model, data, optim, schedule, "
+                "train), e.g. the shipped ones (fullspike configs)"
+            )
     else:
         data = copy.deepcopy(QUICKSTART)
     return config_from_dict(apply_overrides(data, overrides or []))

@@ -10,7 +10,8 @@ import torch
 from .. import zoo
 from ..errors import CheckpointError
 from ..models import create_model
-from .checkpoint import CHECKPOINT, RUN_KEYS, check_model_name, load_checkpoint, load_model_state
+from ..safe_load import load_into
+from .checkpoint import CHECKPOINT, RUN_KEYS, check_model_name, load_checkpoint
 from .config import Config, apply_overrides, config_from_dict, load_config
 from .trainer import resolve_device
 
@@ -56,6 +57,21 @@ def resolve_checkpoint(spec: str | Path) -> Source:
     return Source(None, p, p.parent)
 
 
+def read_files(checkpoint: str | Path | None, config: str | Path | None = None) -> dict[Path, str]:
+    """The files a command reads when it opens ``checkpoint`` (its checkpoint argument, read as
+    :func:`resolve_checkpoint` does; None: none) with ``config`` (a YAML file, or a bundled
+    config's name, which is no file of the user's), each with what it is: what the command's
+    outputs must not overwrite (:func:`~fullspike.output_paths.refuse_inputs`)."""
+    reads = {}
+    if checkpoint is not None:
+        source = resolve_checkpoint(checkpoint)
+        file = zoo.weights_path(source.zoo_entry) if source.zoo_entry is not None else source.checkpoint
+        reads[file] = "the checkpoint"
+    if config is not None and Path(config).is_file():
+        reads[Path(config)] = "the config"
+    return reads
+
+
 def load(
     path: str | Path,
     *,
@@ -68,27 +84,39 @@ def load(
 
     ``model, cfg = fullspike.load("runs/quickstart")``. The model is rebuilt from the arguments
     stored in the checkpoint (no dataset needed), with the config's explicit model arguments on
-    top. Args: ``config``: a YAML config instead of the stored one; ``overrides``: ``key=value``
-    pairs (e.g. ``data.root=/elsewhere``); ``device``: default ``train.device`` of the config.
+    top (a zoo network likewise, from its card). An override or config that builds another model
+    than the weights hold (another ``model.name``, or arguments the weights do not fit) is one
+    :class:`~fullspike.errors.CheckpointError` line; one the weights fit (``model.T``, say, for a
+    network without per-step parameters) runs, and the config returned records it. Args:
+    ``config``: a YAML config instead of the stored one; ``overrides``: ``key=value`` pairs (e.g.
+    ``data.root=/elsewhere``); ``device``: default ``train.device`` of the config.
     """
     source = resolve_checkpoint(path)
     if source.zoo_entry is not None:
-        stored = zoo.card(source.zoo_entry)["config"]
-        cfg = (
-            load_config(config, list(overrides))
-            if config is not None
-            else config_from_dict(apply_overrides(stored, list(overrides)))
-        )
-        dev = resolve_device(cfg.train.device) if device is None else torch.device(device)
-        return Loaded(zoo.load(source.zoo_entry).to(dev), cfg)
-    ckpt_path = source.checkpoint
-    ckpt = load_checkpoint(ckpt_path, keys=RUN_KEYS)
+        c = zoo.card(source.zoo_entry)
+        stored = {**c, "model_name": c["model"], "model": zoo.weights(source.zoo_entry)}
+        where = f"{zoo.PREFIX}{source.zoo_entry}"
+    else:
+        stored = load_checkpoint(source.checkpoint, keys=RUN_KEYS)
+        where = str(source.checkpoint)
     if config is not None:
         cfg = load_config(config, list(overrides))
     else:
-        cfg = config_from_dict(apply_overrides(ckpt["config"], list(overrides)))
-    check_model_name(ckpt, cfg.model_name, ckpt_path)
-    model = create_model(cfg.model_name, **{**ckpt["model_kwargs"], **cfg.model_kwargs})
-    load_model_state(model, ckpt, cfg.model_name, ckpt_path)
+        cfg = config_from_dict(apply_overrides(stored["config"], list(overrides)))
+    check_model_name(stored, cfg.model_name, where)
+    model = create_model(cfg.model_name, **{**stored["model_kwargs"], **cfg.model_kwargs})
+    changed = [
+        (f"{k}={v!r}", f"{k}={stored['model_kwargs'][k]!r}")
+        for k, v in cfg.model_kwargs.items()
+        if k in stored["model_kwargs"] and v != stored["model_kwargs"][k]
+    ]
+    changes = (
+        f" with {', '.join(c for c, _ in changed)} where it records {', '.join(r for _, r in changed)}"
+        if changed
+        else ""
+    )
+    load_into(
+        model, stored["model"], f"checkpoint {where} does not fit the '{cfg.model_name}' the config builds{changes}"
+    )
     dev = resolve_device(cfg.train.device) if device is None else torch.device(device)
     return Loaded(model.to(dev).eval(), cfg)

@@ -19,11 +19,12 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from ..errors import CheckpointError, TrainingError
 from ..models.outputs import classification_loss
-from ..progress import show_bars
+from ..progress import Bar, show_bars
+from ..safe_load import load_into
+from ..seeding import seeded_draws
 from .callbacks import Callback
 from .checkpoint import rng_state, set_rng_state
 from .metrics import Metric, eval_metrics, train_metrics
@@ -83,21 +84,6 @@ def _computed(metrics: Sequence[Metric]) -> dict[str, float]:
 EVAL_SEED = 0
 
 
-@contextlib.contextmanager
-def seeded_draws(seed: int, device: torch.device):
-    """Run the block with torch's generators (CPU, and ``device``'s when CUDA) seeded with ``seed``
-    and restore their states afterwards: the draws inside (an encoder's spikes) repeat exactly,
-    and the caller's random streams (training's) neither advance nor change."""
-    devices = (
-        [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
-    )
-    with torch.random.fork_rng(devices=devices):
-        torch.default_generator.manual_seed(seed)
-        for index in devices:  # only the evaluating device's generator: other GPUs' streams stay as they are
-            torch.cuda.default_generators[index].manual_seed(seed)
-        yield
-
-
 @torch.no_grad()
 def evaluate(
     model: torch.nn.Module,
@@ -116,9 +102,9 @@ def evaluate(
     ``accuracy_accum``), each batch run by ``step_fn`` (default :func:`supervised_step` of ``loss_fn``).
 
     Random draws during evaluation (rate coding's spikes) come from generators seeded with
-    ``seed`` (:func:`seeded_draws`), so the same model, loader and seed give the same numbers:
+    ``seed`` (:func:`~fullspike.seeding.seeded_draws`), so the same model, loader and seed give the same numbers:
     ``fullspike evaluate`` on a finished run repeats the ``test_accuracy`` its training recorded."""
-    with seeded_draws(seed, torch.device(device)):
+    with seeded_draws(seed, device):
         return _evaluate(model, loader, device, amp, progress, desc, loss_fn, step_fn, metrics)
 
 
@@ -140,7 +126,7 @@ def _evaluate(
     for m in metrics:
         m.reset()
     batches = 0
-    for batch in tqdm(loader, desc=desc, leave=False, disable=not show_bars(progress)):
+    for batch in Bar(loader, desc, progress=progress):
         batch = to_device(batch, device)
         with autocast(device, amp):
             loss, out = step_fn(model, batch)
@@ -330,12 +316,7 @@ class Trainer:
         for m in self.metrics:
             m.reset()
         steps = 0
-        bar = tqdm(
-            loader,
-            desc=f"epoch {epoch + 1}/{self.epochs}",
-            leave=False,
-            disable=not (show_bars(self.progress) and self.is_main),
-        )
+        bar = Bar(loader, f"epoch {epoch + 1}/{self.epochs}", progress=show_bars(self.progress) and self.is_main)
         for step, batch in enumerate(bar):
             batch = to_device(batch, self.device)
             with autocast(self.device, self.amp):
@@ -438,15 +419,14 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore a :meth:`state_dict` (e.g. a loaded checkpoint) into this trainer."""
+        """Restore a :meth:`state_dict` (e.g. a checkpoint :func:`~fullspike.train.load_checkpoint`
+        read and validated) into this trainer; a state that does not fit the model or the optimizer
+        is one :class:`CheckpointError` line."""
+        load_into(self.model, state["model"], "the saved state does not fit this model")
         try:
-            self.model.load_state_dict(state["model"])
-        except RuntimeError as e:
-            lines = str(e).splitlines()
-            raise CheckpointError(
-                f"the saved state does not fit this model: {(lines[1] if len(lines) > 1 else lines[0]).strip()}"
-            ) from None
-        self.optimizer.load_state_dict(state["optimizer"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except ValueError as e:  # other parameter groups or sizes than this optimizer's
+            raise CheckpointError(f"the saved optimizer state does not fit this optimizer: {e}") from None
         if self.scheduler is not None and state.get("scheduler") is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         set_rng_state(state["rng"])

@@ -15,12 +15,13 @@ import hashlib
 import json
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from ..errors import CheckpointError, RegistryError
 from ..models import create_model, is_model, set_pretrained_resolver
 from ..registry import unknown_name
-from ..safe_load import load_state
+from ..safe_load import load_into, load_state
 
 ZOO_DIR = Path(__file__).resolve().parent
 PREFIX = "zoo:"
@@ -85,12 +86,10 @@ def check_indices(test_set, samples: int) -> list[int]:
     return balanced_selection(test_set, samples)
 
 
-def load(name: str, zoo_dir: Path = ZOO_DIR) -> nn.Module:
-    """The zoo network ``name`` (``"zoo:NAME"``, ``"NAME"`` or an architecture with one entry,
-    :func:`entry_name`) with its trained weights, in evaluation mode. Weights whose SHA-256
-    differs from the card's raise one CheckpointError line."""
-    c = card(name, zoo_dir)
-    path = Path(zoo_dir) / c["file"]
+def weights(name: str, zoo_dir: Path = ZOO_DIR) -> dict[str, torch.Tensor]:
+    """The trained state dict of the zoo network ``name`` (as :func:`load`), read only once its
+    SHA-256 matches the card's (one CheckpointError line otherwise, and for a missing file)."""
+    c, path = card(name, zoo_dir), weights_path(name, zoo_dir)
     if not path.is_file():
         raise CheckpointError(f"zoo weights {path} are missing; reinstall fullspike")
     digest = sha256(path)
@@ -99,8 +98,20 @@ def load(name: str, zoo_dir: Path = ZOO_DIR) -> nn.Module:
             f"zoo weights {path} are corrupt (SHA-256 {digest[:12]}..., the card says "
             f"{c['sha256'][:12]}...); reinstall fullspike"
         )
+    return load_state(path, "zoo weights")
+
+
+def weights_path(name: str, zoo_dir: Path = ZOO_DIR) -> Path:
+    """The file of the zoo network ``name``'s weights."""
+    return Path(zoo_dir) / card(name, zoo_dir)["file"]
+
+
+def load(name: str, zoo_dir: Path = ZOO_DIR) -> nn.Module:
+    """The zoo network ``name`` (``"zoo:NAME"``, ``"NAME"`` or an architecture with one entry,
+    :func:`entry_name`) with its trained weights (:func:`weights`), in evaluation mode."""
+    c = card(name, zoo_dir)
     model = create_model(c["model"], **c["model_kwargs"])
-    model.load_state_dict(load_state(path, "zoo weights"))
+    load_into(model, weights(c["name"], zoo_dir), f"zoo weights {c['file']} do not fit their card's '{c['model']}'")
     return model.eval()
 
 
@@ -116,4 +127,16 @@ class _Zoo:
 
 set_pretrained_resolver(_Zoo())  # create_model(..., pretrained=True) and list_models(pretrained=True)
 
-__all__ = ["ZOO_DIR", "PREFIX", "cards", "card", "check_indices", "entry_name", "load", "names", "sha256"]
+__all__ = [
+    "ZOO_DIR",
+    "PREFIX",
+    "cards",
+    "card",
+    "check_indices",
+    "entry_name",
+    "load",
+    "names",
+    "sha256",
+    "weights",
+    "weights_path",
+]

@@ -15,7 +15,7 @@ from torch.utils.data import Dataset
 
 from ...errors import ConfigError
 from ...params import Count
-from ...progress import bar
+from ...progress import Bar
 from ..registry import DatasetInfo
 from ..roots import default_root
 from .cache import FrameCache, cache_key
@@ -93,7 +93,7 @@ class EventFrames(Dataset):
         if not missing:
             return 0
         decoded: tuple[Path, tuple] | None = None
-        for rec, key in bar(
+        for rec, key in Bar(
             sorted(missing, key=lambda m: str(m[0].path)),
             f"framing {len(missing)} recordings",
             progress=progress,
