@@ -47,11 +47,7 @@ def load_state(path: str | Path, what: str = "checkpoint", map_location: str | t
             return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:  # weights_only refused a global: never load it otherwise
         if "Weights only load failed" not in str(e) or "Unsupported operand" in str(e):  # not torch's pickle
-            if _is_raw_pickle(path):  # a bare pickle (protocol 4/5 ones fail on their framing first)
-                raise CheckpointError(
-                    f"{what} {path} is {RAW_PICKLE}; use a checkpoint written by fullspike or a state dict of tensors"
-                ) from None
-            raise _corrupt(what, path, e) from None
+            raise _unreadable(what, path, e) from None
         found = re.search(r"GLOBAL ([\w.]+)", str(e))
         asks = f" (it asks for {found.group(1)})" if found else ""
         raise CheckpointError(
@@ -60,8 +56,19 @@ def load_state(path: str | Path, what: str = "checkpoint", map_location: str | t
         ) from None
     except MemoryError:
         raise
-    except Exception as e:  # truncated zip, not a PyTorch file at all
-        raise _corrupt(what, path, e) from None
+    except Exception as e:  # truncated zip, not a PyTorch file at all, or a bare pickle torch misreads
+        raise _unreadable(what, path, e) from None
+
+
+def _unreadable(what: str, path: Path, error: Exception) -> CheckpointError:
+    """The one line for a file torch could not read: a bare pickle (of any protocol: 2 and 3 pass
+    for torch's legacy format until its magic number, 4 and 5 fail on their framing) is said to
+    be one; anything else is corrupt."""
+    if _is_raw_pickle(path):
+        return CheckpointError(
+            f"{what} {path} is {RAW_PICKLE}; use a checkpoint written by fullspike or a state dict of tensors"
+        )
+    return _corrupt(what, path, error)
 
 
 def load_into(model: torch.nn.Module, state: Mapping[str, torch.Tensor], misfit: str) -> None:

@@ -316,3 +316,17 @@ def test_analyze_firing_refuses_options_the_checkpoint_fixes(capsys, trained, tm
 def test_analyze_refuses_random_image_options_with_a_dataset(capsys, tmp_path):
     argv = ["analyze", "gradients", "--model", "dst_resnet18", "--data", "digits", "--image-size", "8"]
     one_error_line(capsys, [*argv, "--out", str(tmp_path / "g")], "--image-size cannot go with --data")
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--early-exit", "--out", "x.json"], "--out writes the accuracy of a plain evaluation; --early-exit writes"),
+        (["--out="], "--out is empty"),
+    ],
+)
+def test_evaluate_refuses_an_out_it_would_not_write(tmp_path, capsys, extra, message):
+    """--out beside --early-exit was checked, then never written (exit 0); an empty --out was ignored."""
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "none.pt"), *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err

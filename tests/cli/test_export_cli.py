@@ -42,6 +42,8 @@ def runs(tmp_path_factory):
     fit(load_config(None, BNTT), root / "bntt")
     (root / "rate.yaml").write_text(yaml.safe_dump({**DST, "name": "rate", "model": RATE}))
     fit(load_config(root / "rate.yaml"), root / "rate")
+    (root / "ann.yaml").write_text(yaml.safe_dump({**DST, "name": "ann", "model": {"name": "convnet_ann", "width": 4}}))
+    fit(load_config(root / "ann.yaml"), root / "ann")
     return root
 
 
@@ -95,6 +97,8 @@ def test_check_prints_the_report(runs, capsys):
         (["{runs}/bntt", "--out", "{runs}/b.nir"], "cannot export layer 'features.0' (Conv2d) to NIR: BNTT"),
         (["{runs}/dst", "--check", "--quantize", "3"], "quantize needs a weight width of 4..16 bits, got 3"),
         (["zoo:nothing", "--check"], "unknown pretrained model 'nothing'"),
+        (["{runs}/ann", "--out", "{runs}/a.nir"], "ANNClassifier has no spiking neurons (an ANN?)"),
+        (["{runs}/ann", "--check"], "ANNClassifier has no spiking neurons (an ANN?)"),
     ],
 )
 def test_bad_input_is_one_error_line(runs, capsys, args, message):

@@ -200,6 +200,15 @@ def test_imagefolder_streamed_and_loader(tmp_path):
     assert x.shape == (4, 3, 16, 16) and info.num_classes == 3
 
 
+def test_an_image_tree_holding_an_images_folder_is_still_the_tree(tmp_path):
+    """A given root is the tree itself: a folder named like the default (images/) inside it is
+    not taken for the dataset (it was, once --data-root learned to look inside a given root)."""
+    _image_tree(tmp_path, "train", ["a", "b"], 2, size=12)
+    (tmp_path / "images").mkdir()
+    ds, info = build_dataset("imagefolder", str(tmp_path), True, image_size=8)
+    assert len(ds) == 4 and info.classes == ["a", "b"]
+
+
 def test_decoding_bar_only_on_a_terminal(tmp_path, capsys, monkeypatch):
     import io
 

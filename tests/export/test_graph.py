@@ -9,7 +9,7 @@ from torch import nn
 
 from fullspike.errors import ExportError
 from fullspike.export import check_deployable
-from fullspike.nn import IF, LIF, SeqSequential
+from fullspike.nn import IF, LIF, PLIF, SeqSequential
 
 pytest.importorskip("nir")
 from fullspike.export import from_nir, to_nir  # noqa: E402
@@ -53,6 +53,20 @@ def test_an_lif_that_does_not_leak_exports_as_if():
     assert type(graph.nodes["1"]).__name__ == "IF"
     with torch.no_grad():
         assert torch.allclose(from_nir(graph)(x), model(x))
+
+
+def test_a_plif_with_an_infinite_time_constant_is_refused_not_divided_by_zero():
+    """sigmoid(w) = 0 scales the input as well as the leak: no NIR neuron computes that (it raised
+    ZeroDivisionError)."""
+    neuron = PLIF(v_reset=0.0)
+    with torch.no_grad():
+        neuron.w.fill_(-200.0)  # sigmoid(w) is 0 in float32
+    model = SeqSequential(nn.Conv2d(2, 4, 3, padding=1), neuron, nn.Flatten(1))
+    model.T = 4
+    x = torch.rand(4, 2, 2, 6, 6)
+    assert "an infinite time constant" in check_deployable(model.eval(), [(x, None)]).table()
+    with pytest.raises(ExportError, match=r"cannot export layer '1' \(PLIF\) to NIR: an infinite time constant"):
+        to_nir(model.eval(), x)
 
 
 @pytest.mark.parametrize("dt", [1e-39, 1e-45, 1e39])

@@ -163,11 +163,13 @@ def test_the_built_module_checks_its_input_shape(graph, shape, hint):
         (
             "stride",
             np.array([1, 1, 1]),
-            r"stride must be one or two whole numbers >= 1 \(a 2-D layer\), got \[1, 1, 1\]",
+            r"stride must be one or two whole numbers from 1 to 2147483647 \(a 2-D layer\), got \[1, 1, 1\]",
         ),
+        ("stride", np.array([np.inf, 1.0]), "stride must be one or two whole numbers"),
+        ("stride", np.array([1e30, 1.0]), "stride must be one or two whole numbers"),
         ("stride", np.array([1.5, 1.0]), "stride must be one or two whole numbers"),
-        ("dilation", np.array([0, 1]), "dilation must be one or two whole numbers >= 1"),
-        ("padding", np.array([-1, 0]), "padding must be one or two whole numbers >= 0"),
+        ("dilation", np.array([0, 1]), "dilation must be one or two whole numbers from 1"),
+        ("padding", np.array([-1, 0]), "padding must be one or two whole numbers from 0"),
     ],
 )
 def test_conv_geometry_must_be_two_dimensional_whole_numbers(graph, no_build, field, value, says):

@@ -96,3 +96,15 @@ def test_a_checkpoint_recording_other_model_arguments_is_a_warning_naming_them(t
     caplog.clear()
     fullspike.create_model("spiking_convnet", checkpoint_path=tmp_path / "checkpoint.pt", T=3, **SMALL_CONV)
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    # an argument the checkpoint does not record ran at its default: building with another is said too
+    fullspike.create_model("spiking_convnet", checkpoint_path=tmp_path / "checkpoint.pt", T=3, leak=0.5, **SMALL_CONV)
+    [record] = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "leak=0.95 (built with 0.5)" in record.getMessage()
+
+
+def test_a_plain_state_dict_with_non_finite_weights_is_a_warning(tmp_path, caplog):
+    state = fullspike.create_model("spiking_convnet", **SMALL_CONV).state_dict()
+    next(v for v in state.values() if v.is_floating_point()).fill_(float("nan"))
+    atomic_save(state, tmp_path / "plain.pt")
+    fullspike.create_model("spiking_convnet", checkpoint_path=tmp_path / "plain.pt", **SMALL_CONV)
+    assert any("hold NaN or inf" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")

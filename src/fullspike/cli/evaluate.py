@@ -39,12 +39,20 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import load
     from ..analysis.early_exit import gamma_statistics
+    from ..errors import ConfigError
     from ..output_paths import output_dir, output_file, writing
     from ..seeding import seeded_draws
     from ..train import build_eval_loader, evaluate, resolve_device
     from ..train.load import read_files
     from ..train.trainer import EVAL_SEED
 
+    if args.early_exit and args.out is not None:
+        raise ConfigError(
+            "--out writes the accuracy of a plain evaluation; --early-exit writes early_exit.json to "
+            "--early-exit-dir: drop --out, or run the two separately"
+        )
+    if args.out == "":
+        raise ConfigError("--out is empty: give the JSON file to write, or leave --out out")
     reads = read_files(args.checkpoint, args.config)  # never overwritten by the outputs
     if args.early_exit:  # check the output location before the work
         output_dir(early_exit_dir(args), "early_exit.json", files=EARLY_EXIT_FILES, reads=reads)

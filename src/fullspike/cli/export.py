@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from ..energy import fold_bn
     from ..errors import ConfigError, ExportError, OutputError
     from ..export import check_deployable, deployable, from_nir, quantize_weights, to_nir, write_nir
+    from ..export.convert import require_spiking
     from ..export.quantize import check_bits
     from ..output_paths import output_file, writing
     from ..train.builders import build_split
@@ -104,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
             )
         output_file(args.out, "the NIR graph", reads=reads)
     cfg, model = load_run(args.run, args.overrides)
+    require_spiking(model)  # an ANN has neither a graph nor encoded frames to check one with
     model, name = deployable(model, cfg.model_name)
     test, info = build_split(cfg, "test")
     test = Subset(test, check_indices(test, min(args.samples, len(test))))

@@ -1,7 +1,8 @@
 """Where datasets live. ``data.root=DIR`` (``--data-root DIR`` on every command that has it) is the
 dataset's own folder, or a folder holding it under its standard name (``DIR/cifar10``,
 ``DIR/fashion-mnist``, ``DIR/NMNIST-subset``, ...): :func:`default_root` resolves both alike for
-every dataset and command. Without it: ``$FULLSPIKE_DATA/<dataset>``, else
+every named dataset and command (the generic ``imagefolder`` takes its tree as given: its default
+name, ``images``, is too common to look for inside it). Without it: ``$FULLSPIKE_DATA/<dataset>``, else
 ``~/.cache/fullspike/data/<dataset>``. Trained runs and zoo cards never fix a machine's path."""
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from torch.utils.data import Dataset
 from ..errors import ConfigError, DatasetError
 from ..params import Count
 from .registry import DatasetInfo, register_dataset
-from .roots import default_root
+from .roots import data_home, default_root
 
 _LOG = logging.getLogger(__name__)
 
@@ -86,10 +86,6 @@ class TensorImageDataset(Dataset):
 
     def __getitem__(self, i: int):
         return self.transform(self.images[i]), int(self.labels[i])
-
-
-def _root(root: str | None, name: str, default: str) -> Path:
-    return default_root(root, default)
 
 
 # ------------------------------------------------------------------ digits (embedded default)
@@ -193,7 +189,7 @@ def fashion_mnist(root: str | None, train: bool, augment: bool = False, download
     Augmentation: random crop 28 with padding 2 and horizontal flip."""
     from torchvision.transforms import v2
 
-    images, labels = _fashion_mnist(_root(root, "fashion_mnist", "fashion-mnist"), train, download)
+    images, labels = _fashion_mnist(default_root(root, "fashion-mnist"), train, download)
     aug = [v2.RandomCrop(28, padding=2), v2.RandomHorizontalFlip()] if augment else None
     ds = TensorImageDataset(images, labels, _transforms(FMNIST_MEAN, FMNIST_STD, aug), FMNIST_CLASSES)
     return ds, DatasetInfo(10, 1, 28, classes=FMNIST_CLASSES)
@@ -332,7 +328,7 @@ def _cifar_batches(root: Path, train: bool, download: bool, n_classes: int):
 def cifar10(root: str | None, train: bool, augment: bool = False, download: bool = False):
     """CIFAR-10 from the python batches (downloadable, md5-checked) or an ImageFolder tree
     ``train/<class>/*.jpg``, ``test/<class>/*.jpg``. Augmentation: crop 32 pad 4, flip."""
-    return _cifar(_root(root, "cifar10", "cifar10"), train, augment, download, 10, "cifar10")
+    return _cifar(default_root(root, "cifar10"), train, augment, download, 10, "cifar10")
 
 
 @register_dataset("cifar100")
@@ -343,7 +339,7 @@ def cifar100(
     ``cifar100`` (its own) or ``cifar10`` (what the BNTT authors' code uses for CIFAR-100, and
     the BNTT config's choice; with rate coding it sets the firing probabilities |x|/2, see
     docs/methods.md, "Data")."""
-    return _cifar(_root(root, "cifar100", "cifar100"), train, augment, download, 100, normalization)
+    return _cifar(default_root(root, "cifar100"), train, augment, download, 100, normalization)
 
 
 # ------------------------------------------------------------------ Tiny-ImageNet
@@ -384,7 +380,7 @@ def tiny_imagenet(root: str | None, train: bool, augment: bool = False):
     64x64; augmentation: crop 64 pad 4, flip."""
     from torchvision.transforms import v2
 
-    images, labels, wnids = _tiny_imagenet(_root(root, "tiny_imagenet", "tiny-imagenet-200"), train)
+    images, labels, wnids = _tiny_imagenet(default_root(root, "tiny-imagenet-200"), train)
     aug = [v2.RandomCrop(64, padding=4), v2.RandomHorizontalFlip()] if augment else None
     ds = TensorImageDataset(images, labels, _transforms(IMAGENET_MEAN, IMAGENET_STD, aug), wnids)
     return ds, DatasetInfo(200, 3, 64, classes=wnids)
@@ -418,7 +414,7 @@ def imagenet(root: str | None, train: bool, augment: bool = False, image_size: C
     tf = v2.Compose(
         [v2.PILToTensor(), *ops, v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
     )
-    ds = _streamed_folder(_root(root, "imagenet", "imagenet"), train, tf, "ImageNet")
+    ds = _streamed_folder(default_root(root, "imagenet"), train, tf, "ImageNet")
     return ds, DatasetInfo(len(ds.classes), 3, image_size, classes=ds.classes)
 
 
@@ -436,7 +432,8 @@ def imagefolder(
     Augmentation: crop with padding image_size/8, flip."""
     from torchvision.transforms import v2
 
-    path = _root(root, "imagefolder", "images")
+    # a given root is the tree itself: "images" is too common a name to look for a tree inside it
+    path = Path(root).expanduser() if root is not None else data_home() / "images"
     aug = [v2.RandomCrop(image_size, padding=image_size // 8), v2.RandomHorizontalFlip()] if augment else None
     if in_memory:
         split = _split_dir(path, train, "image folder", "see the imagefolder dataset docs")

@@ -29,18 +29,23 @@ def frame_kind(frames: torch.Tensor) -> tuple[str, str]:
     return INPUT, "real-valued frames, one per step"
 
 
+def require_spiking(model: nn.Module) -> None:
+    """One ExportError line unless ``model`` has spiking neurons: an ANN has no NIR spiking graph."""
+    if not any(isinstance(m, SpikingNeuron) for m in model.modules()):
+        raise ExportError(
+            f"{type(model).__name__} has no spiking neurons (an ANN?): only spiking networks are "
+            "exported to NIR or checked for it"
+        )
+
+
 def input_info(model: nn.Module, example_input: torch.Tensor) -> tuple[tuple[int, ...], int, str, str]:
     """``(per-step input shape, T, input description, Ref kind)`` of ``example_input``: images
     ``[B, C, H, W]`` (repeated over ``model.T`` steps) or frames ``[T, B, C, H, W]``
     (:func:`frame_kind`)."""
     if example_input.dim() == 4:
         T = getattr(model, "T", None)
-        if T is None and not any(isinstance(m, SpikingNeuron) for m in model.modules()):
-            raise ExportError(
-                f"{type(model).__name__} has no spiking neurons (an ANN?): only spiking networks are "
-                "exported to NIR or checked for it"
-            )
         if T is None:
+            require_spiking(model)
             raise ShapeError(f"{type(model).__name__} has no `T`: pass frames [T, B, C, H, W] as example input")
         if isinstance(getattr(model, "encoder", None), RateEncoder):
             return tuple(example_input.shape[1:]), int(T), "images rate-coded into spikes over T steps", INPUT

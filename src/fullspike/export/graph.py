@@ -554,30 +554,39 @@ def _neuron(b: GraphBuilder, name: str, m: SpikingNeuron, x: Ref) -> Ref:
         )
     shape, dt, vth, vr = x.shape, b.dt, m.v_threshold, m.v_reset
     common = dict(v_threshold=b.array(vth, shape), v_reset=b.array(vr, shape))
-    if isinstance(m, PLIF) or (isinstance(m, LIF) and m.leak is None):
-        k = torch.sigmoid(m.w.detach()).item() if isinstance(m, PLIF) else 1.0 / m.tau
-        tau = dt / k  # seconds; tau_steps = tau / dt
+    if isinstance(m, PLIF) or (isinstance(m, LIF) and m.leak is None):  # time-constant form
+        form, k = "tau", torch.sigmoid(m.w.detach()).item() if isinstance(m, PLIF) else 1.0 / m.tau
+    elif isinstance(m, LIF):  # leak-factor form h = lambda v + x
+        form, k = "leak", 1.0 - m.leak
+    elif isinstance(m, IF):
+        form, k = "if", 0.0
+    else:
+        return b.refuse(name, m, f"no NIR neuron for {type(m).__name__}", out)
+    with np.errstate(over="ignore", divide="ignore"):
+        tau = np.asarray(dt / k if k else np.inf, dtype=b.np_dtype)  # seconds; tau_steps = tau / dt
+    if k == 0 and form == "tau":  # 1/tau = 0 scales the input too: the membrane never moves
+        return b.refuse(name, m, "an infinite time constant (1/tau is 0): the neuron ignores its input", out)
+    if k == 0:  # IF, or an LIF with leak 1: h = v + x
+        b.node(name, lambda nir: nir.IF(r=b.array(1.0 / dt, shape), **common), x)
+        detail = "IF, r=1/dt" if form == "if" else "IF (an LIF with leak 1 does not leak), r=1/dt"
+    elif not np.isfinite(tau):
+        return b.refuse(name, m, f"its time constant ({1 / k:.3g} steps) overflows {b.dtype}", out)
+    elif form == "tau":
         b.node(
             name,
             lambda nir: nir.LIF(tau=b.array(tau, shape), r=b.array(1.0, shape), v_leak=b.array(vr, shape), **common),
             x,
         )
-        detail = f"LIF tau={tau / dt:.6g} steps (x dt), r=1, v_leak=v_reset={vr:g}"
-    elif isinstance(m, LIF) and m.leak < 1:  # leak-factor form h = lambda v + x
-        k = 1.0 - m.leak
+        detail = f"LIF tau={1 / k:.6g} steps (x dt), r=1, v_leak=v_reset={vr:g}"
+    else:
         b.node(
             name,
             lambda nir: nir.LIF(
-                tau=b.array(dt / k, shape), r=b.array(1.0 / k, shape), v_leak=b.array(0.0, shape), **common
+                tau=b.array(tau, shape), r=b.array(1.0 / k, shape), v_leak=b.array(0.0, shape), **common
             ),
             x,
         )
         detail = f"LIF tau={1 / k:.6g} steps, r=1/(1-leak)"
-    elif isinstance(m, (IF, LIF)):  # IF, or an LIF that does not leak (leak 1: h = v + x)
-        b.node(name, lambda nir: nir.IF(r=b.array(1.0 / dt, shape), **common), x)
-        detail = "IF, r=1/dt" if isinstance(m, IF) else "IF (LIF with leak 1 does not leak), r=1/dt"
-    else:
-        return b.refuse(name, m, f"no NIR neuron for {type(m).__name__}", out)
     b.ok(name, m, f"{detail}, v_th={vth:g}, hard reset to {vr:g}, fires on h {firing} v_th")
     return out
 

@@ -41,6 +41,8 @@ _NUMBERS = {
     "IF": ("r", "v_threshold", "v_reset"),
     "LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset"),
 }
+#: the largest kernel size, stride, padding or dilation a node may state (PyTorch's int32 sizes)
+GEOMETRY_MAX = 2**31 - 1
 #: a pooling node's geometry, in the order ``avg_pool2d`` takes it
 POOL_FIELDS = ("kernel_size", "stride", "padding")
 #: per-neuron or per-element parameters, which must broadcast to the node's input shape
@@ -113,12 +115,12 @@ def geometry(name: str, node, field: str) -> int | tuple[int, int] | str:
     if field == "padding" and _kind(node) == "Conv2d" and isinstance(v, str) and v in ("same", "valid"):
         return v
     a = np.atleast_1d(np.asarray(v)) if not isinstance(v, str) else np.asarray([])
-    whole = a.dtype.kind in "iuf" and a.ndim == 1 and a.size in (1, 2) and bool(np.all(a == np.round(a)))
     least = 0 if field == "padding" else 1
-    if not whole or a.min() < least:
+    whole = a.dtype.kind in "iuf" and a.ndim == 1 and a.size in (1, 2) and bool(np.all(np.isfinite(a)))
+    if not (whole and np.all(a == np.round(a)) and least <= a.min() and a.max() <= GEOMETRY_MAX):
         raise ExportError(
-            f"NIR node '{name}' ({_kind(node)}): {field} must be one or two whole numbers >= {least} "
-            f"(a 2-D layer), got {np.asarray(v).tolist()!r}"
+            f"NIR node '{name}' ({_kind(node)}): {field} must be one or two whole numbers from {least} to "
+            f"{GEOMETRY_MAX} (a 2-D layer), got {np.asarray(v).tolist()!r}"
         )
     return tuple(int(i) for i in a) if a.size == 2 else int(a[0])
 

@@ -19,7 +19,7 @@ from torch import nn
 from ..errors import CheckpointError, ConfigError
 from ..params import check_arguments, parameters
 from ..registry import Registry, unknown_name
-from ..safe_load import CHECKPOINT_FORMAT, check_checkpoint, load_into, load_state
+from ..safe_load import CHECKPOINT_FORMAT, check_checkpoint, check_weights, load_into, load_state
 
 MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
 _LOG = logging.getLogger(__name__)
@@ -209,9 +209,11 @@ def load_weights(model: nn.Module, path: str | Path, name: str, arguments: Mappi
                 f"checkpoint {path} holds a '{obj.get('model_name')}' model, not '{name}'; "
                 f"pass the model name it was trained with"
             )
-        if "model_kwargs" in obj:
-            _warn_other_arguments(obj["model_kwargs"], arguments, path, name)
+        # the run's model ran with the recorded arguments and the defaults of the others
+        _warn_other_arguments(_arguments(name, obj.get("model_kwargs") or {}), arguments, path, name)
         obj = obj["model"]
+    elif isinstance(obj, Mapping) and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        check_weights(obj, path, None)  # a plain state dict: no checksum, but NaN/inf is said
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path} holds neither a state dict nor a fullspike checkpoint")
     load_into(model, obj, f"the state dict in {path} does not fit '{name}'")
