@@ -122,7 +122,7 @@ def refuse_inputs(out: str | os.PathLike, reads: Mapping[Path, str], what: str) 
         if same:
             raise OutputError(
                 f"cannot write {what} to {out}: it is {name} {src}, which this command reads (writing "
-                f"it would destroy it); write the output somewhere else"
+                f"it would destroy it); write the output elsewhere (another --out or output folder)"
             )
 
 
