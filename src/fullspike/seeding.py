@@ -12,6 +12,9 @@ from typing import Iterator
 
 import torch
 
+#: the largest seed a run or an evaluation takes (numpy's seed range is 0..2^32 - 1)
+MAX_SEED = 2**32 - 1
+
 
 @contextlib.contextmanager
 def seeded_draws(seed: int, device: torch.device | str) -> Iterator[None]:

@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 from ..errors import FullspikeError
 from ..params import Range
 from ..registry import unknown_name
+from ..seeding import MAX_SEED
 
 # subcommand modules, in the order `fullspike --help` lists them
 COMMANDS = ["train", "evaluate", "catalog", "analyze", "energy", "robustness", "export", "reproduce"]
@@ -76,7 +77,7 @@ def real(gt: float | None = None, ge: float | None = None, le: float | None = No
 #: the shared argument types: a count (batches, samples, sizes), a seed (the config's train.seed
 #: range), an image side length, and finite reals
 COUNT = integer(1)
-SEED = integer(0, 2**32 - 1)
+SEED = integer(0, MAX_SEED)
 MAX_IMAGE_SIZE = 1024  # random images of this side already take ~12 MiB per image and time step
 IMAGE_SIZE = integer(1, MAX_IMAGE_SIZE)
 FINITE = real()

@@ -42,12 +42,13 @@ from torch.overrides import TorchFunctionMode
 from ..errors import ConfigError, FullspikeError, RegistryError
 from ..params import Count, NonNegative, Positive, check_arguments, describe, dotted, number, parameters, show
 from ..registry import Registry
+from ..seeding import MAX_SEED
 from .optim import OPTIMIZERS, SCHEDULES, Progress
 
 NonNegativeInt = number(int, ge=0)
 OptionalCount = number(int, ge=1, optional=True)
 UnitInterval = number(float, ge=0, lt=1)  # [0, 1): fractions, label smoothing
-Seed = number(int, ge=0, le=2**32 - 1)  # numpy's seed range
+Seed = number(int, ge=0, le=MAX_SEED)
 Bool = Annotated[bool, Field(strict=True)]
 OptionalBool = Annotated[bool | None, Field(strict=True)]
 
