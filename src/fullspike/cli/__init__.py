@@ -14,13 +14,13 @@ import contextlib
 import difflib
 import importlib
 import logging
-import math
 import os
 import re
 import sys
 import warnings
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
+from .. import checks
 from ..errors import FullspikeError
 from ..params import Range
 from ..registry import unknown_name
@@ -35,55 +35,46 @@ KEY_VALUE = "key=value"
 _KEY_VALUE_TOKEN = re.compile(r"[A-Za-z_][\w.-]*=")
 
 
-def integer(least: int = 1, most: int | None = None) -> Callable[[str], int]:
-    """The argparse ``type`` of every integer option: an integer in ``[least, most]``; anything else
-    is one line naming the range (``argument --batch-size: must be an integer >= 1, got '-5'``)."""
-    rng = Range(int, ge=least, le=most)
+def option(rng: Range) -> Callable[[str], Any]:
+    """The argparse ``type`` of a numeric option: a number in ``rng`` (:func:`fullspike.checks.allows`:
+    an integer, or a finite real, within its bounds), the same range the library's own check
+    states; anything else is one line naming the range
+    (``argument --batch-size: must be an integer >= 1, got '-5'``)."""
+    allowed = checks.describe(rng)
 
-    def parse(text: str) -> int:
+    def parse(text: str) -> Any:
         try:
-            value = int(text)
+            value = rng.kind(text)
         except ValueError:
             value = None
-        if value is None or value < least or (most is not None and value > most):
-            raise argparse.ArgumentTypeError(f"must be {rng}, got {text!r}")
-        return value
-
-    return parse
-
-
-def real(gt: float | None = None, ge: float | None = None, le: float | None = None) -> Callable[[str], float]:
-    """The argparse ``type`` of every real-number option: a finite number within the bounds given
-    (never nan or inf); anything else is one line naming the range."""
-    allowed = str(Range(float, ge=ge, gt=gt, le=le)).replace("a number", "a finite number")
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        if not (
-            math.isfinite(value)
-            and (gt is None or value > gt)
-            and (ge is None or value >= ge)
-            and (le is None or value <= le)
-        ):
+        if value is None or not checks.allows(rng, value):
             raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}")
         return value
 
     return parse
 
 
+def integer(least: int = 1, most: int | None = None) -> Callable[[str], int]:
+    """The argparse ``type`` of an integer option in ``[least, most]`` (:func:`option`)."""
+    return option(Range(int, ge=least, le=most))
+
+
+def real(gt: float | None = None, ge: float | None = None, le: float | None = None) -> Callable[[str], float]:
+    """The argparse ``type`` of a real-number option: a finite number within the bounds given
+    (never nan or inf; :func:`option`)."""
+    return option(Range(float, ge=ge, gt=gt, le=le))
+
+
 #: the shared argument types: a count (batches, samples, sizes), a seed (the config's train.seed
-#: range), an image side length, and finite reals
-COUNT = integer(1)
+#: range), an image side length, and finite reals; the ranges are the library's (:mod:`fullspike.checks`)
+COUNT = option(checks.COUNT)
 SEED = integer(0, MAX_SEED)
 MAX_IMAGE_SIZE = 1024  # random images of this side already take ~12 MiB per image and time step
 IMAGE_SIZE = integer(1, MAX_IMAGE_SIZE)
-FINITE = real()
-POSITIVE = real(gt=0)
-NON_NEGATIVE = real(ge=0)
-UNIT = real(ge=0, le=1)
+FINITE = option(checks.FINITE)
+POSITIVE = option(checks.POSITIVE)
+NON_NEGATIVE = option(checks.NON_NEGATIVE)
+UNIT = option(checks.UNIT)
 
 
 class CommandParser(argparse.ArgumentParser):

@@ -1,0 +1,98 @@
+"""The checks of a public function's (or a module constructor's) own numeric arguments.
+
+Each is one call at the entry of a function, never in a per-step or per-layer loop: a valid value
+comes back unchanged (no conversion, so valid input behaves exactly as without the check), anything
+else is one :class:`~fullspike.errors.ConfigError` line naming the argument, the value and what is
+allowed (``eps[1] must be a finite number >= 0, got -0.1``). Booleans are never numbers, and real
+numbers are finite. The command line's options take the same ranges (:mod:`fullspike.cli`), so
+each range is stated once, here; a factory's typed arguments (configs, ``create_model``) are
+checked by :mod:`fullspike.params` instead.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
+
+from .errors import ConfigError
+from .params import Range
+
+V = TypeVar("V")
+
+#: a size, or a number of steps, batches, samples or draws
+COUNT = Range(int, ge=1)
+#: a real number > 0 (an energy per operation, a step size, a threshold)
+POSITIVE = Range(float, gt=0)
+#: a real number >= 0 (a perturbation's strength)
+NON_NEGATIVE = Range(float, ge=0)
+#: a real number in [0, 1] (a probability margin, a momentum)
+UNIT = Range(float, ge=0, le=1)
+#: any finite real number
+FINITE = Range(float)
+
+
+def describe(rng: Range) -> str:
+    """What ``rng`` allows, as the messages say it: ``an integer >= 1``, ``a finite number in [0, 1]``."""
+    return str(rng).replace("a number", "a finite number") if rng.kind is float else str(rng)
+
+
+def allows(rng: Range, value: Any) -> bool:
+    """Whether ``value`` lies in ``rng``: an integer (``int``, numpy's, a one-element integer
+    tensor) for an integer range, a finite real number (anything ``float()`` takes but a string)
+    for a real one; never a bool."""
+    if isinstance(value, (bool, str, bytes)):
+        return False
+    try:
+        number = operator.index(value) if rng.kind is int else float(value)
+    except (TypeError, ValueError, RuntimeError):
+        return False
+    return (
+        (rng.kind is int or math.isfinite(number))
+        and (rng.ge is None or number >= rng.ge)
+        and (rng.gt is None or number > rng.gt)
+        and (rng.le is None or number <= rng.le)
+        and (rng.lt is None or number < rng.lt)
+    )
+
+
+def check(name: str, value: V, rng: Range, *, optional: bool = False) -> V:
+    """``value`` unchanged if ``rng`` allows it (or it is None and ``optional``); else one
+    :class:`ConfigError` line about the argument ``name``."""
+    if (optional and value is None) or allows(rng, value):
+        return value
+    raise ConfigError(f"{name} must be {describe(rng)}{' or None' if optional else ''}, got {value!r}")
+
+
+def count(name: str, value: V, *, least: int = 1, optional: bool = False) -> V:
+    """``value`` unchanged if it is an integer ``>= least`` (default 1); see :func:`check`."""
+    return check(name, value, COUNT if least == 1 else Range(int, ge=least), optional=optional)
+
+
+def positive(name: str, value: V, *, optional: bool = False) -> V:
+    """``value`` unchanged if it is a finite number ``> 0``; see :func:`check`."""
+    return check(name, value, POSITIVE, optional=optional)
+
+
+def non_negative(name: str, value: V) -> V:
+    """``value`` unchanged if it is a finite number ``>= 0``; see :func:`check`."""
+    return check(name, value, NON_NEGATIVE)
+
+
+def unit(name: str, value: V) -> V:
+    """``value`` unchanged if it is a finite number in ``[0, 1]``; see :func:`check`."""
+    return check(name, value, UNIT)
+
+
+def each(name: str, values: Iterable[V], rng: Range) -> Iterable[V]:
+    """``values`` (a list, tuple or other collection) unchanged if ``rng`` allows every item,
+    else one :class:`ConfigError` line naming the first item refused (``eps[1]``). An iterator
+    (a generator) comes back as a tuple of its items, since checking it uses it up."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ConfigError(f"{name} must be a list of numbers, each {describe(rng)}, got {values!r}")
+    if isinstance(values, Iterator):
+        values = tuple(values)
+    for i, value in enumerate(values):
+        check(f"{name}[{i}]", value, rng)
+    return values

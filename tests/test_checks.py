@@ -1,0 +1,72 @@
+"""The checks of a public function's own numbers: a valid value comes back unchanged, anything else is
+one ConfigError line naming the argument, the value and the range; the CLI's options take the same ranges."""
+
+import argparse
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from fullspike import checks
+from fullspike.cli import COUNT, FINITE, NON_NEGATIVE, POSITIVE, UNIT
+from fullspike.errors import ConfigError
+
+
+@pytest.mark.parametrize("value", [3, np.int64(3), torch.tensor(3), 10**30], ids=["int", "numpy", "tensor", "big"])
+def test_an_integer_in_range_comes_back_unchanged(value):
+    assert checks.count("n", value) is value
+
+
+@pytest.mark.parametrize("value", [0.5, 1, np.float32(0.5), torch.tensor(0.5)], ids=["float", "int", "numpy", "tensor"])
+def test_a_real_in_range_comes_back_unchanged(value):
+    assert checks.positive("x", value) is value
+    assert checks.unit("x", value) is value
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.0, True, "3", None, torch.tensor([1, 2])])
+def test_a_count_refuses_what_is_not_an_integer_of_at_least_one(value):
+    with pytest.raises(ConfigError, match=r"^n must be an integer >= 1, got "):
+        checks.count("n", value)
+
+
+@pytest.mark.parametrize("value", [0, -0.5, math.nan, math.inf, True, "1.5", None])
+def test_a_positive_real_is_finite_and_never_a_bool(value):
+    with pytest.raises(ConfigError, match=r"^x must be a finite number > 0, got "):
+        checks.positive("x", value)
+
+
+def test_an_optional_argument_may_be_none_and_says_so():
+    assert checks.count("max_batches", None, optional=True) is None
+    with pytest.raises(ConfigError, match=r"^max_batches must be an integer >= 1 or None, got 0$"):
+        checks.count("max_batches", 0, optional=True)
+
+
+def test_each_item_of_a_list_is_checked_and_named_by_its_index():
+    values = [0, 0.1]
+    assert checks.each("eps", values, checks.NON_NEGATIVE) is values
+    assert checks.each("eps", (e for e in values), checks.NON_NEGATIVE) == (0, 0.1)  # a generator, kept
+    with pytest.raises(ConfigError, match=r"^eps\[1\] must be a finite number >= 0, got -0.1$"):
+        checks.each("eps", [0, -0.1], checks.NON_NEGATIVE)
+    for single in (0.1, "0.1"):
+        with pytest.raises(ConfigError, match=r"^eps must be a list of numbers, each a finite number >= 0"):
+            checks.each("eps", single, checks.NON_NEGATIVE)
+
+
+@pytest.mark.parametrize(
+    "option, rng, text",
+    [
+        (COUNT, checks.COUNT, "0"),
+        (POSITIVE, checks.POSITIVE, "0"),
+        (NON_NEGATIVE, checks.NON_NEGATIVE, "-1"),
+        (UNIT, checks.UNIT, "1.5"),
+        (FINITE, checks.FINITE, "nan"),
+    ],
+)
+def test_the_command_line_options_take_the_library_ranges(option, rng, text):
+    with pytest.raises(argparse.ArgumentTypeError) as cli:
+        option(text)
+    with pytest.raises(ConfigError) as library:
+        checks.check("x", rng.kind(text), rng)
+    assert str(cli.value) == f"must be {checks.describe(rng)}, got {text!r}"
+    assert str(library.value).startswith(f"x must be {checks.describe(rng)}, got ")
