@@ -28,3 +28,12 @@ def test_running_stats_become_the_average_of_the_batch_statistics():
 def test_no_batches_is_an_error():
     with pytest.raises(ConfigError, match="no input batches"):
         estimate_bn_stats(nn.Sequential(nn.BatchNorm1d(2)), [])
+
+
+@pytest.mark.parametrize("num_batches", [0, -1, 1.5])
+def test_a_nonsense_batch_count_is_refused_before_the_statistics_are_reset(num_batches):
+    bn = nn.BatchNorm1d(2)
+    bn.running_mean.fill_(3.0)
+    with pytest.raises(ConfigError, match=r"^num_batches must be an integer >= 1, got "):
+        estimate_bn_stats(nn.Sequential(bn), [torch.randn(4, 2)], num_batches=num_batches)
+    assert bn.running_mean.eq(3.0).all()

@@ -6,6 +6,7 @@ from torch import nn
 
 from fullspike.dst import Accumulate
 from fullspike.energy import count_synaptic_ops
+from fullspike.errors import ConfigError
 from fullspike.models.common import Stem
 from fullspike.nn import IF, Connect, SeqSequential, SEWBlock
 
@@ -186,3 +187,33 @@ def test_bntt_vgg_counts_every_layer_and_step():
     assert len(r.step_firing_rates) == 3
     frames = fullspike.functional.rate_encode(torch.randn(2, 1, 8, 8), 2)
     assert count_synaptic_ops(m, frames).T == 2  # fewer frames than built for: T from the frames
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("e_ac_pj", -1.0),
+        ("e_ac_pj", 0.0),
+        ("e_mac_pj", float("nan")),
+        ("e_mac_pj", float("inf")),
+        ("T", 0),
+        ("T", -1),
+        ("batch_size", 0),
+        ("batch_size", -2),
+        ("max_batches", 0),
+        ("max_batches", -1),
+    ],
+)
+def test_a_nonsense_argument_is_one_line_naming_it(name, value):
+    conv = SeqSequential(nn.Conv2d(2, 3, 3, padding=1, bias=False))
+    with pytest.raises(ConfigError, match=rf"^{name} must be "):
+        count_synaptic_ops(conv, [spikes(2, 1, 2, 4, 4, counts=[8, 4])], **{name: value})
+
+
+@pytest.mark.parametrize("t", [-1, 3, 1.5])
+def test_energy_after_t_steps_takes_a_step_count_of_the_report(t):
+    conv = SeqSequential(nn.Conv2d(2, 3, 3, padding=1, bias=False))
+    r = count_synaptic_ops(conv, spikes(2, 1, 2, 4, 4, counts=[8, 4]))
+    assert r.energy_mj_at(0) == 0 and r.energy_mj_at(2) == pytest.approx(r.energy_mj)
+    with pytest.raises(ConfigError, match=r"^t must be an integer in \[0, 2\], got "):
+        r.energy_mj_at(t)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .. import checks
 from ..errors import ConfigError
 from ..progress import take_batches
 
@@ -30,10 +31,11 @@ def estimate_bn_stats(model: nn.Module, inputs, num_batches: int = 2, progress: 
     """Reset and re-estimate the running mean/var of every BN and BNTT layer of ``model`` (in place).
 
     ``inputs``: one batch or an iterable of batches / ``(x, y, ...)`` tuples; the first
-    ``num_batches`` are run in training mode without gradients, and the running statistics become
+    ``num_batches`` (>= 1) are run in training mode without gradients, and the running statistics become
     the plain average of the per-batch statistics. Learnable parameters are untouched; the model's
     mode is restored. Returns ``model``.
     """
+    checks.count("num_batches", num_batches)
     norms = _norms(model)
     momenta = [m.momentum for m in norms]
     was_training = model.training

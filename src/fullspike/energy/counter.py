@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from .. import checks
 from ..dst.blocks import Accumulate
 from ..errors import ConfigError, ShapeError
 from ..nn import SpikingNeuron, TimeFolded
@@ -337,12 +338,12 @@ def count_synaptic_ops(
         inputs: one input batch (images ``[B, C, H, W]`` or frames ``[T, B, C, H, W]``), or an
             iterable of batches or of ``(x, y, ...)`` tuples (a data loader): the report is the
             mean per sample over all of them.
-        e_ac_pj: energy per accumulate (AC) in pJ (45 nm default).
-        e_mac_pj: energy per multiply-accumulate (MAC) in pJ (45 nm default).
-        T: time steps (default: the frames' T, else ``model.T``); needed to split T-folded
-            layers into steps.
-        batch_size: samples per batch, when the input's layout does not tell it.
-        max_batches: stop after this many batches of an iterable.
+        e_ac_pj: energy per accumulate (AC) in pJ, > 0 (45 nm default).
+        e_mac_pj: energy per multiply-accumulate (MAC) in pJ, > 0 (45 nm default).
+        T: time steps, >= 1 (default: the frames' T, else ``model.T``); needed to split
+            T-folded layers into steps.
+        batch_size: samples per batch, >= 1, when the input's layout does not tell it.
+        max_batches: stop after this many batches (>= 1) of an iterable.
         name: the model's name in the report (default: its class name).
 
     Example:
@@ -357,6 +358,11 @@ def count_synaptic_ops(
         assert report.total_ac + report.total_mac <= report.total_ops  # per sample, all steps
         ```
     """
+    checks.positive("e_ac_pj", e_ac_pj)
+    checks.positive("e_mac_pj", e_mac_pj)
+    checks.count("T", T, optional=True)
+    checks.count("batch_size", batch_size, optional=True)
+    checks.count("max_batches", max_batches, optional=True)
     was_training = model.training
     model.eval()
     counter = _Counter(model)

@@ -11,7 +11,9 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .. import checks
 from ..optional import require
+from ..params import Range
 
 PJ_TO_MJ = 1e-9
 
@@ -180,7 +182,9 @@ class EnergyReport:
         return self._mj(0.0, self.total_mac), self._mj(ac_ops, self.total_mac)
 
     def energy_mj_at(self, t: int) -> float:
-        """Energy of the first ``t`` steps (plus what runs once): an early exit at step ``t``."""
+        """Energy of the first ``t`` steps (plus what runs once): an early exit at step ``t``, an
+        integer in ``[0, T]``."""
+        checks.check("t", t, Range(int, ge=0, le=self.T))
         return self._mj(sum(r.ac_at(t) for r in self.layers), sum(r.mac_at(t) for r in self.layers))
 
     @property
