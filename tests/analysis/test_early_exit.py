@@ -173,3 +173,31 @@ def test_full_T_accuracy_is_evaluate_s_for_a_rate_coded_model_and_the_same_seed(
         with seeded_draws(0, torch.device("cpu")):
             r = analyse_early_exit(m, loader, energy_batches=0, progress=progress)
         assert r.samples == len(data) and r.accuracy[-1] == pytest.approx(accuracies[0], abs=0.1 / len(data))
+
+
+@pytest.mark.parametrize("threshold", [0, -0.1, float("nan")])
+def test_the_exit_threshold_is_a_positive_number(threshold):
+    with pytest.raises(ConfigError, match=r"^threshold must be a finite number > 0, got "):
+        exit_step(torch.tensor([0.5, 0.05]), threshold)
+
+
+@pytest.mark.parametrize("margin", [-0.1, 1.5, float("nan")])
+def test_a_per_sample_margin_is_a_probability_difference(margin):
+    steps, labels = torch.zeros(2, 3, 4), torch.zeros(3, dtype=torch.long)
+    with pytest.raises(ConfigError, match=r"^margin must be a finite number in \[0, 1\], got "):
+        per_sample_exit(steps, labels, margin)
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("threshold", dict(threshold=-1)),
+        (r"margins\[1\]", dict(margins=(0.5, 1.5))),
+        ("energy_batches", dict(energy_batches=-1)),
+        ("max_batches", dict(max_batches=0)),
+    ],
+)
+def test_analyse_early_exit_refuses_nonsense_before_any_work(name, kwargs):
+    loader = [(torch.randn(3, 1, 8, 8), torch.tensor([0, 1, 2]))]
+    with pytest.raises(ConfigError, match=rf"^{name} must be "):
+        analyse_early_exit(tiny(T=2), loader, **kwargs)

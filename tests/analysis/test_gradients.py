@@ -6,6 +6,7 @@ import torch
 
 from fullspike.analysis.gradients import (
     block_statistics,
+    dataset_batches,
     gradient_study,
     plot_records,
     random_batches,
@@ -77,3 +78,20 @@ def test_gradient_study_varies_only_alpha_and_summarizes(tmp_path):
     assert json.loads(paths["json"].read_text())["summary"][0]["blocks"] == 8
     png = plot_records(recs, tmp_path / "g.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("n", 0), ("batch_size", 0), ("batch_size", -1), ("in_channels", 0), ("image_size", 0), ("num_classes", 1)],
+)
+def test_random_batches_refuse_nonsense_sizes(name, value):
+    args = dict(n=1, batch_size=2, in_channels=1, image_size=4, num_classes=2)
+    with pytest.raises(ConfigError, match=rf"^{name} must be an integer >= "):
+        random_batches(**{**args, name: value})
+
+
+@pytest.mark.parametrize("name, value", [("n", 0), ("batch_size", 0)])
+def test_dataset_batches_refuse_nonsense_sizes(name, value):
+    args = dict(n=1, batch_size=2)
+    with pytest.raises(ConfigError, match=rf"^{name} must be an integer >= 1, got "):  # n=0 read the whole split
+        dataset_batches("digits", None, **{**args, name: value})

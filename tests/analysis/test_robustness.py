@@ -17,6 +17,7 @@ from fullspike.analysis.robustness import (
 )
 from fullspike.data import build_dataset
 from fullspike.energy import estimate_bn_stats
+from fullspike.errors import ConfigError
 from fullspike.viz import plot_robustness
 
 NORM = Normalization((0.3,), (0.4,))
@@ -110,7 +111,7 @@ def test_several_encoder_draws_average_the_gradient():
     direct.register_forward_hook(lambda *a: calls.append(1))
     loss_gradient(direct, x, y, draws=4)
     assert len(calls) == 1
-    with pytest.raises(Exception, match="draws must be at least 1"):
+    with pytest.raises(ConfigError, match="^draws must be an integer >= 1, got 0$"):
         loss_gradient(model, x, y, draws=0)
 
 
@@ -178,3 +179,53 @@ def test_a_direct_coded_model_gets_the_accuracies_of_its_perturbed_inputs():
     assert {a: r.accuracy[a][s] for a, s in (("gaussian", sigma), ("fgsm", eps), ("pgd", eps))} == {
         a: right[a] / 96 for a in ("gaussian", "fgsm", "pgd")
     }
+
+
+@pytest.mark.parametrize(
+    "name, attack, kwargs",
+    [
+        ("eps", fgsm, dict(eps=-0.1)),
+        ("eps", fgsm, dict(eps=float("nan"))),
+        ("eps", pgd, dict(eps=-0.1)),
+        ("steps", pgd, dict(eps=0.1, steps=0, alpha=None)),  # was a ZeroDivisionError
+        ("steps", pgd, dict(eps=0.1, steps=-1)),
+        ("alpha", pgd, dict(eps=0.1, alpha=-0.01)),
+        ("alpha", pgd, dict(eps=0.1, alpha=0)),
+    ],
+)
+def test_a_nonsense_attack_strength_is_one_line_naming_it(name, attack, kwargs):
+    x, y = batch()
+    with pytest.raises(ConfigError, match=rf"^{name} must be "):
+        attack(snn(), x, y, norm=NORM, **kwargs)
+
+
+@pytest.mark.parametrize("sigma", [-0.1, float("inf")])
+def test_a_nonsense_noise_level_is_one_line_naming_it(sigma):
+    with pytest.raises(ConfigError, match=r"^sigma must be a finite number >= 0, got "):
+        gaussian_noise(batch()[0], sigma, NORM)
+
+
+@pytest.mark.parametrize(
+    "name, mean, std",
+    [("std", (0.5,), (0.0,)), ("std", (0.5,), (-0.2,)), ("mean", (float("nan"),), (0.5,)), ("std", (0.5,), 0.5)],
+)
+def test_a_normalisation_has_a_finite_mean_and_a_positive_std(name, mean, std):
+    with pytest.raises(ConfigError, match=rf"^{name}(\[0\])? must be "):
+        Normalization(mean, std)
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("eps", dict(eps=0.1)),  # one number, not a list
+        (r"eps\[1\]", dict(eps=[0, -2 / 255])),
+        (r"sigmas\[0\]", dict(sigmas=[-0.1])),
+        ("pgd_steps", dict(pgd_steps=0)),
+        ("pgd_alpha", dict(pgd_alpha=0)),
+        ("max_batches", dict(max_batches=-1)),
+        ("draws", dict(draws=0, attacks=["gaussian"])),  # refused even where no attack draws
+    ],
+)
+def test_evaluate_robustness_refuses_nonsense_before_any_work(name, kwargs):
+    with pytest.raises(ConfigError, match=rf"^{name} must be "):
+        evaluate_robustness(snn(), [batch()], NORM, **kwargs)

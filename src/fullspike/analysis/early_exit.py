@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Subset
 
+from .. import checks
 from ..data.selection import balanced_selection
 from ..errors import ConfigError
 from ..models.base import StepwiseClassifier
@@ -51,10 +52,11 @@ def mean_gamma_per_step(gammas: dict[str, torch.Tensor]) -> torch.Tensor:
 
 
 def exit_step(mean_gamma: torch.Tensor, threshold: float = 0.1) -> int:
-    """Steps to run: the first t (1-based) after which ``mean_gamma`` stays below ``threshold``.
+    """Steps to run: the first t (1-based) after which ``mean_gamma`` stays below ``threshold`` (> 0).
 
     ``T`` when the last step is still at or above the threshold; at least 1.
     """
+    checks.positive("threshold", threshold)
     above = (mean_gamma >= threshold).nonzero()
     return max(1, int(above[-1]) + 1) if len(above) else 1
 
@@ -67,7 +69,9 @@ def step_outputs(
     max_batches: int | None = None,
     progress: bool | None = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-step outputs ``[T, N, K]`` and labels ``[N]`` over ``loader`` (model in eval mode)."""
+    """Per-step outputs ``[T, N, K]`` and labels ``[N]`` over ``loader`` (model in eval mode), at
+    most ``max_batches`` (>= 1) batches of it."""
+    checks.count("max_batches", max_batches, optional=True)
     if not isinstance(model, StepwiseClassifier):
         raise ConfigError(
             f"{type(model).__name__} has no forward_steps(); early exit needs a BNTT "
@@ -96,8 +100,9 @@ def per_sample_exit(steps: torch.Tensor, labels: torch.Tensor, margin: float) ->
     """Per sample: exit step (1-based) and whether the prediction there is right.
 
     A sample exits at the first step whose running softmax has top-1 minus top-2 probability
-    ``>= margin``; samples that never reach it run all T steps.
+    ``>= margin`` (a margin in [0, 1]); samples that never reach it run all T steps.
     """
+    checks.unit("margin", margin)
     probs = running_logits(steps).softmax(2)
     top2 = probs.topk(2, dim=2).values
     sure = (top2[..., 0] - top2[..., 1]) >= margin  # [T, N]
@@ -201,14 +206,20 @@ def analyse_early_exit(
     progress: bool | None = False,
     val_loader=None,
 ) -> EarlyExitResult:
-    """Gamma statistics, exit step, accuracy at every T', per-sample exit, and (with
-    ``energy_batches > 0``) energy at every T' counted on that many batches' worth of ``loader``'s
+    """Gamma statistics, exit step (``threshold`` > 0: :func:`exit_step`), accuracy at every T',
+    per-sample exit at each of ``margins`` (each in [0, 1]), and (with ``energy_batches > 0``; 0
+    skips it) energy at every T' counted on that many batches' worth of ``loader``'s
     samples, class-balanced (:func:`~fullspike.data.selection.balanced_selection`: the first
     batches of a data set stored class by class would be one class; a plain iterable of batches:
-    its first ones). With
+    its first ones). ``max_batches`` (>= 1): at most this many batches of ``loader``. With
     ``val_loader`` (validation samples, never the test set) the per-sample margin is chosen there
     (:func:`choose_margin`)."""
     from ..energy import count_synaptic_ops
+
+    checks.positive("threshold", threshold)
+    margins = checks.each("margins", margins, checks.UNIT)
+    checks.count("energy_batches", energy_batches, least=0)
+    checks.count("max_batches", max_batches, optional=True)
 
     gammas = gamma_statistics(model)
     mg = mean_gamma_per_step(gammas)

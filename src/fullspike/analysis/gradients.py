@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .. import checks
 from ..data import DatasetInfo, build_dataset, make_loader
 from ..dst.blocks import spike_stream_parameters
 from ..errors import ConfigError
@@ -37,7 +38,14 @@ FIELDS = ["model", "alpha", "index", "block", "param_grad_norm", "output_grad_no
 def random_batches(
     n: int, batch_size: int, in_channels: int = 3, image_size: int = 32, num_classes: int = 10, seed: int = 0
 ) -> list[Batch]:
-    """``n`` batches of standard-normal images ``[B, C, S, S]`` with uniform random labels."""
+    """``n`` batches of standard-normal images ``[B, C, S, S]`` with uniform random labels of
+    ``num_classes`` (>= 2) classes; ``n``, ``B = batch_size``, ``C = in_channels`` and
+    ``S = image_size`` are each >= 1."""
+    checks.count("n", n)
+    checks.count("batch_size", batch_size)
+    checks.count("in_channels", in_channels)
+    checks.count("image_size", image_size)
+    checks.count("num_classes", num_classes, least=2)
     g = torch.Generator().manual_seed(seed)
     return [
         (
@@ -51,8 +59,10 @@ def random_batches(
 def dataset_batches(
     name: str, root: str | None, n: int, batch_size: int, seed: int = 0, train: bool = False, **options
 ) -> tuple[list[Batch], DatasetInfo]:
-    """``n`` batches drawn at random (seeded) from a registered dataset's split, not augmented;
-    returns ``(batches, DatasetInfo)``."""
+    """``n`` batches (>= 1) of ``batch_size`` (>= 1) samples drawn at random (seeded) from a
+    registered dataset's split, not augmented; returns ``(batches, DatasetInfo)``."""
+    checks.count("n", n)
+    checks.count("batch_size", batch_size)
     ds, info = build_dataset(name, root, train, False, **options)
     loader = make_loader(ds, info, batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed))
     batches = []

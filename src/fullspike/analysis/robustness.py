@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import checks
 from ..errors import ConfigError
 from ..models.outputs import prediction
 from ..nn import RateEncoder
@@ -39,10 +40,14 @@ from ..seeding import seeded_draws
 
 @dataclass(frozen=True)
 class Normalization:
-    """Per-channel ``mean`` and ``std`` of the inputs' normalisation (pixel values in [0, 1])."""
+    """Per-channel ``mean`` (finite) and ``std`` (> 0) of the inputs' normalisation (pixel values in [0, 1])."""
 
     mean: tuple[float, ...]
     std: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        checks.each("mean", self.mean, checks.FINITE)
+        checks.each("std", self.std, checks.POSITIVE)
 
     def _view(self, values, like: torch.Tensor) -> torch.Tensor:
         return torch.tensor(values, dtype=like.dtype, device=like.device).view(1, -1, 1, 1)
@@ -91,9 +96,8 @@ def loss_gradient(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, draws: int = 1
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(loss, d loss / d x)``: cross-entropy of the model's prediction, per batch mean, each
-    averaged over ``draws`` draws of a stochastic input encoding (one pass for a deterministic one)."""
-    if draws < 1:
-        raise ConfigError(f"draws must be at least 1, not {draws}")
+    averaged over ``draws`` (>= 1) draws of a stochastic input encoding (one pass for a deterministic one)."""
+    checks.count("draws", draws)
     x = x.detach().requires_grad_(True)
     total_loss, total_grad = torch.zeros(()), torch.zeros_like(x)
     n = draws if stochastic_input(model) else 1
@@ -108,8 +112,9 @@ def loss_gradient(
 def fgsm(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, norm: Normalization, draws: int = 1
 ) -> torch.Tensor:
-    """One signed-gradient step of pixel size ``eps`` (gradient averaged over ``draws`` encoder
-    draws), clipped to valid images."""
+    """One signed-gradient step of pixel size ``eps`` (>= 0; gradient averaged over ``draws``
+    (>= 1) encoder draws), clipped to valid images."""
+    checks.non_negative("eps", eps)
     if eps == 0:
         return x
     lo, hi = norm.bounds(x)
@@ -130,9 +135,12 @@ def pgd(
     generator: torch.Generator | None = None,
     draws: int = 1,
 ) -> torch.Tensor:
-    """Projected gradient descent in the pixel-space L-inf ball of radius ``eps``: ``steps``
-    signed-gradient steps of pixel size ``alpha`` (``None``: ``2.5 * eps / steps``), each gradient
-    averaged over ``draws`` encoder draws."""
+    """Projected gradient descent in the pixel-space L-inf ball of radius ``eps`` (>= 0): ``steps``
+    (>= 1) signed-gradient steps of pixel size ``alpha`` (> 0; ``None``: ``2.5 * eps / steps``), each
+    gradient averaged over ``draws`` (>= 1) encoder draws."""
+    checks.non_negative("eps", eps)
+    checks.count("steps", steps)
+    checks.positive("alpha", alpha, optional=True)
     if eps == 0:
         return x
     alpha = 2.5 * eps / steps if alpha is None else alpha
@@ -152,7 +160,8 @@ def pgd(
 def gaussian_noise(
     x: torch.Tensor, sigma: float, norm: Normalization, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """``x`` plus pixel-space Gaussian noise of std ``sigma``, clipped to valid images."""
+    """``x`` plus pixel-space Gaussian noise of std ``sigma`` (>= 0), clipped to valid images."""
+    checks.non_negative("sigma", sigma)
     if sigma == 0:
         return x
     lo, hi = norm.bounds(x)
@@ -198,8 +207,11 @@ def evaluate_robustness(
     progress: bool | None = False,
     draws: int = 1,
 ) -> RobustnessResult:
-    """Accuracy of ``model`` (eval mode) on ``loader`` under every perturbation strength; FGSM and
-    PGD average each gradient over ``draws`` draws of a stochastic input encoding.
+    """Accuracy of ``model`` (eval mode) on ``loader`` under every perturbation strength (``eps``
+    and ``sigmas``: lists of pixel-space strengths, each >= 0); FGSM and PGD average each gradient
+    over ``draws`` (>= 1) draws of a stochastic input encoding; PGD takes ``pgd_steps`` (>= 1)
+    steps of ``pgd_alpha`` (> 0, or None: see :func:`pgd`); ``max_batches``: at most this many
+    (>= 1) batches of ``loader``.
 
     ``seed`` seeds every random draw: the noise and PGD's random starts, the attacks' encoder
     draws, and the per-batch seeds of the evaluation passes, which share their encoder draws
@@ -208,6 +220,12 @@ def evaluate_robustness(
     unknown = set(attacks) - {"gaussian", "fgsm", "pgd"}
     if unknown:
         raise ConfigError(f"unknown attack(s) {sorted(unknown)}; choose gaussian, fgsm, pgd")
+    eps = checks.each("eps", eps, checks.NON_NEGATIVE)
+    sigmas = checks.each("sigmas", sigmas, checks.NON_NEGATIVE)
+    checks.count("pgd_steps", pgd_steps)
+    checks.positive("pgd_alpha", pgd_alpha, optional=True)
+    checks.count("max_batches", max_batches, optional=True)
+    checks.count("draws", draws)
     model.eval()
     trainable = [p for p in model.parameters() if p.requires_grad]
     for p in trainable:  # gradients are needed for the input only
