@@ -104,3 +104,18 @@ def test_remove_aap_on_a_block_and_errors():
     assert torch.equal(fsnn(s), block(s, torch.zeros_like(s))[0])
     with pytest.raises(ConfigError, match="no accumulation pathway"):
         remove_aap(nn.Linear(2, 2))
+
+
+@pytest.mark.parametrize(
+    "name, args", [("in_ch", (0, 4, 1)), ("planes", (4, 0, 1)), ("stride", (4, 4, 0)), ("stride", (4, 4, -1))]
+)
+@pytest.mark.parametrize("family", ["spiking", "sew", "dst"])
+def test_a_block_of_nonsense_size_is_one_line_naming_it(family, name, args):
+    with pytest.raises(ConfigError, match=rf"^{name} must be an integer >= 1, got "):
+        residual_block(family, "basic", *args, make_if)
+
+
+@pytest.mark.parametrize("name, args", [("in_ch", (0, 4, 2)), ("out_ch", (4, 0, 1)), ("stride", (4, 4, 0))])
+def test_an_accumulation_downsampler_of_nonsense_size_is_one_line_naming_it(name, args):
+    with pytest.raises(ConfigError, match=rf"^AccumulationDownsampler {name} must be an integer >= 1, got "):
+        AccumulationDownsampler(*args)

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from fullspike.errors import ShapeError
+from fullspike.errors import ConfigError, ShapeError
 from fullspike.nn import BNTT1d, BNTT2d, TimeFolded, make_norm
 
 
@@ -107,3 +107,21 @@ def test_make_norm_variants():
     assert isinstance(make_norm("none", 4, 3), nn.Identity)
     with pytest.raises(ValueError, match="unknown norm"):
         make_norm("layer", 4, 3)
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("num_features", dict(num_features=0)),
+        ("num_features", dict(num_features=-1)),
+        ("T", dict(T=2.0)),
+        ("eps", dict(eps=0.0)),
+        ("eps", dict(eps=-1e-4)),
+        ("momentum", dict(momentum=1.5)),
+        ("momentum", dict(momentum=None)),
+    ],
+)
+@pytest.mark.parametrize("norm", [BNTT1d, BNTT2d])
+def test_a_nonsense_argument_is_one_line_naming_it(norm, name, kwargs):
+    with pytest.raises(ConfigError, match=rf"^{norm.__name__} {name} must be "):
+        norm(**{"num_features": 3, "T": 2, **kwargs})

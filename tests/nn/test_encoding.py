@@ -1,8 +1,10 @@
 """Encoders: BNTT's signed rate coding statistics and direct coding."""
 
+import pytest
 import torch
 
 from fullspike import functional as SF
+from fullspike.errors import ConfigError
 from fullspike.nn import DirectEncoder, RateEncoder
 
 
@@ -32,3 +34,17 @@ def test_direct_coding_repeats():
     x = torch.randn(3, 2)
     y = DirectEncoder(T=5)(x)
     assert y.shape == (5, 3, 2) and all(torch.equal(y[t], x) for t in range(5))
+
+
+@pytest.mark.parametrize("encode", [SF.rate_encode, SF.direct_encode])
+@pytest.mark.parametrize("T", [0, -1, 2.0])
+def test_an_encoding_takes_at_least_one_step(encode, T):
+    with pytest.raises(ConfigError, match=r"^T must be an integer >= 1, got "):
+        encode(torch.rand(2, 3), T)
+
+
+@pytest.mark.parametrize("encoder", [RateEncoder, DirectEncoder])
+@pytest.mark.parametrize("T", [0, -1])
+def test_an_encoder_is_built_for_at_least_one_step(encoder, T):
+    with pytest.raises(ConfigError, match=rf"^{encoder.__name__} T must be an integer >= 1, got {T}$"):
+        encoder(T)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .. import checks
 from ..errors import ConfigError
 from ..functional import per_step
 from ..nn.connect import Connect
@@ -59,10 +60,14 @@ def spike_stream_parameters(module: nn.Module) -> list[nn.Parameter]:
 class AccumulationDownsampler(AccumulationPath):
     """``A' = ReLU(BN(P(A)))``: ``P`` = depthwise 3x3 conv (stride s, padding 1) then 1x1 conv
     ``C_in -> C_out``; just the 1x1 conv when ``stride == 1``. ``[T, B, C_in, H, W] ->
-    [T, B, C_out, H/s, W/s]``. Children: ``dw`` (or ``None``), ``pw``, ``bn``, ``relu``."""
+    [T, B, C_out, H/s, W/s]``; ``in_ch``, ``out_ch`` and ``stride`` are integers >= 1.
+    Children: ``dw`` (or ``None``), ``pw``, ``bn``, ``relu``."""
 
     def __init__(self, in_ch: int, out_ch: int, stride: int) -> None:
         super().__init__()
+        checks.count("AccumulationDownsampler in_ch", in_ch)
+        checks.count("AccumulationDownsampler out_ch", out_ch)
+        checks.count("AccumulationDownsampler stride", stride)
         self.dw = conv(in_ch, in_ch, 3, stride, groups=in_ch) if stride != 1 else None
         self.pw = conv(in_ch, out_ch, 1)
         self.bn = nn.BatchNorm2d(out_ch)
@@ -133,7 +138,8 @@ def residual_block(
 ) -> Block:
     """One ResNet block of ``family`` (``"spiking"``, ``"sew"`` or ``"dst"``) and ``kind``
     (``"basic"`` or ``"bottleneck"``). A shortcut projection is added when the stride is not 1
-    or the channel count changes (for ``"dst"`` also the accumulation downsampler).
+    or the channel count changes (for ``"dst"`` also the accumulation downsampler). ``in_ch``,
+    ``planes`` and ``stride`` are integers >= 1 (:func:`~fullspike.nn.residual_branch`).
     ``connect`` is ignored by the ``"spiking"`` family."""
     if family not in FAMILIES:
         raise ConfigError(f"unknown residual family '{family}'; choose one of {list(FAMILIES)}")

@@ -6,6 +6,7 @@ from typing import Callable
 
 import torch
 
+from .. import checks
 from ..errors import ShapeError
 
 
@@ -30,15 +31,18 @@ def per_step(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> tor
 
 
 def rate_encode(x: torch.Tensor, T: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """BNTT's signed rate (Poisson) coding of a normalised input ``x: [B, ...] -> [T, B, ...]``.
+    """BNTT's signed rate (Poisson) coding of a normalised input ``x: [B, ...] -> [T, B, ...]``
+    (``T >= 1`` steps).
 
     Each step draws afresh ``s = sign(x) * [2u <= |x|]``, ``u ~ U(0, 1)``: spikes in
     {-1, 0, +1}, firing with probability ``min(|x| / 2, 1)``.
     """
+    checks.count("T", T)
     u = torch.rand((T, *x.shape), device=x.device, dtype=x.dtype, generator=generator)
     return torch.sign(x) * (2.0 * u <= x.abs()).to(x.dtype)
 
 
 def direct_encode(x: torch.Tensor, T: int) -> torch.Tensor:
-    """Direct coding: the analogue input repeated at every step, ``[B, ...] -> [T, B, ...]``."""
+    """Direct coding: the analogue input repeated at every step, ``[B, ...] -> [T, B, ...]`` (``T >= 1``)."""
+    checks.count("T", T)
     return x.unsqueeze(0).expand(T, *x.shape)

@@ -4,6 +4,8 @@
 statistics in training, per-step running mean/var (momentum 0.1) in evaluation, a per-step
 learnable scale ``gamma_t`` (init 1), no shift by default, eps 1e-4. Internally the T steps are
 laid side by side as ``T * C`` channels so a single native batch-norm call serves all steps.
+Both take ``(num_features, T, eps=1e-4, momentum=0.1, bias=False)``: ``num_features`` and ``T``
+integers >= 1, ``eps`` > 0, ``momentum`` in [0, 1].
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import ConfigError, ShapeError
+from .. import checks
+from ..errors import ShapeError
 from ..registry import Registry
 from .batch_norm import batch_norm
 from .sequence import TimeFolded
@@ -23,8 +26,11 @@ class _BNTT(nn.Module):
 
     def __init__(self, num_features: int, T: int, eps: float = 1e-4, momentum: float = 0.1, bias: bool = False) -> None:
         super().__init__()
-        if T < 1:
-            raise ConfigError(f"BNTT needs T >= 1, got T={T}")
+        name = type(self).__name__
+        checks.count(f"{name} num_features", num_features)
+        checks.count(f"{name} T", T)
+        checks.positive(f"{name} eps", eps)
+        checks.unit(f"{name} momentum", momentum)
         self.num_features, self.T, self.eps, self.momentum = num_features, T, eps, momentum
         self.weight = nn.Parameter(torch.ones(T, num_features))
         self.bias = nn.Parameter(torch.zeros(T, num_features)) if bias else None

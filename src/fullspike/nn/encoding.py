@@ -7,6 +7,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .. import checks
 from .. import functional as SF
 from ..registry import Registry
 
@@ -15,13 +16,13 @@ ENCODERS: Registry = Registry("encoding")
 
 
 class Encoder(nn.Module):
-    """Encodes ``[B, ...]`` into ``[T, B, ...]`` with the pure function ``encode(x, T)``."""
+    """Encodes ``[B, ...]`` into ``[T, B, ...]`` (``T >= 1``) with the pure function ``encode(x, T)``."""
 
     encode: Callable[[torch.Tensor, int], torch.Tensor]
 
     def __init__(self, T: int) -> None:
         super().__init__()
-        self.T = T
+        self.T = checks.count(f"{type(self).__name__} T", T)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return type(self).encode(x, self.T)

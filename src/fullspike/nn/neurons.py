@@ -12,10 +12,11 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from .. import checks
 from .. import functional as SF
 from ..engine.backends import check_backend
 from ..errors import ConfigError
-from ..params import Fraction, Positive, check_arguments, number
+from ..params import Fraction, Positive, Range, check_arguments, number
 from ..registry import Registry, split_spec
 from ..surrogate import SurrogateSpec, make_surrogate
 from .memory import active_saver, mark_spikes
@@ -23,12 +24,16 @@ from .memory import active_saver, mark_spikes
 #: neuron classes by name (``"if"``, ``"lif"``, ``"plif"``), case-insensitive
 NEURONS: Registry = Registry("neuron", lowercase=True)
 
+#: the range of a membrane time constant ``tau`` (in steps) and of a leak factor
+_TAU = Range(float, gt=1)
+_LEAK = Range(float, gt=0, le=1)
+
 
 class SpikingNeuron(nn.Module):
     """Common arguments of all neurons (typed on the arguments: configs check them from here).
 
     Args:
-        v_threshold: firing threshold ``v_th``.
+        v_threshold: firing threshold ``v_th``, a finite number > 0.
         v_reset: hard-reset potential, or ``None`` for a soft (subtractive) reset.
         detach_reset: the reset term carries no gradient.
         surrogate: a name (``"sigmoid"``, ``"atan"``, ``"triangle"``), a mapping
@@ -52,7 +57,7 @@ class SpikingNeuron(nn.Module):
     ) -> None:
         super().__init__()
         self.backend = check_backend(backend)
-        self.v_threshold = float(v_threshold)
+        self.v_threshold = float(checks.positive(f"{type(self).__name__} v_threshold", v_threshold))
         self.v_reset = None if v_reset is None else float(v_reset)
         self.detach_reset = bool(detach_reset)
         self.surrogate = make_surrogate(surrogate)
@@ -98,8 +103,8 @@ class LIF(SpikingNeuron):
     """Leaky integrate-and-fire, in one of two forms (give ``tau`` or ``leak``, not both).
 
     Default (decay-input form, DST): ``h_t = v_{t-1} + (x_t - (v_{t-1} - v_reset)) / tau``,
-    ``tau`` 2 unless given. With ``leak=lambda`` (BNTT's leak-factor form):
-    ``h_t = lambda * v_{t-1} + x_t``; ``tau`` is then None.
+    ``tau`` (a finite number > 1) 2 unless given. With ``leak=lambda`` (BNTT's leak-factor form,
+    ``lambda`` in (0, 1]): ``h_t = lambda * v_{t-1} + x_t``; ``tau`` is then None.
 
     Example:
         ```python
@@ -119,11 +124,9 @@ class LIF(SpikingNeuron):
                 f"both; got tau={tau} and leak={leak}: drop one"
             )
         if leak is None:
-            tau = 2.0 if tau is None else tau
-            if tau <= 1.0:
-                raise ConfigError(f"LIF needs tau > 1, got tau={tau}")
-        elif not 0.0 < leak <= 1.0:
-            raise ConfigError(f"LIF leak must be in (0, 1], got leak={leak}")
+            tau = 2.0 if tau is None else checks.check("LIF tau", tau, _TAU)
+        else:
+            checks.check("LIF leak", leak, _LEAK)
         self.tau = None if tau is None else float(tau)
         self.leak = None if leak is None else float(leak)
 
@@ -141,12 +144,12 @@ class LIF(SpikingNeuron):
 
 @NEURONS.register("plif")
 class PLIF(SpikingNeuron):
-    """Parametric LIF: ``1/tau = sigmoid(w)`` is one learnable scalar per layer (init ``tau``)."""
+    """Parametric LIF: ``1/tau = sigmoid(w)`` is one learnable scalar per layer (init ``tau``, a
+    finite number > 1)."""
 
     def __init__(self, tau: number(float, gt=1) = 2.0, **kwargs) -> None:
         super().__init__(**kwargs)
-        if tau <= 1.0:
-            raise ConfigError(f"PLIF needs an initial tau > 1, got tau={tau}")
+        checks.check("PLIF tau", tau, _TAU)
         self.w = nn.Parameter(torch.tensor(-math.log(tau - 1.0)))
 
     @property

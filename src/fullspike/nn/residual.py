@@ -20,6 +20,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .. import checks
 from ..errors import ConfigError
 from .batch_norm import BatchNorm2d
 from .connect import Connect
@@ -50,8 +51,11 @@ def residual_branch(
     kind: str, in_ch: int, planes: int, stride: int, make_sn: NeuronFactory, final_sn: bool = True
 ) -> SeqSequential:
     """The residual branch ``F``: basic ``[3x3 s, 3x3]`` or bottleneck ``[1x1, 3x3 s, 1x1 (x4)]``,
-    each conv followed by BN and a neuron (the last neuron only with ``final_sn``).
-    Output channels: ``planes * EXPANSION[kind]``."""
+    each conv followed by BN and a neuron (the last neuron only with ``final_sn``). ``in_ch``,
+    ``planes`` and ``stride`` are integers >= 1. Output channels: ``planes * EXPANSION[kind]``."""
+    checks.count("in_ch", in_ch)
+    checks.count("planes", planes)
+    checks.count("stride", stride)
     if kind == "basic":
         spec = [(in_ch, planes, 3, stride), (planes, planes, 3, 1)]
     elif kind == "bottleneck":
