@@ -5,7 +5,15 @@ import pytest
 import torch
 from torch.utils.data import Subset, TensorDataset
 
-from fullspike.data.selection import INDICES_RULE, WHOLE_SPLIT_RULE, analysis_set, balanced_indices, dataset_labels
+from fullspike.data import DatasetInfo
+from fullspike.data.selection import (
+    INDICES_RULE,
+    WHOLE_SPLIT_RULE,
+    analysis_set,
+    balanced_indices,
+    dataset_labels,
+    selected_loader,
+)
 from fullspike.errors import ConfigError
 
 
@@ -25,7 +33,7 @@ def test_a_small_class_gives_its_share_to_the_others():
     chosen = balanced_indices(labels, 30)
     assert [sum(labels[i] == c for i in chosen) for c in range(3)] == [2, 14, 14]
     assert balanced_indices(labels, 500) == list(range(102))  # more than there are: all of them
-    with pytest.raises(ConfigError, match="at least 1 sample"):
+    with pytest.raises(ConfigError, match="^samples must be an integer >= 1, got 0$"):
         balanced_indices(labels, 0)
 
 
@@ -76,3 +84,16 @@ def test_labels_kept_by_a_data_set_are_used_and_otherwise_only_the_subset_is_rea
     full.targets = full.y  # a targets attribute: nothing is read, nothing said
     caplog.clear()
     assert dataset_labels(Subset(full, [4, 5])) == [1, 2] and full.reads == 50 and not caplog.text
+
+
+@pytest.mark.parametrize("samples", [2.5, True, "3"])  # 2.5 looped forever
+def test_the_number_of_samples_is_an_integer(samples):
+    with pytest.raises(ConfigError, match=r"^samples must be an integer >= 1, got "):
+        balanced_indices([0, 1, 0, 1], samples)
+
+
+@pytest.mark.parametrize("batch_size", [0, -1])
+def test_a_selected_loader_needs_a_batch_size_of_at_least_one(batch_size):
+    ds = TensorDataset(torch.zeros(4, 1), torch.tensor([0, 1, 0, 1]))
+    with pytest.raises(ConfigError, match=r"^batch_size must be an integer >= 1, got "):
+        selected_loader(ds, DatasetInfo(2, 1, 1, classes=["a", "b"]), 2, batch_size)

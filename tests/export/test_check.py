@@ -11,7 +11,7 @@ import torch
 
 from fullspike.dst import remove_aap
 from fullspike.energy import count_synaptic_ops, estimate_bn_stats, fold_bn
-from fullspike.errors import ExportError
+from fullspike.errors import ConfigError, ExportError
 from fullspike.export import check_deployable
 from fullspike.models import create_model
 from fullspike.nn import set_backend
@@ -171,3 +171,10 @@ def test_every_zoo_card_says_what_the_check_finds(name, cifar_strided, nmnist_fr
         pytest.skip(f"no real test data wired for {card['dataset']}")
     torch.manual_seed(0)
     assert card["nir"] == nir_status(zoo.load(name), x)
+
+
+@pytest.mark.parametrize("max_batches", [0, -1])
+def test_a_nonsense_batch_count_is_one_line_naming_it(max_batches):
+    m = create_model("dst_resnet18", num_classes=10, T=2, stem="cifar", width=4, in_channels=1)
+    with pytest.raises(ConfigError, match=r"^max_batches must be an integer >= 1 or None, got "):
+        check_deployable(m, [torch.randn(2, 1, 8, 8)], max_batches=max_batches)

@@ -18,7 +18,7 @@ from typing import Sequence
 import torch
 from torch.utils.data import DataLoader, Subset, TensorDataset
 
-from ..errors import ConfigError
+from .. import checks
 
 _LOG = logging.getLogger(__name__)
 
@@ -62,10 +62,9 @@ def dataset_labels(dataset) -> list[int]:
 
 
 def balanced_indices(labels: Sequence[int], samples: int) -> list[int]:
-    """Sorted indices of ``samples`` samples (all of them if there are fewer), balanced over the
-    classes of ``labels`` as :data:`INDICES_RULE` says."""
-    if samples < 1:
-        raise ConfigError(f"an analysis set needs at least 1 sample, not {samples}")
+    """Sorted indices of ``samples`` samples (an integer >= 1; all of them if there are fewer),
+    balanced over the classes of ``labels`` as :data:`INDICES_RULE` says."""
+    checks.count("samples", samples)
     members: dict[int, list[int]] = {}
     for i, y in enumerate(labels):
         members.setdefault(int(y), []).append(i)
@@ -122,11 +121,13 @@ def analysis_set(dataset, samples: int, class_names: Sequence[str] = (), split: 
 def selected_loader(
     dataset, info, samples: int, batch_size: int, split: str = "test", num_workers: int = 0
 ) -> tuple[DataLoader, AnalysisSet]:
-    """An unshuffled loader over the class-balanced selection of ``samples`` samples of
-    ``dataset`` (one split, with its :class:`~fullspike.data.DatasetInfo` ``info``), and that
-    selection (:func:`analysis_set`, what results record as ``analysis_set``)."""
+    """An unshuffled loader, ``batch_size`` (>= 1) samples a batch, over the class-balanced
+    selection of ``samples`` (>= 1) samples of ``dataset`` (one split, with its
+    :class:`~fullspike.data.DatasetInfo` ``info``), and that selection (:func:`analysis_set`,
+    what results record as ``analysis_set``)."""
     from .registry import make_loader
 
+    checks.count("batch_size", batch_size)
     chosen = analysis_set(dataset, samples, info.classes, split)
     subset = dataset if len(chosen.indices) == len(dataset) else Subset(dataset, chosen.indices)
     return make_loader(subset, info, batch_size, False, num_workers), chosen

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from .. import checks
 from ..dst import has_aap, remove_aap
 from ..energy import count_synaptic_ops, fold_bn
 from ..errors import ConfigError
@@ -114,7 +115,7 @@ def check_deployable(
 
     ``inputs``: a batch (images ``[B, C, H, W]`` or frames ``[T, B, C, H, W]``) or an iterable
     of batches / ``(x, y)`` tuples, of real data (default BN statistics of an untrained network
-    make deep layers silent); the first ``max_batches`` are counted. ``name``: the model's name
+    make deep layers silent); the first ``max_batches`` (>= 1, or None: all) are counted. ``name``: the model's name
     in the report (default: its class name). Needs no ``nir`` package; with it, an exportable
     model's graph (``gates``) is built and the report lists the importers that refuse it or run it
     silently wrong (:func:`~fullspike.export.peers.peer_warnings`).
@@ -130,6 +131,7 @@ def check_deployable(
         assert not report.exportable  # BNTT's per-step norm and soft reset have no NIR form
         ```
     """
+    checks.count("max_batches", max_batches, optional=True)
     batches = (
         [inputs]
         if isinstance(inputs, torch.Tensor)
