@@ -87,3 +87,70 @@ def test_an_ann_is_refused_as_not_spiking_rather_than_asked_for_frames():
     ):
         with pytest.raises(ExportError, match="ANNClassifier has no spiking neurons"):
             call()
+
+
+def _imported_coefficients(neuron: nn.Module) -> tuple[float, float, float]:
+    """(decay, scale, bias) of the one neuron of a Linear -> ``neuron`` net, exported and read back."""
+    from fullspike.export.importer import Neuron
+
+    model = SeqSequential(nn.Flatten(1), nn.Linear(3, 3), neuron)
+    model.T = 2
+    net = from_nir(to_nir(model.eval(), torch.ones(2, 1, 3, 1, 1)))
+    (imported,) = [m for m in net.modules() if isinstance(m, Neuron)]
+    return imported.decay, imported.scale, imported.bias
+
+
+def _f32(value: float) -> float:
+    return torch.tensor(value, dtype=torch.float32).item()
+
+
+def test_neurons_come_back_with_the_model_s_own_coefficients_in_float32():
+    """NIR stores a neuron as (tau, r, v_leak); written as dt / (1 - leak) and 1 / (1 - leak), they
+    came back one float32 rounding off (an input scale of 0.99999994 for 1: 70 of the 138 neurons
+    below, leak 0.95 among them), which flips a spike whose membrane lands on the threshold. The exporter now
+    picks the float32 parameters that give the model's coefficients; a few cannot be hit by any
+    (k = dt / tau and k r round on grids coarser than the target's), and they stay one rounding off."""
+    cases = [
+        (f"leak {v}", LIF(leak=v, v_reset=0.0), (_f32(v), 1.0, 0.0))
+        for v in [round(0.5 + 0.01 * i, 2) for i in range(50)]
+    ]
+    for tau in [round(1.1 + 0.3 * i, 1) for i in range(64)]:
+        k = 1.0 / tau
+        cases.append((f"tau {tau}", LIF(tau=tau, v_reset=-0.25), (_f32(1 - k), _f32(k), _f32(-0.25 * k))))
+    for w in [-3.0 + 0.25 * i for i in range(24)]:
+        plif = PLIF(tau=2.0, v_reset=0.0)
+        with torch.no_grad():
+            plif.w.fill_(w)
+        k = torch.sigmoid(plif.w.detach()).float()
+        cases.append((f"PLIF w {w}", plif, ((1.0 - k).item(), k.item(), 0.0)))
+    wrong = []
+    for name, neuron, expected in cases:
+        got = _imported_coefficients(neuron)
+        if got != expected:
+            wrong.append(name)
+            off = max(abs(a - b) for a, b in zip(got, expected))
+            assert off <= 2**-23, f"{name}: {got} is more than a rounding of 1 - k from {expected}"
+    assert len(wrong) <= len(cases) // 10, f"{len(wrong)} of {len(cases)} neurons come back inexact: {wrong}"
+    # the neurons the shipped configs and zoo use come back exactly
+    for neuron, expected in [
+        (LIF(leak=0.95, v_reset=0.0), (_f32(0.95), 1.0, 0.0)),
+        (LIF(leak=0.99, v_reset=0.0), (_f32(0.99), 1.0, 0.0)),
+        (LIF(tau=2.0, v_reset=0.0), (0.5, 0.5, 0.0)),
+        (PLIF(tau=2.0, v_reset=0.0), (0.5, 0.5, 0.0)),
+        (IF(v_reset=0.0), (1.0, 1.0, 0.0)),
+    ]:
+        assert _imported_coefficients(neuron) == expected, neuron
+
+
+def test_a_membrane_exactly_on_the_threshold_fires_in_the_graph_as_in_the_model():
+    """Integer weights on integer inputs (quantised weights on event counts) put a membrane exactly
+    on the threshold; an input scale one rounding below 1 kept it under, and the spike was lost."""
+    model = SeqSequential(nn.Flatten(1), nn.Linear(1, 1, bias=False), LIF(leak=0.95, v_threshold=1.0, v_reset=0.0))
+    model.T = 3
+    with torch.no_grad():
+        model[1].weight.fill_(1.0)
+    x = torch.tensor([1.0, 0.0, 1.0]).view(3, 1, 1, 1, 1)
+    with torch.no_grad():
+        spikes = model.eval()(x)
+        assert spikes.flatten().tolist() == [1.0, 0.0, 1.0]
+        assert torch.equal(from_nir(to_nir(model, x))(x), spikes)

@@ -33,6 +33,7 @@ from ..models.spikformer import Spikformer
 from ..models.vgg_bntt import BNTTVGG
 from ..nn import IF, LIF, PLIF, BNTT1d, BNTT2d, RateEncoder, SEWBlock, SpikingBlock, SpikingNeuron, TimeFolded
 from ..optional import require
+from .importer import neuron_coefficients
 from .quantize import check_bits, quantize_tensor
 
 #: how logical residuals and spike max-pooling become standard nodes
@@ -567,28 +568,70 @@ def _neuron(b: GraphBuilder, name: str, m: SpikingNeuron, x: Ref) -> Ref:
     if k == 0 and form == "tau":  # 1/tau = 0 scales the input too: the membrane never moves
         return b.refuse(name, m, "an infinite time constant (1/tau is 0): the neuron ignores its input", out)
     if k == 0:  # IF, or an LIF with leak 1: h = v + x
-        b.node(name, lambda nir: nir.IF(r=b.array(1.0 / dt, shape), **common), x)
+        r = _exact(b, None, 1.0 / dt, None, (1.0, 1.0, 0.0))[1]
+        b.node(name, lambda nir: nir.IF(r=b.array(r, shape), **common), x)
         detail = "IF, r=1/dt" if form == "if" else "IF (an LIF with leak 1 does not leak), r=1/dt"
     elif not np.isfinite(tau):
         return b.refuse(name, m, f"its time constant ({1 / k:.3g} steps) overflows {b.dtype}", out)
     elif form == "tau":
+        # the model's own coefficients: PLIF computes them from sigmoid(w) in the tensor's dtype
+        kt = torch.sigmoid(m.w.detach()).to(b.dtype) if isinstance(m, PLIF) else k
+        tau, r, v_leak = _exact(b, float(tau), 1.0, vr, (1.0 - kt, kt, kt * vr))
         b.node(
             name,
-            lambda nir: nir.LIF(tau=b.array(tau, shape), r=b.array(1.0, shape), v_leak=b.array(vr, shape), **common),
+            lambda nir: nir.LIF(tau=b.array(tau, shape), r=b.array(r, shape), v_leak=b.array(v_leak, shape), **common),
             x,
         )
         detail = f"LIF tau={1 / k:.6g} steps (x dt), r=1, v_leak=v_reset={vr:g}"
     else:
+        tau, r, _ = _exact(b, float(tau), 1.0 / k, 0.0, (m.leak, 1.0, 0.0))
         b.node(
             name,
-            lambda nir: nir.LIF(
-                tau=b.array(tau, shape), r=b.array(1.0 / k, shape), v_leak=b.array(0.0, shape), **common
-            ),
+            lambda nir: nir.LIF(tau=b.array(tau, shape), r=b.array(r, shape), v_leak=b.array(0.0, shape), **common),
             x,
         )
         detail = f"LIF tau={1 / k:.6g} steps, r=1/(1-leak)"
     b.ok(name, m, f"{detail}, v_th={vth:g}, hard reset to {vr:g}, fires on h {firing} v_th")
     return out
+
+
+#: how many values on either side of a neuron parameter :func:`_exact` tries (units in the last place)
+_ULPS = 8
+
+
+def _exact(b: GraphBuilder, tau: float | None, r: float, v_leak: float | None, target: tuple) -> tuple:
+    """``(tau, r, v_leak)`` of a neuron node (``tau``, ``v_leak`` None for IF), each the value given
+    or one within :data:`_ULPS` units in the last place of the graph's dtype, chosen so that the
+    importer's arithmetic (:func:`.importer.neuron_coefficients`) gives the model's own
+    ``target = (decay, scale, bias)`` in that dtype exactly. Written as they are, ``dt / k`` and
+    ``1 / k`` come back one rounding off (a scale of 0.99999994 for 1 in float32), which flips a
+    spike whose membrane lands exactly on the threshold, as integer weights on event counts do.
+    Where no nearby values hit the target, the nearest that hit part of it (or the values given)
+    are kept, and the round trip reports what differs."""
+    want = [torch.as_tensor(t, dtype=b.dtype) for t in target]
+
+    def hits(i: int, params: tuple) -> bool:
+        return bool(neuron_coefficients(*params, b.dt, b.dtype)[i] == want[i])
+
+    def near(value: float | None) -> list:
+        if value is None:
+            return [None]
+        given = up = down = b.np_dtype.type(value)
+        values = [given]
+        for _ in range(_ULPS):
+            up, down = np.nextafter(up, np.inf, dtype=b.np_dtype), np.nextafter(down, -np.inf, dtype=b.np_dtype)
+            values += [up, down]
+        return [float(v) for v in values]
+
+    best = (near(tau)[0], near(r)[0], near(v_leak)[0])
+    taus = [t for t in near(tau) if t is None or hits(0, (t, r, v_leak))]  # decay depends on tau alone
+    for t in taus:
+        scale = next((x for x in near(r) if hits(1, (t, x, v_leak))), None)
+        if scale is None:
+            continue
+        leak = next((v for v in near(v_leak) if t is None or hits(2, (t, scale, v))), best[2])
+        return t, scale, leak
+    return (taus[0], *best[1:]) if taus else best
 
 
 def _relu(b: GraphBuilder, name: str, m: nn.Module, x: Ref) -> Ref:

@@ -37,6 +37,19 @@ def _scalar_or_tensor(a: torch.Tensor):
     return float(flat[0]) if flat.numel() and bool((flat == flat[0]).all()) else a
 
 
+def neuron_coefficients(tau, r, v_leak, dt: float, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
+    """``(decay, scale, bias)`` of ``h_t = decay v_{t-1} + scale x_t + bias``, computed in ``dtype``
+    from a NIR LIF node's ``tau`` (seconds), ``r`` and ``v_leak`` at step ``dt`` (seconds):
+    ``k = dt / tau``, ``(1 - k, k r, k v_leak)``; for an IF node (``tau`` and ``v_leak`` None),
+    ``(1, dt r, 0)``. The one place both the importer and the exporter's choice of exact parameters
+    (:mod:`.graph`) do this arithmetic."""
+    r = _t(r, dtype)
+    if tau is None:
+        return torch.ones((), dtype=dtype), dt * r, torch.zeros((), dtype=dtype)
+    k = dt / _t(tau, dtype)
+    return 1.0 - k, k * r, k * _t(v_leak, dtype)
+
+
 def _uniform(a, what: str, name: str) -> float:
     v = np.unique(np.asarray(a))
     if v.size != 1:
@@ -150,16 +163,9 @@ def _module(nir, name: str, node, dt: float, strict: bool, dtype: torch.dtype, b
     if isinstance(node, (nir.IF, nir.LIF)):
         vth = _uniform(node.v_threshold, "v_threshold", name)
         vr = _uniform(node.v_reset, "v_reset", name)
-        r = _t(node.r, dtype)
-        if isinstance(node, nir.IF):
-            decay, scale, bias = 1.0, _scalar_or_tensor(dt * r), 0.0
-        else:
-            k = dt / _t(node.tau, dtype)
-            decay, scale, bias = (
-                _scalar_or_tensor(1.0 - k),
-                _scalar_or_tensor(k * r),
-                _scalar_or_tensor(k * _t(node.v_leak, dtype)),
-            )
+        tau = None if isinstance(node, nir.IF) else node.tau
+        v_leak = None if isinstance(node, nir.IF) else node.v_leak
+        decay, scale, bias = (_scalar_or_tensor(c) for c in neuron_coefficients(tau, node.r, v_leak, dt, dtype))
         return Neuron(decay, scale, bias, vth, vr, strict, backend)
     raise ExportError(
         f"NIR node '{name}' of type {type(node).__name__} is not supported by from_nir "

@@ -36,11 +36,26 @@ def quantize_tensor(weight: torch.Tensor, bits: int) -> tuple[torch.Tensor, floa
     return torch.clamp(torch.round(w / s), -qmax, qmax).to(weight.dtype), s
 
 
+class _Rescale:
+    """A forward hook that multiplies a quantised layer's output by its scale ``s`` (a tensor in
+    the weights' dtype): the layer then computes ``s (q x + b / s)``, the operations of the
+    graph's layer node and its scale node, in the same order."""
+
+    def __init__(self, scale: torch.Tensor) -> None:
+        self.scale = scale
+
+    def __call__(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+        return output * self.scale
+
+
 @torch.no_grad()
 def quantize_weights(model: nn.Module, bits: int) -> nn.Module:
-    """A BN-folded copy of ``model`` (evaluation mode) whose conv/linear weights are ``s * q``
-    (per layer, ``bits`` wide; :func:`quantize_tensor`), cast once to the weights' dtype.
-    This is the network a quantised NIR graph (``to_nir(..., quantize=bits)``) describes.
+    """A BN-folded copy of ``model`` (evaluation mode) that computes what a quantised NIR graph
+    (``to_nir(..., quantize=bits)``) computes: each conv/linear layer holds the integers ``q``
+    (per layer, ``bits`` wide; :func:`quantize_tensor`) as its weight and ``b / s`` as its bias,
+    and a forward hook multiplies its output by ``s``. The graph's operations in their order, so
+    the two agree to the last bit where the graph's rounding would otherwise flip a spike at its
+    threshold (computing ``(s q) x + b`` instead differs in float32 by a rounding).
     Layers folded with BNTT (:class:`~fullspike.energy.StepwiseSynapse`) get one scale over
     all their steps' weights, so a network that cannot be exported is quantised alike."""
     check_bits(bits)
@@ -48,5 +63,9 @@ def quantize_weights(model: nn.Module, bits: int) -> nn.Module:
     for m in folded.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear, StepwiseSynapse)):
             q, s = quantize_tensor(m.weight, bits)
-            m.weight = nn.Parameter((q.double() * s).to(m.weight.dtype))
+            dtype = m.weight.dtype
+            m.weight = nn.Parameter(q)
+            if m.bias is not None:
+                m.bias = nn.Parameter((m.bias.detach().double() / s).to(dtype))
+            m.register_forward_hook(_Rescale(torch.tensor(s, dtype=dtype)))
     return folded
