@@ -1,6 +1,7 @@
 """``fullspike models [PATTERN]``, ``fullspike datasets`` and ``fullspike configs [PATTERN]``: what
 can be named in a config, and the shipped configs ``--config NAME`` takes;
-``fullspike models --pretrained`` / ``--card NAME``: the model zoo's entries and a whole card."""
+``fullspike models --pretrained`` / ``--card NAME``: the model zoo's entries and one card as text
+(its training config and NIR record are in the zoo's cards.json, not printed)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def register(sub) -> None:
     p.add_argument(
         "--card",
         metavar="NAME",
-        help="print the whole card of a zoo entry (or of the one zoo entry of an architecture)",
+        help="print the card of a zoo entry (or of the one zoo entry of an architecture) as text; its training "
+        "config and NIR record are in the zoo's cards.json",
     )
     p.set_defaults(func=_models)
     d = sub.add_parser("datasets", help="list the registered datasets")
