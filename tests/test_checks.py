@@ -70,3 +70,16 @@ def test_the_command_line_options_take_the_library_ranges(option, rng, text):
         checks.check("x", rng.kind(text), rng)
     assert str(cli.value) == f"must be {checks.describe(rng)}, got {text!r}"
     assert str(library.value).startswith(f"x must be {checks.describe(rng)}, got ")
+
+
+@pytest.mark.parametrize("tau", [1.0, 0.5, float("nan")])
+def test_a_constructor_and_a_config_refuse_a_time_constant_with_the_same_range(tau):
+    """LIF's own check and the typed argument a config or create_model goes through state one range."""
+    from fullspike.models import create_model
+    from fullspike.nn import LIF
+
+    with pytest.raises(ConfigError) as direct:
+        LIF(tau=tau)
+    with pytest.raises(ConfigError) as configured:
+        create_model("spiking_resnet18", neuron={"name": "lif", "tau": tau})
+    assert "> 1" in str(direct.value) and "> 1" in str(configured.value)

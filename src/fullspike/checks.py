@@ -17,16 +17,16 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
 from .errors import ConfigError
-from .params import Range
+from .params import Count, NonNegative, Positive, Range, range_of
 
 V = TypeVar("V")
 
 #: a size, or a number of steps, batches, samples or draws
-COUNT = Range(int, ge=1)
+COUNT = range_of(Count)
 #: a real number > 0 (an energy per operation, a step size, a threshold)
-POSITIVE = Range(float, gt=0)
+POSITIVE = range_of(Positive)
 #: a real number >= 0 (a perturbation's strength)
-NON_NEGATIVE = Range(float, ge=0)
+NON_NEGATIVE = range_of(NonNegative)
 #: a real number in [0, 1] (a probability margin, a momentum)
 UNIT = Range(float, ge=0, le=1)
 #: any finite real number

@@ -118,6 +118,15 @@ def number(
     return Annotated[base, Field(**bounds), _Checked(Range(kind, ge, gt, le, lt, optional))]
 
 
+def range_of(annotation: Any) -> Range:
+    """The :class:`Range` a :func:`number` annotation checks, so that a function's own checks
+    (:mod:`fullspike.checks`) and its typed arguments state a range once."""
+    for meta in getattr(annotation, "__metadata__", ()):
+        if isinstance(meta, _Checked):
+            return meta.rng
+    raise TypeError(f"{annotation!r} is not a number(...) annotation")
+
+
 Count = number(int, ge=1)  # a size, a number of steps or classes
 Positive = number(float, gt=0)
 NonNegative = number(float, ge=0)

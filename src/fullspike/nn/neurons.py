@@ -16,7 +16,7 @@ from .. import checks
 from .. import functional as SF
 from ..engine.backends import check_backend
 from ..errors import ConfigError
-from ..params import Fraction, Positive, Range, check_arguments, number
+from ..params import Fraction, Positive, check_arguments, number, range_of
 from ..registry import Registry, split_spec
 from ..surrogate import SurrogateSpec, make_surrogate
 from .memory import active_saver, mark_spikes
@@ -25,8 +25,9 @@ from .memory import active_saver, mark_spikes
 NEURONS: Registry = Registry("neuron", lowercase=True)
 
 #: the range of a membrane time constant ``tau`` (in steps) and of a leak factor
-_TAU = Range(float, gt=1)
-_LEAK = Range(float, gt=0, le=1)
+#: a time constant in steps (> 1: the neuron keeps part of its membrane)
+Tau = number(float, gt=1)
+_TAU, _LEAK = range_of(Tau), range_of(Fraction)
 
 
 class SpikingNeuron(nn.Module):
@@ -116,7 +117,7 @@ class LIF(SpikingNeuron):
         ```
     """
 
-    def __init__(self, tau: number(float, gt=1) | None = None, leak: Fraction | None = None, **kwargs) -> None:
+    def __init__(self, tau: Tau | None = None, leak: Fraction | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         if tau is not None and leak is not None:
             raise ConfigError(
@@ -147,7 +148,7 @@ class PLIF(SpikingNeuron):
     """Parametric LIF: ``1/tau = sigmoid(w)`` is one learnable scalar per layer (init ``tau``, a
     finite number > 1)."""
 
-    def __init__(self, tau: number(float, gt=1) = 2.0, **kwargs) -> None:
+    def __init__(self, tau: Tau = 2.0, **kwargs) -> None:
         super().__init__(**kwargs)
         checks.check("PLIF tau", tau, _TAU)
         self.w = nn.Parameter(torch.tensor(-math.log(tau - 1.0)))
