@@ -141,8 +141,8 @@ fig.tight_layout()
 # ## Quantised weights
 #
 # Neuromorphic chips store integer weights. `quantize_weights(model, bits)` gives a BN-folded
-# copy whose conv/linear weights are `s * q`, with integers `q` in `[-(2^(bits-1)-1), 2^(bits-1)-1]`
-# and one scale `s` per layer; `to_nir(..., quantize=bits)` writes the integers into the graph
+# copy whose conv/linear layers hold integers `q` in `[-(2^(bits-1)-1), 2^(bits-1)-1]` and
+# multiply their output by one scale `s` per layer; `to_nir(..., quantize=bits)` writes the integers into the graph
 # with a scale node after each layer (`fullspike export RUN --quantize 8` from the command line,
 # where `--check` also reports the quantised accuracy next to the float one).
 print(

@@ -97,3 +97,48 @@ def test_bntt_folded_layers_are_quantised_too():
         w = m.weight.detach().double()
         s = w.abs().max().item() / 15
         assert torch.allclose(w / s, (w / s).round(), atol=1e-4)
+
+
+def _frames(model: nn.Module) -> torch.Tensor:
+    torch.manual_seed(1)
+    return (torch.rand(model.T, 20, 2, 8, 8) < 0.4).float() * 2  # event counts: integer inputs
+
+
+@pytest.mark.parametrize("gates", ["threshold", "if"])
+def test_the_quantised_model_computes_its_graph_in_float32_to_the_last_bit(gates):
+    """The graph computes s (q x + b / s); the quantised model used to compute (s q) x + b, one
+    float32 rounding apart, enough to flip a spike whose membrane lands on the threshold."""
+    torch.manual_seed(0)
+    model = net().float()
+    x = _frames(model)
+    with torch.no_grad():
+        assert torch.equal(from_nir(to_nir(model, x, quantize=8, gates=gates))(x), quantize_weights(model, 8)(x))
+
+
+def test_exporting_the_quantised_model_writes_the_graph_it_computes():
+    """to_nir of quantize_weights' copy reads the scale each layer multiplies its output by (it was
+    dropped once: the graph was off by that scale per layer)."""
+    torch.manual_seed(0)
+    model = net().float()
+    x = _frames(model)
+    q = quantize_weights(model, 6)
+    with torch.no_grad():
+        ref = q(x)
+        assert torch.equal(from_nir(to_nir(q, x))(x), ref)
+        assert torch.equal(from_nir(to_nir(q, x, quantize=6))(x), ref)  # quantising it again changes nothing
+        assert torch.equal(quantize_weights(q, 6)(x), ref)
+
+
+def test_the_quantised_model_s_scales_are_in_its_state_dict():
+    """The state dict describes the quantised network: it loads into another quantised copy and
+    computes the same, and a float copy refuses it rather than running integers without scales."""
+    torch.manual_seed(0)
+    model = net().float()
+    x = _frames(model)
+    q = quantize_weights(model, 8)
+    other = quantize_weights(net().float(), 8)
+    other.load_state_dict(q.state_dict())
+    with torch.no_grad():
+        assert torch.equal(other(x), q(x))
+    with pytest.raises(RuntimeError, match="weight_scale"):
+        net().float().load_state_dict(q.state_dict())

@@ -34,7 +34,7 @@ from ..models.vgg_bntt import BNTTVGG
 from ..nn import IF, LIF, PLIF, BNTT1d, BNTT2d, RateEncoder, SEWBlock, SpikingBlock, SpikingNeuron, TimeFolded
 from ..optional import require
 from .importer import neuron_coefficients
-from .quantize import check_bits, quantize_tensor
+from .quantize import check_bits, layer_scale, quantize_tensor
 
 #: how logical residuals and spike max-pooling become standard nodes
 GATES = ("threshold", "if")
@@ -357,22 +357,29 @@ def _connect(b: GraphBuilder, name: str, m: nn.Module, o: Ref, s: Ref) -> Ref:
 
 
 # ------------------------------------------------------------------ layers
-def _quantized(b: GraphBuilder, weight: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """``(weight, bias, scale)`` of a layer's node: as they are (scale 1), or with ``b.quantize``
-    the integers ``q`` and ``bias / s`` (in float64, cast once), the layer computing ``s (q x + bias / s)``."""
+def _quantized(
+    b: GraphBuilder, m: nn.Module, weight: torch.Tensor, bias: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """``(weight, bias, scale)`` of layer ``m``'s node, the layer computing ``scale (weight x + bias)``:
+    as they are with the scale ``m`` already multiplies its output by (1, or ``s`` for a layer of
+    :func:`~fullspike.export.quantize_weights`), or with ``b.quantize`` the integers ``q`` and
+    ``bias / s`` (in float64, cast once) and that scale times ``s``."""
+    scale = layer_scale(m)
     if b.quantize is None:
-        return weight, bias, 1.0
+        return weight, bias, scale
     q, s = quantize_tensor(weight, b.quantize)
-    return q, (bias.detach().double() / s).to(bias.dtype), s
+    return q, (bias.detach().double() / s).to(bias.dtype), scale * s
 
 
 def _scale_note(b: GraphBuilder, scale: float) -> str:
-    return "" if b.quantize is None else f", {b.quantize}-bit integer weights x scale {scale:.6g}"
+    if b.quantize is not None:
+        return f", {b.quantize}-bit integer weights x scale {scale:.6g}"
+    return "" if scale == 1 else f", weights x scale {scale:.6g}"
 
 
 def _rescaled(b: GraphBuilder, name: str, ref: Ref, scale: float) -> Ref:
-    """``scale * ref`` as a node after a quantised layer (nothing when not quantising)."""
-    if b.quantize is None:
+    """``scale * ref`` as a node after a layer whose output is scaled (nothing for scale 1)."""
+    if scale == 1:
         return ref
     out = _weighted(b, f"{name}.scale", ref, scale)
     return Ref(out.names, out.shape, REAL, name)
@@ -395,7 +402,7 @@ def _conv(b: GraphBuilder, name: str, m: nn.Conv2d, x: Ref) -> Ref:
         )
     out = _out_shape(m, x.shape, b.dtype)
     bias = m.bias if m.bias is not None else torch.zeros(m.out_channels, dtype=m.weight.dtype)
-    weight, bias, scale = _quantized(b, m.weight, bias)
+    weight, bias, scale = _quantized(b, m, m.weight, bias)
     b.node(
         name,
         lambda nir: nir.Conv2d(
@@ -433,7 +440,7 @@ def _affine(b: GraphBuilder, name: str, m: nn.Module, x: Ref, weight: torch.Tens
             Ref((name,), (weight.shape[0],), REAL, name),
         )
     bias = bias if bias is not None else torch.zeros(weight.shape[0], dtype=weight.dtype)
-    weight, bias, scale = _quantized(b, weight, bias)
+    weight, bias, scale = _quantized(b, m, weight, bias)
     b.node(name, lambda nir: nir.Affine(weight=_np(weight), bias=_np(bias)), x)
     b.ok(name, m, f"Affine on spikes{_scale_note(b, scale)}")
     return _rescaled(b, name, Ref((name,), (weight.shape[0],), REAL, name), scale)
@@ -582,7 +589,7 @@ def _neuron(b: GraphBuilder, name: str, m: SpikingNeuron, x: Ref) -> Ref:
             lambda nir: nir.LIF(tau=b.array(tau, shape), r=b.array(r, shape), v_leak=b.array(v_leak, shape), **common),
             x,
         )
-        detail = f"LIF tau={1 / k:.6g} steps (x dt), r=1, v_leak=v_reset={vr:g}"
+        detail = f"LIF tau={1 / k:.6g} steps (x dt), r={r:.8g} (about 1), v_leak={v_leak:.8g} (about v_reset)"
     else:
         tau, r, _ = _exact(b, float(tau), 1.0 / k, 0.0, (m.leak, 1.0, 0.0))
         b.node(
@@ -590,7 +597,7 @@ def _neuron(b: GraphBuilder, name: str, m: SpikingNeuron, x: Ref) -> Ref:
             lambda nir: nir.LIF(tau=b.array(tau, shape), r=b.array(r, shape), v_leak=b.array(0.0, shape), **common),
             x,
         )
-        detail = f"LIF tau={1 / k:.6g} steps, r=1/(1-leak)"
+        detail = f"LIF tau={1 / k:.6g} steps, r={r:.8g} (about 1/(1-leak))"
     b.ok(name, m, f"{detail}, v_th={vth:g}, hard reset to {vr:g}, fires on h {firing} v_th")
     return out
 

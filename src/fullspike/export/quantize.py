@@ -2,9 +2,11 @@
 
 Every conv/linear weight ``W`` of the BN-folded network becomes ``s * q`` with integers
 ``q = round(W / s)`` in ``[-(2^(bits-1) - 1), 2^(bits-1) - 1]`` and one scale per layer,
-``s = max|W| / (2^(bits-1) - 1)``. Biases stay real. The NIR graph stores ``q`` in the
-Conv2d/Affine node (its bias divided by ``s``) followed by a Scale node ``s`` (gates "threshold"),
-or a diagonal 1x1 conv / affine of ``s`` (gates "if"), so importers run it with standard nodes.
+``s = max|W| / (2^(bits-1) - 1)``. The NIR graph stores ``q`` in the Conv2d/Affine node (its
+bias divided by ``s``) followed by a Scale node ``s`` (gates "threshold"), or a diagonal 1x1 conv /
+affine of ``s`` (gates "if"), so importers run it with standard nodes. :func:`quantize_weights`
+gives the PyTorch network that computes the same: each layer holds ``q`` and ``b / s`` and its
+``weight_scale`` buffer ``s`` multiplies its output.
 """
 
 from __future__ import annotations
@@ -36,24 +38,31 @@ def quantize_tensor(weight: torch.Tensor, bits: int) -> tuple[torch.Tensor, floa
     return torch.clamp(torch.round(w / s), -qmax, qmax).to(weight.dtype), s
 
 
-class _Rescale:
-    """A forward hook that multiplies a quantised layer's output by its scale ``s`` (a tensor in
-    the weights' dtype): the layer then computes ``s (q x + b / s)``, the operations of the
-    graph's layer node and its scale node, in the same order."""
+#: the buffer of a layer whose output is multiplied by it (:func:`quantize_weights`)
+SCALE = "weight_scale"
 
-    def __init__(self, scale: torch.Tensor) -> None:
-        self.scale = scale
 
-    def __call__(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
-        return output * self.scale
+def _rescale(module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+    """A forward hook: the layer's output times its :data:`SCALE` buffer ``s``, so that the layer
+    computes ``s (q x + b / s)``, the operations of the graph's layer node and its scale node, in
+    the same order."""
+    return output * getattr(module, SCALE)
+
+
+def layer_scale(module: nn.Module) -> float:
+    """The scale a quantised layer multiplies its output by (:func:`quantize_weights`), else 1."""
+    scale = getattr(module, SCALE, None)
+    return 1.0 if scale is None else float(scale)
 
 
 @torch.no_grad()
 def quantize_weights(model: nn.Module, bits: int) -> nn.Module:
     """A BN-folded copy of ``model`` (evaluation mode) that computes what a quantised NIR graph
     (``to_nir(..., quantize=bits)``) computes: each conv/linear layer holds the integers ``q``
-    (per layer, ``bits`` wide; :func:`quantize_tensor`) as its weight and ``b / s`` as its bias,
-    and a forward hook multiplies its output by ``s``. The graph's operations in their order, so
+    (per layer, ``bits`` wide; :func:`quantize_tensor`) as its weight, ``b / s`` as its bias and
+    ``s`` as its ``weight_scale`` buffer (so ``state_dict`` holds it: it loads only into another
+    quantised copy), and a forward hook multiplies its output by ``s``; :func:`~fullspike.export.to_nir`
+    of this copy writes the same graph. The graph's operations in their order, so
     the two agree to the last bit where the graph's rounding would otherwise flip a spike at its
     threshold (computing ``(s q) x + b`` instead differs in float32 by a rounding).
     Layers folded with BNTT (:class:`~fullspike.energy.StepwiseSynapse`) get one scale over
@@ -67,5 +76,9 @@ def quantize_weights(model: nn.Module, bits: int) -> nn.Module:
             m.weight = nn.Parameter(q)
             if m.bias is not None:
                 m.bias = nn.Parameter((m.bias.detach().double() / s).to(dtype))
-            m.register_forward_hook(_Rescale(torch.tensor(s, dtype=dtype)))
+            if hasattr(m, SCALE):  # quantised before: its scale already multiplies the output
+                setattr(m, SCALE, torch.tensor(layer_scale(m) * s, dtype=dtype))
+            else:
+                m.register_buffer(SCALE, torch.tensor(s, dtype=dtype))
+                m.register_forward_hook(_rescale)
     return folded
