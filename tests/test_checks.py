@@ -13,7 +13,9 @@ from fullspike.cli import COUNT, FINITE, NON_NEGATIVE, POSITIVE, UNIT
 from fullspike.errors import ConfigError
 
 
-@pytest.mark.parametrize("value", [3, np.int64(3), torch.tensor(3), 10**30], ids=["int", "numpy", "tensor", "big"])
+@pytest.mark.parametrize(
+    "value", [3, np.int64(3), np.array(3), torch.tensor(3), 10**30], ids=["int", "numpy", "numpy-0d", "tensor", "big"]
+)
 def test_an_integer_in_range_comes_back_unchanged(value):
     assert checks.count("n", value) is value
 
@@ -24,16 +26,58 @@ def test_a_real_in_range_comes_back_unchanged(value):
     assert checks.unit("x", value) is value
 
 
-@pytest.mark.parametrize("value", [0, -1, 2.0, True, "3", None, torch.tensor([1, 2])])
+@pytest.mark.parametrize(
+    "value",
+    [0, -1, 2.0, True, np.True_, torch.tensor(True), "3", None, torch.tensor([1, 2]), torch.tensor([3]), np.array([3])],
+)
 def test_a_count_refuses_what_is_not_an_integer_of_at_least_one(value):
     with pytest.raises(ConfigError, match=r"^n must be an integer >= 1, got "):
         checks.count("n", value)
 
 
-@pytest.mark.parametrize("value", [0, -0.5, math.nan, math.inf, True, "1.5", None])
+@pytest.mark.parametrize(
+    "value",
+    [0, -0.5, math.nan, math.inf, 10**400, True, np.True_, torch.tensor(True), "1.5", None, np.array([0.5])],
+    ids=["0", "negative", "nan", "inf", "huge", "bool", "numpy-bool", "tensor-bool", "str", "None", "array"],
+)
+@pytest.mark.filterwarnings("error")  # no overflow, no deprecation of an array's float()
 def test_a_positive_real_is_finite_and_never_a_bool(value):
     with pytest.raises(ConfigError, match=r"^x must be a finite number > 0, got "):
         checks.positive("x", value)
+
+
+@pytest.mark.parametrize(
+    "value", [1j, np.complex128(1), np.complex64(1), torch.tensor(1 + 0j)], ids=["python", "numpy", "numpy64", "tensor"]
+)
+@pytest.mark.filterwarnings("error")  # no ComplexWarning: refused before float() drops the imaginary part
+def test_a_real_is_never_a_complex_number(value):
+    with pytest.raises(ConfigError, match=r"^x must be a finite number > 0, got "):
+        checks.positive("x", value)
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        (torch.ones(10, 10), "a tensor of shape (10, 10)"),
+        (np.ones((3, 3)), "an array of shape (3, 3)"),
+        (list(range(100)), "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21..."),
+    ],
+    ids=["tensor", "array", "long"],
+)
+def test_a_refused_value_is_shown_on_one_short_line(value, shown):
+    with pytest.raises(ConfigError) as err:
+        checks.positive("x", value)
+    assert str(err.value) == f"x must be a finite number > 0, got {shown}"
+
+
+class _Lines:
+    def __repr__(self) -> str:
+        return "first\n    second"
+
+
+def test_a_repr_of_several_lines_is_joined_into_one():
+    with pytest.raises(ConfigError, match=r"^x must be an integer >= 1, got first second$"):
+        checks.count("x", _Lines())
 
 
 def test_an_optional_argument_may_be_none_and_says_so():
@@ -48,7 +92,7 @@ def test_each_item_of_a_list_is_checked_and_named_by_its_index():
     assert checks.each("eps", (e for e in values), checks.NON_NEGATIVE) == (0, 0.1)  # a generator, kept
     with pytest.raises(ConfigError, match=r"^eps\[1\] must be a finite number >= 0, got -0.1$"):
         checks.each("eps", [0, -0.1], checks.NON_NEGATIVE)
-    for single in (0.1, "0.1"):
+    for single in (0.1, "0.1", torch.tensor(0.1), np.array(0.1)):
         with pytest.raises(ConfigError, match=r"^eps must be a list of numbers, each a finite number >= 0"):
             checks.each("eps", single, checks.NON_NEGATIVE)
 

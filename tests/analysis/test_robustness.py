@@ -191,6 +191,8 @@ def test_a_direct_coded_model_gets_the_accuracies_of_its_perturbed_inputs():
         ("steps", pgd, dict(eps=0.1, steps=-1)),
         ("alpha", pgd, dict(eps=0.1, alpha=-0.01)),
         ("alpha", pgd, dict(eps=0.1, alpha=0)),
+        ("draws", fgsm, dict(eps=0, draws=0)),  # refused at the entry, even where no gradient is drawn
+        ("draws", pgd, dict(eps=0, draws=0)),
     ],
 )
 def test_a_nonsense_attack_strength_is_one_line_naming_it(name, attack, kwargs):
@@ -212,6 +214,23 @@ def test_a_nonsense_noise_level_is_one_line_naming_it(sigma):
 def test_a_normalisation_has_a_finite_mean_and_a_positive_std(name, mean, std):
     with pytest.raises(ConfigError, match=rf"^{name}(\[0\])? must be "):
         Normalization(mean, std)
+
+
+def test_pgd_checks_its_draws_once_not_at_every_step(monkeypatch):
+    from fullspike import checks
+
+    model, (x, y), counted, count = snn(), batch(), [], checks.count
+    monkeypatch.setattr(checks, "count", lambda name, value, **kw: counted.append(name) or count(name, value, **kw))
+    pgd(model, x, y, 0.1, NORM, steps=3, draws=2)
+    assert counted.count("draws") == 1
+
+
+def test_a_normalisation_has_one_mean_and_one_std_per_channel():
+    with pytest.raises(ConfigError, match=r"^std must have 2 value\(s\), one per input channel as mean, got \(0.5,\)$"):
+        Normalization((0.5, 0.5), (0.5,))
+    norm = Normalization((m for m in (0.3, 0.5)), (s for s in (0.4, 0.2)))  # generators: their items are kept
+    assert norm == Normalization((0.3, 0.5), (0.4, 0.2))
+    assert norm.scale(torch.zeros(1)).flatten().tolist() == pytest.approx([2.5, 5.0])
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,13 @@ def test_running_stats_become_the_average_of_the_batch_statistics():
     assert bntt.weight.eq(1).all()  # learnable parameters untouched
 
 
+def test_no_batch_count_runs_every_batch():
+    bn = nn.BatchNorm1d(2)
+    batches = [torch.randn(4, 2) + i for i in range(3)]
+    estimate_bn_stats(nn.Sequential(bn), batches, None)
+    torch.testing.assert_close(bn.running_mean, torch.stack([b.mean(0) for b in batches]).mean(0))
+
+
 def test_no_batches_is_an_error():
     with pytest.raises(ConfigError, match="no input batches"):
         estimate_bn_stats(nn.Sequential(nn.BatchNorm1d(2)), [])
@@ -34,6 +41,6 @@ def test_no_batches_is_an_error():
 def test_a_nonsense_batch_count_is_refused_before_the_statistics_are_reset(num_batches):
     bn = nn.BatchNorm1d(2)
     bn.running_mean.fill_(3.0)
-    with pytest.raises(ConfigError, match=r"^num_batches must be an integer >= 1, got "):
+    with pytest.raises(ConfigError, match=r"^num_batches must be an integer >= 1 or None, got "):
         estimate_bn_stats(nn.Sequential(bn), [torch.randn(4, 2)], num_batches=num_batches)
     assert bn.running_mean.eq(3.0).all()

@@ -296,6 +296,44 @@ def test_auto_choices_on_cpu():
     assert backends.auto_choice(large.double(), (0.5, 0.5, 0.0), _spec(surrogate=Box())) == "loop"
 
 
+class OnCuda:
+    """A stand-in for a CUDA input of ``dtype`` on a machine without one (``auto`` reads its device and dtype)."""
+
+    device = torch.device("cuda")
+
+    def __init__(self, dtype: torch.dtype) -> None:
+        self.dtype = dtype
+
+
+@pytest.mark.parametrize(
+    "dtype, surrogate, choice",
+    [
+        (torch.float32, Sigmoid(), "triton"),
+        (torch.float16, Sigmoid(), "triton"),  # computed in float32 (docs/performance.md)
+        (torch.bfloat16, Sigmoid(), "triton"),
+        (torch.float32, Box(), "inductor"),
+        (torch.float16, Box(), "inductor"),
+        (torch.float64, Sigmoid(), "loop"),  # the Triton kernels would compute it in float32
+        (torch.float64, Box(), "loop"),
+    ],
+)
+def test_auto_choices_on_cuda(monkeypatch, dtype, surrogate, choice):
+    monkeypatch.setattr(backends, "_has_triton", lambda: True)
+    assert backends.auto_choice(OnCuda(dtype), (0.5, 0.5, 0.0), _spec(surrogate=surrogate)) == choice
+
+
+def test_triton_refuses_float64_in_one_line(monkeypatch):
+    monkeypatch.setattr(backends, "triton_unavailable", lambda device: None)  # CUDA and Triton are here
+    monkeypatch.setattr(backends, "kernels", lambda name: name)
+    with pytest.raises(ConfigError) as err:
+        backends.resolve("triton", OnCuda(torch.float64), (0.5, 0.5, 0.0), _spec())
+    assert str(err.value) == (
+        "neuron backend 'triton' cannot run: its kernels compute in float32; the input is float64; use backend='auto'"
+    )
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        assert backends.resolve("triton", OnCuda(dtype), (0.5, 0.5, 0.0), _spec()) == "triton"
+
+
 @pytest.mark.slow
 def test_auto_choice_does_not_depend_on_what_ran_before():
     # auto on a small CPU input takes the same backend after the same neuron was compiled

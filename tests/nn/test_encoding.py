@@ -44,7 +44,9 @@ def test_an_encoding_takes_at_least_one_step(encode, T):
 
 
 @pytest.mark.parametrize("encoder", [RateEncoder, DirectEncoder])
-@pytest.mark.parametrize("T", [0, -1])
-def test_an_encoder_is_built_for_at_least_one_step(encoder, T):
-    with pytest.raises(ConfigError, match=rf"^{encoder.__name__} T must be an integer >= 1, got {T}$"):
+@pytest.mark.parametrize(
+    "T, shown", [(0, "0"), (-1, "-1"), (torch.ones(10, 10), r"a tensor of shape \(10, 10\)")], ids=["0", "-1", "matrix"]
+)
+def test_an_encoder_is_built_for_at_least_one_step(encoder, T, shown):
+    with pytest.raises(ConfigError, match=rf"^{encoder.__name__} T must be an integer >= 1, got {shown}$"):
         encoder(T)

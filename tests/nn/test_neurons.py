@@ -4,6 +4,7 @@
 import math
 
 import pytest
+import torch
 
 from fullspike.errors import ConfigError
 from fullspike.nn import IF, LIF, PLIF
@@ -17,10 +18,21 @@ def test_the_threshold_is_a_positive_number(neuron, v_threshold):
 
 
 @pytest.mark.parametrize("neuron", [LIF, PLIF])
-@pytest.mark.parametrize("tau", [math.nan, math.inf])
+@pytest.mark.parametrize(
+    "tau", [math.nan, math.inf, 10**400, torch.ones(3, 3) * 3], ids=["nan", "inf", "huge", "matrix"]
+)
 def test_the_time_constant_is_a_finite_number_above_one(neuron, tau):
-    with pytest.raises(ConfigError, match=rf"^{neuron.__name__} tau must be a finite number > 1, got "):
+    with pytest.raises(ConfigError, match=rf"^{neuron.__name__} tau must be a finite number > 1, got [^\n]*$"):
         neuron(tau=tau)
+
+
+@pytest.mark.parametrize("neuron", [IF, LIF, PLIF])
+@pytest.mark.parametrize("v_reset", [math.nan, math.inf, True])
+def test_the_reset_potential_is_a_finite_number_or_none(neuron, v_reset):
+    """As a config's ``neuron: {v_reset: .nan}`` is refused; None (a soft reset) is allowed."""
+    with pytest.raises(ConfigError, match=rf"^{neuron.__name__} v_reset must be a finite number or None, got "):
+        neuron(v_reset=v_reset)
+    assert neuron(v_reset=None).v_reset is None and neuron(v_reset=-0.5).v_reset == -0.5
 
 
 @pytest.mark.parametrize("leak", [-0.5, "0.9"])

@@ -40,14 +40,19 @@ from ..seeding import seeded_draws
 
 @dataclass(frozen=True)
 class Normalization:
-    """Per-channel ``mean`` (finite) and ``std`` (> 0) of the inputs' normalisation (pixel values in [0, 1])."""
+    """Per-channel ``mean`` (finite) and ``std`` (> 0) of the inputs' normalisation (pixel values
+    in [0, 1]), one value of each per input channel."""
 
     mean: tuple[float, ...]
     std: tuple[float, ...]
 
     def __post_init__(self) -> None:
-        checks.each("mean", self.mean, checks.FINITE)
-        checks.each("std", self.std, checks.POSITIVE)
+        object.__setattr__(self, "mean", checks.each("mean", self.mean, checks.FINITE))  # a generator: its items
+        object.__setattr__(self, "std", checks.each("std", self.std, checks.POSITIVE))
+        if len(self.std) != len(self.mean):
+            raise ConfigError(
+                f"std must have {len(self.mean)} value(s), one per input channel as mean, got {checks.shown(self.std)}"
+            )
 
     def _view(self, values, like: torch.Tensor) -> torch.Tensor:
         return torch.tensor(values, dtype=like.dtype, device=like.device).view(1, -1, 1, 1)
@@ -97,7 +102,11 @@ def loss_gradient(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(loss, d loss / d x)``: cross-entropy of the model's prediction, per batch mean, each
     averaged over ``draws`` (>= 1) draws of a stochastic input encoding (one pass for a deterministic one)."""
-    checks.count("draws", draws)
+    return _loss_gradient(model, x, y, checks.count("draws", draws))
+
+
+def _loss_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, draws: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`loss_gradient` with ``draws`` already checked (by the attacks, once per call, not per PGD step)."""
     x = x.detach().requires_grad_(True)
     total_loss, total_grad = torch.zeros(()), torch.zeros_like(x)
     n = draws if stochastic_input(model) else 1
@@ -115,10 +124,11 @@ def fgsm(
     """One signed-gradient step of pixel size ``eps`` (>= 0; gradient averaged over ``draws``
     (>= 1) encoder draws), clipped to valid images."""
     checks.non_negative("eps", eps)
+    checks.count("draws", draws)
     if eps == 0:
         return x
     lo, hi = norm.bounds(x)
-    _, grad = loss_gradient(model, x, y, draws)
+    _, grad = _loss_gradient(model, x, y, draws)
     return torch.max(torch.min(x + eps * norm.scale(x) * grad.sign(), hi), lo)
 
 
@@ -141,6 +151,7 @@ def pgd(
     checks.non_negative("eps", eps)
     checks.count("steps", steps)
     checks.positive("alpha", alpha, optional=True)
+    checks.count("draws", draws)
     if eps == 0:
         return x
     alpha = 2.5 * eps / steps if alpha is None else alpha
@@ -152,7 +163,7 @@ def pgd(
         u = torch.rand(x.shape, generator=generator, dtype=x.dtype).to(x.device)
         adv = torch.max(torch.min(x + (2 * u - 1) * eps * scale, upper), lower)
     for _ in range(steps):
-        _, grad = loss_gradient(model, adv, y, draws)
+        _, grad = _loss_gradient(model, adv, y, draws)
         adv = torch.max(torch.min(adv + alpha * scale * grad.sign(), upper), lower)
     return adv
 

@@ -27,15 +27,17 @@ def _norms(model: nn.Module) -> list[nn.Module]:
 
 
 @torch.no_grad()
-def estimate_bn_stats(model: nn.Module, inputs, num_batches: int = 2, progress: bool | None = False) -> nn.Module:
+def estimate_bn_stats(
+    model: nn.Module, inputs, num_batches: int | None = 2, progress: bool | None = False
+) -> nn.Module:
     """Reset and re-estimate the running mean/var of every BN and BNTT layer of ``model`` (in place).
 
     ``inputs``: one batch or an iterable of batches / ``(x, y, ...)`` tuples; the first
-    ``num_batches`` (>= 1) are run in training mode without gradients, and the running statistics become
-    the plain average of the per-batch statistics. Learnable parameters are untouched; the model's
-    mode is restored. Returns ``model``.
+    ``num_batches`` (>= 1; None: all of them) are run in training mode without gradients, and the
+    running statistics become the plain average of the per-batch statistics. Learnable parameters
+    are untouched; the model's mode is restored. Returns ``model``.
     """
-    checks.count("num_batches", num_batches)
+    checks.count("num_batches", num_batches, optional=True)
     norms = _norms(model)
     momenta = [m.momentum for m in norms]
     was_training = model.training

@@ -18,6 +18,11 @@ from ..params import Range
 PJ_TO_MJ = 1e-9
 
 
+def _steps(t: int, T: int) -> int:
+    """``t`` unchanged if it is a number of steps of a ``T``-step report: an integer in ``[0, T]``."""
+    return checks.check("t", t, Range(int, ge=0, le=T))
+
+
 @dataclass
 class LayerRow:
     """One synaptic layer (a conv, linear or matrix product, or an accumulation-stream addition).
@@ -90,12 +95,14 @@ class LayerRow:
         return (sum(self.step_ops) / n if n else 0.0) + self.once_ops
 
     def ac_at(self, t: int) -> float:
-        """Accumulates per sample of the first ``t`` steps (plus the once-per-sample part)."""
-        return sum(self.step_ac[:t]) + self.once_ac
+        """Accumulates per sample of the first ``t`` steps (plus the once-per-sample part), ``t``
+        an integer in ``[0, T]``."""
+        return sum(self.step_ac[: _steps(t, len(self.step_ac))]) + self.once_ac
 
     def mac_at(self, t: int) -> float:
-        """Multiply-accumulates per sample of the first ``t`` steps (plus the once-per-sample part)."""
-        return sum(self.step_mac[:t]) + self.once_mac
+        """Multiply-accumulates per sample of the first ``t`` steps (plus the once-per-sample
+        part), ``t`` an integer in ``[0, T]``."""
+        return sum(self.step_mac[: _steps(t, len(self.step_mac))]) + self.once_mac
 
 
 @dataclass
@@ -184,7 +191,7 @@ class EnergyReport:
     def energy_mj_at(self, t: int) -> float:
         """Energy of the first ``t`` steps (plus what runs once): an early exit at step ``t``, an
         integer in ``[0, T]``."""
-        checks.check("t", t, Range(int, ge=0, le=self.T))
+        _steps(t, self.T)
         return self._mj(sum(r.ac_at(t) for r in self.layers), sum(r.mac_at(t) for r in self.layers))
 
     @property

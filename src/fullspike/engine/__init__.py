@@ -21,8 +21,9 @@ runs and that falls back (or, asked for by name, fails with one line saying why)
   a compact-saving forward (the caller passes the lookup in as ``norm_input_of``). Off:
   ``model.compact_saving = False``.
 * :mod:`.inductor` (``"inductor"``): the loop kernels compiled by ``torch.compile``; only when
-  named, or on CUDA for a surrogate without a Triton form.
-* :mod:`.triton_kernels` (``"triton"``): hand-written CUDA kernels; ``auto``'s choice on CUDA.
+  named, or on CUDA for a surrogate without a Triton form (not for float64).
+* :mod:`.triton_kernels` (``"triton"``): hand-written CUDA kernels computing in float32;
+  ``auto``'s choice on CUDA for every dtype but float64 (which runs on ``loop``).
 * :mod:`.buffers`: ``[T, ...]`` buffers advised onto huge pages where the kernel allows it.
 """
 

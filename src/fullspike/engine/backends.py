@@ -19,11 +19,13 @@ Every backend computes the same spikes and backpropagates through time; they dif
   warns and runs uncompiled.
 * ``"triton"``: hand-written Triton kernels (:mod:`.triton_kernels`); CUDA (or the Triton CPU
   interpreter), scalar coefficients, surrogates with a Triton form
-  (:meth:`~fullspike.surrogate.Surrogate.triton_grad`).
+  (:meth:`~fullspike.surrogate.Surrogate.triton_grad`). They compute in float32 (half
+  precision is loaded into float32 and rounded when stored), so a float64 input is refused.
 * ``"auto"``: a pure function of the input, the coefficients and the neuron spec, never of what
   ran before. Inside ``torch.compile`` tracing, or coefficients that do not broadcast to one
-  step: eager. Per-neuron tensor coefficients: loop. CUDA: triton when the surrogate has a
-  Triton form and Triton imports, else inductor when Triton imports, else loop. CPU: native
+  step: eager. Per-neuron tensor coefficients: loop. CUDA: loop for float64; for any other
+  dtype triton when the surrogate has a Triton form and Triton imports, else inductor when
+  Triton imports, else loop. CPU: native
   for float32 when the surrogate has a C form and the native kernels are available here (a C
   compiler, a writable cache folder: the one thing ``auto`` learns from the machine, once per
   process and surrogate; when they are not, it says why once and takes loop), else loop.
@@ -172,6 +174,8 @@ def _why_not(backend: str, x: torch.Tensor, fits: bool, scalar: bool, spec: Neur
         why = triton_unavailable(x.device)
         if why is None and spec.surrogate.triton_grad() is None:
             why = f"the surrogate {type(spec.surrogate).__name__} has no Triton form (give it a triton_grad() method)"
+        if why is None and x.dtype == torch.float64:
+            why = "its kernels compute in float32; the input is float64"
         return why
     return None
 
@@ -184,7 +188,7 @@ def auto_choice(x: torch.Tensor, coeffs, spec: NeuronSpec) -> str:
     if not scalar:
         return "loop"
     if x.device.type == "cuda":
-        if not _has_triton():
+        if not _has_triton() or x.dtype == torch.float64:  # the Triton kernels compute in float32
             return "loop"
         return "triton" if spec.surrogate.triton_grad() is not None else "inductor"
     if x.device.type == "cpu" and x.dtype == torch.float32 and spec.surrogate.c_grad() is not None:

@@ -35,7 +35,7 @@ class SpikingNeuron(nn.Module):
 
     Args:
         v_threshold: firing threshold ``v_th``, a finite number > 0.
-        v_reset: hard-reset potential, or ``None`` for a soft (subtractive) reset.
+        v_reset: hard-reset potential, a finite number, or ``None`` for a soft (subtractive) reset.
         detach_reset: the reset term carries no gradient.
         surrogate: a name (``"sigmoid"``, ``"atan"``, ``"triangle"``), a mapping
             ``{"name": "sigmoid", "alpha": 4}`` or a :class:`Surrogate`.
@@ -59,6 +59,7 @@ class SpikingNeuron(nn.Module):
         super().__init__()
         self.backend = check_backend(backend)
         self.v_threshold = float(checks.positive(f"{type(self).__name__} v_threshold", v_threshold))
+        checks.check(f"{type(self).__name__} v_reset", v_reset, checks.FINITE, optional=True)
         self.v_reset = None if v_reset is None else float(v_reset)
         self.detach_reset = bool(detach_reset)
         self.surrogate = make_surrogate(surrogate)
