@@ -1,6 +1,7 @@
 """Robustness: attack sanity on tiny models (FGSM raises the loss, strong attacks flip
 predictions that zero-strength ones keep, PGD stays in the pixel-space ball and in valid images)."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -17,7 +18,7 @@ from fullspike.analysis.robustness import (
 )
 from fullspike.data import build_dataset
 from fullspike.energy import estimate_bn_stats
-from fullspike.errors import ConfigError
+from fullspike.errors import ConfigError, ShapeError
 from fullspike.viz import plot_robustness
 
 NORM = Normalization((0.3,), (0.4,))
@@ -209,7 +210,7 @@ def test_a_nonsense_noise_level_is_one_line_naming_it(sigma):
 
 @pytest.mark.parametrize(
     "name, mean, std",
-    [("std", (0.5,), (0.0,)), ("std", (0.5,), (-0.2,)), ("mean", (float("nan"),), (0.5,)), ("std", (0.5,), 0.5)],
+    [("std", (0.5,), (0.0,)), ("std", (0.5,), (-0.2,)), ("mean", (float("nan"),), (0.5,)), ("std", (0.5,), "0.5")],
 )
 def test_a_normalisation_has_a_finite_mean_and_a_positive_std(name, mean, std):
     with pytest.raises(ConfigError, match=rf"^{name}(\[0\])? must be "):
@@ -225,12 +226,22 @@ def test_pgd_checks_its_draws_once_not_at_every_step(monkeypatch):
     assert counted.count("draws") == 1
 
 
-def test_a_normalisation_has_one_mean_and_one_std_per_channel():
-    with pytest.raises(ConfigError, match=r"^std must have 2 value\(s\), one per input channel as mean, got \(0.5,\)$"):
-        Normalization((0.5, 0.5), (0.5,))
+def test_a_normalisation_has_one_mean_and_one_std_per_channel_or_one_for_all():
+    with pytest.raises(
+        ConfigError, match=r"^mean and std must have one value per input channel \(or one for all\), got 3 and 2"
+    ):
+        Normalization((0.5, 0.5, 0.5), (0.5, 0.5))
     norm = Normalization((m for m in (0.3, 0.5)), (s for s in (0.4, 0.2)))  # generators: their items are kept
     assert norm == Normalization((0.3, 0.5), (0.4, 0.2))
-    assert norm.scale(torch.zeros(1)).flatten().tolist() == pytest.approx([2.5, 5.0])
+    assert norm.scale(torch.zeros(1, 2, 4, 4)).flatten().tolist() == pytest.approx([2.5, 5.0])
+    # one number, or one value, for every channel; a [C, 1, 1] tensor gives its values
+    x = torch.zeros(1, 3, 4, 4)
+    assert Normalization(0.5, 0.25).bounds(x)[0].flatten().tolist() == [-2.0]
+    assert Normalization((0.5, 0.5, 0.5), (0.25,)).bounds(x)[1].flatten().tolist() == [2.0, 2.0, 2.0]
+    assert Normalization(torch.full((3, 1, 1), 0.5), np.float32(0.25)).mean == (0.5, 0.5, 0.5)
+    # a normalisation of another number of channels than the images' is refused, not broadcast
+    with pytest.raises(ShapeError, match="the normalisation has 2 values per channel but the images"):
+        Normalization((0.5, 0.5), (0.5,)).bounds(torch.zeros(1, 1, 4, 4))
 
 
 @pytest.mark.parametrize(

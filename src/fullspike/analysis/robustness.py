@@ -26,12 +26,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .. import checks
-from ..errors import ConfigError
+from ..errors import ConfigError, ShapeError
 from ..models.outputs import prediction
 from ..nn import RateEncoder
 from ..progress import take_batches
@@ -41,30 +42,48 @@ from ..seeding import seeded_draws
 @dataclass(frozen=True)
 class Normalization:
     """Per-channel ``mean`` (finite) and ``std`` (> 0) of the inputs' normalisation (pixel values
-    in [0, 1]), one value of each per input channel."""
+    in [0, 1]): one value per input channel, or one number (or one value) for every channel. A
+    tensor or array of any shape (``[C, 1, 1]``) gives its values in order."""
 
     mean: tuple[float, ...]
     std: tuple[float, ...]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "mean", checks.each("mean", self.mean, checks.FINITE))  # a generator: its items
-        object.__setattr__(self, "std", checks.each("std", self.std, checks.POSITIVE))
-        if len(self.std) != len(self.mean):
+        object.__setattr__(self, "mean", _channel_values("mean", self.mean, checks.FINITE))
+        object.__setattr__(self, "std", _channel_values("std", self.std, checks.POSITIVE))
+        if len(self.std) != len(self.mean) and 1 not in (len(self.mean), len(self.std)):
             raise ConfigError(
-                f"std must have {len(self.mean)} value(s), one per input channel as mean, got {checks.shown(self.std)}"
+                f"mean and std must have one value per input channel (or one for all), got "
+                f"{len(self.mean)} and {len(self.std)}: {checks.shown(self.mean)} and {checks.shown(self.std)}"
             )
 
     def _view(self, values, like: torch.Tensor) -> torch.Tensor:
+        if like.dim() == 4 and len(values) not in (1, like.shape[1]):
+            raise ShapeError(
+                f"the normalisation has {len(values)} values per channel but the images [B, C, H, W] "
+                f"have {like.shape[1]} channels; give one mean and one std per channel"
+            )
         return torch.tensor(values, dtype=like.dtype, device=like.device).view(1, -1, 1, 1)
 
     def scale(self, like: torch.Tensor) -> torch.Tensor:
-        """``1 / std`` as ``[1, C, 1, 1]``: multiply a pixel-space size to get the input-space one."""
+        """``1 / std`` as ``[1, C, 1, 1]`` (``C`` 1 for one std for all channels): multiply a
+        pixel-space size to get the input-space one. ``like``: the images, ``[B, C, H, W]``."""
         return 1.0 / self._view(self.std, like)
 
     def bounds(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Input-space images of the pixel values 0 and 1, ``[1, C, 1, 1]`` each."""
         mean, std = self._view(self.mean, like), self._view(self.std, like)
         return -mean / std, (1.0 - mean) / std
+
+
+def _channel_values(name: str, values, rng) -> tuple:
+    """``values`` as a tuple of checked numbers: one number, a sequence (a generator: its items),
+    or a tensor or array of any shape (flattened)."""
+    if checks.allows(checks.FINITE, values):  # one number for every channel
+        values = (values,)
+    elif isinstance(values, (torch.Tensor, np.ndarray)) and values.ndim > 1:
+        values = values.flatten().tolist()
+    return tuple(checks.each(name, values, rng))
 
 
 def find_normalization(dataset) -> Normalization:
