@@ -59,12 +59,6 @@ def integer(least: int = 1, most: int | None = None) -> Callable[[str], int]:
     return option(Range(int, ge=least, le=most))
 
 
-def real(gt: float | None = None, ge: float | None = None, le: float | None = None) -> Callable[[str], float]:
-    """The argparse ``type`` of a real-number option: a finite number within the bounds given
-    (never nan or inf; :func:`option`)."""
-    return option(Range(float, ge=ge, gt=gt, le=le))
-
-
 #: the shared argument types: a count (batches, samples, sizes), a seed (the config's train.seed
 #: range), an image side length, and finite reals; the ranges are the library's (:mod:`fullspike.checks`)
 COUNT = option(checks.COUNT)

@@ -630,15 +630,15 @@ def _exact(b: GraphBuilder, tau: float | None, r: float, v_leak: float | None, t
             values += [up, down]
         return [float(v) for v in values]
 
-    best = (near(tau)[0], near(r)[0], near(v_leak)[0])
-    taus = [t for t in near(tau) if t is None or hits(0, (t, r, v_leak))]  # decay depends on tau alone
-    for t in taus:
-        scale = next((x for x in near(r) if hits(1, (t, x, v_leak))), None)
+    taus, rs, leaks = near(tau), near(r), near(v_leak)
+    decaying = [t for t in taus if t is None or hits(0, (t, r, v_leak))]  # decay depends on tau alone
+    for t in decaying:
+        scale = next((x for x in rs if hits(1, (t, x, v_leak))), None)
         if scale is None:
             continue
-        leak = next((v for v in near(v_leak) if t is None or hits(2, (t, scale, v))), best[2])
+        leak = next((v for v in leaks if t is None or hits(2, (t, scale, v))), leaks[0])
         return t, scale, leak
-    return (taus[0], *best[1:]) if taus else best
+    return (decaying[0] if decaying else taus[0], rs[0], leaks[0])
 
 
 def _relu(b: GraphBuilder, name: str, m: nn.Module, x: Ref) -> Ref:
